@@ -1,0 +1,46 @@
+#!/usr/bin/env node
+// Runs the test files (*.test.ts) under the given folders or files (default: the whole repo)
+// with Node's built-in test runner, loading TypeScript sources through tsx.
+//   node scripts/run-tests.mjs [path ...] [-- extra node --test flags]
+import { spawn } from 'node:child_process';
+import { readdirSync, statSync } from 'node:fs';
+import { join, relative, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+const root = resolve(fileURLToPath(import.meta.url), '../..');
+const argv = process.argv.slice(2);
+const dash = argv.indexOf('--');
+const targets = dash >= 0 ? argv.slice(0, dash) : argv;
+const extra = dash >= 0 ? argv.slice(dash + 1) : [];
+
+function collect(path, out) {
+  const st = statSync(path);
+  if (st.isFile()) {
+    if (path.endsWith('.test.ts')) out.push(path);
+    return;
+  }
+  for (const name of readdirSync(path)) {
+    if (name === 'node_modules' || name === 'dist' || name.startsWith('.')) continue;
+    collect(join(path, name), out);
+  }
+}
+
+const files = [];
+for (const t of targets.length ? targets : ['packages', 'test', 'examples']) collect(resolve(root, t), files);
+files.sort();
+if (files.length === 0) {
+  console.error('no test files found');
+  process.exit(1);
+}
+const concurrency = process.env.TEST_CONCURRENCY ?? '2';
+const args = [
+  '--conditions=conclave-source',
+  '--import',
+  'tsx',
+  '--test',
+  `--test-concurrency=${concurrency}`,
+  ...extra,
+  ...files.map((f) => relative(root, f)),
+];
+const child = spawn(process.execPath, args, { cwd: root, stdio: 'inherit' });
+child.on('exit', (code, signal) => process.exit(signal ? 1 : (code ?? 1)));
