@@ -5,7 +5,7 @@ export default defineConfig({
   format: ['esm'],
   target: 'node20',
   platform: 'node',
-  dts: true,
+  dts: { compilerOptions: { composite: false, incremental: false, ignoreDeprecations: '6.0' } },
   clean: true,
   sourcemap: true,
   splitting: false,

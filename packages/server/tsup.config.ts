@@ -1,12 +1,12 @@
 import { defineConfig } from 'tsup';
 
 export default defineConfig({
-  entry: ['src/index.ts'],
+  entry: ['src/index.ts', 'src/cli.ts'],
   format: ['esm'],
   target: 'node20',
   platform: 'node',
-  dts: true,
+  dts: { entry: ['src/index.ts'], compilerOptions: { composite: false, incremental: false, ignoreDeprecations: '6.0' } },
   clean: true,
   sourcemap: true,
-  splitting: false,
+  splitting: true,
 });

@@ -1,1 +1,26 @@
-export {};
+// @conclave/api — the etcd v3 wire contract shared by Conclave's server and client:
+// generated message types and static protobuf codecs for etcdserverpb, mvccpb, authpb, v3lockpb,
+// v3electionpb and grpc.health.v1; service/method descriptors (with a @grpc/grpc-js adapter);
+// and the etcd error table (gRPC status code + exact message).
+
+export * as etcdserverpb from './gen/etcdserverpb.js';
+export * as mvccpb from './gen/mvccpb.js';
+export * as authpb from './gen/authpb.js';
+export * as v3lockpb from './gen/v3lockpb.js';
+export * as v3electionpb from './gen/v3electionpb.js';
+export * as healthpb from './gen/grpc-health-v1.js';
+
+export { Writer, sharedWriter } from './runtime/writer.js';
+export { Reader, DecodeError } from './runtime/reader.js';
+export { encodeMessage, decodeMessage, encodeMessageInto, type MessageCodec, type PartialMessage } from './runtime/message.js';
+export { JsonDecodeError } from './runtime/json.js';
+export {
+  method,
+  grpcServiceDefinition,
+  type MethodDescriptor,
+  type ServiceDescriptor,
+  type GrpcMethodDefinition,
+  type RequestOf,
+  type ResponseOf,
+} from './runtime/service.js';
+export * from './errors.js';

@@ -1,1 +1,74 @@
-export {};
+// @conclave/server — an etcd v3-compatible member: Raft consensus, WAL and snapshots, MVCC on LMDB,
+// the etcd v3 gRPC API and JSON gateway. The `conclave` binary takes etcd's flags; startServer()
+// embeds a member in a Node process (tests, local development, SDK users' own tests).
+
+import { mkdirSync } from 'node:fs';
+import { parseConfig } from './config/index.js';
+import { createLogger, type Logger, type LogLevel } from './log/index.js';
+import { startMember } from './embed/start.js';
+
+export interface StartServerOptions {
+  /** Data directory (created if missing). */
+  dataDir: string;
+  /** Member name (default "default"). */
+  name?: string;
+  /** Client URLs to listen on (default ["http://127.0.0.1:0"]: a free loopback port). */
+  listenClientUrls?: string[];
+  /** Client URLs advertised to the cluster (default: the bound listen URLs' form). */
+  advertiseClientUrls?: string[];
+  /** Peer URL (default "http://127.0.0.1:0"). */
+  peerUrl?: string;
+  /** Log level (default "warn"); ignored when `logger` is given. */
+  logLevel?: LogLevel;
+  /** Log lines go here instead of stderr. */
+  logWrite?: (line: string) => void;
+  /** Any other etcd flag by name without dashes, e.g. { 'max-txn-ops': 256, 'auto-compaction-mode': 'revision' }. */
+  flags?: Record<string, string | number | boolean>;
+}
+
+export interface ServerHandle {
+  /** The first client URL actually bound, e.g. "http://127.0.0.1:40123". */
+  clientUrl: string;
+  clientUrls: string[];
+  /** host:port of clientUrl, as etcd clients take endpoints. */
+  endpoint: string;
+  /** This member's ID (hex, as etcd prints it). */
+  memberId: string;
+  close(): Promise<void>;
+  [Symbol.asyncDispose](): Promise<void>;
+}
+
+/** Starts a single-member server and resolves once it serves client requests. */
+export async function startServer(opts: StartServerOptions): Promise<ServerHandle> {
+  mkdirSync(opts.dataDir, { recursive: true });
+  const name = opts.name ?? 'default';
+  const peer = opts.peerUrl ?? 'http://127.0.0.1:0';
+  const listen = opts.listenClientUrls ?? ['http://127.0.0.1:0'];
+  const argv = [
+    `--name=${name}`,
+    `--data-dir=${opts.dataDir}`,
+    `--listen-client-urls=${listen.join(',')}`,
+    `--advertise-client-urls=${(opts.advertiseClientUrls ?? listen).join(',')}`,
+    `--listen-peer-urls=${peer}`,
+    `--initial-advertise-peer-urls=${peer}`,
+    `--initial-cluster=${name}=${peer}`,
+    `--log-level=${opts.logLevel ?? 'warn'}`,
+  ];
+  for (const [k, v] of Object.entries(opts.flags ?? {})) argv.push(`--${k}=${String(v)}`);
+  const cfg = parseConfig(argv, {});
+  const logger: Logger = createLogger({ format: cfg.logger, level: cfg.logLevel, ...(opts.logWrite ? { write: opts.logWrite } : { outputs: cfg.logOutputs }) });
+  const member = await startMember(cfg, { logger });
+  const clientUrl = member.clientUrls[0]!;
+  const close = () => member.close();
+  return {
+    clientUrl,
+    clientUrls: member.clientUrls,
+    endpoint: clientUrl.replace(/^\w+:\/\//, ''),
+    memberId: member.server.memberId.toString(16),
+    close,
+    [Symbol.asyncDispose]: close,
+  };
+}
+
+export { parseConfig, ConfigError, type ServerConfig } from './config/index.js';
+export { startMember, type MemberHandle } from './embed/start.js';

@@ -1,0 +1,280 @@
+// A parser for the proto3 subset the project's .proto files use: package, import, option (ignored),
+// message (nested), enum, scalar/message/enum fields, repeated, oneof, reserved, service/rpc/stream.
+
+export interface ProtoField {
+  name: string;
+  number: number;
+  type: string; // scalar name or a (possibly qualified) type reference
+  repeated: boolean;
+  oneof?: string;
+}
+
+export interface ProtoEnum {
+  kind: 'enum';
+  name: string;
+  fullName: string;
+  values: { name: string; number: number }[];
+}
+
+export interface ProtoMessage {
+  kind: 'message';
+  name: string;
+  fullName: string;
+  fields: ProtoField[];
+  oneofs: string[];
+  nested: (ProtoMessage | ProtoEnum)[];
+}
+
+export interface ProtoRpc {
+  name: string;
+  requestType: string;
+  requestStream: boolean;
+  responseType: string;
+  responseStream: boolean;
+}
+
+export interface ProtoService {
+  name: string;
+  rpcs: ProtoRpc[];
+}
+
+export interface ProtoFile {
+  path: string;
+  package: string;
+  imports: string[];
+  messages: ProtoMessage[];
+  enums: ProtoEnum[];
+  services: ProtoService[];
+}
+
+function tokenize(src: string, path: string): string[] {
+  const tokens: string[] = [];
+  let i = 0;
+  while (i < src.length) {
+    const c = src[i]!;
+    if (/\s/.test(c)) {
+      i++;
+    } else if (src.startsWith('//', i)) {
+      while (i < src.length && src[i] !== '\n') i++;
+    } else if (src.startsWith('/*', i)) {
+      const end = src.indexOf('*/', i + 2);
+      if (end < 0) throw new Error(`${path}: unterminated comment`);
+      i = end + 2;
+    } else if (c === '"' || c === "'") {
+      let j = i + 1;
+      while (j < src.length && src[j] !== c) j += src[j] === '\\' ? 2 : 1;
+      tokens.push(src.slice(i, j + 1));
+      i = j + 1;
+    } else if (/[A-Za-z0-9_.\-+]/.test(c)) {
+      let j = i;
+      while (j < src.length && /[A-Za-z0-9_.\-+]/.test(src[j]!)) j++;
+      tokens.push(src.slice(i, j));
+      i = j;
+    } else {
+      tokens.push(c);
+      i++;
+    }
+  }
+  return tokens;
+}
+
+class Parser {
+  private pos = 0;
+  constructor(
+    private readonly tokens: string[],
+    private readonly path: string,
+  ) {}
+
+  private peek(): string | undefined {
+    return this.tokens[this.pos];
+  }
+
+  private next(): string {
+    const t = this.tokens[this.pos++];
+    if (t === undefined) throw new Error(`${this.path}: unexpected end of file`);
+    return t;
+  }
+
+  private expect(t: string): void {
+    const got = this.next();
+    if (got !== t) throw new Error(`${this.path}: expected '${t}', got '${got}' (token ${this.pos})`);
+  }
+
+  private skipStatement(): void {
+    let depth = 0;
+    for (;;) {
+      const t = this.next();
+      if (t === '{') depth++;
+      if (t === '}') depth--;
+      if (t === ';' && depth === 0) return;
+      if (t === '}' && depth === 0) return;
+    }
+  }
+
+  parseFile(): ProtoFile {
+    const file: ProtoFile = { path: this.path, package: '', imports: [], messages: [], enums: [], services: [] };
+    while (this.peek() !== undefined) {
+      const t = this.next();
+      switch (t) {
+        case 'syntax':
+          this.expect('=');
+          if (this.next().slice(1, -1) !== 'proto3') throw new Error(`${this.path}: only proto3 is supported`);
+          this.expect(';');
+          break;
+        case 'package':
+          file.package = this.next();
+          this.expect(';');
+          break;
+        case 'import':
+          file.imports.push(this.next().slice(1, -1));
+          this.expect(';');
+          break;
+        case 'option':
+          this.skipStatement();
+          break;
+        case 'message':
+          file.messages.push(this.parseMessage(file.package));
+          break;
+        case 'enum':
+          file.enums.push(this.parseEnum(file.package));
+          break;
+        case 'service':
+          file.services.push(this.parseService());
+          break;
+        case ';':
+          break;
+        default:
+          throw new Error(`${this.path}: unexpected '${t}' at top level`);
+      }
+    }
+    return file;
+  }
+
+  private parseMessage(scope: string): ProtoMessage {
+    const name = this.next();
+    const fullName = scope ? `${scope}.${name}` : name;
+    const msg: ProtoMessage = { kind: 'message', name, fullName, fields: [], oneofs: [], nested: [] };
+    this.expect('{');
+    for (;;) {
+      const t = this.next();
+      if (t === '}') break;
+      if (t === ';') continue;
+      if (t === 'message') msg.nested.push(this.parseMessage(fullName));
+      else if (t === 'enum') msg.nested.push(this.parseEnum(fullName));
+      else if (t === 'option' || t === 'reserved' || t === 'extensions') this.skipStatement();
+      else if (t === 'oneof') {
+        const oneof = this.next();
+        msg.oneofs.push(oneof);
+        this.expect('{');
+        for (;;) {
+          const u = this.next();
+          if (u === '}') break;
+          if (u === 'option') {
+            this.skipStatement();
+            continue;
+          }
+          msg.fields.push(this.parseField(u, false, oneof));
+        }
+      } else if (t === 'repeated') {
+        msg.fields.push(this.parseField(this.next(), true));
+      } else if (t === 'map' || t === 'optional' || t === 'required' || t === 'group') {
+        throw new Error(`${this.path}: '${t}' is not supported by this generator (message ${fullName})`);
+      } else {
+        msg.fields.push(this.parseField(t, false));
+      }
+    }
+    return msg;
+  }
+
+  private parseField(type: string, repeated: boolean, oneof?: string): ProtoField {
+    const name = this.next();
+    this.expect('=');
+    const number = Number(this.next());
+    if (!Number.isInteger(number) || number < 1) throw new Error(`${this.path}: bad field number for ${name}`);
+    let t = this.next();
+    if (t === '[') {
+      while (this.next() !== ']');
+      t = this.next();
+    }
+    if (t !== ';') throw new Error(`${this.path}: expected ';' after field ${name}`);
+    const field: ProtoField = { name, number, type, repeated };
+    if (oneof !== undefined) field.oneof = oneof;
+    return field;
+  }
+
+  private parseEnum(scope: string): ProtoEnum {
+    const name = this.next();
+    const e: ProtoEnum = { kind: 'enum', name, fullName: `${scope}.${name}`, values: [] };
+    this.expect('{');
+    for (;;) {
+      const t = this.next();
+      if (t === '}') break;
+      if (t === ';') continue;
+      if (t === 'option' || t === 'reserved') {
+        this.skipStatement();
+        continue;
+      }
+      this.expect('=');
+      const number = Number(this.next());
+      let u = this.next();
+      if (u === '[') {
+        while (this.next() !== ']');
+        u = this.next();
+      }
+      if (u !== ';') throw new Error(`${this.path}: expected ';' in enum ${name}`);
+      e.values.push({ name: t, number });
+    }
+    return e;
+  }
+
+  private parseService(): ProtoService {
+    const name = this.next();
+    const svc: ProtoService = { name, rpcs: [] };
+    this.expect('{');
+    for (;;) {
+      const t = this.next();
+      if (t === '}') break;
+      if (t === ';') continue;
+      if (t === 'option') {
+        this.skipStatement();
+        continue;
+      }
+      if (t !== 'rpc') throw new Error(`${this.path}: unexpected '${t}' in service ${name}`);
+      const rpcName = this.next();
+      this.expect('(');
+      let requestStream = false;
+      let requestType = this.next();
+      if (requestType === 'stream') {
+        requestStream = true;
+        requestType = this.next();
+      }
+      this.expect(')');
+      this.expect('returns');
+      this.expect('(');
+      let responseStream = false;
+      let responseType = this.next();
+      if (responseType === 'stream') {
+        responseStream = true;
+        responseType = this.next();
+      }
+      this.expect(')');
+      const end = this.next();
+      if (end === '{') {
+        let depth = 1;
+        while (depth > 0) {
+          const u = this.next();
+          if (u === '{') depth++;
+          if (u === '}') depth--;
+        }
+      } else if (end !== ';') {
+        throw new Error(`${this.path}: expected ';' or '{' after rpc ${rpcName}`);
+      }
+      svc.rpcs.push({ name: rpcName, requestType, requestStream, responseType, responseStream });
+    }
+    return svc;
+  }
+}
+
+export function parseProto(src: string, path: string): ProtoFile {
+  return new Parser(tokenize(src, path), path).parseFile();
+}

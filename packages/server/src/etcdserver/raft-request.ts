@@ -1,0 +1,66 @@
+// The payload of a Normal Raft entry: one client request (or an internal one) to apply on every
+// member. | u8 kind | u64 request id | username | auth revision | protobuf body |.
+// The request id lets the member that proposed it hand the apply result back to the waiting caller.
+
+import { ByteReader, ByteWriter } from '../raft/codec.js';
+
+export const RequestKind = {
+  Put: 1,
+  DeleteRange: 2,
+  Txn: 3,
+  Compaction: 4,
+  LeaseGrant: 5,
+  LeaseRevoke: 6,
+  LeaseCheckpoint: 7,
+  Alarm: 8,
+  AuthEnable: 10,
+  AuthDisable: 11,
+  Authenticate: 12,
+  AuthUserAdd: 13,
+  AuthUserDelete: 14,
+  AuthUserChangePassword: 15,
+  AuthUserGrantRole: 16,
+  AuthUserRevokeRole: 17,
+  AuthRoleAdd: 18,
+  AuthRoleDelete: 19,
+  AuthRoleGrantPermission: 20,
+  AuthRoleRevokePermission: 21,
+  /** A member publishes its name and client URLs (etcd's publish through Raft). */
+  MemberAttributes: 40,
+  /** Sets the cluster version. */
+  ClusterVersion: 41,
+} as const;
+export type RequestKind = (typeof RequestKind)[keyof typeof RequestKind];
+
+export interface InternalRequest {
+  kind: RequestKind;
+  id: bigint;
+  /** The authenticated user that sent it ('' when auth is off or for internal requests). */
+  username: string;
+  /** The auth store revision the user's token was checked at (stale → re-check on apply). */
+  authRevision: number;
+  body: Uint8Array;
+}
+
+const writer = new ByteWriter(1024);
+
+export function encodeRequest(r: InternalRequest): Uint8Array {
+  const w = writer;
+  w.pos = 0;
+  w.u8(r.kind);
+  w.u64(r.id);
+  w.bytes(Buffer.from(r.username, 'utf8'));
+  w.uvarint(r.authRevision);
+  w.bytes(r.body);
+  return w.finish();
+}
+
+export function decodeRequest(data: Uint8Array): InternalRequest {
+  const rd = new ByteReader(data);
+  const kind = rd.u8() as RequestKind;
+  const id = rd.u64();
+  const user = rd.bytes();
+  const authRevision = rd.uvarint();
+  const body = rd.bytes();
+  return { kind, id, username: Buffer.from(user).toString('utf8'), authRevision, body };
+}

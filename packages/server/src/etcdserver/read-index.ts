@@ -1,0 +1,135 @@
+// Linearizable reads by ReadIndex, batched: every read waiting when a round starts shares that
+// round; reads that arrive meanwhile wait for the next one (a round started before a read arrived
+// could return an index older than a write acknowledged before it). A round resolves once Raft
+// confirms the index and this member has applied up to it.
+
+import { etcdError } from '@conclave/api';
+import { ProposalDroppedError, type RawNode, type ReadState } from '../raft/index.js';
+
+interface ReadWaiter {
+  resolve: () => void;
+  reject: (e: unknown) => void;
+  timer: NodeJS.Timeout;
+  done: boolean;
+}
+
+interface Round {
+  ctx: bigint;
+  waiters: ReadWaiter[];
+  index: number | null;
+  retry: NodeJS.Timeout;
+}
+
+export interface ReadIndexerDeps {
+  node: RawNode;
+  appliedIndex: () => number;
+  kick: () => void;
+  /** Re-ask Raft when no answer came within this many ms (lost message, leader change). */
+  retryMs: number;
+}
+
+function ctxBytes(ctx: bigint): Uint8Array {
+  const b = Buffer.allocUnsafe(8);
+  b.writeBigUInt64BE(ctx);
+  return b;
+}
+
+export class ReadIndexer {
+  private pending: ReadWaiter[] = [];
+  private round: Round | null = null;
+  private counter = 0n;
+  private stopped = false;
+
+  constructor(private readonly deps: ReadIndexerDeps) {}
+
+  read(timeoutMs: number): Promise<void> {
+    return new Promise<void>((resolve, reject) => {
+      const w: ReadWaiter = {
+        resolve,
+        reject,
+        done: false,
+        timer: setTimeout(() => {
+          if (w.done) return;
+          w.done = true;
+          reject(etcdError('Timeout'));
+        }, timeoutMs),
+      };
+      w.timer.unref();
+      this.pending.push(w);
+      this.startRound();
+    });
+  }
+
+  private startRound(): void {
+    if (this.round || this.pending.length === 0 || this.stopped) return;
+    const waiters = this.pending;
+    this.pending = [];
+    const round: Round = { ctx: 0n, waiters, index: null, retry: setTimeout(() => this.reissue(), this.deps.retryMs) };
+    round.retry.unref();
+    this.round = round;
+    this.issue(round);
+  }
+
+  private issue(round: Round): void {
+    round.ctx = ++this.counter;
+    try {
+      this.deps.node.readIndex(ctxBytes(round.ctx));
+    } catch (err) {
+      // No leader yet: the retry timer asks again.
+      if (!(err instanceof ProposalDroppedError)) throw err;
+    }
+    this.deps.kick();
+  }
+
+  private reissue(): void {
+    const round = this.round;
+    if (!round || round.index !== null || this.stopped) return;
+    round.waiters = round.waiters.filter((w) => !w.done);
+    if (round.waiters.length === 0) {
+      this.round = null;
+      this.startRound();
+      return;
+    }
+    round.retry = setTimeout(() => this.reissue(), this.deps.retryMs);
+    round.retry.unref();
+    this.issue(round);
+  }
+
+  onReadStates(states: readonly ReadState[]): void {
+    const round = this.round;
+    if (!round) return;
+    for (const rs of states) {
+      if (rs.requestCtx.length === 8 && Buffer.from(rs.requestCtx.buffer, rs.requestCtx.byteOffset, 8).readBigUInt64BE(0) === round.ctx) {
+        round.index = rs.index;
+      }
+    }
+  }
+
+  onApplied(): void {
+    const round = this.round;
+    if (!round || round.index === null || this.deps.appliedIndex() < round.index) return;
+    clearTimeout(round.retry);
+    this.round = null;
+    for (const w of round.waiters) {
+      if (w.done) continue;
+      w.done = true;
+      clearTimeout(w.timer);
+      w.resolve();
+    }
+    this.startRound();
+  }
+
+  stop(err: unknown): void {
+    this.stopped = true;
+    const all = [...this.pending, ...(this.round?.waiters ?? [])];
+    if (this.round) clearTimeout(this.round.retry);
+    this.round = null;
+    this.pending = [];
+    for (const w of all) {
+      if (w.done) continue;
+      w.done = true;
+      clearTimeout(w.timer);
+      w.reject(err);
+    }
+  }
+}

@@ -1,0 +1,452 @@
+// EtcdServer: one member. Drives the Raft state machine (ticks, the Ready loop with group commit
+// to the WAL, the apply loop), turns client writes into proposals and waits for their outcome, and
+// serves linearizable reads through batched ReadIndex rounds. A single member is a one-voter Raft
+// cluster: the write path is the same as in a cluster.
+
+import { etcdError, GrpcStatusError } from '@conclave/api';
+import { ProposalDroppedError, RawNode, StateRole, type Message, type Ready, type ConfChange, type ConfState } from '../raft/index.js';
+import type { Logger } from '../log/index.js';
+import { MSG, formatId } from '../log/index.js';
+import { MvccStore } from '../mvcc/index.js';
+import { Applier, type ApplyOutcome } from './applier.js';
+import { openStorage, type OpenedStorage } from './bootstrap.js';
+import { IdGenerator, computeClusterId } from './ids.js';
+import { Membership, type Member } from './membership.js';
+import { encodeRequest, RequestKind, type InternalRequest } from './raft-request.js';
+import { ReadIndexer } from './read-index.js';
+import { SnapshotPolicy } from './snapshot.js';
+import { AlarmStore } from './alarms.js';
+
+export interface EtcdServerOptions {
+  name: string;
+  dataDir: string;
+  walDir?: string;
+  /** This member's ID and the founding members (for a new cluster). */
+  memberId: bigint;
+  initialMembers: Member[];
+  heartbeatMs: number;
+  electionTicks: number;
+  snapshotCount: number;
+  maxSnapshots: number;
+  maxWals: number;
+  maxRequestBytes: number;
+  /** --quota-backend-bytes (null = no quota). */
+  quotaBackendBytes: number | null;
+  preVote: boolean;
+  initialElectionTickAdvance: boolean;
+  /** Advertised client URLs, published to the cluster. */
+  clientUrls: string[];
+  logger: Logger;
+  /** Sends Raft messages to other members (the peer transport); none for a single member. */
+  send?: (messages: Message[]) => void;
+}
+
+interface Waiter {
+  resolve: (v: unknown) => void;
+  reject: (e: unknown) => void;
+  timer: NodeJS.Timeout;
+}
+
+interface QueuedProposal {
+  id: bigint;
+  data: Uint8Array;
+}
+
+/** etcd's request timeout: 5 s + 2 × election timeout. */
+function requestTimeoutMs(o: EtcdServerOptions): number {
+  return 5000 + 2 * o.electionTicks * o.heartbeatMs;
+}
+
+export class EtcdServer {
+  readonly memberId: bigint;
+  clusterId: bigint;
+  readonly store: MvccStore;
+  readonly membership: Membership;
+  readonly applier: Applier;
+  readonly alarms: AlarmStore;
+  readonly node: RawNode;
+  private readonly storage: OpenedStorage;
+  private readonly logger: Logger;
+  private readonly ids: IdGenerator;
+  private readonly waiters = new Map<bigint, Waiter>();
+  /** Proposals waiting for a leader (dropped by Raft while leaderless). */
+  private queued: QueuedProposal[] = [];
+  private readonly reads: ReadIndexer;
+  private readonly snapshots: SnapshotPolicy;
+  private ticker: NodeJS.Timeout | null = null;
+  private processing = false;
+  private rerun = false;
+  private scheduled = false;
+  private stopped = false;
+  private fatal: unknown = null;
+  private lead = 0n;
+  private role: StateRole = StateRole.Follower;
+  private leaderWaiters: Array<() => void> = [];
+  /** Ready-loop turn counter (for status and tests). */
+  readyCount = 0;
+  readonly startedAt = Date.now();
+
+  private constructor(
+    private readonly opts: EtcdServerOptions,
+    storage: OpenedStorage,
+  ) {
+    this.storage = storage;
+    this.logger = opts.logger;
+    this.memberId = storage.metadata.memberId;
+    this.clusterId = storage.metadata.clusterId;
+    this.ids = new IdGenerator(this.memberId);
+    this.store = MvccStore.open(storage.backend);
+    this.membership = new Membership(storage.backend);
+    const snapIndex = storage.snapshot?.metadata.index ?? 0;
+    this.node = new RawNode({
+      id: this.memberId,
+      storage: storage.raftStorage,
+      electionTick: opts.electionTicks,
+      heartbeatTick: 1,
+      applied: snapIndex,
+      preVote: opts.preVote,
+      checkQuorum: true,
+      maxSizePerMsg: 1024 * 1024,
+      maxInflightMsgs: 512,
+      random: Math.random,
+      logger: {
+        debug: (m) => this.logger.debug(m),
+        info: (m) => this.logger.info(m),
+        warn: (m) => this.logger.warn(m),
+        error: (m) => this.logger.error(m),
+      },
+    });
+    const initial = new Map(opts.initialMembers.map((m) => [m.id, m]));
+    this.alarms = new AlarmStore(storage.backend, opts.quotaBackendBytes);
+    this.applier = new Applier({
+      capped: () => this.alarms.capped,
+      backend: storage.backend,
+      store: this.store,
+      membership: this.membership,
+      kvEnv: { leaseExists: (id) => this.leaseExists(id) },
+      logger: this.logger,
+      applyConfChange: (cc: ConfChange): ConfState => this.node.applyConfChange(cc),
+      initialMembers: initial,
+    });
+    if (storage.snapshot) this.applier.confState = storage.snapshot.metadata.confState;
+    this.alarms.attach(this);
+    this.reads = new ReadIndexer({
+      node: this.node,
+      appliedIndex: () => this.applier.appliedIndex,
+      kick: () => this.kick(),
+      retryMs: opts.electionTicks * opts.heartbeatMs,
+    });
+    this.snapshots = new SnapshotPolicy({
+      storage,
+      snapshotCount: opts.snapshotCount,
+      maxSnapshots: opts.maxSnapshots,
+      maxWals: opts.maxWals,
+      logger: this.logger,
+    });
+  }
+
+  /** Lease lookup for puts; replaced by the lessor once leases are served. */
+  leaseExists: (id: bigint) => boolean = () => false;
+
+  static async start(opts: EtcdServerOptions): Promise<EtcdServer> {
+    const clusterId = computeClusterId(opts.initialMembers.map((m) => m.id));
+    const storage = await openStorage({
+      dataDir: opts.dataDir,
+      walDir: opts.walDir,
+      fresh: { memberId: opts.memberId, clusterId },
+      logger: opts.logger,
+    });
+    const s = new EtcdServer(opts, storage);
+    opts.logger.info(MSG.STARTING_LOCAL_MEMBER, { 'local-member-id': formatId(s.memberId), 'cluster-id': formatId(s.clusterId) });
+    if (storage.fresh) {
+      s.node.bootstrap(opts.initialMembers.filter((m) => !m.isLearner).map((m) => m.id), opts.initialMembers.filter((m) => m.isLearner).map((m) => m.id));
+      storage.backend.batch(() => s.membership.setClusterId(clusterId));
+    }
+    s.startTicker();
+    s.kick();
+    return s;
+  }
+
+  get term(): number {
+    return this.node.status().hardState.term;
+  }
+
+  get leader(): bigint {
+    return this.lead;
+  }
+
+  get isLeader(): boolean {
+    return this.role === StateRole.Leader;
+  }
+
+  get appliedIndex(): number {
+    return this.applier.appliedIndex;
+  }
+
+  get committedIndex(): number {
+    return this.node.status().hardState.commit;
+  }
+
+  get backend() {
+    return this.storage.backend;
+  }
+
+  /** Raft's last log index (etcd's raftIndex in Status). */
+  get raftIndex(): number {
+    return this.node.status().lastIndex;
+  }
+
+  nextId(): bigint {
+    return this.ids.next();
+  }
+
+  nextLeaseId(): bigint {
+    return this.ids.nextPositiveInt64();
+  }
+
+  private startTicker(): void {
+    const o = this.opts;
+    // etcd fast-forwards the election clock of a member that is the only voter, so that a single-node
+    // cluster elects itself after one tick instead of a full election timeout.
+    const voters = this.applier.confState.voters.length || o.initialMembers.filter((m) => !m.isLearner).length;
+    if (o.initialElectionTickAdvance && voters <= 1) {
+      o.logger.info(MSG.SINGLE_NODE_FAST_FORWARD, {
+        'local-member-id': formatId(this.memberId),
+        'forward-ticks': o.electionTicks - 1,
+        'election-ticks': o.electionTicks,
+      });
+      for (let i = 0; i < o.electionTicks - 1; i++) this.node.tick();
+    }
+    this.ticker = setInterval(() => {
+      this.node.tick();
+      this.kick();
+    }, o.heartbeatMs);
+    this.ticker.unref();
+  }
+
+  /** Schedules a turn of the Ready loop (coalescing everything that happens in this I/O phase). */
+  kick(): void {
+    if (this.scheduled || this.stopped) return;
+    this.scheduled = true;
+    setImmediate(() => {
+      this.scheduled = false;
+      void this.runReadyLoop();
+    });
+  }
+
+  private async runReadyLoop(): Promise<void> {
+    if (this.processing) {
+      this.rerun = true;
+      return;
+    }
+    this.processing = true;
+    try {
+      do {
+        this.rerun = false;
+        while (!this.stopped && this.node.hasReady()) await this.handleReady(this.node.ready());
+      } while (this.rerun && !this.stopped);
+    } catch (err) {
+      this.fail(err);
+    } finally {
+      this.processing = false;
+    }
+  }
+
+  private async handleReady(rd: Ready): Promise<void> {
+    this.readyCount++;
+    this.onSoftState(rd);
+    const leader = rd.softState.role === StateRole.Leader;
+    if (leader) this.send(rd.messages);
+    const st = this.storage;
+    if (rd.snapshot) {
+      await st.snapshotter.save(rd.snapshot);
+      await st.wal.saveSnapshotMarker({ index: rd.snapshot.metadata.index, term: rd.snapshot.metadata.term });
+    }
+    if (rd.hardState || rd.entries.length > 0 || rd.mustSync) await st.wal.save(rd.hardState, rd.entries, rd.mustSync);
+    if (rd.snapshot) st.raftStorage.applySnapshot(rd.snapshot);
+    if (rd.hardState) st.raftStorage.setHardState(rd.hardState);
+    if (rd.entries.length > 0) st.raftStorage.append(rd.entries);
+    if (!leader) this.send(rd.messages);
+    // A defragment holds writes off for a moment: apply once it is done.
+    if (st.backend.busyOperation !== null) await st.backend.whenIdle();
+    const outcomes = this.applier.applyEntries(rd.committedEntries);
+    for (const [id, outcome] of outcomes) this.settle(id, outcome);
+    this.reads.onReadStates(rd.readStates);
+    this.node.advance(rd);
+    this.reads.onApplied();
+    this.snapshots.maybeSnapshot(this.applier, () => this.node.status().hardState.term);
+  }
+
+  private onSoftState(rd: Ready): void {
+    const { lead, role } = rd.softState;
+    if (lead !== this.lead) {
+      const prev = this.lead;
+      this.lead = lead;
+      if (lead !== 0n) {
+        this.logger.info(`raft.node: ${formatId(this.memberId)} elected leader ${formatId(lead)} at term ${rd.hardState?.term ?? this.term}`);
+        const waiters = this.leaderWaiters;
+        this.leaderWaiters = [];
+        for (const w of waiters) w();
+        this.flushQueued();
+      } else if (prev !== 0n) {
+        this.logger.info(`raft.node: ${formatId(this.memberId)} lost leader ${formatId(prev)} at term ${this.term}`);
+      }
+    }
+    this.role = role;
+  }
+
+  private send(messages: Message[]): void {
+    if (messages.length === 0) return;
+    if (this.opts.send) this.opts.send(messages);
+  }
+
+  private fail(err: unknown): void {
+    if (this.fatal) return;
+    this.fatal = err;
+    this.logger.error('raft loop failed; member stops serving writes', { error: String((err as Error)?.stack ?? err) });
+    for (const [, w] of this.waiters) {
+      clearTimeout(w.timer);
+      w.reject(etcdError('Stopped'));
+    }
+    this.waiters.clear();
+  }
+
+  private settle(id: bigint, outcome: ApplyOutcome): void {
+    const w = this.waiters.get(id);
+    if (!w) return;
+    this.waiters.delete(id);
+    clearTimeout(w.timer);
+    if (outcome.ok) w.resolve(outcome.value);
+    else w.reject(outcome.error);
+  }
+
+  /** Resolves once a leader is known (immediately if there is one). */
+  waitLeader(): Promise<void> {
+    if (this.lead !== 0n) return Promise.resolve();
+    return new Promise((resolve) => this.leaderWaiters.push(resolve));
+  }
+
+  private flushQueued(): void {
+    const q = this.queued;
+    this.queued = [];
+    for (const p of q) this.proposeData(p);
+    this.kick();
+  }
+
+  private proposeData(p: QueuedProposal): void {
+    if (!this.waiters.has(p.id)) return; // timed out meanwhile
+    try {
+      this.node.propose(p.data);
+    } catch (err) {
+      if (err instanceof ProposalDroppedError) {
+        // No leader, or a leadership transfer: wait for the next leader (the request timeout still runs).
+        this.queued.push(p);
+        return;
+      }
+      throw err;
+    }
+  }
+
+  /**
+   * Proposes a request and resolves with its apply outcome on this member. Rejects with etcd's errors:
+   * "request is too large", "request timed out", "server stopped".
+   */
+  propose<T>(kind: RequestKind, body: Uint8Array, auth: { username: string; authRevision: number } = { username: '', authRevision: 0 }): Promise<T> {
+    if (this.stopped || this.fatal) return Promise.reject(etcdError('Stopped'));
+    const req: InternalRequest = { kind, id: this.ids.next(), username: auth.username, authRevision: auth.authRevision, body };
+    const data = encodeRequest(req);
+    if (data.length > this.opts.maxRequestBytes) return Promise.reject(etcdError('RequestTooLarge'));
+    return new Promise<T>((resolve, reject) => {
+      const timer = setTimeout(() => {
+        this.waiters.delete(req.id);
+        reject(etcdError(this.lead === 0n ? 'Timeout' : 'Timeout'));
+      }, requestTimeoutMs(this.opts));
+      timer.unref();
+      this.waiters.set(req.id, { resolve: resolve as (v: unknown) => void, reject, timer });
+      try {
+        this.proposeData({ id: req.id, data });
+      } catch (err) {
+        this.waiters.delete(req.id);
+        clearTimeout(timer);
+        reject(err);
+        return;
+      }
+      this.kick();
+    });
+  }
+
+  /** Resolves when this member has applied everything committed before the call (ReadIndex). */
+  linearizableRead(): Promise<void> {
+    if (this.stopped || this.fatal) return Promise.reject(etcdError('Stopped'));
+    return this.reads.read(requestTimeoutMs(this.opts));
+  }
+
+  /** Publishes this member's name and client URLs through Raft (etcd's "publish"), retrying until it lands. */
+  async publish(): Promise<void> {
+    const attrs = JSON.stringify({ id: formatId(this.memberId), name: this.opts.name, clientURLs: this.opts.clientUrls });
+    for (;;) {
+      if (this.stopped) return;
+      try {
+        await this.waitLeader();
+        await this.propose(RequestKind.MemberAttributes, Buffer.from(attrs));
+        this.logger.info(MSG.PUBLISHED_LOCAL_MEMBER, {
+          'local-member-id': formatId(this.memberId),
+          'local-member-attributes': `{Name:${this.opts.name} ClientURLs:[${this.opts.clientUrls.join(' ')}]}`,
+          'request-path': `/0/members/${formatId(this.memberId)}/attributes`,
+          'cluster-id': formatId(this.clusterId),
+          'publish-timeout': `${requestTimeoutMs(this.opts) / 1000}s`,
+        });
+        return;
+      } catch (err) {
+        if (this.stopped) return;
+        this.logger.warn('failed to publish local member to cluster through raft', { error: String(err) });
+      }
+    }
+  }
+
+  /** The leader sets the cluster version once (etcd decides it from the members' versions). */
+  async ensureClusterVersion(version: string): Promise<void> {
+    if (this.membership.version) return;
+    await this.waitLeader();
+    if (!this.isLeader || this.membership.version) return;
+    this.logger.info(MSG.SETTING_UP_INITIAL_CLUSTER_VERSION, { 'cluster-version': version.split('.').slice(0, 2).join('.') });
+    await this.propose(RequestKind.ClusterVersion, Buffer.from(version));
+  }
+
+  /** Hands leadership to `target` (a voting member) and waits until it leads (etcd's MoveLeader). */
+  async moveLeader(target: bigint): Promise<void> {
+    const m = this.membership.get(target);
+    if (!m || m.isLearner) throw etcdError('BadLeaderTransferee');
+    if (target === this.lead) return;
+    this.node.transferLeadership(target);
+    this.kick();
+    const deadline = Date.now() + requestTimeoutMs(this.opts);
+    while (this.lead !== target) {
+      if (Date.now() > deadline || this.stopped) throw etcdError('TimeoutLeaderTransfer');
+      await new Promise((r) => setTimeout(r, this.opts.heartbeatMs));
+    }
+  }
+
+  async stop(): Promise<void> {
+    if (this.stopped) return;
+    this.stopped = true;
+    if (this.ticker) clearInterval(this.ticker);
+    for (const [, w] of this.waiters) {
+      clearTimeout(w.timer);
+      w.reject(etcdError('Stopped'));
+    }
+    this.waiters.clear();
+    this.reads.stop(etcdError('Stopped'));
+    // Let an in-flight Ready finish persisting before closing the files under it.
+    while (this.processing) await new Promise((r) => setTimeout(r, 5));
+    await this.snapshots.idle();
+    await this.store.close();
+    await this.storage.wal.close();
+    await this.storage.backend.close();
+  }
+
+  /** Is the error one of the request timeouts etcd reports? */
+  static isTimeout(err: unknown): boolean {
+    return err instanceof GrpcStatusError && err.message.startsWith('etcdserver: request timed out');
+  }
+}

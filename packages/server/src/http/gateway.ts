@@ -1,0 +1,276 @@
+// etcd's JSON gateway: POST /v3/<service>/<method> with a proto3-JSON body, answered by the same
+// handlers as gRPC. Streams (watch, lease keep-alive, snapshot, election observe) answer with
+// newline-delimited {"result": …} objects; errors use grpc-gateway's shape.
+
+import type http from 'node:http';
+import type http2 from 'node:http2';
+import { GrpcCode, GrpcStatusError, Reader, type MessageCodec, type PartialMessage } from '@conclave/api';
+import { RawResponse, type BidiHandler, type GrpcServer, type ServerStreamHandler, type UnaryHandler } from '../transport/grpc-server.js';
+import type { ServerCall } from '../transport/call.js';
+
+type Req = http.IncomingMessage | http2.Http2ServerRequest;
+type Res = http.ServerResponse | http2.Http2ServerResponse;
+
+const ROUTES: Record<string, string> = {
+  'kv/range': '/etcdserverpb.KV/Range',
+  'kv/put': '/etcdserverpb.KV/Put',
+  'kv/deleterange': '/etcdserverpb.KV/DeleteRange',
+  'kv/txn': '/etcdserverpb.KV/Txn',
+  'kv/compaction': '/etcdserverpb.KV/Compact',
+  watch: '/etcdserverpb.Watch/Watch',
+  'lease/grant': '/etcdserverpb.Lease/LeaseGrant',
+  'lease/revoke': '/etcdserverpb.Lease/LeaseRevoke',
+  'kv/lease/revoke': '/etcdserverpb.Lease/LeaseRevoke',
+  'lease/keepalive': '/etcdserverpb.Lease/LeaseKeepAlive',
+  'lease/timetolive': '/etcdserverpb.Lease/LeaseTimeToLive',
+  'kv/lease/timetolive': '/etcdserverpb.Lease/LeaseTimeToLive',
+  'lease/leases': '/etcdserverpb.Lease/LeaseLeases',
+  'kv/lease/leases': '/etcdserverpb.Lease/LeaseLeases',
+  'cluster/member/add': '/etcdserverpb.Cluster/MemberAdd',
+  'cluster/member/remove': '/etcdserverpb.Cluster/MemberRemove',
+  'cluster/member/update': '/etcdserverpb.Cluster/MemberUpdate',
+  'cluster/member/list': '/etcdserverpb.Cluster/MemberList',
+  'cluster/member/promote': '/etcdserverpb.Cluster/MemberPromote',
+  'maintenance/alarm': '/etcdserverpb.Maintenance/Alarm',
+  'maintenance/status': '/etcdserverpb.Maintenance/Status',
+  'maintenance/defragment': '/etcdserverpb.Maintenance/Defragment',
+  'maintenance/hash': '/etcdserverpb.Maintenance/Hash',
+  'maintenance/hashkv': '/etcdserverpb.Maintenance/HashKV',
+  'maintenance/snapshot': '/etcdserverpb.Maintenance/Snapshot',
+  'maintenance/transfer-leadership': '/etcdserverpb.Maintenance/MoveLeader',
+  'auth/enable': '/etcdserverpb.Auth/AuthEnable',
+  'auth/disable': '/etcdserverpb.Auth/AuthDisable',
+  'auth/status': '/etcdserverpb.Auth/AuthStatus',
+  'auth/authenticate': '/etcdserverpb.Auth/Authenticate',
+  'auth/user/add': '/etcdserverpb.Auth/UserAdd',
+  'auth/user/get': '/etcdserverpb.Auth/UserGet',
+  'auth/user/list': '/etcdserverpb.Auth/UserList',
+  'auth/user/delete': '/etcdserverpb.Auth/UserDelete',
+  'auth/user/changepw': '/etcdserverpb.Auth/UserChangePassword',
+  'auth/user/grant': '/etcdserverpb.Auth/UserGrantRole',
+  'auth/user/revoke': '/etcdserverpb.Auth/UserRevokeRole',
+  'auth/role/add': '/etcdserverpb.Auth/RoleAdd',
+  'auth/role/get': '/etcdserverpb.Auth/RoleGet',
+  'auth/role/list': '/etcdserverpb.Auth/RoleList',
+  'auth/role/delete': '/etcdserverpb.Auth/RoleDelete',
+  'auth/role/grant': '/etcdserverpb.Auth/RoleGrantPermission',
+  'auth/role/revoke': '/etcdserverpb.Auth/RoleRevokePermission',
+  'lock/lock': '/v3lockpb.Lock/Lock',
+  'lock/unlock': '/v3lockpb.Lock/Unlock',
+  'election/campaign': '/v3electionpb.Election/Campaign',
+  'election/proclaim': '/v3electionpb.Election/Proclaim',
+  'election/leader': '/v3electionpb.Election/Leader',
+  'election/observe': '/v3electionpb.Election/Observe',
+  'election/resign': '/v3electionpb.Election/Resign',
+};
+
+/** grpc-gateway's mapping of gRPC codes to HTTP statuses. */
+const HTTP_STATUS: Record<number, number> = {
+  [GrpcCode.OK]: 200,
+  [GrpcCode.CANCELLED]: 408,
+  [GrpcCode.UNKNOWN]: 500,
+  [GrpcCode.INVALID_ARGUMENT]: 400,
+  [GrpcCode.DEADLINE_EXCEEDED]: 504,
+  [GrpcCode.NOT_FOUND]: 404,
+  [GrpcCode.ALREADY_EXISTS]: 409,
+  [GrpcCode.PERMISSION_DENIED]: 403,
+  [GrpcCode.UNAUTHENTICATED]: 401,
+  [GrpcCode.RESOURCE_EXHAUSTED]: 429,
+  [GrpcCode.FAILED_PRECONDITION]: 400,
+  [GrpcCode.ABORTED]: 409,
+  [GrpcCode.OUT_OF_RANGE]: 400,
+  [GrpcCode.UNIMPLEMENTED]: 501,
+  [GrpcCode.INTERNAL]: 500,
+  [GrpcCode.UNAVAILABLE]: 503,
+  [GrpcCode.DATA_LOSS]: 500,
+};
+
+function statusOf(err: unknown): { code: number; message: string } {
+  if (err instanceof GrpcStatusError) return { code: err.code, message: err.message };
+  return { code: GrpcCode.UNKNOWN, message: err instanceof Error ? err.message : String(err) };
+}
+
+/** The gateway route for a request path, or undefined. Accepts /v3/, /v3beta/ and /v3alpha/ prefixes. */
+export function gatewayRoute(path: string): string | undefined {
+  const m = /^\/v3(?:beta|alpha)?\/(.+?)\/?$/.exec(path);
+  return m ? ROUTES[m[1]!] : undefined;
+}
+
+/** Splits a byte stream into consecutive JSON values (objects separated by whitespace or nothing). */
+class JsonStreamSplitter {
+  private buf = '';
+  push(chunk: string): unknown[] {
+    this.buf += chunk;
+    const out: unknown[] = [];
+    let depth = 0;
+    let inStr = false;
+    let start = -1;
+    for (let i = 0; i < this.buf.length; i++) {
+      const c = this.buf[i];
+      if (inStr) {
+        if (c === '\\') i++;
+        else if (c === '"') inStr = false;
+        continue;
+      }
+      if (c === '"') inStr = true;
+      else if (c === '{') {
+        if (depth === 0) start = i;
+        depth++;
+      } else if (c === '}') {
+        depth--;
+        if (depth === 0 && start >= 0) {
+          out.push(JSON.parse(this.buf.slice(start, i + 1)));
+          this.buf = this.buf.slice(i + 1);
+          i = -1;
+          start = -1;
+        }
+      }
+    }
+    return out;
+  }
+  rest(): string {
+    return this.buf.trim();
+  }
+}
+
+class GatewayCall<Rq, Rs> implements ServerCall<Rq, Rs> {
+  onMessage: (req: Rq) => void = () => {};
+  onHalfClose: () => void = () => {};
+  onDone: () => void = () => {};
+  private finished = false;
+  private started = false;
+  private readonly controller = new AbortController();
+
+  constructor(
+    private readonly req: Req,
+    private readonly res: Res,
+    private readonly resType: MessageCodec<Rs>,
+    private readonly streaming: boolean,
+  ) {
+    res.on('close', () => {
+      if (!this.finished) {
+        this.finished = true;
+        this.controller.abort();
+        this.onDone();
+      }
+    });
+  }
+
+  get signal(): AbortSignal {
+    return this.controller.signal;
+  }
+  get peer(): string {
+    return `${this.req.socket?.remoteAddress ?? ''}:${this.req.socket?.remotePort ?? ''}`;
+  }
+  get peerCommonName(): string | undefined {
+    return undefined;
+  }
+  get isFinished(): boolean {
+    return this.finished;
+  }
+
+  metadata(key: string): string | undefined {
+    if (key === 'token') {
+      const auth = this.req.headers['authorization'];
+      if (typeof auth === 'string') return auth.replace(/^Bearer\s+/i, '');
+    }
+    const v = this.req.headers[key];
+    return Array.isArray(v) ? v[0] : v;
+  }
+
+  private start(): void {
+    if (this.started) return;
+    this.started = true;
+    this.res.writeHead(200, { 'content-type': 'application/json' });
+  }
+
+  send(msg: PartialMessage<Rs>): boolean {
+    if (this.finished) return false;
+    this.start();
+    const json = this.resType.toJSON(msg);
+    const body = this.streaming ? `${JSON.stringify({ result: json })}\n` : JSON.stringify(json);
+    return (this.res as http.ServerResponse).write(body);
+  }
+
+  finish(err?: unknown): void {
+    if (this.finished) return;
+    this.finished = true;
+    if (err !== undefined) {
+      const { code, message } = statusOf(err);
+      if (!this.started) {
+        this.res.writeHead(HTTP_STATUS[code] ?? 500, { 'content-type': 'application/json' });
+        this.res.end(JSON.stringify({ error: message, message, code }));
+      } else {
+        this.res.end(
+          `${JSON.stringify({ error: { grpc_code: code, http_code: HTTP_STATUS[code] ?? 500, message, http_status: '' } })}\n`,
+        );
+      }
+    } else {
+      this.start();
+      this.res.end();
+    }
+    this.controller.abort();
+    this.onDone();
+  }
+}
+
+/** Serves one gateway request. */
+export function serveGateway(grpc: GrpcServer, rpcPath: string, req: Req, res: Res): void {
+  const reg = grpc.lookup(rpcPath);
+  if (!reg) {
+    res.writeHead(501, { 'content-type': 'application/json' });
+    res.end(JSON.stringify({ error: 'Not Implemented', message: 'Not Implemented', code: GrpcCode.UNIMPLEMENTED }));
+    return;
+  }
+  const { desc } = reg;
+  const streaming = desc.requestStream || desc.responseStream;
+  const call = new GatewayCall<unknown, unknown>(req, res, desc.responseType, streaming);
+  const splitter = new JsonStreamSplitter();
+  const decode = (json: unknown): unknown => desc.requestType.fromJSON(json);
+  req.setEncoding('utf8');
+
+  if (desc.requestStream) {
+    (reg.handler as BidiHandler<unknown, unknown>)(call);
+    req.on('data', (chunk: string) => {
+      try {
+        for (const obj of splitter.push(chunk)) call.onMessage(decode(obj));
+      } catch (e) {
+        call.finish(new GrpcStatusError(GrpcCode.INVALID_ARGUMENT, (e as Error).message));
+      }
+    });
+    req.on('end', () => call.onHalfClose());
+    return;
+  }
+
+  let body = '';
+  req.on('data', (chunk: string) => {
+    body += chunk;
+  });
+  req.on('end', () => {
+    let msg: unknown;
+    try {
+      msg = decode(body.trim() === '' ? {} : JSON.parse(body));
+    } catch (e) {
+      call.finish(new GrpcStatusError(GrpcCode.INVALID_ARGUMENT, (e as Error).message));
+      return;
+    }
+    if (desc.responseStream) {
+      (reg.handler as ServerStreamHandler<unknown, unknown>)(msg, call);
+      return;
+    }
+    Promise.resolve()
+      .then(() => (reg.handler as UnaryHandler<unknown, unknown>)(msg, call))
+      .then(
+        (out) => {
+          if (out instanceof RawResponse) {
+            const r = new Reader(out.bytes);
+            call.send(desc.responseType.decode(r, out.bytes.length) as PartialMessage<unknown>);
+          } else {
+            call.send(out as PartialMessage<unknown>);
+          }
+          call.finish();
+        },
+        (e: unknown) => call.finish(e),
+      );
+  });
+}

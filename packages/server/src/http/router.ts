@@ -1,0 +1,63 @@
+// HTTP on the client URL (HTTP/1.1 and non-gRPC HTTP/2): /health, /livez, /readyz, /version,
+// /metrics and the JSON gateway (/v3/...), with etcd's response shapes.
+
+import type http from 'node:http';
+import type http2 from 'node:http2';
+import { etcdserverpb } from '@conclave/api';
+import type { EtcdServer } from '../etcdserver/server.js';
+import type { GrpcServer } from '../transport/grpc-server.js';
+import { gatewayRoute, serveGateway } from './gateway.js';
+import { renderMetrics } from './metrics.js';
+
+type Req = http.IncomingMessage | http2.Http2ServerRequest;
+type Res = http.ServerResponse | http2.Http2ServerResponse;
+
+export interface RouterDeps {
+  server: () => EtcdServer | null;
+  grpc: () => GrpcServer;
+  version: { etcdserver: string; etcdcluster: string };
+}
+
+function send(res: Res, status: number, body: string, type = 'text/plain; charset=utf-8'): void {
+  res.writeHead(status, { 'content-type': type });
+  res.end(body);
+}
+
+/** etcd's health check: a leader, no alarm, and a linearizable read that completes within a second. */
+async function checkHealth(s: EtcdServer): Promise<boolean> {
+  if (s.leader === 0n) return false;
+  if (s.alarms.list().some((a) => a.alarm !== etcdserverpb.AlarmType.NONE)) return false;
+  try {
+    await Promise.race([
+      s.linearizableRead(),
+      new Promise((_, reject) => setTimeout(() => reject(new Error('timeout')), 1000).unref()),
+    ]);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+export function createRouter(deps: RouterDeps): (req: Req, res: Res) => void {
+  return (req, res) => {
+    const url = req.url ?? '/';
+    const path = url.split('?')[0]!;
+    const s = deps.server();
+    if (path === '/health') {
+      if (!s) return send(res, 503, JSON.stringify({ health: 'false' }), 'application/json');
+      void checkHealth(s).then((ok) => send(res, ok ? 200 : 503, JSON.stringify({ health: ok ? 'true' : 'false' }), 'application/json'));
+      return;
+    }
+    if (path === '/livez') return send(res, 200, 'ok');
+    if (path === '/readyz') return s && s.leader !== 0n ? send(res, 200, 'ok') : send(res, 503, 'not ready');
+    if (path === '/version') return send(res, 200, JSON.stringify(deps.version), 'application/json');
+    if (path === '/metrics') return send(res, 200, s ? renderMetrics(s) : '', 'text/plain; version=0.0.4; charset=utf-8');
+    if (path.startsWith('/v3')) {
+      const rpc = gatewayRoute(path);
+      if (!rpc) return send(res, 404, 'Not Found\n');
+      if (req.method !== 'POST') return send(res, 405, 'Method Not Allowed\n');
+      return serveGateway(deps.grpc(), rpc, req, res);
+    }
+    send(res, 404, '404 page not found\n');
+  };
+}

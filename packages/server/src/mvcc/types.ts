@@ -1,0 +1,93 @@
+// Public data types of the MVCC store.
+
+/** mvccpb.KeyValue. Buffers handed out are owned by the caller; do not mutate those handed in. */
+export interface KeyValue {
+  key: Buffer;
+  /** Main revision of the put that created the key in its current generation. */
+  createRevision: number;
+  /** Main revision of the last modification. */
+  modRevision: number;
+  /** 1 on creation, +1 per put; a delete resets it. */
+  version: number;
+  value: Buffer;
+  /** Lease id (int64); 0n = no lease. */
+  lease: bigint;
+}
+
+/**
+ * One change, as etcd's mvccpb.Event. For a delete, `kv` carries the key and the deleting
+ * revision as modRevision (other fields zero), like etcd's tombstone event.
+ */
+export interface MvccEvent {
+  type: 'put' | 'delete';
+  kv: KeyValue;
+  /** The previous KeyValue, when it was asked for. */
+  prevKv?: KeyValue;
+  /**
+   * Lease the key had before this change (0n if none or the key did not exist), for the lessor.
+   * Always set on events of write transactions; on history() events only with `prevKv`.
+   */
+  prevLease?: bigint;
+}
+
+export interface RangeOptions {
+  /** Revision to read at; 0 or absent = current. */
+  rev?: number;
+  /** Maximum number of kvs returned; 0 or absent = all. `count` is not affected. */
+  limit?: number;
+  /** Only count; `kvs` is empty. */
+  countOnly?: boolean;
+  /** Return kvs without values. */
+  keysOnly?: boolean;
+}
+
+export interface RangeResult<T = KeyValue> {
+  /** Keys in ascending byte order, at most `limit`. */
+  kvs: T[];
+  /** Number of keys in the range at `rev`. */
+  count: number;
+  /** The revision read at (the current revision when none was given). */
+  rev: number;
+}
+
+export interface PutOptions {
+  /** Read and return the previous KeyValue (costs one read). */
+  prevKv?: boolean;
+}
+
+export interface PutResult {
+  /** The previous KeyValue, when asked for and the key existed. */
+  prevKv?: KeyValue;
+  /** Lease the key had before (0n if none or new). */
+  prevLease: bigint;
+}
+
+export interface DeleteOptions {
+  /** Read and return the deleted KeyValues (costs one read per key). */
+  prevKv?: boolean;
+}
+
+export interface DeleteResult {
+  /** Number of keys deleted. */
+  deleted: number;
+  /** The deleted KeyValues (only when asked for), in key order. */
+  prevKvs: KeyValue[];
+}
+
+export interface HistoryOptions {
+  /** Attach the previous KeyValue (value at mod_revision - 1) to each event. */
+  prevKv?: boolean;
+  /** Stop once this many events are collected, at the end of a revision (0 = no limit). */
+  limit?: number;
+}
+
+export interface HashKVResult {
+  /** CRC-32C over the key bucket name and every kept (revision key, value) up to the revision. */
+  hash: number;
+  compactRevision: number;
+  /** The store's current revision. */
+  revision: number;
+}
+
+/** Receives each committed logical transaction: its revision and its events (in write order). */
+export type CommitListener = (rev: number, events: readonly MvccEvent[]) => void;

@@ -1,0 +1,70 @@
+// etcdserverpb.KV: Range, Put, DeleteRange, Txn, Compact. Writes go through Raft; linearizable reads
+// wait for a ReadIndex round; serializable reads are served from this member's store at once.
+
+import { encodeMessage, etcdserverpb, type PartialMessage } from '@conclave/api';
+import { checkDelete, checkPut, checkRange, checkTxn, isTxnReadOnly } from '../apply/check.js';
+import { applyRange, applyTxn } from '../apply/kv.js';
+import { RequestKind } from '../etcdserver/raft-request.js';
+import type { ServiceHandlers } from '../transport/grpc-server.js';
+import { header, requireLeaderIfAsked, type ServiceContext } from './context.js';
+
+type Header = PartialMessage<etcdserverpb.ResponseHeader>;
+type WithHeader = { header?: Header };
+
+function withHeader<T extends WithHeader>(ctx: ServiceContext, res: T): T {
+  res.header = header(ctx, res.header?.revision ?? 0);
+  return res;
+}
+
+/** True when every range in the txn (at any depth) asks for a serializable read. */
+function txnSerializable(t: etcdserverpb.TxnRequest): boolean {
+  const ok = (ops: etcdserverpb.RequestOp[]): boolean =>
+    ops.every((op) => (op.requestRange ? op.requestRange.serializable : op.requestTxn ? txnSerializable(op.requestTxn) : true));
+  return ok(t.success) && ok(t.failure);
+}
+
+export function kvService(ctx: ServiceContext): ServiceHandlers<typeof etcdserverpb.KVService> {
+  const s = ctx.server;
+  return {
+    Range: async (req, call) => {
+      checkRange(req);
+      requireLeaderIfAsked(ctx, call);
+      if (!req.serializable) await s.linearizableRead();
+      return withHeader(ctx, applyRange(s.store, req));
+    },
+    Put: async (req, call) => {
+      checkPut(req);
+      requireLeaderIfAsked(ctx, call);
+      const res = await s.propose<PartialMessage<etcdserverpb.PutResponse>>(RequestKind.Put, encodeMessage(etcdserverpb.PutRequest, req));
+      return withHeader(ctx, res);
+    },
+    DeleteRange: async (req, call) => {
+      checkDelete(req);
+      requireLeaderIfAsked(ctx, call);
+      const res = await s.propose<PartialMessage<etcdserverpb.DeleteRangeResponse>>(
+        RequestKind.DeleteRange,
+        encodeMessage(etcdserverpb.DeleteRangeRequest, req),
+      );
+      return withHeader(ctx, res);
+    },
+    Txn: async (req, call) => {
+      checkTxn(req, ctx.maxTxnOps);
+      requireLeaderIfAsked(ctx, call);
+      if (isTxnReadOnly(req)) {
+        if (!txnSerializable(req)) await s.linearizableRead();
+        return withHeader(ctx, applyTxn(s.store, req, { leaseExists: (id) => s.leaseExists(id) }, true));
+      }
+      const res = await s.propose<PartialMessage<etcdserverpb.TxnResponse>>(RequestKind.Txn, encodeMessage(etcdserverpb.TxnRequest, req));
+      return withHeader(ctx, res);
+    },
+    Compact: async (req, call) => {
+      requireLeaderIfAsked(ctx, call);
+      const res = await s.propose<{ header: Header; done: Promise<void> }>(RequestKind.Compaction, encodeMessage(etcdserverpb.CompactionRequest, req));
+      if (req.physical) {
+        await res.done;
+        await s.backend.sync();
+      }
+      return { header: header(ctx, res.header.revision ?? 0) };
+    },
+  };
+}

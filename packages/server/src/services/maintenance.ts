@@ -1,0 +1,96 @@
+// etcdserverpb.Maintenance: Status, Alarm, Defragment, Hash, HashKV, Snapshot, MoveLeader.
+
+import { createHash } from 'node:crypto';
+import { etcdError, etcdserverpb, GrpcCode, GrpcStatusError } from '@conclave/api';
+import { crc32c } from '../mvcc/index.js';
+import { CompactedError, FutureRevisionError } from '../mvcc/index.js';
+import type { ServiceHandlers } from '../transport/grpc-server.js';
+import { header, type ServiceContext } from './context.js';
+import type { AlarmStore } from '../etcdserver/alarms.js';
+
+/** Snapshot chunks: etcd sends 32 KiB per message. */
+const SNAPSHOT_CHUNK = 32 * 1024;
+
+export function maintenanceService(ctx: ServiceContext, alarms: AlarmStore): ServiceHandlers<typeof etcdserverpb.MaintenanceService> {
+  const s = ctx.server;
+  return {
+    Status: async () => {
+      const errors: string[] = [];
+      if (s.leader === 0n) errors.push('etcdserver: no leader');
+      for (const a of alarms.list()) errors.push(`memberID:${a.memberId} alarm:${etcdserverpb.AlarmType$names[a.alarm] ?? a.alarm} `);
+      const me = s.membership.get(s.memberId);
+      return {
+        header: header(ctx, s.store.currentRevision),
+        version: ctx.version,
+        dbSize: await s.backend.size(),
+        leader: s.leader,
+        raftIndex: s.committedIndex,
+        raftTerm: s.term,
+        raftAppliedIndex: s.appliedIndex,
+        errors,
+        dbSizeInUse: s.backend.sizeInUse(),
+        isLearner: me?.isLearner ?? false,
+      };
+    },
+    Alarm: async (req) => {
+      const res = await alarms.handle(req);
+      return { header: header(ctx, s.store.currentRevision), alarms: res };
+    },
+    Defragment: async () => {
+      await s.backend.defragment();
+      return { header: header(ctx, s.store.currentRevision) };
+    },
+    Hash: async () => {
+      // A hash of everything the backend holds (etcd: of the whole bolt file), for tests.
+      await s.linearizableRead();
+      let h = 0;
+      for (const db of Object.values(s.backend.dbs)) {
+        for (const { key, value } of db.getRange()) {
+          h = crc32c(h, key);
+          h = crc32c(h, value);
+        }
+      }
+      return { header: header(ctx, s.store.currentRevision), hash: h >>> 0 };
+    },
+    HashKV: async (req) => {
+      try {
+        const r = s.store.hashKV(Number(req.revision));
+        return { header: header(ctx, r.revision), hash: r.hash >>> 0, compactRevision: r.compactRevision < 0 ? 0 : r.compactRevision };
+      } catch (e) {
+        if (e instanceof CompactedError) throw etcdError('Compacted');
+        if (e instanceof FutureRevisionError) throw etcdError('FutureRev');
+        throw e;
+      }
+    },
+    Snapshot: (_req, call) => {
+      void (async () => {
+        const { size, stream } = await s.backend.snapshotStream();
+        const sha = createHash('sha256');
+        let remaining = size;
+        for await (const chunk of stream as AsyncIterable<Buffer>) {
+          for (let off = 0; off < chunk.length; off += SNAPSHOT_CHUNK) {
+            if (call.isFinished) {
+              stream.destroy();
+              return;
+            }
+            const part = chunk.subarray(off, off + SNAPSHOT_CHUNK);
+            sha.update(part);
+            remaining -= part.length;
+            call.send({ header: header(ctx, s.store.currentRevision), remainingBytes: remaining, blob: part });
+          }
+        }
+        // etcd appends the SHA-256 of the database in a last message, which etcdctl verifies.
+        call.send({ header: header(ctx, s.store.currentRevision), remainingBytes: 0, blob: sha.digest() });
+        call.finish();
+      })().catch((e: unknown) => call.finish(new GrpcStatusError(GrpcCode.UNKNOWN, String((e as Error).message ?? e))));
+    },
+    MoveLeader: async (req) => {
+      if (!s.isLeader) throw etcdError('NotLeader');
+      await s.moveLeader(req.targetID);
+      return { header: header(ctx, s.store.currentRevision) };
+    },
+    Downgrade: async () => {
+      throw new GrpcStatusError(GrpcCode.UNIMPLEMENTED, 'unknown method Downgrade for service etcdserverpb.Maintenance');
+    },
+  };
+}

@@ -1,0 +1,28 @@
+// tls/ — TLS for the client and peer listeners from etcd's flags: Node TLS options from
+// --cert-file/--key-file/--trusted-ca-file/--client-cert-auth and their --peer-* twins, the
+// --peer-cert-allowed-cn check, etcd's per-URL scheme checks, and --auto-tls/--peer-auto-tls
+// self-signed certificates (built with a small DER encoder, as Node has no X.509 writer) stored
+// and reused like etcd's <data-dir>/fixtures/{client,peer}/{cert,key}.pem.
+
+export {
+  serverTlsOptions,
+  clientTlsOptions,
+  checkAllowedCn,
+  enforceAllowedCn,
+  describeTlsInfo,
+  tlsInfoEmpty,
+  resolveListenerTls,
+  checkListenerUrls,
+  type TlsInfo,
+  type ListenUrlLike,
+} from './tls-options.js';
+export {
+  generateSelfSignedCertificate,
+  selfCert,
+  type SelfSignedOptions,
+  type SelfSignedCertificate,
+  type SelfCertOptions,
+  type SelfCertFiles,
+  type CurveName,
+  type ExtKeyUsage,
+} from './self-signed.js';

@@ -1,0 +1,13 @@
+#!/usr/bin/env node
+// `npm test`: install and build if needed, make sure the reference etcd/etcdctl exist, then run
+// every test file with Node's test runner (see run-tests.mjs). Arguments narrow the run:
+//   npm test -- packages/server/src/raft
+import { spawnSync } from 'node:child_process';
+import { join } from 'node:path';
+import { ensureBuilt, ensureEtcd, ensureInstalled, root } from './ensure.mjs';
+
+ensureInstalled();
+ensureEtcd();
+ensureBuilt();
+const r = spawnSync(process.execPath, [join(root, 'scripts/run-tests.mjs'), ...process.argv.slice(2)], { cwd: root, stdio: 'inherit' });
+process.exit(r.status ?? 1);

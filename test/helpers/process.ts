@@ -1,0 +1,106 @@
+// Spawning servers for tests: the reference etcd (Debian's etcd-server) and Conclave's own binary,
+// with the same etcd flags, on loopback port 0. Each parses the server's JSON log for the address it
+// really bound, and stops the process (and removes its temp data dir) on `stop()`.
+
+import { spawn, type ChildProcess } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+export const repoRoot = resolve(fileURLToPath(import.meta.url), '../../..');
+export const conclaveBin = join(repoRoot, 'packages/server/dist/cli.js');
+
+export type ServerKind = 'etcd' | 'conclave';
+
+export interface ServerProcess {
+  kind: ServerKind;
+  name: string;
+  dataDir: string;
+  /** host:port for etcdctl --endpoints and clients. */
+  endpoint: string;
+  clientUrl: string;
+  child: ChildProcess;
+  /** Everything the server logged so far. */
+  log(): string;
+  /** SIGTERM (or the given signal), wait for exit. Keeps the data dir. */
+  kill(signal?: NodeJS.Signals): Promise<void>;
+  /** Kill and remove the data dir. */
+  stop(): Promise<void>;
+}
+
+export interface StartOptions {
+  name?: string;
+  dataDir?: string;
+  /** Extra flags, e.g. ['--max-txn-ops', '4']. */
+  args?: string[];
+  env?: Record<string, string>;
+  timeoutMs?: number;
+}
+
+function commandFor(kind: ServerKind): { cmd: string; pre: string[] } {
+  if (kind === 'etcd') return { cmd: 'etcd', pre: [] };
+  return { cmd: process.execPath, pre: [conclaveBin] };
+}
+
+export async function startServer(kind: ServerKind, opts: StartOptions = {}): Promise<ServerProcess> {
+  const name = opts.name ?? 'default';
+  const ownDir = opts.dataDir === undefined;
+  const dataDir = opts.dataDir ?? join(mkdtempSync(join(tmpdir(), `${kind}-test-`)), `${name}.etcd`);
+  const { cmd, pre } = commandFor(kind);
+  const args = [
+    ...pre,
+    '--name', name,
+    '--data-dir', dataDir,
+    '--listen-client-urls', 'http://127.0.0.1:0',
+    '--advertise-client-urls', 'http://127.0.0.1:0',
+    '--listen-peer-urls', 'http://127.0.0.1:0',
+    '--initial-advertise-peer-urls', 'http://127.0.0.1:0',
+    '--initial-cluster', `${name}=http://127.0.0.1:0`,
+    '--logger', 'zap',
+    ...(opts.args ?? []),
+  ];
+  const child = spawn(cmd, args, { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, ...opts.env } });
+  let out = '';
+  child.stdout!.on('data', (d: Buffer) => (out += d.toString()));
+  child.stderr!.on('data', (d: Buffer) => (out += d.toString()));
+  const exited = new Promise<void>((res) => child.once('exit', () => res()));
+
+  const address = await new Promise<string>((res, rej) => {
+    const timer = setTimeout(() => rej(new Error(`${kind} did not start within ${opts.timeoutMs ?? 20000} ms:\n${out}`)), opts.timeoutMs ?? 20000);
+    const check = (): void => {
+      const m = /"msg":"serving client traffic (?:insecurely|securely)[^"]*","address":"([^"]+)"/.exec(out);
+      if (m) {
+        clearTimeout(timer);
+        res(m[1]!);
+      }
+    };
+    child.stdout!.on('data', check);
+    child.stderr!.on('data', check);
+    child.once('exit', (code) => {
+      clearTimeout(timer);
+      rej(new Error(`${kind} exited with ${code} before serving:\n${out}`));
+    });
+  });
+
+  const kill = async (signal: NodeJS.Signals = 'SIGTERM'): Promise<void> => {
+    if (child.exitCode === null && child.signalCode === null) {
+      child.kill(signal);
+      await exited;
+    }
+  };
+  return {
+    kind,
+    name,
+    dataDir,
+    endpoint: address,
+    clientUrl: `http://${address}`,
+    child,
+    log: () => out,
+    kill,
+    stop: async () => {
+      await kill('SIGKILL');
+      if (ownDir) rmSync(resolve(dataDir, '..'), { recursive: true, force: true });
+    },
+  };
+}
