@@ -84,6 +84,8 @@ export class EtcdServer {
   private leaderWaiters: Array<() => void> = [];
   /** Ready-loop turn counter (for status and tests). */
   readyCount = 0;
+  /** Counters for /metrics and benchmarks. */
+  readonly stats = { walSaves: 0, walSaveMs: 0, entries: 0 };
   readonly startedAt = Date.now();
 
   private constructor(
@@ -262,7 +264,13 @@ export class EtcdServer {
       await st.snapshotter.save(rd.snapshot);
       await st.wal.saveSnapshotMarker({ index: rd.snapshot.metadata.index, term: rd.snapshot.metadata.term });
     }
-    if (rd.hardState || rd.entries.length > 0 || rd.mustSync) await st.wal.save(rd.hardState, rd.entries, rd.mustSync);
+    if (rd.hardState || rd.entries.length > 0 || rd.mustSync) {
+      const t0 = performance.now();
+      await st.wal.save(rd.hardState, rd.entries, rd.mustSync);
+      this.stats.walSaveMs += performance.now() - t0;
+      this.stats.walSaves++;
+    }
+    this.stats.entries += rd.entries.length;
     if (rd.snapshot) st.raftStorage.applySnapshot(rd.snapshot);
     if (rd.hardState) st.raftStorage.setHardState(rd.hardState);
     if (rd.entries.length > 0) st.raftStorage.append(rd.entries);
@@ -429,6 +437,7 @@ export class EtcdServer {
 
   async stop(): Promise<void> {
     if (this.stopped) return;
+    if (process.env['CONCLAVE_DEBUG_STATS']) this.logger.warn('ready-loop stats', { readies: this.readyCount, ...this.stats });
     this.stopped = true;
     if (this.ticker) clearInterval(this.ticker);
     for (const [, w] of this.waiters) {

@@ -1,0 +1,125 @@
+#!/usr/bin/env node
+// `npm run bench`: the same etcdbench load (etcd's official Go client) against the reference etcd 3.4
+// and against Conclave, one after the other, on fresh single-member servers with identical flags.
+// Prints each run and the Conclave/etcd ratio of the medians.
+//
+//   npm run bench                         # put, put-1client, range-l, range-s, txn
+//   npm run bench -- put range-s --runs 3 --total 20000
+//
+// etcdbench comes from ../shared/etcdbench/build.sh (path taken from $ETCDBENCH or ~/.cache/etcdbench).
+
+import { spawn, spawnSync } from 'node:child_process';
+import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import net from 'node:net';
+import { homedir, tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+const root = resolve(fileURLToPath(import.meta.url), '../..');
+const bench = process.env.ETCDBENCH ?? join(homedir(), '.cache/etcdbench/etcdbench');
+if (!existsSync(bench)) {
+  console.error(`etcdbench not found at ${bench}: run ../shared/etcdbench/build.sh (or set ETCDBENCH)`);
+  process.exit(1);
+}
+
+const WORKLOADS = {
+  put: ['put'],
+  'put-1client': ['-clients', '1', '-conns', '1', 'put'],
+  'range-l': ['-consistency', 'l', 'range'],
+  'range-s': ['-consistency', 's', 'range'],
+  txn: ['txn'],
+  watch: ['-watchers', '100', 'watch'],
+  lease: ['lease'],
+  lock: ['lock'],
+  election: ['election'],
+};
+
+const args = process.argv.slice(2);
+let runs = 2;
+let total = null;
+const names = [];
+for (let i = 0; i < args.length; i++) {
+  if (args[i] === '--runs') runs = Number(args[++i]);
+  else if (args[i] === '--total') total = args[++i];
+  else names.push(args[i]);
+}
+const selected = names.length ? names : ['put', 'put-1client', 'range-l', 'range-s', 'txn'];
+
+function freePort() {
+  return new Promise((res) => {
+    const s = net.createServer();
+    s.listen(0, '127.0.0.1', () => {
+      const p = s.address().port;
+      s.close(() => res(p));
+    });
+  });
+}
+
+async function startServer(kind) {
+  const dir = mkdtempSync(join(tmpdir(), `bench-${kind}-`));
+  const [cp, pp] = [await freePort(), await freePort()];
+  const flags = [
+    '--name', 'b', '--data-dir', join(dir, 'data'),
+    '--listen-client-urls', `http://127.0.0.1:${cp}`, '--advertise-client-urls', `http://127.0.0.1:${cp}`,
+    '--listen-peer-urls', `http://127.0.0.1:${pp}`, '--initial-advertise-peer-urls', `http://127.0.0.1:${pp}`,
+    '--initial-cluster', `b=http://127.0.0.1:${pp}`, '--logger', 'zap', '--log-level', 'warn',
+  ];
+  const [cmd, pre] = kind === 'etcd' ? ['etcd', []] : [process.execPath, [join(root, 'packages/server/dist/cli.js')]];
+  const child = spawn(cmd, [...pre, ...flags], { stdio: ['ignore', 'ignore', 'pipe'] });
+  let err = '';
+  child.stderr.on('data', (d) => (err += d));
+  const endpoint = `127.0.0.1:${cp}`;
+  for (let i = 0; i < 200; i++) {
+    const r = spawnSync('etcdctl', ['--endpoints', endpoint, '--command-timeout', '1s', 'put', 'bench-ready', '1'], { env: { ...process.env, ETCDCTL_API: '3' } });
+    if (r.status === 0) break;
+    if (child.exitCode !== null) throw new Error(`${kind} exited: ${err}`);
+    await new Promise((r2) => setTimeout(r2, 100));
+  }
+  return {
+    endpoint,
+    stop: async () => {
+      child.kill('SIGKILL');
+      await new Promise((r) => (child.exitCode !== null ? r() : child.once('exit', r)));
+      rmSync(dir, { recursive: true, force: true });
+    },
+  };
+}
+
+function runBench(endpoint, wl) {
+  const extra = total ? ['-total', total] : [];
+  const r = spawnSync(bench, ['-endpoints', endpoint, ...extra, ...WORKLOADS[wl]], { encoding: 'utf8', maxBuffer: 1 << 24 });
+  const lines = r.stdout.trim().split('\n');
+  try {
+    return JSON.parse(lines[lines.length - 1]);
+  } catch {
+    throw new Error(`etcdbench ${wl} failed: ${r.stdout}${r.stderr}`);
+  }
+}
+
+const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
+const summary = [];
+for (const wl of selected) {
+  if (!WORKLOADS[wl]) throw new Error(`unknown workload ${wl}; known: ${Object.keys(WORKLOADS).join(', ')}`);
+  const res = { etcd: [], conclave: [] };
+  for (let i = 0; i < runs; i++) {
+    for (const kind of ['etcd', 'conclave']) {
+      const s = await startServer(kind);
+      try {
+        const r = runBench(s.endpoint, wl);
+        res[kind].push(r);
+        console.log(`${wl.padEnd(12)} ${kind.padEnd(9)} run ${i + 1}: ${r.ops_per_sec.toFixed(0).padStart(7)} ops/s  p50 ${r.p50_ms}ms  p99 ${r.p99_ms}ms  errors ${r.errors}${r.first_error ? ` (${r.first_error})` : ''}`);
+      } finally {
+        await s.stop();
+      }
+    }
+  }
+  const e = median(res.etcd.map((r) => r.ops_per_sec));
+  const c = median(res.conclave.map((r) => r.ops_per_sec));
+  const row = { workload: wl, etcd: Math.round(e), conclave: Math.round(c), ratio: +(c / e).toFixed(2), etcdP99: median(res.etcd.map((r) => r.p99_ms)), conclaveP99: median(res.conclave.map((r) => r.p99_ms)) };
+  summary.push(row);
+}
+console.log('\nworkload      etcd ops/s  conclave ops/s  ratio   p99 etcd / conclave (ms)');
+for (const r of summary) {
+  console.log(`${r.workload.padEnd(13)} ${String(r.etcd).padStart(10)}  ${String(r.conclave).padStart(14)}  ${r.ratio.toFixed(2).padStart(5)}   ${r.etcdP99} / ${r.conclaveP99}`);
+}
+console.log(JSON.stringify(summary));
