@@ -48,6 +48,12 @@ async function main(): Promise<void> {
         process.exit(0);
       });
   };
+  // A member removed from the cluster stops serving and exits, as etcd does.
+  void handle.removed.then(async () => {
+    await handle.close();
+    flushAllLogs();
+    process.exit(0);
+  });
   process.on('SIGTERM', () => stop('SIGTERM'));
   process.on('SIGINT', () => stop('SIGINT'));
 }

@@ -98,7 +98,7 @@ export class Writer {
     memoKeyB = memoKeyA;
     memoValB = memoValA;
     memoKeyA = v;
-    memoValA = b.slice(start, p);
+    memoValA = new Uint8Array(b.subarray(start, p)); // a copy: the buffer is reused
   }
 
   /** int64 / uint64 field value: bigint, or a safe-integer number. */

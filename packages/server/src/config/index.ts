@@ -5,7 +5,7 @@
 
 export { parseConfig, reportNotices, DEFAULT_QUOTA_BYTES, MAX_QUOTA_BYTES, type ParseOptions } from './parse-config.js';
 export type { ServerConfig, TlsConfig, AutoCompactionConfig, ConfigNotice } from './types.js';
-export { ConfigError, type ConfigErrorKind } from './errors.js';
+export { ConfigError, startupError, type ConfigErrorKind } from './errors.js';
 export { FLAGS, FLAG_BY_NAME, IGNORED_FLAGS, flagEnvName, type FlagSpec, type FlagKind, type FlagValue, type HelpGroup } from './flags.js';
 export { usageText, flagsText, printUsage } from './usage.js';
 export {

@@ -1,26 +1,32 @@
-// Starting a member from a ServerConfig: logger, TLS, storage and Raft, the gRPC services and the HTTP
-// endpoints on every client URL, publishing the member; and stopping it again. Used by the
-// `conclave` binary and by startServer() for embedding.
+// Starting a member from a ServerConfig: logger, TLS, storage and Raft, the peer listener and
+// transport, the gRPC services and HTTP endpoints on every client URL, publishing the member; and
+// stopping it again. Used by the `conclave` binary and by startServer() for embedding.
 
 import { existsSync } from 'node:fs';
-import { verifyBootstrap, ETCD_COMPAT_VERSION, ETCD_CLUSTER_VERSION, type ServerConfig } from '../config/index.js';
+import { verifyBootstrap, resolveInitialCluster, startupError, ETCD_COMPAT_VERSION, ETCD_CLUSTER_VERSION, type ServerConfig } from '../config/index.js';
 import { createLogger, formatId, MSG, type Logger } from '../log/index.js';
-import { checkListenerUrls, resolveListenerTls, serverTlsOptions, enforceAllowedCn } from '../tls/index.js';
+import { checkAllowedCn, checkListenerUrls, clientTlsOptions, resolveListenerTls, serverTlsOptions, type TlsInfo } from '../tls/index.js';
 import { computeMemberId } from '../etcdserver/ids.js';
 import type { Member } from '../etcdserver/membership.js';
 import { EtcdServer } from '../etcdserver/server.js';
 import { layout } from '../etcdserver/bootstrap.js';
 import { GrpcServer } from '../transport/grpc-server.js';
-import { listenUrl, type BoundListener } from '../transport/listener.js';
+import { listenUrl, type BoundListener, type ListenOptions } from '../transport/listener.js';
 import { createRouter } from '../http/router.js';
 import { registerServices } from '../services/index.js';
 import { startAutoCompaction, type AutoCompactor } from '../etcdserver/auto-compact.js';
+import { PeerServer, PeerTransport } from '../peer/index.js';
+import { fetchRemoteCluster } from './join.js';
 
 export interface MemberHandle {
   /** The client URLs actually bound (port 0 resolved). */
   clientUrls: string[];
+  /** The peer URLs actually bound. */
+  peerUrls: string[];
   server: EtcdServer;
   logger: Logger;
+  /** Resolves when this member was removed from the cluster (it stops serving then). */
+  removed: Promise<void>;
   close(): Promise<void>;
 }
 
@@ -38,11 +44,33 @@ function initialMembers(cfg: ServerConfig): Member[] {
   return out;
 }
 
+/** Who this member is when it joins an existing cluster (it must have been added with MemberAdd). */
+async function joinExisting(cfg: ServerConfig, tls: TlsInfo | undefined): Promise<{ me: Member; clusterId: bigint; members: Member[] }> {
+  verifyBootstrap(cfg);
+  const mine = new Set(cfg.initialAdvertisePeerUrls.map((u) => u.href));
+  const others = [...resolveInitialCluster(cfg)].filter(([name]) => name !== cfg.name).flatMap(([, urls]) => urls.map((u) => u.href));
+  let remote;
+  try {
+    remote = await fetchRemoteCluster(others, tls ? clientTlsOptions(tls) : undefined);
+  } catch (err) {
+    throw startupError(`cannot fetch cluster info from peer urls: ${(err as Error).message}`, cfg.logger);
+  }
+  const me = remote.members.find((m) => m.peerUrls.length > 0 && m.peerUrls.every((u) => mine.has(u)));
+  if (!me) {
+    throw startupError(
+      `error validating peerURLs: no member of cluster ${formatId(remote.clusterId)} has peer URLs ${[...mine].join(',')} (add it with "member add" first)`,
+      cfg.logger,
+    );
+  }
+  return { me: { ...me, name: cfg.name }, clusterId: remote.clusterId, members: remote.members };
+}
+
 export async function startMember(cfg: ServerConfig, opts: { logger?: Logger } = {}): Promise<MemberHandle> {
   const logger = opts.logger ?? createLogger({ format: cfg.logger, level: cfg.logLevel, outputs: cfg.logOutputs });
   logger.info(MSG.CONFIGURING_PEER_LISTENERS, { 'listen-peer-urls': cfg.listenPeerUrls.map((u) => u.href) });
+  const peerTls = resolveListenerTls({ side: 'peer', tls: cfg.peerTls, dataDir: cfg.dataDir, listenUrls: cfg.listenPeerUrls, logger });
+  for (const w of checkListenerUrls('peer', cfg.listenPeerUrls, peerTls)) logger.warn(w.msg, w.fields);
   logger.info(MSG.CONFIGURING_CLIENT_LISTENERS, { 'listen-client-urls': cfg.listenClientUrls.map((u) => u.href) });
-
   const clientTls = resolveListenerTls({ side: 'client', tls: cfg.clientTls, dataDir: cfg.dataDir, listenUrls: cfg.listenClientUrls, logger });
   for (const w of checkListenerUrls('client', cfg.listenClientUrls, clientTls)) logger.warn(w.msg, w.fields);
 
@@ -61,17 +89,36 @@ export async function startMember(cfg: ServerConfig, opts: { logger?: Logger } =
     'snapshot-count': cfg.snapshotCount,
     'quota-size-bytes': cfg.quotaBackendBytes,
   });
-  // A restarted member ignores the initial-cluster flags and recovers from its data dir.
-  const members = hasWal ? [] : initialMembers(cfg);
-  const me = members.find((m) => m.name === cfg.name);
-  const advertised = cfg.advertiseClientUrls.map((u) => u.href);
 
+  // A restarted member ignores the initial-cluster flags and recovers from its data dir.
+  let members: Member[] = [];
+  let memberId = 0n;
+  let clusterId: bigint | undefined;
+  let bootstrap = true;
+  if (!hasWal && cfg.initialClusterState === 'existing') {
+    const j = await joinExisting(cfg, peerTls);
+    members = j.members;
+    memberId = j.me.id;
+    clusterId = j.clusterId;
+    bootstrap = false;
+  } else if (!hasWal) {
+    members = initialMembers(cfg);
+    memberId = members.find((m) => m.name === cfg.name)?.id ?? 0n;
+  }
+  const advertised = cfg.advertiseClientUrls.map((u) => u.href);
+  const peerClientTls = peerTls ? clientTlsOptions(peerTls) : undefined;
+
+  let peerServer: PeerServer | null = null;
+  let resolveRemoved: () => void = () => {};
+  const removed = new Promise<void>((r) => (resolveRemoved = r));
   const server = await EtcdServer.start({
     name: cfg.name,
     dataDir: cfg.dataDir,
     walDir: cfg.walDir || undefined,
-    memberId: me?.id ?? 0n,
+    memberId,
     initialMembers: members,
+    bootstrap,
+    ...(clusterId !== undefined ? { clusterId } : {}),
     heartbeatMs: cfg.heartbeatIntervalMs,
     electionTicks: cfg.electionTicks,
     snapshotCount: cfg.snapshotCount,
@@ -82,45 +129,86 @@ export async function startMember(cfg: ServerConfig, opts: { logger?: Logger } =
     preVote: cfg.preVote,
     initialElectionTickAdvance: cfg.initialElectionTickAdvance,
     clientUrls: advertised,
+    leaseCheckpoint: cfg.experimentalEnableLeaseCheckpoint ? { persist: cfg.flags.get('experimental-enable-lease-checkpoint-persist') === true } : null,
     logger,
+    transport: (s) =>
+      new PeerTransport({
+        localId: s.memberId,
+        clusterId: () => s.clusterId,
+        logger,
+        ...(peerClientTls ? { tls: peerClientTls } : {}),
+        reportUnreachable: (id) => s.reportUnreachable(id),
+        reportSnapshot: (id, ok) => s.reportSnapshot(id, ok),
+        onDropped: (msgs) => s.onDropped(msgs),
+        openSnapshotDb: () => s.backend.snapshotStream(),
+      }),
+    onRemoved: () => resolveRemoved(),
   });
   if (cfg.quotaBackendBytes === null) logger.warn(MSG.DISABLED_BACKEND_QUOTA);
   else logger.info(MSG.ENABLED_BACKEND_QUOTA_DEFAULT, { 'quota-name': 'v3-applier', 'quota-size-bytes': cfg.quotaBackendBytes });
   logger.info(MSG.STARTING_ETCD_SERVER, { 'local-member-id': formatId(server.memberId), 'local-server-version': ETCD_COMPAT_VERSION });
 
+  const version = { etcdserver: ETCD_COMPAT_VERSION, etcdcluster: ETCD_CLUSTER_VERSION };
+  peerServer = new PeerServer(
+    {
+      memberId: server.memberId,
+      clusterId: () => server.clusterId,
+      isRemoved: (id) => server.membership.isRemoved(id),
+      receive: (m) => server.receive(m),
+      receiveSnapshot: (m, path) => server.receiveSnapshot(m, path),
+      snapshotDir: server.snapshotDir,
+      members: () => server.membership.list(),
+      version,
+      forwarded: (path, body) => server.forwardedRequest(path, body),
+    },
+    server.transport!.faults,
+    logger,
+  );
+  const peerListenOpts: ListenOptions = {
+    h2: peerServer.h2,
+    h1: peerServer.h1,
+    ...(peerTls ? { tls: serverTlsOptions(peerTls) } : {}),
+    ...(peerTls?.allowedCn ? { verify: (s) => checkAllowedCn(s, peerTls.allowedCn!) } : {}),
+  };
+
   let grpc: GrpcServer | null = null;
-  const router = createRouter({
-    server: () => server,
-    grpc: () => grpc!,
-    version: { etcdserver: ETCD_COMPAT_VERSION, etcdcluster: ETCD_CLUSTER_VERSION },
-  });
+  const router = createRouter({ server: () => server, grpc: () => grpc!, version });
   grpc = new GrpcServer({ maxRecvBytes: cfg.maxRequestBytes + GRPC_OVERHEAD_BYTES, http: router });
   const services = registerServices(grpc, {
     server,
     maxTxnOps: cfg.maxTxnOps,
     maxRequestBytes: cfg.maxRequestBytes,
     version: ETCD_COMPAT_VERSION,
+    strictReconfigCheck: cfg.strictReconfigCheck,
+    watchProgressNotifyIntervalMs: cfg.experimentalWatchProgressNotifyIntervalMs,
   });
 
-  const tlsOptions = clientTls ? serverTlsOptions(clientTls) : undefined;
+  const clientListenOpts: ListenOptions = {
+    h2: grpc.h2,
+    h1: grpc.h1,
+    ...(clientTls ? { tls: serverTlsOptions(clientTls) } : {}),
+    ...(clientTls?.allowedCn ? { verify: (s) => checkAllowedCn(s, clientTls.allowedCn!) } : {}),
+  };
+  const peerListeners: BoundListener[] = [];
   const listeners: BoundListener[] = [];
   try {
-    for (const u of cfg.listenClientUrls) {
-      const bound = await listenUrl(u.href, { h2: grpc.h2, h1: grpc.h1, ...(tlsOptions ? { tls: tlsOptions } : {}) });
-      listeners.push(bound);
+    for (const u of cfg.listenPeerUrls) {
+      const bound = await listenUrl(u.href, peerListenOpts);
+      peerListeners.push(bound);
+      logger.info(MSG.SERVING_PEER_TRAFFIC, { address: bound.url.replace(/^\w+:\/\//, '') });
     }
+    for (const u of cfg.listenClientUrls) listeners.push(await listenUrl(u.href, clientListenOpts));
   } catch (err) {
-    await Promise.all(listeners.map((l) => l.close()));
+    await Promise.all([...peerListeners, ...listeners].map((l) => l.close()));
     await server.stop();
     throw err;
   }
-  if (clientTls?.allowedCn) enforceAllowedCn(grpc.h2 as never, clientTls.allowedCn);
   logger.info(MSG.NOW_SERVING_PEER_CLIENT_METRICS, {
     'local-member-id': formatId(server.memberId),
     'initial-advertise-peer-urls': cfg.initialAdvertisePeerUrls.map((u) => u.href),
-    'listen-peer-urls': cfg.listenPeerUrls.map((u) => u.href),
+    'listen-peer-urls': peerListeners.map((l) => l.url),
     'advertise-client-urls': advertised,
-    'listen-client-urls': cfg.listenClientUrls.map((u) => u.href),
+    'listen-client-urls': listeners.map((l) => l.url),
   });
 
   let autoCompactor: AutoCompactor | null = null;
@@ -140,23 +228,29 @@ export async function startMember(cfg: ServerConfig, opts: { logger?: Logger } =
     autoCompactor = startAutoCompaction(server, cfg.autoCompaction, logger);
   })();
 
+  let closed: Promise<void> | null = null;
   const handle: MemberHandle = {
     clientUrls: listeners.map((l) => l.url),
+    peerUrls: peerListeners.map((l) => l.url),
     server,
     logger,
-    close: async () => {
-      logger.info(MSG.CLOSING_ETCD_SERVER, { name: cfg.name, 'data-dir': cfg.dataDir });
-      autoCompactor?.stop();
-      services.close();
-      grpc!.closeConnections();
-      await Promise.all(listeners.map((l) => l.close()));
-      await server.stop();
-      await ready.catch(() => {});
-      logger.info(MSG.CLOSED_ETCD_SERVER, { name: cfg.name, 'data-dir': cfg.dataDir });
-      logger.flush();
-    },
+    removed,
+    close: () =>
+      (closed ??= (async () => {
+        logger.info(MSG.CLOSING_ETCD_SERVER, { name: cfg.name, 'data-dir': cfg.dataDir });
+        autoCompactor?.stop();
+        services.close();
+        grpc!.closeConnections();
+        peerServer!.closeConnections();
+        await Promise.all([...listeners, ...peerListeners].map((l) => l.close()));
+        await server.stop();
+        await ready.catch(() => {});
+        logger.info(MSG.CLOSED_ETCD_SERVER, { name: cfg.name, 'data-dir': cfg.dataDir });
+        logger.flush();
+      })()),
   };
-  await ready;
+  // A member removed from the cluster stops serving (etcd exits).
+  void removed.then(() => handle.close());
+  await Promise.race([ready, removed]);
   return handle;
 }
-

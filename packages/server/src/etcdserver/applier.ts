@@ -2,7 +2,7 @@
 // with the applied index (so replaying the WAL after a crash is idempotent). Each request's outcome
 // (a response or an etcd error) is handed back to the member that proposed it.
 
-import { decodeMessage, etcdError, etcdserverpb } from '@conclave/api';
+import { decodeMessage, etcdError, etcdserverpb, type EtcdErrorName } from '@conclave/api';
 import { decodeConfChange } from '../raft/codec.js';
 import { type ConfChange, ConfChangeType, type ConfState, type Entry, EntryType } from '../raft/types.js';
 import type { Backend } from '../storage/backend/index.js';
@@ -48,6 +48,8 @@ export class Applier {
   appliedIndex: number;
   appliedTerm: number;
   confState: ConfState = { voters: [], learners: [] };
+  /** Set when a batch applied a membership change (the server reconnects peers, then clears it). */
+  membershipChanged = false;
   private readonly extra = new Map<number, RequestApplier>();
 
   constructor(private readonly deps: ApplierDeps) {
@@ -71,7 +73,7 @@ export class Applier {
     backend.batch(() => {
       for (const e of entries) {
         const fresh = e.index > this.appliedIndex;
-        if (e.type === EntryType.ConfChange) this.applyConfChangeEntry(e, fresh);
+        if (e.type === EntryType.ConfChange) this.applyConfChangeEntry(e, fresh, outcomes);
         else if (fresh && e.data.length > 0) this.applyNormal(e, outcomes);
       }
       const last = entries[entries.length - 1]!;
@@ -140,16 +142,26 @@ export class Applier {
     }
   }
 
-  private applyConfChangeEntry(e: Entry, fresh: boolean): void {
+  /**
+   * A committed membership change. Checked against the membership first, as etcd does when it
+   * applies one (an ID or peer URL that is already taken, an unknown or removed member): an invalid
+   * change is not handed to Raft and its proposer gets etcd's error.
+   */
+  private applyConfChangeEntry(e: Entry, fresh: boolean, outcomes: Map<bigint, ApplyOutcome>): void {
     const cc = decodeConfChange(e.data);
     const { membership } = this.deps;
+    let attrs: Member | undefined;
+    if (cc.context.length > 0) {
+      const o = JSON.parse(Buffer.from(cc.context).toString('utf8')) as { name?: string; peerURLs: string[]; clientURLs?: string[]; isLearner?: boolean };
+      attrs = { id: cc.nodeId, name: o.name ?? '', peerUrls: o.peerURLs, clientUrls: o.clientURLs ?? [], isLearner: o.isLearner ?? false };
+    } else {
+      attrs = this.deps.initialMembers.get(cc.nodeId);
+    }
     if (fresh) {
-      let attrs: Member | undefined;
-      if (cc.context.length > 0) {
-        const o = JSON.parse(Buffer.from(cc.context).toString('utf8')) as { name?: string; peerURLs: string[]; clientURLs?: string[]; isLearner?: boolean };
-        attrs = { id: cc.nodeId, name: o.name ?? '', peerUrls: o.peerURLs, clientUrls: o.clientURLs ?? [], isLearner: o.isLearner ?? false };
-      } else {
-        attrs = this.deps.initialMembers.get(cc.nodeId);
+      const problem = this.validateConfChange(cc, attrs);
+      if (problem) {
+        if (cc.id !== 0n) outcomes.set(cc.id, { ok: false, error: etcdError(problem) });
+        return;
       }
       switch (cc.type) {
         case ConfChangeType.AddNode:
@@ -170,7 +182,32 @@ export class Applier {
           break;
         }
       }
+      this.membershipChanged = true;
+      if (cc.id !== 0n) outcomes.set(cc.id, { ok: true, value: undefined });
     }
     this.confState = this.deps.applyConfChange(cc);
+  }
+
+  private validateConfChange(cc: ConfChange, attrs: Member | undefined): EtcdErrorName | null {
+    const { membership } = this.deps;
+    const existing = membership.get(cc.nodeId);
+    if (membership.isRemoved(cc.nodeId)) return 'MemberNotFound';
+    const urlTaken = (urls: readonly string[]): boolean =>
+      membership.list().some((m) => m.id !== cc.nodeId && m.peerUrls.some((u) => urls.includes(u)));
+    switch (cc.type) {
+      case ConfChangeType.AddNode:
+        if (existing) return existing.isLearner ? null : 'MemberExist';
+        return attrs && urlTaken(attrs.peerUrls) ? 'PeerURLExist' : null;
+      case ConfChangeType.AddLearnerNode:
+        if (existing) return 'MemberExist';
+        return attrs && urlTaken(attrs.peerUrls) ? 'PeerURLExist' : null;
+      case ConfChangeType.RemoveNode:
+        return existing ? null : 'MemberNotFound';
+      case ConfChangeType.UpdateNode:
+        if (!existing) return 'MemberNotFound';
+        return attrs && urlTaken(attrs.peerUrls) ? 'PeerURLExist' : null;
+      default:
+        return null;
+    }
   }
 }

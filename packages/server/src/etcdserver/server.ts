@@ -4,7 +4,7 @@
 // cluster: the write path is the same as in a cluster.
 
 import { etcdError, GrpcStatusError } from '@conclave/api';
-import { ProposalDroppedError, RawNode, StateRole, type Message, type Ready, type ConfChange, type ConfState } from '../raft/index.js';
+import { ConfChangeType, EntryType, MessageType, ProposalDroppedError, RawNode, StateRole, type Message, type Ready, type ConfChange, type ConfState } from '../raft/index.js';
 import type { Logger } from '../log/index.js';
 import { MSG, formatId } from '../log/index.js';
 import { MvccStore } from '../mvcc/index.js';
@@ -12,10 +12,13 @@ import { Applier, type ApplyOutcome } from './applier.js';
 import { openStorage, type OpenedStorage } from './bootstrap.js';
 import { IdGenerator, computeClusterId } from './ids.js';
 import { Membership, type Member } from './membership.js';
-import { encodeRequest, RequestKind, type InternalRequest } from './raft-request.js';
+import { decodeRequest, encodeRequest, RequestKind, type InternalRequest } from './raft-request.js';
 import { ReadIndexer } from './read-index.js';
 import { SnapshotPolicy } from './snapshot.js';
 import { AlarmStore } from './alarms.js';
+import type { PeerTransport } from '../peer/index.js';
+import { installSnapshot } from './snapshot-install.js';
+import { LeaseHost } from '../lease/index.js';
 
 export interface EtcdServerOptions {
   name: string;
@@ -37,14 +40,35 @@ export interface EtcdServerOptions {
   /** Advertised client URLs, published to the cluster. */
   clientUrls: string[];
   logger: Logger;
-  /** Sends Raft messages to other members (the peer transport); none for a single member. */
-  send?: (messages: Message[]) => void;
+  /**
+   * False for a member joining an existing cluster: it starts with an empty log and learns
+   * everything (membership included) from the leader. Default true (found a new cluster).
+   */
+  bootstrap?: boolean;
+  /** The cluster ID, when joining an existing cluster (otherwise derived from initialMembers). */
+  clusterId?: bigint;
+  /** Creates the peer transport once the member's IDs are known (none for a lone member in tests). */
+  transport?: (server: EtcdServer) => PeerTransport;
+  /** Called when this member applies its own removal from the cluster. */
+  onRemoved?: () => void;
+  /** Lease checkpointing (--experimental-enable-lease-checkpoint[-persist]); null/absent = off. */
+  leaseCheckpoint?: { persist: boolean; intervalMs?: number } | null;
 }
 
 interface Waiter {
   resolve: (v: unknown) => void;
   reject: (e: unknown) => void;
   timer: NodeJS.Timeout;
+  /** The leader when the request was proposed (to tell a leader failure from a plain timeout). */
+  lead: bigint;
+}
+
+export interface ProposeOptions {
+  /** The authenticated user (auth checks at apply time), '' when auth is off. */
+  username?: string;
+  authRevision?: number;
+  /** The caller's cancellation (client cancel or deadline). */
+  signal?: AbortSignal;
 }
 
 interface QueuedProposal {
@@ -66,7 +90,9 @@ export class EtcdServer {
   readonly alarms: AlarmStore;
   readonly node: RawNode;
   private readonly storage: OpenedStorage;
-  private readonly logger: Logger;
+  readonly logger: Logger;
+  /** Called after a snapshot from the leader replaced the backend (stores with their own state reload). */
+  readonly snapshotListeners = new Set<() => void>();
   private readonly ids: IdGenerator;
   private readonly waiters = new Map<bigint, Waiter>();
   /** Proposals waiting for a leader (dropped by Raft while leaderless). */
@@ -82,6 +108,12 @@ export class EtcdServer {
   private lead = 0n;
   private role: StateRole = StateRole.Follower;
   private leaderWaiters: Array<() => void> = [];
+  private readonly leaderListeners = new Set<(lead: bigint, isLeader: boolean) => void>();
+  /** Database files of received snapshots, by snapshot index, until Raft hands the snapshot over. */
+  private readonly receivedDbs = new Map<number, string>();
+  transport: PeerTransport | null = null;
+  /** Set once this member applied its own removal. */
+  removed = false;
   /** Ready-loop turn counter (for status and tests). */
   readyCount = 0;
   /** Counters for /metrics and benchmarks. */
@@ -145,13 +177,22 @@ export class EtcdServer {
       maxWals: opts.maxWals,
       logger: this.logger,
     });
+    // Leases: the lessor, its appliers, expiry (leader only) and keep-alive routing (lease/).
+    this.leases = new LeaseHost(this, {
+      heartbeatMs: opts.heartbeatMs,
+      electionTicks: opts.electionTicks,
+      requestTimeoutMs: requestTimeoutMs(opts),
+      checkpoint: opts.leaseCheckpoint ?? null,
+    });
   }
 
-  /** Lease lookup for puts; replaced by the lessor once leases are served. */
-  leaseExists: (id: bigint) => boolean = () => false;
+  readonly leases: LeaseHost;
+
+  /** Lease lookup for puts (the lessor's). */
+  leaseExists = (id: bigint): boolean => this.leases.lessor.has(id);
 
   static async start(opts: EtcdServerOptions): Promise<EtcdServer> {
-    const clusterId = computeClusterId(opts.initialMembers.map((m) => m.id));
+    const clusterId = opts.clusterId ?? computeClusterId(opts.initialMembers.map((m) => m.id));
     const storage = await openStorage({
       dataDir: opts.dataDir,
       walDir: opts.walDir,
@@ -161,8 +202,15 @@ export class EtcdServer {
     const s = new EtcdServer(opts, storage);
     opts.logger.info(MSG.STARTING_LOCAL_MEMBER, { 'local-member-id': formatId(s.memberId), 'cluster-id': formatId(s.clusterId) });
     if (storage.fresh) {
-      s.node.bootstrap(opts.initialMembers.filter((m) => !m.isLearner).map((m) => m.id), opts.initialMembers.filter((m) => m.isLearner).map((m) => m.id));
+      if (opts.bootstrap !== false) {
+        s.node.bootstrap(opts.initialMembers.filter((m) => !m.isLearner).map((m) => m.id), opts.initialMembers.filter((m) => m.isLearner).map((m) => m.id));
+      }
       storage.backend.batch(() => s.membership.setClusterId(clusterId));
+    }
+    if (opts.transport) {
+      s.transport = opts.transport(s);
+      // Until the log is replayed, talk to everyone we know of (the founding or fetched members).
+      s.transport.syncMembers(s.membership.list().length ? s.membership.list() : opts.initialMembers);
     }
     s.startTicker();
     s.kick();
@@ -271,7 +319,11 @@ export class EtcdServer {
       this.stats.walSaves++;
     }
     this.stats.entries += rd.entries.length;
-    if (rd.snapshot) st.raftStorage.applySnapshot(rd.snapshot);
+    if (rd.snapshot) {
+      st.raftStorage.applySnapshot(rd.snapshot);
+      await installSnapshot(this, rd.snapshot, this.receivedDbs.get(rd.snapshot.metadata.index));
+      this.receivedDbs.clear();
+    }
     if (rd.hardState) st.raftStorage.setHardState(rd.hardState);
     if (rd.entries.length > 0) st.raftStorage.append(rd.entries);
     if (!leader) this.send(rd.messages);
@@ -279,6 +331,8 @@ export class EtcdServer {
     if (st.backend.busyOperation !== null) await st.backend.whenIdle();
     const outcomes = this.applier.applyEntries(rd.committedEntries);
     for (const [id, outcome] of outcomes) this.settle(id, outcome);
+    this.leases.afterApply(rd.committedEntries);
+    if (this.applier.membershipChanged) this.onMembershipApplied();
     this.reads.onReadStates(rd.readStates);
     this.node.advance(rd);
     this.reads.onApplied();
@@ -300,12 +354,126 @@ export class EtcdServer {
         this.logger.info(`raft.node: ${formatId(this.memberId)} lost leader ${formatId(prev)} at term ${this.term}`);
       }
     }
+    const wasLeader = this.role === StateRole.Leader;
     this.role = role;
+    if (lead !== this.notifiedLead || (role === StateRole.Leader) !== wasLeader) {
+      this.notifiedLead = lead;
+      for (const l of this.leaderListeners) l(lead, role === StateRole.Leader);
+    }
+  }
+
+  private notifiedLead = 0n;
+
+  /** Calls `listener(lead, isLeader)` whenever the leader or this member's leadership changes. */
+  onLeaderChange(listener: (lead: bigint, isLeader: boolean) => void): () => void {
+    this.leaderListeners.add(listener);
+    return () => this.leaderListeners.delete(listener);
+  }
+
+  /** After a membership change is applied: reconnect peers; stop if this member was removed. */
+  private onMembershipApplied(): void {
+    this.applier.membershipChanged = false;
+    this.transport?.syncMembers(this.membership.list());
+    if (!this.removed && this.membership.isRemoved(this.memberId)) {
+      this.removed = true;
+      this.logger.warn('the member has been permanently removed from the cluster', { 'local-member-id': formatId(this.memberId) });
+      this.opts.onRemoved?.();
+    }
+  }
+
+  /** Handlers for requests other members forward to this one (e.g. lease keep-alives to the leader). */
+  readonly forwardHandlers = new Map<string, (body: Buffer) => Promise<Buffer>>();
+
+  /** Serves a request forwarded by another member; undefined for an unknown route. */
+  forwardedRequest(path: string, body: Buffer): Promise<Buffer> | undefined {
+    return this.forwardHandlers.get(path)?.(body);
+  }
+
+  /**
+   * Sends a request to the leader's forwarding route and returns its answer. Errors the leader
+   * answered with come back as etcd errors; an unreachable or unknown leader as "no leader".
+   */
+  async forwardToLeader(path: string, body: Uint8Array, timeoutMs = requestTimeoutMs(this.opts)): Promise<Buffer> {
+    const lead = this.lead;
+    if (lead === 0n) throw etcdError('NoLeader');
+    if (lead === this.memberId) {
+      const local = this.forwardedRequest(path, Buffer.from(body));
+      if (!local) throw new Error(`no local handler for ${path}`);
+      return local;
+    }
+    const sender = this.transport?.sender(lead);
+    if (!sender) throw etcdError('NoLeader');
+    try {
+      return await sender.forward(path, body, timeoutMs);
+    } catch (err) {
+      const e = err as { status?: number; body?: Buffer };
+      if (e.status === 500 && e.body) {
+        const o = JSON.parse(e.body.toString('utf8')) as { code: number; message: string };
+        throw new GrpcStatusError(o.code as never, o.message);
+      }
+      throw etcdError('NoLeader', { cause: err });
+    }
+  }
+
+  /**
+   * Messages the transport could not deliver. A proposal forwarded to a leader that was unreachable
+   * never reached it, so it is safe to propose again once a leader is known (the request timeout
+   * still bounds the wait). Anything else Raft retries by itself.
+   */
+  onDropped(messages: Message[]): void {
+    for (const m of messages) {
+      if (m.type !== MessageType.Prop) continue;
+      for (const e of m.entries) {
+        if (e.type !== EntryType.Normal || e.data.length === 0) continue;
+        let id: bigint;
+        try {
+          id = decodeRequest(e.data).id;
+        } catch {
+          continue;
+        }
+        if (this.waiters.has(id)) this.queued.push({ id, data: e.data });
+      }
+    }
+    if (this.queued.length && this.lead !== 0n) setTimeout(() => this.flushQueued(), this.opts.heartbeatMs).unref();
+  }
+
+  /** A Raft message from another member (peer transport). */
+  receive(m: Message): void {
+    if (this.stopped) return;
+    try {
+      this.node.step(m);
+    } catch (err) {
+      if (!(err instanceof ProposalDroppedError)) throw err;
+    }
+    this.kick();
+  }
+
+  /** A snapshot message whose backend database arrived at `dbPath`. */
+  receiveSnapshot(m: Message, dbPath: string): void {
+    if (m.snapshot) this.receivedDbs.set(m.snapshot.metadata.index, dbPath);
+    this.receive(m);
+  }
+
+  reportUnreachable(id: bigint): void {
+    this.node.reportUnreachable(id);
+  }
+
+  reportSnapshot(id: bigint, ok: boolean): void {
+    this.node.reportSnapshot(id, ok);
+    this.kick();
+  }
+
+  get snapshotDir(): string {
+    return this.storage.snapshotter.dir;
+  }
+
+  get storageHandles(): OpenedStorage {
+    return this.storage;
   }
 
   private send(messages: Message[]): void {
-    if (messages.length === 0) return;
-    if (this.opts.send) this.opts.send(messages);
+    if (messages.length === 0 || !this.transport) return;
+    this.transport.send(messages);
   }
 
   private fail(err: unknown): void {
@@ -359,18 +527,33 @@ export class EtcdServer {
    * Proposes a request and resolves with its apply outcome on this member. Rejects with etcd's errors:
    * "request is too large", "request timed out", "server stopped".
    */
-  propose<T>(kind: RequestKind, body: Uint8Array, auth: { username: string; authRevision: number } = { username: '', authRevision: 0 }): Promise<T> {
+  propose<T>(kind: RequestKind, body: Uint8Array, opts: ProposeOptions = {}): Promise<T> {
     if (this.stopped || this.fatal) return Promise.reject(etcdError('Stopped'));
-    const req: InternalRequest = { kind, id: this.ids.next(), username: auth.username, authRevision: auth.authRevision, body };
+    const { signal } = opts;
+    if (signal?.aborted) return Promise.reject(signal.reason);
+    const req: InternalRequest = { kind, id: this.ids.next(), username: opts.username ?? '', authRevision: opts.authRevision ?? 0, body };
     const data = encodeRequest(req);
     if (data.length > this.opts.maxRequestBytes) return Promise.reject(etcdError('RequestTooLarge'));
     return new Promise<T>((resolve, reject) => {
+      const lead = this.lead;
       const timer = setTimeout(() => {
         this.waiters.delete(req.id);
-        reject(etcdError(this.lead === 0n ? 'Timeout' : 'Timeout'));
+        // etcd: a timeout after the leader changed (or was lost) is reported as a leader failure.
+        reject(etcdError(this.lead !== lead || this.lead === 0n ? 'TimeoutDueToLeaderFail' : 'Timeout'));
       }, requestTimeoutMs(this.opts));
       timer.unref();
-      this.waiters.set(req.id, { resolve: resolve as (v: unknown) => void, reject, timer });
+      this.waiters.set(req.id, { resolve: resolve as (v: unknown) => void, reject, timer, lead });
+      // A caller that gives up (cancel, deadline) withdraws a proposal Raft has not taken yet; one
+      // already in the log still commits (its outcome is then unknown to the caller, as in etcd).
+      signal?.addEventListener(
+        'abort',
+        () => {
+          if (!this.waiters.delete(req.id)) return;
+          clearTimeout(timer);
+          reject(signal.reason);
+        },
+        { once: true },
+      );
       try {
         this.proposeData({ id: req.id, data });
       } catch (err) {
@@ -421,6 +604,44 @@ export class EtcdServer {
     await this.propose(RequestKind.ClusterVersion, Buffer.from(version));
   }
 
+  /**
+   * Proposes a membership change and resolves once it is applied on this member (rejects with etcd's
+   * errors: member exists, peer URLs exist, member not found; timeouts as other proposals).
+   */
+  proposeConfChange(type: ConfChangeType, nodeId: bigint, context: Member | null): Promise<void> {
+    if (this.stopped || this.fatal) return Promise.reject(etcdError('Stopped'));
+    const id = this.ids.next();
+    const ctx = context
+      ? Buffer.from(JSON.stringify({ name: context.name, peerURLs: context.peerUrls, clientURLs: context.clientUrls, isLearner: context.isLearner }))
+      : Buffer.alloc(0);
+    return new Promise<void>((resolve, reject) => {
+      const lead = this.lead;
+      const timer = setTimeout(() => {
+        this.waiters.delete(id);
+        reject(etcdError(this.lead !== lead || this.lead === 0n ? 'TimeoutDueToLeaderFail' : 'Timeout'));
+      }, requestTimeoutMs(this.opts));
+      timer.unref();
+      this.waiters.set(id, { resolve: resolve as (v: unknown) => void, reject, timer, lead });
+      const attempt = (): void => {
+        if (!this.waiters.has(id)) return;
+        try {
+          this.node.proposeConfChange({ type, nodeId, context: ctx, id });
+          this.kick();
+        } catch (err) {
+          if (err instanceof ProposalDroppedError) {
+            // No leader or another change pending: try again shortly (the timeout still runs).
+            setTimeout(attempt, this.opts.heartbeatMs).unref();
+            return;
+          }
+          this.waiters.delete(id);
+          clearTimeout(timer);
+          reject(err);
+        }
+      };
+      attempt();
+    });
+  }
+
   /** Hands leadership to `target` (a voting member) and waits until it leads (etcd's MoveLeader). */
   async moveLeader(target: bigint): Promise<void> {
     const m = this.membership.get(target);
@@ -440,6 +661,8 @@ export class EtcdServer {
     if (process.env['CONCLAVE_DEBUG_STATS']) this.logger.warn('ready-loop stats', { readies: this.readyCount, ...this.stats });
     this.stopped = true;
     if (this.ticker) clearInterval(this.ticker);
+    this.leases.stop();
+    this.transport?.stop();
     for (const [, w] of this.waiters) {
       clearTimeout(w.timer);
       w.reject(etcdError('Stopped'));

@@ -1,29 +1,120 @@
-// etcdserverpb.Cluster: the member list and membership changes.
+// etcdserverpb.Cluster: MemberList, MemberAdd (voter or learner), MemberRemove, MemberUpdate and
+// MemberPromote, with etcd's checks (--strict-reconfig-check, learner limits and readiness) and errors.
 
-import { etcdserverpb, GrpcCode, GrpcStatusError, type PartialMessage } from '@conclave/api';
+import { etcdError, etcdserverpb, type PartialMessage } from '@conclave/api';
+import { parseUrlList } from '../config/index.js';
+import { computeMemberId } from '../etcdserver/ids.js';
 import type { Member } from '../etcdserver/membership.js';
+import type { EtcdServer } from '../etcdserver/server.js';
+import { ConfChangeType } from '../raft/index.js';
 import type { ServiceHandlers } from '../transport/grpc-server.js';
 import { header, type ServiceContext } from './context.js';
+
+/** etcd 3.4 allows one learner at a time. */
+const MAX_LEARNERS = 1;
+/** A learner may be promoted once it has at least this share of the leader's log (etcd: 90%). */
+const LEARNER_READY_PERCENT = 0.9;
+const PROMOTE_ROUTE = '/members/promote';
 
 export function toPbMember(m: Member): PartialMessage<etcdserverpb.Member> {
   return { ID: m.id, name: m.name, peerURLs: m.peerUrls, clientURLs: m.clientUrls, isLearner: m.isLearner };
 }
 
-const notInThisRelease = (method: string) => async (): Promise<never> => {
-  throw new GrpcStatusError(GrpcCode.UNIMPLEMENTED, `unknown method ${method} for service etcdserverpb.Cluster`);
-};
+function peerUrls(urls: readonly string[]): string[] {
+  if (urls.length === 0) throw etcdError('MemberBadURLs');
+  try {
+    return parseUrlList(urls.join(',')).map((u) => u.href);
+  } catch {
+    throw etcdError('MemberBadURLs');
+  }
+}
+
+const voters = (s: EtcdServer): Member[] => s.membership.list().filter((m) => !m.isLearner);
+const started = (m: Member): boolean => m.name !== '';
+const connected = (s: EtcdServer, m: Member): boolean => m.id === s.memberId || (s.transport?.isActive(m.id) ?? false);
+
+/** etcd's IsReadyToAddVotingMember + isConnectedFullySince. */
+function mayAddVoter(s: EtcdServer): void {
+  const vs = voters(s);
+  const nmembers = vs.length + 1;
+  const nstarted = vs.filter(started).length;
+  if (!(nstarted === 1 && nmembers === 2) && nstarted < Math.floor(nmembers / 2) + 1) throw etcdError('MemberNotEnoughStarted');
+  if (!vs.every((m) => connected(s, m))) throw etcdError('Unhealthy');
+}
+
+/** etcd's mayRemoveMember. */
+function mayRemoveVoter(s: EtcdServer, id: bigint): void {
+  const vs = voters(s);
+  const nstarted = vs.filter((m) => m.id !== id && started(m)).length;
+  if (nstarted < Math.floor((vs.length - 1) / 2) + 1) throw etcdError('MemberNotEnoughStarted');
+  const target = vs.find((m) => m.id === id);
+  if (target && id !== s.memberId && !connected(s, target)) return; // a member that is down is safe to remove
+  const active = vs.filter((m) => connected(s, m)).length;
+  if (active - 1 < 1 + Math.floor((vs.length - 1) / 2)) throw etcdError('Unhealthy');
+}
+
+/** On the leader: the learner exists, is a learner, and has caught up with the leader. */
+function checkPromotable(s: EtcdServer, id: bigint): void {
+  const m = s.membership.get(id);
+  if (!m) throw etcdError('MemberNotFound');
+  if (!m.isLearner) throw etcdError('MemberNotLearner');
+  const progress = s.node.status().progress;
+  const leaderMatch = progress?.get(s.memberId)?.match ?? 0;
+  const learnerMatch = progress?.get(id)?.match ?? 0;
+  if (learnerMatch < leaderMatch * LEARNER_READY_PERCENT) throw etcdError('LearnerNotReady');
+}
 
 export function clusterService(ctx: ServiceContext): ServiceHandlers<typeof etcdserverpb.ClusterService> {
   const s = ctx.server;
+  const strict = ctx.strictReconfigCheck ?? true;
+  // etcd's cluster service headers carry no revision.
+  const members = () => ({ header: header(ctx, 0), members: s.membership.list().map(toPbMember) });
+
+  // Promotion is decided by the leader (it knows the learner's progress); followers forward it.
+  s.forwardHandlers.set(PROMOTE_ROUTE, async (body) => {
+    const id = body.readBigUInt64BE(0);
+    checkPromotable(s, id);
+    const m = s.membership.get(id)!;
+    await s.proposeConfChange(ConfChangeType.AddNode, id, { ...m, isLearner: false });
+    return Buffer.alloc(0);
+  });
+
   return {
     MemberList: async (req) => {
       if (req.linearizable) await s.linearizableRead();
-      // etcd's cluster service headers carry no revision.
-      return { header: header(ctx, 0), members: s.membership.list().map(toPbMember) };
+      return members();
     },
-    MemberAdd: notInThisRelease('MemberAdd'),
-    MemberRemove: notInThisRelease('MemberRemove'),
-    MemberUpdate: notInThisRelease('MemberUpdate'),
-    MemberPromote: notInThisRelease('MemberPromote'),
+    MemberAdd: async (req) => {
+      const urls = peerUrls(req.peerURLs);
+      if (req.isLearner) {
+        if (s.membership.list().filter((m) => m.isLearner).length >= MAX_LEARNERS) throw etcdError('TooManyLearners');
+      } else if (strict) {
+        mayAddVoter(s);
+      }
+      const id = computeMemberId(urls, '', Math.floor(Date.now() / 1000));
+      const m: Member = { id, name: '', peerUrls: urls, clientUrls: [], isLearner: req.isLearner };
+      await s.proposeConfChange(req.isLearner ? ConfChangeType.AddLearnerNode : ConfChangeType.AddNode, id, m);
+      return { ...members(), member: { ID: id, peerURLs: urls, isLearner: req.isLearner } };
+    },
+    MemberRemove: async (req) => {
+      const m = s.membership.get(req.ID);
+      if (!m) throw etcdError('MemberNotFound');
+      if (strict && !m.isLearner) mayRemoveVoter(s, req.ID);
+      await s.proposeConfChange(ConfChangeType.RemoveNode, req.ID, null);
+      return members();
+    },
+    MemberUpdate: async (req) => {
+      const m = s.membership.get(req.ID);
+      if (!m) throw etcdError('MemberNotFound');
+      const urls = peerUrls(req.peerURLs);
+      await s.proposeConfChange(ConfChangeType.UpdateNode, req.ID, { ...m, peerUrls: urls });
+      return members();
+    },
+    MemberPromote: async (req) => {
+      const body = Buffer.alloc(8);
+      body.writeBigUInt64BE(req.ID);
+      await s.forwardToLeader(PROMOTE_ROUTE, body);
+      return members();
+    },
   };
 }

@@ -11,6 +11,10 @@ export interface ServiceContext {
   maxRequestBytes: number;
   /** The version the member reports (etcd's server version). */
   version: string;
+  /** --strict-reconfig-check: refuse membership changes that would lose quorum. */
+  strictReconfigCheck?: boolean;
+  /** --experimental-watch-progress-notify-interval in ms (default 10 min; etcd's minimum is 100 ms). */
+  watchProgressNotifyIntervalMs?: number;
 }
 
 /** A response header for this member at `revision` (etcd fills cluster, member and term at the edge). */

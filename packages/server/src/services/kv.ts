@@ -35,7 +35,7 @@ export function kvService(ctx: ServiceContext): ServiceHandlers<typeof etcdserve
     Put: async (req, call) => {
       checkPut(req);
       requireLeaderIfAsked(ctx, call);
-      const res = await s.propose<PartialMessage<etcdserverpb.PutResponse>>(RequestKind.Put, encodeMessage(etcdserverpb.PutRequest, req));
+      const res = await s.propose<PartialMessage<etcdserverpb.PutResponse>>(RequestKind.Put, encodeMessage(etcdserverpb.PutRequest, req), { signal: call.signal });
       return withHeader(ctx, res);
     },
     DeleteRange: async (req, call) => {
@@ -44,6 +44,7 @@ export function kvService(ctx: ServiceContext): ServiceHandlers<typeof etcdserve
       const res = await s.propose<PartialMessage<etcdserverpb.DeleteRangeResponse>>(
         RequestKind.DeleteRange,
         encodeMessage(etcdserverpb.DeleteRangeRequest, req),
+        { signal: call.signal },
       );
       return withHeader(ctx, res);
     },
@@ -54,12 +55,14 @@ export function kvService(ctx: ServiceContext): ServiceHandlers<typeof etcdserve
         if (!txnSerializable(req)) await s.linearizableRead();
         return withHeader(ctx, applyTxn(s.store, req, { leaseExists: (id) => s.leaseExists(id) }, true));
       }
-      const res = await s.propose<PartialMessage<etcdserverpb.TxnResponse>>(RequestKind.Txn, encodeMessage(etcdserverpb.TxnRequest, req));
+      const res = await s.propose<PartialMessage<etcdserverpb.TxnResponse>>(RequestKind.Txn, encodeMessage(etcdserverpb.TxnRequest, req), { signal: call.signal });
       return withHeader(ctx, res);
     },
     Compact: async (req, call) => {
       requireLeaderIfAsked(ctx, call);
-      const res = await s.propose<{ header: Header; done: Promise<void> }>(RequestKind.Compaction, encodeMessage(etcdserverpb.CompactionRequest, req));
+      const res = await s.propose<{ header: Header; done: Promise<void> }>(RequestKind.Compaction, encodeMessage(etcdserverpb.CompactionRequest, req), {
+        signal: call.signal,
+      });
       if (req.physical) {
         await res.done;
         await s.backend.sync();

@@ -108,6 +108,8 @@ export interface ListenOptions {
   h1: http.Server;
   /** TLS options for https:// and unixs:// URLs. */
   tls?: tls.SecureContextOptions & { requestCert?: boolean; rejectUnauthorized?: boolean };
+  /** Checks a TLS connection after the handshake (e.g. the allowed client CN); an error closes it. */
+  verify?: (s: tls.TLSSocket) => Error | undefined;
 }
 
 function parseListenUrl(raw: string): { secure: boolean; path?: string; host?: string; port?: number } {
@@ -129,6 +131,10 @@ export async function listenUrl(raw: string, opts: ListenOptions): Promise<Bound
       const server = tls.createServer({ ...opts.tls, ALPNProtocols: ['h2', 'http/1.1'] });
       server.on('secureConnection', (s: tls.TLSSocket) => {
         s.on('error', () => {});
+        if (opts.verify?.(s)) {
+          s.destroy();
+          return;
+        }
         if (s.alpnProtocol === 'h2') opts.h2.emit('connection', s);
         else opts.h1.emit('connection', s);
       });

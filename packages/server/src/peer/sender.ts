@@ -1,0 +1,253 @@
+// Sending to one remote member: a long-lived HTTP/2 stream (POST /raft/stream) carrying framed Raft
+// messages, reconnected with backoff; a bounded queue (messages are dropped, and the member reported
+// unreachable, when it is down or congested: Raft retries); snapshots on their own request with the
+// backend database streamed after the message.
+
+import http2 from 'node:http2';
+import net from 'node:net';
+import tls, { type ConnectionOptions } from 'node:tls';
+import { ByteWriter, writeMessage } from '../raft/codec.js';
+import { MessageType, type Message } from '../raft/types.js';
+import type { Logger } from '../log/index.js';
+import { formatId } from '../log/index.js';
+import { encodeFrames, PEER_HEADERS } from './frame.js';
+
+/** Bytes buffered on a stream before new messages are dropped. */
+const MAX_BUFFERED = 32 * 1024 * 1024;
+const BACKOFF_MIN_MS = 50;
+const BACKOFF_MAX_MS = 1000;
+
+export interface SenderDeps {
+  localId: bigint;
+  clusterId: () => bigint;
+  logger: Logger;
+  tls: ConnectionOptions | undefined;
+  reportUnreachable(id: bigint): void;
+  reportSnapshot(id: bigint, ok: boolean): void;
+  /** Messages that were certainly not delivered (the member was down or congested). */
+  onDropped?(messages: Message[]): void;
+  /** A readable stream of a consistent copy of the backend database, and its size. */
+  openSnapshotDb(): Promise<{ size: number; stream: NodeJS.ReadableStream }>;
+}
+
+export class PeerSender {
+  private session: http2.ClientHttp2Session | null = null;
+  private stream: http2.ClientHttp2Stream | null = null;
+  private connected = false;
+  private connecting = false;
+  private backoff = BACKOFF_MIN_MS;
+  private retryTimer: NodeJS.Timeout | null = null;
+  private stopped = false;
+  private reportedDown = false;
+  private sendingSnapshot = false;
+
+  constructor(
+    readonly id: bigint,
+    private urls: string[],
+    private readonly deps: SenderDeps,
+  ) {
+    this.connect();
+  }
+
+  get peerUrls(): readonly string[] {
+    return this.urls;
+  }
+
+  get isConnected(): boolean {
+    return this.connected;
+  }
+
+  updateUrls(urls: string[]): void {
+    this.urls = urls;
+    this.reset();
+  }
+
+  private headers(path: string): http2.OutgoingHttpHeaders {
+    return {
+      ':method': 'POST',
+      ':path': path,
+      [PEER_HEADERS.clusterId]: formatId(this.deps.clusterId()),
+      [PEER_HEADERS.from]: formatId(this.deps.localId),
+      [PEER_HEADERS.to]: formatId(this.id),
+    };
+  }
+
+  /** An HTTP/2 session to a peer URL: http(s)://host:port or unix(s)://path. */
+  private openSession(url: string): http2.ClientHttp2Session {
+    const m = /^(unixs?):\/\/(.+)$/.exec(url);
+    const opts: http2.SecureClientSessionOptions = { ...(this.deps.tls ?? {}), settings: { initialWindowSize: 4 << 20 } };
+    if (!m) return http2.connect(url, opts);
+    const path = m[2]!;
+    const secure = m[1] === 'unixs';
+    return http2.connect(secure ? 'https://localhost' : 'http://localhost', {
+      ...opts,
+      createConnection: () => (secure ? tls.connect({ ...(this.deps.tls ?? {}), path, ALPNProtocols: ['h2'] }) : net.connect(path)),
+    });
+  }
+
+  private connect(): void {
+    if (this.stopped || this.connecting || this.connected) return;
+    const url = this.urls[0];
+    if (!url) return;
+    this.connecting = true;
+    const session = this.openSession(url);
+    this.session = session;
+    session.on('error', () => {});
+    session.on('close', () => this.onDown(session));
+    session.on('goaway', () => this.onDown(session));
+    const stream = session.request(this.headers('/raft/stream'), { endStream: false });
+    this.stream = stream;
+    stream.on('error', () => {});
+    stream.on('response', (h) => {
+      this.connecting = false;
+      const status = Number(h[':status']);
+      if (status !== 200) {
+        this.deps.logger.warn('peer refused the Raft stream', { 'remote-peer-id': formatId(this.id), status });
+        this.onDown(session);
+        return;
+      }
+      this.connected = true;
+      this.backoff = BACKOFF_MIN_MS;
+      if (this.reportedDown) this.deps.logger.info('peer became active', { 'remote-peer-id': formatId(this.id) });
+      this.reportedDown = false;
+    });
+    stream.on('close', () => this.onDown(session));
+    stream.resume();
+  }
+
+  private onDown(session: http2.ClientHttp2Session): void {
+    if (session !== this.session) return;
+    const wasConnected = this.connected;
+    this.connected = false;
+    this.connecting = false;
+    this.session = null;
+    this.stream = null;
+    session.destroy();
+    if (wasConnected && !this.reportedDown) {
+      this.reportedDown = true;
+      this.deps.logger.warn('peer became inactive (message send to peer failed)', { 'remote-peer-id': formatId(this.id) });
+    }
+    this.scheduleReconnect();
+  }
+
+  private scheduleReconnect(): void {
+    if (this.stopped || this.retryTimer) return;
+    this.retryTimer = setTimeout(() => {
+      this.retryTimer = null;
+      this.connect();
+    }, this.backoff);
+    this.retryTimer.unref();
+    this.backoff = Math.min(BACKOFF_MAX_MS, this.backoff * 2);
+  }
+
+  /** Queues messages; drops them (and reports the member unreachable) when it is down or congested. */
+  send(messages: Message[]): void {
+    const snaps = messages.filter((m) => m.type === MessageType.Snap);
+    const rest = snaps.length ? messages.filter((m) => m.type !== MessageType.Snap) : messages;
+    for (const s of snaps) void this.sendSnapshot(s);
+    if (rest.length === 0) return;
+    const stream = this.stream;
+    if (!this.connected || !stream || stream.destroyed || stream.writableLength > MAX_BUFFERED) {
+      this.deps.reportUnreachable(this.id);
+      this.deps.onDropped?.(rest);
+      this.connect();
+      return;
+    }
+    stream.write(encodeFrames(rest));
+  }
+
+  private async sendSnapshot(m: Message): Promise<void> {
+    if (this.sendingSnapshot || this.stopped) {
+      this.deps.reportSnapshot(this.id, false);
+      return;
+    }
+    this.sendingSnapshot = true;
+    const url = this.urls[0]!;
+    const session = this.openSession(url);
+    session.on('error', () => {});
+    try {
+      const db = await this.deps.openSnapshotDb();
+      const w = new ByteWriter(256);
+      writeMessage(w, m);
+      const body = w.finish();
+      const head = Buffer.allocUnsafe(4 + body.length);
+      head.writeUInt32BE(body.length, 0);
+      head.set(body, 4);
+      const req = session.request(this.headers('/raft/snapshot'), { endStream: false });
+      const status = await new Promise<number>((resolve, reject) => {
+        req.on('response', (h) => resolve(Number(h[':status'])));
+        req.on('error', reject);
+        req.on('close', () => reject(new Error('snapshot stream closed')));
+        req.write(head);
+        db.stream.on('error', reject);
+        db.stream.pipe(req);
+      });
+      req.resume();
+      const ok = status === 200;
+      this.deps.logger.info(ok ? 'sent database snapshot' : 'peer refused database snapshot', {
+        'remote-peer-id': formatId(this.id),
+        'snapshot-index': m.snapshot?.metadata.index,
+        bytes: db.size,
+        status,
+      });
+      this.deps.reportSnapshot(this.id, ok);
+    } catch (err) {
+      this.deps.logger.warn('failed to send database snapshot', { 'remote-peer-id': formatId(this.id), error: String(err) });
+      this.deps.reportSnapshot(this.id, false);
+    } finally {
+      session.close();
+      this.sendingSnapshot = false;
+    }
+  }
+
+  /** Sends a request to this member's forwarding route and returns its body. */
+  async forward(path: string, body: Uint8Array, timeoutMs: number): Promise<Buffer> {
+    const session = this.session && !this.session.destroyed ? this.session : null;
+    const s = session ?? this.openSession(this.urls[0]!);
+    if (!session) s.on('error', () => {});
+    try {
+      return await new Promise<Buffer>((resolve, reject) => {
+        const req = s.request(this.headers(path), { endStream: false });
+        const timer = setTimeout(() => {
+          req.close();
+          reject(new Error('forwarded request timed out'));
+        }, timeoutMs);
+        let status = 0;
+        const chunks: Buffer[] = [];
+        req.on('response', (h) => (status = Number(h[':status'])));
+        req.on('data', (c: Buffer) => chunks.push(c));
+        req.on('end', () => {
+          clearTimeout(timer);
+          const out = Buffer.concat(chunks);
+          if (status === 200) resolve(out);
+          else reject(Object.assign(new Error(`forwarded request failed (${status})`), { status, body: out }));
+        });
+        req.on('error', (e) => {
+          clearTimeout(timer);
+          reject(e);
+        });
+        req.end(body);
+      });
+    } finally {
+      if (!session) s.close();
+    }
+  }
+
+  private reset(): void {
+    const s = this.session;
+    this.session = null;
+    this.stream = null;
+    this.connected = false;
+    this.connecting = false;
+    s?.destroy();
+    this.connect();
+  }
+
+  stop(): void {
+    this.stopped = true;
+    if (this.retryTimer) clearTimeout(this.retryTimer);
+    this.session?.destroy();
+    this.session = null;
+  }
+}
+

@@ -1,0 +1,215 @@
+// The peer listener (--listen-peer-urls): Raft message streams from other members, snapshots
+// (the leader's backend database, streamed), the member list and version for joining members, and
+// the internal routes other members use to forward requests to this one (lease keep-alives).
+
+import { createWriteStream } from 'node:fs';
+import { rename, rm } from 'node:fs/promises';
+import http from 'node:http';
+import http2 from 'node:http2';
+import { join } from 'node:path';
+import { ByteReader, readMessage } from '../raft/codec.js';
+import type { Message } from '../raft/types.js';
+import type { Member } from '../etcdserver/membership.js';
+import type { Logger } from '../log/index.js';
+import { formatId } from '../log/index.js';
+import type { PeerFaults } from './faults.js';
+import { FrameDecoder, PEER_HEADERS } from './frame.js';
+
+export interface PeerHandler {
+  readonly memberId: bigint;
+  clusterId(): bigint;
+  isRemoved(id: bigint): boolean;
+  /** A Raft message from another member. */
+  receive(m: Message): void;
+  /** A MsgSnap whose backend database was saved at `dbPath`. */
+  receiveSnapshot(m: Message, dbPath: string): void;
+  /** Where received snapshot databases are written. */
+  snapshotDir: string;
+  members(): Member[];
+  version: { etcdserver: string; etcdcluster: string };
+  /** Serves requests forwarded by other members (e.g. /leases/keepalive); undefined = unknown route. */
+  forwarded?(path: string, body: Buffer): Promise<Buffer> | undefined;
+}
+
+function hexHeader(v: string | string[] | undefined): bigint | null {
+  const s = Array.isArray(v) ? v[0] : v;
+  if (!s || !/^[0-9a-f]{1,16}$/i.test(s)) return null;
+  return BigInt(`0x${s}`);
+}
+
+export function memberToJson(m: Member): Record<string, unknown> {
+  return { id: formatId(m.id), name: m.name, peerURLs: m.peerUrls, clientURLs: m.clientUrls, isLearner: m.isLearner };
+}
+
+export class PeerServer {
+  readonly h2: http2.Http2Server;
+  /** HTTP/1.1 on the peer port: /members and /version (as etcd's peer handler). */
+  readonly h1: http.Server;
+  private readonly sessions = new Set<http2.ServerHttp2Session>();
+  private snapSeq = 0;
+
+  constructor(
+    private readonly handler: PeerHandler,
+    private readonly faults: PeerFaults,
+    private readonly logger: Logger,
+  ) {
+    this.h2 = http2.createServer({ settings: { initialWindowSize: 4 << 20 } });
+    this.h2.on('session', (s: http2.ServerHttp2Session) => {
+      this.sessions.add(s);
+      s.on('close', () => this.sessions.delete(s));
+      s.on('error', () => {});
+    });
+    this.h2.on('stream', (stream, headers) => this.route(stream, headers));
+    this.h1 = http.createServer((req, res) => {
+      const path = (req.url ?? '').split('?')[0];
+      if (req.method === 'GET' && path === '/members') {
+        res.writeHead(200, { 'content-type': 'application/json', [PEER_HEADERS.clusterId]: formatId(this.handler.clusterId()) });
+        res.end(JSON.stringify(this.handler.members().map(memberToJson)));
+      } else if (req.method === 'GET' && path === '/version') {
+        res.writeHead(200, { 'content-type': 'application/json' });
+        res.end(JSON.stringify(this.handler.version));
+      } else {
+        res.writeHead(404, { 'content-type': 'text/plain' });
+        res.end('404 page not found\n');
+      }
+    });
+  }
+
+  private reply(stream: http2.ServerHttp2Stream, status: number, body: string | Buffer, type = 'text/plain'): void {
+    if (stream.destroyed) return;
+    stream.respond({ ':status': status, 'content-type': type });
+    stream.end(body);
+  }
+
+  /** Checks the cluster and member headers of a Raft stream; answers and returns null when they are wrong. */
+  private admit(stream: http2.ServerHttp2Stream, headers: http2.IncomingHttpHeaders): bigint | null {
+    const cid = hexHeader(headers[PEER_HEADERS.clusterId]);
+    const from = hexHeader(headers[PEER_HEADERS.from]);
+    const to = hexHeader(headers[PEER_HEADERS.to]);
+    const h = this.handler;
+    if (cid === null || from === null || to === null) {
+      this.reply(stream, 400, 'missing member headers');
+      return null;
+    }
+    if (cid !== h.clusterId()) {
+      this.logger.warn('rejected stream from a member of another cluster', { 'remote-cluster-id': formatId(cid), 'local-cluster-id': formatId(h.clusterId()) });
+      this.reply(stream, 412, `cluster ID mismatch: local ${formatId(h.clusterId())}, remote ${formatId(cid)}`);
+      return null;
+    }
+    if (to !== h.memberId) {
+      this.reply(stream, 404, `member ${formatId(to)} not found here`);
+      return null;
+    }
+    if (h.isRemoved(from)) {
+      this.reply(stream, 410, 'the member has been permanently removed from the cluster');
+      return null;
+    }
+    return from;
+  }
+
+  private route(stream: http2.ServerHttp2Stream, headers: http2.IncomingHttpHeaders): void {
+    stream.on('error', () => {});
+    const path = (headers[':path'] ?? '').split('?')[0];
+    const method = headers[':method'];
+    if (path === '/raft/stream' && method === 'POST') return this.serveStream(stream, headers);
+    if (path === '/raft/snapshot' && method === 'POST') return void this.serveSnapshot(stream, headers);
+    if (path === '/members' && method === 'GET') {
+      stream.respond({ ':status': 200, 'content-type': 'application/json', [PEER_HEADERS.clusterId]: formatId(this.handler.clusterId()) });
+      stream.end(JSON.stringify(this.handler.members().map(memberToJson)));
+      return;
+    }
+    if (path === '/version' && method === 'GET') return this.reply(stream, 200, JSON.stringify(this.handler.version), 'application/json');
+    if (method === 'POST' && path && this.handler.forwarded) return this.serveForwarded(stream, headers, path);
+    this.reply(stream, 404, '404 page not found\n');
+  }
+
+  private serveStream(stream: http2.ServerHttp2Stream, headers: http2.IncomingHttpHeaders): void {
+    const from = this.admit(stream, headers);
+    if (from === null) return;
+    stream.respond({ ':status': 200 });
+    const dec = new FrameDecoder();
+    stream.on('data', (chunk: Buffer) => {
+      let msgs: Message[];
+      try {
+        msgs = dec.push(chunk);
+      } catch (err) {
+        this.logger.warn('bad peer frame; closing stream', { 'remote-peer-id': formatId(from), error: String(err) });
+        stream.close(http2.constants.NGHTTP2_PROTOCOL_ERROR);
+        return;
+      }
+      if (this.faults.blocked(from)) return;
+      for (const m of msgs) this.handler.receive(m);
+    });
+    stream.on('end', () => stream.end());
+  }
+
+  private async serveSnapshot(stream: http2.ServerHttp2Stream, headers: http2.IncomingHttpHeaders): Promise<void> {
+    const from = this.admit(stream, headers);
+    if (from === null) return;
+    const tmp = join(this.handler.snapshotDir, `incoming-${process.pid}-${++this.snapSeq}.snap.db.tmp`);
+    const out = createWriteStream(tmp);
+    let head: Buffer | null = Buffer.alloc(0);
+    let msg: Message | null = null;
+    try {
+      await new Promise<void>((resolve, reject) => {
+        stream.on('data', (chunk: Buffer) => {
+          if (head !== null) {
+            head = Buffer.concat([head, chunk]);
+            if (head.length < 4) return;
+            const len = head.readUInt32BE(0);
+            if (head.length < 4 + len) return;
+            msg = readMessage(new ByteReader(head, 4, 4 + len));
+            const rest = head.subarray(4 + len);
+            head = null;
+            if (rest.length && !out.write(rest)) stream.pause();
+            return;
+          }
+          if (!out.write(chunk)) stream.pause();
+        });
+        out.on('drain', () => stream.resume());
+        stream.on('end', () => out.end());
+        stream.on('error', reject);
+        stream.on('aborted', () => reject(new Error('snapshot stream aborted')));
+        out.on('finish', () => resolve());
+        out.on('error', reject);
+      });
+      const m = msg as Message | null;
+      if (!m || !m.snapshot || this.faults.blocked(from)) throw new Error('snapshot stream without a message');
+      const final = join(this.handler.snapshotDir, `${m.snapshot.metadata.index.toString(16).padStart(16, '0')}.snap.db`);
+      await rename(tmp, final);
+      this.logger.info('received database snapshot', { 'remote-peer-id': formatId(from), 'snapshot-index': m.snapshot.metadata.index });
+      this.handler.receiveSnapshot(m, final);
+      this.reply(stream, 200, 'ok');
+    } catch (err) {
+      await rm(tmp, { force: true });
+      this.logger.warn('failed to receive database snapshot', { 'remote-peer-id': formatId(from), error: String(err) });
+      this.reply(stream, 500, String(err));
+    }
+  }
+
+  private serveForwarded(stream: http2.ServerHttp2Stream, headers: http2.IncomingHttpHeaders, path: string): void {
+    const chunks: Buffer[] = [];
+    stream.on('data', (c: Buffer) => chunks.push(c));
+    stream.on('end', () => {
+      const cid = hexHeader(headers[PEER_HEADERS.clusterId]);
+      if (cid !== this.handler.clusterId()) return this.reply(stream, 412, 'cluster ID mismatch');
+      const p = this.handler.forwarded!(path, Buffer.concat(chunks));
+      if (!p) return this.reply(stream, 404, '404 page not found\n');
+      p.then(
+        (body) => this.reply(stream, 200, body, 'application/octet-stream'),
+        (err: unknown) =>
+          this.reply(
+            stream,
+            500,
+            JSON.stringify({ code: (err as { code?: unknown })?.code ?? 2, message: (err as Error)?.message ?? String(err) }),
+            'application/json',
+          ),
+      );
+    });
+  }
+
+  closeConnections(): void {
+    for (const s of this.sessions) s.destroy();
+    this.h1.closeAllConnections();
+  }
+}
