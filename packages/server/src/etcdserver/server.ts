@@ -225,6 +225,11 @@ export class EtcdServer {
     return this.lead;
   }
 
+  /** Is this member a learner (non-voting)? */
+  get isLearner(): boolean {
+    return this.membership.get(this.memberId)?.isLearner ?? false;
+  }
+
   get isLeader(): boolean {
     return this.role === StateRole.Leader;
   }

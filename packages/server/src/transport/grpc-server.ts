@@ -44,6 +44,12 @@ export interface Registered {
 
 export type HttpFallback = (req: http.IncomingMessage | http2.Http2ServerRequest, res: http.ServerResponse | http2.Http2ServerResponse) => void;
 
+/**
+ * Runs before every handler (etcd's interceptors): throw to fail the call. `req` is the request of a
+ * unary or server-streaming call, undefined for a client stream (checked when the stream opens).
+ */
+export type Interceptor = (path: string, req: unknown, call: CallContext) => void;
+
 export interface GrpcServerOptions {
   /** Largest request message accepted (etcd: --max-request-bytes + 512 KiB). */
   maxRecvBytes: number;
@@ -57,6 +63,7 @@ export class GrpcServer {
   readonly h2: http2.Http2Server;
   readonly h1: http.Server;
   private readonly sessions = new Set<http2.ServerHttp2Session>();
+  interceptor: Interceptor | null = null;
 
   constructor(private readonly opts: GrpcServerOptions) {
     this.h2 = http2.createServer({
@@ -128,6 +135,12 @@ export class GrpcServer {
     const { desc } = reg;
     const call = new GrpcCall(stream, headers, desc.requestType, desc.responseType, this.opts.maxRecvBytes, cn);
     if (desc.requestStream) {
+      try {
+        this.interceptor?.(desc.path, undefined, call);
+      } catch (e) {
+        call.finish(e);
+        return;
+      }
       (reg.handler as BidiHandler<unknown, unknown>)(call);
       return;
     }
@@ -138,6 +151,12 @@ export class GrpcServer {
         return;
       }
       got = true;
+      try {
+        this.interceptor?.(desc.path, req, call);
+      } catch (e) {
+        call.finish(e);
+        return;
+      }
       if (desc.responseStream) {
         (reg.handler as ServerStreamHandler<unknown, unknown>)(req, call);
         return;
