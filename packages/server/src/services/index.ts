@@ -1,9 +1,9 @@
 // The gRPC services a member serves, registered on one GrpcServer.
 
 import { etcdError, etcdserverpb, healthpb } from '@conclave/api';
-import type { GrpcServer } from '../transport/grpc-server.js';
+import type { GrpcServer, Interceptor } from '../transport/grpc-server.js';
 import { clusterService } from './cluster.js';
-import type { ServiceContext } from './context.js';
+import { requireLeaderIfAsked, type ServiceContext } from './context.js';
 import { healthService } from './health.js';
 import { kvService } from './kv.js';
 import { maintenanceService } from './maintenance.js';
@@ -13,9 +13,13 @@ export interface RegisteredServices {
   close(): void;
 }
 
-/** etcd's learner rule: a learner serves Status and serializable Range only. */
-function learnerGuard(ctx: ServiceContext): (path: string, req: unknown) => void {
-  return (path, req) => {
+/**
+ * etcd's interceptors: a learner serves Status and serializable Range only; a request with
+ * `hasleader: true` metadata fails at once with "no leader" when there is none.
+ */
+function interceptors(ctx: ServiceContext): Interceptor {
+  return (path, req, call) => {
+    requireLeaderIfAsked(ctx, call);
     if (!ctx.server.isLearner) return;
     if (path === etcdserverpb.MaintenanceService.Status.path) return;
     if (path === etcdserverpb.KVService.Range.path && (req as etcdserverpb.RangeRequest | undefined)?.serializable) return;
@@ -24,7 +28,7 @@ function learnerGuard(ctx: ServiceContext): (path: string, req: unknown) => void
 }
 
 export function registerServices(grpc: GrpcServer, ctx: ServiceContext): RegisteredServices {
-  grpc.interceptor = learnerGuard(ctx);
+  grpc.interceptor = interceptors(ctx);
   grpc.addService(etcdserverpb.KVService, kvService(ctx));
   grpc.addService(etcdserverpb.MaintenanceService, maintenanceService(ctx, ctx.server.alarms));
   grpc.addService(etcdserverpb.ClusterService, clusterService(ctx));

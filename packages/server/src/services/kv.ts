@@ -6,7 +6,7 @@ import { checkDelete, checkPut, checkRange, checkTxn, isTxnReadOnly } from '../a
 import { applyRange, applyTxn } from '../apply/kv.js';
 import { RequestKind } from '../etcdserver/raft-request.js';
 import type { ServiceHandlers } from '../transport/grpc-server.js';
-import { header, requireLeaderIfAsked, type ServiceContext } from './context.js';
+import { header, type ServiceContext } from './context.js';
 
 type Header = PartialMessage<etcdserverpb.ResponseHeader>;
 type WithHeader = { header?: Header };
@@ -28,19 +28,16 @@ export function kvService(ctx: ServiceContext): ServiceHandlers<typeof etcdserve
   return {
     Range: async (req, call) => {
       checkRange(req);
-      requireLeaderIfAsked(ctx, call);
       if (!req.serializable) await s.linearizableRead();
       return withHeader(ctx, applyRange(s.store, req));
     },
     Put: async (req, call) => {
       checkPut(req);
-      requireLeaderIfAsked(ctx, call);
       const res = await s.propose<PartialMessage<etcdserverpb.PutResponse>>(RequestKind.Put, encodeMessage(etcdserverpb.PutRequest, req), { signal: call.signal });
       return withHeader(ctx, res);
     },
     DeleteRange: async (req, call) => {
       checkDelete(req);
-      requireLeaderIfAsked(ctx, call);
       const res = await s.propose<PartialMessage<etcdserverpb.DeleteRangeResponse>>(
         RequestKind.DeleteRange,
         encodeMessage(etcdserverpb.DeleteRangeRequest, req),
@@ -50,7 +47,6 @@ export function kvService(ctx: ServiceContext): ServiceHandlers<typeof etcdserve
     },
     Txn: async (req, call) => {
       checkTxn(req, ctx.maxTxnOps);
-      requireLeaderIfAsked(ctx, call);
       if (isTxnReadOnly(req)) {
         if (!txnSerializable(req)) await s.linearizableRead();
         return withHeader(ctx, applyTxn(s.store, req, { leaseExists: (id) => s.leaseExists(id) }, true));
@@ -59,7 +55,6 @@ export function kvService(ctx: ServiceContext): ServiceHandlers<typeof etcdserve
       return withHeader(ctx, res);
     },
     Compact: async (req, call) => {
-      requireLeaderIfAsked(ctx, call);
       const res = await s.propose<{ header: Header; done: Promise<void> }>(RequestKind.Compaction, encodeMessage(etcdserverpb.CompactionRequest, req), {
         signal: call.signal,
       });
