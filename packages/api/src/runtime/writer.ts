@@ -4,9 +4,9 @@
 
 const MIN_SIZE = 1024;
 
-let memoKeyA = -1n;
+let memoKeyA: bigint | null = null; // null: no memo yet (any bigint, -1n included, is a real value)
 let memoValA: Uint8Array = new Uint8Array(0);
-let memoKeyB = -1n;
+let memoKeyB: bigint | null = null;
 let memoValB: Uint8Array = new Uint8Array(0);
 
 export class Writer {
