@@ -5,6 +5,8 @@ import * as grpc from '@grpc/grpc-js';
 import {
   decodeMessage,
   encodeMessage,
+  etcdserverpb,
+  mvccpb,
   GRPC_CODE_NAMES,
   type MessageCodec,
   type MethodDescriptor,
@@ -68,6 +70,41 @@ export class RawClient {
         },
       );
     });
+  }
+
+  /** A unary call with a raw request body (e.g. malformed protobuf); resolves with the raw response body. */
+  callBytes(path: string, body: Buffer, opts: CallOptions = {}): Promise<Buffer> {
+    return new Promise((resolve, reject) => {
+      this.client.makeUnaryRequest(
+        path,
+        (b: Buffer) => b,
+        (b: Buffer) => b,
+        body,
+        new grpc.Metadata(),
+        { deadline: Date.now() + (opts.timeoutMs ?? 10_000) },
+        (err: grpc.ServiceError | null, res?: Buffer) => {
+          if (err) reject(new CallError(err.code, err.details));
+          else resolve(res!);
+        },
+      );
+    });
+  }
+
+  /** Put of UTF-8 key and value; resolves with the response (header.revision = the put's revision). */
+  put(key: string, value: string | Uint8Array, opts: CallOptions = {}): Promise<etcdserverpb.PutResponse> {
+    return this.unary(etcdserverpb.KVService.Put, { key: Buffer.from(key), value: typeof value === 'string' ? Buffer.from(value) : value }, opts);
+  }
+
+  /** The value of one key (undefined when absent), optionally at a revision. */
+  async get(key: string, revision = 0, opts: CallOptions = {}): Promise<mvccpb.KeyValue | undefined> {
+    const r = await this.unary(etcdserverpb.KVService.Range, { key: Buffer.from(key), revision }, opts);
+    return r.kvs[0];
+  }
+
+  /** Every key in the store, and the header's revision. */
+  async all(revision = 0): Promise<{ kvs: mvccpb.KeyValue[]; revision: number }> {
+    const r = await this.unary(etcdserverpb.KVService.Range, { key: Buffer.from([0]), rangeEnd: Buffer.from([0]), revision }, { timeoutMs: 30_000 });
+    return { kvs: r.kvs, revision: Number(r.header?.revision ?? 0) };
   }
 
   close(): void {

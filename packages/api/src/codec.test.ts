@@ -134,3 +134,10 @@ test('JSON mapping uses proto names, int64 as strings, base64 bytes, enum names'
   assert.equal(req.sortOrder, 2);
   assert.equal(req.limit, 2n);
 });
+
+test('JSON bytes are standard padded base64, rejected as Go does', () => {
+  assert.deepEqual(etcdserverpb.RangeRequest.fromJSON({ key: 'Zm9vYg==' }).key, b('foob'));
+  assert.throws(() => etcdserverpb.RangeRequest.fromJSON({ key: 'not base64!!' }), /illegal base64 data at input byte 3/);
+  assert.throws(() => etcdserverpb.RangeRequest.fromJSON({ key: 'Zm9vY' }), /illegal base64 data at input byte 4/);
+  assert.throws(() => etcdserverpb.RangeRequest.fromJSON({ key: 'Zm9v_w==' }), /illegal base64 data at input byte 4/);
+});

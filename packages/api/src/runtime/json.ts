@@ -10,11 +10,24 @@ export function bytesToJSON(b: Uint8Array): string {
   return Buffer.from(b.buffer, b.byteOffset, b.byteLength).toString('base64');
 }
 
+const B64 = /^[A-Za-z0-9+/]$/;
+
+/**
+ * Standard base64 with padding, validated as Go's encoding/json does for []byte (etcd's gateway):
+ * the error names the first offending input byte ("illegal base64 data at input byte N").
+ */
 export function bytesFromJSON(v: unknown, field: string): Uint8Array {
   if (v === null || v === undefined) return EMPTY;
   if (typeof v !== 'string') throw new JsonDecodeError(`field ${field}: expected base64 string`);
-  // Accepts standard and URL-safe base64, with or without padding.
-  return Buffer.from(v.replace(/-/g, '+').replace(/_/g, '/'), 'base64');
+  const s = v.replace(/[\r\n]/g, '');
+  const pad = s.endsWith('==') ? 2 : s.endsWith('=') ? 1 : 0;
+  const core = s.length - pad;
+  for (let i = 0; i < core; i++) {
+    if (!B64.test(s[i]!)) throw new JsonDecodeError(`illegal base64 data at input byte ${i}`);
+  }
+  if (s.length % 4 !== 0) throw new JsonDecodeError(`illegal base64 data at input byte ${s.length - (s.length % 4)}`);
+  if ((pad === 2 && core % 4 !== 2) || (pad === 1 && core % 4 !== 3)) throw new JsonDecodeError(`illegal base64 data at input byte ${core}`);
+  return Buffer.from(s, 'base64');
 }
 
 export function int64FromJSON(v: unknown, field: string, unsigned: boolean): bigint {

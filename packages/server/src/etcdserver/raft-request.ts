@@ -64,3 +64,49 @@ export function decodeRequest(data: Uint8Array): InternalRequest {
   const body = rd.bytes();
   return { kind, id, username: Buffer.from(user).toString('utf8'), authRevision, body };
 }
+
+/** etcd's InternalRaftRequest field number for each request kind (its size decides "request is too large"). */
+const ETCD_FIELD: Record<number, number> = {
+  [RequestKind.Put]: 4,
+  [RequestKind.DeleteRange]: 5,
+  [RequestKind.Txn]: 6,
+  [RequestKind.Compaction]: 7,
+  [RequestKind.LeaseGrant]: 8,
+  [RequestKind.LeaseRevoke]: 9,
+  [RequestKind.Alarm]: 10,
+  [RequestKind.LeaseCheckpoint]: 11,
+  [RequestKind.AuthEnable]: 1000,
+  [RequestKind.AuthDisable]: 1011,
+  [RequestKind.Authenticate]: 1012,
+  [RequestKind.AuthUserAdd]: 1100,
+  [RequestKind.AuthUserDelete]: 1101,
+  [RequestKind.AuthUserChangePassword]: 1103,
+  [RequestKind.AuthUserGrantRole]: 1104,
+  [RequestKind.AuthUserRevokeRole]: 1105,
+  [RequestKind.AuthRoleAdd]: 1200,
+  [RequestKind.AuthRoleDelete]: 1201,
+  [RequestKind.AuthRoleGrantPermission]: 1203,
+  [RequestKind.AuthRoleRevokePermission]: 1204,
+};
+
+function varintLen(v: number | bigint): number {
+  let n = BigInt(v);
+  let len = 1;
+  while (n >= 0x80n) {
+    n >>= 7n;
+    len++;
+  }
+  return len;
+}
+
+/**
+ * The size etcd's marshalled InternalRaftRequest would have for this request: etcd compares that
+ * with --max-request-bytes, so using it gives the same boundary for "request is too large".
+ */
+export function etcdRequestSize(r: InternalRequest): number {
+  const user = Buffer.byteLength(r.username, 'utf8');
+  const header =
+    (r.id !== 0n ? 1 + varintLen(r.id) : 0) + (user > 0 ? 1 + varintLen(user) + user : 0) + (r.authRevision > 0 ? 1 + varintLen(r.authRevision) : 0);
+  const field = ETCD_FIELD[r.kind] ?? 15;
+  return 2 + varintLen(header) + header + varintLen(field << 3) + varintLen(r.body.length) + r.body.length;
+}

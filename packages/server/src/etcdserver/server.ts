@@ -12,7 +12,7 @@ import { Applier, type ApplyOutcome } from './applier.js';
 import { openStorage, type OpenedStorage } from './bootstrap.js';
 import { IdGenerator, computeClusterId } from './ids.js';
 import { Membership, type Member } from './membership.js';
-import { decodeRequest, encodeRequest, RequestKind, type InternalRequest } from './raft-request.js';
+import { decodeRequest, encodeRequest, etcdRequestSize, RequestKind, type InternalRequest } from './raft-request.js';
 import { ReadIndexer } from './read-index.js';
 import { SnapshotPolicy } from './snapshot.js';
 import { AlarmStore } from './alarms.js';
@@ -260,23 +260,40 @@ export class EtcdServer {
   }
 
   private startTicker(): void {
-    const o = this.opts;
-    // etcd fast-forwards the election clock of a member that is the only voter, so that a single-node
-    // cluster elects itself after one tick instead of a full election timeout.
-    const voters = this.applier.confState.voters.length || o.initialMembers.filter((m) => !m.isLearner).length;
-    if (o.initialElectionTickAdvance && voters <= 1) {
-      o.logger.info(MSG.SINGLE_NODE_FAST_FORWARD, {
-        'local-member-id': formatId(this.memberId),
-        'forward-ticks': o.electionTicks - 1,
-        'election-ticks': o.electionTicks,
-      });
-      for (let i = 0; i < o.electionTicks - 1; i++) this.node.tick();
-    }
+    this.loneCampaignPending = this.opts.initialElectionTickAdvance;
+    this.maybeLoneCampaign();
     this.ticker = setInterval(() => {
       this.node.tick();
       this.kick();
-    }, o.heartbeatMs);
+    }, this.opts.heartbeatMs);
     this.ticker.unref();
+  }
+
+  /** Set until a lone voter had its chance to campaign at start. */
+  private loneCampaignPending = false;
+
+  /**
+   * etcd fast-forwards the election clock of a member that is the only voter; a lone voter can
+   * simply campaign at once (nobody else can win or be disrupted). On a restart Raft knows the
+   * membership only after replaying the log, so this is retried after each apply until then.
+   */
+  private maybeLoneCampaign(): void {
+    if (!this.loneCampaignPending || this.lead !== 0n) {
+      this.loneCampaignPending = false;
+      return;
+    }
+    const voters = this.node.status().config.voters;
+    if (voters.length === 0) return;
+    this.loneCampaignPending = false;
+    if (voters.length === 1 && voters[0] === this.memberId) {
+      this.opts.logger.info(MSG.SINGLE_NODE_FAST_FORWARD, {
+        'local-member-id': formatId(this.memberId),
+        'forward-ticks': this.opts.electionTicks - 1,
+        'election-ticks': this.opts.electionTicks,
+      });
+      this.node.campaign();
+      this.kick();
+    }
   }
 
   /** Schedules a turn of the Ready loop (coalescing everything that happens in this I/O phase). */
@@ -340,6 +357,7 @@ export class EtcdServer {
     if (this.applier.membershipChanged) this.onMembershipApplied();
     this.reads.onReadStates(rd.readStates);
     this.node.advance(rd);
+    if (this.loneCampaignPending) this.maybeLoneCampaign();
     this.reads.onApplied();
     this.snapshots.maybeSnapshot(this.applier, () => this.node.status().hardState.term);
   }
@@ -537,8 +555,8 @@ export class EtcdServer {
     const { signal } = opts;
     if (signal?.aborted) return Promise.reject(signal.reason);
     const req: InternalRequest = { kind, id: this.ids.next(), username: opts.username ?? '', authRevision: opts.authRevision ?? 0, body };
+    if (etcdRequestSize(req) > this.opts.maxRequestBytes) return Promise.reject(etcdError('RequestTooLarge'));
     const data = encodeRequest(req);
-    if (data.length > this.opts.maxRequestBytes) return Promise.reject(etcdError('RequestTooLarge'));
     return new Promise<T>((resolve, reject) => {
       const lead = this.lead;
       const timer = setTimeout(() => {

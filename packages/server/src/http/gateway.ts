@@ -90,9 +90,9 @@ function statusOf(err: unknown): { code: number; message: string } {
   return { code: GrpcCode.UNKNOWN, message: err instanceof Error ? err.message : String(err) };
 }
 
-/** The gateway route for a request path, or undefined. Accepts /v3/, /v3beta/ and /v3alpha/ prefixes. */
+/** The gateway route for a request path, or undefined. Accepts /v3/, /v3beta/ and /v3alpha/ prefixes; no trailing slash (etcd: 404). */
 export function gatewayRoute(path: string): string | undefined {
-  const m = /^\/v3(?:beta|alpha)?\/(.+?)\/?$/.exec(path);
+  const m = /^\/v3(?:beta|alpha)?\/(.+)$/.exec(path);
   return m ? ROUTES[m[1]!] : undefined;
 }
 

@@ -18,9 +18,24 @@ export interface RouterDeps {
   version: { etcdserver: string; etcdcluster: string };
 }
 
-function send(res: Res, status: number, body: string, type = 'text/plain; charset=utf-8'): void {
+const TEXT = 'text/plain; charset=utf-8';
+
+function send(res: Res, status: number, body: string, type = TEXT): void {
   res.writeHead(status, { 'content-type': type });
   res.end(body);
+}
+
+/** Go's http.Error: plain text, no sniffing, the message and a newline. */
+function httpError(res: Res, status: number, message: string, extra: Record<string, string> = {}): void {
+  res.writeHead(status, { 'content-type': TEXT, 'x-content-type-options': 'nosniff', ...extra });
+  res.end(`${message}\n`);
+}
+
+/** etcd's allowMethod: anything but GET gets 405 with "Allow: GET". */
+function onlyGet(req: Req, res: Res): boolean {
+  if (req.method === 'GET') return true;
+  httpError(res, 405, 'Method Not Allowed', { allow: 'GET' });
+  return false;
 }
 
 /** etcd's health check: a leader, no alarm, and a linearizable read that completes within a second. */
@@ -44,13 +59,15 @@ export function createRouter(deps: RouterDeps): (req: Req, res: Res) => void {
     const path = url.split('?')[0]!;
     const s = deps.server();
     if (path === '/health') {
-      if (!s) return send(res, 503, JSON.stringify({ health: 'false' }), 'application/json');
-      void checkHealth(s).then((ok) => send(res, ok ? 200 : 503, JSON.stringify({ health: ok ? 'true' : 'false' }), 'application/json'));
+      // etcd 3.4 writes the JSON without a content type (Go sniffs text/plain); unhealthy goes through http.Error.
+      if (!onlyGet(req, res)) return;
+      if (!s) return httpError(res, 503, JSON.stringify({ health: 'false' }));
+      void checkHealth(s).then((ok) => (ok ? send(res, 200, JSON.stringify({ health: 'true' })) : httpError(res, 503, JSON.stringify({ health: 'false' }))));
       return;
     }
     if (path === '/livez') return send(res, 200, 'ok');
     if (path === '/readyz') return s && s.leader !== 0n ? send(res, 200, 'ok') : send(res, 503, 'not ready');
-    if (path === '/version') return send(res, 200, JSON.stringify(deps.version), 'application/json');
+    if (path === '/version') return onlyGet(req, res) ? send(res, 200, JSON.stringify(deps.version), 'application/json') : undefined;
     if (path === '/metrics') return send(res, 200, s ? renderMetrics(s) : '', 'text/plain; version=0.0.4; charset=utf-8');
     if (path.startsWith('/v3')) {
       const rpc = gatewayRoute(path);

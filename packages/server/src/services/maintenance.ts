@@ -33,8 +33,8 @@ export function maintenanceService(ctx: ServiceContext, alarms: AlarmStore): Ser
       };
     },
     Alarm: async (req) => {
-      const res = await alarms.handle(req);
-      return { header: header(ctx, s.store.currentRevision), alarms: res };
+      // etcd 3.4 answers Alarm without a response header.
+      return { alarms: await alarms.handle(req) };
     },
     Defragment: async () => {
       await s.backend.defragment();

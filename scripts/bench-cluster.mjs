@@ -1,0 +1,137 @@
+#!/usr/bin/env node
+// `npm run bench:cluster`: etcdbench against a 3-member reference etcd 3.4 cluster and a 3-member
+// Conclave cluster, one after the other, default timeouts (100 ms heartbeat, 1 s election).
+// Workloads: put, range-l, range-s, and gap (writes for 10 s while the leader is SIGKILLed after 3 s:
+// the longest time between two successful writes is the write-unavailability window).
+//
+//   npm run bench:cluster                   # all workloads, 2 runs each
+//   npm run bench:cluster -- gap --runs 3
+
+import { spawn, spawnSync } from 'node:child_process';
+import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import net from 'node:net';
+import { homedir, tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+const root = resolve(fileURLToPath(import.meta.url), '../..');
+const bench = process.env.ETCDBENCH ?? join(homedir(), '.cache/etcdbench/etcdbench');
+if (!existsSync(bench)) {
+  console.error(`etcdbench not found at ${bench}: run ../shared/etcdbench/build.sh (or set ETCDBENCH)`);
+  process.exit(1);
+}
+const WORKLOADS = {
+  put: ['put'],
+  'range-l': ['-consistency', 'l', 'range'],
+  'range-s': ['-consistency', 's', 'range'],
+  gap: ['-clients', '10', '-duration', '10s', 'gap'],
+  watch: ['-watchers', '100', 'watch'],
+  lease: ['lease'],
+  lock: ['lock'],
+  election: ['election'],
+};
+const args = process.argv.slice(2);
+let runs = 2;
+const names = [];
+for (let i = 0; i < args.length; i++) {
+  if (args[i] === '--runs') runs = Number(args[++i]);
+  else names.push(args[i]);
+}
+const selected = names.length ? names : ['put', 'range-l', 'range-s', 'gap'];
+
+const freePort = () =>
+  new Promise((res) => {
+    const s = net.createServer();
+    s.listen(0, '127.0.0.1', () => {
+      const p = s.address().port;
+      s.close(() => res(p));
+    });
+  });
+const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
+const etcdctl = (eps, a) => spawnSync('etcdctl', ['--endpoints', eps, '--command-timeout', '2s', ...a], { encoding: 'utf8', env: { ...process.env, ETCDCTL_API: '3' } });
+
+async function startCluster(kind, n = 3) {
+  const dir = mkdtempSync(join(tmpdir(), `benchc-${kind}-`));
+  const ms = [];
+  for (let i = 0; i < n; i++) ms.push({ name: `m${i}`, cp: await freePort(), pp: await freePort() });
+  const ic = ms.map((m) => `${m.name}=http://127.0.0.1:${m.pp}`).join(',');
+  for (const m of ms) {
+    const flags = [
+      '--name', m.name, '--data-dir', join(dir, m.name),
+      '--listen-client-urls', `http://127.0.0.1:${m.cp}`, '--advertise-client-urls', `http://127.0.0.1:${m.cp}`,
+      '--listen-peer-urls', `http://127.0.0.1:${m.pp}`, '--initial-advertise-peer-urls', `http://127.0.0.1:${m.pp}`,
+      '--initial-cluster', ic, '--initial-cluster-token', `bench-${Date.now()}`, '--logger', 'zap', '--log-level', 'warn',
+    ];
+    const [cmd, pre] = kind === 'etcd' ? ['etcd', []] : [process.execPath, [join(root, 'packages/server/dist/cli.js')]];
+    m.child = spawn(cmd, [...pre, ...flags], { stdio: 'ignore' });
+    m.endpoint = `127.0.0.1:${m.cp}`;
+  }
+  const eps = ms.map((m) => m.endpoint).join(',');
+  let ready = false;
+  for (let i = 0; i < 300 && !ready; i++) {
+    ready = etcdctl(eps, ['put', 'bench-ready', '1']).status === 0;
+    if (!ready) await sleep(100);
+  }
+  if (!ready) throw new Error(`${kind} cluster did not become ready`);
+  return {
+    endpoints: eps,
+    async leaderIndex() {
+      const r = etcdctl(eps, ['endpoint', 'status', '-w', 'json']);
+      const st = JSON.parse(r.stdout || '[]');
+      const s = st.find((x) => String(x.Status.leader) === String(x.Status.header.member_id));
+      return s ? ms.findIndex((m) => m.endpoint === s.Endpoint) : -1;
+    },
+    kill(i) {
+      ms[i].child.kill('SIGKILL');
+    },
+    async stop() {
+      for (const m of ms) m.child.kill('SIGKILL');
+      await sleep(300);
+      rmSync(dir, { recursive: true, force: true });
+    },
+  };
+}
+
+async function runBench(c, wl) {
+  const child = spawn(bench, ['-endpoints', c.endpoints, ...WORKLOADS[wl]], { stdio: ['ignore', 'pipe', 'ignore'] });
+  const exited = new Promise((r) => child.on('exit', r));
+  let out = '';
+  child.stdout.on('data', (d) => (out += d));
+  let killed = -1;
+  if (wl === 'gap') {
+    await sleep(3000);
+    killed = await c.leaderIndex();
+    if (killed >= 0) c.kill(killed);
+  }
+  await exited;
+  const lines = out.trim().split('\n');
+  const res = JSON.parse(lines[lines.length - 1]);
+  res.killed = killed;
+  return res;
+}
+
+const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
+const summary = [];
+for (const wl of selected) {
+  const res = { etcd: [], conclave: [] };
+  for (let i = 0; i < runs; i++) {
+    for (const kind of ['etcd', 'conclave']) {
+      const c = await startCluster(kind);
+      try {
+        const r = await runBench(c, wl);
+        res[kind].push(r);
+        const extra = wl === 'gap' ? `  longest gap ${r.max_gap_ms} ms (killed member ${r.killed})` : '';
+        console.log(`${wl.padEnd(8)} ${kind.padEnd(9)} run ${i + 1}: ${r.ops_per_sec.toFixed(0).padStart(7)} ops/s  p50 ${r.p50_ms}ms  p99 ${r.p99_ms}ms  errors ${r.errors}${extra}`);
+      } finally {
+        await c.stop();
+      }
+    }
+  }
+  const key = wl === 'gap' ? 'max_gap_ms' : 'ops_per_sec';
+  const e = median(res.etcd.map((r) => r[key]));
+  const cc = median(res.conclave.map((r) => r[key]));
+  summary.push({ workload: wl, metric: key, etcd: +e.toFixed(1), conclave: +cc.toFixed(1), ratio: +(wl === 'gap' ? e / cc : cc / e).toFixed(2) });
+}
+console.log('\nworkload  metric        etcd     conclave   ratio (>1 = conclave better)');
+for (const r of summary) console.log(`${r.workload.padEnd(9)} ${r.metric.padEnd(12)} ${String(r.etcd).padStart(8)} ${String(r.conclave).padStart(10)}   ${r.ratio.toFixed(2)}`);
+console.log(JSON.stringify(summary));
