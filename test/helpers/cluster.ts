@@ -34,6 +34,8 @@ export interface ClusterOptions {
   heartbeatMs?: number;
   electionMs?: number;
   token?: string;
+  /** Peer URLs scheme (https needs peer TLS flags in `args`). */
+  peerScheme?: 'http' | 'https';
 }
 
 export async function freePort(): Promise<number> {
@@ -74,7 +76,7 @@ export class TestCluster {
     const m: ClusterMember = {
       name,
       index,
-      peerUrl: `http://127.0.0.1:${await freePort()}`,
+      peerUrl: `${this.opts.peerScheme ?? 'http'}://127.0.0.1:${await freePort()}`,
       clientPort: await freePort(),
       endpoint: '',
       dataDir: join(this.root, `${name}.etcd`),

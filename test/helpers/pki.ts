@@ -11,6 +11,9 @@ export interface TestPki {
   serverKey: string;
   clientCert: string;
   clientKey: string;
+  /** For member-to-member TLS: serverAuth + clientAuth, CN=peer, SAN 127.0.0.1. */
+  peerCert: string;
+  peerKey: string;
 }
 
 function openssl(dir: string, args: string[]): void {
@@ -36,5 +39,7 @@ export function makeTestPki(dir: string): TestPki {
   const serverCert = issue(dir, 'server', serverKey, '/CN=server', 'subjectAltName=IP:127.0.0.1,DNS:localhost\nextendedKeyUsage=serverAuth\n');
   const clientKey = key(dir, 'client-key.pem');
   const clientCert = issue(dir, 'client', clientKey, '/CN=client', 'extendedKeyUsage=clientAuth\n');
-  return { ca: join(dir, 'ca.pem'), serverCert, serverKey, clientCert, clientKey };
+  const peerKey = key(dir, 'peer-key.pem');
+  const peerCert = issue(dir, 'peer', peerKey, '/CN=peer', 'subjectAltName=IP:127.0.0.1,DNS:localhost\nextendedKeyUsage=serverAuth,clientAuth\n');
+  return { ca: join(dir, 'ca.pem'), serverCert, serverKey, clientCert, clientKey, peerCert, peerKey };
 }
