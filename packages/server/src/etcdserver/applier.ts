@@ -5,7 +5,7 @@
 import { decodeMessage, etcdError, etcdserverpb, type EtcdErrorName } from '@conclave/api';
 import { decodeConfChange } from '../raft/codec.js';
 import { type ConfChange, ConfChangeType, type ConfState, type Entry, EntryType } from '../raft/types.js';
-import type { Backend } from '../storage/backend/index.js';
+import { META, type Backend } from '../storage/backend/index.js';
 import type { MvccStore } from '../mvcc/index.js';
 import { applyCompaction, applyDelete, applyPut, applyTxn, type KvApplyEnv } from '../apply/kv.js';
 import { isTxnReadOnly } from '../apply/check.js';
@@ -51,6 +51,8 @@ export class Applier {
   /** Set when a batch applied a membership change (the server reconnects peers, then clears it). */
   membershipChanged = false;
   private readonly extra = new Map<number, RequestApplier>();
+  /** Runs before each request is applied; throwing refuses it with that error (auth's permission checks). */
+  authorize: ((req: InternalRequest) => void) | null = null;
 
   constructor(private readonly deps: ApplierDeps) {
     this.appliedIndex = deps.backend.appliedIndex();
@@ -95,6 +97,7 @@ export class Applier {
       return;
     }
     try {
+      this.authorize?.(req);
       outcomes.set(req.id, { ok: true, value: this.dispatch(req, e) });
     } catch (error) {
       outcomes.set(req.id, { ok: false, error });
@@ -157,10 +160,19 @@ export class Applier {
     } else {
       attrs = this.deps.initialMembers.get(cc.nodeId);
     }
-    if (fresh) {
+    if (!fresh) {
+      // Re-delivered after a restart: Raft must see the same decision as the first time.
+      this.confState = this.deps.applyConfChange(this.rejectedConfChanges().has(e.index) ? { ...cc, nodeId: 0n } : cc);
+      return;
+    }
+    {
       const problem = this.validateConfChange(cc, attrs);
       if (problem) {
         if (cc.id !== 0n) outcomes.set(cc.id, { ok: false, error: etcdError(problem) });
+        // Raft still sees the entry applied, as a no-op (etcd sets NodeID to None): e.g. a delayed or
+        // duplicated change must never re-add a member that was removed meanwhile.
+        this.rememberRejected(e.index);
+        this.confState = this.deps.applyConfChange({ ...cc, nodeId: 0n });
         return;
       }
       switch (cc.type) {
@@ -186,6 +198,17 @@ export class Applier {
       if (cc.id !== 0n) outcomes.set(cc.id, { ok: true, value: undefined });
     }
     this.confState = this.deps.applyConfChange(cc);
+  }
+
+  /** Log indexes of membership changes refused at apply (kept with the state, for replays). */
+  private rejectedConfChanges(): Set<number> {
+    const b = this.deps.backend.getMeta(META.rejectedConfChanges);
+    return new Set(b ? (JSON.parse(b.toString('utf8')) as number[]) : []);
+  }
+
+  private rememberRejected(index: number): void {
+    const all = [...this.rejectedConfChanges(), index];
+    this.deps.backend.putMeta(META.rejectedConfChanges, Buffer.from(JSON.stringify(all)));
   }
 
   private validateConfChange(cc: ConfChange, attrs: Member | undefined): EtcdErrorName | null {

@@ -19,6 +19,7 @@ import { AlarmStore } from './alarms.js';
 import type { PeerTransport } from '../peer/index.js';
 import { installSnapshot } from './snapshot-install.js';
 import { LeaseHost } from '../lease/index.js';
+import { Auth, type AuthOptions } from '../auth/index.js';
 
 export interface EtcdServerOptions {
   name: string;
@@ -53,6 +54,8 @@ export interface EtcdServerOptions {
   onRemoved?: () => void;
   /** Lease checkpointing (--experimental-enable-lease-checkpoint[-persist]); null/absent = off. */
   leaseCheckpoint?: { persist: boolean; intervalMs?: number } | null;
+  /** Auth: token provider (--auth-token), --bcrypt-cost, --client-cert-auth. */
+  auth?: AuthOptions;
 }
 
 interface Waiter {
@@ -184,9 +187,12 @@ export class EtcdServer {
       requestTimeoutMs: requestTimeoutMs(opts),
       checkpoint: opts.leaseCheckpoint ?? null,
     });
+    // Auth: the store and its appliers, and the apply-time permission checks (auth/).
+    this.auth = new Auth(this, opts.auth);
   }
 
   readonly leases: LeaseHost;
+  readonly auth: Auth;
 
   /** Lease lookup for puts (the lessor's). */
   leaseExists = (id: bigint): boolean => this.leases.lessor.has(id);
@@ -218,7 +224,7 @@ export class EtcdServer {
   }
 
   get term(): number {
-    return this.node.status().hardState.term;
+    return this.node.basicStatus().hardState.term;
   }
 
   get leader(): bigint {
@@ -239,7 +245,7 @@ export class EtcdServer {
   }
 
   get committedIndex(): number {
-    return this.node.status().hardState.commit;
+    return this.node.basicStatus().hardState.commit;
   }
 
   get backend() {
@@ -248,7 +254,7 @@ export class EtcdServer {
 
   /** Raft's last log index (etcd's raftIndex in Status). */
   get raftIndex(): number {
-    return this.node.status().lastIndex;
+    return this.node.basicStatus().lastIndex;
   }
 
   nextId(): bigint {
@@ -282,7 +288,7 @@ export class EtcdServer {
       this.loneCampaignPending = false;
       return;
     }
-    const voters = this.node.status().config.voters;
+    const voters = this.node.basicStatus().config.voters;
     if (voters.length === 0) return;
     this.loneCampaignPending = false;
     if (voters.length === 1 && voters[0] === this.memberId) {
@@ -359,7 +365,7 @@ export class EtcdServer {
     this.node.advance(rd);
     if (this.loneCampaignPending) this.maybeLoneCampaign();
     this.reads.onApplied();
-    this.snapshots.maybeSnapshot(this.applier, () => this.node.status().hardState.term);
+    this.snapshots.maybeSnapshot(this.applier, () => this.node.basicStatus().hardState.term);
   }
 
   private onSoftState(rd: Ready): void {
@@ -400,7 +406,9 @@ export class EtcdServer {
     if (!this.removed && this.membership.isRemoved(this.memberId)) {
       this.removed = true;
       this.logger.warn('the member has been permanently removed from the cluster', { 'local-member-id': formatId(this.memberId) });
-      this.opts.onRemoved?.();
+      // Stay a moment so the remaining voters learn that the removal committed (with two voters left,
+      // going first could leave the other waiting for a quorum that includes us).
+      setTimeout(() => this.opts.onRemoved?.(), 2 * this.opts.heartbeatMs * this.opts.electionTicks).unref();
     }
   }
 
@@ -685,6 +693,7 @@ export class EtcdServer {
     this.stopped = true;
     if (this.ticker) clearInterval(this.ticker);
     this.leases.stop();
+    this.auth.close();
     this.transport?.stop();
     for (const [, w] of this.waiters) {
       clearTimeout(w.timer);

@@ -3,8 +3,9 @@
 
 import type { Raft } from './raft.js';
 import { VoteResult } from './quorum.js';
-import { EntryType, type Message, MessageType, type NodeId, StateRole, EMPTY_BYTES, NONE, message } from './types.js';
-import { describeMessage } from './util.js';
+import { bcastAppend } from './replication.js';
+import { EntryType, type HardState, type Message, MessageType, type NodeId, StateRole, EMPTY_BYTES, NONE, message } from './types.js';
+import { describeMessage, voteResponseType } from './util.js';
 
 export enum CampaignType {
   /** First ask whether we could win (pre-vote), without touching terms. */
@@ -69,7 +70,7 @@ export function campaign(r: Raft, t: CampaignType): void {
     r.becomeCandidate();
     voteMsg = MessageType.Vote;
     term = r.term;
-    // Our vote for ourselves counts only once (term, vote) is durable: see Raft.onHardStateDurable.
+    // Our vote for ourselves counts only once (term, vote) is durable: see onHardStateDurable.
     // Until then a single-voter cluster stays candidate, so no message ever leaves under an
     // unpersisted term.
     r.selfVotePending = true;
@@ -103,7 +104,7 @@ export function handleVoteRequest(r: Raft, m: Message): void {
     r.logger.info(`raft ${r.id}: [term ${r.term}] cast ${MessageType[m.type]} for ${describeMessage(m)}`);
     // The response carries the term of the request, not ours: a pre-vote grant must not make the
     // candidate think we are in a lower term.
-    r.send(r.voteResponse(m, m.term, false));
+    r.send(voteResponse(r, m, m.term, false));
     if (m.type === MessageType.Vote) {
       // Only real votes are recorded; granting one resets our election timer.
       r.electionElapsed = 0;
@@ -111,13 +112,54 @@ export function handleVoteRequest(r: Raft, m: Message): void {
     }
   } else {
     r.logger.info(`raft ${r.id}: [term ${r.term}] rejected ${describeMessage(m)}`);
-    r.send(r.voteResponse(m, r.term, true));
+    r.send(voteResponse(r, m, r.term, true));
     if (m.type === MessageType.Vote && m.term === r.term && r.state !== StateRole.Leader && r.raftLog.isUpToDate(m.index, m.logTerm)) {
-      // We refused only because we already voted in this term, and the candidate's log is ahead of
-      // ours: hold back our own next campaign, so that it gets the first chance in the next term
-      // (we could not win where its log is known). Without this, a stale node whose campaigns
-      // never reach that candidate can keep out-running it in terms.
+      // We refused only because we already voted in this term, and the candidate's log is at least
+      // as up to date as ours: hold back our own next campaign, so that it gets the first chance in
+      // the next term. Without this, a node with a stale log whose campaigns never reach that
+      // candidate (stale membership) can keep out-running it in terms.
       r.electionElapsed = 0;
     }
   }
+}
+
+/** Outcome of a vote tally (from peers, or our own vote becoming durable). */
+export function onVoteResult(r: Raft, result: VoteResult): void {
+  if (result === VoteResult.Won) {
+    if (r.state === StateRole.PreCandidate) {
+      campaign(r, CampaignType.Election);
+    } else {
+      r.becomeLeader();
+      bcastAppend(r);
+    }
+  } else if (result === VoteResult.Lost) {
+    // A pre-candidate's term did not change; a rejected candidate keeps the term it moved to.
+    r.becomeFollower(r.term, NONE);
+  }
+}
+
+/** The driver persisted `hs`: a candidate whose vote for itself is now durable counts that vote. */
+export function onHardStateDurable(r: Raft, hs: HardState): void {
+  if (!r.selfVotePending || r.state !== StateRole.Candidate) return;
+  if (hs.term !== r.term || hs.vote !== r.id) return;
+  r.selfVotePending = false;
+  onVoteResult(r, poll(r, r.id, MessageType.VoteResp, true).result);
+}
+
+/**
+ * A vote response, granted or not, with the sender's commit index and that entry's term. Vote
+ * responses carry them so that a candidate which lost its own commit index (an unsynced hard
+ * state lost in a crash) relearns it: without it, a candidate still using a membership it has not
+ * re-applied may need the vote of a node that no longer considers itself a voter, and whose log
+ * is ahead of the candidate's, so that nobody can ever win.
+ */
+export function voteResponse(r: Raft, req: Message, term: number, reject: boolean): Message {
+  const commit = r.raftLog.committed;
+  return message({ to: req.from, term, type: voteResponseType(req.type), reject, commit, logTerm: r.raftLog.term(commit) ?? 0 });
+}
+
+export function learnCommit(r: Raft, m: Message): void {
+  if (r.state === StateRole.Leader || m.commit <= r.raftLog.committed || m.commit > r.raftLog.lastIndex()) return;
+  // Same index and term means the same prefix (log matching), and the sender's commit is real.
+  if (r.raftLog.matchTerm(m.commit, m.logTerm)) r.raftLog.commitTo(m.commit);
 }

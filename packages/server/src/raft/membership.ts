@@ -6,6 +6,7 @@
 // committed but unapplied configuration changes. Consecutive configurations then differ by one
 // voter, so any majority of one intersects any majority of the next.
 
+import { startLeaderTransfer } from './leader-transfer.js';
 import type { Raft } from './raft.js';
 import { bcastAppend, maybeSendAppend } from './replication.js';
 import type { ProgressTracker } from './tracker.js';
@@ -30,8 +31,13 @@ export function validateConfChange(tracker: ProgressTracker, cc: ConfChange): st
   return undefined;
 }
 
-/** Applies a committed configuration change. Invalid changes are ignored (every node ignores them alike). */
+/**
+ * Applies a committed configuration change. Invalid changes are ignored (every node ignores them
+ * alike, as they apply the same changes in the same order).
+ */
 export function applyConfChange(r: Raft, cc: ConfChange): ConfState {
+  // A change of node 0 is how the application refuses a committed change (etcd's convention).
+  if (cc.nodeId === NONE) return r.tracker.confState();
   const problem = validateConfChange(r.tracker, cc);
   if (problem) {
     r.logger.warn(`raft ${r.id}: ignoring configuration change ${ConfChangeType[cc.type]} ${cc.nodeId}: ${problem}`);
@@ -96,5 +102,5 @@ function handOverLeadership(r: Raft): void {
     return;
   }
   r.logger.info(`raft ${r.id}: leader removed from the configuration; handing leadership over to ${best}`);
-  r.startLeaderTransfer(best);
+  startLeaderTransfer(r, best);
 }

@@ -284,6 +284,51 @@ describe('learners', () => {
   });
 });
 
+describe('terms', () => {
+  test('a learner that got a higher term from a stale candidate gets back in touch with the leader', () => {
+    const net = new TestNetwork([1n, 2n, 3n, 4n], { learners: [4n] });
+    net.elect(1n);
+    // A removed or stale node campaigns at term 7; only the learner hears it (learners never campaign).
+    net.node(4n).node.step(message({ type: MessageType.Vote, from: 9n, to: 4n, term: 7, index: 0, logTerm: 0 }));
+    net.node(4n).drain();
+    assert.equal(net.node(4n).term, 7);
+    net.tickAll(60);
+    net.propose(net.leader()!.id, 'after');
+    assert.deepEqual(net.node(4n).appliedData(), ['after'], 'its answer to the leader carried term 7; a new election followed');
+  });
+});
+
+describe('elections with stale state', () => {
+  test('a vote request we reject does not restart our election timer (§5.2)', () => {
+    const net = new TestNetwork(ids);
+    net.elect(1n);
+    const f = net.node(2n);
+    for (let i = 0; i < 5; i++) f.node.tick();
+    const elapsed = f.raft.electionElapsed;
+    // A candidate with a stale log, at a higher term: we move to its term, refuse, keep counting.
+    f.node.step(message({ type: MessageType.Vote, from: 3n, to: 2n, term: 5, index: 0, logTerm: 0 }));
+    assert.equal(f.term, 5);
+    assert.equal(f.raft.electionElapsed, elapsed);
+  });
+
+  test('a candidate relearns a lost commit index from vote responses', () => {
+    const net = new TestNetwork(ids);
+    net.elect(1n);
+    net.propose(1n, 'a');
+    // Node 3 restarts with its log but an older commit index (an unsynced hard state was lost).
+    const old = net.node(3n);
+    old.storage.setHardState({ ...old.storage.hardStateNow(), commit: 0 });
+    const n3 = new TestNode(3n, ids, { storage: old.storage });
+    assert.equal(n3.raft.raftLog.committed, 0);
+    n3.node.campaign();
+    n3.drain();
+    n3.node.step(message({ type: MessageType.VoteResp, from: 2n, to: 3n, term: n3.term, reject: true, commit: 2, logTerm: 1 }));
+    assert.equal(n3.raft.raftLog.committed, 2, 'same (index, term) in its log: the commit index is adopted');
+    n3.node.step(message({ type: MessageType.VoteResp, from: 1n, to: 3n, term: n3.term, reject: true, commit: 9, logTerm: 1 }));
+    assert.equal(n3.raft.raftLog.committed, 2, 'an index it does not hold is not');
+  });
+});
+
 describe('single-member cluster', () => {
   test('the only voter elects itself, commits its own entries and serves reads at once', () => {
     const n = new TestNode(1n, [1n]);

@@ -3,16 +3,16 @@
 // drained by RawNode into a Ready. Nothing here performs I/O or reads a clock.
 //
 // Role-specific behaviour lives in step-leader.ts / step-follower.ts, elections in election.ts,
-// log replication in replication.ts and membership changes in membership.ts.
+// log replication in replication.ts, ReadIndex in read-only.ts, leadership transfer in
+// leader-transfer.ts and membership changes in membership.ts.
 
 import { type Logger, type Config, resolveConfig } from './config.js';
-import { campaign as startCampaign, CampaignType, CAMPAIGN_TRANSFER, handleVoteRequest, hasUnappliedConfChanges, hup, poll } from './election.js';
-import { ProposalDroppedError } from './errors.js';
+import { CampaignType, CAMPAIGN_TRANSFER, handleVoteRequest, hup, learnCommit, voteResponse } from './election.js';
+import { type DropReason, ProposalDroppedError } from './errors.js';
 import { RaftLog } from './log.js';
 import { applyConfChange } from './membership.js';
-import { VoteResult } from './quorum.js';
-import { ReadOnly } from './read-only.js';
-import { bcastAppend, bcastHeartbeat, sendAppend } from './replication.js';
+import { ReadOnly, releasePendingReadIndexMessages } from './read-only.js';
+import { bcastAppend, maybeSendAppend } from './replication.js';
 import { stepLeader } from './step-leader.js';
 import { stepCandidate, stepFollower } from './step-follower.js';
 import { ProgressTracker } from './tracker.js';
@@ -33,7 +33,7 @@ import {
   isEmptyHardState,
   message,
 } from './types.js';
-import { bytesEqual, describeMessage, payloadSize, voteResponseType } from './util.js';
+import { bytesEqual, describeMessage, payloadSize } from './util.js';
 
 export type StepFn = (r: Raft, m: Message) => void;
 
@@ -67,6 +67,8 @@ export class Raft {
   readOnly = new ReadOnly();
   /** Read requests waiting for this leader to commit an entry of its term. */
   pendingReadIndexMessages: Message[] = [];
+  /** As leader: proposals were appended and not yet sent to followers (see flushAppends). */
+  appendsPending = false;
   /** As candidate: our own vote counts once the hard state carrying it has been persisted. */
   selfVotePending = false;
   /** A leader asked us to take over (TimeoutNow) while we had membership changes to apply first. */
@@ -195,6 +197,7 @@ export class Raft {
     this.pendingReadIndexMessages = [];
     this.selfVotePending = false;
     this.transferCampaignPending = false;
+    this.appendsPending = false;
   }
 
   becomeFollower(term: number, lead: NodeId): void {
@@ -250,29 +253,6 @@ export class Raft {
     // own term before changing membership (the single-server-change fix, Ongaro 2015).
     this.pendingConfIndex = this.raftLog.lastIndex();
     this.logger.info(`raft ${this.id}: became leader at term ${this.term}`);
-  }
-
-  /** Outcome of a vote tally (from peers, or our own vote becoming durable). */
-  onVoteResult(result: VoteResult): void {
-    if (result === VoteResult.Won) {
-      if (this.state === StateRole.PreCandidate) {
-        startCampaign(this, CampaignType.Election);
-      } else {
-        this.becomeLeader();
-        bcastAppend(this);
-      }
-    } else if (result === VoteResult.Lost) {
-      // A pre-candidate's term did not change; a rejected candidate keeps the term it moved to.
-      this.becomeFollower(this.term, NONE);
-    }
-  }
-
-  /** The driver persisted `hs`; as a candidate whose vote for itself is now durable, count that vote. */
-  onHardStateDurable(hs: HardState): void {
-    if (!this.selfVotePending || this.state !== StateRole.Candidate) return;
-    if (hs.term !== this.term || hs.vote !== this.id) return;
-    this.selfVotePending = false;
-    this.onVoteResult(poll(this, this.id, MessageType.VoteResp, true).result);
   }
 
   // --- ticks --------------------------------------------------------------------------------
@@ -347,15 +327,17 @@ export class Raft {
         if (m.type === MessageType.Vote) this.electionElapsed = elapsed;
       }
     } else if (m.term < this.term) {
-      if ((this.checkQuorum || this.preVote) && (m.type === MessageType.Heartbeat || m.type === MessageType.App)) {
-        // A stale leader (e.g. after a partition, or one whose term we out-ran through pre-vote)
-        // learns our term from this response and steps down.
+      if (m.type === MessageType.Heartbeat || m.type === MessageType.App) {
+        // A stale leader learns our term from this response and steps down (§5.1). etcd-io/raft
+        // answers only with check-quorum or pre-vote, counting on this node's next campaign to
+        // spread its term otherwise; but a learner never campaigns, and one that got a higher
+        // term from a stale candidate would then never hear from the leader again.
         this.send(message({ to: m.from, type: MessageType.AppResp }));
       } else if (m.type === MessageType.PreVote || m.type === MessageType.Vote) {
         // Reject with our term (§5.1), so that a candidate behind in terms catches up. Without this
         // a candidate we never send to (it is not in our possibly stale configuration) could keep
         // campaigning below our term forever.
-        this.send(this.voteResponse(m, this.term, true));
+        this.send(voteResponse(this, m, this.term, true));
       } else {
         this.logger.debug(`raft ${this.id}: [term ${this.term}] ignored a message with lower term: ${describeMessage(m)}`);
       }
@@ -365,7 +347,7 @@ export class Raft {
     switch (m.type) {
       case MessageType.VoteResp:
       case MessageType.PreVoteResp:
-        this.learnCommit(m);
+        learnCommit(this, m);
         this.stepFn(this, m);
         return;
       case MessageType.Hup:
@@ -378,31 +360,6 @@ export class Raft {
       default:
         this.stepFn(this, m);
     }
-  }
-
-  /**
-   * A vote response, granted or not, with the sender's commit index and that entry's term. Vote
-   * responses carry them so that a candidate which lost its own commit index (an unsynced hard
-   * state lost in a crash) relearns it: without it, a candidate still using a membership it has not
-   * re-applied may need the vote of a node that no longer considers itself a voter, and whose log
-   * is ahead of the candidate's, so that nobody can ever win.
-   */
-  voteResponse(req: Message, term: number, reject: boolean): Message {
-    const commit = this.raftLog.committed;
-    return message({
-      to: req.from,
-      term,
-      type: voteResponseType(req.type),
-      reject,
-      commit,
-      logTerm: this.raftLog.term(commit) ?? 0,
-    });
-  }
-
-  private learnCommit(m: Message): void {
-    if (this.state === StateRole.Leader || m.commit <= this.raftLog.committed || m.commit > this.raftLog.lastIndex()) return;
-    // Same index and term means the same prefix (log matching), and the sender's commit is real.
-    if (this.raftLog.matchTerm(m.commit, m.logTerm)) this.raftLog.commitTo(m.commit);
   }
 
   // --- leader helpers -----------------------------------------------------------------------
@@ -422,6 +379,20 @@ export class Raft {
     return true;
   }
 
+  /** Sends the entries proposed since the last Ready to every follower that can take them. */
+  flushAppends(): void {
+    if (!this.appendsPending) return;
+    this.appendsPending = false;
+    if (this.state !== StateRole.Leader) return;
+    for (const id of this.tracker.ids) {
+      if (id === this.id) continue;
+      // As many appends as the size limit and the in-flight window allow.
+      while (maybeSendAppend(this, id, false)) {
+        // keep going
+      }
+    }
+  }
+
   /** The driver persisted our log up to (index, term): as leader, count our own copy. */
   onEntriesDurable(index: number, term: number): void {
     if (this.state !== StateRole.Leader) return;
@@ -438,81 +409,12 @@ export class Raft {
       const acked = this.tracker.voters.filter((id) => (this.tracker.progress.get(id)?.match ?? 0) >= mci);
       this.observer.onCommit(this.id, this.term, mci, this.tracker.voters, acked);
     }
-    if (this.state === StateRole.Leader) this.releasePendingReadIndexMessages();
+    if (this.state === StateRole.Leader) releasePendingReadIndexMessages(this);
     return true;
-  }
-
-  committedEntryInCurrentTerm(): boolean {
-    return this.raftLog.term(this.raftLog.committed) === this.term;
-  }
-
-  private releasePendingReadIndexMessages(): void {
-    if (this.pendingReadIndexMessages.length === 0 || !this.committedEntryInCurrentTerm()) return;
-    const msgs = this.pendingReadIndexMessages;
-    this.pendingReadIndexMessages = [];
-    for (const m of msgs) this.sendReadIndexResponse(m);
-  }
-
-  /** Serves a read request once the leader has an entry of its term committed (§6.4). */
-  handleReadIndex(m: Message): void {
-    if (!this.committedEntryInCurrentTerm()) {
-      this.pendingReadIndexMessages.push(m);
-      return;
-    }
-    this.sendReadIndexResponse(m);
-  }
-
-  private sendReadIndexResponse(m: Message): void {
-    if (this.tracker.isSingleton() && this.tracker.isVoter(this.id)) {
-      this.respondToReadIndex(m, this.raftLog.committed);
-      return;
-    }
-    this.readOnly.addRequest(this.raftLog.committed, m);
-    // The leader acknowledges itself, then confirms leadership with a heartbeat round.
-    this.readOnly.recvAck(this.id, m.context);
-    bcastHeartbeat(this, m.context);
-  }
-
-  respondToReadIndex(req: Message, index: number): void {
-    if (req.from === NONE || req.from === this.id) {
-      this.readStates.push({ index, requestCtx: req.context });
-    } else {
-      this.send(message({ type: MessageType.ReadIndexResp, to: req.from, index, context: req.context }));
-    }
-  }
-
-  /**
-   * Tells `to` to campaign now. It carries our commit index (up to what `to` is known to hold), so
-   * that the transferee applies every committed membership change before it campaigns.
-   */
-  sendTimeoutNow(to: NodeId): void {
-    const match = this.tracker.progress.get(to)?.match ?? 0;
-    this.send(message({ to, type: MessageType.TimeoutNow, commit: Math.min(match, this.raftLog.committed) }));
-  }
-
-  /** After advance(): start a transfer campaign that waited for membership changes to be applied. */
-  maybeTransferCampaign(): void {
-    if (!this.transferCampaignPending || this.state !== StateRole.Follower) return;
-    if (hasUnappliedConfChanges(this)) return;
-    this.transferCampaignPending = false;
-    hup(this, CampaignType.Transfer);
   }
 
   abortLeaderTransfer(): void {
     this.leadTransferee = NONE;
-  }
-
-  /** Starts transferring leadership to `to`: catch it up, then tell it to campaign at once (§3.10). */
-  startLeaderTransfer(to: NodeId): void {
-    this.electionElapsed = 0;
-    this.leadTransferee = to;
-    const pr = this.tracker.progress.get(to);
-    if (pr && pr.match === this.raftLog.lastIndex()) {
-      this.sendTimeoutNow(to);
-      this.logger.info(`raft ${this.id}: sends TimeoutNow to ${to} immediately as ${to} already has up-to-date log`);
-    } else {
-      sendAppend(this, to);
-    }
   }
 
   private increaseUncommittedSize(ents: readonly Entry[]): boolean {
@@ -530,8 +432,8 @@ export class Raft {
     this.uncommittedSize = s > this.uncommittedSize ? 0 : this.uncommittedSize - s;
   }
 
-  /** Called by the leader's stepLeader for MsgProp. Throws ProposalDroppedError when refused. */
-  dropProposal(reason: ConstructorParameters<typeof ProposalDroppedError>[0], detail?: string): never {
+  /** Refuses a proposal or read request: throws ProposalDroppedError (caught by RawNode.step for remote ones). */
+  dropProposal(reason: DropReason, detail?: string): never {
     this.logger.debug(`raft ${this.id}: [term ${this.term}] dropping proposal: ${reason}${detail ? ` (${detail})` : ''}`);
     throw new ProposalDroppedError(reason, detail);
   }

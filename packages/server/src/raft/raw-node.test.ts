@@ -7,7 +7,8 @@ import { RaftUsageError } from './errors.js';
 import { RawNode } from './raw-node.js';
 import { MemoryStorage } from './storage.js';
 import { TestNetwork, TestNode, utf8 } from './testing.js';
-import { ConfChangeType, EntryType, MessageType, StateRole, message } from './types.js';
+import { encodeConfChange } from './codec.js';
+import { type ConfChange, ConfChangeType, EntryType, MessageType, StateRole, message } from './types.js';
 
 function newNode(id = 1n, voters = [1n], storage = new MemoryStorage({ voters, learners: [] })): RawNode {
   return new RawNode({ id, storage, electionTick: 10, heartbeatTick: 1 });
@@ -128,6 +129,25 @@ describe('Ready', () => {
   });
 });
 
+describe('snapshots and membership', () => {
+  test('a snapshot arriving while the outstanding Ready’s membership changes are applied waits for advance()', () => {
+    const n = newNode(2n, [1n, 2n, 3n]);
+    const demote3: ConfChange = { type: ConfChangeType.AddLearnerNode, nodeId: 3n, context: new Uint8Array(0), id: 0n };
+    const entry = { term: 1, index: 1, type: EntryType.ConfChange, data: encodeConfChange(demote3) };
+    n.step(message({ type: MessageType.App, from: 1n, to: 2n, term: 1, index: 0, logTerm: 0, commit: 1, entries: [entry] }));
+    const rd = n.ready();
+    assert.equal(rd.committedEntries.length, 1);
+    // Meanwhile the leader sends a snapshot of a later state (3 promoted back, 4 added as learner).
+    const snap = { metadata: { index: 10, term: 1, confState: { voters: [1n, 2n, 3n], learners: [4n] } }, data: new Uint8Array(0) };
+    n.step(message({ type: MessageType.Snap, from: 1n, to: 2n, term: 1, snapshot: snap }));
+    assert.equal(n.status().hardState.commit, 1, 'not restored while the change is being applied');
+    assert.deepEqual(n.applyConfChange(demote3), { voters: [1n, 2n], learners: [3n] });
+    n.advance(rd);
+    assert.equal(n.status().hardState.commit, 10);
+    assert.deepEqual(n.status().config, { voters: [1n, 2n, 3n], learners: [4n] }, 'the snapshot’s membership, not the old change on top of it');
+  });
+});
+
 describe('RawNode', () => {
   test('restart from storage with the applied index: committed entries after it are handed out again', () => {
     const net = new TestNetwork([1n, 2n, 3n]);
@@ -196,6 +216,7 @@ describe('RawNode', () => {
     assert.equal(s.progress?.get(2n)?.state, 'replicate');
     assert.equal(s.leadTransferee, 0n);
     assert.equal(net.node(2n).node.status().progress, null);
+    assert.deepEqual(net.node(1n).node.basicStatus(), { ...s, progress: null });
   });
 
   test('config is validated', () => {

@@ -3,7 +3,9 @@
 
 import { encodeConfChange } from './codec.js';
 import type { Config } from './config.js';
+import { onHardStateDurable } from './election.js';
 import { ProposalDroppedError, RaftUsageError } from './errors.js';
+import { maybeTransferCampaign } from './leader-transfer.js';
 import { ProgressState } from './progress.js';
 import { Raft } from './raft.js';
 import {
@@ -84,6 +86,8 @@ export class RawNode {
   private prevSoftState: SoftState;
   private prevHardState: HardState;
   private outstanding: Ready | null = null;
+  /** A snapshot that arrived while the outstanding Ready's membership changes were being applied. */
+  private deferredSnapshot: Message | null = null;
 
   constructor(config: Config) {
     this.raft = new Raft(config);
@@ -127,6 +131,16 @@ export class RawNode {
     this.raft.step(message({ type: MessageType.Prop, from: this.raft.id, entries: [{ term: 0, index: 0, type: EntryType.Normal, data }] }));
   }
 
+  /**
+   * Proposes several entries at once (all or none): one append per follower instead of one per
+   * entry. The server should batch what arrives together. Throws ProposalDroppedError like propose().
+   */
+  proposeBatch(data: readonly Uint8Array[]): void {
+    if (data.length === 0) return;
+    const entries = data.map((d) => ({ term: 0, index: 0, type: EntryType.Normal, data: d }));
+    this.raft.step(message({ type: MessageType.Prop, from: this.raft.id, entries }));
+  }
+
   /** Proposes a membership change; apply it with applyConfChange() once committed. */
   proposeConfChange(cc: ConfChange): void {
     const data = encodeConfChange(cc);
@@ -145,6 +159,13 @@ export class RawNode {
   step(m: Message): void {
     if (isLocalMessage(m.type)) throw new RaftUsageError(`cannot step raft local message ${MessageType[m.type]}`);
     if (isResponseMessage(m.type) && !this.raft.tracker.progress.has(m.from)) return;
+    if (m.type === MessageType.Snap && this.outstanding?.committedEntries.some((e) => e.type === EntryType.ConfChange)) {
+      // Restoring now would replace the membership under the configuration changes the driver is
+      // applying from the outstanding Ready (they would land on top of the snapshot's membership).
+      // Step it once that Ready is advanced; meanwhile it is just a slower message.
+      this.deferredSnapshot = m;
+      return;
+    }
     try {
       this.raft.step(m);
     } catch (err) {
@@ -177,6 +198,22 @@ export class RawNode {
     this.raft.step(message({ type: MessageType.SnapStatus, from: id, reject: !ok }));
   }
 
+  /** Like status() without the per-peer progress: cheap enough for hot paths. */
+  basicStatus(): Status {
+    const r = this.raft;
+    return {
+      id: r.id,
+      hardState: r.hardState(),
+      softState: r.softState(),
+      applied: r.raftLog.applied,
+      lastIndex: r.raftLog.lastIndex(),
+      config: r.confState(),
+      progress: null,
+      leadTransferee: r.leadTransferee,
+    };
+  }
+
+  /** Id, hard and soft state, applied and last index, membership, transfer target; per-peer progress on a leader. */
   status(): Status {
     const r = this.raft;
     let progress: Map<NodeId, PeerProgress> | null = null;
@@ -196,16 +233,7 @@ export class RawNode {
         });
       }
     }
-    return {
-      id: r.id,
-      hardState: r.hardState(),
-      softState: r.softState(),
-      applied: r.raftLog.applied,
-      lastIndex: r.raftLog.lastIndex(),
-      config: r.confState(),
-      progress,
-      leadTransferee: r.leadTransferee,
-    };
+    return { ...this.basicStatus(), progress };
   }
 
   /** Whether ready() has something. Always false while a Ready is outstanding (not yet advanced). */
@@ -223,6 +251,7 @@ export class RawNode {
   ready(): Ready {
     if (this.outstanding) throw new RaftUsageError('ready() called again before advance()');
     const r = this.raft;
+    r.flushAppends();
     const hs = r.hardState();
     const hsChanged = !hardStateEqual(hs, this.prevHardState);
     const entries = r.raftLog.unstableEntries();
@@ -275,8 +304,13 @@ export class RawNode {
       r.raftLog.stableTo(last.index, last.term);
       r.onEntriesDurable(last.index, last.term);
     }
-    r.onHardStateDurable(this.prevHardState);
-    r.maybeTransferCampaign();
+    onHardStateDurable(r, this.prevHardState);
+    maybeTransferCampaign(r);
+    const snap = this.deferredSnapshot;
+    if (snap) {
+      this.deferredSnapshot = null;
+      this.step(snap);
+    }
   }
 
   /** Whether a Ready is outstanding (handed out, not yet advanced). */

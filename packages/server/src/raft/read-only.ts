@@ -3,7 +3,9 @@
 // heartbeat round carrying the request context; once a quorum acknowledges, every request queued
 // up to that one may be served at its recorded index.
 
-import type { Message, NodeId } from './types.js';
+import type { Raft } from './raft.js';
+import { bcastHeartbeat } from './replication.js';
+import { type Message, MessageType, type NodeId, NONE, message } from './types.js';
 import { bytesKey } from './util.js';
 
 export interface ReadIndexStatus {
@@ -60,5 +62,49 @@ export class ReadOnly {
 
   get size(): number {
     return this.queue.length;
+  }
+}
+
+// --- the leader's side ----------------------------------------------------------------------------
+
+export function committedEntryInCurrentTerm(r: Raft): boolean {
+  return r.raftLog.term(r.raftLog.committed) === r.term;
+}
+
+/**
+ * Serves a read request (local, or forwarded by a follower). A new leader first commits an entry
+ * of its term: until then its commit index may be behind what earlier leaders committed.
+ */
+export function handleReadIndex(r: Raft, m: Message): void {
+  if (!committedEntryInCurrentTerm(r)) {
+    r.pendingReadIndexMessages.push(m);
+    return;
+  }
+  sendReadIndexResponse(r, m);
+}
+
+export function releasePendingReadIndexMessages(r: Raft): void {
+  if (r.pendingReadIndexMessages.length === 0 || !committedEntryInCurrentTerm(r)) return;
+  const msgs = r.pendingReadIndexMessages;
+  r.pendingReadIndexMessages = [];
+  for (const m of msgs) sendReadIndexResponse(r, m);
+}
+
+function sendReadIndexResponse(r: Raft, m: Message): void {
+  if (r.tracker.isSingleton() && r.tracker.isVoter(r.id)) {
+    respondToReadIndex(r, m, r.raftLog.committed);
+    return;
+  }
+  r.readOnly.addRequest(r.raftLog.committed, m);
+  // The leader acknowledges itself, then confirms its leadership with a heartbeat round.
+  r.readOnly.recvAck(r.id, m.context);
+  bcastHeartbeat(r, m.context);
+}
+
+export function respondToReadIndex(r: Raft, req: Message, index: number): void {
+  if (req.from === NONE || req.from === r.id) {
+    r.readStates.push({ index, requestCtx: req.context });
+  } else {
+    r.send(message({ type: MessageType.ReadIndexResp, to: req.from, index, context: req.context }));
   }
 }

@@ -1,6 +1,7 @@
 // How followers and (pre-)candidates handle messages once Raft.step has settled the term.
 
-import { CampaignType, hasUnappliedConfChanges, hup, poll } from './election.js';
+import { onVoteResult, poll } from './election.js';
+import { handleTimeoutNow } from './leader-transfer.js';
 import type { Raft } from './raft.js';
 import { handleAppendEntries, handleHeartbeat, handleSnapshot } from './replication.js';
 import { type Message, MessageType, StateRole, NONE } from './types.js';
@@ -37,17 +38,8 @@ export function stepFollower(r: Raft, m: Message): void {
       r.send(m);
       return;
     case MessageType.TimeoutNow:
-      // The leader asks us to take over: campaign at once, without pre-vote (§3.10). Our log
-      // matches the leader's up to m.commit, so that much is committed. If it includes membership
-      // changes we have not applied, campaign once they are (our configuration would be stale).
-      r.raftLog.commitTo(Math.min(m.commit, r.raftLog.lastIndex()));
-      if (hasUnappliedConfChanges(r)) {
-        r.logger.info(`raft ${r.id}: [term ${r.term}] received MsgTimeoutNow from ${m.from}; campaigning once configuration changes are applied`);
-        r.transferCampaignPending = true;
-        return;
-      }
-      r.logger.info(`raft ${r.id}: [term ${r.term}] received MsgTimeoutNow from ${m.from} and starts an election to get leadership`);
-      hup(r, CampaignType.Transfer);
+      // The leader asks us to take over: campaign at once, without pre-vote (§3.10).
+      handleTimeoutNow(r, m.commit);
       return;
     case MessageType.ReadIndex:
       if (r.lead === NONE) r.dropProposal('no-leader', `term ${r.term}; read index dropped`);
@@ -88,7 +80,7 @@ export function stepCandidate(r: Raft, m: Message): void {
     case myVoteResp: {
       const { granted, rejected, result } = poll(r, m.from, m.type, !m.reject);
       r.logger.info(`raft ${r.id}: has received ${granted} ${MessageType[m.type]} votes and ${rejected} vote rejections`);
-      r.onVoteResult(result);
+      onVoteResult(r, result);
       return;
     }
     case MessageType.TimeoutNow:

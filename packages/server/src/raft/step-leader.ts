@@ -2,10 +2,12 @@
 // snapshot reports, transfer requests and check-quorum.
 
 import { decodeConfChange } from './codec.js';
+import { sendTimeoutNow, startLeaderTransfer } from './leader-transfer.js';
 import { validateConfChange } from './membership.js';
 import { ProgressState } from './progress.js';
 import { majority } from './quorum.js';
 import type { Raft } from './raft.js';
+import { handleReadIndex, respondToReadIndex } from './read-only.js';
 import { bcastAppend, bcastHeartbeat, maybeSendAppend, sendAppend } from './replication.js';
 import { EntryType, type Message, MessageType, NONE } from './types.js';
 
@@ -26,7 +28,7 @@ export function stepLeader(r: Raft, m: Message): void {
       stepProposal(r, m);
       return;
     case MessageType.ReadIndex:
-      r.handleReadIndex(m);
+      handleReadIndex(r, m);
       return;
   }
 
@@ -71,7 +73,7 @@ export function stepLeader(r: Raft, m: Message): void {
       }
       if (m.from === r.leadTransferee && pr.match === r.raftLog.lastIndex()) {
         r.logger.info(`raft ${r.id}: sent TimeoutNow to ${m.from} after it caught up`);
-        r.sendTimeoutNow(m.from);
+        sendTimeoutNow(r, m.from);
       }
       return;
     }
@@ -87,7 +89,7 @@ export function stepLeader(r: Raft, m: Message): void {
       let votes = 0;
       for (const id of r.tracker.voters) if (acks.has(id)) votes++;
       if (votes < majority(r.tracker.voters.length)) return;
-      for (const rs of r.readOnly.advance(m.context)) r.respondToReadIndex(rs.req, rs.index);
+      for (const rs of r.readOnly.advance(m.context)) respondToReadIndex(r, rs.req, rs.index);
       return;
     }
     case MessageType.SnapStatus: {
@@ -118,7 +120,7 @@ export function stepLeader(r: Raft, m: Message): void {
         return;
       }
       r.logger.info(`raft ${r.id}: [term ${r.term}] starts to transfer leadership to ${transferee}`);
-      r.startLeaderTransfer(transferee);
+      startLeaderTransfer(r, transferee);
       return;
     }
     default:
@@ -146,5 +148,7 @@ function stepProposal(r: Raft, m: Message): void {
   const ents = m.entries.map((e) => ({ term: 0, index: 0, type: e.type, data: e.data }));
   if (!r.appendEntry(ents)) r.dropProposal('too-many-uncommitted-entries');
   if (confIndex >= 0) r.pendingConfIndex = lastIndex + confIndex + 1;
-  bcastAppend(r);
+  // Replicated when the Ready is taken (flushAppends): every proposal made before then travels in
+  // the same append, however many propose() calls there were.
+  r.appendsPending = true;
 }

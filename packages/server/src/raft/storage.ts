@@ -48,7 +48,11 @@ export class MemoryStorage implements Storage {
   private snap: Snapshot;
   private ents: Entry[];
 
-  /** `confState` is the initial membership (as if from a snapshot at index 0). */
+  /**
+   * `confState` is the initial membership, as if from a snapshot at index 0. For tests: a new
+   * cluster should start empty and RawNode.bootstrap() instead, so that the founding membership is
+   * in the log, where members added later find it.
+   */
   constructor(confState: ConfState = { voters: [], learners: [] }) {
     this.snap = { metadata: { index: 0, term: 0, confState: cloneConfState(confState) }, data: EMPTY_BYTES };
     this.ents = [{ term: 0, index: 0, type: EntryType.Normal, data: EMPTY_BYTES }];

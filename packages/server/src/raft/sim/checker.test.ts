@@ -84,6 +84,16 @@ describe('Checker', () => {
   });
 });
 
+describe('Checker configurations', () => {
+  test('follow the servers: a removed member is never added back', () => {
+    const c = bootstrapped();
+    c.onCommitted(1n, [conf(4, ConfChangeType.RemoveNode, 3n), conf(5, ConfChangeType.AddNode, 3n), conf(6, ConfChangeType.AddLearnerNode, 4n)]);
+    const latest = c.latestConfig()!;
+    assert.deepEqual([...latest.voters], [1n, 2n]);
+    assert.deepEqual([...latest.learners], [4n]);
+  });
+});
+
 describe('Disk', () => {
   test('a crash keeps what was synced and loses at most an unsynced tail', () => {
     const d = new Disk();

@@ -65,6 +65,7 @@ export class Checker {
   /** Committed configurations, in log order (the first from the bootstrap entries). */
   readonly configs: Config[] = [];
   private scanned = 0;
+  private readonly removedIds = new Set<NodeId>();
   /** Each leader's election, for leader-completeness checks and reporting. */
   elections = 0;
   commits = 0;
@@ -177,12 +178,15 @@ export class Checker {
     }
   }
 
+  /** Mirrors the servers' state machine: Raft's rules, and no re-adding of a removed member. */
   private applyConf(cc: ConfChange, index: number): void {
     const cur = this.latestConfig();
     const voters = new Set(cur?.voters ?? []);
     const learners = new Set(cur?.learners ?? []);
     const removesLast = (cc.type === ConfChangeType.RemoveNode || cc.type === ConfChangeType.AddLearnerNode) && voters.has(cc.nodeId) && voters.size === 1;
     if (removesLast || cc.type === ConfChangeType.UpdateNode) return;
+    if (cc.type !== ConfChangeType.RemoveNode && this.removedIds.has(cc.nodeId)) return;
+    if (cc.type === ConfChangeType.RemoveNode) this.removedIds.add(cc.nodeId);
     if (cc.type === ConfChangeType.AddNode) {
       learners.delete(cc.nodeId);
       voters.add(cc.nodeId);

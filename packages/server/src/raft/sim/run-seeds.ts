@@ -1,6 +1,6 @@
 // Runs a range of simulator seeds for the test suite; failures come back with their replay command.
 
-import { DEFAULT_SIM, profileFor, replayCommand, runSimulation, type SimOptions, type SimStats } from './simulation.js';
+import { DEFAULT_SIM, profileFor, replayCommand, runSimulation, type Profile, type SimStats } from './simulation.js';
 
 export interface SeedRun {
   failures: string[];
@@ -8,7 +8,7 @@ export interface SeedRun {
   maxRecoveryMs: number;
 }
 
-export function runSeeds(first: number, count: number, profile?: Omit<SimOptions, 'seed' | 'chaosMs' | 'healBoundMs'>): SeedRun {
+export function runSeeds(first: number, count: number, profile?: Profile): SeedRun {
   const run: SeedRun = {
     failures: [],
     totals: { events: 0, elections: 0, crashes: 0, partitions: 0, snapshotsSent: 0, readsChecked: 0, confChanges: 0 },
@@ -18,7 +18,7 @@ export function runSeeds(first: number, count: number, profile?: Omit<SimOptions
     const res = runSimulation({ seed, ...DEFAULT_SIM, ...(profile ?? profileFor(seed)) });
     for (const k of Object.keys(run.totals) as (keyof SeedRun['totals'])[]) run.totals[k] += res.stats[k];
     run.maxRecoveryMs = Math.max(run.maxRecoveryMs, res.stats.recoveryMs);
-    if (!res.ok) run.failures.push(`seed ${seed}: ${res.error?.split('\n')[0]}\n  replay: ${replayCommand(res.options)}`);
+    if (!res.ok) run.failures.push(`seed ${seed}: ${res.error?.split('\n')[0]}\n  replay: ${replayCommand(res.options)}   (add --trace for an event log)`);
   }
   return run;
 }

@@ -6,7 +6,7 @@ import { decodeConfChange } from '../codec.js';
 import type { Logger } from '../config.js';
 import { RawNode, type Ready } from '../raw-node.js';
 import type { MemoryStorage } from '../storage.js';
-import { type ConfState, type Entry, EntryType, type NodeId, type Snapshot, StateRole } from '../types.js';
+import { ConfChangeType, type ConfState, type Entry, EntryType, type NodeId, type Snapshot, StateRole, NONE } from '../types.js';
 import { type Checker, nextStateHash } from './checker.js';
 import { Disk } from './disk.js';
 import type { Rng } from './rng.js';
@@ -20,6 +20,7 @@ export interface NodeTuning {
   maxInflightMsgs: number;
   maxInflightBytes: number;
   maxUncommittedEntriesSize: number;
+  maxCommittedSizePerReady: number;
   /** Take a snapshot every this many applied entries (0 = never). */
   snapshotEvery: number;
   /** Entries kept in the log behind a snapshot. */
@@ -34,17 +35,25 @@ export interface PendingRead {
   index?: number;
 }
 
-function encodeState(index: number, hash: number): Uint8Array {
-  const b = new Uint8Array(12);
+/** The state machine's snapshot: applied index, digest, and the IDs removed so far. */
+function encodeState(index: number, hash: number, removed: ReadonlySet<NodeId>): Uint8Array {
+  const b = new Uint8Array(12 + 8 * removed.size);
   const v = new DataView(b.buffer);
   v.setFloat64(0, index);
   v.setUint32(8, hash);
+  let at = 12;
+  for (const id of removed) {
+    v.setBigUint64(at, id);
+    at += 8;
+  }
   return b;
 }
 
-function decodeState(b: Uint8Array): { index: number; hash: number } {
+function decodeState(b: Uint8Array): { index: number; hash: number; removed: Set<NodeId> } {
   const v = new DataView(b.buffer, b.byteOffset, b.byteLength);
-  return { index: v.getFloat64(0), hash: v.getUint32(8) };
+  const removed = new Set<NodeId>();
+  for (let at = 12; at < b.byteLength; at += 8) removed.add(v.getBigUint64(at));
+  return { index: v.getFloat64(0), hash: v.getUint32(8), removed };
 }
 
 export class SimNode {
@@ -60,6 +69,11 @@ export class SimNode {
   appliedIndex = 0;
   stateHash = 0;
   confState: ConfState = { voters: [], learners: [] };
+  /**
+   * Members removed so far. Like etcd's member store, the state machine refuses to add them again:
+   * a delayed or duplicated proposal may re-add a member after its removal, and its server is gone.
+   */
+  removed = new Set<NodeId>();
   snapshotIndex = 0;
   /** A Ready handed out and not yet advanced. */
   inFlight: Ready | null = null;
@@ -85,6 +99,7 @@ export class SimNode {
     this.appliedIndex = 0;
     this.stateHash = 0;
     this.confState = { voters: [], learners: [] };
+    this.removed = new Set();
     this.snapshotIndex = 0;
     if (snapshot) this.restoreState(snapshot, checker);
     this.checkedCommit = this.snapshotIndex;
@@ -102,6 +117,7 @@ export class SimNode {
       maxInflightMsgs: tuning.maxInflightMsgs,
       maxInflightBytes: tuning.maxInflightBytes,
       maxUncommittedEntriesSize: tuning.maxUncommittedEntriesSize,
+      maxCommittedSizePerReady: tuning.maxCommittedSizePerReady,
       logger,
     });
     if (founders && storage.lastIndex() === 0 && storage.initialState().hardState.term === 0) {
@@ -139,6 +155,7 @@ export class SimNode {
     if (st.index !== s.metadata.index) checker.fail(`node ${this.id}: snapshot at ${s.metadata.index} holds state of ${st.index}`);
     this.appliedIndex = st.index;
     this.stateHash = st.hash;
+    this.removed = st.removed;
     this.confState = { voters: [...s.metadata.confState.voters], learners: [...s.metadata.confState.learners] };
     this.snapshotIndex = Math.max(this.snapshotIndex, s.metadata.index);
     checker.onSnapshotRestored(this.id, st.index, st.hash);
@@ -196,10 +213,14 @@ export class SimNode {
   private applyEntry(e: Entry, checker: Checker): void {
     if (e.index !== this.appliedIndex + 1) checker.fail(`node ${this.id}: applying ${e.index} after ${this.appliedIndex}`);
     if (e.type === EntryType.ConfChange) {
-      const isMember = (cs: ConfState) => cs.voters.includes(this.id) || cs.learners.includes(this.id);
-      const before = isMember(this.confState);
-      this.confState = this.raw.applyConfChange(decodeConfChange(e.data));
-      if (before && !isMember(this.confState) && this.removedAt < 0) this.removedAt = e.index;
+      const isMember = (cs: ConfState, id: NodeId) => cs.voters.includes(id) || cs.learners.includes(id);
+      const before = isMember(this.confState, this.id);
+      let cc = decodeConfChange(e.data);
+      // Refused, as etcd does: Raft is told a change of node 0, which it applies as a no-op.
+      if (cc.type !== ConfChangeType.RemoveNode && this.removed.has(cc.nodeId)) cc = { ...cc, nodeId: NONE };
+      this.confState = this.raw.applyConfChange(cc);
+      if (cc.type === ConfChangeType.RemoveNode && !isMember(this.confState, cc.nodeId)) this.removed.add(cc.nodeId);
+      if (before && !isMember(this.confState, this.id) && this.removedAt < 0) this.removedAt = e.index;
     }
     this.appliedIndex = e.index;
     this.stateHash = nextStateHash(this.stateHash, e);
@@ -218,7 +239,7 @@ export class SimNode {
 
   private maybeSnapshot(t: NodeTuning): void {
     if (t.snapshotEvery === 0 || this.appliedIndex - this.snapshotIndex < t.snapshotEvery) return;
-    const snap = this.storage.createSnapshot(this.appliedIndex, this.confState, encodeState(this.appliedIndex, this.stateHash));
+    const snap = this.storage.createSnapshot(this.appliedIndex, this.confState, encodeState(this.appliedIndex, this.stateHash, this.removed));
     this.snapshotIndex = this.appliedIndex;
     this.disk.saveSnapshot(snap);
     const compactTo = this.appliedIndex - t.compactKeep;

@@ -8,55 +8,17 @@
 // elect a leader and commit a fresh entry on every member within a bound.
 // The Checker verifies the invariants as the run unfolds.
 
-import type { Logger } from '../config.js';
+import { type Logger, silentLogger } from '../config.js';
 import { ProposalDroppedError } from '../errors.js';
-import { silentLogger } from '../config.js';
 import { ConfChangeType, EntryType, type Message, MessageType, type NodeId, StateRole, EMPTY_BYTES } from '../types.js';
 import { describeMessage } from '../util.js';
 import { Checker } from './checker.js';
 import { EventQueue } from './event-queue.js';
 import { Rng } from './rng.js';
+import type { SimOptions, SimResult, SimStats } from './options.js';
 import { type NodeTuning, SimNode } from './sim-node.js';
 
-export interface SimOptions {
-  seed: number;
-  /** Founding voters. */
-  voters: number;
-  /** Founding learners. */
-  learners: number;
-  /** Clients add, remove, promote and demote members during the chaos phase. */
-  membership: boolean;
-  /** Length of the chaos phase, in simulated milliseconds (a tick is about 10 ms). */
-  chaosMs: number;
-  /** After healing, the cluster must commit on every member within this many simulated ms. */
-  healBoundMs: number;
-  /** Receives a line per event when set (for replaying a failure). */
-  trace?: (line: string) => void;
-}
-
-export const DEFAULT_SIM: Omit<SimOptions, 'seed'> = { voters: 3, learners: 0, membership: false, chaosMs: 1500, healBoundMs: 6000 };
-
-export interface SimStats {
-  events: number;
-  elections: number;
-  maxCommitted: number;
-  readsChecked: number;
-  readsServed: number;
-  crashes: number;
-  partitions: number;
-  snapshotsSent: number;
-  proposalsDropped: number;
-  confChanges: number;
-  /** Simulated ms from healing to a fresh entry applied on every member. */
-  recoveryMs: number;
-}
-
-export interface SimResult {
-  options: SimOptions;
-  ok: boolean;
-  error?: string;
-  stats: SimStats;
-}
+export { DEFAULT_SIM, PROFILES, type Profile, profileFor, replayCommand, type SimOptions, type SimResult, type SimStats } from './options.js';
 
 interface Block {
   from: Set<NodeId>;
@@ -65,14 +27,6 @@ interface Block {
 }
 
 const enc = new TextEncoder();
-
-export function replayCommand(o: SimOptions): string {
-  let s = `npm run test:raft-soak -- --seed ${o.seed} --nodes ${o.voters}`;
-  if (o.learners) s += ` --learners ${o.learners}`;
-  if (o.membership) s += ' --membership';
-  if (o.chaosMs !== DEFAULT_SIM.chaosMs) s += ` --chaos-ms ${o.chaosMs}`;
-  return s + ' --trace';
-}
 
 export class Simulation {
   readonly opts: SimOptions;
@@ -124,6 +78,7 @@ export class Simulation {
       maxInflightMsgs: r.pick([1, 2, 4, 256]),
       maxInflightBytes: maxSizePerMsg <= 400 && r.chance(0.3) ? 400 : 0,
       maxUncommittedEntriesSize: r.chance(0.2) ? 100 : 0,
+      maxCommittedSizePerReady: r.chance(0.2) ? 60 : 0,
       snapshotEvery: r.pick([0, 4, 12, 40]),
       compactKeep: r.pick([0, 1, 5]),
     };
@@ -309,8 +264,10 @@ export class Simulation {
       const n = this.rng.pick(nodes);
       const p = this.rng.next();
       try {
-        if (p < 0.7) {
+        if (p < 0.6) {
           n.raw.propose(enc.encode(`p${this.seq++}`));
+        } else if (p < 0.7) {
+          n.raw.proposeBatch(Array.from({ length: this.rng.range(2, 6) }, () => enc.encode(`p${this.seq++}`)));
         } else if (p < 0.93) {
           const ctx = `r${this.seq++}`;
           n.raw.readIndex(enc.encode(ctx));
@@ -517,18 +474,6 @@ export class Simulation {
     const error = err instanceof Error ? `${err.message}\n${err.stack ?? ''}` : String(err);
     return { options: this.opts, ok: false, error: `at ${this.now}ms: ${error}`, stats: s };
   }
-}
-
-/** The cluster shapes the test suite and the soak cycle through, by seed. */
-export const PROFILES: Omit<SimOptions, 'seed' | 'chaosMs' | 'healBoundMs'>[] = [
-  { voters: 3, learners: 0, membership: false },
-  { voters: 3, learners: 1, membership: false },
-  { voters: 5, learners: 1, membership: false },
-  { voters: 3, learners: 0, membership: true },
-];
-
-export function profileFor(seed: number): Omit<SimOptions, 'seed' | 'chaosMs' | 'healBoundMs'> {
-  return PROFILES[seed % PROFILES.length]!;
 }
 
 export function runSimulation(opts: SimOptions): SimResult {

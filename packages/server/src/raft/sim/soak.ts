@@ -51,7 +51,7 @@ function main(): void {
     if (!res.ok) {
       failures++;
       console.log(`FAIL seed ${seed}: ${res.error}`);
-      console.log(`  replay: ${replayCommand(res.options)}`);
+      console.log(`  replay: ${replayCommand(res.options)}   (add --trace for an event log)`);
       if (!values['keep-going']) break;
     } else if (count === 1) {
       console.log(`ok seed ${seed}: ${JSON.stringify(res.stats)}`);
