@@ -1,0 +1,60 @@
+// The Cluster service: list, add (as voter or learner), remove, update peer URLs, promote learner.
+
+import { etcdserverpb } from '@conclave/api';
+import type { CallOptions, Rpc } from '../rpc/rpc.js';
+
+const C = etcdserverpb.ClusterService;
+
+export interface Member {
+  id: bigint;
+  /** Empty for a member added but not started yet. */
+  name: string;
+  peerURLs: string[];
+  /** Empty for a member added but not started yet. */
+  clientURLs: string[];
+  isLearner: boolean;
+}
+
+export function memberFrom(m: etcdserverpb.Member): Member {
+  return { id: m.ID, name: m.name, peerURLs: [...m.peerURLs], clientURLs: [...m.clientURLs], isLearner: m.isLearner };
+}
+
+export interface MemberList {
+  clusterId: bigint;
+  /** ID of the member that answered. */
+  memberId: bigint;
+  members: Member[];
+}
+
+export class ClusterApi {
+  constructor(private readonly rpc: Rpc) {}
+
+  /** Every member. `linearizable` (etcd 3.5+) reads it through Raft instead of the answering member's view. */
+  async list(opts: CallOptions & { linearizable?: boolean } = {}): Promise<MemberList> {
+    const res = await this.rpc.unary(C.MemberList, { linearizable: opts.linearizable ?? false }, { ...opts, kind: 'read' });
+    return { clusterId: res.header?.clusterId ?? 0n, memberId: res.header?.memberId ?? 0n, members: res.members.map(memberFrom) };
+  }
+
+  /** Adds a member (start it afterwards with --initial-cluster-state existing). */
+  async add(peerURLs: string[], opts: CallOptions & { learner?: boolean } = {}): Promise<{ member: Member; members: Member[] }> {
+    const res = await this.rpc.unary(C.MemberAdd, { peerURLs, isLearner: opts.learner ?? false }, { ...opts, kind: 'write' });
+    if (!res.member) throw new TypeError('MemberAdd response without the added member');
+    return { member: memberFrom(res.member), members: res.members.map(memberFrom) };
+  }
+
+  async remove(id: bigint, opts: CallOptions = {}): Promise<Member[]> {
+    const res = await this.rpc.unary(C.MemberRemove, { ID: id }, { ...opts, kind: 'write' });
+    return res.members.map(memberFrom);
+  }
+
+  async update(id: bigint, peerURLs: string[], opts: CallOptions = {}): Promise<Member[]> {
+    const res = await this.rpc.unary(C.MemberUpdate, { ID: id, peerURLs }, { ...opts, kind: 'write' });
+    return res.members.map(memberFrom);
+  }
+
+  /** Promotes a learner to a voting member (it must have caught up with the leader). */
+  async promote(id: bigint, opts: CallOptions = {}): Promise<Member[]> {
+    const res = await this.rpc.unary(C.MemberPromote, { ID: id }, { ...opts, kind: 'write' });
+    return res.members.map(memberFrom);
+  }
+}

@@ -1,0 +1,199 @@
+// KV, Watch and Lease operations over a keyspace: the whole store for the Client itself, or the keys
+// under a prefix for a namespace view (`client.namespace('app/')`), where every key given is
+// prefixed and every key returned has the prefix removed.
+
+import { etcdserverpb, type PartialMessage } from '@conclave/api';
+import type { KeepAliveManager } from '../lease/keepalive.js';
+import { LeaseApi } from '../lease/lease.js';
+import type { CallOptions, Rpc } from '../rpc/rpc.js';
+import { Txn, hasWrites, txnRequest, txnResult, type Op, type TxnResult } from '../txn/txn.js';
+import type { Compare } from '../txn/compare.js';
+import { concatBytes, nextKey, toBytes, type Bytes, type RangeSpec } from '../util/bytes.js';
+import type { WatchManager } from '../watch/watch-manager.js';
+import { Watcher } from '../watch/watcher.js';
+import type { WatchOptions } from '../watch/types.js';
+import { keyValueFrom, type KeyValue } from './key-value.js';
+import {
+  deleteRequest,
+  deleteResult,
+  putRequest,
+  putResult,
+  rangeRequest,
+  rangeResult,
+  wireRange,
+  type DeleteQuery,
+  type DeleteResult,
+  type PutQuery,
+  type PutResult,
+  type RangeQuery,
+  type RangeResult,
+} from './requests.js';
+
+const KV = etcdserverpb.KVService;
+
+/** A key, or a key with a range spec: `{ key: 'a/', prefix: true }`, `{ key: 'a', end: 'c' }`, `{ key: 'a', fromKey: true }`. */
+export type KeyRange = Bytes | ({ key: Bytes } & RangeSpec);
+
+export type GetOptions = Pick<RangeQuery, 'revision' | 'serializable' | 'keysOnly'> & CallOptions;
+
+export interface PaginateOptions extends RangeSpec, Pick<RangeQuery, 'revision' | 'serializable' | 'keysOnly'> {
+  /** Keys per request (default 1000). */
+  pageSize?: number;
+  /** Aborts the iteration (it throws AbortedError). */
+  signal?: AbortSignal;
+  /** Deadline of each page request. */
+  timeoutMs?: number;
+}
+
+/** The parts of a client every keyspace view shares. */
+export interface ClientCore {
+  rpc: Rpc;
+  watches: WatchManager;
+  keepalives: KeepAliveManager;
+}
+
+function splitKey(k: KeyRange, opts: RangeSpec | undefined): { key: Bytes; spec: RangeSpec } {
+  const pick = (s: RangeSpec | undefined): RangeSpec => {
+    const out: RangeSpec = {};
+    if (s?.prefix) out.prefix = true;
+    if (s?.fromKey) out.fromKey = true;
+    if (s?.end !== undefined) out.end = s.end;
+    return out;
+  };
+  if (typeof k === 'string' || k instanceof Uint8Array) return { key: k, spec: pick(opts) };
+  const a = pick(k);
+  const b = pick(opts);
+  const n = Object.keys(a).length + Object.keys(b).length;
+  if (n > 1) throw new TypeError('at most one of prefix, end and fromKey may be given');
+  return { key: k.key, spec: { ...a, ...b } };
+}
+
+export class KeySpace {
+  /** Leases (grant, revoke, timeToLive, leases, keepAlive). */
+  readonly lease: LeaseApi;
+
+  constructor(
+    protected readonly core: ClientCore,
+    /** The namespace prefix (empty for the whole keyspace). */
+    readonly prefix: Uint8Array,
+  ) {
+    this.lease = new LeaseApi(core.rpc, core.keepalives, prefix);
+  }
+
+  /** Writes a key. */
+  async put(key: Bytes, value: Bytes, opts: PutQuery & CallOptions = {}): Promise<PutResult> {
+    const res = await this.core.rpc.unary(KV.Put, putRequest(this.prefix, key, value, opts), { ...opts, kind: 'write' });
+    return putResult(res, this.prefix.length);
+  }
+
+  /** Reads one key; `undefined` when it does not exist. */
+  async get(key: Bytes, opts: GetOptions = {}): Promise<KeyValue | undefined> {
+    const req = rangeRequest(this.prefix, key, { ...opts, prefix: false, end: undefined, fromKey: false });
+    const res = await this.core.rpc.unary(KV.Range, req, { ...opts, kind: 'read' });
+    const kv = res.kvs[0];
+    return kv ? keyValueFrom(kv, this.prefix.length) : undefined;
+  }
+
+  /** Reads a key or a range (prefix, `[key, end)`, from key), with limit, sort, revision, keysOnly, countOnly, serializable. */
+  async range(key: KeyRange, opts: RangeQuery & CallOptions = {}): Promise<RangeResult> {
+    const { key: k, spec } = splitKey(key, opts);
+    const res = await this.core.rpc.unary(KV.Range, rangeRequest(this.prefix, k, { ...opts, ...specOnly(spec) }), { ...opts, kind: 'read' });
+    return rangeResult(res, this.prefix.length);
+  }
+
+  /**
+   * Iterates over a large range in pages of `pageSize` keys, in key order. Every page is read at the
+   * revision of the first (or `revision`), so the iteration sees one consistent snapshot; if that
+   * revision is compacted meanwhile, it throws CompactedError.
+   */
+  async *paginate(key: KeyRange, opts: PaginateOptions = {}): AsyncGenerator<KeyValue, void, undefined> {
+    const { key: k, spec } = splitKey(key, opts);
+    const wire = wireRange(this.prefix, k, spec);
+    const pageSize = opts.pageSize ?? 1000;
+    if (!(pageSize > 0)) throw new TypeError('pageSize must be positive');
+    let revision = opts.revision ? BigInt(opts.revision) : 0n;
+    let start = wire.key;
+    const call: CallOptions = { ...(opts.signal ? { signal: opts.signal } : {}), ...(opts.timeoutMs !== undefined ? { timeoutMs: opts.timeoutMs } : {}) };
+    for (;;) {
+      const req: PartialMessage<etcdserverpb.RangeRequest> = {
+        key: start,
+        rangeEnd: wire.rangeEnd,
+        limit: pageSize,
+        revision,
+        serializable: opts.serializable ?? false,
+        keysOnly: opts.keysOnly ?? false,
+      };
+      const res = await this.core.rpc.unary(KV.Range, req, { ...call, kind: 'read' });
+      if (revision === 0n) revision = res.header?.revision ?? 0n;
+      for (const kv of res.kvs) yield keyValueFrom(kv, this.prefix.length);
+      const last = res.kvs[res.kvs.length - 1];
+      if (!res.more || !last || wire.rangeEnd.length === 0) return;
+      start = nextKey(last.key);
+    }
+  }
+
+  /** Deletes a key or a range. */
+  async delete(key: KeyRange, opts: DeleteQuery & CallOptions = {}): Promise<DeleteResult> {
+    const { key: k, spec } = splitKey(key, opts);
+    const res = await this.core.rpc.unary(KV.DeleteRange, deleteRequest(this.prefix, k, { ...specOnly(spec), prevKv: opts.prevKv ?? false }), {
+      ...opts,
+      kind: 'write',
+    });
+    return deleteResult(res, this.prefix.length);
+  }
+
+  /** Starts a transaction: `.if(...).then(...).else(...).commit()`. */
+  txn(): Txn {
+    return new Txn((compare, success, failure, opts) => this.commit(compare, success, failure, opts));
+  }
+
+  private async commit(compare: readonly Compare[], success: readonly Op[], failure: readonly Op[], opts: CallOptions): Promise<TxnResult> {
+    const kind = hasWrites(success) || hasWrites(failure) ? 'write' : 'read';
+    const res = await this.core.rpc.unary(KV.Txn, txnRequest(this.prefix, compare, success, failure), { ...opts, kind });
+    return txnResult(res, this.prefix.length);
+  }
+
+  /** Compacts the key-value history up to `revision`; `physical` waits until the space is reclaimed. */
+  async compact(revision: bigint | number, opts: CallOptions & { physical?: boolean } = {}): Promise<void> {
+    await this.core.rpc.unary(KV.Compact, { revision, physical: opts.physical ?? false }, { ...opts, kind: 'write' });
+  }
+
+  /** Watches a key or a range; see Watcher. Many watches share one stream. */
+  watch(key: KeyRange, opts: WatchOptions = {}): Watcher {
+    if (this.core.rpc.isClosed) throw this.core.rpc.closedError();
+    const { key: k, spec } = splitKey(key, opts);
+    const wire = wireRange(this.prefix, k, spec);
+    const filters: etcdserverpb.WatchCreateRequest_FilterType[] = [];
+    for (const f of opts.filters ?? []) filters.push(f === 'noPut' ? 0 : 1);
+    const request: PartialMessage<etcdserverpb.WatchCreateRequest> = {
+      key: wire.key,
+      rangeEnd: wire.rangeEnd,
+      prevKv: opts.prevKv ?? false,
+      progressNotify: opts.progressNotify ?? false,
+      filters,
+      fragment: true,
+    };
+    const relist = (): Promise<RangeResult> => this.range(k, specOnly(spec));
+    const w = new Watcher(
+      this.core.watches,
+      request,
+      opts.startRevision ? BigInt(opts.startRevision) : 0n,
+      this.prefix.length,
+      opts.progressNotify ?? false,
+      opts.onCompacted ?? 'error',
+      relist,
+      opts.signal,
+    );
+    this.core.watches.add(w);
+    return w;
+  }
+
+  /** A view of the keys under `prefix` (relative to this view's own prefix). */
+  namespace(prefix: Bytes): KeySpace {
+    return new KeySpace(this.core, concatBytes(this.prefix, toBytes(prefix)));
+  }
+}
+
+function specOnly(s: RangeSpec): RangeSpec {
+  return { ...(s.prefix ? { prefix: true } : {}), ...(s.fromKey ? { fromKey: true } : {}), ...(s.end !== undefined ? { end: s.end } : {}) };
+}

@@ -1,0 +1,286 @@
+// Lease keepalive: one LeaseKeepAlive bidi stream per client renews every kept-alive lease.
+//
+// Each lease is renewed TTL/3 after its last successful renewal. A renewal's answer (TTL > 0) moves
+// the lease's local deadline to "time the renewal was sent + TTL": the server cannot expire it
+// before then. The stream carries `hasleader`, so a member without a leader ends it; a lost or
+// unresponsive stream (no answer within TTL/3) is reopened on another endpoint with backoff, and
+// renewals resume at once. A lease is reported lost only when the server answers TTL 0 (expired or
+// revoked), or when its local deadline passes without a successful renewal: leader changes and
+// endpoint failures in between are invisible to the holder.
+
+import { etcdserverpb, type PartialMessage } from '@conclave/api';
+import type * as grpc from '@grpc/grpc-js';
+import type { Endpoint } from '../connection/endpoint.js';
+import { ConclaveError, LeaseLostError, UnavailableError } from '../errors/base.js';
+import { errorFromStatus } from '../errors/map.js';
+import { codecs } from '../rpc/codecs.js';
+import type { Rpc } from '../rpc/rpc.js';
+import { Emitter } from '../util/emitter.js';
+import { backoffDelay } from '../util/timers.js';
+
+const KEEPALIVE = etcdserverpb.LeaseService.LeaseKeepAlive;
+
+export interface KeepAliveEvents {
+  /** A renewal succeeded; `ttl` is the TTL (seconds) the server granted. */
+  renewed: [ttl: number];
+  /** The lease is gone (see LeaseLostError.reason). */
+  lost: [error: LeaseLostError];
+}
+
+/**
+ * A handle on a kept-alive lease. `lost` resolves, `signal` aborts and the `lost` event fires when
+ * the lease is lost. `close()` stops renewing (the lease then expires after its TTL); `signal` also
+ * aborts then.
+ */
+export class LeaseKeepAlive extends Emitter<KeepAliveEvents> {
+  readonly lost: Promise<LeaseLostError>;
+  private readonly controller = new AbortController();
+  private resolveLost!: (e: LeaseLostError) => void;
+  private stopped = false;
+
+  constructor(
+    readonly id: bigint,
+    private readonly state: LeaseState,
+    private readonly manager: KeepAliveManager,
+  ) {
+    super();
+    this.lost = new Promise((res) => (this.resolveLost = res));
+  }
+
+  /** Aborts when the lease is lost (reason: the LeaseLostError) or the handle is closed. */
+  get signal(): AbortSignal {
+    return this.controller.signal;
+  }
+
+  /** TTL in seconds granted by the last successful renewal (or the grant). */
+  get ttl(): number {
+    return this.state.ttlMs / 1000;
+  }
+
+  /** Local estimate (ms since the epoch) of when the lease expires if no renewal succeeds; Infinity before the first answer. */
+  get expiresAt(): number {
+    return Number.isFinite(this.state.deadline) ? Date.now() + (this.state.deadline - performance.now()) : Infinity;
+  }
+
+  get isClosed(): boolean {
+    return this.stopped;
+  }
+
+  /** Stops renewing through this handle (the lease itself is not revoked). */
+  close(): void {
+    if (this.stopped) return;
+    this.stopped = true;
+    this.manager.detach(this);
+    this.controller.abort(new Error('keepalive closed'));
+  }
+
+  async [Symbol.asyncDispose](): Promise<void> {
+    this.close();
+  }
+
+  /** @internal */
+  renewed(ttl: number): void {
+    if (!this.stopped) this.emit('renewed', ttl);
+  }
+
+  /** @internal */
+  markLost(err: LeaseLostError): void {
+    if (this.stopped) return;
+    this.stopped = true;
+    this.resolveLost(err);
+    this.controller.abort(err);
+    this.emit('lost', err);
+  }
+}
+
+interface LeaseState {
+  id: bigint;
+  handles: Set<LeaseKeepAlive>;
+  /** TTL of the last answer (ms). */
+  ttlMs: number;
+  /** performance.now() time the lease expires if no renewal succeeds. */
+  deadline: number;
+  /** Send times of renewals not answered yet, oldest first. */
+  sent: number[];
+  next: NodeJS.Timeout | undefined;
+  expiry: NodeJS.Timeout | undefined;
+}
+
+export class KeepAliveManager {
+  private readonly leases = new Map<bigint, LeaseState>();
+  private stream: grpc.ClientDuplexStream<PartialMessage<etcdserverpb.LeaseKeepAliveRequest>, etcdserverpb.LeaseKeepAliveResponse> | undefined;
+  private streamEndpoint: Endpoint | undefined;
+  private connecting = false;
+  private reconnect: NodeJS.Timeout | undefined;
+  private failures = 0;
+  private lastFailed: Endpoint | undefined;
+  private closed = false;
+
+  constructor(private readonly rpc: Rpc) {}
+
+  /** Endpoint of the current stream (diagnostics and tests). */
+  get endpoint(): string | undefined {
+    return this.streamEndpoint?.address;
+  }
+
+  /**
+   * Starts (or joins) keeping `id` alive. `ttlSeconds` and `grantedAt` (performance.now() before the
+   * grant was sent), when known, set the deadline before the first renewal is answered.
+   */
+  keepAlive(id: bigint, ttlSeconds?: number, grantedAt?: number): LeaseKeepAlive {
+    if (this.closed) throw this.rpc.closedError();
+    let st = this.leases.get(id);
+    if (!st) {
+      st = { id, handles: new Set(), ttlMs: (ttlSeconds ?? 0) * 1000, deadline: Infinity, sent: [], next: undefined, expiry: undefined };
+      if (ttlSeconds !== undefined && grantedAt !== undefined) this.setDeadline(st, grantedAt + ttlSeconds * 1000);
+      this.leases.set(id, st);
+      this.tick(st);
+    }
+    const h = new LeaseKeepAlive(id, st, this);
+    st.handles.add(h);
+    return h;
+  }
+
+  /** @internal A handle was closed. */
+  detach(h: LeaseKeepAlive): void {
+    const st = this.leases.get(h.id);
+    if (!st) return;
+    st.handles.delete(h);
+    if (st.handles.size === 0) this.drop(st);
+  }
+
+  close(): void {
+    this.closed = true;
+    if (this.reconnect) clearTimeout(this.reconnect);
+    for (const st of [...this.leases.values()]) for (const h of [...st.handles]) h.close();
+    this.endStream();
+  }
+
+  private drop(st: LeaseState): void {
+    if (st.next) clearTimeout(st.next);
+    if (st.expiry) clearTimeout(st.expiry);
+    this.leases.delete(st.id);
+    if (this.leases.size === 0) this.endStream();
+  }
+
+  private setDeadline(st: LeaseState, deadline: number): void {
+    st.deadline = deadline;
+    if (st.expiry) clearTimeout(st.expiry);
+    st.expiry = setTimeout(() => this.lose(st, 'ttl-elapsed'), Math.max(0, deadline - performance.now()));
+  }
+
+  private lose(st: LeaseState, reason: 'expired' | 'ttl-elapsed'): void {
+    if (this.leases.get(st.id) !== st) return;
+    this.drop(st);
+    const message =
+      reason === 'expired'
+        ? `lease ${st.id.toString(16)} expired or was revoked`
+        : `lease ${st.id.toString(16)} lost: its TTL passed without a successful renewal`;
+    const err = new LeaseLostError({ message, code: 'LeaseLost', retriable: false }, st.id, reason);
+    for (const h of [...st.handles]) h.markLost(err);
+  }
+
+  /** Sends a renewal now (if there is a stream) and schedules the next one. */
+  private tick(st: LeaseState): void {
+    if (st.next) clearTimeout(st.next);
+    st.next = undefined;
+    if (this.leases.get(st.id) !== st) return;
+    const interval = Math.max(100, (st.ttlMs || 3000) / 3);
+    const now = performance.now();
+    if (this.stream && st.sent.length > 0 && now - st.sent[0]! > interval) {
+      // the last renewal went unanswered for TTL/3: treat the stream as dead and move on
+      this.lost(this.stream, new UnavailableError({ message: `keepalive stream to ${this.endpoint} unresponsive`, code: 'Unavailable', retriable: true, endpoint: this.endpoint }));
+      return;
+    }
+    if (this.stream) {
+      st.sent.push(now);
+      this.stream.write({ ID: st.id });
+    } else this.connect();
+    st.next = setTimeout(() => this.tick(st), interval);
+  }
+
+  private onData(res: etcdserverpb.LeaseKeepAliveResponse): void {
+    const st = this.leases.get(res.ID);
+    if (!st) return;
+    const sentAt = st.sent.shift() ?? performance.now();
+    if (res.TTL <= 0n) {
+      this.lose(st, 'expired');
+      return;
+    }
+    this.failures = 0;
+    this.lastFailed = undefined;
+    st.ttlMs = Number(res.TTL) * 1000;
+    const deadline = sentAt + st.ttlMs;
+    if (deadline > st.deadline || !Number.isFinite(st.deadline)) this.setDeadline(st, deadline);
+    if (st.next) clearTimeout(st.next);
+    st.next = setTimeout(() => this.tick(st), Math.max(100, st.ttlMs / 3));
+    const ttl = Number(res.TTL);
+    for (const h of st.handles) h.renewed(ttl);
+  }
+
+  private connect(): void {
+    if (this.stream || this.connecting || this.reconnect || this.closed || this.leases.size === 0) return;
+    this.connecting = true;
+    void this.open().finally(() => (this.connecting = false));
+  }
+
+  private async open(): Promise<void> {
+    const exclude = new Set<Endpoint>();
+    if (this.lastFailed) exclude.add(this.lastFailed);
+    const ep = this.rpc.pool.pick(exclude);
+    let md: grpc.Metadata;
+    try {
+      ({ md } = await this.rpc.metadata(true));
+    } catch {
+      // could not get an auth token now; try again after a backoff
+      this.retryLater();
+      return;
+    }
+    if (this.closed || this.leases.size === 0) return;
+    const c = codecs(KEEPALIVE);
+    const stream = ep.grpc.makeBidiStreamRequest(KEEPALIVE.path, c.serialize, c.deserialize, md, {});
+    this.stream = stream;
+    this.streamEndpoint = ep;
+    stream.on('data', (res: etcdserverpb.LeaseKeepAliveResponse) => {
+      if (this.stream === stream) this.onData(res);
+    });
+    stream.on('error', (e: grpc.ServiceError) => this.lost(stream, errorFromStatus(e, ep.address, e)));
+    stream.on('end', () => this.lost(stream, new UnavailableError({ message: `keepalive stream ended by ${ep.address}`, code: 'Unavailable', retriable: true, endpoint: ep.address })));
+    for (const st of this.leases.values()) this.tick(st);
+  }
+
+  private lost(stream: NonNullable<KeepAliveManager['stream']>, err: ConclaveError): void {
+    if (this.stream !== stream) return;
+    const ep = this.streamEndpoint!;
+    this.stream = undefined;
+    this.streamEndpoint = undefined;
+    stream.cancel();
+    for (const st of this.leases.values()) st.sent = [];
+    if (this.closed) return;
+    if (err.code === 'InvalidAuthToken') this.rpc.tokens?.invalidate(this.rpc.tokens.current);
+    else this.rpc.pool.failed(ep, err);
+    this.lastFailed = ep;
+    this.retryLater();
+  }
+
+  /** Reopens the stream after a backoff (not unref'd: kept-alive leases must not stop because the process idles). */
+  private retryLater(): void {
+    if (this.closed || this.reconnect || this.leases.size === 0) return;
+    const attempt = this.failures++;
+    const delay = attempt === 0 ? 0 : backoffDelay(attempt - 1, 50, 1000);
+    this.reconnect = setTimeout(() => {
+      this.reconnect = undefined;
+      this.connect();
+    }, delay);
+  }
+
+  private endStream(): void {
+    const s = this.stream;
+    this.stream = undefined;
+    this.streamEndpoint = undefined;
+    if (s) {
+      s.end();
+      s.cancel();
+    }
+  }
+}

@@ -1,0 +1,244 @@
+// The call pipeline every unary RPC goes through: pick an endpoint (pool), attach metadata (auth
+// token, hasleader), run one attempt with the remaining deadline, and on failure decide with the
+// retry rules (policy.ts) whether to try again, on another endpoint, with p-retry's exponential
+// backoff and jitter. The first retry after a failure goes to an untried endpoint at once; backoff
+// applies once every endpoint has been tried. The whole call, retries included, stays within the
+// call's deadline (`timeoutMs`) and stops at once when its AbortSignal aborts.
+
+import type { MethodDescriptor, PartialMessage } from '@conclave/api';
+import * as grpc from '@grpc/grpc-js';
+import pRetry, { AbortError as StopRetry } from 'p-retry';
+import type { Endpoint } from '../connection/endpoint.js';
+import type { Pool } from '../connection/pool.js';
+import { AbortedError, ClientClosedError, ConclaveError, DeadlineExceededError, UnavailableError } from '../errors/base.js';
+import { toConclaveError } from '../errors/map.js';
+import { sleep } from '../util/timers.js';
+import type { TokenManager } from '../auth/token-manager.js';
+import { abortedError, attempt as runAttempt, neverSent } from './attempt.js';
+import { isAuthRefresh, isEndpointFailure, mayRetry, type AttemptInfo, type RpcKind } from './policy.js';
+
+/** Options every async call takes. */
+export interface CallOptions {
+  /** Aborts the call (and its retries); the call rejects with AbortedError. */
+  signal?: AbortSignal;
+  /** Deadline for the whole call, retries included (default: the client's `timeoutMs`). */
+  timeoutMs?: number;
+  /** Send etcd's `hasleader` metadata: fail with NoLeaderError instead of waiting when the member has no leader. */
+  requireLeader?: boolean;
+}
+
+export interface RetryPolicy {
+  /** Retries after the first attempt that wait with backoff (immediate fail-over to an untried endpoint is free). */
+  retries: number;
+  /** First backoff delay (ms); doubles per retry, randomized ×1–2 (p-retry's jitter). */
+  minDelayMs: number;
+  /** Longest backoff delay (ms). */
+  maxDelayMs: number;
+  /** Deadline of one attempt, so a stuck endpoint is abandoned for another (reads and idempotent calls only). */
+  attemptTimeoutMs?: number;
+}
+
+export interface RpcSettings {
+  timeoutMs: number;
+  requireLeader: boolean;
+  retry: Record<RpcKind, RetryPolicy>;
+}
+
+export const DEFAULT_RETRY: Record<RpcKind, RetryPolicy> = {
+  read: { retries: 20, minDelayMs: 25, maxDelayMs: 1000, attemptTimeoutMs: 5000 },
+  idempotent: { retries: 20, minDelayMs: 25, maxDelayMs: 1000, attemptTimeoutMs: 5000 },
+  write: { retries: 20, minDelayMs: 25, maxDelayMs: 1000 },
+};
+
+export interface InvokeOptions extends CallOptions {
+  kind: RpcKind;
+  /** Send to this endpoint only (no fail-over). */
+  endpoint?: Endpoint;
+  /** Do not attach the auth token (Authenticate itself). */
+  noAuth?: boolean;
+  /** Filled in with the number of attempts made and the endpoint of the last one. */
+  stats?: { attempts: number; endpoint?: string };
+}
+
+export class Rpc {
+  private closed = false;
+  tokens: TokenManager | undefined;
+
+  constructor(
+    readonly pool: Pool,
+    readonly settings: RpcSettings,
+  ) {}
+
+  get isClosed(): boolean {
+    return this.closed;
+  }
+
+  close(): void {
+    this.closed = true;
+  }
+
+  closedError(): ClientClosedError {
+    return new ClientClosedError({ message: 'the client is closed', code: 'ClientClosed', retriable: false });
+  }
+
+  /**
+   * Whether the server rejected the call for want of a valid token, before processing it: an
+   * expired or unknown token, a stale auth revision, or no token at all ("user name is empty",
+   * when the client authenticated while auth was still disabled).
+   */
+  needsNewToken(err: ConclaveError): boolean {
+    return this.tokens !== undefined && (isAuthRefresh(err) || err.code === 'UserEmpty');
+  }
+
+  private plainMetadata(requireLeader: boolean): grpc.Metadata {
+    const md = new grpc.Metadata();
+    if (requireLeader) md.set('hasleader', 'true');
+    return md;
+  }
+
+  /** Metadata for a call or stream: auth token and `hasleader`. Returns the token used. */
+  async metadata(requireLeader: boolean, noAuth = false): Promise<{ md: grpc.Metadata; token: string | undefined }> {
+    const md = new grpc.Metadata();
+    let token: string | undefined;
+    if (this.tokens && !noAuth) {
+      token = this.tokens.current ?? (await this.tokens.get());
+      // '' = the cluster had auth disabled when the client authenticated
+      if (token !== '') md.set('token', token);
+    }
+    if (requireLeader) md.set('hasleader', 'true');
+    return { md, token };
+  }
+
+  async unary<Req, Res>(m: MethodDescriptor<Req, Res>, req: PartialMessage<Req>, o: InvokeOptions): Promise<Res> {
+    if (this.closed) throw this.closedError();
+    const signal = o.signal;
+    if (signal?.aborted) throw abortedError(signal);
+    const timeoutMs = o.timeoutMs ?? this.settings.timeoutMs;
+    const deadline = Date.now() + timeoutMs;
+    const policy = this.settings.retry[o.kind];
+    const requireLeader = o.requireLeader ?? this.settings.requireLeader;
+    const tried = new Set<Endpoint>();
+    const lastByEndpoint = new Map<string, string>();
+    let attempts = 0;
+    let authRefreshes = 0;
+    let lastErr: ConclaveError | undefined;
+    let lastInfo: AttemptInfo = { neverSent: false, cappedDeadline: false };
+
+    const attempt = async (): Promise<Res> => {
+      if (this.closed) throw new StopRetry(this.closedError());
+      const remaining = deadline - Date.now();
+      if (remaining <= 0) throw new StopRetry(this.finalError(lastErr, timeoutMs, 0, new Map()));
+      const ep = o.endpoint ?? this.pool.pick(tried);
+      tried.add(ep);
+      attempts++;
+      if (o.stats) {
+        o.stats.attempts = attempts;
+        o.stats.endpoint = ep.address;
+      }
+      let token: string | undefined;
+      let md: grpc.Metadata;
+      try {
+        if (this.tokens && !o.noAuth) ({ md, token } = await this.metadata(requireLeader, o.noAuth));
+        else md = this.plainMetadata(requireLeader);
+      } catch (e) {
+        // getting a token failed: nothing of this call was sent; retry only a transient failure
+        const err = toConclaveError(e);
+        lastErr = err;
+        lastInfo = { neverSent: true, cappedDeadline: false };
+        throw err.retriable ? err : new StopRetry(err);
+      }
+      const cap = o.kind !== 'write' ? policy.attemptTimeoutMs : undefined;
+      const attemptDeadline = cap !== undefined && Date.now() + cap < deadline ? Date.now() + cap : deadline;
+      try {
+        const res = await runAttempt(ep, m, req, md, attemptDeadline, signal);
+        this.pool.succeeded(ep);
+        return res;
+      } catch (e) {
+        const err = toConclaveError(e, ep.address);
+        if (err instanceof AbortedError) throw new StopRetry(err);
+        lastErr = err;
+        lastInfo = { neverSent: neverSent(err), cappedDeadline: attemptDeadline < deadline, requireLeader };
+        // keep the informative failure of an endpoint rather than a later plain timeout on it
+        if (err.code !== 'DeadlineExceeded' || !lastByEndpoint.has(ep.address)) lastByEndpoint.set(ep.address, err.message);
+        if (isEndpointFailure(err, lastInfo)) this.pool.failed(ep, err);
+        else this.pool.succeeded(ep);
+        if (this.needsNewToken(err)) this.tokens?.invalidate(token);
+        throw err;
+      }
+    };
+
+    const shouldConsumeRetry = (error: unknown): boolean => {
+      if (error instanceof ConclaveError && this.needsNewToken(error)) return false;
+      // fail over to an endpoint not tried yet without waiting
+      return !(o.endpoint === undefined && this.pool.hasUntried(tried));
+    };
+    const shouldRetry = (error: unknown): boolean => {
+      if (!(error instanceof ConclaveError)) return false;
+      if (this.needsNewToken(error)) {
+        if (!this.tokens || authRefreshes >= 2) return false;
+        authRefreshes++;
+        return true;
+      }
+      return mayRetry(o.kind, error, lastInfo);
+    };
+    const fail = (e: unknown): never => {
+      if (signal?.aborted) throw e instanceof AbortedError ? e : abortedError(signal);
+      const err = toConclaveError(e instanceof StopRetry ? e.originalError : e);
+      if (this.closed && !(err instanceof ClientClosedError) && err instanceof UnavailableError) throw this.closedError();
+      throw this.finalError(err, timeoutMs, attempts, lastByEndpoint);
+    };
+
+    // fast path: the first attempt runs without the retry machinery
+    let first: unknown;
+    try {
+      return await attempt();
+    } catch (e) {
+      first = e;
+    }
+    if (first instanceof StopRetry || !shouldRetry(first)) fail(first);
+    if (shouldConsumeRetry(first)) {
+      try {
+        await sleep(Math.min(policy.maxDelayMs, Math.round(policy.minDelayMs * (1 + Math.random()))), signal);
+      } catch (e) {
+        fail(e);
+      }
+    }
+    try {
+      return await pRetry(attempt, {
+        retries: policy.retries,
+        minTimeout: policy.minDelayMs,
+        maxTimeout: policy.maxDelayMs,
+        factor: 2,
+        randomize: true,
+        // a call waiting to retry keeps the process alive, like any pending request
+        unref: false,
+        maxRetryTime: Math.max(0, deadline - Date.now()),
+        ...(signal ? { signal } : {}),
+        shouldConsumeRetry: ({ error }) => shouldConsumeRetry(error),
+        shouldRetry: ({ error }) => shouldRetry(error),
+      });
+    } catch (e) {
+      return fail(e);
+    }
+  }
+
+  /**
+   * The error a failed call ends with. When the last failure was plain unavailability, one clear
+   * UnavailableError naming every endpoint tried and its last error; when the deadline passed before
+   * any attempt failed, DeadlineExceededError.
+   */
+  private finalError(err: ConclaveError | undefined, timeoutMs: number, attempts: number, lastByEndpoint: Map<string, string>): ConclaveError {
+    // the last attempt may have timed out waiting for a connection after earlier ones were refused
+    const unreachable = [...lastByEndpoint.values()].some((m) => m.startsWith('UNAVAILABLE: '));
+    if (err && (err.code === 'Unavailable' || (err.code === 'DeadlineExceeded' && unreachable)) && (lastByEndpoint.size > 1 || attempts > 1)) {
+      const list = [...lastByEndpoint].map(([ep, msg]) => `${ep}: ${msg.replace(` (${ep})`, '')}`).join('; ');
+      return new UnavailableError({
+        message: `no endpoint available after ${attempts} attempt${attempts === 1 ? '' : 's'} in ${timeoutMs} ms (${list})`,
+        code: 'Unavailable',
+        retriable: true,
+        cause: err,
+      });
+    }
+    return err ?? new DeadlineExceededError({ message: `deadline of ${timeoutMs} ms exceeded`, code: 'DeadlineExceeded', retriable: true });
+  }
+}

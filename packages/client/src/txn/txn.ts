@@ -1,0 +1,126 @@
+// Transactions: `client.txn().if(...conditions).then(...ops).else(...ops).commit()`.
+// Ops are `op.get`, `op.put`, `op.delete` and `op.txn` (nested). A transaction with no put or
+// delete anywhere is a read and is retried like one; otherwise it is a write.
+
+import type { etcdserverpb, PartialMessage } from '@conclave/api';
+import type { Bytes } from '../util/bytes.js';
+import {
+  deleteRequest,
+  deleteResult,
+  putRequest,
+  putResult,
+  rangeRequest,
+  rangeResult,
+  type DeleteQuery,
+  type DeleteResult,
+  type PutQuery,
+  type PutResult,
+  type RangeQuery,
+  type RangeResult,
+} from '../kv/requests.js';
+import type { CallOptions } from '../rpc/rpc.js';
+import { compareRequest, type Compare } from './compare.js';
+
+export type Op =
+  | { readonly type: 'get'; readonly key: Bytes; readonly query: RangeQuery | undefined }
+  | { readonly type: 'put'; readonly key: Bytes; readonly value: Bytes; readonly query: PutQuery | undefined }
+  | { readonly type: 'delete'; readonly key: Bytes; readonly query: DeleteQuery | undefined }
+  | { readonly type: 'txn'; readonly compare: readonly Compare[]; readonly success: readonly Op[]; readonly failure: readonly Op[] };
+
+/** Builders for transaction operations. */
+export const op = {
+  get: (key: Bytes, query?: RangeQuery): Op => ({ type: 'get', key, query }),
+  put: (key: Bytes, value: Bytes, query?: PutQuery): Op => ({ type: 'put', key, value, query }),
+  delete: (key: Bytes, query?: DeleteQuery): Op => ({ type: 'delete', key, query }),
+  /** A nested transaction (etcd 3.3+). */
+  txn: (compare: readonly Compare[], success: readonly Op[], failure: readonly Op[] = []): Op => ({ type: 'txn', compare, success, failure }),
+};
+
+export type OpResult =
+  | ({ type: 'get' } & RangeResult)
+  | ({ type: 'put' } & PutResult)
+  | ({ type: 'delete' } & DeleteResult)
+  | ({ type: 'txn' } & TxnResult);
+
+export interface TxnResult {
+  /** Whether the conditions held (the `then` branch ran). */
+  succeeded: boolean;
+  revision: bigint;
+  /** One result per op of the branch that ran, in order. */
+  responses: OpResult[];
+}
+
+export function hasWrites(ops: readonly Op[]): boolean {
+  return ops.some((o) => o.type === 'put' || o.type === 'delete' || (o.type === 'txn' && (hasWrites(o.success) || hasWrites(o.failure))));
+}
+
+function opRequest(prefix: Uint8Array, o: Op): PartialMessage<etcdserverpb.RequestOp> {
+  switch (o.type) {
+    case 'get':
+      return { requestRange: rangeRequest(prefix, o.key, o.query) };
+    case 'put':
+      return { requestPut: putRequest(prefix, o.key, o.value, o.query) };
+    case 'delete':
+      return { requestDeleteRange: deleteRequest(prefix, o.key, o.query) };
+    case 'txn':
+      return { requestTxn: txnRequest(prefix, o.compare, o.success, o.failure) };
+  }
+}
+
+export function txnRequest(prefix: Uint8Array, compare: readonly Compare[], success: readonly Op[], failure: readonly Op[]): PartialMessage<etcdserverpb.TxnRequest> {
+  return {
+    compare: compare.map((c) => compareRequest(prefix, c)),
+    success: success.map((o) => opRequest(prefix, o)),
+    failure: failure.map((o) => opRequest(prefix, o)),
+  };
+}
+
+export function txnResult(res: etcdserverpb.TxnResponse, prefixLength: number, revision = res.header?.revision ?? 0n): TxnResult {
+  const responses: OpResult[] = res.responses.map((r) => {
+    if (r.responseRange) return { type: 'get', ...rangeResult(r.responseRange, prefixLength), revision };
+    if (r.responsePut) return { type: 'put', ...putResult(r.responsePut, prefixLength), revision };
+    if (r.responseDeleteRange) return { type: 'delete', ...deleteResult(r.responseDeleteRange, prefixLength), revision };
+    if (r.responseTxn) return { type: 'txn', ...txnResult(r.responseTxn, prefixLength, revision) };
+    throw new TypeError('txn response with an empty op result');
+  });
+  return { succeeded: res.succeeded, revision, responses };
+}
+
+/**
+ * A transaction under construction. `if`, `then` and `else` may each be called more than once (they
+ * append); `commit()` sends it. (Because the builder has a `then` method, awaiting it by mistake
+ * would make it look like a promise: in that case it commits instead of hanging.)
+ */
+export class Txn {
+  private readonly compares: Compare[] = [];
+  private readonly success: Op[] = [];
+  private readonly failure: Op[] = [];
+
+  constructor(private readonly run: (compare: readonly Compare[], success: readonly Op[], failure: readonly Op[], opts: CallOptions) => Promise<TxnResult>) {}
+
+  if(...conditions: Compare[]): this {
+    this.compares.push(...conditions);
+    return this;
+  }
+
+  /** Ops to run when every condition holds. */
+  then(...ops: Op[]): this {
+    const args: unknown[] = ops;
+    if (args.length > 0 && args.some((a) => typeof a === 'function')) {
+      // the thenable protocol (`await builder`): commit
+      void this.commit().then(args[0] as (v: TxnResult) => unknown, args[1] as (e: unknown) => unknown);
+      return this;
+    }
+    this.success.push(...ops);
+    return this;
+  }
+
+  else(...ops: Op[]): this {
+    this.failure.push(...ops);
+    return this;
+  }
+
+  commit(opts: CallOptions = {}): Promise<TxnResult> {
+    return this.run(this.compares, this.success, this.failure, opts);
+  }
+}

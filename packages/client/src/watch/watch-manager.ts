@@ -1,0 +1,161 @@
+// Runs every watch of a client over one shared Watch stream on one endpoint. When the stream is
+// lost (endpoint down, connection dropped, member without leader), its watchers are re-created on a
+// new stream on another endpoint, each starting at its own `nextRevision`, after a short jittered
+// backoff (immediately for the first retry). Watch streams carry `hasleader` metadata so a member
+// cut off from its leader cancels them instead of going quiet.
+
+import type { Endpoint } from '../connection/endpoint.js';
+import { ConclaveError } from '../errors/base.js';
+import { toConclaveError } from '../errors/map.js';
+import type { Rpc } from '../rpc/rpc.js';
+import { backoffDelay } from '../util/timers.js';
+import { WatchStream } from './watch-stream.js';
+import type { Watcher, WatcherHost } from './watcher.js';
+
+/** Stream failures after which watches are resumed elsewhere (others end the watches with the error). */
+function isTransient(err: ConclaveError): boolean {
+  return err.retriable || err.code === 'Internal' || err.code === 'Unknown' || err.code === 'Canceled';
+}
+
+export class WatchManager implements WatcherHost {
+  private stream: WatchStream | undefined;
+  private connecting = false;
+  /** Watchers waiting for a stream. */
+  private readonly waiting = new Set<Watcher>();
+  private failures = 0;
+  private lastFailed: Endpoint | undefined;
+  private timer: NodeJS.Timeout | undefined;
+  private authRefreshed = false;
+  private closed = false;
+
+  constructor(private readonly rpc: Rpc) {}
+
+  add(w: Watcher): void {
+    if (this.closed || w.closed) return;
+    if (this.stream && !this.stream.isEnded) {
+      this.stream.add(w);
+      return;
+    }
+    this.waiting.add(w);
+    this.connect();
+  }
+
+  remove(w: Watcher): void {
+    this.waiting.delete(w);
+    const s = this.stream;
+    if (!s) return;
+    s.remove(w);
+    if (s.size === 0 && this.waiting.size === 0) {
+      // nothing left to watch: end the stream (a new one is opened for the next watch)
+      s.close();
+      this.stream = undefined;
+    }
+  }
+
+  requestProgress(_w: Watcher): void {
+    this.stream?.requestProgress();
+  }
+
+  /** Ends every watch (iterations end) and the stream. */
+  close(): void {
+    this.closed = true;
+    if (this.timer) clearTimeout(this.timer);
+    const s = this.stream;
+    this.stream = undefined;
+    s?.close();
+    for (const w of this.waiting) w.close();
+    this.waiting.clear();
+  }
+
+  /** Endpoint of the current stream (for tests and diagnostics). */
+  get endpoint(): string | undefined {
+    return this.stream?.endpoint.address;
+  }
+
+  private connect(): void {
+    if (this.connecting || this.timer || this.closed) return;
+    this.connecting = true;
+    void this.open().finally(() => {
+      this.connecting = false;
+    });
+  }
+
+  private async open(): Promise<void> {
+    const exclude = new Set<Endpoint>();
+    if (this.lastFailed) exclude.add(this.lastFailed);
+    const ep = this.rpc.pool.pick(exclude);
+    let md;
+    try {
+      ({ md } = await this.rpc.metadata(true));
+    } catch (e) {
+      const err = toConclaveError(e);
+      if (isTransient(err)) this.retryLater();
+      else {
+        for (const w of this.waiting) w.fail(err);
+        this.waiting.clear();
+      }
+      return;
+    }
+    if (this.closed) return;
+    const stream = new WatchStream(
+      ep,
+      md,
+      (s, err, ws) => this.onLost(s, err, ws),
+      (s) => this.onHealthy(s),
+      (err) => this.rpc.needsNewToken(err),
+    );
+    this.stream = stream;
+    const ws = [...this.waiting];
+    this.waiting.clear();
+    for (const w of ws) if (!w.closed) stream.add(w);
+  }
+
+  private onLost(stream: WatchStream, err: ConclaveError, watchers: Watcher[]): void {
+    if (this.stream === stream) this.stream = undefined;
+    for (const w of watchers) w.onDisconnected(err);
+    if (this.closed) return;
+    const live = watchers.filter((w) => !w.closed);
+    if (this.rpc.needsNewToken(err)) {
+      // stale token: authenticate again once; if a fresh token is refused too, give up
+      if (this.authRefreshed) {
+        for (const w of live) w.fail(err);
+        return;
+      }
+      this.rpc.tokens?.invalidate(this.rpc.tokens.current);
+      this.authRefreshed = true;
+      for (const w of live) this.waiting.add(w);
+      this.connect();
+      return;
+    }
+    if (!isTransient(err)) {
+      for (const w of live) w.fail(err);
+      return;
+    }
+    this.rpc.pool.failed(stream.endpoint, err);
+    this.lastFailed = stream.endpoint;
+    for (const w of live) this.waiting.add(w);
+    if (this.waiting.size > 0) this.retryLater();
+  }
+
+  /**
+   * Reconnects after a backoff. The timer is deliberately not unref'd: a program iterating a watch
+   * must not exit just because the watch is between two connections.
+   */
+  private retryLater(): void {
+    if (this.closed || this.timer) return;
+    const attempt = this.failures++;
+    const delay = attempt === 0 ? 0 : backoffDelay(attempt - 1, 50, 2000);
+    this.timer = setTimeout(() => {
+      this.timer = undefined;
+      this.connect();
+    }, delay);
+  }
+
+  /** A watch was (re)created on `stream`: the stream works. */
+  private onHealthy(stream: WatchStream): void {
+    this.failures = 0;
+    this.authRefreshed = false;
+    this.lastFailed = undefined;
+    this.rpc.pool.succeeded(stream.endpoint);
+  }
+}

@@ -1,0 +1,139 @@
+// The servers the client's integration tests run against, and the feature matrix saying which test
+// groups each one can take. The same test bodies run against every target that has the features
+// they need; to run them against a new server (a Conclave cluster, or Conclave once watch, lease
+// and auth land), add a target here or widen its feature set.
+
+import { after, before, describe } from 'node:test';
+import { Client, type ClientOptions } from '@conclave/client';
+import { startEtcdCluster, type EtcdCluster } from '../helpers/etcd-cluster.js';
+import { startServer } from '../helpers/process.js';
+
+export type Feature =
+  /** Range, Put, DeleteRange, Txn, Compact. */
+  | 'kv'
+  | 'watch'
+  | 'lease'
+  /** Status, Alarm, Defragment, Hash, HashKV, Snapshot. */
+  | 'maintenance'
+  | 'memberList'
+  /** MemberAdd / Remove / Update / Promote. */
+  | 'memberChange'
+  /** More than one member: MoveLeader, failover. */
+  | 'multiMember'
+  | 'auth'
+  /** Client TLS with client-certificate authentication. */
+  | 'tls';
+
+/** Member control for fault tests (etcd's test cluster has this shape; a Conclave cluster helper should too). */
+export interface ClusterControl {
+  /** Client endpoint of each member, by index. */
+  readonly endpoints: string[];
+  kill(i: number, signal?: NodeJS.Signals): Promise<void>;
+  restart(i: number): Promise<void>;
+  /** Stops a member's process without closing its sockets (SIGSTOP), and lets it go on. */
+  pause(i: number): void;
+  resume(i: number): void;
+  /** Index of the current leader. */
+  leader(): Promise<number>;
+  /** Adds a member (MemberAdd + start); returns its index. */
+  addMember(): Promise<number>;
+}
+
+export interface Running {
+  endpoints: string[];
+  /** Present on multi-member targets. */
+  cluster?: ClusterControl;
+  stop(): Promise<void>;
+}
+
+export interface StartOptions {
+  /** Extra server flags (etcd's flag names; Conclave takes the same). */
+  args?: string[];
+  /** Serve clients over TLS, requiring client certificates signed by `caFile`; endpoints are then https://. */
+  tls?: { certFile: string; keyFile: string; caFile: string };
+}
+
+export interface Target {
+  name: string;
+  members: number;
+  features: ReadonlySet<Feature>;
+  start(opts?: StartOptions): Promise<Running>;
+}
+
+/** Flags shared by every etcd target (progress notifications every 500 ms for the progressNotify test). */
+export const ETCD_TEST_ARGS = ['--experimental-watch-progress-notify-interval', '500ms'];
+
+const ALL: Feature[] = ['kv', 'watch', 'lease', 'maintenance', 'memberList', 'memberChange', 'multiMember', 'auth', 'tls'];
+
+async function etcd(n: number, opts: StartOptions = {}): Promise<Running> {
+  const cluster: EtcdCluster = await startEtcdCluster(n, { args: [...ETCD_TEST_ARGS, ...(opts.args ?? [])], ...(opts.tls ? { clientTls: opts.tls } : {}) });
+  return {
+    endpoints: cluster.members.map((m) => m.clientUrl),
+    ...(n > 1 && !opts.tls ? { cluster } : {}),
+    stop: () => cluster.stop(),
+  };
+}
+
+export const TARGETS: readonly Target[] = [
+  { name: 'etcd 3.4 × 3', members: 3, features: new Set(ALL), start: (o) => etcd(3, o) },
+  { name: 'etcd 3.4 × 1', members: 1, features: new Set(ALL.filter((f) => f !== 'multiMember')), start: (o) => etcd(1, o) },
+  {
+    name: 'conclave × 1',
+    members: 1,
+    // what the single-member server offers today
+    features: new Set<Feature>(['kv', 'maintenance', 'memberList', 'tls']),
+    async start(o) {
+      const tls = o?.tls
+        ? ['--listen-client-urls', 'https://127.0.0.1:0', '--advertise-client-urls', 'https://127.0.0.1:0', '--cert-file', o.tls.certFile, '--key-file', o.tls.keyFile, '--trusted-ca-file', o.tls.caFile, '--client-cert-auth']
+        : [];
+      const s = await startServer('conclave', { args: [...tls, ...(o?.args ?? [])] });
+      return { endpoints: [`${o?.tls ? 'https' : 'http'}://${s.endpoint}`], stop: () => s.stop() };
+    },
+  },
+];
+
+export function targetsWith(...features: Feature[]): Target[] {
+  return TARGETS.filter((t) => features.every((f) => t.features.has(f)));
+}
+
+export interface TargetContext {
+  target: Target;
+  running: Running;
+  /** A client on every endpoint of the target (closed after the group). */
+  client: Client;
+  /** Another client on the same target with extra options (closed after the group). */
+  newClient(opts?: Partial<ClientOptions>): Client;
+}
+
+/**
+ * Defines one `describe` group per target having `features`: the target is started once before the
+ * group and stopped after it, with a shared client.
+ */
+export function describeTargets(
+  features: Feature[],
+  body: (ctx: TargetContext) => void,
+  opts: { client?: Partial<ClientOptions>; server?: StartOptions } = {},
+): void {
+  for (const target of targetsWith(...features)) {
+    describe(target.name, () => {
+      const clients: Client[] = [];
+      const ctx = {
+        target,
+        newClient(o: Partial<ClientOptions> = {}) {
+          const c = new Client({ endpoints: ctx.running.endpoints, timeoutMs: 8000, ...opts.client, ...o });
+          clients.push(c);
+          return c;
+        },
+      } as TargetContext;
+      before(async () => {
+        ctx.running = await target.start(opts.server);
+        ctx.client = ctx.newClient();
+      });
+      after(async () => {
+        await Promise.all(clients.map((c) => c.close()));
+        await ctx.running?.stop();
+      });
+      body(ctx);
+    });
+  }
+}
