@@ -1,0 +1,273 @@
+// One client watch stream (etcd's serverWatchStream + mvcc.watchStream): the watchers created on
+// it by ID, the responses queued for the transport, congestion tracking (a bounded number of
+// responses may be queued while the transport is congested; past that the stream stops accepting
+// and its watchers become victims), progress requests and periodic progress notifications.
+
+import { etcdserverpb } from '@conclave/api';
+import type { WatchHub } from './hub.js';
+import { controlResponse, eventResponseSize, writeEventResponse, type EventBytes } from './encode.js';
+import { Watcher } from './watcher.js';
+
+/** Responses a stream may queue while its transport is congested (etcd's chanBufLen). */
+export const MAX_QUEUED_RESPONSES = 128;
+/** etcd's minimum progress notify interval. */
+export const MIN_PROGRESS_INTERVAL_MS = 100;
+
+export const ERR_DUPLICATE_ID = 'mvcc: duplicate watch ID provided on the WatchStream';
+export const ERR_EMPTY_RANGE = 'mvcc: watcher range is empty';
+
+/** Where a stream's responses go: complete gRPC messages, possibly several concatenated. */
+export interface WatchSink {
+  /** Writes the messages; false when the transport is congested. */
+  write(frames: Buffer): boolean;
+  /** Calls `cb` once the transport has drained (after a write returned false). */
+  onDrain(cb: () => void): void;
+}
+
+export interface WatchStreamOptions {
+  /** Progress notification interval in ms (a tenth of it is added as jitter, as etcd does). */
+  progressIntervalMs: number;
+  /** Responses of fragmenting watchers are split above this size (etcd: max request bytes + 512 KiB). */
+  fragmentBytes: number;
+  /**
+   * Checks a create request before anything else (etcd's isWatchPermitted): returns null to allow,
+   * or the cancel reason (e.g. "etcdserver: permission denied") to refuse it with watch ID -1.
+   */
+  authorize?: (req: etcdserverpb.WatchCreateRequest) => string | null;
+}
+
+const latin1 = (b: Uint8Array): string => Buffer.from(b.buffer, b.byteOffset, b.byteLength).toString('latin1');
+
+/** An events response waiting for the next flush (assembled then, straight into the write buffer). */
+interface PendingEvents {
+  header: Buffer;
+  watchId: bigint;
+  frames: Buffer[];
+  fragment: boolean;
+  /** Body size (without the 5-byte gRPC prefix). */
+  body: number;
+}
+
+export class WatchStream {
+  readonly watchers = new Map<bigint, Watcher>();
+  /** Watchers waiting for this stream to drain. */
+  readonly victims = new Set<Watcher>();
+  /** Watchers of this stream that are not synced (unsynced or victims). */
+  lagging = 0;
+  closed = false;
+  private nextId = 0n;
+  /** Queued responses: complete gRPC messages (control) or events responses to assemble. */
+  private out: Array<Buffer | PendingEvents> = [];
+  private outBytes = 0;
+  private flushScheduled = false;
+  private congested = false;
+  private queued = 0;
+  private progressWanted = false;
+  private readonly progressWatchers = new Set<Watcher>();
+  private timer: NodeJS.Timeout | null = null;
+
+  constructor(
+    private readonly hub: WatchHub,
+    private readonly sink: WatchSink,
+    private readonly o: WatchStreamOptions,
+  ) {}
+
+  /** False once the transport is congested and the queue is full: new events make victims. */
+  get accepting(): boolean {
+    return !this.congested || this.queued < MAX_QUEUED_RESPONSES;
+  }
+
+  /** WatchCreateRequest. */
+  create(req: etcdserverpb.WatchCreateRequest): void {
+    if (this.closed) return;
+    const rev = this.hub.currentRevision;
+    const denied = this.o.authorize?.(req) ?? null;
+    if (denied !== null) {
+      this.control({ header: this.hub.header(rev), watchId: -1, created: true, canceled: true, cancelReason: denied });
+      return;
+    }
+    // An empty key is the smallest key, "\0"; range_end "\0" means every key ≥ key.
+    const key = req.key.length === 0 ? '\0' : latin1(req.key);
+    const single = req.rangeEnd.length === 0;
+    const end = single || (req.rangeEnd.length === 1 && req.rangeEnd[0] === 0) ? null : latin1(req.rangeEnd);
+    let err: string | null = null;
+    let id = req.watchId;
+    if (end !== null && key >= end) err = ERR_EMPTY_RANGE;
+    else if (id === 0n) {
+      while (this.watchers.has(this.nextId)) this.nextId++;
+      id = this.nextId++;
+    } else if (this.watchers.has(id)) err = ERR_DUPLICATE_ID;
+    if (err !== null) {
+      this.control({ header: this.hub.header(rev), watchId: -1, created: true, canceled: true, cancelReason: err });
+      return;
+    }
+    const startRev = req.startRevision === 0n ? rev + 1 : Number(req.startRevision);
+    const F = etcdserverpb.WatchCreateRequest_FilterType;
+    const w = new Watcher(
+      this,
+      id,
+      key,
+      end,
+      single,
+      startRev,
+      req.filters.includes(F.NOPUT),
+      req.filters.includes(F.NODELETE),
+      req.prevKv,
+      req.fragment,
+      req.progressNotify,
+    );
+    this.watchers.set(id, w);
+    // The created response goes out before anything the watcher can receive.
+    this.control({ header: this.hub.header(rev), watchId: id, created: true });
+    this.hub.add(w);
+    if (w.progressNotify) {
+      this.progressWatchers.add(w);
+      this.startProgressTimer();
+    }
+  }
+
+  /** WatchCancelRequest: an unknown ID is ignored (no response), as in etcd. */
+  cancel(id: bigint): void {
+    const w = this.watchers.get(id);
+    if (!w || this.closed) return;
+    this.watchers.delete(id);
+    this.progressWatchers.delete(w);
+    this.hub.remove(w);
+    this.control({ header: this.hub.header(this.hub.currentRevision), watchId: id, canceled: true });
+  }
+
+  /**
+   * WatchProgressRequest: answered with watch ID -1 and the current revision once every watcher of
+   * the stream is synced (so the client has every event up to that revision).
+   */
+  requestProgress(): void {
+    if (this.closed) return;
+    if (this.lagging === 0) this.sendProgressAll();
+    else this.progressWanted = true;
+  }
+
+  /** The stream ended: every watcher goes. */
+  close(): void {
+    if (this.closed) return;
+    this.closed = true;
+    if (this.timer) clearInterval(this.timer);
+    this.timer = null;
+    for (const w of this.watchers.values()) this.hub.remove(w);
+    this.watchers.clear();
+    this.progressWatchers.clear();
+    this.victims.clear();
+    this.out = [];
+    this.outBytes = 0;
+  }
+
+  // ---- called by the hub ----
+
+  /** Queues an events response for `w` (fragmented if it asked for it and the response is large). */
+  sendEvents(w: Watcher, header: Buffer, events: readonly EventBytes[]): void {
+    const frames = events.map((e) => (w.prevKv ? e.framedWithPrev() : e.framed()));
+    w.progressIdle = false;
+    let total = 0;
+    for (const f of frames) total += f.length;
+    const body = eventResponseSize(header, w.id, total, false);
+    if (!w.fragment || frames.length < 2 || body < this.o.fragmentBytes) {
+      this.push({ header, watchId: w.id, frames, fragment: false, body });
+      return;
+    }
+    // etcd's sendFragments: fill each part until it reaches the limit (at least one event each).
+    let i = 0;
+    while (i < frames.length) {
+      const part: Buffer[] = [];
+      let size = 0;
+      for (; i < frames.length; i++) {
+        const f = frames[i]!;
+        if (part.length > 0 && eventResponseSize(header, w.id, size + f.length, true) >= this.o.fragmentBytes) break;
+        part.push(f);
+        size += f.length;
+      }
+      const fragment = i < frames.length;
+      this.push({ header, watchId: w.id, frames: part, fragment, body: eventResponseSize(header, w.id, size, fragment) });
+    }
+  }
+
+  /** Queues a control response (never subject to the queue bound) and flushes soon. */
+  control(r: Parameters<typeof controlResponse>[0]): void {
+    this.push(controlResponse(r));
+  }
+
+  /** A watcher of this stream became synced: answer a pending progress request when none lags. */
+  noteSynced(): void {
+    if (this.lagging === 0 && this.progressWanted) {
+      this.progressWanted = false;
+      this.sendProgressAll();
+    }
+  }
+
+  // ---- internals ----
+
+  private sendProgressAll(): void {
+    this.control({ header: this.hub.header(this.hub.currentRevision), watchId: -1 });
+  }
+
+  private push(r: Buffer | PendingEvents): void {
+    if (this.closed) return;
+    this.out.push(r);
+    this.outBytes += Buffer.isBuffer(r) ? r.length : 5 + r.body;
+    if (this.congested) this.queued++;
+    if (!this.flushScheduled) {
+      this.flushScheduled = true;
+      queueMicrotask(() => this.flush());
+    }
+  }
+
+  private flush(): void {
+    this.flushScheduled = false;
+    if (this.closed || this.out.length === 0) return;
+    const out = this.out;
+    const first = out[0]!;
+    let buf: Buffer;
+    if (out.length === 1 && Buffer.isBuffer(first)) {
+      buf = first;
+    } else {
+      // One buffer per flush, every response copied into it once.
+      buf = Buffer.allocUnsafe(this.outBytes);
+      let p = 0;
+      for (const r of out) {
+        if (Buffer.isBuffer(r)) {
+          buf.set(r, p);
+          p += r.length;
+        } else {
+          p = writeEventResponse(buf, p, r.header, r.watchId, r.frames, r.fragment, r.body);
+        }
+      }
+    }
+    this.out = [];
+    this.outBytes = 0;
+    const ok = this.sink.write(buf);
+    if (!ok && !this.congested) {
+      this.congested = true;
+      this.sink.onDrain(() => {
+        this.congested = false;
+        this.queued = 0;
+        if (!this.closed) this.hub.streamDrained(this);
+      });
+    }
+  }
+
+  private startProgressTimer(): void {
+    if (this.timer) return;
+    const base = Math.max(this.o.progressIntervalMs, MIN_PROGRESS_INTERVAL_MS);
+    this.timer = setInterval(() => this.progressTick(), base + Math.floor(Math.random() * (base / 10)));
+    this.timer.unref();
+  }
+
+  /** Every interval: a progress notification to each progress_notify watcher that got no event since the last. */
+  private progressTick(): void {
+    if (this.closed) return;
+    for (const w of this.progressWatchers) {
+      if (w.progressIdle && w.state === 'synced' && this.accepting) {
+        this.control({ header: this.hub.header(this.hub.currentRevision), watchId: w.id });
+      }
+      w.progressIdle = true;
+    }
+  }
+}

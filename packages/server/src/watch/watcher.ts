@@ -1,0 +1,46 @@
+// One watcher: a key or key range on one watch stream, the next revision it must receive
+// (minRev), its options (filters, prev_kv, fragment, progress_notify) and where it stands in the
+// watchable store: synced (receives live events), unsynced (catching up from history), victim
+// (its stream is congested: it will catch up from history once the stream drains), or done
+// (canceled, or ended by compaction).
+
+import type { WatchStream } from './stream.js';
+
+export type WatcherState = 'synced' | 'unsynced' | 'victim' | 'done';
+
+export class Watcher {
+  state: WatcherState = 'unsynced';
+  /** The lowest revision not yet sent: events at revision ≥ minRev are this watcher's to send. */
+  minRev: number;
+  /** No event was sent since the last progress tick (progress_notify). */
+  progressIdle = true;
+
+  constructor(
+    readonly stream: WatchStream,
+    readonly id: bigint,
+    /** First key, as a latin1 string of its bytes. */
+    readonly key: string,
+    /** Exclusive range end as a latin1 string; null = every key ≥ key. Ignored when `single`. */
+    readonly end: string | null,
+    /** Watches exactly `key`. */
+    readonly single: boolean,
+    startRev: number,
+    readonly noPut: boolean,
+    readonly noDelete: boolean,
+    readonly prevKv: boolean,
+    readonly fragment: boolean,
+    readonly progressNotify: boolean,
+  ) {
+    this.minRev = startRev;
+  }
+
+  get filtered(): boolean {
+    return this.noPut || this.noDelete;
+  }
+
+  /** True if `key` (latin1) is in this watcher's key or range. */
+  covers(key: string): boolean {
+    if (this.single) return key === this.key;
+    return key >= this.key && (this.end === null || key < this.end);
+  }
+}
