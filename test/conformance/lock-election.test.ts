@@ -85,6 +85,8 @@ for (const kind of ['etcd', 'conclave']) {
         );
         stream.on('data', (r: v3electionpb.LeaderResponse) => seen.push(str(r.kv?.value)));
         stream.on('error', () => {});
+        // Observe reports the current leader first; wait for it so the proclaim below is a change.
+        for (let i = 0; i < 100 && seen.length === 0; i++) await new Promise((r) => setTimeout(r, 20));
 
         let twoLeads = false;
         const two = c.unary(E.Campaign, { name: b('el'), lease: l2.ID, value: b('two') }).then((r) => {

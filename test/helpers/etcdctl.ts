@@ -22,7 +22,8 @@ export function etcdctl(endpoint: string, args: string[], opts: { input?: string
       child.kill('SIGKILL');
       reject(new Error(`etcdctl ${args.join(' ')} timed out`));
     }, opts.timeoutMs ?? 15000);
-    child.on('exit', (code) => {
+    // 'close', not 'exit': output may still be in flight when the process has exited.
+    child.on('close', (code) => {
       clearTimeout(timer);
       resolve({ code: code ?? -1, stdout, stderr });
     });

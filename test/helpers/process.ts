@@ -67,7 +67,12 @@ export async function startServer(kind: ServerKind, opts: StartOptions = {}): Pr
   const exited = new Promise<void>((res) => child.once('exit', () => res()));
 
   const address = await new Promise<string>((res, rej) => {
-    const timer = setTimeout(() => rej(new Error(`${kind} did not start within ${opts.timeoutMs ?? 20000} ms:\n${out}`)), opts.timeoutMs ?? 20000);
+    const timer = setTimeout(() => {
+      // Never leave a half-started server behind (it would keep the test process alive).
+      child.kill('SIGKILL');
+      if (ownDir) rmSync(resolve(dataDir, '..'), { recursive: true, force: true });
+      rej(new Error(`${kind} did not start within ${opts.timeoutMs ?? 20000} ms:\n${out}`));
+    }, opts.timeoutMs ?? 20000);
     const check = (): void => {
       const m = /"msg":"serving client traffic (?:insecurely|securely)[^"]*","address":"([^"]+)"/.exec(out);
       if (m) {

@@ -17,6 +17,7 @@ import { registerServices } from '../services/index.js';
 import { startAutoCompaction, type AutoCompactor } from '../etcdserver/auto-compact.js';
 import { PeerServer, PeerTransport } from '../peer/index.js';
 import { fetchRemoteCluster } from './join.js';
+import { AuthConfigError, createTokenProvider, type TokenProvider } from '../auth/index.js';
 
 export interface MemberHandle {
   /** The client URLs actually bound (port 0 resolved). */
@@ -106,6 +107,14 @@ export async function startMember(cfg: ServerConfig, opts: { logger?: Logger } =
     memberId = members.find((m) => m.name === cfg.name)?.id ?? 0n;
   }
   const advertised = cfg.advertiseClientUrls.map((u) => u.href);
+  // auth: the token provider from --auth-token (bad options or key files stop the start, as in etcd).
+  let tokens: TokenProvider;
+  try {
+    tokens = createTokenProvider({ type: cfg.authToken, options: cfg.authTokenOptions, ttlSeconds: cfg.authTokenTtlSeconds });
+  } catch (err) {
+    if (err instanceof AuthConfigError) throw startupError(err.message, cfg.logger);
+    throw err;
+  }
   const peerClientTls = peerTls ? clientTlsOptions(peerTls) : undefined;
 
   let peerServer: PeerServer | null = null;
@@ -130,6 +139,7 @@ export async function startMember(cfg: ServerConfig, opts: { logger?: Logger } =
     initialElectionTickAdvance: cfg.initialElectionTickAdvance,
     clientUrls: advertised,
     leaseCheckpoint: cfg.experimentalEnableLeaseCheckpoint ? { persist: cfg.flags.get('experimental-enable-lease-checkpoint-persist') === true } : null,
+    auth: { tokens, bcryptCost: cfg.bcryptCost, clientCertAuth: cfg.clientTls.clientCertAuth },
     logger,
     transport: (s) =>
       new PeerTransport({

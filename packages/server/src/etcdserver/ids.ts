@@ -48,10 +48,10 @@ export class IdGenerator {
     return this.prefix | this.suffix;
   }
 
-  /** A positive int64 (lease IDs must be > 0). */
+  /** A positive int64 (lease IDs must be > 0): etcd masks the sign bit off. */
   nextPositiveInt64(): bigint {
     for (;;) {
-      const id = BigInt.asIntN(64, this.next());
+      const id = this.next() & 0x7fffffffffffffffn;
       if (id > 0n) return id;
     }
   }

@@ -4,7 +4,7 @@
 // cluster: the write path is the same as in a cluster.
 
 import { etcdError, GrpcStatusError } from '@conclave/api';
-import { ConfChangeType, EntryType, MessageType, ProposalDroppedError, RawNode, StateRole, type Message, type Ready, type ConfChange, type ConfState } from '../raft/index.js';
+import { ConfChangeType, EntryType, MessageType, ProposalDroppedError, RawNode, StateRole, type Entry, type Message, type Ready, type ConfChange, type ConfState } from '../raft/index.js';
 import type { Logger } from '../log/index.js';
 import { MSG, formatId } from '../log/index.js';
 import { MvccStore } from '../mvcc/index.js';
@@ -206,6 +206,7 @@ export class EtcdServer {
       logger: opts.logger,
     });
     const s = new EtcdServer(opts, storage);
+    s.durableIndex = storage.raftStorage.lastIndex();
     opts.logger.info(MSG.STARTING_LOCAL_MEMBER, { 'local-member-id': formatId(s.memberId), 'cluster-id': formatId(s.clusterId) });
     if (storage.fresh) {
       if (opts.bootstrap !== false) {
@@ -336,36 +337,65 @@ export class EtcdServer {
     const leader = rd.softState.role === StateRole.Leader;
     if (leader) this.send(rd.messages);
     const st = this.storage;
+    // Committed entries that were durable before this Ready (a leader's always are: it counts its own
+    // log only once persisted) are applied while this Ready's own entries are being written, so their
+    // callers do not wait for that fsync. Entries this Ready (re)writes are applied after it.
+    let early: Entry[] = [];
+    let late = rd.committedEntries;
+    if (!rd.snapshot && late.length > 0) {
+      const limit = Math.min(this.durableIndex, rd.entries.length > 0 ? rd.entries[0]!.index - 1 : Number.POSITIVE_INFINITY);
+      let n = 0;
+      while (n < late.length && late[n]!.index <= limit) n++;
+      if (n > 0) {
+        early = late.slice(0, n);
+        late = late.slice(n);
+      }
+    }
     if (rd.snapshot) {
       await st.snapshotter.save(rd.snapshot);
       await st.wal.saveSnapshotMarker({ index: rd.snapshot.metadata.index, term: rd.snapshot.metadata.term });
     }
+    let saving: Promise<void> | null = null;
+    const t0 = performance.now();
     if (rd.hardState || rd.entries.length > 0 || rd.mustSync) {
-      const t0 = performance.now();
-      await st.wal.save(rd.hardState, rd.entries, rd.mustSync);
+      saving = st.wal.save(rd.hardState, rd.entries, rd.mustSync);
+      saving.catch(() => {}); // observed below; keeps an early failure from counting as unhandled
+    }
+    if (early.length > 0) await this.applyCommitted(early);
+    if (saving) {
+      await saving;
       this.stats.walSaveMs += performance.now() - t0;
       this.stats.walSaves++;
     }
     this.stats.entries += rd.entries.length;
+    if (rd.entries.length > 0) this.durableIndex = rd.entries[rd.entries.length - 1]!.index;
     if (rd.snapshot) {
       st.raftStorage.applySnapshot(rd.snapshot);
+      this.durableIndex = Math.max(this.durableIndex, rd.snapshot.metadata.index);
       await installSnapshot(this, rd.snapshot, this.receivedDbs.get(rd.snapshot.metadata.index));
       this.receivedDbs.clear();
     }
     if (rd.hardState) st.raftStorage.setHardState(rd.hardState);
     if (rd.entries.length > 0) st.raftStorage.append(rd.entries);
     if (!leader) this.send(rd.messages);
-    // A defragment holds writes off for a moment: apply once it is done.
-    if (st.backend.busyOperation !== null) await st.backend.whenIdle();
-    const outcomes = this.applier.applyEntries(rd.committedEntries);
-    for (const [id, outcome] of outcomes) this.settle(id, outcome);
-    this.leases.afterApply(rd.committedEntries);
+    if (late.length > 0) await this.applyCommitted(late);
     if (this.applier.membershipChanged) this.onMembershipApplied();
     this.reads.onReadStates(rd.readStates);
     this.node.advance(rd);
     if (this.loneCampaignPending) this.maybeLoneCampaign();
     this.reads.onApplied();
     this.snapshots.maybeSnapshot(this.applier, () => this.node.basicStatus().hardState.term);
+  }
+
+  /** Index of the last entry known to be in the fsynced WAL. */
+  private durableIndex = 0;
+
+  private async applyCommitted(entries: Entry[]): Promise<void> {
+    // A defragment holds writes off for a moment: apply once it is done.
+    if (this.storage.backend.busyOperation !== null) await this.storage.backend.whenIdle();
+    const outcomes = this.applier.applyEntries(entries);
+    for (const [id, outcome] of outcomes) this.settle(id, outcome);
+    this.leases.afterApply(entries);
   }
 
   private onSoftState(rd: Ready): void {

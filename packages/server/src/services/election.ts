@@ -10,11 +10,11 @@ import { waiterKey } from './lock.js';
 type LeaderKey = v3electionpb.LeaderKey;
 
 export function electionService(ctx: ServiceContext): ServiceHandlers<typeof v3electionpb.ElectionService> {
-  const kv = new LocalKv(ctx.server);
+  const base = new LocalKv(ctx.server);
   const prefixOf = (name: Uint8Array) => Buffer.concat([Buffer.from(name), Buffer.from('/')]);
 
   /** Sets the leader's value if it still leads (etcd's Proclaim); false when it does not. */
-  const proclaim = async (l: LeaderKey, value: Uint8Array, signal?: AbortSignal) => {
+  const proclaim = async (kv: LocalKv, l: LeaderKey, value: Uint8Array, signal?: AbortSignal) => {
     const t = await kv.txn(
       {
         compare: [{ key: l.key, target: 1, result: 0, createRevision: l.rev }],
@@ -24,11 +24,12 @@ export function electionService(ctx: ServiceContext): ServiceHandlers<typeof v3e
     );
     return t;
   };
-  const resign = (l: LeaderKey) =>
+  const resign = (kv: LocalKv, l: LeaderKey) =>
     kv.txn({ compare: [{ key: l.key, target: 1, result: 0, createRevision: l.rev }], success: [{ requestDeleteRange: { key: l.key } }] });
 
   return asPlainErrors({
     Campaign: async (req, call) => {
+      const kv = base.as(call);
       const pfx = prefixOf(req.name);
       const key = waiterKey(req.name, req.lease);
       const t = await kv.txn(
@@ -45,9 +46,9 @@ export function electionService(ctx: ServiceContext): ServiceHandlers<typeof v3e
         const kvs = t.responses?.[0]?.responseRange?.kvs?.[0];
         leader.rev = BigInt(kvs?.createRevision ?? 0);
         if (Buffer.compare(Buffer.from(kvs?.value ?? new Uint8Array(0)), Buffer.from(req.value)) !== 0) {
-          const p = await proclaim(leader, req.value, call.signal);
+          const p = await proclaim(kv, leader, req.value, call.signal);
           if (!p.succeeded) {
-            await resign(leader).catch(() => {});
+            await resign(kv, leader).catch(() => {});
             throw etcdError('ElectionNotLeader');
           }
         }
@@ -55,24 +56,27 @@ export function electionService(ctx: ServiceContext): ServiceHandlers<typeof v3e
       try {
         await kv.waitDeletes(pfx, Number(leader.rev) - 1, call.signal);
       } catch (err) {
-        if (call.signal.aborted) await resign(leader).catch(() => {});
+        if (call.signal.aborted) await resign(kv, leader).catch(() => {});
         throw err;
       }
       rev = Number(t.header.revision);
       return { header: header(ctx, rev), leader };
     },
     Proclaim: async (req, call) => {
+      const kv = base.as(call);
       if (!req.leader) throw etcdError('ElectionMissingLeaderKey');
-      const t = await proclaim(req.leader, req.value, call.signal);
+      const t = await proclaim(kv, req.leader, req.value, call.signal);
       if (!t.succeeded) throw etcdError('ElectionNotLeader');
       return { header: header(ctx, Number(t.header.revision)) };
     },
-    Leader: async (req) => {
+    Leader: async (req, call) => {
+      const kv = base.as(call);
       const { kv: first, revision } = await kv.firstCreated(prefixOf(req.name));
       if (!first) throw etcdError('ElectionNoLeader');
       return { header: header(ctx, revision), kv: first };
     },
     Observe: (req, call) => {
+      const kv = base.as(call);
       const pfx = prefixOf(req.name);
       let last: { key: string; mod: string } | null = null;
       let running = false;
@@ -104,9 +108,10 @@ export function electionService(ctx: ServiceContext): ServiceHandlers<typeof v3e
       call.onDone = stop;
       void check();
     },
-    Resign: async (req) => {
+    Resign: async (req, call) => {
+      const kv = base.as(call);
       if (!req.leader) throw etcdError('ElectionMissingLeaderKey');
-      const t = await resign(req.leader);
+      const t = await resign(kv, req.leader);
       return { header: header(ctx, Number(t.header.revision)) };
     },
   });

@@ -1,12 +1,20 @@
 // The gRPC services a member serves, registered on one GrpcServer.
 
-import { etcdError, etcdserverpb, healthpb } from '@conclave/api';
+import { etcdError, etcdserverpb, healthpb, v3electionpb, v3lockpb } from '@conclave/api';
 import type { GrpcServer, Interceptor } from '../transport/grpc-server.js';
 import { clusterService } from './cluster.js';
 import { requireLeaderIfAsked, type ServiceContext } from './context.js';
 import { healthService } from './health.js';
 import { kvService } from './kv.js';
 import { maintenanceService } from './maintenance.js';
+import { lockService } from './lock.js';
+import { electionService } from './election.js';
+import { leaseService } from './lease.js';
+import { StreamGuard } from './stream-guard.js';
+import { watchService } from './watch.js';
+// auth: the Auth service, and root-role / token checks around Maintenance, Cluster and Lease.
+import { guardClusterService, guardLeaseService, guardMaintenanceService } from '../auth/index.js';
+import { authService } from './auth.js';
 
 export interface RegisteredServices {
   /** Ends long-lived streams (watches, keep-alives) before the server stops. */
@@ -30,10 +38,27 @@ function interceptors(ctx: ServiceContext): Interceptor {
 export function registerServices(grpc: GrpcServer, ctx: ServiceContext): RegisteredServices {
   grpc.interceptor = interceptors(ctx);
   grpc.addService(etcdserverpb.KVService, kvService(ctx));
-  grpc.addService(etcdserverpb.MaintenanceService, maintenanceService(ctx, ctx.server.alarms));
-  grpc.addService(etcdserverpb.ClusterService, clusterService(ctx));
+  const auth = ctx.server.auth;
+  grpc.addService(etcdserverpb.MaintenanceService, guardMaintenanceService(auth, maintenanceService(ctx, ctx.server.alarms)));
+  grpc.addService(etcdserverpb.ClusterService, guardClusterService(auth, clusterService(ctx)));
+  grpc.addService(etcdserverpb.AuthService, authService(ctx));
   grpc.addService(healthpb.HealthService, healthService(ctx));
-  return { close: () => {} };
+  grpc.addService(v3lockpb.LockService, lockService(ctx));
+  grpc.addService(v3electionpb.ElectionService, electionService(ctx));
+  // Watch and Lease (streams end with "server stopped" on close, which clients retry elsewhere).
+  const guard = new StreamGuard(ctx);
+  // Read permission on the range, checked when each watch is created.
+  const watch = watchService(ctx, guard, (call, req) => auth.watchDenied(call, req.key, req.rangeEnd));
+  const lease = leaseService(ctx, guard);
+  grpc.addService(etcdserverpb.WatchService, watch.handlers);
+  grpc.addService(etcdserverpb.LeaseService, guardLeaseService(auth, lease.handlers));
+  return {
+    close: () => {
+      watch.close(etcdError('Stopped'));
+      lease.close(etcdError('Stopped'));
+      guard.close();
+    },
+  };
 }
 
 export type { ServiceContext };

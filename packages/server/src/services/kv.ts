@@ -25,23 +25,34 @@ function txnSerializable(t: etcdserverpb.TxnRequest): boolean {
 
 export function kvService(ctx: ServiceContext): ServiceHandlers<typeof etcdserverpb.KVService> {
   const s = ctx.server;
+  // auth: reads are checked here (etcd's doSerialize); writes carry the caller into the log and are
+  // checked when applied (auth/auth.ts), where a token checked at an older auth revision is refused.
+  const auth = s.auth;
   return {
     Range: async (req, call) => {
       checkRange(req);
       if (!req.serializable) await s.linearizableRead();
-      return withHeader(ctx, applyRange(s.store, req));
+      if (!auth.involved(call)) return withHeader(ctx, applyRange(s.store, req));
+      const info = await auth.identifyAsync(call);
+      return auth.serialize(
+        info,
+        () => auth.checkRange(info, req),
+        () => withHeader(ctx, applyRange(s.store, req)),
+      );
     },
     Put: async (req, call) => {
       checkPut(req);
-      const res = await s.propose<PartialMessage<etcdserverpb.PutResponse>>(RequestKind.Put, encodeMessage(etcdserverpb.PutRequest, req), { signal: call.signal });
+      const who = await auth.proposeOptions(call);
+      const res = await s.propose<PartialMessage<etcdserverpb.PutResponse>>(RequestKind.Put, encodeMessage(etcdserverpb.PutRequest, req), { ...who, signal: call.signal });
       return withHeader(ctx, res);
     },
     DeleteRange: async (req, call) => {
       checkDelete(req);
+      const who = await auth.proposeOptions(call);
       const res = await s.propose<PartialMessage<etcdserverpb.DeleteRangeResponse>>(
         RequestKind.DeleteRange,
         encodeMessage(etcdserverpb.DeleteRangeRequest, req),
-        { signal: call.signal },
+        { ...who, signal: call.signal },
       );
       return withHeader(ctx, res);
     },
@@ -49,13 +60,22 @@ export function kvService(ctx: ServiceContext): ServiceHandlers<typeof etcdserve
       checkTxn(req, ctx.maxTxnOps);
       if (isTxnReadOnly(req)) {
         if (!txnSerializable(req)) await s.linearizableRead();
-        return withHeader(ctx, applyTxn(s.store, req, { leaseExists: (id) => s.leaseExists(id) }, true));
+        if (!auth.involved(call)) return withHeader(ctx, applyTxn(s.store, req, { leaseExists: (id) => s.leaseExists(id) }, true));
+        const info = await auth.identifyAsync(call);
+        return auth.serialize(
+          info,
+          () => auth.checkTxn(info, req),
+          () => withHeader(ctx, applyTxn(s.store, req, { leaseExists: (id) => s.leaseExists(id) }, true)),
+        );
       }
-      const res = await s.propose<PartialMessage<etcdserverpb.TxnResponse>>(RequestKind.Txn, encodeMessage(etcdserverpb.TxnRequest, req), { signal: call.signal });
+      const who = await auth.proposeOptions(call);
+      const res = await s.propose<PartialMessage<etcdserverpb.TxnResponse>>(RequestKind.Txn, encodeMessage(etcdserverpb.TxnRequest, req), { ...who, signal: call.signal });
       return withHeader(ctx, res);
     },
     Compact: async (req, call) => {
+      const who = await auth.proposeOptions(call);
       const res = await s.propose<{ header: Header; done: Promise<void> }>(RequestKind.Compaction, encodeMessage(etcdserverpb.CompactionRequest, req), {
+        ...who,
         signal: call.signal,
       });
       if (req.physical) {

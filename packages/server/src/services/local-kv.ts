@@ -6,6 +6,7 @@ import { encodeMessage, etcdserverpb, GrpcCode, GrpcStatusError, type PartialMes
 import { applyRange } from '../apply/kv.js';
 import { RequestKind } from '../etcdserver/raft-request.js';
 import type { EtcdServer } from '../etcdserver/server.js';
+import type { CallContext } from '../transport/call.js';
 
 type PbKv = PartialMessage<mvccpb.KeyValue>;
 type TxnResult = PartialMessage<etcdserverpb.TxnResponse> & { header: { revision: number | bigint } };
@@ -22,17 +23,32 @@ export function prefixEnd(prefix: Buffer): Buffer {
   return Buffer.from([0]);
 }
 
+/**
+ * The member's KV on behalf of one caller: with auth on, every operation is checked with the
+ * caller's credentials, as etcd's services calling etcd through its client with the caller's token.
+ */
 export class LocalKv {
-  constructor(private readonly server: EtcdServer) {}
+  constructor(
+    private readonly server: EtcdServer,
+    private readonly call?: CallContext,
+  ) {}
 
-  txn(t: PartialMessage<etcdserverpb.TxnRequest>, signal?: AbortSignal): Promise<TxnResult> {
-    return this.server.propose<TxnResult>(RequestKind.Txn, encodeMessage(etcdserverpb.TxnRequest, t), signal ? { signal } : {});
+  /** The same KV acting for `call`. */
+  as(call: CallContext): LocalKv {
+    return new LocalKv(this.server, call);
+  }
+
+  async txn(t: PartialMessage<etcdserverpb.TxnRequest>, signal?: AbortSignal): Promise<TxnResult> {
+    const auth = this.call ? await this.server.auth.proposeOptions(this.call) : {};
+    return this.server.propose<TxnResult>(RequestKind.Txn, encodeMessage(etcdserverpb.TxnRequest, t), { ...auth, ...(signal ? { signal } : {}) });
   }
 
   /** A linearizable range read. */
   async range(r: PartialMessage<etcdserverpb.RangeRequest>): Promise<{ kvs: PbKv[]; revision: number }> {
     await this.server.linearizableRead();
-    const res = applyRange(this.server.store, etcdserverpb.RangeRequest.create(r));
+    const req = etcdserverpb.RangeRequest.create(r);
+    if (this.call && this.server.auth.involved(this.call)) this.server.auth.checkRange(await this.server.auth.identifyAsync(this.call), req);
+    const res = applyRange(this.server.store, req);
     return { kvs: (res.kvs ?? []) as PbKv[], revision: Number(res.header?.revision ?? 0) };
   }
 

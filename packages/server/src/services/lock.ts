@@ -14,9 +14,10 @@ export function waiterKey(name: Uint8Array, lease: bigint): Buffer {
 }
 
 export function lockService(ctx: ServiceContext): ServiceHandlers<typeof v3lockpb.LockService> {
-  const kv = new LocalKv(ctx.server);
+  const base = new LocalKv(ctx.server);
   return asPlainErrors({
     Lock: async (req, call) => {
+      const kv = base.as(call);
       const pfx = Buffer.concat([Buffer.from(req.name), Buffer.from('/')]);
       const myKey = waiterKey(req.name, req.lease);
       const first = { requestRange: { key: pfx, rangeEnd: prefixEnd(pfx), sortTarget: 2, sortOrder: 1, limit: 1 } } as const;
@@ -46,7 +47,8 @@ export function lockService(ctx: ServiceContext): ServiceHandlers<typeof v3lockp
       }
       return { header: header(ctx, rev), key: myKey };
     },
-    Unlock: async (req) => {
+    Unlock: async (req, call) => {
+      const kv = base.as(call);
       if (req.key.length === 0) throw etcdError('EmptyKey');
       const rev = await kv.delete(Buffer.from(req.key));
       return { header: header(ctx, rev) };

@@ -129,7 +129,8 @@ export class GrpcServer {
     }
     const socket = stream.session?.socket as TLSSocket | undefined;
     let cn: string | undefined;
-    if (socket && 'getPeerCertificate' in socket && socket.authorized) {
+    // session.socket is a Proxy whose `in` looks at the session, not the socket: test the method itself.
+    if (socket && typeof socket.getPeerCertificate === 'function' && socket.authorized) {
       cn = socket.getPeerCertificate()?.subject?.CN as string | undefined;
     }
     const { desc } = reg;

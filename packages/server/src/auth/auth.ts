@@ -1,0 +1,271 @@
+// A member's auth machinery (what etcd's EtcdServer does around its auth store): the store and its
+// Raft appliers, the apply-time permission checks of KV and lease requests (etcd's authApplierV3,
+// which also refuses requests whose token was checked at an older auth revision), who a call comes
+// from (token metadata, or the TLS client certificate's CN with --client-cert-auth), and the checks
+// services run before proposing or while serving reads.
+
+import { decodeMessage, etcdError, etcdserverpb, type PartialMessage } from '@conclave/api';
+import type { Entry } from '../raft/types.js';
+import { RequestKind, type InternalRequest } from '../etcdserver/raft-request.js';
+import type { EtcdServer } from '../etcdserver/server.js';
+import type { CallContext } from '../transport/call.js';
+import { checkDelete, checkLeaseKeys, checkPut, checkRange, checkTxn, type LeaseKeys } from './authorize.js';
+import { DEFAULT_COST, hashPassword } from './bcrypt.js';
+import { goStatusText } from './errors.js';
+import { SimpleTokenProvider } from './simple-token.js';
+import { AuthStore, decodeInternalAuthenticate } from './store.js';
+import { createTokenProvider, type AuthInfo, type TokenProvider } from './tokens.js';
+
+export interface AuthOptions {
+  /** Issues and checks tokens (--auth-token); default: simple tokens living 300 s. */
+  tokens?: TokenProvider;
+  /** --bcrypt-cost (default 10). */
+  bcryptCost?: number;
+  /** --client-cert-auth: a verified client certificate's CN names the user when there is no token. */
+  clientCertAuth?: boolean;
+}
+
+/** What a client request carries into the Raft log for apply-time checks. */
+export interface ProposeAuth {
+  username?: string;
+  authRevision?: number;
+}
+
+const NO_AUTH: ProposeAuth = Object.freeze({});
+
+/** How long a call waits for this member to apply the entry that issued its simple token. */
+const TOKEN_INDEX_WAIT_MS = 5000;
+
+export class Auth {
+  readonly store: AuthStore;
+  readonly bcryptCost: number;
+  readonly clientCertAuth: boolean;
+  /** Keys attached to a lease (write permission on all of them is needed to revoke it or attach more). */
+  readonly leaseKeys: LeaseKeys;
+
+  constructor(
+    private readonly server: EtcdServer,
+    opts: AuthOptions = {},
+  ) {
+    this.bcryptCost = opts.bcryptCost ?? DEFAULT_COST;
+    this.clientCertAuth = opts.clientCertAuth ?? false;
+    this.store = new AuthStore(server.backend, opts.tokens ?? createTokenProvider({ type: 'simple', options: {}, ttlSeconds: 300 }), server.logger);
+    if (this.store.tokens.kind === 'simple') server.logger.warn('simple token is not cryptographically signed');
+    this.leaseKeys = (id) => server.leases.lessor.lookup(id)?.sortedKeys() ?? [];
+    this.registerAppliers();
+    server.applier.authorize = (req) => this.authorizeApply(req);
+    server.snapshotListeners.add(() => this.store.load());
+  }
+
+  get enabled(): boolean {
+    return this.store.enabled;
+  }
+
+  get revision(): number {
+    return this.store.revision;
+  }
+
+  get tokens(): TokenProvider {
+    return this.store.tokens;
+  }
+
+  // ---- who is calling ----
+
+  /**
+   * The caller (etcd's AuthInfoFromCtx): the user of the `token` metadata (the gateway's
+   * Authorization header), else — with --client-cert-auth — the verified client certificate's CN,
+   * else null. A token that is given but unknown, expired or forged fails the call with "invalid
+   * auth token", whether or not auth is enabled (as in etcd). Simple tokens are checked at the
+   * current auth revision, JWTs at the revision they carry.
+   */
+  identify(call: CallContext): AuthInfo | null {
+    const token = call.metadata('token');
+    if (token !== undefined) {
+      const info = this.store.tokens.info(token, this.store.revision);
+      if (!info) throw etcdError('InvalidAuthToken');
+      return info;
+    }
+    if (this.clientCertAuth) {
+      const cn = call.peerCommonName;
+      if (cn !== undefined) return { username: cn, revision: this.store.revision };
+    }
+    return null;
+  }
+
+  /**
+   * Does auth play any part in this call? Not while auth is off and the call carries neither a
+   * token nor (with --client-cert-auth) a client certificate: the fast path of every request then.
+   */
+  involved(call: CallContext): boolean {
+    return this.store.enabled || call.metadata('token') !== undefined || (this.clientCertAuth && call.peerCommonName !== undefined);
+  }
+
+  /**
+   * identify(), but a simple token issued by an entry this member has not applied yet is waited for
+   * (etcd's token index waiter: a client may authenticate on one member and call another).
+   * Synchronous unless it has to wait.
+   */
+  identifyAsync(call: CallContext): AuthInfo | null | Promise<AuthInfo | null> {
+    try {
+      return this.identify(call);
+    } catch (err) {
+      const token = call.metadata('token');
+      const index = token === undefined || this.store.tokens.kind !== 'simple' ? null : SimpleTokenProvider.indexOf(token);
+      if (index === null || index <= this.server.appliedIndex) throw err;
+      return this.waitApplied(index, call.signal, err).then(() => this.identify(call));
+    }
+  }
+
+  private async waitApplied(index: number, signal: AbortSignal, err: unknown): Promise<void> {
+    const deadline = Date.now() + TOKEN_INDEX_WAIT_MS;
+    while (this.server.appliedIndex < index) {
+      if (signal.aborted || Date.now() > deadline) throw err;
+      await new Promise((r) => setTimeout(r, 5));
+    }
+  }
+
+  /**
+   * What a client request proposes with (etcd's request header): the caller's name and the auth
+   * revision their credentials were checked at. A caller without credentials while auth is on is
+   * marked with an empty name and the current revision, so apply-time checks refuse it ("user name
+   * is empty") but still tell it apart from the member's own requests (no name, revision 0), e.g.
+   * lease revocations on expiry. Throws "invalid auth token". Synchronous unless it has to wait.
+   */
+  proposeOptions(call: CallContext): ProposeAuth | Promise<ProposeAuth> {
+    if (!this.involved(call)) return NO_AUTH;
+    const info = this.identifyAsync(call);
+    return info instanceof Promise ? info.then((i) => this.proposeAs(i)) : this.proposeAs(info);
+  }
+
+  private proposeAs(info: AuthInfo | null): ProposeAuth {
+    if (info) return { username: info.username, authRevision: info.revision };
+    return this.store.enabled ? { username: '', authRevision: this.store.revision } : NO_AUTH;
+  }
+
+  // ---- checks services run ----
+
+  checkAdmin(info: AuthInfo | null): void {
+    this.store.checkAdmin(info);
+  }
+
+  checkRange(info: AuthInfo | null, r: { key: Uint8Array; rangeEnd: Uint8Array }): void {
+    checkRange(this.store, info, r);
+  }
+
+  checkTxn(info: AuthInfo | null, t: etcdserverpb.TxnRequest): void {
+    checkTxn(this.store, this.leaseKeys, info, t);
+  }
+
+  /** LeaseRevoke: write permission on every key attached to the lease. */
+  checkLeaseRevoke(info: AuthInfo | null, leaseId: bigint): void {
+    checkLeaseKeys(this.store, this.leaseKeys, info, leaseId);
+  }
+
+  /**
+   * etcd's doSerialize for reads served locally (Range, read-only Txn): check, read, then refuse the
+   * result if the auth store changed under a revision-carrying caller meanwhile.
+   */
+  serialize<T>(info: AuthInfo | null, check: () => void, read: () => T): T {
+    check();
+    const out = read();
+    if (info && info.revision !== 0 && info.revision !== this.store.revision) throw etcdError('AuthOldRevision');
+    return out;
+  }
+
+  /**
+   * Watch creation (etcd's isWatchPermitted): null when the caller may read [key, rangeEnd),
+   * otherwise the cancel_reason etcd 3.4 answers with (watch_id -1, created and canceled), e.g.
+   * "rpc error: code = PermissionDenied desc = etcdserver: permission denied".
+   */
+  watchDenied(call: CallContext, key: Uint8Array, rangeEnd: Uint8Array): string | null {
+    try {
+      const info = this.identify(call);
+      checkRange(this.store, info, { key, rangeEnd });
+      return null;
+    } catch (err) {
+      return goStatusText(err);
+    }
+  }
+
+  /** bcrypt hash of a new password at the configured cost. */
+  hashPassword(password: string): Promise<string> {
+    return hashPassword(password, this.bcryptCost);
+  }
+
+  // ---- apply ----
+
+  /** Runs before every committed request is applied: refuses KV and lease requests the sender may not make. */
+  private authorizeApply(req: InternalRequest): void {
+    const store = this.store;
+    if (!store.enabled) return;
+    const info: AuthInfo = { username: req.username, revision: req.authRevision };
+    switch (req.kind) {
+      case RequestKind.Put:
+        checkPut(store, this.leaseKeys, info, decodeMessage(etcdserverpb.PutRequest, req.body));
+        return;
+      case RequestKind.DeleteRange:
+        checkDelete(store, info, decodeMessage(etcdserverpb.DeleteRangeRequest, req.body));
+        return;
+      case RequestKind.Txn:
+        checkTxn(store, this.leaseKeys, info, decodeMessage(etcdserverpb.TxnRequest, req.body));
+        return;
+      case RequestKind.LeaseRevoke:
+        // The member's own revocations (lease expiry) carry no user and revision 0; etcd runs them as root.
+        if (req.username === '' && req.authRevision === 0) return;
+        checkLeaseKeys(store, this.leaseKeys, info, decodeMessage(etcdserverpb.LeaseRevokeRequest, req.body).ID);
+        return;
+      default:
+        return;
+    }
+  }
+
+  private registerAppliers(): void {
+    const s = this.store;
+    const admin = (kind: RequestKind, fn: (body: Uint8Array) => void): void => {
+      this.server.applier.register(kind, (req): PartialMessage<{ header?: unknown }> => {
+        s.checkAdmin({ username: req.username, revision: req.authRevision });
+        fn(req.body);
+        return {};
+      });
+    };
+    const pb = etcdserverpb;
+    admin(RequestKind.AuthEnable, () => s.authEnable());
+    admin(RequestKind.AuthDisable, () => s.authDisable());
+    admin(RequestKind.AuthUserAdd, (b) => {
+      const r = decodeMessage(pb.AuthUserAddRequest, b);
+      const noPassword = r.options?.noPassword ?? false;
+      s.userAdd(r.name, noPassword ? new Uint8Array(0) : Buffer.from(r.hashedPassword, 'base64'), r.options);
+    });
+    admin(RequestKind.AuthUserDelete, (b) => s.userDelete(decodeMessage(pb.AuthUserDeleteRequest, b).name));
+    admin(RequestKind.AuthUserChangePassword, (b) => {
+      const r = decodeMessage(pb.AuthUserChangePasswordRequest, b);
+      s.userChangePassword(r.name, Buffer.from(r.hashedPassword, 'base64'));
+    });
+    admin(RequestKind.AuthUserGrantRole, (b) => {
+      const r = decodeMessage(pb.AuthUserGrantRoleRequest, b);
+      s.userGrantRole(r.user, r.role);
+    });
+    admin(RequestKind.AuthUserRevokeRole, (b) => {
+      const r = decodeMessage(pb.AuthUserRevokeRoleRequest, b);
+      s.userRevokeRole(r.name, r.role);
+    });
+    admin(RequestKind.AuthRoleAdd, (b) => s.roleAdd(decodeMessage(pb.AuthRoleAddRequest, b).name));
+    admin(RequestKind.AuthRoleDelete, (b) => s.roleDelete(decodeMessage(pb.AuthRoleDeleteRequest, b).role));
+    admin(RequestKind.AuthRoleGrantPermission, (b) => {
+      const r = decodeMessage(pb.AuthRoleGrantPermissionRequest, b);
+      s.roleGrantPermission(r.name, r.perm);
+    });
+    admin(RequestKind.AuthRoleRevokePermission, (b) => {
+      const r = decodeMessage(pb.AuthRoleRevokePermissionRequest, b);
+      s.roleRevokePermission(r.role, r.key, r.rangeEnd);
+    });
+    this.server.applier.register(RequestKind.Authenticate, (req, e: Entry) => {
+      const r = decodeInternalAuthenticate(req.body);
+      return { token: s.authenticate(r.name, r.simpleToken, e.index) };
+    });
+  }
+
+  close(): void {
+    this.store.close();
+  }
+}
