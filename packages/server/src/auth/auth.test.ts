@@ -41,7 +41,7 @@ function fakeServer(fx: Fixture, leaseKeys: Map<bigint, Buffer[]>) {
 }
 
 function call(md: Record<string, string> = {}, cn?: string): CallContext {
-  return { metadata: (k) => md[k], signal: new AbortController().signal, peer: 'test', peerCommonName: cn };
+  return { metadata: (k) => md[k], signal: new AbortController().signal, onCancel: () => {}, peer: 'test', peerCommonName: cn };
 }
 
 function err(fn: () => unknown): string {

@@ -72,6 +72,8 @@ export interface ProposeOptions {
   authRevision?: number;
   /** The caller's cancellation (client cancel or deadline). */
   signal?: AbortSignal;
+  /** The same as `signal`, from a call that reports cancellation without an AbortSignal (cheaper). */
+  cancel?: { onCancel(cb: (reason: unknown) => void): void };
 }
 
 interface QueuedProposal {
@@ -120,7 +122,7 @@ export class EtcdServer {
   /** Ready-loop turn counter (for status and tests). */
   readyCount = 0;
   /** Counters for /metrics and benchmarks. */
-  readonly stats = { walSaves: 0, walSaveMs: 0, entries: 0 };
+  readonly stats = { walSaves: 0, walSaveMs: 0, walWaitMs: 0, entries: 0 };
   readonly startedAt = Date.now();
 
   private constructor(
@@ -363,7 +365,9 @@ export class EtcdServer {
     }
     if (early.length > 0) await this.applyCommitted(early);
     if (saving) {
+      const t1 = performance.now();
       await saving;
+      this.stats.walWaitMs += performance.now() - t1;
       this.stats.walSaveMs += performance.now() - t0;
       this.stats.walSaves++;
     }
@@ -590,7 +594,7 @@ export class EtcdServer {
    */
   propose<T>(kind: RequestKind, body: Uint8Array, opts: ProposeOptions = {}): Promise<T> {
     if (this.stopped || this.fatal) return Promise.reject(etcdError('Stopped'));
-    const { signal } = opts;
+    const { signal, cancel } = opts;
     if (signal?.aborted) return Promise.reject(signal.reason);
     const req: InternalRequest = { kind, id: this.ids.next(), username: opts.username ?? '', authRevision: opts.authRevision ?? 0, body };
     if (etcdRequestSize(req) > this.opts.maxRequestBytes) return Promise.reject(etcdError('RequestTooLarge'));
@@ -606,15 +610,13 @@ export class EtcdServer {
       this.waiters.set(req.id, { resolve: resolve as (v: unknown) => void, reject, timer, lead });
       // A caller that gives up (cancel, deadline) withdraws a proposal Raft has not taken yet; one
       // already in the log still commits (its outcome is then unknown to the caller, as in etcd).
-      signal?.addEventListener(
-        'abort',
-        () => {
-          if (!this.waiters.delete(req.id)) return;
-          clearTimeout(timer);
-          reject(signal.reason);
-        },
-        { once: true },
-      );
+      const withdraw = (reason: unknown): void => {
+        if (!this.waiters.delete(req.id)) return;
+        clearTimeout(timer);
+        reject(reason);
+      };
+      signal?.addEventListener('abort', () => withdraw(signal.reason), { once: true });
+      cancel?.onCancel(withdraw);
       try {
         this.proposeData({ id: req.id, data });
       } catch (err) {

@@ -159,6 +159,11 @@ class GatewayCall<Rq, Rs> implements ServerCall<Rq, Rs> {
   get signal(): AbortSignal {
     return this.controller.signal;
   }
+  onCancel(cb: (reason: unknown) => void): void {
+    const signal = this.controller.signal;
+    if (signal.aborted) cb(signal.reason);
+    else signal.addEventListener('abort', () => cb(signal.reason), { once: true });
+  }
   get peer(): string {
     return `${this.req.socket?.remoteAddress ?? ''}:${this.req.socket?.remotePort ?? ''}`;
   }

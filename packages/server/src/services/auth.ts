@@ -25,7 +25,7 @@ export function authService(ctx: ServiceContext): ServiceHandlers<typeof etcdser
     async (req: Req, call: CallContext): Promise<Header> => {
       const opts = await auth.proposeOptions(call);
       const body = prepare ? await prepare(req) : (req as PartialMessage<Req>);
-      await s.propose(kind, encodeMessage(codec, body), { ...opts, signal: call.signal });
+      await s.propose(kind, encodeMessage(codec, body), { ...opts, cancel: call });
       return hdr();
     };
 
@@ -50,7 +50,7 @@ export function authService(ctx: ServiceContext): ServiceHandlers<typeof etcdser
         const checkedAt = await store.checkPassword(req.name, req.password);
         const opts = await auth.proposeOptions(call);
         const body = encodeInternalAuthenticate({ name: req.name, simpleToken: store.tokens.genPrefix() });
-        const res = await s.propose<{ token: string }>(RequestKind.Authenticate, body, { ...opts, signal: call.signal });
+        const res = await s.propose<{ token: string }>(RequestKind.Authenticate, body, { ...opts, cancel: call });
         // The password was checked against a store that changed before the token was issued: check again.
         if (checkedAt === store.revision) return { ...hdr(), token: res.token };
       }

@@ -43,7 +43,7 @@ export function kvService(ctx: ServiceContext): ServiceHandlers<typeof etcdserve
     Put: async (req, call) => {
       checkPut(req);
       const who = await auth.proposeOptions(call);
-      const res = await s.propose<PartialMessage<etcdserverpb.PutResponse>>(RequestKind.Put, encodeMessage(etcdserverpb.PutRequest, req), { ...who, signal: call.signal });
+      const res = await s.propose<PartialMessage<etcdserverpb.PutResponse>>(RequestKind.Put, encodeMessage(etcdserverpb.PutRequest, req), { ...who, cancel: call });
       return withHeader(ctx, res);
     },
     DeleteRange: async (req, call) => {
@@ -52,7 +52,7 @@ export function kvService(ctx: ServiceContext): ServiceHandlers<typeof etcdserve
       const res = await s.propose<PartialMessage<etcdserverpb.DeleteRangeResponse>>(
         RequestKind.DeleteRange,
         encodeMessage(etcdserverpb.DeleteRangeRequest, req),
-        { ...who, signal: call.signal },
+        { ...who, cancel: call },
       );
       return withHeader(ctx, res);
     },
@@ -69,14 +69,14 @@ export function kvService(ctx: ServiceContext): ServiceHandlers<typeof etcdserve
         );
       }
       const who = await auth.proposeOptions(call);
-      const res = await s.propose<PartialMessage<etcdserverpb.TxnResponse>>(RequestKind.Txn, encodeMessage(etcdserverpb.TxnRequest, req), { ...who, signal: call.signal });
+      const res = await s.propose<PartialMessage<etcdserverpb.TxnResponse>>(RequestKind.Txn, encodeMessage(etcdserverpb.TxnRequest, req), { ...who, cancel: call });
       return withHeader(ctx, res);
     },
     Compact: async (req, call) => {
       const who = await auth.proposeOptions(call);
       const res = await s.propose<{ header: Header; done: Promise<void> }>(RequestKind.Compaction, encodeMessage(etcdserverpb.CompactionRequest, req), {
         ...who,
-        signal: call.signal,
+        cancel: call,
       });
       if (req.physical) {
         await res.done;

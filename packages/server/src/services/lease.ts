@@ -131,7 +131,7 @@ export function leaseService(ctx: ServiceContext, guard: StreamGuard): LeaseServ
       const body = encodeMessage(etcdserverpb.LeaseGrantRequest, { TTL: req.TTL, ID: req.ID === 0n ? nextLeaseId(ctx) : req.ID });
       const res = await s.propose<PartialMessage<etcdserverpb.LeaseGrantResponse>>(RequestKind.LeaseGrant, body, {
         ...(await s.auth.proposeOptions(call)),
-        signal: call.signal,
+        cancel: call,
       });
       return { ...res, header: header(ctx, res.header?.revision ?? 0) };
     },
@@ -139,7 +139,7 @@ export function leaseService(ctx: ServiceContext, guard: StreamGuard): LeaseServ
       requireLeaderIfAsked(ctx, call);
       const res = await s.propose<PartialMessage<etcdserverpb.LeaseRevokeResponse>>(RequestKind.LeaseRevoke, encodeMessage(etcdserverpb.LeaseRevokeRequest, req), {
         ...(await s.auth.proposeOptions(call)),
-        signal: call.signal,
+        cancel: call,
       });
       return { header: header(ctx, res.header?.revision ?? 0) };
     },

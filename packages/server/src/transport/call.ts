@@ -8,6 +8,11 @@ export interface CallContext {
   metadata(key: string): string | undefined;
   /** Aborted when the client cancels, the deadline passes or the connection drops. */
   readonly signal: AbortSignal;
+  /**
+   * Calls `cb(reason)` when the call is cancelled (client cancel, deadline, connection lost): the
+   * same moment `signal` aborts, without allocating an AbortController (hot paths use this).
+   */
+  onCancel(cb: (reason: unknown) => void): void;
   /** Remote address, for logs. */
   readonly peer: string;
   /** Common name of the verified client certificate, when client-cert auth is on. */

@@ -56,6 +56,8 @@ function parseTimeout(v: string | undefined): number | undefined {
 export class GrpcCall<Req, Res> implements ServerCall<Req, Res> {
   readonly headers: IncomingHttpHeaders;
   private controller: AbortController | null = null;
+  private cancelCallbacks: Array<(reason: unknown) => void> | null = null;
+  private cancelReason: unknown = undefined;
   private pending: Buffer | null = null;
   private headersSent = false;
   private finished = false;
@@ -119,7 +121,21 @@ export class GrpcCall<Req, Res> implements ServerCall<Req, Res> {
     return Array.isArray(v) ? v[0] : v;
   }
 
+  onCancel(cb: (reason: unknown) => void): void {
+    if (this.cancelReason !== undefined) {
+      cb(this.cancelReason);
+      return;
+    }
+    (this.cancelCallbacks ??= []).push(cb);
+  }
+
   private abort(reason: unknown): void {
+    if (this.cancelReason === undefined) {
+      this.cancelReason = reason;
+      const cbs = this.cancelCallbacks;
+      this.cancelCallbacks = null;
+      if (cbs) for (const cb of cbs) cb(reason);
+    }
     if (this.controller && !this.controller.signal.aborted) this.controller.abort(reason);
   }
 
