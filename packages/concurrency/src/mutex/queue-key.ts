@@ -1,0 +1,187 @@
+// The waiting-line protocol of etcd's Go recipes, shared by Mutex, RWMutex and Election. Each
+// contender owns one key, created with its session's lease; contenders are ordered by the key's
+// create revision. A contender waits only on its immediate predecessor (the newest key created
+// before its own) — no thundering herd — and holds when none is left.
+//
+// Unlike etcd 3.4's Go recipe, the turn is only granted after one linearizable read that sees the
+// contender's own key still present (with the same create revision) *and* no predecessor: a
+// contender whose lease expired while it waited never believes it got the lock (Jepsen, etcd 3.4.3).
+
+import { cmp, op, ConclaveError, type KeyValue, type RangeQuery, type TxnResult } from '@conclave/client';
+import { retrying, waitForDelete } from '../util/async.js';
+import { SessionExpiredError } from '../util/errors.js';
+import { lastCreatedAtOrBefore } from '../util/keys.js';
+import type { Session } from '../session/session.js';
+
+export interface Enqueued {
+  /** Create revision of the contender's key. */
+  rev: bigint;
+  /** The key existed already (created by an earlier attempt with the same lease). */
+  existed: KeyValue | undefined;
+  /** Result of `probe` (read in the same transaction), if one was given. */
+  probe: KeyValue[];
+  /** Revision of the transaction. */
+  revision: bigint;
+}
+
+/**
+ * Creates `key` with the session's lease unless it exists, reading `probe` in the same transaction.
+ * Idempotent (the key is the contender's own), so retried through ambiguous failures.
+ */
+export async function enqueue(session: Session, key: string, value: string, probe: { key: string; query: RangeQuery } | undefined, signal: AbortSignal): Promise<Enqueued> {
+  const kv = session.client;
+  const extra = probe ? [op.get(probe.key, probe.query)] : [];
+  let r: TxnResult;
+  try {
+    r = await retrying(
+      () =>
+        kv
+          .txn()
+          .if(cmp.createRevision(key, '=', 0))
+          .then(op.put(key, value, { lease: session.lease }), ...extra)
+          .else(op.get(key), ...extra)
+          .commit({ signal }),
+      signal,
+    );
+  } catch (e) {
+    throw session.mapError(e);
+  }
+  const probeResult = probe ? r.responses[1] : undefined;
+  const probeKvs = probeResult?.type === 'get' ? probeResult.kvs : [];
+  if (r.succeeded) return { rev: r.revision, existed: undefined, probe: probeKvs, revision: r.revision };
+  const first = r.responses[0];
+  const existing = first?.type === 'get' ? first.kvs[0] : undefined;
+  if (!existing) throw new ConclaveError({ message: `queue key ${key} vanished inside a transaction`, code: 'Internal', retriable: false });
+  return { rev: existing.createRevision, existed: existing, probe: probeKvs, revision: r.revision };
+}
+
+/** Thrown when the contender's own key disappeared while it waited and its lease still exists (deleted by someone else). */
+export class KeyDeletedError extends ConclaveError {
+  constructor(readonly key: string) {
+    super({ message: `${key} was deleted while waiting (by another client)`, code: 'KeyDeleted', retriable: false });
+  }
+}
+
+async function keyLost(session: Session, key: string): Promise<Error> {
+  try {
+    const ttl = await session.client.lease.timeToLive(session.lease, { timeoutMs: 2000 });
+    if (ttl.ttl < 0) return session.mapError(new SessionExpiredError(session.lease, 'expired')) as Error;
+  } catch {
+    // could not tell: report the loss of the key itself
+  }
+  return new KeyDeletedError(key);
+}
+
+/**
+ * Waits until no key under `waitPrefix` created before `rev` remains, while `key` (created at `rev`)
+ * still exists. Resolves with the revision at which both held. Throws SessionExpiredError /
+ * KeyDeletedError if `key` disappears, or the abort reason when `signal` aborts.
+ */
+export async function waitTurn(session: Session, key: string, rev: bigint, waitPrefix: string, signal: AbortSignal): Promise<bigint> {
+  const kv = session.client;
+  for (;;) {
+    const r = await retrying(() => kv.txn().then(op.get(key), op.get(waitPrefix, lastCreatedAtOrBefore(rev - 1n))).commit({ signal }), signal);
+    const [mineRes, predRes] = r.responses;
+    const mine = mineRes?.type === 'get' ? mineRes.kvs[0] : undefined;
+    if (!mine || mine.createRevision !== rev) throw await keyLost(session, key);
+    const pred = predRes?.type === 'get' ? predRes.kvs[0] : undefined;
+    if (!pred) return r.revision;
+    await waitForDelete(kv, pred.key, r.revision + 1n, signal);
+  }
+}
+
+/**
+ * Deletes `key` if it is still the one created at `rev` (a newer key of the same lease is left
+ * alone). Retried through failures for up to the session's TTL, after which the lease is expired
+ * anyway unless renewed. Resolves with whether a key was deleted.
+ */
+export async function release(session: Session, key: string, rev: bigint, signal?: AbortSignal): Promise<boolean> {
+  const r = await retrying(
+    () => session.client.txn().if(cmp.createRevision(key, '=', rev)).then(op.delete(key)).commit(signal ? { signal } : {}),
+    signal,
+    session.ttl * 1000,
+  );
+  return r.succeeded;
+}
+
+/**
+ * Withdraws a contender's key on a failure path: guarded by its create revision when known, else by
+ * the session's lease (the enqueue may have been applied although its answer never arrived; the key
+ * is this contender's alone while it holds the in-process lock). Never throws; skipped once the
+ * session has ended (its keys go with the lease).
+ */
+export async function releaseQuietly(session: Session, key: string, rev: bigint | undefined): Promise<void> {
+  if (session.isDone) return;
+  try {
+    if (rev !== undefined) await release(session, key, rev);
+    else
+      await retrying(
+        () => session.client.txn().if(cmp.lease(key, '=', session.lease)).then(op.delete(key)).commit(),
+        undefined,
+        session.ttl * 1000,
+      );
+  } catch {
+    // the key goes with the lease
+  }
+}
+
+/**
+ * A hold on a recipe key: `signal` aborts when the session ends (the hold is lost) or when it is
+ * released. Keeps the create revision after a loss so that guards built from it keep failing.
+ */
+export class Hold {
+  private readonly controller = new AbortController();
+  private readonly unlink: () => void;
+
+  constructor(
+    readonly session: Session,
+    readonly key: string,
+    readonly rev: bigint,
+    /** Revision at which the hold was confirmed. */
+    readonly revision: bigint,
+    private readonly releaseLocal: () => void,
+  ) {
+    const onEnd = (): void => this.controller.abort(session.signal.reason);
+    if (session.signal.aborted) onEnd();
+    else session.signal.addEventListener('abort', onEnd, { once: true });
+    this.unlink = () => session.signal.removeEventListener('abort', onEnd);
+  }
+
+  get signal(): AbortSignal {
+    return this.controller.signal;
+  }
+
+  /** The hold ended by session loss (not by release). */
+  get lost(): boolean {
+    return this.controller.signal.aborted && this.session.signal.aborted && this.controller.signal.reason === this.session.signal.reason;
+  }
+
+  /** Ends the hold locally: aborts `signal` with `reason` (unless already aborted). */
+  end(reason: unknown): void {
+    this.unlink();
+    this.controller.abort(reason);
+  }
+
+  /**
+   * Ends the hold, deletes its key unless the session is gone (`remove`), and only then frees the
+   * in-process lock on the key (another object of the session must not reuse the key being deleted).
+   */
+  async finish(reason: unknown, remove: (() => Promise<unknown>) | undefined): Promise<void> {
+    const lost = this.lost;
+    this.end(reason);
+    try {
+      if (!lost && !this.session.isDone && remove) await remove();
+    } finally {
+      this.releaseLocal();
+    }
+  }
+}
+
+const released = new Map<string, ConclaveError>();
+
+/** The abort reason of a hold ended by its owner (one shared instance per kind: no stack capture per release). */
+export function releasedReason(what: string): ConclaveError {
+  let e = released.get(what);
+  if (!e) released.set(what, (e = new ConclaveError({ message: `${what} released`, code: 'Released', retriable: false })));
+  return e;
+}
