@@ -7,6 +7,7 @@ import { after, before, describe } from 'node:test';
 import { Client, type ClientOptions } from '@conclave/client';
 import { startEtcdCluster, type EtcdCluster } from '../helpers/etcd-cluster.js';
 import { startServer } from '../helpers/process.js';
+import { TestCluster } from '../helpers/cluster.js';
 
 export type Feature =
   /** Range, Put, DeleteRange, Txn, Compact. */
@@ -74,19 +75,40 @@ async function etcd(n: number, opts: StartOptions = {}): Promise<Running> {
   };
 }
 
+async function conclaveCluster(n: number, opts: StartOptions = {}): Promise<Running> {
+  const c = await TestCluster.start(n, {
+    args: ['--experimental-watch-progress-notify-interval', '500ms', ...(opts.args ?? [])],
+    heartbeatMs: 50,
+    electionMs: 500,
+    ...(opts.tls ? { clientTls: opts.tls } : {}),
+  });
+  const control: ClusterControl = {
+    get endpoints() {
+      return c.members.map((m) => m.endpoint);
+    },
+    kill: (i, signal) => c.kill(i, signal),
+    restart: (i) => c.restart(i),
+    pause: (i) => c.pause(i),
+    resume: (i) => c.resume(i),
+    leader: () => c.waitLeader(),
+    addMember: () => c.addMember(),
+  };
+  return { endpoints: c.clientUrls, ...(opts.tls ? {} : { cluster: control }), stop: () => c.stop() };
+}
+
 export const TARGETS: readonly Target[] = [
   { name: 'etcd 3.4 × 3', members: 3, features: new Set(ALL), start: (o) => etcd(3, o) },
   { name: 'etcd 3.4 × 1', members: 1, features: new Set(ALL.filter((f) => f !== 'multiMember')), start: (o) => etcd(1, o) },
+  { name: 'conclave × 3', members: 3, features: new Set(ALL), start: (o) => conclaveCluster(3, o) },
   {
     name: 'conclave × 1',
     members: 1,
-    // what the single-member server offers today
-    features: new Set<Feature>(['kv', 'maintenance', 'memberList', 'tls']),
+    features: new Set(ALL.filter((f) => f !== 'multiMember')),
     async start(o) {
       const tls = o?.tls
         ? ['--listen-client-urls', 'https://127.0.0.1:0', '--advertise-client-urls', 'https://127.0.0.1:0', '--cert-file', o.tls.certFile, '--key-file', o.tls.keyFile, '--trusted-ca-file', o.tls.caFile, '--client-cert-auth']
         : [];
-      const s = await startServer('conclave', { args: [...tls, ...(o?.args ?? [])] });
+      const s = await startServer('conclave', { args: [...tls, ...ETCD_TEST_ARGS, ...(o?.args ?? [])] });
       return { endpoints: [`${o?.tls ? 'https' : 'http'}://${s.endpoint}`], stop: () => s.stop() };
     },
   },

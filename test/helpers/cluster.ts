@@ -36,6 +36,8 @@ export interface ClusterOptions {
   token?: string;
   /** Peer URLs scheme (https needs peer TLS flags in `args`). */
   peerScheme?: 'http' | 'https';
+  /** Serve clients over TLS with this certificate, requiring client certificates signed by `caFile`. */
+  clientTls?: { certFile: string; keyFile: string; caFile: string };
 }
 
 export async function freePort(): Promise<number> {
@@ -63,10 +65,16 @@ export class TestCluster {
   /** Starts an n-member cluster and waits until every member serves and a leader exists. */
   static async start(n: number, opts: ClusterOptions = {}): Promise<TestCluster> {
     const c = new TestCluster(opts);
-    for (let i = 0; i < n; i++) await c.allocate();
-    const initial = c.initialCluster();
-    await Promise.all(c.members.map((m) => c.spawn(m, initial, 'new')));
-    await c.waitLeader();
+    try {
+      for (let i = 0; i < n; i++) await c.allocate();
+      const initial = c.initialCluster();
+      await Promise.all(c.members.map((m) => c.spawn(m, initial, 'new')));
+      await c.waitLeader();
+    } catch (err) {
+      // Never leave a half-started cluster behind (it would keep the test process alive).
+      await c.stop();
+      throw err;
+    }
     return c;
   }
 
@@ -99,13 +107,21 @@ export class TestCluster {
     return this.members.filter((m) => m.child).map((m) => m.endpoint);
   }
 
+  /** Client URL of every member (running or not), by index. */
+  get clientUrls(): string[] {
+    return this.members.map((m) => `${this.opts.clientTls ? 'https' : 'http'}://${m.endpoint}`);
+  }
+
   private async spawn(m: ClusterMember, initialCluster: string, state: 'new' | 'existing'): Promise<void> {
     const args = [
       conclaveBin,
       '--name', m.name,
       '--data-dir', m.dataDir,
-      '--listen-client-urls', `http://${m.endpoint}`,
-      '--advertise-client-urls', `http://${m.endpoint}`,
+      '--listen-client-urls', `${this.opts.clientTls ? 'https' : 'http'}://${m.endpoint}`,
+      '--advertise-client-urls', `${this.opts.clientTls ? 'https' : 'http'}://${m.endpoint}`,
+      ...(this.opts.clientTls
+        ? ['--cert-file', this.opts.clientTls.certFile, '--key-file', this.opts.clientTls.keyFile, '--trusted-ca-file', this.opts.clientTls.caFile, '--client-cert-auth']
+        : []),
       '--listen-peer-urls', m.peerUrl,
       '--initial-advertise-peer-urls', m.peerUrl,
       '--initial-cluster', initialCluster,
@@ -151,6 +167,8 @@ export class TestCluster {
   /** The index of the member every live member agrees is leader, or -1. */
   async leaderIndex(): Promise<number> {
     const live = this.members.filter((m) => m.child);
+    // With client TLS (and client-cert auth) etcdctl has no certificate here: read the members' logs.
+    if (this.opts.clientTls) return this.leaderFromLogs(live);
     const r = await etcdctl(live.map((m) => m.endpoint).join(','), ['endpoint', 'status', '-w', 'json', '--command-timeout', '1s']);
     if (r.code !== 0 && r.stdout.trim() === '') return -1;
     try {
@@ -165,14 +183,31 @@ export class TestCluster {
     }
   }
 
-  /** SIGKILL member i. */
-  async kill(i: number): Promise<void> {
+  /** The leader every live member last logged as elected, or -1. */
+  private leaderFromLogs(live: ClusterMember[]): number {
+    const seen = live.map((m) => [...m.log.matchAll(/elected leader ([0-9a-f]+) at term/g)].at(-1)?.[1]);
+    if (seen.some((x) => x === undefined) || new Set(seen).size !== 1) return -1;
+    return this.members.findIndex((m) => m.id === seen[0]);
+  }
+
+  /** Kills member i (SIGKILL unless another signal is given) and waits for it to exit. */
+  async kill(i: number, signal: NodeJS.Signals = 'SIGKILL'): Promise<void> {
     const m = this.members[i]!;
     const c = m.child;
     if (!c) return;
-    c.kill('SIGKILL');
+    if (signal !== 'SIGKILL') c.kill('SIGCONT');
+    c.kill(signal);
     await new Promise<void>((r) => (c.exitCode !== null || c.signalCode !== null ? r() : c.once('exit', () => r())));
     m.child = null;
+  }
+
+  /** SIGSTOP: the member keeps its sockets but stops answering. */
+  pause(i: number): void {
+    this.members[i]!.child?.kill('SIGSTOP');
+  }
+
+  resume(i: number): void {
+    this.members[i]!.child?.kill('SIGCONT');
   }
 
   /** Restarts member i on its data dir (the initial-cluster flags are ignored by a restarted member). */
