@@ -13,6 +13,7 @@
 
 import { open, rename, rm } from 'node:fs/promises';
 import type { FileHandle } from 'node:fs/promises';
+import { fdatasyncSync, writeSync } from 'node:fs';
 import { join } from 'node:path';
 import { ByteWriter } from '../../raft/codec.js';
 import type { HardState } from '../../raft/types.js';
@@ -94,6 +95,53 @@ export class Appender {
     this.startNextTemp();
   }
 
+  /**
+   * Writes (and syncs, if asked) `op` on the calling thread, when nothing else is queued or in flight,
+   * it fits the current segment and no fault hooks are set. For a lone small save this skips two
+   * thread-pool round trips (a few hundred µs of latency) at the cost of blocking for one fdatasync;
+   * under load the queued path stays better, as the event loop keeps working meanwhile. Returns
+   * false (having done nothing) when it cannot.
+   */
+  tryInline(op: Op): boolean {
+    const { faults, counters } = this.cfg;
+    if (this.flushing || this.queue.length > 0 || this.dead || !this.fh) return false;
+    if (faults.beforeWrite || faults.afterWriteBeforeSync || faults.afterSync) return false;
+    if (this.offset + op.buf.length > this.cfg.segmentSize) return false;
+    const fd = this.fh.fd;
+    try {
+      for (let done = 0; done < op.buf.length; ) done += writeSync(fd, op.buf, done, op.buf.length - done, this.offset + done);
+      if (op.buf.length > 0) {
+        this.offset += op.buf.length;
+        this.unsynced = true;
+        counters.writes++;
+        counters.bytesWritten += op.buf.length;
+        counters.records += op.records;
+      }
+      if (this.unsynced && op.sync) {
+        fdatasyncSync(fd);
+        this.unsynced = false;
+        counters.fsyncs++;
+      }
+    } catch (err) {
+      this.fail(err, [op]);
+      return true;
+    }
+    const pos = this.written;
+    pos.lastIndex = op.lastIndex;
+    if (op.hardState) pos.hardState = op.hardState;
+    if (op.marker && (!pos.marker || op.marker.index >= pos.marker.index)) pos.marker = op.marker;
+    op.resolve();
+    if (this.offset >= this.cfg.segmentSize) this.enqueueCut();
+    return true;
+  }
+
+  /** Cuts to a new segment from the flush loop (after an inline write filled the current one). */
+  private enqueueCut(): void {
+    if (this.flushing) return;
+    this.flushing = true;
+    queueMicrotask(() => void this.flushLoop());
+  }
+
   enqueue(op: Op): void {
     this.queue.push(op);
     if (!this.flushing) {
@@ -132,6 +180,14 @@ export class Appender {
 
   private async flushLoop(): Promise<void> {
     try {
+      if (this.offset >= this.cfg.segmentSize && !this.dead) {
+        try {
+          await this.cut();
+        } catch (err) {
+          this.fail(err, []);
+          return;
+        }
+      }
       while (this.queue.length && !this.dead) {
         const batch = this.takeBatch();
         try {

@@ -203,3 +203,24 @@ test('close() drains saves still queued, then rejects new ones; create refuses a
   await assert.rejects(Wal.create(other, { metadata: META }), { code: 'ENOTEMPTY' });
   assert.equal(existsSync(`${other}.tmp`), false);
 });
+
+test('inline saves: written and synced on the calling thread when idle, queued otherwise, order kept across segments', async (t) => {
+  const dir = join(tempDir(t), 'wal');
+  const wal = await Wal.create(dir, { metadata: META, segmentSize: 4096, preallocate: true });
+  // Idle log: the save is done (fsynced) before save() returns.
+  const before = wal.stats.fsyncs;
+  const p = wal.save({ term: 1, vote: 0n, commit: 0 }, entries(1, 1), true, { inline: true });
+  assert.equal(wal.stats.fsyncs, before + 1);
+  await p;
+  // A queued save in flight: the inline request joins the queue behind it.
+  const queued = wal.save(null, entries(2, 30, 1, 100), true);
+  const inlineBehind = wal.save(null, entries(31, 31), true, { inline: true });
+  await Promise.all([queued, inlineBehind]);
+  // Inline saves that fill segments: the flush loop cuts to new ones.
+  for (let i = 32; i <= 120; i++) await wal.save(null, entries(i, i, 1, 200), true, { inline: true });
+  assert.ok(segmentFiles(dir).length > 3, 'segments were cut');
+  await wal.close();
+  const { wal: w2, r } = await reopen(dir);
+  assert.deepEqual(r.entries, [...entries(1, 1), ...entries(2, 30, 1, 100), ...entries(31, 31), ...Array.from({ length: 89 }, (_, k) => entries(32 + k, 32 + k, 1, 200)[0]!)]);
+  await w2.close();
+});

@@ -161,7 +161,11 @@ export class Wal {
    * earlier-written entries at ≥ i. Resolves once written, and with `sync` once durable. Calls
    * may overlap freely; records are written in call order.
    */
-  save(hardState: HardState | null, entries: readonly Entry[], sync: boolean): Promise<void> {
+  /**
+   * With `inline`, a save that finds the log idle is written and synced on the calling thread
+   * (see Appender.tryInline): lower latency for a lone writer; callers pass it for small saves only.
+   */
+  save(hardState: HardState | null, entries: readonly Entry[], sync: boolean, opts?: { inline?: boolean }): Promise<void> {
     const closed = this.rejectIfNotOpen();
     if (closed) return closed;
     let size = 0;
@@ -180,7 +184,7 @@ export class Wal {
     for (const e of entries) writeEntryRecord(w, e);
     if (hs) writeHardStateRecord(w, hs);
     if (entries.length) this.queuedLastIndex = entries[entries.length - 1]!.index;
-    return this.enqueue(written(w), sync, entries.length + (hs ? 1 : 0), hs, null);
+    return this.enqueue(written(w), sync, entries.length + (hs ? 1 : 0), hs, null, opts?.inline === true);
   }
 
   /**
@@ -271,11 +275,12 @@ export class Wal {
     return Promise.reject(new WalError(this.state === 'reading' ? 'WAL_STATE' : 'WAL_CLOSED', `wal: not open for appends (${this.state})`));
   }
 
-  private enqueue(buf: Uint8Array, sync: boolean, records: number, hardState: HardState | null, marker: SnapshotMarker | null): Promise<void> {
+  private enqueue(buf: Uint8Array, sync: boolean, records: number, hardState: HardState | null, marker: SnapshotMarker | null, inline = false): Promise<void> {
     this.counters.saves++;
     const lastIndex = this.queuedLastIndex;
     return new Promise<void>((resolve, reject) => {
-      this.appender!.enqueue({ buf, sync, records, lastIndex, hardState, marker, resolve, reject });
+      const op = { buf, sync, records, lastIndex, hardState, marker, resolve, reject };
+      if (!inline || !this.appender!.tryInline(op)) this.appender!.enqueue(op);
     });
   }
 
