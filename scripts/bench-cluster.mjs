@@ -55,12 +55,13 @@ async function startCluster(kind, n = 3) {
   const ms = [];
   for (let i = 0; i < n; i++) ms.push({ name: `m${i}`, cp: await freePort(), pp: await freePort() });
   const ic = ms.map((m) => `${m.name}=http://127.0.0.1:${m.pp}`).join(',');
+  const token = `bench-${Date.now()}`;
   for (const m of ms) {
     const flags = [
       '--name', m.name, '--data-dir', join(dir, m.name),
       '--listen-client-urls', `http://127.0.0.1:${m.cp}`, '--advertise-client-urls', `http://127.0.0.1:${m.cp}`,
       '--listen-peer-urls', `http://127.0.0.1:${m.pp}`, '--initial-advertise-peer-urls', `http://127.0.0.1:${m.pp}`,
-      '--initial-cluster', ic, '--initial-cluster-token', `bench-${Date.now()}`, '--logger', 'zap', '--log-level', 'warn',
+      '--initial-cluster', ic, '--initial-cluster-token', token, '--logger', 'zap', '--log-level', 'warn',
     ];
     const [cmd, pre] = kind === 'etcd' ? ['etcd', []] : [process.execPath, [join(root, 'packages/server/dist/cli.js')]];
     m.child = spawn(cmd, [...pre, ...flags], { stdio: 'ignore' });

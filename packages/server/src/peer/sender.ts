@@ -76,7 +76,23 @@ export class PeerSender {
   private openSession(url: string): http2.ClientHttp2Session {
     const m = /^(unixs?):\/\/(.+)$/.exec(url);
     const opts: http2.SecureClientSessionOptions = { ...(this.deps.tls ?? {}), settings: { initialWindowSize: 4 << 20 } };
-    if (!m) return http2.connect(url, opts);
+    if (!m) {
+      // Raft messages are small and latency-bound: no Nagle delay on member-to-member streams.
+      const u = new URL(url);
+      const host = u.hostname.replace(/^\[|\]$/g, '');
+      const port = Number(u.port || (u.protocol === 'https:' ? 443 : 80));
+      return http2.connect(url, {
+        ...opts,
+        createConnection: () => {
+          const sock =
+            u.protocol === 'https:'
+              ? tls.connect({ ...(this.deps.tls ?? {}), host, port, ALPNProtocols: ['h2'], ...(net.isIP(host) ? {} : { servername: host }) })
+              : net.connect({ host, port });
+          sock.setNoDelay(true);
+          return sock;
+        },
+      });
+    }
     const path = m[2]!;
     const secure = m[1] === 'unixs';
     return http2.connect(secure ? 'https://localhost' : 'http://localhost', {

@@ -128,7 +128,7 @@ export async function listenUrl(raw: string, opts: ListenOptions): Promise<Bound
   if (spec.secure && !opts.tls) throw new Error(`${raw}: TLS URL given but no certificate configured (--cert-file/--key-file or --auto-tls)`);
   const make = (): net.Server => {
     if (spec.secure) {
-      const server = tls.createServer({ ...opts.tls, ALPNProtocols: ['h2', 'http/1.1'] });
+      const server = tls.createServer({ ...opts.tls, ALPNProtocols: ['h2', 'http/1.1'], noDelay: true });
       server.on('secureConnection', (s: tls.TLSSocket) => {
         s.on('error', () => {});
         if (opts.verify?.(s)) {
@@ -141,7 +141,7 @@ export async function listenUrl(raw: string, opts: ListenOptions): Promise<Bound
       server.on('tlsClientError', () => {});
       return server;
     }
-    return net.createServer((s) => dispatchCleartext(s, opts.h2, opts.h1));
+    return net.createServer({ noDelay: true }, (s) => dispatchCleartext(s, opts.h2, opts.h1));
   };
   const servers: net.Server[] = [];
   const listen = (server: net.Server, arg: net.ListenOptions): Promise<void> =>
