@@ -1,8 +1,9 @@
 // Shared by `npm start` and `npm test`: install npm dependencies when missing, build when any
-// source is newer than its build, and (for tests) make sure the reference etcd and etcdctl exist.
+// source is newer than its build, and (for tests) make sure the reference etcd and etcdctl exist and
+// build the Go helpers that run etcd's own Go client against our servers.
 
 import { execSync, spawnSync } from 'node:child_process';
-import { existsSync, readdirSync, statSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, statSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
@@ -64,12 +65,47 @@ export function ensureEtcd() {
   const missing = [];
   if (!has('etcd')) missing.push('etcd-server');
   if (!has('etcdctl')) missing.push('etcd-client');
+  if (!has('go')) missing.push('golang-go');
+  if (!goEtcdClient()) missing.push('golang-etcd-server-dev');
   if (missing.length === 0) return;
   if (typeof process.getuid === 'function' && process.getuid() === 0 && has('apt-get')) {
     console.log(`> installing ${missing.join(' ')} (reference etcd for the tests)`);
     run('sh', ['-c', `apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq ${missing.join(' ')}`]);
     return;
   }
-  console.error(`The tests need the reference etcd: run  sudo apt-get install -y ${missing.join(' ')}  and try again.`);
+  console.error(`The tests need the reference etcd and its Go client: run  sudo apt-get install -y ${missing.join(' ')}  and try again.`);
   process.exit(1);
+}
+
+/** Debian's GOPATH holding etcd 3.4's Go client (package golang-etcd-server-dev), or null. */
+function goEtcdClient() {
+  const gocode = '/usr/share/gocode';
+  return existsSync(join(gocode, 'src/go.etcd.io/etcd/clientv3/concurrency')) ? gocode : null;
+}
+
+/** Go programs under test/go/<name> built against etcd's Go client, into node_modules/.cache/conclave-go. */
+export const GO_TOOLS = ['gomutex'];
+export const goToolPath = (name) => join(root, 'node_modules/.cache/conclave-go', name);
+
+export function ensureGoTools() {
+  const gocode = goEtcdClient();
+  if (!gocode) throw new Error('golang-etcd-server-dev is missing (ensureEtcd installs it)');
+  const cache = join(root, 'node_modules/.cache/conclave-go');
+  mkdirSync(cache, { recursive: true });
+  for (const name of GO_TOOLS) {
+    const src = join(root, 'test/go', name);
+    const bin = goToolPath(name);
+    if (existsSync(bin) && statSync(bin).mtimeMs >= newestMtime(src)) continue;
+    console.log(`> building test/go/${name} (etcd's Go client)`);
+    // GOPATH mode: Debian ships the client as source under /usr/share/gocode; no module download.
+    const r = spawnSync('go', ['build', '-o', bin, '.'], {
+      cwd: src,
+      stdio: 'inherit',
+      env: { ...process.env, GO111MODULE: 'off', GOPATH: `${join(cache, 'gopath')}:${gocode}`, GOCACHE: join(cache, 'gocache'), GOFLAGS: '' },
+    });
+    if (r.status !== 0) {
+      console.error(`go build test/go/${name} failed`);
+      process.exit(r.status ?? 1);
+    }
+  }
 }

@@ -1,13 +1,15 @@
 #!/usr/bin/env node
-// `npm test`: install and build if needed, make sure the reference etcd/etcdctl exist, then run
+// `npm test`: install and build if needed, make sure the reference etcd/etcdctl exist, build
+// the Go helpers (test/go), then run
 // every test file with Node's test runner (see run-tests.mjs). Arguments narrow the run:
 //   npm test -- packages/server/src/raft
 import { spawnSync } from 'node:child_process';
 import { join } from 'node:path';
-import { ensureBuilt, ensureEtcd, ensureInstalled, root } from './ensure.mjs';
+import { ensureBuilt, ensureEtcd, ensureGoTools, ensureInstalled, root } from './ensure.mjs';
 
 ensureInstalled();
 ensureEtcd();
+ensureGoTools();
 ensureBuilt();
 const r = spawnSync(process.execPath, [join(root, 'scripts/run-tests.mjs'), ...process.argv.slice(2)], { cwd: root, stdio: 'inherit' });
 process.exit(r.status ?? 1);
