@@ -1,5 +1,5 @@
 // Linearizable reads by ReadIndex, batched: every read waiting when a round starts shares that
-// round; reads that arrive meanwhile wait for the next one (a round started before a read arrived
+// round; reads that arrive meanwhile wait for a later one (a round started before a read arrived
 // could return an index older than a write acknowledged before it). A round resolves once Raft
 // confirms the index and this member has applied up to it.
 
@@ -34,9 +34,16 @@ function ctxBytes(ctx: bigint): Uint8Array {
   return b;
 }
 
+/**
+ * Rounds in flight at once. Each read still waits for a round started after it arrived (so it can
+ * never see an index older than a write acknowledged before it); overlapping rounds only keep a
+ * member with a slow round trip to the leader from serving reads one batch per round trip.
+ */
+const MAX_ROUNDS = 4;
+
 export class ReadIndexer {
   private pending: ReadWaiter[] = [];
-  private round: Round | null = null;
+  private readonly rounds = new Map<bigint, Round>();
   private counter = 0n;
   private stopped = false;
 
@@ -61,17 +68,18 @@ export class ReadIndexer {
   }
 
   private startRound(): void {
-    if (this.round || this.pending.length === 0 || this.stopped) return;
+    if (this.pending.length === 0 || this.stopped || this.rounds.size >= MAX_ROUNDS) return;
     const waiters = this.pending;
     this.pending = [];
-    const round: Round = { ctx: 0n, waiters, index: null, retry: setTimeout(() => this.reissue(), this.deps.retryMs) };
+    const round: Round = { ctx: 0n, waiters, index: null, retry: setTimeout(() => this.reissue(round), this.deps.retryMs) };
     round.retry.unref();
-    this.round = round;
     this.issue(round);
   }
 
   private issue(round: Round): void {
+    this.rounds.delete(round.ctx);
     round.ctx = ++this.counter;
+    this.rounds.set(round.ctx, round);
     try {
       this.deps.node.readIndex(ctxBytes(round.ctx));
     } catch (err) {
@@ -81,49 +89,51 @@ export class ReadIndexer {
     this.deps.kick();
   }
 
-  private reissue(): void {
-    const round = this.round;
-    if (!round || round.index !== null || this.stopped) return;
+  private reissue(round: Round): void {
+    if (round.index !== null || this.stopped || this.rounds.get(round.ctx) !== round) return;
     round.waiters = round.waiters.filter((w) => !w.done);
     if (round.waiters.length === 0) {
-      this.round = null;
+      this.rounds.delete(round.ctx);
       this.startRound();
       return;
     }
-    round.retry = setTimeout(() => this.reissue(), this.deps.retryMs);
+    round.retry = setTimeout(() => this.reissue(round), this.deps.retryMs);
     round.retry.unref();
     this.issue(round);
   }
 
   onReadStates(states: readonly ReadState[]): void {
-    const round = this.round;
-    if (!round) return;
     for (const rs of states) {
-      if (rs.requestCtx.length === 8 && Buffer.from(rs.requestCtx.buffer, rs.requestCtx.byteOffset, 8).readBigUInt64BE(0) === round.ctx) {
-        round.index = rs.index;
-      }
+      if (rs.requestCtx.length !== 8) continue;
+      const round = this.rounds.get(Buffer.from(rs.requestCtx.buffer, rs.requestCtx.byteOffset, 8).readBigUInt64BE(0));
+      if (round) round.index = rs.index;
     }
   }
 
   onApplied(): void {
-    const round = this.round;
-    if (!round || round.index === null || this.deps.appliedIndex() < round.index) return;
-    clearTimeout(round.retry);
-    this.round = null;
-    for (const w of round.waiters) {
-      if (w.done) continue;
-      w.done = true;
-      clearTimeout(w.timer);
-      w.resolve();
+    const applied = this.deps.appliedIndex();
+    for (const round of [...this.rounds.values()]) {
+      if (round.index === null || applied < round.index) continue;
+      clearTimeout(round.retry);
+      this.rounds.delete(round.ctx);
+      for (const w of round.waiters) {
+        if (w.done) continue;
+        w.done = true;
+        clearTimeout(w.timer);
+        w.resolve();
+      }
     }
     this.startRound();
   }
 
   stop(err: unknown): void {
     this.stopped = true;
-    const all = [...this.pending, ...(this.round?.waiters ?? [])];
-    if (this.round) clearTimeout(this.round.retry);
-    this.round = null;
+    const all = [...this.pending];
+    for (const round of this.rounds.values()) {
+      clearTimeout(round.retry);
+      all.push(...round.waiters);
+    }
+    this.rounds.clear();
     this.pending = [];
     for (const w of all) {
       if (w.done) continue;
