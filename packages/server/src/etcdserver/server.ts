@@ -287,15 +287,20 @@ export class EtcdServer {
   /**
    * etcd fast-forwards the election clock of a member that is the only voter; a lone voter can
    * simply campaign at once (nobody else can win or be disrupted). On a restart Raft knows the
-   * membership only after replaying the log, so this is retried after each apply until then.
+   * membership only after replaying the log, so this is retried after each apply until then (also
+   * until committed configuration changes are applied).
    */
   private maybeLoneCampaign(): void {
     if (!this.loneCampaignPending || this.lead !== 0n) {
       this.loneCampaignPending = false;
       return;
     }
-    const voters = this.node.basicStatus().config.voters;
+    const st = this.node.basicStatus();
+    const voters = st.config.voters;
     if (voters.length === 0) return;
+    // Raft refuses to campaign while committed configuration changes are unapplied (the bootstrap
+    // ones on a new member): wait for the apply rather than fall back to the election timeout.
+    if (st.applied < st.hardState.commit) return;
     this.loneCampaignPending = false;
     if (voters.length === 1 && voters[0] === this.memberId) {
       this.opts.logger.info(MSG.SINGLE_NODE_FAST_FORWARD, {
