@@ -27,8 +27,9 @@ const WORKLOADS = {
   gap: ['-clients', '10', '-duration', '10s', 'gap'],
   watch: ['-watchers', '100', 'watch'],
   lease: ['lease'],
-  lock: ['lock'],
-  election: ['election'],
+  // 5,000 acquisitions / terms: etcdbench's default 20,000 outlasts its 120 s limit at ~150/s
+  lock: ['-total', '5000', 'lock'],
+  election: ['-total', '5000', 'election'],
 };
 const args = process.argv.slice(2);
 let runs = 2;
