@@ -69,7 +69,7 @@ export function ensureEtcd() {
   if (!goEtcdClient()) missing.push('golang-etcd-server-dev');
   if (missing.length === 0) return;
   if (typeof process.getuid === 'function' && process.getuid() === 0 && has('apt-get')) {
-    console.log(`> installing ${missing.join(' ')} (reference etcd for the tests)`);
+    console.log(`> installing ${missing.join(' ')} (reference etcd and its Go client for the tests)`);
     run('sh', ['-c', `apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq ${missing.join(' ')}`]);
     return;
   }
@@ -85,13 +85,13 @@ function goEtcdClient() {
 
 /** Go programs under test/go/<name> built against etcd's Go client, into node_modules/.cache/conclave-go. */
 export const GO_TOOLS = ['gomutex'];
-export const goToolPath = (name) => join(root, 'node_modules/.cache/conclave-go', name);
+const GO_CACHE = join(root, 'node_modules/.cache/conclave-go');
+export const goToolPath = (name) => join(GO_CACHE, name);
 
 export function ensureGoTools() {
   const gocode = goEtcdClient();
   if (!gocode) throw new Error('golang-etcd-server-dev is missing (ensureEtcd installs it)');
-  const cache = join(root, 'node_modules/.cache/conclave-go');
-  mkdirSync(cache, { recursive: true });
+  mkdirSync(GO_CACHE, { recursive: true });
   for (const name of GO_TOOLS) {
     const src = join(root, 'test/go', name);
     const bin = goToolPath(name);
@@ -101,7 +101,7 @@ export function ensureGoTools() {
     const r = spawnSync('go', ['build', '-o', bin, '.'], {
       cwd: src,
       stdio: 'inherit',
-      env: { ...process.env, GO111MODULE: 'off', GOPATH: `${join(cache, 'gopath')}:${gocode}`, GOCACHE: join(cache, 'gocache'), GOFLAGS: '' },
+      env: { ...process.env, GO111MODULE: 'off', GOPATH: `${join(GO_CACHE, 'gopath')}:${gocode}`, GOCACHE: join(GO_CACHE, 'gocache'), GOFLAGS: '' },
     });
     if (r.status !== 0) {
       console.error(`go build test/go/${name} failed`);
