@@ -112,7 +112,8 @@ export class ReadIndexer {
 
   onApplied(): void {
     const applied = this.deps.appliedIndex();
-    for (const round of [...this.rounds.values()]) {
+    // Deleting the visited entry while iterating a Map is safe: no copy on this per-Ready path.
+    for (const round of this.rounds.values()) {
       if (round.index === null || applied < round.index) continue;
       clearTimeout(round.retry);
       this.rounds.delete(round.ctx);
