@@ -5,7 +5,9 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import { etcdserverpb } from '@conclave/api';
+import * as grpc from '@grpc/grpc-js';
 import { TestCluster } from '../helpers/cluster.js';
+import { streamClient } from '../helpers/etcd-streams.js';
 import { etcdctl } from '../helpers/etcdctl.js';
 import { CallError, RawClient } from '../helpers/grpc.js';
 
@@ -90,6 +92,67 @@ describe('auth in a 3-member cluster', () => {
       assert.deepEqual((await c2.unary(A.UserList, {}, root2)).users, ['root', 'u']);
       // ... and the token it issued works on the others.
       assert.equal(await outcome(c0.unary(KV.Put, { key: b('u/2'), value: b('z') }, u2)), 'ok');
+    } finally {
+      try {
+        for (const c of clients) c.close();
+      } finally {
+        await cluster.stop();
+      }
+    }
+  });
+
+  test('a watch on a member that has not applied the token yet waits for it instead of refusing the token', async () => {
+    const cluster = await TestCluster.start(3, { args: ['--bcrypt-cost', '4'] });
+    const clients: Array<{ close(): void }> = [];
+    try {
+      const leader = await cluster.waitLeader();
+      const lagging = (leader + 1) % 3;
+      const other = (leader + 2) % 3;
+      const ep = cluster.members[leader]!.endpoint;
+      for (const args of [
+        ['user', 'add', 'root', '--new-user-password=rootpw'],
+        ['user', 'grant-role', 'root', 'root'],
+        ['auth', 'enable'],
+      ]) {
+        const r = await etcdctl(ep, args);
+        assert.equal(r.code, 0, `${args.join(' ')}: ${r.stderr}`);
+      }
+      await waitFor('every member to apply auth enable', async () => {
+        const c = new RawClient(cluster.members[lagging]!.endpoint);
+        try {
+          return (await outcome(c.unary(KV.Range, { key: b('k'), serializable: true }))) === 'etcdserver: user name is empty';
+        } finally {
+          c.close();
+        }
+      });
+      // The lagging member is cut off, so the Authenticate entry commits without it.
+      await cluster.partition([[leader, other], [lagging]]);
+      const c0 = new RawClient(ep);
+      clients.push(c0);
+      const token = (await c0.unary(A.Authenticate, { name: 'root', password: 'rootpw' })).token;
+      const md = new grpc.Metadata();
+      md.set('token', token);
+      const lag = streamClient(cluster.members[lagging]!.endpoint);
+      clients.push(lag);
+      const w = lag.watch(md);
+      w.write({ createRequest: { key: b('w/'), rangeEnd: b('w0') } });
+      w.write({ createRequest: { key: b('x') } });
+      await new Promise((r) => setTimeout(r, 500));
+      assert.equal(w.responses.length, 0, 'no answer while the member does not know the token');
+      await cluster.heal();
+      const rs = await w.count(2, 8000);
+      assert.deepEqual(
+        rs.map((r) => [r.watchId, r.created, r.canceled, r.cancelReason]),
+        [
+          [0n, true, false, ''],
+          [1n, true, false, ''],
+        ],
+      );
+      await c0.unary(KV.Put, { key: b('w/1'), value: b('v') }, { metadata: { token } });
+      const ev = await w.until((all) => all.some((r) => r.events.length > 0), 8000);
+      const got = ev.find((r) => r.events.length > 0)!;
+      assert.equal(got.watchId, 0n);
+      assert.equal(Buffer.from(got.events[0]!.kv!.key).toString(), 'w/1');
     } finally {
       try {
         for (const c of clients) c.close();

@@ -124,7 +124,8 @@ export interface StreamClient {
   leaseRevoke(req: PartialMessage<etcdserverpb.LeaseRevokeRequest>): Promise<etcdserverpb.LeaseRevokeResponse>;
   leaseTimeToLive(req: PartialMessage<etcdserverpb.LeaseTimeToLiveRequest>): Promise<etcdserverpb.LeaseTimeToLiveResponse>;
   leaseLeases(req?: PartialMessage<etcdserverpb.LeaseLeasesRequest>): Promise<etcdserverpb.LeaseLeasesResponse>;
-  watch(): RawStream<etcdserverpb.WatchRequest, etcdserverpb.WatchResponse>;
+  /** A Watch stream, with call metadata (e.g. an auth `token`) when given. */
+  watch(metadata?: grpc.Metadata): RawStream<etcdserverpb.WatchRequest, etcdserverpb.WatchResponse>;
   keepAlive(): RawStream<etcdserverpb.LeaseKeepAliveRequest, etcdserverpb.LeaseKeepAliveResponse>;
   close(): void;
 }
@@ -159,7 +160,13 @@ export function streamClient(endpoint: string): StreamClient {
     leaseRevoke: unary<etcdserverpb.LeaseRevokeRequest, etcdserverpb.LeaseRevokeResponse>(leaseClient, 'LeaseRevoke'),
     leaseTimeToLive: unary<etcdserverpb.LeaseTimeToLiveRequest, etcdserverpb.LeaseTimeToLiveResponse>(leaseClient, 'LeaseTimeToLive'),
     leaseLeases: (req = {}) => unary<etcdserverpb.LeaseLeasesRequest, etcdserverpb.LeaseLeasesResponse>(leaseClient, 'LeaseLeases')(req),
-    watch: () => new RawStream((watchClient['Watch'] as () => grpc.ClientDuplexStream<PartialMessage<etcdserverpb.WatchRequest>, etcdserverpb.WatchResponse>).call(watchClient)),
+    watch: (metadata) =>
+      new RawStream(
+        (watchClient['Watch'] as (md?: grpc.Metadata) => grpc.ClientDuplexStream<PartialMessage<etcdserverpb.WatchRequest>, etcdserverpb.WatchResponse>).call(
+          watchClient,
+          metadata,
+        ),
+      ),
     keepAlive: () =>
       new RawStream(
         (leaseClient['LeaseKeepAlive'] as () => grpc.ClientDuplexStream<PartialMessage<etcdserverpb.LeaseKeepAliveRequest>, etcdserverpb.LeaseKeepAliveResponse>).call(

@@ -110,6 +110,8 @@ export class KeepAliveManager {
   private readonly leases = new Map<bigint, LeaseState>();
   private stream: grpc.ClientDuplexStream<PartialMessage<etcdserverpb.LeaseKeepAliveRequest>, etcdserverpb.LeaseKeepAliveResponse> | undefined;
   private streamEndpoint: Endpoint | undefined;
+  /** The auth token the stream was opened with. */
+  private streamToken: string | undefined;
   private connecting = false;
   private reconnect: NodeJS.Timeout | undefined;
   private failures = 0;
@@ -229,8 +231,9 @@ export class KeepAliveManager {
     if (this.lastFailed) exclude.add(this.lastFailed);
     const ep = this.rpc.pool.pick(exclude);
     let md: grpc.Metadata;
+    let token: string | undefined;
     try {
-      ({ md } = await this.rpc.metadata(true));
+      ({ md, token } = await this.rpc.metadata(true));
     } catch {
       // could not get an auth token now; try again after a backoff
       this.retryLater();
@@ -241,6 +244,7 @@ export class KeepAliveManager {
     const stream = ep.grpc.makeBidiStreamRequest(KEEPALIVE.path, c.serialize, c.deserialize, md, {});
     this.stream = stream;
     this.streamEndpoint = ep;
+    this.streamToken = token;
     stream.on('data', (res: etcdserverpb.LeaseKeepAliveResponse) => {
       if (this.stream === stream) this.onData(res);
     });
@@ -257,7 +261,7 @@ export class KeepAliveManager {
     stream.cancel();
     for (const st of this.leases.values()) st.sent = [];
     if (this.closed) return;
-    if (err.code === 'InvalidAuthToken') this.rpc.tokens?.invalidate(this.rpc.tokens.current);
+    if (err.code === 'InvalidAuthToken') this.rpc.tokens?.invalidate(this.streamToken);
     else this.rpc.pool.failed(ep, err);
     this.lastFailed = ep;
     this.retryLater();

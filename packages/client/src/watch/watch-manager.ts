@@ -17,6 +17,9 @@ function isTransient(err: ConclaveError): boolean {
   return err.retriable || err.code === 'Internal' || err.code === 'Unknown' || err.code === 'Canceled';
 }
 
+/** Fresh tokens a watch stream may be refused in a row before its watchers fail. */
+const MAX_AUTH_REFRESHES = 2;
+
 export class WatchManager implements WatcherHost {
   private stream: WatchStream | undefined;
   private connecting = false;
@@ -25,7 +28,8 @@ export class WatchManager implements WatcherHost {
   private failures = 0;
   private lastFailed: Endpoint | undefined;
   private timer: NodeJS.Timeout | undefined;
-  private authRefreshed = false;
+  /** Fresh tokens fetched since a stream last worked (a member may not know a brand-new token yet). */
+  private authRefreshes = 0;
   private closed = false;
 
   constructor(private readonly rpc: Rpc) {}
@@ -85,8 +89,9 @@ export class WatchManager implements WatcherHost {
     if (this.lastFailed) exclude.add(this.lastFailed);
     const ep = this.rpc.pool.pick(exclude);
     let md;
+    let token: string | undefined;
     try {
-      ({ md } = await this.rpc.metadata(true));
+      ({ md, token } = await this.rpc.metadata(true));
     } catch (e) {
       const err = toConclaveError(e);
       if (isTransient(err)) this.retryLater();
@@ -103,6 +108,7 @@ export class WatchManager implements WatcherHost {
       (s, err, ws) => this.onLost(s, err, ws),
       (s) => this.onHealthy(s),
       (err) => this.rpc.needsNewToken(err),
+      token,
     );
     this.stream = stream;
     const ws = [...this.waiting];
@@ -116,15 +122,17 @@ export class WatchManager implements WatcherHost {
     if (this.closed) return;
     const live = watchers.filter((w) => !w.closed);
     if (this.rpc.needsNewToken(err)) {
-      // stale token: authenticate again once; if a fresh token is refused too, give up
-      if (this.authRefreshed) {
+      // stale token: authenticate again (as unary calls do, at most twice in a row); if fresh
+      // tokens are refused too, give up
+      if (this.authRefreshes >= MAX_AUTH_REFRESHES) {
         for (const w of live) w.fail(err);
         return;
       }
-      this.rpc.tokens?.invalidate(this.rpc.tokens.current);
-      this.authRefreshed = true;
+      this.rpc.tokens?.invalidate(stream.token);
+      this.authRefreshes++;
       for (const w of live) this.waiting.add(w);
-      this.connect();
+      if (this.authRefreshes === 1) this.connect();
+      else this.retryLater();
       return;
     }
     if (!isTransient(err)) {
@@ -154,7 +162,7 @@ export class WatchManager implements WatcherHost {
   /** A watch was (re)created on `stream`: the stream works. */
   private onHealthy(stream: WatchStream): void {
     this.failures = 0;
-    this.authRefreshed = false;
+    this.authRefreshes = 0;
     this.lastFailed = undefined;
     this.rpc.pool.succeeded(stream.endpoint);
   }

@@ -34,6 +34,8 @@ export class WatchStream {
     private readonly onHealthy: (stream: WatchStream) => void,
     /** Cancel reasons that mean the stream's credentials are stale: the whole stream is lost with them instead. */
     private readonly isStreamError: (err: ConclaveError) => boolean,
+    /** The auth token the stream was opened with (forgotten if the server refuses it). */
+    readonly token?: string,
   ) {
     const c = codecs(WATCH);
     this.call = endpoint.grpc.makeBidiStreamRequest(WATCH.path, c.serialize, c.deserialize, metadata, {});

@@ -177,11 +177,15 @@ export class Auth {
    * otherwise the cancel_reason etcd 3.4 answers with (watch_id -1, created and canceled), e.g.
    * "rpc error: code = PermissionDenied desc = etcdserver: permission denied".
    */
-  watchDenied(call: CallContext, key: Uint8Array, rangeEnd: Uint8Array): string | null {
-    try {
-      const info = this.identify(call);
+  watchDenied(call: CallContext, key: Uint8Array, rangeEnd: Uint8Array): string | null | Promise<string | null> {
+    const check = (info: AuthInfo | null): null => {
       checkRange(this.store, info, { key, rangeEnd });
       return null;
+    };
+    try {
+      // a simple token issued on another member may need this member to catch up first
+      const info = this.identifyAsync(call);
+      return info instanceof Promise ? info.then(check).catch(goStatusText) : check(info);
     } catch (err) {
       return goStatusText(err);
     }

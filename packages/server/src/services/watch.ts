@@ -68,12 +68,14 @@ function messageSink(call: WatchCall): WatchSink {
 
 /**
  * The Watch service. `authorize`, when given, checks each create request of a call (auth: read
- * permission on the range) and returns null or the cancel reason to refuse it with.
+ * permission on the range) and returns null or the cancel reason to refuse it with — or a promise
+ * of that, when the check must wait (a simple token issued by an entry this member has not applied
+ * yet). Requests of a call are handled in order: while a check waits, later requests queue behind it.
  */
 export function watchService(
   ctx: ServiceContext,
   guard: StreamGuard,
-  authorize?: (call: WatchCall, req: etcdserverpb.WatchCreateRequest) => string | null,
+  authorize?: (call: WatchCall, req: etcdserverpb.WatchCreateRequest) => string | null | Promise<string | null>,
 ): WatchService {
   const s = ctx.server;
   const hub = new WatchHub({
@@ -93,11 +95,31 @@ export function watchService(
     if (!guard.admit(call)) return;
     calls.add(call);
     const sink = call instanceof GrpcCall ? grpcSink(call) : messageSink(call);
-    const stream = new WatchStream(hub, sink, authorize ? { ...opts, authorize: (req) => authorize(call, req) } : opts);
-    call.onMessage = (req) => {
-      if (req.createRequest) stream.create(req.createRequest);
-      else if (req.cancelRequest) stream.cancel(req.cancelRequest.watchId);
+    const stream = new WatchStream(hub, sink, opts);
+    const dispatch = (req: etcdserverpb.WatchRequest): Promise<void> | undefined => {
+      const create = req.createRequest;
+      if (create) {
+        const denied = authorize?.(call, create) ?? null;
+        if (denied instanceof Promise) return denied.then((d) => stream.create(create, d));
+        stream.create(create, denied);
+      } else if (req.cancelRequest) stream.cancel(req.cancelRequest.watchId);
       else if (req.progressRequest) stream.requestProgress();
+      return undefined;
+    };
+    /** The last request still waiting for its permission check; later ones run after it. */
+    let tail: Promise<void> | undefined;
+    const settle = (p: Promise<void>): void => {
+      tail = p;
+      void p.finally(() => {
+        if (tail === p) tail = undefined;
+      });
+    };
+    call.onMessage = (req) => {
+      if (tail) settle(tail.then(() => dispatch(req)));
+      else {
+        const p = dispatch(req);
+        if (p) settle(p);
+      }
     };
     call.onHalfClose = () => {};
     call.onDone = () => {

@@ -40,14 +40,11 @@ let fx: Fixture;
 let hub: WatchHub;
 const streams: WatchStream[] = [];
 
-function open(
-  opts: { progressIntervalMs?: number; fragmentBytes?: number; authorize?: (r: etcdserverpb.WatchCreateRequest) => string | null } = {},
-): { s: WatchStream; sink: CaptureSink } {
+function open(opts: { progressIntervalMs?: number; fragmentBytes?: number } = {}): { s: WatchStream; sink: CaptureSink } {
   const sink = new CaptureSink();
   const s = new WatchStream(hub, sink, {
     progressIntervalMs: opts.progressIntervalMs ?? 600_000,
     fragmentBytes: opts.fragmentBytes ?? 2 * 1024 * 1024,
-    ...(opts.authorize ? { authorize: opts.authorize } : {}),
   });
   streams.push(s);
   return { s, sink };
@@ -233,8 +230,8 @@ describe('watch hub: stream requests', () => {
   });
 
   test('a refused create (permission) is answered with ID -1, created and canceled, and the reason', async () => {
-    const { s, sink } = open({ authorize: (r) => (Buffer.from(r.key).toString() === 'secret' ? 'etcdserver: permission denied' : null) });
-    create(s, { key: 'secret' });
+    const { s, sink } = open();
+    s.create(etcdserverpb.WatchCreateRequest.create({ key: b('secret') }), 'etcdserver: permission denied');
     create(s, { key: 'open' });
     put(fx.store, 'secret', 'x');
     put(fx.store, 'open', 'y');

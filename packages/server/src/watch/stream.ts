@@ -29,11 +29,6 @@ export interface WatchStreamOptions {
   progressIntervalMs: number;
   /** Responses of fragmenting watchers are split above this size (etcd: max request bytes + 512 KiB). */
   fragmentBytes: number;
-  /**
-   * Checks a create request before anything else (etcd's isWatchPermitted): returns null to allow,
-   * or the cancel reason (e.g. "etcdserver: permission denied") to refuse it with watch ID -1.
-   */
-  authorize?: (req: etcdserverpb.WatchCreateRequest) => string | null;
 }
 
 const latin1 = (b: Uint8Array): string => Buffer.from(b.buffer, b.byteOffset, b.byteLength).toString('latin1');
@@ -77,11 +72,14 @@ export class WatchStream {
     return !this.congested || this.queued < MAX_QUEUED_RESPONSES;
   }
 
-  /** WatchCreateRequest. */
-  create(req: etcdserverpb.WatchCreateRequest): void {
+  /**
+   * WatchCreateRequest. `denied`: the verdict of the caller's permission check (etcd's
+   * isWatchPermitted), null to allow or the cancel reason (e.g. "etcdserver: permission denied")
+   * to refuse it with watch ID -1.
+   */
+  create(req: etcdserverpb.WatchCreateRequest, denied: string | null = null): void {
     if (this.closed) return;
     const rev = this.hub.currentRevision;
-    const denied = this.o.authorize?.(req) ?? null;
     if (denied !== null) {
       this.control({ header: this.hub.header(rev), watchId: -1, created: true, canceled: true, cancelReason: denied });
       return;
