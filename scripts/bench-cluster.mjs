@@ -6,6 +6,7 @@
 //
 //   npm run bench:cluster                   # all workloads, 2 runs each
 //   npm run bench:cluster -- gap --runs 3
+//   npm run bench:cluster -- put1 --target follower   # only the leader's / a follower's endpoint
 
 import { spawn, spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync, rmSync } from 'node:fs';
@@ -24,6 +25,9 @@ const WORKLOADS = {
   put: ['put'],
   'range-l': ['-consistency', 'l', 'range'],
   'range-s': ['-consistency', 's', 'range'],
+  // one client, one connection: the latency of a single write / linearizable read
+  put1: ['-clients', '1', '-conns', '1', '-total', '3000', 'put'],
+  'range-l1': ['-clients', '1', '-conns', '1', '-total', '3000', '-consistency', 'l', 'range'],
   gap: ['-clients', '10', '-duration', '10s', 'gap'],
   watch: ['-watchers', '100', 'watch'],
   lease: ['lease'],
@@ -33,11 +37,14 @@ const WORKLOADS = {
 };
 const args = process.argv.slice(2);
 let runs = 2;
+let target = 'all';
 const names = [];
 for (let i = 0; i < args.length; i++) {
   if (args[i] === '--runs') runs = Number(args[++i]);
+  else if (args[i] === '--target') target = args[++i];
   else names.push(args[i]);
 }
+if (!['all', 'leader', 'follower'].includes(target)) throw new Error('--target: all, leader or follower');
 const selected = names.length ? names : ['put', 'range-l', 'range-s', 'gap'];
 
 const freePort = () =>
@@ -77,6 +84,7 @@ async function startCluster(kind, n = 3) {
   if (!ready) throw new Error(`${kind} cluster did not become ready`);
   return {
     endpoints: eps,
+    member: (i) => ms[i].endpoint,
     async leaderIndex() {
       const r = etcdctl(eps, ['endpoint', 'status', '-w', 'json']);
       const st = JSON.parse(r.stdout || '[]');
@@ -95,7 +103,12 @@ async function startCluster(kind, n = 3) {
 }
 
 async function runBench(c, wl) {
-  const child = spawn(bench, ['-endpoints', c.endpoints, ...WORKLOADS[wl]], { stdio: ['ignore', 'pipe', 'ignore'] });
+  let eps = c.endpoints;
+  if (target !== 'all') {
+    const leader = await c.leaderIndex();
+    eps = c.member(target === 'leader' ? leader : (leader + 1) % 3);
+  }
+  const child = spawn(bench, ['-endpoints', eps, ...WORKLOADS[wl]], { stdio: ['ignore', 'pipe', 'ignore'] });
   const exited = new Promise((r) => child.on('exit', r));
   let out = '';
   child.stdout.on('data', (d) => (out += d));

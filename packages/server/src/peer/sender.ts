@@ -1,7 +1,8 @@
-// Sending to one remote member: a long-lived HTTP/2 stream (POST /raft/stream) carrying framed Raft
-// messages, reconnected with backoff; a bounded queue (messages are dropped, and the member reported
-// unreachable, when it is down or congested: Raft retries); snapshots on their own request with the
-// backend database streamed after the message.
+// Sending to one remote member: a long-lived connection upgraded to a Raft stream (see upgrade.ts)
+// carrying framed Raft messages, reconnected with backoff; a bounded queue (messages are dropped, and
+// the member reported unreachable, when it is down or congested: Raft retries). Snapshots and
+// forwarded requests go over HTTP/2 (a session kept for forwards; one per snapshot), the backend
+// database streamed after the snapshot message.
 
 import http2 from 'node:http2';
 import net from 'node:net';
@@ -11,6 +12,7 @@ import { MessageType, type Message } from '../raft/types.js';
 import type { Logger } from '../log/index.js';
 import { formatId } from '../log/index.js';
 import { encodeFrames, PEER_HEADERS } from './frame.js';
+import { connectPeer, upgradeToRaftStream, UpgradeRefusedError } from './upgrade.js';
 
 /** Bytes buffered on a stream before new messages are dropped. */
 const MAX_BUFFERED = 32 * 1024 * 1024;
@@ -31,8 +33,10 @@ export interface SenderDeps {
 }
 
 export class PeerSender {
+  /** The Raft stream (connected once upgraded). */
+  private socket: net.Socket | null = null;
+  /** HTTP/2 session for forwarded requests, opened on first use. */
   private session: http2.ClientHttp2Session | null = null;
-  private stream: http2.ClientHttp2Stream | null = null;
   private connected = false;
   private connecting = false;
   private backoff = BACKOFF_MIN_MS;
@@ -62,14 +66,16 @@ export class PeerSender {
     this.reset();
   }
 
-  private headers(path: string): http2.OutgoingHttpHeaders {
+  private memberHeaders(): Record<string, string> {
     return {
-      ':method': 'POST',
-      ':path': path,
       [PEER_HEADERS.clusterId]: formatId(this.deps.clusterId()),
       [PEER_HEADERS.from]: formatId(this.deps.localId),
       [PEER_HEADERS.to]: formatId(this.id),
     };
+  }
+
+  private headers(path: string): http2.OutgoingHttpHeaders {
+    return { ':method': 'POST', ':path': path, ...this.memberHeaders() };
   }
 
   /** An HTTP/2 session to a peer URL: http(s)://host:port or unix(s)://path. */
@@ -106,39 +112,37 @@ export class PeerSender {
     const url = this.urls[0];
     if (!url) return;
     this.connecting = true;
-    const session = this.openSession(url);
-    this.session = session;
-    session.on('error', () => {});
-    session.on('close', () => this.onDown(session));
-    session.on('goaway', () => this.onDown(session));
-    const stream = session.request(this.headers('/raft/stream'), { endStream: false });
-    this.stream = stream;
-    stream.on('error', () => {});
-    stream.on('response', (h) => {
-      this.connecting = false;
-      const status = Number(h[':status']);
-      if (status !== 200) {
-        this.deps.logger.warn('peer refused the Raft stream', { 'remote-peer-id': formatId(this.id), status });
-        this.onDown(session);
-        return;
-      }
-      this.connected = true;
-      this.backoff = BACKOFF_MIN_MS;
-      if (this.reportedDown) this.deps.logger.info('peer became active', { 'remote-peer-id': formatId(this.id) });
-      this.reportedDown = false;
-    });
-    stream.on('close', () => this.onDown(session));
-    stream.resume();
+    const sock = connectPeer(url, this.deps.tls);
+    this.socket = sock;
+    sock.on('error', () => {});
+    sock.on('close', () => this.onDown(sock));
+    upgradeToRaftStream(sock, this.memberHeaders()).then(
+      () => {
+        if (this.socket !== sock) return;
+        this.connecting = false;
+        this.connected = true;
+        this.backoff = BACKOFF_MIN_MS;
+        if (this.reportedDown) this.deps.logger.info('peer became active', { 'remote-peer-id': formatId(this.id) });
+        this.reportedDown = false;
+        // nothing comes back on the stream; reading notices the peer closing it
+        sock.resume();
+      },
+      (err: unknown) => {
+        if (err instanceof UpgradeRefusedError && this.socket === sock) {
+          this.deps.logger.warn('peer refused the Raft stream', { 'remote-peer-id': formatId(this.id), status: err.status, reason: err.body.trim() });
+        }
+        this.onDown(sock);
+      },
+    );
   }
 
-  private onDown(session: http2.ClientHttp2Session): void {
-    if (session !== this.session) return;
+  private onDown(sock: net.Socket): void {
+    if (sock !== this.socket) return;
     const wasConnected = this.connected;
     this.connected = false;
     this.connecting = false;
-    this.session = null;
-    this.stream = null;
-    session.destroy();
+    this.socket = null;
+    sock.destroy();
     if (wasConnected && !this.reportedDown) {
       this.reportedDown = true;
       this.deps.logger.warn('peer became inactive (message send to peer failed)', { 'remote-peer-id': formatId(this.id) });
@@ -162,14 +166,14 @@ export class PeerSender {
     const rest = snaps.length ? messages.filter((m) => m.type !== MessageType.Snap) : messages;
     for (const s of snaps) void this.sendSnapshot(s);
     if (rest.length === 0) return;
-    const stream = this.stream;
-    if (!this.connected || !stream || stream.destroyed || stream.writableLength > MAX_BUFFERED) {
+    const sock = this.socket;
+    if (!this.connected || !sock || sock.destroyed || sock.writableLength > MAX_BUFFERED) {
       this.deps.reportUnreachable(this.id);
       this.deps.onDropped?.(rest);
       this.connect();
       return;
     }
-    stream.write(encodeFrames(rest));
+    sock.write(encodeFrames(rest));
   }
 
   private async sendSnapshot(m: Message): Promise<void> {
@@ -217,51 +221,56 @@ export class PeerSender {
   }
 
   /** Sends a request to this member's forwarding route and returns its body. */
-  async forward(path: string, body: Uint8Array, timeoutMs: number): Promise<Buffer> {
-    const session = this.session && !this.session.destroyed ? this.session : null;
-    const s = session ?? this.openSession(this.urls[0]!);
-    if (!session) s.on('error', () => {});
-    try {
-      return await new Promise<Buffer>((resolve, reject) => {
-        const req = s.request(this.headers(path), { endStream: false });
-        const timer = setTimeout(() => {
-          req.close();
-          reject(new Error('forwarded request timed out'));
-        }, timeoutMs);
-        let status = 0;
-        const chunks: Buffer[] = [];
-        req.on('response', (h) => (status = Number(h[':status'])));
-        req.on('data', (c: Buffer) => chunks.push(c));
-        req.on('end', () => {
-          clearTimeout(timer);
-          const out = Buffer.concat(chunks);
-          if (status === 200) resolve(out);
-          else reject(Object.assign(new Error(`forwarded request failed (${status})`), { status, body: out }));
-        });
-        req.on('error', (e) => {
-          clearTimeout(timer);
-          reject(e);
-        });
-        req.end(body);
+  forward(path: string, body: Uint8Array, timeoutMs: number): Promise<Buffer> {
+    if (!this.session || this.session.destroyed || this.session.closed) {
+      const fresh = this.openSession(this.urls[0]!);
+      fresh.on('error', () => {});
+      fresh.on('close', () => {
+        if (this.session === fresh) this.session = null;
       });
-    } finally {
-      if (!session) s.close();
+      this.session = fresh;
     }
+    const s = this.session;
+    return new Promise<Buffer>((resolve, reject) => {
+      const req = s.request(this.headers(path), { endStream: false });
+      const timer = setTimeout(() => {
+        req.close();
+        reject(new Error('forwarded request timed out'));
+      }, timeoutMs);
+      let status = 0;
+      const chunks: Buffer[] = [];
+      req.on('response', (h) => (status = Number(h[':status'])));
+      req.on('data', (c: Buffer) => chunks.push(c));
+      req.on('end', () => {
+        clearTimeout(timer);
+        const out = Buffer.concat(chunks);
+        if (status === 200) resolve(out);
+        else reject(Object.assign(new Error(`forwarded request failed (${status})`), { status, body: out }));
+      });
+      req.on('error', (e) => {
+        clearTimeout(timer);
+        reject(e);
+      });
+      req.end(body);
+    });
   }
 
   private reset(): void {
-    const s = this.session;
-    this.session = null;
-    this.stream = null;
+    const sock = this.socket;
+    this.socket = null;
     this.connected = false;
     this.connecting = false;
-    s?.destroy();
+    sock?.destroy();
+    this.session?.destroy();
+    this.session = null;
     this.connect();
   }
 
   stop(): void {
     this.stopped = true;
     if (this.retryTimer) clearTimeout(this.retryTimer);
+    this.socket?.destroy();
+    this.socket = null;
     this.session?.destroy();
     this.session = null;
   }

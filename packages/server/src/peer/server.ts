@@ -6,6 +6,7 @@ import { createWriteStream } from 'node:fs';
 import { rename, rm } from 'node:fs/promises';
 import http from 'node:http';
 import http2 from 'node:http2';
+import type net from 'node:net';
 import { join } from 'node:path';
 import { ByteReader, readMessage } from '../raft/codec.js';
 import type { Message } from '../raft/types.js';
@@ -14,6 +15,7 @@ import type { Logger } from '../log/index.js';
 import { formatId } from '../log/index.js';
 import type { PeerFaults } from './faults.js';
 import { FrameDecoder, PEER_HEADERS } from './frame.js';
+import { acceptUpgrade, RAFT_UPGRADE, refuseUpgrade } from './upgrade.js';
 
 export interface PeerHandler {
   readonly memberId: bigint;
@@ -46,6 +48,8 @@ export class PeerServer {
   /** HTTP/1.1 on the peer port: /members and /version (as etcd's peer handler). */
   readonly h1: http.Server;
   private readonly sessions = new Set<http2.ServerHttp2Session>();
+  /** Raft streams from other members (upgraded HTTP/1.1 connections). */
+  private readonly streams = new Set<net.Socket>();
   private snapSeq = 0;
 
   constructor(
@@ -73,6 +77,7 @@ export class PeerServer {
         res.end('404 page not found\n');
       }
     });
+    this.h1.on('upgrade', (req: http.IncomingMessage, sock: net.Socket, head: Buffer) => this.serveRaftUpgrade(req, sock, head));
   }
 
   private reply(stream: http2.ServerHttp2Stream, status: number, body: string | Buffer, type = 'text/plain'): void {
@@ -81,37 +86,73 @@ export class PeerServer {
     stream.end(body);
   }
 
-  /** Checks the cluster and member headers of a Raft stream; answers and returns null when they are wrong. */
-  private admit(stream: http2.ServerHttp2Stream, headers: http2.IncomingHttpHeaders): bigint | null {
+  /**
+   * Checks the cluster and member headers of a Raft stream or snapshot: the sending member's ID, or
+   * the status and text to refuse it with.
+   */
+  private check(headers: http.IncomingHttpHeaders | http2.IncomingHttpHeaders): bigint | { status: number; body: string } {
     const cid = hexHeader(headers[PEER_HEADERS.clusterId]);
     const from = hexHeader(headers[PEER_HEADERS.from]);
     const to = hexHeader(headers[PEER_HEADERS.to]);
     const h = this.handler;
-    if (cid === null || from === null || to === null) {
-      this.reply(stream, 400, 'missing member headers');
-      return null;
-    }
+    if (cid === null || from === null || to === null) return { status: 400, body: 'missing member headers' };
     if (cid !== h.clusterId()) {
       this.logger.warn('rejected stream from a member of another cluster', { 'remote-cluster-id': formatId(cid), 'local-cluster-id': formatId(h.clusterId()) });
-      this.reply(stream, 412, `cluster ID mismatch: local ${formatId(h.clusterId())}, remote ${formatId(cid)}`);
-      return null;
+      return { status: 412, body: `cluster ID mismatch: local ${formatId(h.clusterId())}, remote ${formatId(cid)}` };
     }
-    if (to !== h.memberId) {
-      this.reply(stream, 404, `member ${formatId(to)} not found here`);
-      return null;
-    }
-    if (h.isRemoved(from)) {
-      this.reply(stream, 410, 'the member has been permanently removed from the cluster');
-      return null;
-    }
+    if (to !== h.memberId) return { status: 404, body: `member ${formatId(to)} not found here` };
+    if (h.isRemoved(from)) return { status: 410, body: 'the member has been permanently removed from the cluster' };
     return from;
+  }
+
+  /** check() for an HTTP/2 request: answers it and returns null when refused. */
+  private admit(stream: http2.ServerHttp2Stream, headers: http2.IncomingHttpHeaders): bigint | null {
+    const r = this.check(headers);
+    if (typeof r === 'bigint') return r;
+    this.reply(stream, r.status, r.body);
+    return null;
+  }
+
+  /** An HTTP/1.1 upgrade to a Raft stream (upgrade.ts): frames from another member on the bare socket. */
+  private serveRaftUpgrade(req: http.IncomingMessage, sock: net.Socket, head: Buffer): void {
+    sock.on('error', () => {});
+    const path = (req.url ?? '').split('?')[0];
+    if (path !== '/raft/stream' || req.method !== 'POST' || String(req.headers.upgrade).toLowerCase() !== RAFT_UPGRADE) {
+      refuseUpgrade(sock, 400, 'Bad Request', 'unknown upgrade\n');
+      return;
+    }
+    const r = this.check(req.headers);
+    if (typeof r !== 'bigint') {
+      refuseUpgrade(sock, r.status, http.STATUS_CODES[r.status] ?? 'Error', r.body);
+      return;
+    }
+    const from = r;
+    sock.setNoDelay(true);
+    acceptUpgrade(sock);
+    this.streams.add(sock);
+    sock.on('close', () => this.streams.delete(sock));
+    const dec = new FrameDecoder();
+    const onData = (chunk: Buffer): void => {
+      let msgs: Message[];
+      try {
+        msgs = dec.push(chunk);
+      } catch (err) {
+        this.logger.warn('bad peer frame; closing stream', { 'remote-peer-id': formatId(from), error: String(err) });
+        sock.destroy();
+        return;
+      }
+      if (this.faults.blocked(from)) return;
+      for (const m of msgs) this.handler.receive(m);
+    };
+    if (head.length) onData(head);
+    sock.on('data', onData);
+    sock.on('end', () => sock.end());
   }
 
   private route(stream: http2.ServerHttp2Stream, headers: http2.IncomingHttpHeaders): void {
     stream.on('error', () => {});
     const path = (headers[':path'] ?? '').split('?')[0];
     const method = headers[':method'];
-    if (path === '/raft/stream' && method === 'POST') return this.serveStream(stream, headers);
     if (path === '/raft/snapshot' && method === 'POST') return void this.serveSnapshot(stream, headers);
     if (path === '/members' && method === 'GET') {
       stream.respond({ ':status': 200, 'content-type': 'application/json', [PEER_HEADERS.clusterId]: formatId(this.handler.clusterId()) });
@@ -121,26 +162,6 @@ export class PeerServer {
     if (path === '/version' && method === 'GET') return this.reply(stream, 200, JSON.stringify(this.handler.version), 'application/json');
     if (method === 'POST' && path && this.handler.forwarded) return this.serveForwarded(stream, headers, path);
     this.reply(stream, 404, '404 page not found\n');
-  }
-
-  private serveStream(stream: http2.ServerHttp2Stream, headers: http2.IncomingHttpHeaders): void {
-    const from = this.admit(stream, headers);
-    if (from === null) return;
-    stream.respond({ ':status': 200 });
-    const dec = new FrameDecoder();
-    stream.on('data', (chunk: Buffer) => {
-      let msgs: Message[];
-      try {
-        msgs = dec.push(chunk);
-      } catch (err) {
-        this.logger.warn('bad peer frame; closing stream', { 'remote-peer-id': formatId(from), error: String(err) });
-        stream.close(http2.constants.NGHTTP2_PROTOCOL_ERROR);
-        return;
-      }
-      if (this.faults.blocked(from)) return;
-      for (const m of msgs) this.handler.receive(m);
-    });
-    stream.on('end', () => stream.end());
   }
 
   private async serveSnapshot(stream: http2.ServerHttp2Stream, headers: http2.IncomingHttpHeaders): Promise<void> {
@@ -210,6 +231,7 @@ export class PeerServer {
 
   closeConnections(): void {
     for (const s of this.sessions) s.destroy();
+    for (const s of this.streams) s.destroy();
     this.h1.closeAllConnections();
   }
 }
