@@ -62,8 +62,22 @@ export class TestCluster {
     this.token = opts.token ?? `tc-${process.pid}-${Date.now()}`;
   }
 
-  /** Starts an n-member cluster and waits until every member serves and a leader exists. */
+  /**
+   * Starts an n-member cluster and waits until every member serves and a leader exists. A port
+   * chosen by freePort() can be taken by another process before the member binds it: the start is
+   * then tried again on fresh ports.
+   */
   static async start(n: number, opts: ClusterOptions = {}): Promise<TestCluster> {
+    for (let attempt = 1; ; attempt++) {
+      try {
+        return await TestCluster.startOnce(n, opts);
+      } catch (e) {
+        if (attempt >= 3 || !/EADDRINUSE|address already in use/.test(String(e))) throw e;
+      }
+    }
+  }
+
+  private static async startOnce(n: number, opts: ClusterOptions): Promise<TestCluster> {
     const c = new TestCluster(opts);
     try {
       for (let i = 0; i < n; i++) await c.allocate();

@@ -62,7 +62,21 @@ export function freePort(): Promise<number> {
 
 const FAST = ['--election-timeout', '500', '--heartbeat-interval', '100'];
 
+/**
+ * Starts the cluster. A port chosen by freePort() can be taken by another process (another test
+ * file's connection) before etcd binds it: the start is then tried again on fresh ports.
+ */
 export async function startEtcdCluster(n: number, opts: EtcdClusterOptions = {}): Promise<EtcdCluster> {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await startOnce(n, opts);
+    } catch (e) {
+      if (attempt >= 3 || !/address already in use/.test(String(e))) throw e;
+    }
+  }
+}
+
+async function startOnce(n: number, opts: EtcdClusterOptions): Promise<EtcdCluster> {
   const root = mkdtempSync(join(tmpdir(), 'etcd-cluster-'));
   const token = `t-${process.pid}-${Date.now()}`;
   const members: EtcdMember[] = [];
