@@ -7,6 +7,7 @@
 //   npm run bench:cluster                   # all workloads, 2 runs each
 //   npm run bench:cluster -- gap --runs 3
 //   npm run bench:cluster -- put1 --target follower   # only the leader's / a follower's endpoint
+//   npm run bench:cluster -- gap --only conclave       # one side only (no ratio)
 
 import { spawn, spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync, rmSync } from 'node:fs';
@@ -38,10 +39,12 @@ const WORKLOADS = {
 const args = process.argv.slice(2);
 let runs = 2;
 let target = 'all';
+let only = null;
 const names = [];
 for (let i = 0; i < args.length; i++) {
   if (args[i] === '--runs') runs = Number(args[++i]);
   else if (args[i] === '--target') target = args[++i];
+  else if (args[i] === '--only') only = args[++i];
   else names.push(args[i]);
 }
 if (!['all', 'leader', 'follower'].includes(target)) throw new Error('--target: all, leader or follower');
@@ -130,18 +133,19 @@ const summary = [];
 for (const wl of selected) {
   const res = { etcd: [], conclave: [] };
   for (let i = 0; i < runs; i++) {
-    for (const kind of ['etcd', 'conclave']) {
+    for (const kind of only ? [only] : ['etcd', 'conclave']) {
       const c = await startCluster(kind);
       try {
         const r = await runBench(c, wl);
         res[kind].push(r);
-        const extra = wl === 'gap' ? `  longest gap ${r.max_gap_ms} ms (killed member ${r.killed})` : '';
+        const extra = (wl === 'gap' ? `  longest gap ${r.max_gap_ms} ms (killed member ${r.killed})` : '') + (r.first_error ? `  first error: ${r.first_error}` : '');
         console.log(`${wl.padEnd(8)} ${kind.padEnd(9)} run ${i + 1}: ${r.ops_per_sec.toFixed(0).padStart(7)} ops/s  p50 ${r.p50_ms}ms  p99 ${r.p99_ms}ms  errors ${r.errors}${extra}`);
       } finally {
         await c.stop();
       }
     }
   }
+  if (only) continue;
   const key = wl === 'gap' ? 'max_gap_ms' : 'ops_per_sec';
   const e = median(res.etcd.map((r) => r[key]));
   const cc = median(res.conclave.map((r) => r[key]));

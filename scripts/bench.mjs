@@ -27,6 +27,8 @@ const WORKLOADS = {
   'put-1client': ['-clients', '1', '-conns', '1', 'put'],
   'range-l': ['-consistency', 'l', 'range'],
   'range-s': ['-consistency', 's', 'range'],
+  // one client: the latency of a serializable read (no disk, no consensus: the gRPC round trip)
+  'range-s-1client': ['-clients', '1', '-conns', '1', '-total', '5000', '-consistency', 's', 'range'],
   txn: ['txn'],
   watch: ['-watchers', '100', 'watch'],
   lease: ['lease'],

@@ -146,3 +146,32 @@ describe('3-member cluster failover', () => {
     }
   });
 });
+
+describe('fast failover', () => {
+  test('when the leader process dies, followers elect a new leader without waiting out the election timeout', async () => {
+    // An election timeout of 3 s: Raft alone would not elect before 3 s after the last heartbeat.
+    const c = await TestCluster.start(3, { heartbeatMs: 100, electionMs: 3000 });
+    const clients: RawClient[] = [];
+    try {
+      const leader = await c.waitLeader();
+      const survivors = [0, 1, 2].filter((i) => i !== leader);
+      for (const i of survivors) clients.push(new RawClient(c.members[i]!.endpoint));
+      await clients[0]!.unary(KV.Put, { key: b('ff/before'), value: b('1') });
+      const t0 = Date.now();
+      await c.kill(leader);
+      // a write through a survivor succeeds once a new leader exists (the request waits for it)
+      await clients[0]!.unary(KV.Put, { key: b('ff/after'), value: b('2') }, { timeoutMs: 10000 });
+      const took = Date.now() - t0;
+      assert.ok(took < 2500, `new leader after ${took} ms`);
+      assert.ok(
+        survivors.some((i) => /leader process is gone/.test(c.members[i]!.log)),
+        'a follower noticed the dead leader',
+      );
+      const got = await clients[1]!.unary(KV.Range, { key: b('ff/after') });
+      assert.equal(Buffer.from(got.kvs[0]!.value).toString(), '2');
+    } finally {
+      for (const x of clients) x.close();
+      await c.stop();
+    }
+  });
+});

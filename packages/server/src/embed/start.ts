@@ -150,6 +150,7 @@ export async function startMember(cfg: ServerConfig, opts: { logger?: Logger } =
         reportUnreachable: (id) => s.reportUnreachable(id),
         reportSnapshot: (id, ok) => s.reportSnapshot(id, ok),
         onDropped: (msgs) => s.onDropped(msgs),
+        onPeerGone: (id) => s.onPeerGone(id),
         openSnapshotDb: () => s.backend.snapshotStream(),
       }),
     onRemoved: () => resolveRemoved(),

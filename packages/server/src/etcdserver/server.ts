@@ -511,6 +511,33 @@ export class EtcdServer {
     if (this.queued.length && this.lead !== 0n) setTimeout(() => this.flushQueued(), this.opts.heartbeatMs).unref();
   }
 
+  private fastCampaign: NodeJS.Timeout | null = null;
+
+  /**
+   * The transport says member `id`'s process is gone (its peer port refuses connections). If it was
+   * our leader, we forget it (Raft's forgetLeader: we now grant pre-votes at once) and campaign after
+   * a random fraction of half an election timeout, so that when the leader's process dies a new
+   * leader is elected in well under the election timeout etcd waits out. The random delay keeps the
+   * followers from campaigning together; a failed pre-vote (another follower still hears from the
+   * leader) changes nothing, and the normal timeout still applies. Proposals wait for the new leader
+   * instead of being forwarded to the dead one.
+   */
+  onPeerGone(id: bigint): void {
+    if (this.stopped || id !== this.lead || this.role !== StateRole.Follower) return;
+    this.logger.warn('leader process is gone (its peer port refuses connections); forgetting it', { 'leader-member-id': formatId(id) });
+    this.node.forgetLeader();
+    this.kick();
+    if (this.fastCampaign) return;
+    const delay = Math.floor((Math.random() * this.opts.heartbeatMs * this.opts.electionTicks) / 2);
+    this.fastCampaign = setTimeout(() => {
+      this.fastCampaign = null;
+      if (this.stopped || this.lead !== 0n || this.role !== StateRole.Follower) return;
+      this.node.campaign();
+      this.kick();
+    }, delay);
+    this.fastCampaign.unref();
+  }
+
   /** A Raft message from another member (peer transport). */
   receive(m: Message): void {
     if (this.stopped) return;
@@ -733,6 +760,7 @@ export class EtcdServer {
     if (process.env['CONCLAVE_DEBUG_STATS']) this.logger.warn('ready-loop stats', { readies: this.readyCount, ...this.stats });
     this.stopped = true;
     if (this.ticker) clearInterval(this.ticker);
+    if (this.fastCampaign) clearTimeout(this.fastCampaign);
     this.leases.stop();
     this.auth.close();
     this.transport?.stop();

@@ -28,6 +28,11 @@ export interface SenderDeps {
   reportSnapshot(id: bigint, ok: boolean): void;
   /** Messages that were certainly not delivered (the member was down or congested). */
   onDropped?(messages: Message[]): void;
+  /**
+   * The member's stream was lost and its port now refuses connections: nothing listens there, so
+   * its process is gone (a paused or partitioned member still accepts, or times out).
+   */
+  onPeerGone?(id: bigint): void;
   /** A readable stream of a consistent copy of the backend database, and its size. */
   openSnapshotDb(): Promise<{ size: number; stream: NodeJS.ReadableStream }>;
 }
@@ -128,8 +133,12 @@ export class PeerSender {
         sock.resume();
       },
       (err: unknown) => {
-        if (err instanceof UpgradeRefusedError && this.socket === sock) {
+        // (the socket's 'close' may already have run onDown: do not require it to be current)
+        if (this.stopped) return;
+        if (err instanceof UpgradeRefusedError) {
           this.deps.logger.warn('peer refused the Raft stream', { 'remote-peer-id': formatId(this.id), status: err.status, reason: err.body.trim() });
+        } else if ((err as NodeJS.ErrnoException).code === 'ECONNREFUSED' && this.reportedDown) {
+          this.deps.onPeerGone?.(this.id);
         }
         this.onDown(sock);
       },

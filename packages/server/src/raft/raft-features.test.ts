@@ -57,6 +57,40 @@ describe('check-quorum', () => {
     assert.equal(net.node(2n).drain().filter((m) => m.type === MessageType.VoteResp).length, 0);
   });
 
+  test('followers that forgot their dead leader elect a new one at once; a live leader is relearned', () => {
+    const net = new TestNetwork(ids, { checkQuorum: true, preVote: true });
+    net.elect(1n);
+    net.tickAll(1);
+    net.isolate(1n);
+    // 3 campaigns right away: 2 is in lease (heard from 1 a tick ago) and ignores the pre-vote
+    net.node(3n).node.campaign();
+    net.stabilize();
+    assert.equal(net.node(3n).role, StateRole.PreCandidate, 'no pre-vote quorum');
+    assert.equal(net.node(3n).term, 1);
+    // once both forgot leader 1 (it refuses connections), 3 wins without waiting out a timeout
+    net.node(2n).node.forgetLeader();
+    net.node(3n).node.forgetLeader();
+    assert.equal(net.node(2n).raft.lead, 0n);
+    assert.equal(net.node(2n).role, StateRole.Follower, 'forgetting does not campaign');
+    assert.throws(() => net.node(2n).node.propose(utf8('x')), droppedWith('no-leader'));
+    net.node(3n).node.campaign();
+    net.stabilize();
+    assert.equal(net.node(3n).role, StateRole.Leader);
+    assert.equal(net.node(3n).term, 2);
+
+    // a follower that forgets a leader which is in fact alive takes it back with its next heartbeat
+    const net2 = new TestNetwork(ids, { checkQuorum: true, preVote: true });
+    net2.elect(1n);
+    net2.node(2n).node.forgetLeader();
+    assert.equal(net2.node(2n).raft.lead, 0n);
+    net2.tickAll(1);
+    assert.equal(net2.node(2n).raft.lead, 1n);
+    // forgetting is a no-op on the leader itself
+    net2.node(1n).node.forgetLeader();
+    assert.equal(net2.node(1n).role, StateRole.Leader);
+    assert.equal(net2.node(1n).raft.lead, 1n);
+  });
+
   test('a transfer campaign overrides the lease', () => {
     const net = new TestNetwork(ids, { checkQuorum: true });
     net.elect(1n);

@@ -188,6 +188,21 @@ export class RawNode {
     this.raft.step(message({ type: MessageType.TransferLeader, from: to }));
   }
 
+  /**
+   * A follower forgets its leader (etcd-io/raft's ForgetLeader) when it has strong reason to believe
+   * the leader is gone, e.g. the leader's process refuses connections. It stays a follower in the
+   * same term and does not campaign, but it now grants pre-votes at once instead of ignoring them
+   * for the rest of its check-quorum lease, so once a quorum has forgotten the leader a new one can
+   * be elected without waiting out the election timeout. Hearing from the leader again restores it.
+   * Safe with any timing: only liveness is affected. No-op on a leader, candidate or leaderless node.
+   */
+  forgetLeader(): void {
+    const r = this.raft;
+    if (r.state !== StateRole.Follower || r.lead === NONE) return;
+    r.logger.info(`raft ${r.id}: forgetting leader ${r.lead} at term ${r.term}`);
+    r.lead = NONE;
+  }
+
   /** The transport failed to reach `id`: its optimistic replication stream is reset to probing. */
   reportUnreachable(id: NodeId): void {
     this.raft.step(message({ type: MessageType.Unreachable, from: id }));
