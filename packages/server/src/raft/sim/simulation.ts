@@ -281,6 +281,11 @@ export class Simulation {
             l.raw.transferLeadership(to);
             this.kick(l);
           }
+        } else if (p < 0.985) {
+          // what a server does when its leader's process seems gone (fast failover); here at any
+          // time, the leader alive or not: safety must not depend on it
+          this.trace(`forget leader ${n.id}`);
+          n.raw.forgetLeader();
         } else {
           this.trace(`campaign ${n.id}`);
           n.raw.campaign();
