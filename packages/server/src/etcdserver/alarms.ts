@@ -86,10 +86,15 @@ export class AlarmStore {
       .map((a) => ({ memberID: a.memberId, alarm: a.alarm }));
   }
 
-  /** The Maintenance.Alarm RPC: GET answers locally; ACTIVATE/DEACTIVATE go through Raft. */
+  /** The Maintenance.Alarm RPC: GET answers after a ReadIndex round; ACTIVATE/DEACTIVATE go through Raft. */
   async handle(r: etcdserverpb.AlarmRequest): Promise<PartialMessage<etcdserverpb.AlarmMember>[]> {
-    if (r.action === AlarmAction.GET) return this.filter(r);
     const s = this.server!;
+    if (r.action === AlarmAction.GET) {
+      // etcd 3.4 puts every Alarm request through Raft, so a GET sees every alarm raised or disarmed
+      // before it, through any member; a ReadIndex round gives the same guarantee.
+      await s.linearizableRead();
+      return this.filter(r);
+    }
     return s.propose<PartialMessage<etcdserverpb.AlarmMember>[]>(RequestKind.Alarm, encodeMessage(etcdserverpb.AlarmRequest, r));
   }
 
