@@ -181,4 +181,27 @@ describe('watch and lease through a leader kill', () => {
     ka.cancel();
     w.cancel();
   });
+
+  test('many concurrent keep-alives of one lease through a follower: all renewed, all told once it is gone', async () => {
+    const leader = await cluster.waitLeader();
+    const follower = client((leader + 1) % 3);
+    const grant = await follower.leaseGrant({ TTL: 6 });
+    await sleep(1500);
+    // 60 keep-alive streams, one request each, sent together (they share forwards to the leader)
+    const streams = Array.from({ length: 60 }, () => follower.keepAlive());
+    for (const ka of streams) ka.write({ ID: grant.ID });
+    await Promise.all(streams.map((ka) => ka.count(1)));
+    for (const ka of streams) {
+      assert.equal(ka.responses[0]!.ID, grant.ID);
+      assert.equal(ka.responses[0]!.TTL, 6n);
+    }
+    // the renewal happened after the requests: the lease has (nearly) its full TTL again
+    const ttl = await client(leader).leaseTimeToLive({ ID: grant.ID });
+    assert.ok(ttl.TTL >= 5n, `remaining TTL ${ttl.TTL}`);
+    await follower.leaseRevoke({ ID: grant.ID });
+    for (const ka of streams) ka.write({ ID: grant.ID });
+    await Promise.all(streams.map((ka) => ka.count(2)));
+    for (const ka of streams) assert.equal(ka.responses[1]!.TTL, 0n);
+    for (const ka of streams) ka.cancel();
+  });
 });

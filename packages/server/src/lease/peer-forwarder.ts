@@ -43,14 +43,33 @@ export function peerLeaseForwarder(s: EtcdServer, host: LeaderSide, timeoutMs: n
       throw toWire(e);
     }
   });
+  const forwardRenew = async (id: bigint): Promise<number> => {
+    try {
+      const out = await s.forwardToLeader(LEASE_RENEW_ROUTE, encodeMessage(etcdserverpb.LeaseKeepAliveRequest, { ID: id }), timeoutMs);
+      return Number(decodeMessage(etcdserverpb.LeaseKeepAliveResponse, out).TTL);
+    } catch (e) {
+      throw fromWire(e);
+    }
+  };
+  /**
+   * Renewals of one lease that arrive in the same event-loop turn share one forward: it is sent at
+   * the end of the turn, so the leader renews after every one of them arrived (none is answered
+   * with a renewal older than itself), and many clients keeping one lease alive cost the leader one
+   * renewal per turn instead of one each.
+   */
+  const batch = new Map<bigint, Promise<number>>();
   return {
-    async renew(_leader, id) {
-      try {
-        const out = await s.forwardToLeader(LEASE_RENEW_ROUTE, encodeMessage(etcdserverpb.LeaseKeepAliveRequest, { ID: id }), timeoutMs);
-        return Number(decodeMessage(etcdserverpb.LeaseKeepAliveResponse, out).TTL);
-      } catch (e) {
-        throw fromWire(e);
-      }
+    renew(_leader, id) {
+      const joined = batch.get(id);
+      if (joined) return joined;
+      const p = new Promise<number>((resolve, reject) => {
+        setImmediate(() => {
+          batch.delete(id);
+          forwardRenew(id).then(resolve, reject);
+        });
+      });
+      batch.set(id, p);
+      return p;
     },
     async timeToLive(_leader, id, keys) {
       try {
