@@ -19,10 +19,11 @@ export interface LeaseForwarder {
    * Renews lease `id` at `leader` (another member). Resolves with the lease's TTL; rejects with
    * LeaseNotFoundError when the leader does not know the lease, with any other error when the
    * leader could not be reached or is not the primary lessor (the caller retries until its deadline).
+   * A forward gives up by itself after the request timeout.
    */
-  renew(leader: bigint, id: bigint, signal: AbortSignal): Promise<number>;
+  renew(leader: bigint, id: bigint): Promise<number>;
   /** TimeToLive of lease `id` at `leader`; the same error contract as renew. */
-  timeToLive(leader: bigint, id: bigint, keys: boolean, signal: AbortSignal): Promise<LeaseTimeToLive>;
+  timeToLive(leader: bigint, id: bigint, keys: boolean): Promise<LeaseTimeToLive>;
 }
 
 /** The forwarding routes on the leader (etcd's leasehttp paths). */

@@ -179,37 +179,30 @@ export class LeaseHost {
   private async routed(id: bigint, what: 'renew' | 'ttl', keys = false): Promise<number | LeaseTimeToLive> {
     const s = this.s;
     const deadline = Date.now() + this.o.requestTimeoutMs;
-    const ac = new AbortController();
-    const timer = setTimeout(() => ac.abort(), this.o.requestTimeoutMs);
-    timer.unref();
-    try {
-      while (!this.stopped && Date.now() < deadline) {
-        if (s.isLeader) {
-          try {
-            return what === 'renew' ? await this.renewAsLeader(id) : await this.timeToLiveAsLeader(id, keys);
-          } catch (e) {
-            if (!(e instanceof NotPrimaryError)) throw e;
-          }
-          await sleep(this.o.heartbeatMs);
-          continue;
-        }
-        const lead = s.leader;
-        if (lead === 0n || lead === s.memberId || !this.forwarder) {
-          await Promise.race([s.waitLeader(), sleep(this.o.heartbeatMs)]);
-          if (lead !== 0n) await sleep(this.o.heartbeatMs);
-          continue;
-        }
+    while (!this.stopped && Date.now() < deadline) {
+      if (s.isLeader) {
         try {
-          return what === 'renew' ? await this.forwarder.renew(lead, id, ac.signal) : await this.forwarder.timeToLive(lead, id, keys, ac.signal);
+          return what === 'renew' ? await this.renewAsLeader(id) : await this.timeToLiveAsLeader(id, keys);
         } catch (e) {
-          if (e instanceof LeaseNotFoundError) throw e;
-          await sleep(Math.min(this.o.heartbeatMs, 50));
+          if (!(e instanceof NotPrimaryError)) throw e;
         }
+        await sleep(this.o.heartbeatMs);
+        continue;
       }
-      throw etcdError(this.stopped ? 'Stopped' : 'Timeout');
-    } finally {
-      clearTimeout(timer);
+      const lead = s.leader;
+      if (lead === 0n || lead === s.memberId || !this.forwarder) {
+        await Promise.race([s.waitLeader(), sleep(this.o.heartbeatMs)]);
+        if (lead !== 0n) await sleep(this.o.heartbeatMs);
+        continue;
+      }
+      try {
+        return what === 'renew' ? await this.forwarder.renew(lead, id) : await this.forwarder.timeToLive(lead, id, keys);
+      } catch (e) {
+        if (e instanceof LeaseNotFoundError) throw e;
+        await sleep(Math.min(this.o.heartbeatMs, 50));
+      }
     }
+    throw etcdError(this.stopped ? 'Stopped' : 'Timeout');
   }
 
   private applied(): boolean {
