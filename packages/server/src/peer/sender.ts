@@ -5,8 +5,8 @@
 // database streamed after the snapshot message.
 
 import http2 from 'node:http2';
-import net from 'node:net';
-import tls, { type ConnectionOptions } from 'node:tls';
+import type net from 'node:net';
+import type { ConnectionOptions } from 'node:tls';
 import { ByteWriter, writeMessage } from '../raft/codec.js';
 import { MessageType, type Message } from '../raft/types.js';
 import type { Logger } from '../log/index.js';
@@ -85,30 +85,12 @@ export class PeerSender {
 
   /** An HTTP/2 session to a peer URL: http(s)://host:port or unix(s)://path. */
   private openSession(url: string): http2.ClientHttp2Session {
-    const m = /^(unixs?):\/\/(.+)$/.exec(url);
-    const opts: http2.SecureClientSessionOptions = { ...(this.deps.tls ?? {}), settings: { initialWindowSize: 4 << 20 } };
-    if (!m) {
-      // Raft messages are small and latency-bound: no Nagle delay on member-to-member streams.
-      const u = new URL(url);
-      const host = u.hostname.replace(/^\[|\]$/g, '');
-      const port = Number(u.port || (u.protocol === 'https:' ? 443 : 80));
-      return http2.connect(url, {
-        ...opts,
-        createConnection: () => {
-          const sock =
-            u.protocol === 'https:'
-              ? tls.connect({ ...(this.deps.tls ?? {}), host, port, ALPNProtocols: ['h2'], ...(net.isIP(host) ? {} : { servername: host }) })
-              : net.connect({ host, port });
-          sock.setNoDelay(true);
-          return sock;
-        },
-      });
-    }
-    const path = m[2]!;
-    const secure = m[1] === 'unixs';
-    return http2.connect(secure ? 'https://localhost' : 'http://localhost', {
-      ...opts,
-      createConnection: () => (secure ? tls.connect({ ...(this.deps.tls ?? {}), path, ALPNProtocols: ['h2'] }) : net.connect(path)),
+    const unix = /^(unixs?):\/\//.exec(url);
+    const authority = unix ? (unix[1] === 'unixs' ? 'https://localhost' : 'http://localhost') : url;
+    return http2.connect(authority, {
+      ...(this.deps.tls ?? {}),
+      settings: { initialWindowSize: 4 << 20 },
+      createConnection: () => connectPeer(url, this.deps.tls, 'h2'),
     });
   }
 
@@ -117,7 +99,7 @@ export class PeerSender {
     const url = this.urls[0];
     if (!url) return;
     this.connecting = true;
-    const sock = connectPeer(url, this.deps.tls);
+    const sock = connectPeer(url, this.deps.tls, 'http/1.1');
     this.socket = sock;
     sock.on('error', () => {});
     sock.on('close', () => this.onDown(sock));

@@ -35,7 +35,7 @@ test('an accepted upgrade carries the request headers, then bytes both ways on t
       });
     },
     async (url) => {
-      const sock = connectPeer(url, undefined);
+      const sock = connectPeer(url, undefined, 'http/1.1');
       try {
         await upgradeToRaftStream(sock, { 'x-conclave-from': 'a1' });
         assert.equal(seen['x-conclave-from'], 'a1');
@@ -61,7 +61,7 @@ test('a refused upgrade rejects with the status and the reason the peer gave', a
   await withServer(
     (_req, sock) => refuseUpgrade(sock, 412, 'Precondition Failed', 'cluster ID mismatch: local 1, remote 2'),
     async (url) => {
-      const sock = connectPeer(url, undefined);
+      const sock = connectPeer(url, undefined, 'http/1.1');
       try {
         const err = await upgradeToRaftStream(sock, {}).then(
           () => assert.fail('upgrade should be refused'),
@@ -81,7 +81,7 @@ test('a connection closed before any answer rejects', async () => {
   await withServer(
     (_req, sock) => sock.destroy(),
     async (url) => {
-      const sock = connectPeer(url, undefined);
+      const sock = connectPeer(url, undefined, 'http/1.1');
       try {
         await assert.rejects(upgradeToRaftStream(sock, {}), /closed the connection while upgrading|ECONNRESET/);
       } finally {

@@ -21,19 +21,22 @@ export class UpgradeRefusedError extends Error {
   }
 }
 
-/** A connected socket to a peer URL: http(s)://host:port or unix(s)://path. */
-export function connectPeer(url: string, tlsOpts: ConnectionOptions | undefined): net.Socket {
+/**
+ * A socket to a peer URL (http(s)://host:port or unix(s)://path), TLS offering the given ALPN
+ * protocol: 'http/1.1' for the Raft stream, 'h2' for snapshots and forwarded requests.
+ */
+export function connectPeer(url: string, tlsOpts: ConnectionOptions | undefined, alpn: 'h2' | 'http/1.1'): net.Socket {
   const m = /^(unixs?):\/\/(.+)$/.exec(url);
   if (m) {
     const path = m[2]!;
-    return m[1] === 'unixs' ? tls.connect({ ...(tlsOpts ?? {}), path, ALPNProtocols: ['http/1.1'] }) : net.connect(path);
+    return m[1] === 'unixs' ? tls.connect({ ...(tlsOpts ?? {}), path, ALPNProtocols: [alpn] }) : net.connect(path);
   }
   const u = new URL(url);
   const host = u.hostname.replace(/^\[|\]$/g, '');
   const port = Number(u.port || (u.protocol === 'https:' ? 443 : 80));
   const sock =
     u.protocol === 'https:'
-      ? tls.connect({ ...(tlsOpts ?? {}), host, port, ALPNProtocols: ['http/1.1'], ...(net.isIP(host) ? {} : { servername: host }) })
+      ? tls.connect({ ...(tlsOpts ?? {}), host, port, ALPNProtocols: [alpn], ...(net.isIP(host) ? {} : { servername: host }) })
       : net.connect({ host, port });
   // Raft messages are small and latency-bound: no Nagle delay.
   sock.setNoDelay(true);
