@@ -109,9 +109,11 @@ export function watchService(
     /** The last request still waiting for its permission check; later ones run after it. */
     let tail: Promise<void> | undefined;
     const settle = (p: Promise<void>): void => {
-      tail = p;
-      void p.finally(() => {
-        if (tail === p) tail = undefined;
+      // a request that fails here ends the call, as a synchronous failure would
+      const q = p.catch((err: unknown) => call.finish(err));
+      tail = q;
+      void q.finally(() => {
+        if (tail === q) tail = undefined;
       });
     };
     call.onMessage = (req) => {
