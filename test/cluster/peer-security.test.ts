@@ -43,6 +43,27 @@ describe('peer transport security', () => {
     }
   });
 
+  test('unix:// peer URLs (sockets in the members\' working directory, as etcd names them)', async () => {
+    const c = await TestCluster.start(3, { peerScheme: 'unix' });
+    try {
+      await putGetEverywhere(c, 'unix-peers');
+      // a killed member restarts and catches up over its socket
+      await c.kill(0);
+      const w = await etcdctl(c.endpoints.join(','), ['put', 'unix-peers', 'v2']);
+      assert.equal(w.code, 0, w.stderr);
+      await c.restart(0);
+      const deadline = Date.now() + 10_000;
+      for (;;) {
+        const r = await etcdctl(c.members[0]!.endpoint, ['get', 'unix-peers', '--print-value-only', '--consistency=s']);
+        if (r.stdout.trim() === 'v2') break;
+        assert.ok(Date.now() < deadline, 'restarted member did not catch up');
+        await new Promise((res) => setTimeout(res, 100));
+      }
+    } finally {
+      await c.stop();
+    }
+  });
+
   test('--peer-auto-tls: self-signed member certificates', async () => {
     const c = await TestCluster.start(3, { peerScheme: 'https', args: ['--peer-auto-tls'] });
     try {

@@ -35,7 +35,8 @@ export interface ClusterOptions {
   electionMs?: number;
   token?: string;
   /** Peer URLs scheme (https needs peer TLS flags in `args`). */
-  peerScheme?: 'http' | 'https';
+  /** Peer URLs: http, https, or unix (etcd's form unix://<name>:<port>, a socket file of that name in the cluster's temp directory). */
+  peerScheme?: 'http' | 'https' | 'unix';
   /** Serve clients over TLS with this certificate, requiring client certificates signed by `caFile`. */
   clientTls?: { certFile: string; keyFile: string; caFile: string };
 }
@@ -98,7 +99,7 @@ export class TestCluster {
     const m: ClusterMember = {
       name,
       index,
-      peerUrl: `${this.opts.peerScheme ?? 'http'}://127.0.0.1:${await freePort()}`,
+      peerUrl: this.opts.peerScheme === 'unix' ? `unix://${name}:${index + 1}` : `${this.opts.peerScheme ?? 'http'}://127.0.0.1:${await freePort()}`,
       clientPort: await freePort(),
       endpoint: '',
       dataDir: join(this.root, `${name}.etcd`),
@@ -146,7 +147,8 @@ export class TestCluster {
       '--logger', 'zap',
       ...(this.opts.args ?? []),
     ];
-    const child = spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, CONCLAVE_FAULTS_FILE: m.faultsFile } });
+    // cwd: the temp directory, where unix:// peer sockets (relative paths, as etcd's) are created
+    const child = spawn(process.execPath, args, { cwd: this.root, stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, CONCLAVE_FAULTS_FILE: m.faultsFile } });
     m.child = child;
     m.log = '';
     const onData = (d: Buffer): void => {
