@@ -99,8 +99,8 @@ export class TestCluster {
     const m: ClusterMember = {
       name,
       index,
-      peerUrl: this.opts.peerScheme === 'unix' ? `unix://${name}:${index + 1}` : `${this.opts.peerScheme ?? 'http'}://127.0.0.1:${await freePort()}`,
-      clientPort: await freePort(),
+      peerUrl: this.opts.peerScheme === 'unix' ? `unix://${name}:${index + 1}` : `${this.opts.peerScheme ?? 'http'}://127.0.0.1:${await this.port()}`,
+      clientPort: await this.port(),
       endpoint: '',
       dataDir: join(this.root, `${name}.etcd`),
       faultsFile: join(this.root, `${name}.faults.json`),
@@ -112,6 +112,18 @@ export class TestCluster {
     this.members.push(m);
     this.writeFaults(m, []);
     return m;
+  }
+
+  private readonly ports = new Set<number>();
+
+  /** A free port not handed to another member of this cluster (the kernel may offer the same one twice). */
+  private async port(): Promise<number> {
+    for (;;) {
+      const p = await freePort();
+      if (this.ports.has(p)) continue;
+      this.ports.add(p);
+      return p;
+    }
   }
 
   private initialCluster(members = this.members): string {

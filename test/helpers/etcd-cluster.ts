@@ -80,8 +80,19 @@ async function startOnce(n: number, opts: EtcdClusterOptions): Promise<EtcdClust
   const root = mkdtempSync(join(tmpdir(), 'etcd-cluster-'));
   const token = `t-${process.pid}-${Date.now()}`;
   const members: EtcdMember[] = [];
+  const used = new Set<number>();
+  /** A free port not handed to another member (the kernel may offer the same one twice). */
+  const port = async (): Promise<number> => {
+    for (;;) {
+      const p = await freePort();
+      if (!used.has(p)) {
+        used.add(p);
+        return p;
+      }
+    }
+  };
   const newMember = async (i: number): Promise<EtcdMember> => {
-    const [cp, pp] = [await freePort(), await freePort()];
+    const [cp, pp] = [await port(), await port()];
     return {
       name: `m${i}`,
       endpoint: `127.0.0.1:${cp}`,
