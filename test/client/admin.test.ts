@@ -4,7 +4,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { LearnerNotReadyError, MemberNotFoundError, NoSpaceError } from '@conclave/client';
-import { freePort } from '../helpers/etcd-cluster.js';
+import { freePort } from '../helpers/tmp.js';
 import { describeTargets } from './targets.js';
 import { eventually } from './wait.js';
 

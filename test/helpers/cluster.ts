@@ -7,11 +7,11 @@
 
 import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, renameSync, rmSync, writeFileSync } from 'node:fs';
-import net from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { etcdctl } from './etcdctl.js';
 import { conclaveBin } from './process.js';
+import { portAllocator, retryOnPortClash } from './tmp.js';
 
 export interface ClusterMember {
   name: string;
@@ -34,22 +34,10 @@ export interface ClusterOptions {
   heartbeatMs?: number;
   electionMs?: number;
   token?: string;
-  /** Peer URLs scheme (https needs peer TLS flags in `args`). */
-  /** Peer URLs: http, https, or unix (etcd's form unix://<name>:<port>, a socket file of that name in the cluster's temp directory). */
+  /** Peer URLs: http, https (needs peer TLS flags in `args`), or unix (etcd's form unix://<name>:<port>, a socket file of that name in the cluster's temp directory). */
   peerScheme?: 'http' | 'https' | 'unix';
   /** Serve clients over TLS with this certificate, requiring client certificates signed by `caFile`. */
   clientTls?: { certFile: string; keyFile: string; caFile: string };
-}
-
-export async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const s = net.createServer();
-    s.once('error', reject);
-    s.listen(0, '127.0.0.1', () => {
-      const p = (s.address() as net.AddressInfo).port;
-      s.close(() => resolve(p));
-    });
-  });
 }
 
 const delay = (ms: number) => new Promise((r) => setTimeout(r, ms));
@@ -68,14 +56,8 @@ export class TestCluster {
    * chosen by freePort() can be taken by another process before the member binds it: the start is
    * then tried again on fresh ports.
    */
-  static async start(n: number, opts: ClusterOptions = {}): Promise<TestCluster> {
-    for (let attempt = 1; ; attempt++) {
-      try {
-        return await TestCluster.startOnce(n, opts);
-      } catch (e) {
-        if (attempt >= 3 || !/EADDRINUSE|address already in use/.test(String(e))) throw e;
-      }
-    }
+  static start(n: number, opts: ClusterOptions = {}): Promise<TestCluster> {
+    return retryOnPortClash(() => TestCluster.startOnce(n, opts));
   }
 
   private static async startOnce(n: number, opts: ClusterOptions): Promise<TestCluster> {
@@ -114,17 +96,8 @@ export class TestCluster {
     return m;
   }
 
-  private readonly ports = new Set<number>();
-
-  /** A free port not handed to another member of this cluster (the kernel may offer the same one twice). */
-  private async port(): Promise<number> {
-    for (;;) {
-      const p = await freePort();
-      if (this.ports.has(p)) continue;
-      this.ports.add(p);
-      return p;
-    }
-  }
+  /** Ports of this cluster's members (never one port twice). */
+  private readonly port = portAllocator();
 
   private initialCluster(members = this.members): string {
     return members.map((m) => `${m.name}=${m.peerUrl}`).join(',');

@@ -6,10 +6,10 @@
 
 import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { etcdctl } from './etcdctl.js';
+import { portAllocator, retryOnPortClash } from './tmp.js';
 
 export interface EtcdMember {
   name: string;
@@ -47,50 +47,21 @@ export interface EtcdClusterOptions {
   clientTls?: { certFile: string; keyFile: string; caFile: string };
 }
 
-/** A free loopback TCP port (bound and released; good enough on a test machine). */
-export function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const s = createServer();
-    s.unref();
-    s.on('error', reject);
-    s.listen(0, '127.0.0.1', () => {
-      const port = (s.address() as { port: number }).port;
-      s.close(() => resolve(port));
-    });
-  });
-}
-
 const FAST = ['--election-timeout', '500', '--heartbeat-interval', '100'];
 
 /**
  * Starts the cluster. A port chosen by freePort() can be taken by another process (another test
  * file's connection) before etcd binds it: the start is then tried again on fresh ports.
  */
-export async function startEtcdCluster(n: number, opts: EtcdClusterOptions = {}): Promise<EtcdCluster> {
-  for (let attempt = 1; ; attempt++) {
-    try {
-      return await startOnce(n, opts);
-    } catch (e) {
-      if (attempt >= 3 || !/address already in use/.test(String(e))) throw e;
-    }
-  }
+export function startEtcdCluster(n: number, opts: EtcdClusterOptions = {}): Promise<EtcdCluster> {
+  return retryOnPortClash(() => startOnce(n, opts));
 }
 
 async function startOnce(n: number, opts: EtcdClusterOptions): Promise<EtcdCluster> {
   const root = mkdtempSync(join(tmpdir(), 'etcd-cluster-'));
   const token = `t-${process.pid}-${Date.now()}`;
   const members: EtcdMember[] = [];
-  const used = new Set<number>();
-  /** A free port not handed to another member (the kernel may offer the same one twice). */
-  const port = async (): Promise<number> => {
-    for (;;) {
-      const p = await freePort();
-      if (!used.has(p)) {
-        used.add(p);
-        return p;
-      }
-    }
-  };
+  const port = portAllocator();
   const newMember = async (i: number): Promise<EtcdMember> => {
     const [cp, pp] = [await port(), await port()];
     return {

@@ -26,6 +26,35 @@ export function freePort(): Promise<number> {
   });
 }
 
+/** Free ports that are never handed out twice by this allocator (freePort() may offer the same port again). */
+export function portAllocator(): () => Promise<number> {
+  const used = new Set<number>();
+  return async () => {
+    for (;;) {
+      const p = await freePort();
+      if (!used.has(p)) {
+        used.add(p);
+        return p;
+      }
+    }
+  };
+}
+
+/**
+ * Runs `start` again (up to 3 times in all) when it failed because a port chosen with freePort() was
+ * taken by another process before the server bound it. `start` must clean up after itself and
+ * choose fresh ports on each call.
+ */
+export async function retryOnPortClash<T>(start: () => Promise<T>): Promise<T> {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await start();
+    } catch (e) {
+      if (attempt >= 3 || !/EADDRINUSE|address already in use/.test(String(e))) throw e;
+    }
+  }
+}
+
 /** Polls `fn` until it returns a value other than undefined, or fails after `timeoutMs`. */
 export async function waitFor<T>(what: string, fn: () => Promise<T | undefined> | T | undefined, timeoutMs = 10_000, everyMs = 50): Promise<T> {
   const deadline = Date.now() + timeoutMs;
