@@ -22,15 +22,22 @@ interface Round {
 
 export interface ReadIndexerDeps {
   node: RawNode;
+  /**
+   * This member's ID, the first half of every request context: the leader ignores a context it
+   * already has pending, so contexts must be unique across members, not just within one.
+   */
+  memberId: bigint;
   appliedIndex: () => number;
   kick: () => void;
   /** Re-ask Raft when no answer came within this many ms (lost message, leader change). */
   retryMs: number;
 }
 
-function ctxBytes(ctx: bigint): Uint8Array {
-  const b = Buffer.allocUnsafe(8);
-  b.writeBigUInt64BE(ctx);
+/** A round's Raft request context: | member ID (8 bytes) | round counter (8 bytes) |. */
+export function readContext(memberId: bigint, counter: bigint): Uint8Array {
+  const b = Buffer.allocUnsafe(16);
+  b.writeBigUInt64BE(memberId, 0);
+  b.writeBigUInt64BE(counter, 8);
   return b;
 }
 
@@ -81,7 +88,7 @@ export class ReadIndexer {
     round.ctx = ++this.counter;
     this.rounds.set(round.ctx, round);
     try {
-      this.deps.node.readIndex(ctxBytes(round.ctx));
+      this.deps.node.readIndex(readContext(this.deps.memberId, round.ctx));
     } catch (err) {
       // No leader yet: the retry timer asks again.
       if (!(err instanceof ProposalDroppedError)) throw err;
@@ -104,8 +111,10 @@ export class ReadIndexer {
 
   onReadStates(states: readonly ReadState[]): void {
     for (const rs of states) {
-      if (rs.requestCtx.length !== 8) continue;
-      const round = this.rounds.get(Buffer.from(rs.requestCtx.buffer, rs.requestCtx.byteOffset, 8).readBigUInt64BE(0));
+      if (rs.requestCtx.length !== 16) continue;
+      const ctx = Buffer.from(rs.requestCtx.buffer, rs.requestCtx.byteOffset, 16);
+      if (ctx.readBigUInt64BE(0) !== this.deps.memberId) continue;
+      const round = this.rounds.get(ctx.readBigUInt64BE(8));
       if (round) round.index = rs.index;
     }
   }

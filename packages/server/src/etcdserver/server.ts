@@ -174,6 +174,7 @@ export class EtcdServer {
     this.alarms.attach(this);
     this.reads = new ReadIndexer({
       node: this.node,
+      memberId: this.memberId,
       appliedIndex: () => this.applier.appliedIndex,
       kick: () => this.kick(),
       retryMs: opts.electionTicks * opts.heartbeatMs,
