@@ -11,7 +11,7 @@ import type { Member } from '../etcdserver/membership.js';
 import { EtcdServer } from '../etcdserver/server.js';
 import { layout } from '../etcdserver/bootstrap.js';
 import { GrpcServer } from '../transport/grpc-server.js';
-import { listenUrl, type BoundListener, type ListenOptions } from '../transport/listener.js';
+import { listenUrl, nodeHttp2, type BoundListener, type ListenOptions } from '../transport/listener.js';
 import { createRouter } from '../http/router.js';
 import { registerServices } from '../services/index.js';
 import { startAutoCompaction, type AutoCompactor } from '../etcdserver/auto-compact.js';
@@ -176,7 +176,7 @@ export async function startMember(cfg: ServerConfig, opts: { logger?: Logger } =
     logger,
   );
   const peerListenOpts: ListenOptions = {
-    h2: peerServer.h2,
+    h2: nodeHttp2(peerServer.h2),
     h1: peerServer.h1,
     ...(peerTls ? { tls: serverTlsOptions(peerTls) } : {}),
     ...(peerTls?.allowedCn ? { verify: (s) => checkAllowedCn(s, peerTls.allowedCn!) } : {}),
@@ -195,7 +195,7 @@ export async function startMember(cfg: ServerConfig, opts: { logger?: Logger } =
   });
 
   const clientListenOpts: ListenOptions = {
-    h2: grpc.h2,
+    h2: (sock, head) => grpc!.serveHttp2(sock, head),
     h1: grpc.h1,
     ...(clientTls ? { tls: serverTlsOptions(clientTls) } : {}),
     ...(clientTls?.allowedCn ? { verify: (s) => checkAllowedCn(s, clientTls.allowedCn!) } : {}),

@@ -3,13 +3,13 @@
 // newline-delimited {"result": …} objects; errors use grpc-gateway's shape.
 
 import type http from 'node:http';
-import type http2 from 'node:http2';
+import type { H2HttpRequest, H2HttpResponse } from '../transport/h2/http-adapter.js';
 import { GrpcCode, GrpcStatusError, Reader, type MessageCodec, type PartialMessage } from '@conclave/api';
 import { RawResponse, type BidiHandler, type GrpcServer, type ServerStreamHandler, type UnaryHandler } from '../transport/grpc-server.js';
 import type { ServerCall } from '../transport/call.js';
 
-type Req = http.IncomingMessage | http2.Http2ServerRequest;
-type Res = http.ServerResponse | http2.Http2ServerResponse;
+type Req = http.IncomingMessage | H2HttpRequest;
+type Res = http.ServerResponse | H2HttpResponse;
 
 const ROUTES: Record<string, string> = {
   'kv/range': '/etcdserverpb.KV/Range',

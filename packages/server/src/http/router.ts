@@ -2,15 +2,15 @@
 // /metrics and the JSON gateway (/v3/...), with etcd's response shapes.
 
 import type http from 'node:http';
-import type http2 from 'node:http2';
+import type { H2HttpRequest, H2HttpResponse } from '../transport/h2/http-adapter.js';
 import { etcdserverpb } from '@conclave/api';
 import type { EtcdServer } from '../etcdserver/server.js';
 import type { GrpcServer } from '../transport/grpc-server.js';
 import { gatewayRoute, serveGateway } from './gateway.js';
 import { renderMetrics } from './metrics.js';
 
-type Req = http.IncomingMessage | http2.Http2ServerRequest;
-type Res = http.ServerResponse | http2.Http2ServerResponse;
+type Req = http.IncomingMessage | H2HttpRequest;
+type Res = http.ServerResponse | H2HttpResponse;
 
 export interface RouterDeps {
   server: () => EtcdServer | null;

@@ -41,7 +41,7 @@ function grpcSink(call: GrpcCall<etcdserverpb.WatchRequest, etcdserverpb.WatchRe
       return call.stream.write(frames);
     },
     onDrain(cb) {
-      call.stream.once('drain', cb);
+      call.onDrain(cb);
     },
   };
 }

@@ -1,13 +1,13 @@
 // One gRPC call on an HTTP/2 stream: request-message framing in, response framing + status out.
 // Lean by design (see DESIGN.md: grpc-js's server costs two thirds of the unary throughput here).
 
-import type { ServerHttp2Stream, IncomingHttpHeaders } from 'node:http2';
 import { gunzipSync, inflateSync } from 'node:zlib';
 import { GrpcCode, GrpcStatusError, Reader, Writer, type MessageCodec, type PartialMessage } from '@conclave/api';
 import type { ServerCall } from './call.js';
+import type { H2Stream } from './h2/stream.js';
 
-const HTTP2_HEADER_STATUS = ':status';
-const CONTENT_TYPE = 'content-type';
+const RESPONSE_HEADERS = [':status', '200', 'content-type', 'application/grpc'] as const;
+const OK_TRAILERS = ['grpc-status', '0'];
 const EMPTY_FRAME = Buffer.from([0, 0, 0, 0, 0]);
 
 /** Percent-encodes a grpc-message value as the gRPC over HTTP/2 spec requires. */
@@ -54,7 +54,6 @@ function parseTimeout(v: string | undefined): number | undefined {
  * sends responses with `send`; finishes with `finish(error?)`.
  */
 export class GrpcCall<Req, Res> implements ServerCall<Req, Res> {
-  readonly headers: IncomingHttpHeaders;
   private controller: AbortController | null = null;
   private cancelCallbacks: Array<(reason: unknown) => void> | null = null;
   private cancelReason: unknown = undefined;
@@ -69,15 +68,13 @@ export class GrpcCall<Req, Res> implements ServerCall<Req, Res> {
   onDone: () => void = () => {};
 
   constructor(
-    readonly stream: ServerHttp2Stream,
-    headers: IncomingHttpHeaders,
+    readonly stream: H2Stream,
     private readonly reqType: MessageCodec<Req>,
     private readonly resType: MessageCodec<Res>,
     private readonly maxRecvBytes: number,
     readonly peerCommonName: string | undefined,
   ) {
-    this.headers = headers;
-    const timeout = parseTimeout(headers['grpc-timeout'] as string | undefined);
+    const timeout = parseTimeout(stream.header('grpc-timeout'));
     if (timeout !== undefined) {
       this.deadlineTimer = setTimeout(() => {
         this.abort(new GrpcStatusError(GrpcCode.DEADLINE_EXCEEDED, 'context deadline exceeded'));
@@ -85,18 +82,17 @@ export class GrpcCall<Req, Res> implements ServerCall<Req, Res> {
       }, timeout);
       this.deadlineTimer.unref();
     }
-    stream.on('data', (chunk: Buffer) => this.onData(chunk));
-    stream.on('end', () => {
+    stream.onData = (chunk) => this.onData(chunk);
+    stream.onEnd = () => {
       if (!this.finished) this.onHalfClose();
-    });
-    stream.on('close', () => {
+    };
+    stream.onClose = () => {
       if (!this.finished) {
         this.finished = true;
         this.abort(new GrpcStatusError(GrpcCode.CANCELLED, 'context canceled'));
         this.cleanup();
       }
-    });
-    stream.on('error', () => {});
+    };
   }
 
   get signal(): AbortSignal {
@@ -108,8 +104,7 @@ export class GrpcCall<Req, Res> implements ServerCall<Req, Res> {
   }
 
   get peer(): string {
-    const s = this.stream.session?.socket;
-    return s ? `${s.remoteAddress ?? ''}:${s.remotePort ?? ''}` : '';
+    return `${this.stream.conn.remoteAddress}:${this.stream.conn.remotePort}`;
   }
 
   get isFinished(): boolean {
@@ -117,8 +112,12 @@ export class GrpcCall<Req, Res> implements ServerCall<Req, Res> {
   }
 
   metadata(key: string): string | undefined {
-    const v = this.headers[key];
-    return Array.isArray(v) ? v[0] : v;
+    return this.stream.header(key);
+  }
+
+  /** Calls `cb` once a congested stream (send returned false) can take more. */
+  onDrain(cb: () => void): void {
+    this.stream.onceDrain(cb);
   }
 
   onCancel(cb: (reason: unknown) => void): void {
@@ -193,17 +192,12 @@ export class GrpcCall<Req, Res> implements ServerCall<Req, Res> {
   private sendHeaders(): void {
     if (this.headersSent) return;
     this.headersSent = true;
-    this.stream.respond({ [HTTP2_HEADER_STATUS]: 200, [CONTENT_TYPE]: 'application/grpc' }, { waitForTrailers: true });
-    this.stream.once('wantTrailers', () => {
-      this.stream.sendTrailers(this.trailers);
-    });
+    this.stream.respond(RESPONSE_HEADERS, false);
   }
 
-  private trailers: Record<string, string> = { 'grpc-status': '0' };
-
-  /** Sends one response message. Returns false when the stream is congested (wait for 'drain'). */
+  /** Sends one response message. Returns false when the stream is congested (wait for onDrain). */
   send(res: PartialMessage<Res>): boolean {
-    if (this.finished || this.stream.destroyed) return false;
+    if (this.finished || this.stream.closed) return false;
     this.sendHeaders();
     const w = this.writer.reset(5);
     this.resType.encode(res, w);
@@ -215,7 +209,7 @@ export class GrpcCall<Req, Res> implements ServerCall<Req, Res> {
 
   /** Sends a response whose protobuf body is already encoded. */
   sendRaw(body: Uint8Array): boolean {
-    if (this.finished || this.stream.destroyed) return false;
+    if (this.finished || this.stream.closed) return false;
     this.sendHeaders();
     if (body.length === 0) return this.stream.write(EMPTY_FRAME);
     const frame = Buffer.allocUnsafe(5 + body.length);
@@ -230,7 +224,7 @@ export class GrpcCall<Req, Res> implements ServerCall<Req, Res> {
     if (this.finished) return;
     this.finished = true;
     const stream = this.stream;
-    if (stream.destroyed || stream.closed) {
+    if (stream.closed) {
       this.cleanup();
       return;
     }
@@ -245,15 +239,14 @@ export class GrpcCall<Req, Res> implements ServerCall<Req, Res> {
         message = err instanceof Error ? err.message : String(err);
       }
     }
-    const trailers: Record<string, string> = { 'grpc-status': String(code) };
-    if (message) trailers['grpc-message'] = encodeGrpcMessage(message);
+    const trailers = code === GrpcCode.OK && !message ? OK_TRAILERS : ['grpc-status', String(code)];
+    if (message) trailers.push('grpc-message', encodeGrpcMessage(message));
     if (!this.headersSent) {
       // Trailers-only response.
       this.headersSent = true;
-      stream.respond({ [HTTP2_HEADER_STATUS]: 200, [CONTENT_TYPE]: 'application/grpc', ...trailers }, { endStream: true });
+      stream.respond([...RESPONSE_HEADERS, ...trailers], true);
     } else {
-      this.trailers = trailers;
-      stream.end();
+      stream.end(trailers);
     }
     this.cleanup();
   }

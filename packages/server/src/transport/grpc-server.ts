@@ -1,8 +1,9 @@
-// A gRPC server on node:http2: method registry, dispatch of HTTP/2 streams to handlers, and the
-// HTTP/1.1 / non-gRPC HTTP/2 fallback for the JSON gateway and /health, /version, /metrics.
+// A gRPC server on our own HTTP/2 connections (h2/): method registry, dispatch of request streams
+// to handlers, and the HTTP/1.1 / non-gRPC HTTP/2 fallback for the JSON gateway and /health,
+// /version, /metrics.
 
 import http from 'node:http';
-import http2 from 'node:http2';
+import type net from 'node:net';
 import type { TLSSocket } from 'node:tls';
 import {
   GrpcCode,
@@ -16,6 +17,9 @@ import {
 } from '@conclave/api';
 import { GrpcCall, encodeGrpcMessage } from './grpc-call.js';
 import type { CallContext, ServerCall } from './call.js';
+import { H2Connection } from './h2/connection.js';
+import { H2HttpRequest, H2HttpResponse } from './h2/http-adapter.js';
+import type { H2Stream } from './h2/stream.js';
 
 /** A response whose protobuf body is already encoded (e.g. stored KeyValues spliced into a RangeResponse). */
 export class RawResponse {
@@ -42,7 +46,7 @@ export interface Registered {
   handler: (...args: never[]) => unknown;
 }
 
-export type HttpFallback = (req: http.IncomingMessage | http2.Http2ServerRequest, res: http.ServerResponse | http2.Http2ServerResponse) => void;
+export type HttpFallback = (req: http.IncomingMessage | H2HttpRequest, res: http.ServerResponse | H2HttpResponse) => void;
 
 /**
  * Runs before every handler (etcd's interceptors): throw to fail the call. `req` is the request of a
@@ -60,30 +64,11 @@ export interface GrpcServerOptions {
 export class GrpcServer {
   private readonly methods = new Map<string, Registered>();
   private readonly services = new Set<string>();
-  readonly h2: http2.Http2Server;
   readonly h1: http.Server;
-  private readonly sessions = new Set<http2.ServerHttp2Session>();
+  private readonly connections = new Set<H2Connection>();
   interceptor: Interceptor | null = null;
 
   constructor(private readonly opts: GrpcServerOptions) {
-    this.h2 = http2.createServer({
-      settings: { maxConcurrentStreams: 4294967295, initialWindowSize: 1 << 20 },
-      maxSessionMemory: 64,
-    });
-    this.h2.on('session', (s: http2.ServerHttp2Session) => {
-      this.sessions.add(s);
-      s.on('close', () => this.sessions.delete(s));
-      s.on('error', () => {});
-      // Larger connection window: many concurrent streams share it.
-      s.on('connect', () => {
-        try {
-          s.setLocalWindowSize(16 << 20);
-        } catch {
-          /* session already gone */
-        }
-      });
-    });
-    this.h2.on('stream', (stream, headers) => this.onStream(stream, headers));
     this.h1 = http.createServer((req, res) => opts.http(req, res));
     this.h1.keepAliveTimeout = 30_000;
   }
@@ -109,32 +94,38 @@ export class GrpcServer {
     this.services.add(desc.service);
   }
 
-  private onStream(stream: http2.ServerHttp2Stream, headers: http2.IncomingHttpHeaders): void {
-    const ct = headers['content-type'];
-    if (typeof ct !== 'string' || !ct.startsWith('application/grpc')) {
-      this.httpOverH2(stream, headers);
+  /** Serves HTTP/2 on `socket`; `head` holds bytes already read from it (the sniffed preface). */
+  serveHttp2(socket: net.Socket, head: Buffer | null): void {
+    let cn: string | undefined | null = null;
+    const conn: H2Connection = new H2Connection(socket, head, {
+      onStream: (stream) => {
+        if (cn === null) cn = peerCommonName(socket);
+        this.onStream(stream, cn);
+      },
+      onClose: () => this.connections.delete(conn),
+    });
+    if (!conn.isClosed) this.connections.add(conn);
+  }
+
+  private onStream(stream: H2Stream, cn: string | undefined): void {
+    const ct = stream.header('content-type');
+    if (ct === undefined || !ct.startsWith('application/grpc')) {
+      this.opts.http(new H2HttpRequest(stream), new H2HttpResponse(stream));
       return;
     }
-    const path = headers[':path'] ?? '';
+    const path = stream.header(':path') ?? '';
     const reg = this.methods.get(path);
     if (!reg) {
       const m = /^\/([^/]+)\/([^/]+)$/.exec(path);
       const msg = m && this.services.has(m[1]!) ? `unknown method ${m[2]} for service ${m[1]}` : `unknown service ${m ? m[1] : path}`;
-      stream.on('error', () => {});
       stream.respond(
-        { ':status': 200, 'content-type': 'application/grpc', 'grpc-status': String(GrpcCode.UNIMPLEMENTED), 'grpc-message': encodeGrpcMessage(msg) },
-        { endStream: true },
+        [':status', '200', 'content-type', 'application/grpc', 'grpc-status', String(GrpcCode.UNIMPLEMENTED), 'grpc-message', encodeGrpcMessage(msg)],
+        true,
       );
       return;
     }
-    const socket = stream.session?.socket as TLSSocket | undefined;
-    let cn: string | undefined;
-    // session.socket is a Proxy whose `in` looks at the session, not the socket: test the method itself.
-    if (socket && typeof socket.getPeerCertificate === 'function' && socket.authorized) {
-      cn = socket.getPeerCertificate()?.subject?.CN as string | undefined;
-    }
     const { desc } = reg;
-    const call = new GrpcCall(stream, headers, desc.requestType, desc.responseType, this.opts.maxRecvBytes, cn);
+    const call = new GrpcCall(stream, desc.requestType, desc.responseType, this.opts.maxRecvBytes, cn);
     if (desc.requestStream) {
       try {
         this.interceptor?.(desc.path, undefined, call);
@@ -183,23 +174,18 @@ export class GrpcServer {
     };
   }
 
-  /** Non-gRPC HTTP/2 requests go through the compatibility API to the same HTTP handler. */
-  private httpOverH2(stream: http2.ServerHttp2Stream, headers: http2.IncomingHttpHeaders): void {
-    const req = new (http2 as unknown as { Http2ServerRequest: new (...a: unknown[]) => http2.Http2ServerRequest }).Http2ServerRequest(
-      stream,
-      headers,
-      undefined,
-      [],
-    );
-    const res = new (http2 as unknown as { Http2ServerResponse: new (...a: unknown[]) => http2.Http2ServerResponse }).Http2ServerResponse(stream);
-    this.opts.http(req, res);
-  }
-
-  /** Closes all HTTP/2 sessions and HTTP/1 connections. */
+  /** Closes all HTTP/2 and HTTP/1 connections. */
   closeConnections(): void {
-    for (const s of this.sessions) s.destroy();
+    for (const c of this.connections) c.destroy();
     this.h1.closeAllConnections();
   }
+}
+
+/** Common name of a verified TLS client certificate. */
+function peerCommonName(socket: net.Socket): string | undefined {
+  const tls = socket as TLSSocket;
+  if (typeof tls.getPeerCertificate !== 'function' || !tls.authorized) return undefined;
+  return tls.getPeerCertificate()?.subject?.CN as string | undefined;
 }
 
 function respondUnary(call: GrpcCall<unknown, unknown>, res: unknown): void {

@@ -1,9 +1,10 @@
 // Client-URL listeners: gRPC (HTTP/2) and HTTP/1.1 share one port, as in etcd.
 //
 // Cleartext: the first bytes tell HTTP/2 (the "PRI * HTTP/2.0" preface) from HTTP/1. The socket is
-// then handed to the HTTP/2 server natively (the bytes already read are fed to the session's native
-// handle, so HTTP/2 keeps Node's fast path — a JS stream wrapper costs ~30% of unary throughput) or
-// to the HTTP/1 server. TLS: ALPN chooses ("h2" or "http/1.1").
+// then handed to the HTTP/2 handler with the bytes already read, or to the HTTP/1 server. TLS: ALPN
+// chooses ("h2" or "http/1.1"). Client URLs serve HTTP/2 with our own connection code
+// (GrpcServer.serveHttp2); peer URLs with node:http2 (nodeHttp2), which feeds the bytes already
+// read to the session's native handle so that it keeps Node's fast path.
 
 import { Duplex } from 'node:stream';
 import { unlinkSync } from 'node:fs';
@@ -27,6 +28,14 @@ const kHandleSymbol = (session: http2.Http2Session): symbol | undefined =>
   Object.getOwnPropertySymbols(session).find((s) => String(s) === 'Symbol(kHandle)');
 
 let handleSym: symbol | undefined | null = null;
+
+/** Serves HTTP/2 connections with a node:http2 server. */
+export function nodeHttp2(h2: http2.Http2Server): Http2Handler {
+  return (sock, head) => {
+    if (head) injectHttp2(h2, sock, head);
+    else h2.emit('connection', sock);
+  };
+}
 
 /** Hands `sock` (whose first bytes `head` were already read) to the HTTP/2 server. */
 function injectHttp2(h2: http2.Http2Server, sock: net.Socket, head: Buffer): void {
@@ -84,7 +93,7 @@ function injectHttp2(h2: http2.Http2Server, sock: net.Socket, head: Buffer): voi
   h2.emit('connection', d);
 }
 
-function dispatchCleartext(sock: net.Socket, h2: http2.Http2Server, h1: http.Server): void {
+function dispatchCleartext(sock: net.Socket, h2: Http2Handler, h1: http.Server): void {
   let head: Buffer = Buffer.alloc(0);
   const onData = (chunk: Buffer): void => {
     head = head.length ? Buffer.concat([head, chunk]) : chunk;
@@ -92,7 +101,7 @@ function dispatchCleartext(sock: net.Socket, h2: http2.Http2Server, h1: http.Ser
     sock.removeListener('data', onData);
     sock.pause();
     if (head[0] === 0x50 && head[1] === 0x52 && head[2] === 0x49) {
-      injectHttp2(h2, sock, head);
+      h2(sock, head);
     } else {
       sock.unshift(head);
       h1.emit('connection', sock);
@@ -103,8 +112,11 @@ function dispatchCleartext(sock: net.Socket, h2: http2.Http2Server, h1: http.Ser
   sock.on('error', () => {});
 }
 
+/** Takes over an HTTP/2 connection; `head` holds bytes already read from it (cleartext sniffing). */
+export type Http2Handler = (sock: net.Socket, head: Buffer | null) => void;
+
 export interface ListenOptions {
-  h2: http2.Http2Server;
+  h2: Http2Handler;
   h1: http.Server;
   /** TLS options for https:// and unixs:// URLs. */
   tls?: tls.SecureContextOptions & { requestCert?: boolean; rejectUnauthorized?: boolean };
@@ -135,7 +147,7 @@ export async function listenUrl(raw: string, opts: ListenOptions): Promise<Bound
           s.destroy();
           return;
         }
-        if (s.alpnProtocol === 'h2') opts.h2.emit('connection', s);
+        if (s.alpnProtocol === 'h2') opts.h2(s, null);
         else opts.h1.emit('connection', s);
       });
       server.on('tlsClientError', () => {});

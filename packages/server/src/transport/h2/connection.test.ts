@@ -1,0 +1,135 @@
+// H2Connection against node:http2's client (nghttp2): streams, flow control both ways, trailers,
+// cancellation, PING, and protocol errors.
+
+import assert from 'node:assert/strict';
+import { createHash, randomBytes } from 'node:crypto';
+import http2 from 'node:http2';
+import net from 'node:net';
+import { after, before, describe, test } from 'node:test';
+import { H2Connection } from './connection.js';
+import type { H2Stream } from './stream.js';
+
+let server: net.Server;
+let port = 0;
+const closedStreams: number[] = [];
+const connections = new Set<H2Connection>();
+
+/** Echo: the response repeats the request body `x-repeat` times, then trailers with its SHA-256. */
+function onStream(s: H2Stream): void {
+  const parts: Buffer[] = [];
+  s.onData = (c) => parts.push(Buffer.from(c));
+  s.onClose = () => closedStreams.push(s.id);
+  s.onEnd = () => {
+    const body = Buffer.concat(parts);
+    const repeat = Number(s.header('x-repeat') ?? '1');
+    s.respond([':status', '200', 'content-type', 'application/octet-stream'], false);
+    let i = 0;
+    const pump = (): void => {
+      while (i < repeat) {
+        i++;
+        if (!s.write(body)) {
+          s.onceDrain(pump);
+          return;
+        }
+      }
+      s.end(['x-sha256', createHash('sha256').update(body).digest('hex'), 'x-path', s.header(':path') ?? '']);
+    };
+    pump();
+  };
+}
+
+before(async () => {
+  server = net.createServer((sock) => {
+    const c: H2Connection = new H2Connection(sock, null, { onStream, onClose: () => connections.delete(c) });
+    connections.add(c);
+  });
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+  port = (server.address() as net.AddressInfo).port;
+});
+after(async () => {
+  for (const c of connections) c.destroy();
+  await new Promise<void>((r) => server.close(() => r()));
+});
+
+function request(client: http2.ClientHttp2Session, path: string, body: Buffer, repeat: number): Promise<{ data: Buffer; trailers: http2.IncomingHttpHeaders; status: number }> {
+  return new Promise((resolve, reject) => {
+    const req = client.request({ ':method': 'POST', ':path': path, 'x-repeat': String(repeat) });
+    const chunks: Buffer[] = [];
+    let status = 0;
+    let trailers: http2.IncomingHttpHeaders = {};
+    req.on('response', (h) => (status = Number(h[':status'])));
+    req.on('trailers', (t) => (trailers = t));
+    req.on('data', (c: Buffer) => chunks.push(c));
+    req.on('end', () => resolve({ data: Buffer.concat(chunks), trailers, status }));
+    req.on('error', reject);
+    req.end(body);
+  });
+}
+
+describe('H2Connection', () => {
+  test('many concurrent streams with bodies beyond the client window: every byte arrives, in order', async () => {
+    // A 16 KiB stream window makes the server queue and resume on WINDOW_UPDATE all the time.
+    const client = http2.connect(`http://127.0.0.1:${port}`, { settings: { initialWindowSize: 16_384 } });
+    try {
+      const bodies = Array.from({ length: 40 }, (_, i) => randomBytes(1000 + i * 2500));
+      const res = await Promise.all(bodies.map((b, i) => request(client, `/echo/${i}`, b, 3)));
+      res.forEach((r, i) => {
+        assert.equal(r.status, 200);
+        assert.equal(r.data.length, bodies[i]!.length * 3);
+        assert.ok(r.data.equals(Buffer.concat([bodies[i]!, bodies[i]!, bodies[i]!])));
+        assert.equal(r.trailers['x-sha256'], createHash('sha256').update(bodies[i]!).digest('hex'));
+        assert.equal(r.trailers['x-path'], `/echo/${i}`);
+      });
+    } finally {
+      client.close();
+    }
+  });
+
+  test('a request body larger than the stream and connection windows (the server must open them)', async () => {
+    const client = http2.connect(`http://127.0.0.1:${port}`);
+    try {
+      const body = randomBytes(20 << 20);
+      const r = await request(client, '/big', body, 1);
+      assert.equal(r.data.length, body.length);
+      assert.equal(r.trailers['x-sha256'], createHash('sha256').update(body).digest('hex'));
+    } finally {
+      client.close();
+    }
+  });
+
+  test('a client reset closes the stream on the server; PING is answered', async () => {
+    const client = http2.connect(`http://127.0.0.1:${port}`);
+    try {
+      await new Promise<void>((r) => client.once('connect', () => r()));
+      await new Promise<void>((resolve, reject) => client.ping((err) => (err ? reject(err) : resolve())));
+      const req = client.request({ ':method': 'POST', ':path': '/never-ends' });
+      req.write('partial');
+      await new Promise((r) => setTimeout(r, 50));
+      const before = closedStreams.length;
+      req.close(http2.constants.NGHTTP2_CANCEL);
+      for (let i = 0; i < 100 && closedStreams.length === before; i++) await new Promise((r) => setTimeout(r, 10));
+      assert.equal(closedStreams.length, before + 1);
+    } finally {
+      client.close();
+    }
+  });
+
+  test('a bad connection preface gets GOAWAY(PROTOCOL_ERROR) and the connection closes', async () => {
+    const sock = net.connect(port, '127.0.0.1');
+    const got: Buffer[] = [];
+    sock.on('data', (c: Buffer) => got.push(c));
+    sock.write('GET / HTTP/1.1\r\nHost: x\r\n\r\n');
+    await new Promise<void>((r) => sock.on('close', () => r()));
+    const all = Buffer.concat(got);
+    // SETTINGS (the server preface), WINDOW_UPDATE, then GOAWAY with PROTOCOL_ERROR (1).
+    let off = 0;
+    let goaway: Buffer | null = null;
+    while (off + 9 <= all.length) {
+      const len = all.readUIntBE(off, 3);
+      if (all[off + 3] === 7) goaway = all.subarray(off + 9, off + 9 + len);
+      off += 9 + len;
+    }
+    assert.ok(goaway, 'GOAWAY sent');
+    assert.equal(goaway.readUInt32BE(4), 1);
+  });
+});

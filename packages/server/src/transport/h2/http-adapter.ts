@@ -1,0 +1,86 @@
+// Plain HTTP requests that arrive over HTTP/2 (curl over TLS negotiates h2; /health, /metrics and
+// the JSON gateway) seen through the small request/response surface the HTTP handlers use, the same
+// one node:http's IncomingMessage and ServerResponse offer.
+
+import { EventEmitter } from 'node:events';
+import { Readable } from 'node:stream';
+import type { H2Stream } from './stream.js';
+
+export class H2HttpRequest extends Readable {
+  readonly headers: Record<string, string> = {};
+  readonly method: string;
+  readonly url: string;
+  readonly socket: { remoteAddress: string; remotePort: number };
+
+  constructor(stream: H2Stream) {
+    super({ read: () => {} });
+    const h = stream.headers;
+    for (let i = 0; i < h.length; i += 2) {
+      const name = h[i]!;
+      if (name.startsWith(':')) continue;
+      const prev = this.headers[name];
+      // Repeated fields join with ", " (cookies with "; "), as node:http does.
+      this.headers[name] = prev === undefined ? h[i + 1]! : `${prev}${name === 'cookie' ? '; ' : ', '}${h[i + 1]!}`;
+    }
+    this.method = stream.header(':method') ?? 'GET';
+    this.url = stream.header(':path') ?? '/';
+    this.socket = { remoteAddress: stream.conn.remoteAddress, remotePort: stream.conn.remotePort };
+    stream.onData = (chunk) => this.push(Buffer.from(chunk));
+    stream.onEnd = () => this.push(null);
+  }
+}
+
+export class H2HttpResponse extends EventEmitter {
+  private headersSent = false;
+  private done = false;
+  statusCode = 200;
+
+  constructor(private readonly stream: H2Stream) {
+    super();
+    stream.onClose = () => {
+      this.done = true;
+      this.emit('close');
+    };
+  }
+
+  writeHead(status: number, headers: Record<string, string | number> = {}): this {
+    if (this.headersSent) return this;
+    this.statusCode = status;
+    const flat: string[] = [':status', String(status)];
+    for (const [k, v] of Object.entries(headers)) flat.push(k.toLowerCase(), String(v));
+    this.pendingHeaders = flat;
+    return this;
+  }
+
+  private pendingHeaders: string[] | null = null;
+
+  private sendHeaders(endStream: boolean): void {
+    if (this.headersSent) return;
+    this.headersSent = true;
+    this.stream.respond(this.pendingHeaders ?? [':status', String(this.statusCode)], endStream);
+  }
+
+  write(chunk: string | Uint8Array): boolean {
+    if (this.done) return false;
+    const b = typeof chunk === 'string' ? Buffer.from(chunk, 'utf8') : Buffer.from(chunk);
+    this.sendHeaders(false);
+    if (b.length === 0) return true;
+    const ok = this.stream.write(b);
+    if (!ok) this.stream.onceDrain(() => this.emit('drain'));
+    return ok;
+  }
+
+  end(chunk?: string | Uint8Array): this {
+    if (this.done) return this;
+    const b = chunk === undefined ? null : typeof chunk === 'string' ? Buffer.from(chunk, 'utf8') : Buffer.from(chunk);
+    if (!this.headersSent && (!b || b.length === 0)) {
+      this.sendHeaders(true);
+    } else {
+      this.sendHeaders(false);
+      if (b && b.length > 0) this.stream.write(b);
+      this.stream.end(null);
+    }
+    this.done = true;
+    return this;
+  }
+}

@@ -1,0 +1,153 @@
+// One HTTP/2 request stream on the server side: the request's headers and body in, the response's
+// headers, data and trailers out, subject to the client's flow-control windows.
+
+import type { H2Connection } from './connection.js';
+
+/** Queued-but-unsent response bytes above which write() asks the caller to wait for onDrain. */
+const HIGH_WATER = 64 * 1024;
+
+const noop = (): void => {};
+
+export class H2Stream {
+  /** The client's window for this stream (bytes we may still send). */
+  sendWindow: number;
+  /** Bytes received since the last WINDOW_UPDATE we sent for this stream. */
+  recvUnacked = 0;
+  remoteEnded = false;
+  /** The response is complete (END_STREAM sent or queued behind data). */
+  localEnded = false;
+  closed = false;
+  /** Response data waiting for flow-control window, oldest first. */
+  private queue: Buffer[] = [];
+  queuedBytes = 0;
+  /** Trailers (or, with null, a bare END_STREAM) to send once the queue is empty. */
+  private ending: string[] | null | undefined = undefined;
+  private drainWaiters: Array<() => void> | null = null;
+
+  /** A chunk of the request body. */
+  onData: (chunk: Buffer) => void = noop;
+  /** The client finished the request body. */
+  onEnd: () => void = noop;
+  /** The stream is gone: response complete, reset by either side, or connection lost. */
+  onClose: () => void = noop;
+
+  constructor(
+    readonly conn: H2Connection,
+    readonly id: number,
+    /** Request headers, flat: [name0, value0, name1, value1, ...]. */
+    readonly headers: string[],
+    sendWindow: number,
+  ) {
+    this.sendWindow = sendWindow;
+  }
+
+  /** First value of a request header (lower-case name), or undefined. */
+  header(name: string): string | undefined {
+    const h = this.headers;
+    for (let i = 0; i < h.length; i += 2) if (h[i] === name) return h[i + 1];
+    return undefined;
+  }
+
+  /** Sends the response headers (flat list); with `endStream`, the response ends with them. */
+  respond(headers: readonly string[], endStream: boolean): void {
+    if (this.closed || this.localEnded) return;
+    this.conn.writeHeaders(this.id, headers, endStream);
+    if (endStream) {
+      this.localEnded = true;
+      this.conn.streamEnded(this);
+    }
+  }
+
+  /** Sends response data. False when the caller should wait for onDrain before writing more. */
+  write(data: Buffer): boolean {
+    if (this.closed || this.localEnded) return false;
+    if (this.queuedBytes === 0) {
+      const n = this.conn.writeData(this, data, 0, false);
+      if (n === data.length) return !this.conn.congested;
+      data = data.subarray(n);
+    }
+    this.queue.push(data);
+    this.queuedBytes += data.length;
+    this.conn.blocked(this);
+    return this.queuedBytes < HIGH_WATER && !this.conn.congested;
+  }
+
+  /** Ends the response: with trailers, or with a bare END_STREAM when `trailers` is null. */
+  end(trailers: string[] | null): void {
+    if (this.closed || this.localEnded) return;
+    this.localEnded = true;
+    if (this.queuedBytes > 0) {
+      this.ending = trailers;
+      return;
+    }
+    this.sendEnd(trailers);
+  }
+
+  private sendEnd(trailers: string[] | null): void {
+    if (trailers) this.conn.writeHeaders(this.id, trailers, true);
+    else this.conn.writeData(this, Buffer.alloc(0), 0, true);
+    this.conn.streamEnded(this);
+  }
+
+  /** Aborts the stream with RST_STREAM (e.g. CANCEL). */
+  reset(code: number): void {
+    if (this.closed) return;
+    this.conn.writeReset(this.id, code);
+    this.conn.closeStream(this);
+  }
+
+  /** Calls `cb` once the queued data has gone out and the connection is not congested. */
+  onceDrain(cb: () => void): void {
+    if (this.closed) return;
+    if (this.queuedBytes === 0 && !this.conn.congested) {
+      queueMicrotask(cb);
+      return;
+    }
+    (this.drainWaiters ??= []).push(cb);
+    this.conn.blocked(this);
+  }
+
+  /** Sends as much queued data as the windows allow (the connection calls this when they open). */
+  flushQueue(): void {
+    while (this.queue.length > 0 && !this.closed) {
+      const head = this.queue[0]!;
+      const n = this.conn.writeData(this, head, 0, false);
+      if (n === 0) return;
+      this.queuedBytes -= n;
+      if (n === head.length) this.queue.shift();
+      else {
+        this.queue[0] = head.subarray(n);
+        return;
+      }
+    }
+    if (this.closed) return;
+    if (this.ending !== undefined) {
+      const t = this.ending;
+      this.ending = undefined;
+      this.sendEnd(t);
+    }
+  }
+
+  /** True while this stream has queued data or a drain waiter (the connection keeps it listed). */
+  get waiting(): boolean {
+    return this.queuedBytes > 0 || this.drainWaiters !== null;
+  }
+
+  /** Runs drain waiters if nothing is queued and the socket takes more (called by the connection). */
+  maybeDrained(): void {
+    if (this.queuedBytes > 0 || this.conn.congested || !this.drainWaiters) return;
+    const ws = this.drainWaiters;
+    this.drainWaiters = null;
+    for (const w of ws) w();
+  }
+
+  /** Marks the stream closed and tells its consumer (the connection removes it from its table). */
+  markClosed(): void {
+    if (this.closed) return;
+    this.closed = true;
+    this.queue = [];
+    this.queuedBytes = 0;
+    this.drainWaiters = null;
+    this.onClose();
+  }
+}
