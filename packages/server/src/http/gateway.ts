@@ -197,6 +197,10 @@ class GatewayCall<Rq, Rs> implements ServerCall<Rq, Rs> {
     return (this.res as http.ServerResponse).write(body);
   }
 
+  onDrain(cb: () => void): void {
+    (this.res as http.ServerResponse).once('drain', cb);
+  }
+
   finish(err?: unknown): void {
     if (this.finished) return;
     this.finished = true;

@@ -67,6 +67,10 @@ export function maintenanceService(ctx: ServiceContext, alarms: AlarmStore): Ser
         const { size, stream } = await s.backend.snapshotStream();
         const sha = createHash('sha256');
         let remaining = size;
+        // A congested client (send returned false) is waited for, so that a large database is not
+        // read into memory faster than it leaves; a cancel wakes the wait too.
+        let wake: (() => void) | null = null;
+        call.onCancel(() => wake?.());
         for await (const chunk of stream as AsyncIterable<Buffer>) {
           for (let off = 0; off < chunk.length; off += SNAPSHOT_CHUNK) {
             if (call.isFinished) {
@@ -76,7 +80,13 @@ export function maintenanceService(ctx: ServiceContext, alarms: AlarmStore): Ser
             const part = chunk.subarray(off, off + SNAPSHOT_CHUNK);
             sha.update(part);
             remaining -= part.length;
-            call.send({ header: header(ctx, s.store.currentRevision), remainingBytes: remaining, blob: part });
+            if (!call.send({ header: header(ctx, s.store.currentRevision), remainingBytes: remaining, blob: part }) && !call.isFinished) {
+              await new Promise<void>((resolve) => {
+                wake = resolve;
+                call.onDrain(resolve);
+              });
+              wake = null;
+            }
           }
         }
         // etcd appends the SHA-256 of the database in a last message, which etcdctl verifies.

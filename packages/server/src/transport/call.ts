@@ -26,8 +26,10 @@ export interface ServerCall<Req, Res> extends CallContext {
   onHalfClose: () => void;
   /** The call ended for any reason (finished, cancelled, connection lost). */
   onDone: () => void;
-  /** Sends one message; false when the transport is congested. */
+  /** Sends one message; false when the transport is congested (wait for onDrain before more). */
   send(res: PartialMessage<Res>): boolean;
+  /** Calls `cb` once after a send that returned false, when the transport takes more. */
+  onDrain(cb: () => void): void;
   /** Ends the call with OK, or with the error's status (GrpcStatusError → its code; else UNKNOWN). */
   finish(err?: unknown): void;
   readonly isFinished: boolean;
