@@ -64,6 +64,11 @@ interface Waiter {
   timer: NodeJS.Timeout;
   /** The leader when the request was proposed (to tell a leader failure from a plain timeout). */
   lead: bigint;
+  /**
+   * Raft term in which the proposal was handed to Raft; Infinity while it waits in `queued` (or for a
+   * membership change, which has its own retries).
+   */
+  term: number;
 }
 
 export interface ProposeOptions {
@@ -410,6 +415,11 @@ export class EtcdServer {
     const outcomes = this.applier.applyEntries(entries);
     for (const [id, outcome] of outcomes) this.settle(id, outcome);
     this.leases.afterApply(entries);
+    const term = entries[entries.length - 1]!.term;
+    if (term > this.appliedTerm) {
+      this.appliedTerm = term;
+      if (this.waiters.size > 0) this.failLostProposals(term);
+    }
   }
 
   private onSoftState(rd: Ready): void {
@@ -506,7 +516,11 @@ export class EtcdServer {
         } catch {
           continue;
         }
-        if (this.waiters.has(id)) this.queued.push({ id, data: e.data });
+        const w = this.waiters.get(id);
+        if (w) {
+          w.term = Number.POSITIVE_INFINITY;
+          this.queued.push({ id, data: e.data });
+        }
       }
     }
     if (this.queued.length && this.lead !== 0n) setTimeout(() => this.flushQueued(), this.opts.heartbeatMs).unref();
@@ -612,16 +626,39 @@ export class EtcdServer {
   }
 
   private proposeData(p: QueuedProposal): void {
-    if (!this.waiters.has(p.id)) return; // timed out meanwhile
+    const w = this.waiters.get(p.id);
+    if (!w) return; // timed out meanwhile
     try {
       this.node.propose(p.data);
+      w.term = this.node.raft.term;
     } catch (err) {
       if (err instanceof ProposalDroppedError) {
         // No leader, or a leadership transfer: wait for the next leader (the request timeout still runs).
+        w.term = Number.POSITIVE_INFINITY;
         this.queued.push(p);
         return;
       }
       throw err;
+    }
+  }
+
+  /** Term of the last applied entry. */
+  private appliedTerm = 0;
+
+  /**
+   * An entry of a newer term was applied: a proposal handed to Raft in an older term and still not
+   * applied was not in the new leader's log when it took over (that log is applied in order up to
+   * the new leader's first entry), so it is lost unless a delayed forward of it still reaches a
+   * leader. Its caller is told now — "request timed out, possibly due to previous leader failure",
+   * an outcome etcd also leaves open — instead of after the whole request timeout; a client then
+   * retries against the new leader within about an election instead of seconds later.
+   */
+  private failLostProposals(term: number): void {
+    for (const [id, w] of this.waiters) {
+      if (w.term >= term) continue;
+      this.waiters.delete(id);
+      clearTimeout(w.timer);
+      w.reject(etcdError('TimeoutDueToLeaderFail'));
     }
   }
 
@@ -644,7 +681,7 @@ export class EtcdServer {
         reject(etcdError(this.lead !== lead || this.lead === 0n ? 'TimeoutDueToLeaderFail' : 'Timeout'));
       }, requestTimeoutMs(this.opts));
       timer.unref();
-      this.waiters.set(req.id, { resolve: resolve as (v: unknown) => void, reject, timer, lead });
+      this.waiters.set(req.id, { resolve: resolve as (v: unknown) => void, reject, timer, lead, term: Number.POSITIVE_INFINITY });
       // A caller that gives up (cancel, deadline) withdraws a proposal Raft has not taken yet; one
       // already in the log still commits (its outcome is then unknown to the caller, as in etcd).
       const withdraw = (reason: unknown): void => {
@@ -721,7 +758,7 @@ export class EtcdServer {
         reject(etcdError(this.lead !== lead || this.lead === 0n ? 'TimeoutDueToLeaderFail' : 'Timeout'));
       }, requestTimeoutMs(this.opts));
       timer.unref();
-      this.waiters.set(id, { resolve: resolve as (v: unknown) => void, reject, timer, lead });
+      this.waiters.set(id, { resolve: resolve as (v: unknown) => void, reject, timer, lead, term: Number.POSITIVE_INFINITY });
       const attempt = (): void => {
         if (!this.waiters.has(id)) return;
         try {
