@@ -58,6 +58,9 @@ export interface EtcdServerOptions {
   auth?: AuthOptions;
 }
 
+/** Campaigns a follower tries after its leader's process is gone, before the election timeout takes over. */
+const FAST_CAMPAIGN_ATTEMPTS = 3;
+
 interface Waiter {
   resolve: (v: unknown) => void;
   reject: (e: unknown) => void;
@@ -543,13 +546,29 @@ export class EtcdServer {
     this.node.forgetLeader();
     this.kick();
     if (this.fastCampaign) return;
-    const delay = Math.floor((Math.random() * this.opts.heartbeatMs * this.opts.electionTicks) / 2);
+    this.scheduleFastCampaign(FAST_CAMPAIGN_ATTEMPTS, (this.opts.heartbeatMs * this.opts.electionTicks) / 2);
+  }
+
+  /**
+   * Campaigns after a random delay below `spreadMs`. Two followers whose delays fell close together
+   * can split the vote; rather than wait out the election timeout, a campaign that produced no leader
+   * within a few heartbeats is tried again (a new term each time, which Raft allows at any moment).
+   */
+  private scheduleFastCampaign(attempts: number, spreadMs: number): void {
     this.fastCampaign = setTimeout(() => {
       this.fastCampaign = null;
-      if (this.stopped || this.lead !== 0n || this.role !== StateRole.Follower) return;
+      if (this.stopped || this.lead !== 0n || this.role === StateRole.Leader) return;
       this.node.campaign();
       this.kick();
-    }, delay);
+      if (attempts > 1) {
+        this.fastCampaign = setTimeout(() => {
+          this.fastCampaign = null;
+          if (this.stopped || this.lead !== 0n || this.role === StateRole.Leader) return;
+          this.scheduleFastCampaign(attempts - 1, spreadMs / 2);
+        }, 3 * this.opts.heartbeatMs);
+        this.fastCampaign.unref();
+      }
+    }, Math.floor(Math.random() * spreadMs));
     this.fastCampaign.unref();
   }
 
