@@ -64,7 +64,8 @@ const FAST_CAMPAIGN_ATTEMPTS = 3;
 interface Waiter {
   resolve: (v: unknown) => void;
   reject: (e: unknown) => void;
-  timer: NodeJS.Timeout;
+  /** performance.now() after which the request times out (swept on every tick; see expireWaiters). */
+  deadline: number;
   /** The leader when the request was proposed (to tell a leader failure from a plain timeout). */
   lead: bigint;
   /**
@@ -286,6 +287,7 @@ export class EtcdServer {
     this.ticker = setInterval(() => {
       this.node.tick();
       this.kick();
+      this.expireWaiters();
     }, this.opts.heartbeatMs);
     this.ticker.unref();
   }
@@ -616,7 +618,6 @@ export class EtcdServer {
     this.fatal = err;
     this.logger.error('raft loop failed; member stops serving writes', { error: String((err as Error)?.stack ?? err) });
     for (const [, w] of this.waiters) {
-      clearTimeout(w.timer);
       w.reject(etcdError('Stopped'));
     }
     this.waiters.clear();
@@ -626,9 +627,22 @@ export class EtcdServer {
     const w = this.waiters.get(id);
     if (!w) return;
     this.waiters.delete(id);
-    clearTimeout(w.timer);
     if (outcome.ok) w.resolve(outcome.value);
     else w.reject(outcome.error);
+  }
+
+  /**
+   * Times out waiters whose deadline passed, with etcd's errors (a timeout after the leader changed
+   * or was lost is reported as a leader failure). Every request gets the same timeout, so the map's
+   * insertion order is deadline order: one sweep per tick instead of a timer per request.
+   */
+  private expireWaiters(): void {
+    const now = performance.now();
+    for (const [id, w] of this.waiters) {
+      if (w.deadline > now) break;
+      this.waiters.delete(id);
+      w.reject(etcdError(this.lead !== w.lead || this.lead === 0n ? 'TimeoutDueToLeaderFail' : 'Timeout'));
+    }
   }
 
   /** Resolves once a leader is known (immediately if there is one). */
@@ -676,7 +690,6 @@ export class EtcdServer {
     for (const [id, w] of this.waiters) {
       if (w.term >= term) continue;
       this.waiters.delete(id);
-      clearTimeout(w.timer);
       w.reject(etcdError('TimeoutDueToLeaderFail'));
     }
   }
@@ -693,19 +706,12 @@ export class EtcdServer {
     if (etcdRequestSize(req) > this.opts.maxRequestBytes) return Promise.reject(etcdError('RequestTooLarge'));
     const data = encodeRequest(req);
     return new Promise<T>((resolve, reject) => {
-      const lead = this.lead;
-      const timer = setTimeout(() => {
-        this.waiters.delete(req.id);
-        // etcd: a timeout after the leader changed (or was lost) is reported as a leader failure.
-        reject(etcdError(this.lead !== lead || this.lead === 0n ? 'TimeoutDueToLeaderFail' : 'Timeout'));
-      }, requestTimeoutMs(this.opts));
-      timer.unref();
-      this.waiters.set(req.id, { resolve: resolve as (v: unknown) => void, reject, timer, lead, term: Number.POSITIVE_INFINITY });
+      const deadline = performance.now() + requestTimeoutMs(this.opts);
+      this.waiters.set(req.id, { resolve: resolve as (v: unknown) => void, reject, deadline, lead: this.lead, term: Number.POSITIVE_INFINITY });
       // A caller that gives up (cancel, deadline) withdraws a proposal Raft has not taken yet; one
       // already in the log still commits (its outcome is then unknown to the caller, as in etcd).
       const withdraw = (reason: unknown): void => {
         if (!this.waiters.delete(req.id)) return;
-        clearTimeout(timer);
         reject(reason);
       };
       signal?.addEventListener('abort', () => withdraw(signal.reason), { once: true });
@@ -714,7 +720,6 @@ export class EtcdServer {
         this.proposeData({ id: req.id, data });
       } catch (err) {
         this.waiters.delete(req.id);
-        clearTimeout(timer);
         reject(err);
         return;
       }
@@ -771,13 +776,8 @@ export class EtcdServer {
       ? Buffer.from(JSON.stringify({ name: context.name, peerURLs: context.peerUrls, clientURLs: context.clientUrls, isLearner: context.isLearner }))
       : Buffer.alloc(0);
     return new Promise<void>((resolve, reject) => {
-      const lead = this.lead;
-      const timer = setTimeout(() => {
-        this.waiters.delete(id);
-        reject(etcdError(this.lead !== lead || this.lead === 0n ? 'TimeoutDueToLeaderFail' : 'Timeout'));
-      }, requestTimeoutMs(this.opts));
-      timer.unref();
-      this.waiters.set(id, { resolve: resolve as (v: unknown) => void, reject, timer, lead, term: Number.POSITIVE_INFINITY });
+      const deadline = performance.now() + requestTimeoutMs(this.opts);
+      this.waiters.set(id, { resolve: resolve as (v: unknown) => void, reject, deadline, lead: this.lead, term: Number.POSITIVE_INFINITY });
       const attempt = (): void => {
         if (!this.waiters.has(id)) return;
         try {
@@ -790,7 +790,6 @@ export class EtcdServer {
             return;
           }
           this.waiters.delete(id);
-          clearTimeout(timer);
           reject(err);
         }
       };
@@ -822,7 +821,6 @@ export class EtcdServer {
     this.auth.close();
     this.transport?.stop();
     for (const [, w] of this.waiters) {
-      clearTimeout(w.timer);
       w.reject(etcdError('Stopped'));
     }
     this.waiters.clear();

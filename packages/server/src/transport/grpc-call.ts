@@ -2,7 +2,7 @@
 // Lean by design (see DESIGN.md: grpc-js's server costs two thirds of the unary throughput here).
 
 import { gunzipSync, inflateSync } from 'node:zlib';
-import { GrpcCode, GrpcStatusError, Reader, Writer, type MessageCodec, type PartialMessage } from '@conclave/api';
+import { GrpcCode, GrpcStatusError, Reader, sharedWriter, type MessageCodec, type PartialMessage } from '@conclave/api';
 import type { ServerCall } from './call.js';
 import type { H2Stream } from './h2/stream.js';
 
@@ -61,7 +61,6 @@ export class GrpcCall<Req, Res> implements ServerCall<Req, Res> {
   private headersSent = false;
   private finished = false;
   private deadlineTimer: NodeJS.Timeout | null = null;
-  private readonly writer = new Writer(256);
   onMessage: (req: Req) => void = () => {};
   onHalfClose: () => void = () => {};
   /** Called once when the call ends for any reason (finished, cancelled, connection lost). */
@@ -199,7 +198,8 @@ export class GrpcCall<Req, Res> implements ServerCall<Req, Res> {
   send(res: PartialMessage<Res>): boolean {
     if (this.finished || this.stream.closed) return false;
     this.sendHeaders();
-    const w = this.writer.reset(5);
+    // Encoding is synchronous and finish() copies out: the shared writer serves every call.
+    const w = sharedWriter(5);
     this.resType.encode(res, w);
     const len = w.pos - 5;
     w.buf[0] = 0;
