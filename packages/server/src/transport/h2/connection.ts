@@ -2,11 +2,13 @@
 // request streams, HPACK, flow control both ways, SETTINGS/PING/GOAWAY/RST_STREAM. node:http2 cost
 // ~70 µs of CPU per unary call here (a Duplex per stream, header objects, three writes per
 // response); this parses frames straight off the socket and sends everything a turn of the event
-// loop produced for a connection in one write.
+// loop produced for a connection in one write (output.ts). This file is the receiving side and the
+// stream table.
 
 import type net from 'node:net';
-import { HpackDecoder, HpackEncoder, HpackError } from './hpack.js';
-import { DEFAULT_MAX_FRAME, DEFAULT_WINDOW, Flag, FrameType, H2Error, MAX_WINDOW, OutBuffer, PREFACE, Setting } from './frames.js';
+import { HpackDecoder, HpackError } from './hpack.js';
+import { DEFAULT_MAX_FRAME, DEFAULT_WINDOW, Flag, FrameType, H2Error, MAX_WINDOW, PREFACE, Setting } from './frames.js';
+import { H2Output } from './output.js';
 import { H2Stream } from './stream.js';
 
 /** Our SETTINGS_INITIAL_WINDOW_SIZE: what a client may send on one stream before we acknowledge. */
@@ -15,8 +17,6 @@ const STREAM_WINDOW = 1 << 20;
 const CONN_WINDOW = 16 << 20;
 /** Largest header block (HEADERS + CONTINUATION) we accept before treating the client as abusive. */
 const MAX_HEADER_BLOCK = 1 << 20;
-/** Output produced in one turn beyond which streams are told to wait for drain. */
-const OUT_HIGH_WATER = 256 * 1024;
 
 export interface H2ConnectionOptions {
   /** A request's headers are complete: attach to the stream's callbacks synchronously. */
@@ -32,9 +32,9 @@ class ConnectionError extends Error {
 }
 
 export class H2Connection {
-  private readonly out = new OutBuffer();
+  /** The sending side: streams write their headers, data and resets through it. */
+  readonly out: H2Output;
   private readonly decoder = new HpackDecoder();
-  private readonly encoder = new HpackEncoder();
   private readonly streams = new Map<number, H2Stream>();
   /** Streams with response data waiting for window or a drain waiter. */
   private readonly waiting = new Set<H2Stream>();
@@ -43,14 +43,9 @@ export class H2Connection {
   private lastStreamId = 0;
   /** A header block waiting for its CONTINUATION frames. */
   private pendingBlock: { streamId: number; endStream: boolean; parts: Buffer[]; size: number } | null = null;
-  private sendWindow = DEFAULT_WINDOW;
   private peerInitialWindow = DEFAULT_WINDOW;
-  private peerMaxFrame = DEFAULT_MAX_FRAME;
   private recvUnacked = 0;
-  private flushScheduled = false;
   private closed = false;
-  /** The socket refused more data (write returned false) and has not drained yet. */
-  private socketFull = false;
   readonly remoteAddress: string;
   readonly remotePort: number;
 
@@ -61,26 +56,15 @@ export class H2Connection {
   ) {
     this.remoteAddress = socket.remoteAddress ?? '';
     this.remotePort = socket.remotePort ?? 0;
-    // Server preface: our SETTINGS, then open the connection window beyond the default 64 KiB.
-    this.out.frame(FrameType.SETTINGS, 0, 0, null, 12);
-    this.out.u16(Setting.MAX_CONCURRENT_STREAMS);
-    this.out.u32(0xffffffff);
-    this.out.u16(Setting.INITIAL_WINDOW_SIZE);
-    this.out.u32(STREAM_WINDOW);
-    this.out.frame(FrameType.WINDOW_UPDATE, 0, 0, null, 4);
-    this.out.u32(CONN_WINDOW - DEFAULT_WINDOW);
-    this.flush();
+    this.out = new H2Output(socket, () => {
+      if (this.waiting.size > 0) this.resumeWaiting();
+    });
+    this.out.preface(STREAM_WINDOW, CONN_WINDOW);
     socket.on('data', (chunk: Buffer) => this.onData(chunk));
-    socket.on('drain', () => this.onSocketDrain());
     socket.on('error', () => {});
     socket.on('close', () => this.onSocketClose());
     if (head && head.length > 0) this.onData(head);
     socket.resume();
-  }
-
-  /** Writers should pause: the socket is full, or this turn already produced a lot of output. */
-  get congested(): boolean {
-    return this.socketFull || this.out.size > OUT_HIGH_WATER;
   }
 
   get isClosed(): boolean {
@@ -123,7 +107,6 @@ export class H2Connection {
       return;
     }
     if (off < b.length && !this.closed) this.rest = Buffer.from(b.subarray(off));
-    if (!this.out.empty) this.scheduleFlush();
   }
 
   private onFrame(type: number, flags: number, sid: number, p: Buffer): void {
@@ -161,7 +144,7 @@ export class H2Connection {
       case FrameType.PING:
         if (sid !== 0) throw new ConnectionError(H2Error.PROTOCOL_ERROR, 'PING on a stream');
         if (p.length !== 8) throw new ConnectionError(H2Error.FRAME_SIZE_ERROR, 'PING length');
-        if (!(flags & Flag.ACK)) this.out.frame(FrameType.PING, Flag.ACK, 0, Buffer.from(p));
+        if (!(flags & Flag.ACK)) this.out.pingAck(p);
         return;
       case FrameType.GOAWAY:
         // The client stops opening streams; it closes the connection when it is done.
@@ -181,8 +164,7 @@ export class H2Connection {
     this.recvUnacked += p.length;
     if (this.recvUnacked > CONN_WINDOW) throw new ConnectionError(H2Error.FLOW_CONTROL_ERROR, 'connection window exceeded');
     if (this.recvUnacked >= CONN_WINDOW / 4) {
-      this.out.frame(FrameType.WINDOW_UPDATE, 0, 0, null, 4);
-      this.out.u32(this.recvUnacked);
+      this.out.windowUpdate(0, this.recvUnacked);
       this.recvUnacked = 0;
     }
     let data = p;
@@ -197,7 +179,7 @@ export class H2Connection {
       return; // a stream we already closed: the data is dropped
     }
     if (s.remoteEnded) {
-      this.writeReset(sid, H2Error.STREAM_CLOSED);
+      this.out.reset(sid, H2Error.STREAM_CLOSED);
       this.closeStream(s);
       return;
     }
@@ -205,13 +187,12 @@ export class H2Connection {
     if (!end) {
       s.recvUnacked += p.length;
       if (s.recvUnacked > STREAM_WINDOW) {
-        this.writeReset(sid, H2Error.FLOW_CONTROL_ERROR);
+        this.out.reset(sid, H2Error.FLOW_CONTROL_ERROR);
         this.closeStream(s);
         return;
       }
       if (s.recvUnacked >= STREAM_WINDOW / 4) {
-        this.out.frame(FrameType.WINDOW_UPDATE, 0, sid, null, 4);
-        this.out.u32(s.recvUnacked);
+        this.out.windowUpdate(sid, s.recvUnacked);
         s.recvUnacked = 0;
       }
     }
@@ -279,7 +260,7 @@ export class H2Connection {
       const v = p.readUInt32BE(i + 2);
       switch (id) {
         case Setting.HEADER_TABLE_SIZE:
-          this.encoder.setMaxTableSize(Math.min(v, 4096));
+          this.out.setHeaderTableSize(Math.min(v, 4096));
           break;
         case Setting.ENABLE_PUSH:
           if (v > 1) throw new ConnectionError(H2Error.PROTOCOL_ERROR, 'ENABLE_PUSH');
@@ -294,13 +275,13 @@ export class H2Connection {
         }
         case Setting.MAX_FRAME_SIZE:
           if (v < DEFAULT_MAX_FRAME || v > 16_777_215) throw new ConnectionError(H2Error.PROTOCOL_ERROR, 'MAX_FRAME_SIZE');
-          this.peerMaxFrame = v;
+          this.out.maxFrame = v;
           break;
         default:
           break; // MAX_CONCURRENT_STREAMS (we open none), MAX_HEADER_LIST_SIZE, unknown ids
       }
     }
-    this.out.frame(FrameType.SETTINGS, Flag.ACK, 0, null);
+    this.out.settingsAck();
   }
 
   private onWindowUpdate(sid: number, p: Buffer): void {
@@ -308,15 +289,15 @@ export class H2Connection {
     const inc = p.readUInt32BE(0) & 0x7fffffff;
     if (sid === 0) {
       if (inc === 0) throw new ConnectionError(H2Error.PROTOCOL_ERROR, 'WINDOW_UPDATE of 0');
-      this.sendWindow += inc;
-      if (this.sendWindow > MAX_WINDOW) throw new ConnectionError(H2Error.FLOW_CONTROL_ERROR, 'connection window overflow');
+      this.out.sendWindow += inc;
+      if (this.out.sendWindow > MAX_WINDOW) throw new ConnectionError(H2Error.FLOW_CONTROL_ERROR, 'connection window overflow');
       this.resumeWaiting();
       return;
     }
     const s = this.streams.get(sid);
     if (!s) return;
     if (inc === 0 || s.sendWindow + inc > MAX_WINDOW) {
-      this.writeReset(sid, inc === 0 ? H2Error.PROTOCOL_ERROR : H2Error.FLOW_CONTROL_ERROR);
+      this.out.reset(sid, inc === 0 ? H2Error.PROTOCOL_ERROR : H2Error.FLOW_CONTROL_ERROR);
       this.closeStream(s);
       return;
     }
@@ -324,67 +305,14 @@ export class H2Connection {
     if (s.waiting) this.resumeStream(s);
   }
 
-  // ---- output (called by streams) ----
-
-  writeHeaders(sid: number, headers: readonly string[], endStream: boolean): void {
-    const block = this.encoder.encode(headers);
-    const flags = endStream ? Flag.END_STREAM : 0;
-    if (block.length <= this.peerMaxFrame) {
-      this.out.frame(FrameType.HEADERS, flags | Flag.END_HEADERS, sid, block);
-    } else {
-      let off = 0;
-      let type = FrameType.HEADERS;
-      while (off < block.length) {
-        const n = Math.min(this.peerMaxFrame, block.length - off);
-        const last = off + n === block.length;
-        this.out.frame(type, (type === FrameType.HEADERS ? flags : 0) | (last ? Flag.END_HEADERS : 0), sid, block.subarray(off, off + n));
-        type = FrameType.CONTINUATION;
-        off += n;
-      }
-    }
-    this.scheduleFlush();
-  }
-
-  /**
-   * Sends up to `data.length - off` bytes as DATA frames, as far as both windows allow; returns the
-   * number sent. END_STREAM is set only when everything was sent.
-   */
-  writeData(s: H2Stream, data: Buffer, off: number, endStream: boolean): number {
-    const want = data.length - off;
-    const n = Math.max(0, Math.min(want, s.sendWindow, this.sendWindow));
-    if (n < want || (n === 0 && !endStream)) endStream = false;
-    if (n === 0) {
-      if (want === 0 && endStream) {
-        this.out.frame(FrameType.DATA, Flag.END_STREAM, s.id, null);
-        this.scheduleFlush();
-      }
-      return 0;
-    }
-    let sent = 0;
-    while (sent < n) {
-      const len = Math.min(this.peerMaxFrame, n - sent);
-      const last = sent + len === n;
-      this.out.frame(FrameType.DATA, last && endStream ? Flag.END_STREAM : 0, s.id, data.subarray(off + sent, off + sent + len));
-      sent += len;
-    }
-    s.sendWindow -= n;
-    this.sendWindow -= n;
-    this.scheduleFlush();
-    return n;
-  }
-
-  writeReset(sid: number, code: number): void {
-    this.out.frame(FrameType.RST_STREAM, 0, sid, null, 4);
-    this.out.u32(code);
-    this.scheduleFlush();
-  }
+  // ---- stream lifecycle (called by streams) ----
 
   /** The stream's response is complete (END_STREAM written). */
   streamEnded(s: H2Stream): void {
     if (s.closed) return;
     // A gRPC server that is done tells a client still sending to stop (RST_STREAM NO_ERROR), as
     // grpc-go does; the stream is closed either way.
-    if (!s.remoteEnded) this.writeReset(s.id, H2Error.NO_ERROR);
+    if (!s.remoteEnded) this.out.reset(s.id, H2Error.NO_ERROR);
     this.closeStream(s);
   }
 
@@ -408,46 +336,15 @@ export class H2Connection {
 
   private resumeWaiting(): void {
     for (const s of [...this.waiting]) {
-      if (this.sendWindow <= 0 && s.queuedBytes > 0) break;
+      if (this.out.sendWindow <= 0 && s.queuedBytes > 0) break;
       this.resumeStream(s);
     }
-  }
-
-  private onSocketDrain(): void {
-    this.socketFull = false;
-    this.resumeWaiting();
-  }
-
-  private scheduleFlush(): void {
-    if (this.flushScheduled || this.closed) return;
-    this.flushScheduled = true;
-    setImmediate(() => this.flush());
-  }
-
-  private flush(): void {
-    this.flushScheduled = false;
-    if (this.closed || this.out.empty) return;
-    const parts = this.out.take();
-    let ok: boolean;
-    if (parts.length === 1) ok = this.socket.write(parts[0]!);
-    else {
-      this.socket.cork();
-      ok = true;
-      for (const part of parts) ok = this.socket.write(part);
-      this.socket.uncork();
-    }
-    if (!ok) this.socketFull = true;
-    // Streams told to wait because this turn's output was large may go on now.
-    else if (this.waiting.size > 0) this.resumeWaiting();
   }
 
   /** Connection error: GOAWAY with `code`, then close. */
   private goAway(code: H2Error): void {
     if (this.closed) return;
-    this.out.frame(FrameType.GOAWAY, 0, 0, null, 8);
-    this.out.u32(this.lastStreamId);
-    this.out.u32(code);
-    this.flush();
+    this.out.goAway(this.lastStreamId, code);
     this.socket.end();
     this.onSocketClose();
     setTimeout(() => this.socket.destroy(), 1000).unref();
@@ -456,6 +353,7 @@ export class H2Connection {
   private onSocketClose(): void {
     if (this.closed) return;
     this.closed = true;
+    this.out.close();
     this.rest = null;
     const all = [...this.streams.values()];
     this.streams.clear();

@@ -51,7 +51,7 @@ export class H2Stream {
   /** Sends the response headers (flat list); with `endStream`, the response ends with them. */
   respond(headers: readonly string[], endStream: boolean): void {
     if (this.closed || this.localEnded) return;
-    this.conn.writeHeaders(this.id, headers, endStream);
+    this.conn.out.headers(this.id, headers, endStream);
     if (endStream) {
       this.localEnded = true;
       this.conn.streamEnded(this);
@@ -62,14 +62,14 @@ export class H2Stream {
   write(data: Buffer): boolean {
     if (this.closed || this.localEnded) return false;
     if (this.queuedBytes === 0) {
-      const n = this.conn.writeData(this, data, 0, false);
-      if (n === data.length) return !this.conn.congested;
+      const n = this.conn.out.data(this, data, 0, false);
+      if (n === data.length) return !this.conn.out.congested;
       data = data.subarray(n);
     }
     this.queue.push(data);
     this.queuedBytes += data.length;
     this.conn.blocked(this);
-    return this.queuedBytes < HIGH_WATER && !this.conn.congested;
+    return this.queuedBytes < HIGH_WATER && !this.conn.out.congested;
   }
 
   /** Ends the response: with trailers, or with a bare END_STREAM when `trailers` is null. */
@@ -84,22 +84,22 @@ export class H2Stream {
   }
 
   private sendEnd(trailers: string[] | null): void {
-    if (trailers) this.conn.writeHeaders(this.id, trailers, true);
-    else this.conn.writeData(this, Buffer.alloc(0), 0, true);
+    if (trailers) this.conn.out.headers(this.id, trailers, true);
+    else this.conn.out.data(this, Buffer.alloc(0), 0, true);
     this.conn.streamEnded(this);
   }
 
   /** Aborts the stream with RST_STREAM (e.g. CANCEL). */
   reset(code: number): void {
     if (this.closed) return;
-    this.conn.writeReset(this.id, code);
+    this.conn.out.reset(this.id, code);
     this.conn.closeStream(this);
   }
 
   /** Calls `cb` once the queued data has gone out and the connection is not congested. */
   onceDrain(cb: () => void): void {
     if (this.closed) return;
-    if (this.queuedBytes === 0 && !this.conn.congested) {
+    if (this.queuedBytes === 0 && !this.conn.out.congested) {
       queueMicrotask(cb);
       return;
     }
@@ -111,7 +111,7 @@ export class H2Stream {
   flushQueue(): void {
     while (this.queue.length > 0 && !this.closed) {
       const head = this.queue[0]!;
-      const n = this.conn.writeData(this, head, 0, false);
+      const n = this.conn.out.data(this, head, 0, false);
       if (n === 0) return;
       this.queuedBytes -= n;
       if (n === head.length) this.queue.shift();
@@ -135,7 +135,7 @@ export class H2Stream {
 
   /** Runs drain waiters if nothing is queued and the socket takes more (called by the connection). */
   maybeDrained(): void {
-    if (this.queuedBytes > 0 || this.conn.congested || !this.drainWaiters) return;
+    if (this.queuedBytes > 0 || this.conn.out.congested || !this.drainWaiters) return;
     const ws = this.drainWaiters;
     this.drainWaiters = null;
     for (const w of ws) w();
