@@ -3,7 +3,16 @@
 // Txn (compares evaluated up front for the whole tree, all-or-nothing), Compaction.
 
 import { etcdError, etcdserverpb, type PartialMessage, type mvccpb } from '@conclave/api';
-import { CompactedError, FutureRevisionError, type KeyValue, type MvccStore, type RangeResult, type WriteTxn } from '../mvcc/index.js';
+import {
+  CompactedError,
+  FutureRevisionError,
+  type KeyValue,
+  type MvccStore,
+  type RangeOptions,
+  type RangeResult,
+  type RangeSelect,
+  type WriteTxn,
+} from '../mvcc/index.js';
 
 type RangeRequest = etcdserverpb.RangeRequest;
 type PutRequest = etcdserverpb.PutRequest;
@@ -15,7 +24,7 @@ type PbKv = PartialMessage<mvccpb.KeyValue>;
 
 /** Anything that reads the store at a view: the store itself or a write transaction. */
 export interface KvReader {
-  range(key: Buffer, end: Buffer | null, opts?: { rev?: number; limit?: number; countOnly?: boolean; keysOnly?: boolean }): RangeResult;
+  range(key: Buffer, end: Buffer | null, opts?: RangeOptions): RangeResult;
 }
 
 export interface KvApplyEnv {
@@ -71,17 +80,39 @@ function compareBy(target: number): (a: KeyValue, b: KeyValue) => number {
   }
 }
 
+/**
+ * The key-index selection for a sorted or filtered range, when the sort target is one the index
+ * knows (key, create or mod revision): then only the first `limit` values are read. Null otherwise.
+ */
+function selectionOf(r: RangeRequest): RangeSelect | null {
+  if (r.countOnly) return null;
+  let order = r.sortOrder;
+  if (r.sortTarget !== SortTarget.KEY && order === SortOrder.NONE) order = SortOrder.ASCEND;
+  const by = r.sortTarget === SortTarget.KEY ? 'key' : r.sortTarget === SortTarget.CREATE ? 'create' : r.sortTarget === SortTarget.MOD ? 'mod' : null;
+  if (by === null) return null;
+  return {
+    by,
+    descending: order === SortOrder.DESCEND,
+    minCreate: num(r.minCreateRevision),
+    maxCreate: num(r.maxCreateRevision),
+    minMod: num(r.minModRevision),
+    maxMod: num(r.maxModRevision),
+  };
+}
+
 export function applyRange(view: KvReader, r: RangeRequest): PartialMessage<etcdserverpb.RangeResponse> {
   const full = rangeNeedsFullScan(r);
-  let limit = full ? 0 : num(r.limit);
+  const select = full ? selectionOf(r) : null;
+  let limit = full && !select ? 0 : num(r.limit);
   if (limit > 0) limit += 1; // one extra tells whether there are more
   let rr: RangeResult;
   try {
-    rr = view.range(buf(r.key), endOf(r.rangeEnd), { rev: r.revision > 0n ? num(r.revision) : 0, limit, countOnly: r.countOnly });
+    rr = view.range(buf(r.key), endOf(r.rangeEnd), { rev: r.revision > 0n ? num(r.revision) : 0, limit, countOnly: r.countOnly, ...(select ? { select } : {}) });
   } catch (e) {
     throw mapMvccError(e);
   }
   let kvs = rr.kvs;
+  if (select) return rangeResponse(r, rr, kvs);
   if (r.maxModRevision !== 0n) kvs = kvs.filter((kv) => kv.modRevision <= r.maxModRevision);
   if (r.minModRevision !== 0n) kvs = kvs.filter((kv) => kv.modRevision >= r.minModRevision);
   if (r.maxCreateRevision !== 0n) kvs = kvs.filter((kv) => kv.createRevision <= r.maxCreateRevision);
@@ -93,6 +124,10 @@ export function applyRange(view: KvReader, r: RangeRequest): PartialMessage<etcd
     kvs = kvs === rr.kvs ? [...kvs] : kvs;
     kvs.sort(order === SortOrder.ASCEND ? cmp : (a, b) => cmp(b, a));
   }
+  return rangeResponse(r, rr, kvs);
+}
+
+function rangeResponse(r: RangeRequest, rr: RangeResult, kvs: KeyValue[]): PartialMessage<etcdserverpb.RangeResponse> {
   let more = false;
   if (r.limit > 0n && kvs.length > num(r.limit)) {
     kvs = kvs.slice(0, num(r.limit));

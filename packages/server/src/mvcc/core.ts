@@ -8,7 +8,7 @@ import { CompactedError, FutureRevisionError } from './errors.js';
 import { KeyIndex, type KeyEntry } from './key-index.js';
 import { EMPTY, decodeKeyValue, encodeKeyValueInto, keyValueSize, stripValue } from './kv-codec.js';
 import { TOMBSTONE_KEY_LEN, writeRevKey } from './revision.js';
-import type { KeyValue, RangeOptions } from './types.js';
+import type { KeyValue, RangeOptions, RangeSelect } from './types.js';
 
 const U_PUT = 0; // put on a live key
 const U_CREATE = 1; // put that (re)created a key whose entry existed
@@ -69,6 +69,7 @@ export class StoreCore {
     const limit = opts?.limit !== undefined && opts.limit > 0 ? opts.limit : Infinity;
     const countOnly = opts?.countOnly === true;
     const keysOnly = opts?.keysOnly === true;
+    if (opts?.select && !countOnly) return this.readSelected<T>(key, end, atRev, opts.select, limit, keysOnly, raw);
     const index = this.index;
     const kvs: T[] = [];
     let count = 0;
@@ -91,6 +92,53 @@ export class StoreCore {
     } else {
       const b = rangeBounds(key, end);
       if (b) index.forRange(b[0], b[1], visit);
+    }
+    return { kvs, count };
+  }
+
+  /** readRange with a selection: filter and sort on index data, then fetch only the first `limit`. */
+  private readSelected<T extends KeyValue | Buffer>(
+    key: Buffer,
+    end: Buffer | null,
+    atRev: number,
+    sel: RangeSelect,
+    limit: number,
+    keysOnly: boolean,
+    raw: boolean,
+  ): { kvs: T[]; count: number } {
+    const index = this.index;
+    const cands: Array<{ main: number; sub: number; create: number }> = [];
+    let count = 0;
+    const visit = (e: KeyEntry): void => {
+      if (!index.at(e, atRev)) return;
+      count++;
+      const mod = index.hitMain;
+      const create = index.hitGen!.created;
+      if ((sel.minMod !== 0 && mod < sel.minMod) || (sel.maxMod !== 0 && mod > sel.maxMod)) return;
+      if ((sel.minCreate !== 0 && create < sel.minCreate) || (sel.maxCreate !== 0 && create > sel.maxCreate)) return;
+      cands.push({ main: mod, sub: index.hitSub, create });
+    };
+    if (end === null || end.length === 0) {
+      const e = index.get(key.toString('latin1'));
+      if (e) visit(e);
+    } else {
+      const b = rangeBounds(key, end);
+      if (b) index.forRange(b[0], b[1], visit);
+    }
+    // Array.prototype.sort is stable: equal revisions keep key order, as a sort of the full kvs did.
+    if (sel.by === 'create') cands.sort(sel.descending ? (a, b) => b.create - a.create : (a, b) => a.create - b.create);
+    else if (sel.by === 'mod') cands.sort(sel.descending ? (a, b) => b.main - a.main : (a, b) => a.main - b.main);
+    else if (sel.descending) cands.reverse();
+    const n = Math.min(limit, cands.length);
+    const kvs: T[] = [];
+    for (let i = 0; i < n; i++) {
+      const bytes = this.fetch(cands[i]!.main, cands[i]!.sub);
+      if (raw) kvs.push((keysOnly ? stripValue(bytes) : bytes) as T);
+      else {
+        const kv = decodeKeyValue(bytes);
+        if (keysOnly) kv.value = EMPTY;
+        kvs.push(kv as T);
+      }
     }
     return { kvs, count };
   }

@@ -21,5 +21,6 @@ export type {
   PutOptions,
   PutResult,
   RangeOptions,
+  RangeSelect,
   RangeResult,
 } from './types.js';

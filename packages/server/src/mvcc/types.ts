@@ -39,6 +39,23 @@ export interface RangeOptions {
   countOnly?: boolean;
   /** Return kvs without values. */
   keysOnly?: boolean;
+  /**
+   * Filter and order keys by what the key index knows (create and mod revisions) before any value
+   * is read, so that only the first `limit` are fetched: the lock and election recipes ask for the
+   * oldest or newest key of a prefix. `count` still counts every key in the range.
+   */
+  select?: RangeSelect;
+}
+
+export interface RangeSelect {
+  /** Order of the result: by key, create revision or mod revision (ties keep key order). */
+  by: 'key' | 'create' | 'mod';
+  descending: boolean;
+  /** Bounds on the key's create and mod revisions at the read revision (0 = no bound). */
+  minCreate: number;
+  maxCreate: number;
+  minMod: number;
+  maxMod: number;
 }
 
 export interface RangeResult<T = KeyValue> {
