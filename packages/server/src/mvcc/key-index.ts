@@ -104,6 +104,11 @@ function firstGenAfter(gens: Generation[], atRev: number): number {
 
 export class KeyIndex {
   private readonly tree: Tree = new BTree<string, KeyEntry>(undefined, (a, b) => (a < b ? -1 : a > b ? 1 : 0));
+  /**
+   * The same entries by key, for point lookups (every put and delete of one key): a hash lookup
+   * instead of a B+tree descent with string comparisons (3.7% of a leader's CPU under puts).
+   */
+  private readonly byKey = new Map<string, KeyEntry>();
   /** Number of live keys. */
   liveCount = 0;
   /** Result of the last successful `at`/`keep`: the revision found and its generation. */
@@ -117,18 +122,20 @@ export class KeyIndex {
   }
 
   get(k: string): KeyEntry | undefined {
-    return this.tree.get(k);
+    return this.byKey.get(k);
   }
 
   /** Adds a new (empty) entry for `k`, which must not exist. */
   insert(k: string): KeyEntry {
     const e = new KeyEntry(k);
     this.tree.set(k, e);
+    this.byKey.set(k, e);
     return e;
   }
 
   remove(e: KeyEntry): void {
     this.tree.delete(e.k);
+    this.byKey.delete(e.k);
   }
 
   /**
@@ -202,7 +209,10 @@ export class KeyIndex {
   compactSlice(atRev: number, from: string, max: number): string | null {
     const r = this.tree.editRange<string | null>(from, MAX_KEY, false, (k, e, counter) => {
       if (counter >= max) return { break: k };
-      if (KeyIndex.compactEntry(e, atRev)) return { delete: true };
+      if (KeyIndex.compactEntry(e, atRev)) {
+        this.byKey.delete(k);
+        return { delete: true };
+      }
       return undefined;
     });
     return typeof r === 'string' ? r : null;
@@ -220,7 +230,7 @@ export class KeyIndex {
 
   /** Rebuild step: applies one stored revision (read in revision order) to the index. */
   restore(k: string, main: number, sub: number, tombstone: boolean, createRevision: number, version: number, lease: bigint): void {
-    let e = this.tree.get(k);
+    let e = this.byKey.get(k);
     if (tombstone) {
       // A tombstone whose key is unknown was left by an interrupted compaction: skip it, as etcd.
       if (e?.live) {
