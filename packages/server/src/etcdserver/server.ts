@@ -90,8 +90,6 @@ interface QueuedProposal {
   data: Uint8Array;
 }
 
-/** Readies with at most this many entries are persisted on the event loop thread (see Wal.save). */
-const INLINE_SAVE_MAX_ENTRIES = 2;
 
 /** etcd's request timeout: 5 s + 2 × election timeout. */
 function requestTimeoutMs(o: EtcdServerOptions): number {
@@ -379,8 +377,11 @@ export class EtcdServer {
     let saving: Promise<void> | null = null;
     const t0 = performance.now();
     if (rd.hardState || rd.entries.length > 0 || rd.mustSync) {
-      // A small save (little load) is written and synced inline: lower latency than the thread pool.
-      saving = st.wal.save(rd.hardState, rd.entries, rd.mustSync, { inline: rd.entries.length <= INLINE_SAVE_MAX_ENTRIES });
+      // Written and synced on this thread whenever the log is idle (see Wal.save): two thread-pool
+      // round trips (write, then fdatasync) cost more CPU and wake-ups than the thread spends
+      // blocked in fdatasync. Measured against inline saves for at most 2 entries: single-member
+      // 100-client put 21.8-22.0k -> 25.5-26.0k ops/s (44-46 -> 40 us CPU each), 3 members +7%.
+      saving = st.wal.save(rd.hardState, rd.entries, rd.mustSync, { inline: true });
       saving.catch(() => {}); // observed below; keeps an early failure from counting as unhandled
     }
     if (early.length > 0) await this.applyCommitted(early);
