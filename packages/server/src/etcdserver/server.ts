@@ -4,15 +4,16 @@
 // cluster: the write path is the same as in a cluster.
 
 import { etcdError, GrpcStatusError } from '@conclave/api';
-import { ConfChangeType, EntryType, MessageType, ProposalDroppedError, RawNode, StateRole, type Entry, type Message, type Ready, type ConfChange, type ConfState } from '../raft/index.js';
+import { ConfChangeType, ProposalDroppedError, RawNode, StateRole, type Entry, type Message, type Ready, type ConfChange, type ConfState } from '../raft/index.js';
 import type { Logger } from '../log/index.js';
 import { MSG, formatId } from '../log/index.js';
 import { MvccStore } from '../mvcc/index.js';
-import { Applier, type ApplyOutcome } from './applier.js';
+import { Applier } from './applier.js';
 import { openStorage, type OpenedStorage } from './bootstrap.js';
 import { IdGenerator, computeClusterId } from './ids.js';
 import { Membership, type Member } from './membership.js';
-import { decodeRequest, encodeRequest, etcdRequestSize, RequestKind, type InternalRequest } from './raft-request.js';
+import { encodeRequest, etcdRequestSize, RequestKind, type InternalRequest } from './raft-request.js';
+import { Proposals } from './proposals.js';
 import { ReadIndexer } from './read-index.js';
 import { SnapshotPolicy } from './snapshot.js';
 import { AlarmStore } from './alarms.js';
@@ -61,20 +62,6 @@ export interface EtcdServerOptions {
 /** Campaigns a follower tries after its leader's process is gone, before the election timeout takes over. */
 const FAST_CAMPAIGN_ATTEMPTS = 3;
 
-interface Waiter {
-  resolve: (v: unknown) => void;
-  reject: (e: unknown) => void;
-  /** performance.now() after which the request times out (swept on every tick; see expireWaiters). */
-  deadline: number;
-  /** The leader when the request was proposed (to tell a leader failure from a plain timeout). */
-  lead: bigint;
-  /**
-   * Raft term in which the proposal was handed to Raft; Infinity while it waits in `queued` (or for a
-   * membership change, which has its own retries).
-   */
-  term: number;
-}
-
 export interface ProposeOptions {
   /** The authenticated user (auth checks at apply time), '' when auth is off. */
   username?: string;
@@ -84,12 +71,6 @@ export interface ProposeOptions {
   /** The same as `signal`, from a call that reports cancellation without an AbortSignal (cheaper). */
   cancel?: { onCancel(cb: (reason: unknown) => void): void };
 }
-
-interface QueuedProposal {
-  id: bigint;
-  data: Uint8Array;
-}
-
 
 /** etcd's request timeout: 5 s + 2 × election timeout. */
 function requestTimeoutMs(o: EtcdServerOptions): number {
@@ -109,9 +90,8 @@ export class EtcdServer {
   /** Called after a snapshot from the leader replaced the backend (stores with their own state reload). */
   readonly snapshotListeners = new Set<() => void>();
   private readonly ids: IdGenerator;
-  private readonly waiters = new Map<bigint, Waiter>();
+  private readonly proposals: Proposals;
   /** Proposals waiting for a leader (dropped by Raft while leaderless). */
-  private queued: QueuedProposal[] = [];
   private readonly reads: ReadIndexer;
   private readonly snapshots: SnapshotPolicy;
   private ticker: NodeJS.Timeout | null = null;
@@ -179,6 +159,13 @@ export class EtcdServer {
     });
     if (storage.snapshot) this.applier.confState = storage.snapshot.metadata.confState;
     this.alarms.attach(this);
+    this.proposals = new Proposals({
+      node: this.node,
+      lead: () => this.lead,
+      kick: () => this.kick(),
+      timeoutMs: requestTimeoutMs(opts),
+      retryMs: opts.heartbeatMs,
+    });
     this.reads = new ReadIndexer({
       node: this.node,
       memberId: this.memberId,
@@ -285,7 +272,7 @@ export class EtcdServer {
     this.ticker = setInterval(() => {
       this.node.tick();
       this.kick();
-      this.expireWaiters();
+      this.proposals.expire();
     }, this.opts.heartbeatMs);
     this.ticker.unref();
   }
@@ -419,13 +406,9 @@ export class EtcdServer {
     // A defragment holds writes off for a moment: apply once it is done.
     if (this.storage.backend.busyOperation !== null) await this.storage.backend.whenIdle();
     const outcomes = this.applier.applyEntries(entries);
-    for (const [id, outcome] of outcomes) this.settle(id, outcome);
+    for (const [id, outcome] of outcomes) this.proposals.settle(id, outcome);
     this.leases.afterApply(entries);
-    const term = entries[entries.length - 1]!.term;
-    if (term > this.appliedTerm) {
-      this.appliedTerm = term;
-      if (this.waiters.size > 0) this.failLostProposals(term);
-    }
+    this.proposals.applied(entries[entries.length - 1]!.term);
   }
 
   private onSoftState(rd: Ready): void {
@@ -438,7 +421,7 @@ export class EtcdServer {
         const waiters = this.leaderWaiters;
         this.leaderWaiters = [];
         for (const w of waiters) w();
-        this.flushQueued();
+        this.proposals.flushQueued();
       } else if (prev !== 0n) {
         this.logger.info(`raft.node: ${formatId(this.memberId)} lost leader ${formatId(prev)} at term ${this.term}`);
       }
@@ -506,30 +489,9 @@ export class EtcdServer {
     }
   }
 
-  /**
-   * Messages the transport could not deliver. A proposal forwarded to a leader that was unreachable
-   * never reached it, so it is safe to propose again once a leader is known (the request timeout
-   * still bounds the wait). Anything else Raft retries by itself.
-   */
+  /** Messages the transport could not deliver (proposals among them wait for a leader again). */
   onDropped(messages: Message[]): void {
-    for (const m of messages) {
-      if (m.type !== MessageType.Prop) continue;
-      for (const e of m.entries) {
-        if (e.type !== EntryType.Normal || e.data.length === 0) continue;
-        let id: bigint;
-        try {
-          id = decodeRequest(e.data).id;
-        } catch {
-          continue;
-        }
-        const w = this.waiters.get(id);
-        if (w) {
-          w.term = Number.POSITIVE_INFINITY;
-          this.queued.push({ id, data: e.data });
-        }
-      }
-    }
-    if (this.queued.length && this.lead !== 0n) setTimeout(() => this.flushQueued(), this.opts.heartbeatMs).unref();
+    this.proposals.onDropped(messages, this.opts.heartbeatMs);
   }
 
   private fastCampaign: NodeJS.Timeout | null = null;
@@ -618,81 +580,13 @@ export class EtcdServer {
     if (this.fatal) return;
     this.fatal = err;
     this.logger.error('raft loop failed; member stops serving writes', { error: String((err as Error)?.stack ?? err) });
-    for (const [, w] of this.waiters) {
-      w.reject(etcdError('Stopped'));
-    }
-    this.waiters.clear();
-  }
-
-  private settle(id: bigint, outcome: ApplyOutcome): void {
-    const w = this.waiters.get(id);
-    if (!w) return;
-    this.waiters.delete(id);
-    if (outcome.ok) w.resolve(outcome.value);
-    else w.reject(outcome.error);
-  }
-
-  /**
-   * Times out waiters whose deadline passed, with etcd's errors (a timeout after the leader changed
-   * or was lost is reported as a leader failure). Every request gets the same timeout, so the map's
-   * insertion order is deadline order: one sweep per tick instead of a timer per request.
-   */
-  private expireWaiters(): void {
-    const now = performance.now();
-    for (const [id, w] of this.waiters) {
-      if (w.deadline > now) break;
-      this.waiters.delete(id);
-      w.reject(etcdError(this.lead !== w.lead || this.lead === 0n ? 'TimeoutDueToLeaderFail' : 'Timeout'));
-    }
+    this.proposals.failAll(etcdError('Stopped'));
   }
 
   /** Resolves once a leader is known (immediately if there is one). */
   waitLeader(): Promise<void> {
     if (this.lead !== 0n) return Promise.resolve();
     return new Promise((resolve) => this.leaderWaiters.push(resolve));
-  }
-
-  private flushQueued(): void {
-    const q = this.queued;
-    this.queued = [];
-    for (const p of q) this.proposeData(p);
-    this.kick();
-  }
-
-  private proposeData(p: QueuedProposal): void {
-    const w = this.waiters.get(p.id);
-    if (!w) return; // timed out meanwhile
-    try {
-      this.node.propose(p.data);
-      w.term = this.node.raft.term;
-    } catch (err) {
-      if (err instanceof ProposalDroppedError) {
-        // No leader, or a leadership transfer: wait for the next leader (the request timeout still runs).
-        w.term = Number.POSITIVE_INFINITY;
-        this.queued.push(p);
-        return;
-      }
-      throw err;
-    }
-  }
-
-  /** Term of the last applied entry. */
-  private appliedTerm = 0;
-
-  /**
-   * An entry of a newer term was applied: a proposal handed to Raft in an older term and still not
-   * applied was not in the new leader's log when it took over (that log is applied in order up to
-   * the new leader's first entry), so it is lost unless a delayed forward of it still reaches a
-   * leader. Its caller is told now — "request timed out, possibly due to previous leader failure",
-   * an outcome etcd also leaves open — instead of after the whole request timeout; a client then
-   * retries against the new leader within about an election instead of seconds later.
-   */
-  private failLostProposals(term: number): void {
-    for (const [id, w] of this.waiters) {
-      if (w.term >= term) continue;
-      this.waiters.delete(id);
-      w.reject(etcdError('TimeoutDueToLeaderFail'));
-    }
   }
 
   /**
@@ -705,27 +599,7 @@ export class EtcdServer {
     if (signal?.aborted) return Promise.reject(signal.reason);
     const req: InternalRequest = { kind, id: this.ids.next(), username: opts.username ?? '', authRevision: opts.authRevision ?? 0, body };
     if (etcdRequestSize(req) > this.opts.maxRequestBytes) return Promise.reject(etcdError('RequestTooLarge'));
-    const data = encodeRequest(req);
-    return new Promise<T>((resolve, reject) => {
-      const deadline = performance.now() + requestTimeoutMs(this.opts);
-      this.waiters.set(req.id, { resolve: resolve as (v: unknown) => void, reject, deadline, lead: this.lead, term: Number.POSITIVE_INFINITY });
-      // A caller that gives up (cancel, deadline) withdraws a proposal Raft has not taken yet; one
-      // already in the log still commits (its outcome is then unknown to the caller, as in etcd).
-      const withdraw = (reason: unknown): void => {
-        if (!this.waiters.delete(req.id)) return;
-        reject(reason);
-      };
-      signal?.addEventListener('abort', () => withdraw(signal.reason), { once: true });
-      cancel?.onCancel(withdraw);
-      try {
-        this.proposeData({ id: req.id, data });
-      } catch (err) {
-        this.waiters.delete(req.id);
-        reject(err);
-        return;
-      }
-      this.kick();
-    });
+    return this.proposals.propose<T>(req.id, encodeRequest(req), { signal, cancel });
   }
 
   /** Resolves when this member has applied everything committed before the call (ReadIndex). */
@@ -776,26 +650,7 @@ export class EtcdServer {
     const ctx = context
       ? Buffer.from(JSON.stringify({ name: context.name, peerURLs: context.peerUrls, clientURLs: context.clientUrls, isLearner: context.isLearner }))
       : Buffer.alloc(0);
-    return new Promise<void>((resolve, reject) => {
-      const deadline = performance.now() + requestTimeoutMs(this.opts);
-      this.waiters.set(id, { resolve: resolve as (v: unknown) => void, reject, deadline, lead: this.lead, term: Number.POSITIVE_INFINITY });
-      const attempt = (): void => {
-        if (!this.waiters.has(id)) return;
-        try {
-          this.node.proposeConfChange({ type, nodeId, context: ctx, id });
-          this.kick();
-        } catch (err) {
-          if (err instanceof ProposalDroppedError) {
-            // No leader or another change pending: try again shortly (the timeout still runs).
-            setTimeout(attempt, this.opts.heartbeatMs).unref();
-            return;
-          }
-          this.waiters.delete(id);
-          reject(err);
-        }
-      };
-      attempt();
-    });
+    return this.proposals.proposeConfChange(id, () => this.node.proposeConfChange({ type, nodeId, context: ctx, id }));
   }
 
   /** Hands leadership to `target` (a voting member) and waits until it leads (etcd's MoveLeader). */
@@ -821,10 +676,7 @@ export class EtcdServer {
     this.leases.stop();
     this.auth.close();
     this.transport?.stop();
-    for (const [, w] of this.waiters) {
-      w.reject(etcdError('Stopped'));
-    }
-    this.waiters.clear();
+    this.proposals.failAll(etcdError('Stopped'));
     this.reads.stop(etcdError('Stopped'));
     // Let an in-flight Ready finish persisting before closing the files under it.
     while (this.processing) await new Promise((r) => setTimeout(r, 5));
