@@ -43,13 +43,14 @@ export interface InternalRequest {
 }
 
 const writer = new ByteWriter(1024);
+const EMPTY_USER = new Uint8Array(0);
 
 export function encodeRequest(r: InternalRequest): Uint8Array {
   const w = writer;
   w.pos = 0;
   w.u8(r.kind);
   w.u64(r.id);
-  w.bytes(Buffer.from(r.username, 'utf8'));
+  w.bytes(r.username === '' ? EMPTY_USER : Buffer.from(r.username, 'utf8'));
   w.uvarint(r.authRevision);
   w.bytes(r.body);
   return w.finish();
@@ -62,7 +63,7 @@ export function decodeRequest(data: Uint8Array): InternalRequest {
   const user = rd.bytes();
   const authRevision = rd.uvarint();
   const body = rd.bytes();
-  return { kind, id, username: Buffer.from(user).toString('utf8'), authRevision, body };
+  return { kind, id, username: user.length === 0 ? '' : Buffer.from(user.buffer, user.byteOffset, user.length).toString('utf8'), authRevision, body };
 }
 
 /** etcd's InternalRaftRequest field number for each request kind (its size decides "request is too large"). */

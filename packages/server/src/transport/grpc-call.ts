@@ -28,12 +28,16 @@ export function encodeGrpcMessage(msg: string): string {
   return out;
 }
 
+/** Parses grpc-timeout (1–8 digits and a unit) into ms without a regular expression: it runs per call. */
 function parseTimeout(v: string | undefined): number | undefined {
-  if (!v) return undefined;
-  const m = /^(\d{1,8})([HMSmun])$/.exec(v);
-  if (!m) return undefined;
-  const n = Number(m[1]);
-  switch (m[2]) {
+  if (!v || v.length < 2 || v.length > 9) return undefined;
+  let n = 0;
+  for (let i = 0; i < v.length - 1; i++) {
+    const d = v.charCodeAt(i) - 48;
+    if (d < 0 || d > 9) return undefined;
+    n = n * 10 + d;
+  }
+  switch (v[v.length - 1]) {
     case 'H':
       return n * 3_600_000;
     case 'M':
@@ -44,8 +48,10 @@ function parseTimeout(v: string | undefined): number | undefined {
       return n;
     case 'u':
       return Math.ceil(n / 1000);
-    default:
+    case 'n':
       return Math.ceil(n / 1_000_000);
+    default:
+      return undefined;
   }
 }
 
