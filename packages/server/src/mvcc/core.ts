@@ -77,23 +77,30 @@ export class StoreCore {
       if (!index.at(e, atRev)) return;
       count++;
       if (countOnly || kvs.length >= limit) return;
-      const bytes = this.fetch(index.hitMain, index.hitSub);
-      if (raw) {
-        kvs.push((keysOnly ? stripValue(bytes) : bytes) as T);
-      } else {
-        const kv = decodeKeyValue(bytes);
-        if (keysOnly) kv.value = EMPTY;
-        kvs.push(kv as T);
-      }
+      kvs.push(this.materialize<T>(index.hitMain, index.hitSub, keysOnly, raw));
     };
+    this.visitRange(key, end, visit);
+    return { kvs, count };
+  }
+
+  /** Calls `visit` for the index entry of `key` (end null or empty) or each entry in [key, end). */
+  private visitRange(key: Buffer, end: Buffer | null, visit: (e: KeyEntry) => void): void {
     if (end === null || end.length === 0) {
-      const e = index.get(key.toString('latin1'));
+      const e = this.index.get(key.toString('latin1'));
       if (e) visit(e);
     } else {
       const b = rangeBounds(key, end);
-      if (b) index.forRange(b[0], b[1], visit);
+      if (b) this.index.forRange(b[0], b[1], visit);
     }
-    return { kvs, count };
+  }
+
+  /** Revision (main, sub) as a decoded KeyValue, or its stored bytes with `raw`. */
+  private materialize<T extends KeyValue | Buffer>(main: number, sub: number, keysOnly: boolean, raw: boolean): T {
+    const bytes = this.fetch(main, sub);
+    if (raw) return (keysOnly ? stripValue(bytes) : bytes) as T;
+    const kv = decodeKeyValue(bytes);
+    if (keysOnly) kv.value = EMPTY;
+    return kv as T;
   }
 
   /** readRange with a selection: filter and sort on index data, then fetch only the first `limit`. */
@@ -118,28 +125,14 @@ export class StoreCore {
       if ((sel.minCreate !== 0 && create < sel.minCreate) || (sel.maxCreate !== 0 && create > sel.maxCreate)) return;
       cands.push({ main: mod, sub: index.hitSub, create });
     };
-    if (end === null || end.length === 0) {
-      const e = index.get(key.toString('latin1'));
-      if (e) visit(e);
-    } else {
-      const b = rangeBounds(key, end);
-      if (b) index.forRange(b[0], b[1], visit);
-    }
+    this.visitRange(key, end, visit);
     // Array.prototype.sort is stable: equal revisions keep key order, as a sort of the full kvs did.
     if (sel.by === 'create') cands.sort(sel.descending ? (a, b) => b.create - a.create : (a, b) => a.create - b.create);
     else if (sel.by === 'mod') cands.sort(sel.descending ? (a, b) => b.main - a.main : (a, b) => a.main - b.main);
     else if (sel.descending) cands.reverse();
     const n = Math.min(limit, cands.length);
     const kvs: T[] = [];
-    for (let i = 0; i < n; i++) {
-      const bytes = this.fetch(cands[i]!.main, cands[i]!.sub);
-      if (raw) kvs.push((keysOnly ? stripValue(bytes) : bytes) as T);
-      else {
-        const kv = decodeKeyValue(bytes);
-        if (keysOnly) kv.value = EMPTY;
-        kvs.push(kv as T);
-      }
-    }
+    for (let i = 0; i < n; i++) kvs.push(this.materialize<T>(cands[i]!.main, cands[i]!.sub, keysOnly, raw));
     return { kvs, count };
   }
 
