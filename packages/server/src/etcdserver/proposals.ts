@@ -3,7 +3,7 @@
 // handed to a leader wait in a queue for the next one.
 
 import { etcdError } from '@conclave/api';
-import { EntryType, MessageType, ProposalDroppedError, type Message, type RawNode } from '../raft/index.js';
+import { EntryType, MessageType, ProposalDroppedError, StateRole, type Message, type RawNode } from '../raft/index.js';
 import type { ApplyOutcome } from './applier.js';
 import { decodeRequest } from './raft-request.js';
 
@@ -15,8 +15,9 @@ interface Waiter {
   /** The leader when the request was proposed (to tell a leader failure from a plain timeout). */
   lead: bigint;
   /**
-   * Raft term in which the proposal was handed to Raft; Infinity while it waits in the queue (or
-   * for a membership change, which has its own retries).
+   * For a proposal this member appended to its own log as leader: the term it was appended in.
+   * Infinity otherwise — forwarded by a follower, waiting in the queue, or a membership change —
+   * as nothing can then prove it lost (see applied()).
    */
   term: number;
 }
@@ -106,8 +107,10 @@ export class Proposals {
     const w = this.waiters.get(p.id);
     if (!w) return; // timed out meanwhile
     try {
+      const raft = this.deps.node.raft;
+      const leader = raft.state === StateRole.Leader;
       this.deps.node.propose(p.data);
-      w.term = this.deps.node.raft.term;
+      w.term = leader ? raft.term : Number.POSITIVE_INFINITY;
     } catch (err) {
       if (err instanceof ProposalDroppedError) {
         // No leader, or a leadership transfer: wait for the next leader (the request timeout still runs).
@@ -138,12 +141,13 @@ export class Proposals {
 
   /**
    * Entries up to one of `term` were applied. When that term is newer than any applied before, a
-   * proposal handed to Raft in an older term and still not applied was not in the new leader's log
-   * when it took over (that log is applied in order up to the new leader's first entry), so it is
-   * lost unless a delayed forward of it still reaches a leader. Its caller is told now — "request
-   * timed out, possibly due to previous leader failure", an outcome etcd also leaves open — instead
-   * of after the whole request timeout; a client then retries against the new leader within about
-   * an election instead of seconds later. (Not proposed again: a delayed forward could still apply.)
+   * proposal this member appended as leader in an older term and that is still not applied can
+   * never be: a later leader that had the entry would have applied it before its own first entry,
+   * and a member whose log still holds it can no longer win an election (its last term is older
+   * than the committed one). Its caller is told now — etcd's "request timed out, possibly due to
+   * previous leader failure" — instead of after the whole request timeout. A proposal a follower
+   * forwarded is not decided here: the leader it went to may have passed it on to a newer leader,
+   * which appends it after its own first entry, so it keeps etcd's full timeout.
    */
   applied(term: number): void {
     if (term <= this.appliedTerm) return;

@@ -344,8 +344,9 @@ export class EtcdServer {
     if (leader) this.send(rd.messages);
     const st = this.storage;
     // Committed entries that were durable before this Ready (a leader's always are: it counts its own
-    // log only once persisted) are applied while this Ready's own entries are being written, so their
-    // callers do not wait for that fsync. Entries this Ready (re)writes are applied after it.
+    // log only once persisted) may be applied before this Ready's own entries are durable; entries this
+    // Ready (re)writes are applied after. (With the usual inline save the write and fsync are done by
+    // then anyway; a large save through the thread pool overlaps the early apply.)
     let early: Entry[] = [];
     let late = rd.committedEntries;
     if (!rd.snapshot && late.length > 0) {

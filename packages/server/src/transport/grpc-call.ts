@@ -9,6 +9,7 @@ import type { H2Stream } from './h2/stream.js';
 const RESPONSE_HEADERS = [':status', '200', 'content-type', 'application/grpc'] as const;
 const OK_TRAILERS = ['grpc-status', '0'];
 const EMPTY_FRAME = Buffer.from([0, 0, 0, 0, 0]);
+const MAX_TIMER_MS = 2 ** 31 - 1;
 
 /** Percent-encodes a grpc-message value as the gRPC over HTTP/2 spec requires. */
 export function encodeGrpcMessage(msg: string): string {
@@ -80,7 +81,8 @@ export class GrpcCall<Req, Res> implements ServerCall<Req, Res> {
     readonly peerCommonName: string | undefined,
   ) {
     const timeout = parseTimeout(stream.header('grpc-timeout'));
-    if (timeout !== undefined) {
+    // Beyond setTimeout's range (~24.8 days, e.g. Go's "2592000S") a timer would fire at once: no deadline.
+    if (timeout !== undefined && timeout <= MAX_TIMER_MS) {
       this.deadlineTimer = setTimeout(() => {
         this.abort(new GrpcStatusError(GrpcCode.DEADLINE_EXCEEDED, 'context deadline exceeded'));
         this.finish(new GrpcStatusError(GrpcCode.DEADLINE_EXCEEDED, 'context deadline exceeded'));

@@ -133,7 +133,11 @@ export class GrpcServer {
         call.finish(e);
         return;
       }
-      (reg.handler as BidiHandler<unknown, unknown>)(call);
+      try {
+        (reg.handler as BidiHandler<unknown, unknown>)(call);
+      } catch (e) {
+        call.finish(e); // a handler bug fails its call, not the process
+      }
       return;
     }
     let got = false;
@@ -150,7 +154,11 @@ export class GrpcServer {
         return;
       }
       if (desc.responseStream) {
-        (reg.handler as ServerStreamHandler<unknown, unknown>)(req, call);
+        try {
+          (reg.handler as ServerStreamHandler<unknown, unknown>)(req, call);
+        } catch (e) {
+          call.finish(e);
+        }
         return;
       }
       let out: unknown;

@@ -22,6 +22,9 @@ import { SEGMENT_FORMAT_VERSION, writeHardStateRecord, writeMetadataRecord, writ
 import { type SegmentName, TEMP_SUFFIX, fsyncDir, hex16, segmentName, writeAllAt, writeZeros } from './segment.js';
 import type { SegmentCutStage, SnapshotMarker, StorageLogger, WalFaults, WalStats } from './types.js';
 
+/** Largest save written on the calling thread (see tryInline). */
+const INLINE_MAX_BYTES = 1 << 20;
+
 export interface Op {
   buf: Uint8Array;
   sync: boolean;
@@ -107,6 +110,9 @@ export class Appender {
     if (this.flushing || this.queue.length > 0 || this.dead || !this.fh) return false;
     if (faults.beforeWrite || faults.afterWriteBeforeSync || faults.afterSync) return false;
     if (this.offset + op.buf.length > this.cfg.segmentSize) return false;
+    // A large save (a follower catching up) goes through the thread pool: the event loop would stall
+    // for its whole write, missing heartbeats and timers meanwhile.
+    if (op.buf.length > INLINE_MAX_BYTES) return false;
     const fd = this.fh.fd;
     try {
       for (let done = 0; done < op.buf.length; ) done += writeSync(fd, op.buf, done, op.buf.length - done, this.offset + done);

@@ -114,6 +114,37 @@ describe('H2Connection', () => {
     }
   });
 
+  test('a client raising its initial window mid-transfer gets the SETTINGS ack before data sized to the new window', async () => {
+    // nghttp2 applies a new initial window only once it sees our ack; DATA sent ahead of the ack
+    // and sized to the new window made it reset the stream with FLOW_CONTROL_ERROR (1 run in 3).
+    const body = randomBytes(256 * 1024);
+    for (let round = 0; round < 6; round++) {
+      const client = http2.connect(`http://127.0.0.1:${port}`, { settings: { initialWindowSize: 16_384 } });
+      try {
+        const reqs = [0, 1, 2].map((k) =>
+          new Promise<number>((resolve, reject) => {
+            const req = client.request({ ':method': 'POST', ':path': `/grow/${k}`, 'x-repeat': '12' });
+            let got = 0;
+            req.on('data', (d: Buffer) => {
+              got += d.length;
+              if (k === 0) {
+                req.pause();
+                setTimeout(() => req.resume(), 1);
+              }
+            });
+            req.on('end', () => resolve(got));
+            req.on('error', reject);
+            req.end(body);
+          }),
+        );
+        setTimeout(() => client.settings({ initialWindowSize: 1 << 20 }), 30 + round * 10);
+        for (const got of await Promise.all(reqs)) assert.equal(got, body.length * 12);
+      } finally {
+        client.close();
+      }
+    }
+  });
+
   test('a bad connection preface gets GOAWAY(PROTOCOL_ERROR) and the connection closes', async () => {
     const sock = net.connect(port, '127.0.0.1');
     const got: Buffer[] = [];

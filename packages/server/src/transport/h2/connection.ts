@@ -17,6 +17,8 @@ const STREAM_WINDOW = 1 << 20;
 const CONN_WINDOW = 16 << 20;
 /** Largest header block (HEADERS + CONTINUATION) we accept before treating the client as abusive. */
 const MAX_HEADER_BLOCK = 1 << 20;
+/** CONTINUATION frames per header block (empty ones would otherwise pile up without growing the size). */
+const MAX_CONTINUATIONS = 256;
 
 export interface H2ConnectionOptions {
   /** A request's headers are complete: attach to the stream's callbacks synchronously. */
@@ -123,7 +125,7 @@ export class H2Connection {
         if (!pb) throw new ConnectionError(H2Error.PROTOCOL_ERROR, 'unexpected CONTINUATION');
         pb.parts.push(p);
         pb.size += p.length;
-        if (pb.size > MAX_HEADER_BLOCK) throw new ConnectionError(H2Error.ENHANCE_YOUR_CALM, 'header block too large');
+        if (pb.size > MAX_HEADER_BLOCK || pb.parts.length > MAX_CONTINUATIONS) throw new ConnectionError(H2Error.ENHANCE_YOUR_CALM, 'header block too large');
         if (flags & Flag.END_HEADERS) {
           this.pendingBlock = null;
           this.onHeaderBlock(pb.streamId, Buffer.concat(pb.parts), pb.endStream);
@@ -196,6 +198,9 @@ export class H2Connection {
         s.recvUnacked = 0;
       }
     }
+    // Marked ended before the data is handed over: a handler that answers at once must see the
+    // request complete (or it would reset a stream the client already closed).
+    if (end) s.remoteEnded = true;
     if (data.length > 0) s.onData(data);
     if (end && !s.closed) this.remoteEnd(s);
   }
@@ -233,7 +238,9 @@ export class H2Connection {
       this.remoteEnd(existing);
       return;
     }
-    if (sid <= this.lastStreamId) throw new ConnectionError(H2Error.STREAM_CLOSED, `HEADERS on closed stream ${sid}`);
+    // A stream we closed (e.g. answered and reset while the client was still sending): frames that
+    // were in flight are ignored (RFC 9113 §5.1); the block was decoded to keep HPACK in step.
+    if (sid <= this.lastStreamId) return;
     this.lastStreamId = sid;
     const s = new H2Stream(this, sid, headers, this.peerInitialWindow);
     this.streams.set(sid, s);
@@ -255,6 +262,7 @@ export class H2Connection {
       return;
     }
     if (p.length % 6 !== 0) throw new ConnectionError(H2Error.FRAME_SIZE_ERROR, 'SETTINGS length');
+    let grew = false;
     for (let i = 0; i < p.length; i += 6) {
       const id = p.readUInt16BE(i);
       const v = p.readUInt32BE(i + 2);
@@ -270,7 +278,7 @@ export class H2Connection {
           const delta = v - this.peerInitialWindow;
           this.peerInitialWindow = v;
           for (const s of this.streams.values()) s.sendWindow += delta;
-          if (delta > 0) this.resumeWaiting();
+          if (delta > 0) grew = true;
           break;
         }
         case Setting.MAX_FRAME_SIZE:
@@ -281,7 +289,10 @@ export class H2Connection {
           break; // MAX_CONCURRENT_STREAMS (we open none), MAX_HEADER_LIST_SIZE, unknown ids
       }
     }
+    // The ack goes out before any DATA sized to a larger window: clients (nghttp2) apply the new
+    // initial window only once they see the ack, and count earlier DATA against the old one.
     this.out.settingsAck();
+    if (grew) this.resumeWaiting();
   }
 
   private onWindowUpdate(sid: number, p: Buffer): void {
