@@ -35,7 +35,7 @@ export interface ProposalsDeps {
   kick: () => void;
   /** etcd's request timeout. */
   timeoutMs: number;
-  /** Delay before a dropped membership change is proposed again. */
+  /** Delay before a dropped proposal or membership change is proposed again. */
   retryMs: number;
 }
 
@@ -179,7 +179,7 @@ export class Proposals {
    * never reached it, so it is safe to propose again once a leader is known (the request timeout
    * still bounds the wait). Anything else Raft retries by itself.
    */
-  onDropped(messages: readonly Message[], retryMs: number): void {
+  onDropped(messages: readonly Message[]): void {
     for (const m of messages) {
       if (m.type !== MessageType.Prop) continue;
       for (const e of m.entries) {
@@ -197,7 +197,7 @@ export class Proposals {
         }
       }
     }
-    if (this.queued.length && this.deps.lead() !== 0n) setTimeout(() => this.flushQueued(), retryMs).unref();
+    if (this.queued.length && this.deps.lead() !== 0n) setTimeout(() => this.flushQueued(), this.deps.retryMs).unref();
   }
 
   /** Fails every waiting request with `err` (the member stopped or its Raft loop failed). */

@@ -492,7 +492,7 @@ export class EtcdServer {
 
   /** Messages the transport could not deliver (proposals among them wait for a leader again). */
   onDropped(messages: Message[]): void {
-    this.proposals.onDropped(messages, this.opts.heartbeatMs);
+    this.proposals.onDropped(messages);
   }
 
   private fastCampaign: NodeJS.Timeout | null = null;

@@ -33,6 +33,8 @@ export class H2HttpRequest extends Readable {
 export class H2HttpResponse extends EventEmitter {
   private headersSent = false;
   private done = false;
+  /** Headers given to writeHead, sent with the first write or end. */
+  private pendingHeaders: string[] | null = null;
   statusCode = 200;
 
   constructor(private readonly stream: H2Stream) {
@@ -51,8 +53,6 @@ export class H2HttpResponse extends EventEmitter {
     this.pendingHeaders = flat;
     return this;
   }
-
-  private pendingHeaders: string[] | null = null;
 
   private sendHeaders(endStream: boolean): void {
     if (this.headersSent) return;

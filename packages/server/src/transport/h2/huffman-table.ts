@@ -4,13 +4,13 @@
 // right after the last code of the shorter one. So the 257 code lengths are all the data needed;
 // codes and the decoding state machine are rebuilt from them once, at module load.
 
-/** Code length of each symbol 0..256 (256 = EOS), as the character code 60 + length ('A' = 5 .. 'Z' = 30). */
+/** Code length of each symbol 0..256 (256 = EOS), as the character code 48 + length ('5' = 5 .. 'N' = 30). */
 const LENGTHS =
-  'ISXXXXXXXTZXXZXXXXXXXXZXXXXXXXXXBFFHIBDGFFDGDBBBAAABBBBBBBCDKBHF' +
-  'IBCCCCCCCCCCCCCCCCCCCCCCDCDIOIJBKABABABBBACCBBBABCBAABCCCCCKGJIX' +
-  'PRPPRRRSRSSSSSTSTTRSTSSSSQRSRSSTRQPRRSSQSRRTQRSSQQRQSRSSPRRRSRRS' +
-  'VVPORSRUVVVWWVTUOQVWWVWTQQVVXWWWPTPQRQQSRRUUTTVSVWVVWWWWWXWWWWWV' +
-  'Z';
+  '=GLLLLLLLHNLLNLLLLLLLLNLLLLLLLLL6::<=68;::8;8666555666666678?6<:' +
+  '=67777777777777777777777878=C=>6?56565666577666567655677777?;>=L' +
+  'DFDDFFFGFGGGGGHGHHFGHGGGGEFGFGGHFEDFFGGEGFFHEFGGEEFEGFGGDFFFGFFG' +
+  'JJDCFGFIJJJKKJHICEJKKJKHEEJJLKKKDHDEFEEGFFIIHHJGJKJJKKKKKLKKKKKJ' +
+  'N';
 
 export const EOS = 256;
 /** Bit length of each symbol's code. */
@@ -19,7 +19,7 @@ export const HUFFMAN_LENGTHS = new Uint8Array(257);
 export const HUFFMAN_CODES = new Uint32Array(257);
 
 {
-  for (let s = 0; s < 257; s++) HUFFMAN_LENGTHS[s] = LENGTHS.charCodeAt(s) - 60;
+  for (let s = 0; s < 257; s++) HUFFMAN_LENGTHS[s] = LENGTHS.charCodeAt(s) - 48;
   const order = Array.from({ length: 257 }, (_, s) => s).sort((a, b) => HUFFMAN_LENGTHS[a]! - HUFFMAN_LENGTHS[b]! || a - b);
   let code = 0;
   let len = HUFFMAN_LENGTHS[order[0]!]!;
