@@ -5,6 +5,12 @@
 //
 //   npm run bench                         # put, put-1client, range-l, range-s, txn
 //   npm run bench -- put range-s --runs 3 --total 20000
+//   npm run bench -- put --no-warm        # only the first run after start
+//
+// Each fresh server runs the workload twice: "cold" is the first run after start, "warm" the
+// second. Conclave runs on V8, which interprets and then optimizes its code during the first
+// seconds of load (etcd is compiled ahead of time); the warm run measures a server that has been
+// serving, as in production. Both are reported.
 //
 // etcdbench comes from ../shared/etcdbench/build.sh (path taken from $ETCDBENCH or ~/.cache/etcdbench).
 
@@ -39,10 +45,12 @@ const WORKLOADS = {
 const args = process.argv.slice(2);
 let runs = 2;
 let total = null;
+let warm = true;
 const names = [];
 for (let i = 0; i < args.length; i++) {
   if (args[i] === '--runs') runs = Number(args[++i]);
   else if (args[i] === '--total') total = args[++i];
+  else if (args[i] === '--no-warm') warm = false;
   else names.push(args[i]);
 }
 const selected = names.length ? names : ['put', 'put-1client', 'range-l', 'range-s', 'txn'];
@@ -100,28 +108,33 @@ function runBench(endpoint, wl) {
 
 const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
 const summary = [];
+const phases = warm ? ['cold', 'warm'] : ['cold'];
 for (const wl of selected) {
   if (!WORKLOADS[wl]) throw new Error(`unknown workload ${wl}; known: ${Object.keys(WORKLOADS).join(', ')}`);
-  const res = { etcd: [], conclave: [] };
+  const res = { cold: { etcd: [], conclave: [] }, warm: { etcd: [], conclave: [] } };
   for (let i = 0; i < runs; i++) {
     for (const kind of ['etcd', 'conclave']) {
       const s = await startServer(kind);
       try {
-        const r = runBench(s.endpoint, wl);
-        res[kind].push(r);
-        console.log(`${wl.padEnd(12)} ${kind.padEnd(9)} run ${i + 1}: ${r.ops_per_sec.toFixed(0).padStart(7)} ops/s  p50 ${r.p50_ms}ms  p99 ${r.p99_ms}ms  errors ${r.errors}${r.first_error ? ` (${r.first_error})` : ''}`);
+        for (const phase of phases) {
+          const r = runBench(s.endpoint, wl);
+          res[phase][kind].push(r);
+          console.log(`${wl.padEnd(12)} ${kind.padEnd(9)} run ${i + 1} ${phase}: ${r.ops_per_sec.toFixed(0).padStart(7)} ops/s  p50 ${r.p50_ms}ms  p99 ${r.p99_ms}ms  errors ${r.errors}${r.first_error ? ` (${r.first_error})` : ''}`);
+        }
       } finally {
         await s.stop();
       }
     }
   }
-  const e = median(res.etcd.map((r) => r.ops_per_sec));
-  const c = median(res.conclave.map((r) => r.ops_per_sec));
-  const row = { workload: wl, etcd: Math.round(e), conclave: Math.round(c), ratio: +(c / e).toFixed(2), etcdP99: median(res.etcd.map((r) => r.p99_ms)), conclaveP99: median(res.conclave.map((r) => r.p99_ms)) };
-  summary.push(row);
+  for (const phase of phases) {
+    const { etcd, conclave } = res[phase];
+    const e = median(etcd.map((r) => r.ops_per_sec));
+    const c = median(conclave.map((r) => r.ops_per_sec));
+    summary.push({ workload: wl, phase, etcd: Math.round(e), conclave: Math.round(c), ratio: +(c / e).toFixed(2), etcdP99: median(etcd.map((r) => r.p99_ms)), conclaveP99: median(conclave.map((r) => r.p99_ms)) });
+  }
 }
-console.log('\nworkload      etcd ops/s  conclave ops/s  ratio   p99 etcd / conclave (ms)');
+console.log('\nworkload      phase  etcd ops/s  conclave ops/s  ratio   p99 etcd / conclave (ms)');
 for (const r of summary) {
-  console.log(`${r.workload.padEnd(13)} ${String(r.etcd).padStart(10)}  ${String(r.conclave).padStart(14)}  ${r.ratio.toFixed(2).padStart(5)}   ${r.etcdP99} / ${r.conclaveP99}`);
+  console.log(`${r.workload.padEnd(13)} ${r.phase.padEnd(5)} ${String(r.etcd).padStart(10)}  ${String(r.conclave).padStart(14)}  ${r.ratio.toFixed(2).padStart(5)}   ${r.etcdP99} / ${r.conclaveP99}`);
 }
 console.log(JSON.stringify(summary));
