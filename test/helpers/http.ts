@@ -13,7 +13,7 @@ export interface HttpAnswer {
 }
 
 export interface HttpOptions {
-  body?: string;
+  body?: string | Buffer;
   headers?: Record<string, string>;
   /** For https URLs: CA, client certificate and key. */
   tls?: SecureContextOptions & { rejectUnauthorized?: boolean };

@@ -216,7 +216,7 @@ class Emitter {
               : x;
       const jsonIn = (x: string) =>
         enumRef
-          ? `enumFromJSON(${x}, '${f.name}', ${enumRef}) as ${enumRef}`
+          ? `enumFromJSON(${x}, '${f.name}', ${enumRef}, '${enumInfo!.pkg}.${enumInfo!.tsName}') as ${enumRef}`
           : s.json === 'int64'
             ? `int64FromJSON(${x}, '${f.name}', false)`
             : s.json === 'uint64'

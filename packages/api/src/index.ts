@@ -14,6 +14,7 @@ export { Writer, sharedWriter } from './runtime/writer.js';
 export { Reader, DecodeError } from './runtime/reader.js';
 export { encodeMessage, decodeMessage, encodeMessageInto, type MessageCodec, type PartialMessage } from './runtime/message.js';
 export { JsonDecodeError } from './runtime/json.js';
+export { decodeFirstValue, JsonNumber } from './runtime/go-json.js';
 export {
   method,
   grpcServiceDefinition,

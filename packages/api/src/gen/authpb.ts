@@ -216,7 +216,7 @@ export const Permission: MessageCodec<Permission> = {
   fromJSON(json: unknown): Permission {
     const o = objectFromJSON(json, 'authpb.Permission');
     return {
-      permType: enumFromJSON(pick(o, 'permType', 'permType'), 'permType', Permission_Type) as Permission_Type,
+      permType: enumFromJSON(pick(o, 'permType', 'permType'), 'permType', Permission_Type, 'authpb.Permission_Type') as Permission_Type,
       key: bytesFromJSON(pick(o, 'key', 'key'), 'key'),
       rangeEnd: bytesFromJSON(pick(o, 'range_end', 'rangeEnd'), 'range_end'),
     };

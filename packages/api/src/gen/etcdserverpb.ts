@@ -310,8 +310,8 @@ export const RangeRequest: MessageCodec<RangeRequest> = {
       rangeEnd: bytesFromJSON(pick(o, 'range_end', 'rangeEnd'), 'range_end'),
       limit: int64FromJSON(pick(o, 'limit', 'limit'), 'limit', false),
       revision: int64FromJSON(pick(o, 'revision', 'revision'), 'revision', false),
-      sortOrder: enumFromJSON(pick(o, 'sort_order', 'sortOrder'), 'sort_order', RangeRequest_SortOrder) as RangeRequest_SortOrder,
-      sortTarget: enumFromJSON(pick(o, 'sort_target', 'sortTarget'), 'sort_target', RangeRequest_SortTarget) as RangeRequest_SortTarget,
+      sortOrder: enumFromJSON(pick(o, 'sort_order', 'sortOrder'), 'sort_order', RangeRequest_SortOrder, 'etcdserverpb.RangeRequest_SortOrder') as RangeRequest_SortOrder,
+      sortTarget: enumFromJSON(pick(o, 'sort_target', 'sortTarget'), 'sort_target', RangeRequest_SortTarget, 'etcdserverpb.RangeRequest_SortTarget') as RangeRequest_SortTarget,
       serializable: boolFromJSON(pick(o, 'serializable', 'serializable'), 'serializable'),
       keysOnly: boolFromJSON(pick(o, 'keys_only', 'keysOnly'), 'keys_only'),
       countOnly: boolFromJSON(pick(o, 'count_only', 'countOnly'), 'count_only'),
@@ -1126,8 +1126,8 @@ export const Compare: MessageCodec<Compare> = {
   fromJSON(json: unknown): Compare {
     const o = objectFromJSON(json, 'etcdserverpb.Compare');
     return {
-      result: enumFromJSON(pick(o, 'result', 'result'), 'result', Compare_CompareResult) as Compare_CompareResult,
-      target: enumFromJSON(pick(o, 'target', 'target'), 'target', Compare_CompareTarget) as Compare_CompareTarget,
+      result: enumFromJSON(pick(o, 'result', 'result'), 'result', Compare_CompareResult, 'etcdserverpb.Compare_CompareResult') as Compare_CompareResult,
+      target: enumFromJSON(pick(o, 'target', 'target'), 'target', Compare_CompareTarget, 'etcdserverpb.Compare_CompareTarget') as Compare_CompareTarget,
       key: bytesFromJSON(pick(o, 'key', 'key'), 'key'),
       version: pick(o, 'version', 'version') !== undefined ? int64FromJSON(pick(o, 'version', 'version'), 'version', false) : undefined,
       createRevision: pick(o, 'create_revision', 'createRevision') !== undefined ? int64FromJSON(pick(o, 'create_revision', 'createRevision'), 'create_revision', false) : undefined,
@@ -1631,7 +1631,7 @@ export const WatchCreateRequest: MessageCodec<WatchCreateRequest> = {
       rangeEnd: bytesFromJSON(pick(o, 'range_end', 'rangeEnd'), 'range_end'),
       startRevision: int64FromJSON(pick(o, 'start_revision', 'startRevision'), 'start_revision', false),
       progressNotify: boolFromJSON(pick(o, 'progress_notify', 'progressNotify'), 'progress_notify'),
-      filters: arrayFromJSON(pick(o, 'filters', 'filters'), 'filters').map((x) => enumFromJSON(x, 'filters', WatchCreateRequest_FilterType) as WatchCreateRequest_FilterType),
+      filters: arrayFromJSON(pick(o, 'filters', 'filters'), 'filters').map((x) => enumFromJSON(x, 'filters', WatchCreateRequest_FilterType, 'etcdserverpb.WatchCreateRequest_FilterType') as WatchCreateRequest_FilterType),
       prevKv: boolFromJSON(pick(o, 'prev_kv', 'prevKv'), 'prev_kv'),
       watchId: int64FromJSON(pick(o, 'watch_id', 'watchId'), 'watch_id', false),
       fragment: boolFromJSON(pick(o, 'fragment', 'fragment'), 'fragment'),
@@ -3456,9 +3456,9 @@ export const AlarmRequest: MessageCodec<AlarmRequest> = {
   fromJSON(json: unknown): AlarmRequest {
     const o = objectFromJSON(json, 'etcdserverpb.AlarmRequest');
     return {
-      action: enumFromJSON(pick(o, 'action', 'action'), 'action', AlarmRequest_AlarmAction) as AlarmRequest_AlarmAction,
+      action: enumFromJSON(pick(o, 'action', 'action'), 'action', AlarmRequest_AlarmAction, 'etcdserverpb.AlarmRequest_AlarmAction') as AlarmRequest_AlarmAction,
       memberID: int64FromJSON(pick(o, 'memberID', 'memberID'), 'memberID', true),
-      alarm: enumFromJSON(pick(o, 'alarm', 'alarm'), 'alarm', AlarmType) as AlarmType,
+      alarm: enumFromJSON(pick(o, 'alarm', 'alarm'), 'alarm', AlarmType, 'etcdserverpb.AlarmType') as AlarmType,
     };
   },
 };
@@ -3517,7 +3517,7 @@ export const AlarmMember: MessageCodec<AlarmMember> = {
     const o = objectFromJSON(json, 'etcdserverpb.AlarmMember');
     return {
       memberID: int64FromJSON(pick(o, 'memberID', 'memberID'), 'memberID', true),
-      alarm: enumFromJSON(pick(o, 'alarm', 'alarm'), 'alarm', AlarmType) as AlarmType,
+      alarm: enumFromJSON(pick(o, 'alarm', 'alarm'), 'alarm', AlarmType, 'etcdserverpb.AlarmType') as AlarmType,
     };
   },
 };
@@ -3652,7 +3652,7 @@ export const DowngradeRequest: MessageCodec<DowngradeRequest> = {
   fromJSON(json: unknown): DowngradeRequest {
     const o = objectFromJSON(json, 'etcdserverpb.DowngradeRequest');
     return {
-      action: enumFromJSON(pick(o, 'action', 'action'), 'action', DowngradeRequest_DowngradeAction) as DowngradeRequest_DowngradeAction,
+      action: enumFromJSON(pick(o, 'action', 'action'), 'action', DowngradeRequest_DowngradeAction, 'etcdserverpb.DowngradeRequest_DowngradeAction') as DowngradeRequest_DowngradeAction,
       version: stringFromJSON(pick(o, 'version', 'version'), 'version'),
     };
   },

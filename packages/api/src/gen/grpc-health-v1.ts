@@ -110,7 +110,7 @@ export const HealthCheckResponse: MessageCodec<HealthCheckResponse> = {
   fromJSON(json: unknown): HealthCheckResponse {
     const o = objectFromJSON(json, 'grpc.health.v1.HealthCheckResponse');
     return {
-      status: enumFromJSON(pick(o, 'status', 'status'), 'status', HealthCheckResponse_ServingStatus) as HealthCheckResponse_ServingStatus,
+      status: enumFromJSON(pick(o, 'status', 'status'), 'status', HealthCheckResponse_ServingStatus, 'grpc.health.v1.HealthCheckResponse_ServingStatus') as HealthCheckResponse_ServingStatus,
     };
   },
 };

@@ -194,7 +194,7 @@ export const Event: MessageCodec<Event> = {
   fromJSON(json: unknown): Event {
     const o = objectFromJSON(json, 'mvccpb.Event');
     return {
-      type: enumFromJSON(pick(o, 'type', 'type'), 'type', Event_EventType) as Event_EventType,
+      type: enumFromJSON(pick(o, 'type', 'type'), 'type', Event_EventType, 'mvccpb.Event_EventType') as Event_EventType,
       kv: pick(o, 'kv', 'kv') != null ? KeyValue.fromJSON(pick(o, 'kv', 'kv')) : undefined,
       prevKv: pick(o, 'prev_kv', 'prevKv') != null ? KeyValue.fromJSON(pick(o, 'prev_kv', 'prevKv')) : undefined,
     };

@@ -1,8 +1,8 @@
 // Helpers for the proto3 JSON mapping used by generated codecs (etcd's gRPC gateway format).
 
-export class JsonDecodeError extends Error {
-  override name = 'JsonDecodeError';
-}
+import { JsonDecodeError, JsonNumber, unmarshalWhole } from './go-json.js';
+
+export { JsonDecodeError };
 
 const EMPTY = new Uint8Array(0);
 
@@ -12,13 +12,62 @@ export function bytesToJSON(b: Uint8Array): string {
 
 const B64 = /^[A-Za-z0-9+/]$/;
 
+// Values reach these helpers from the gateway's Go-compatible reader (go-json.ts: numbers as
+// JsonNumber with their literal text) or from JSON.parse (plain numbers). Type errors are worded as
+// Go's encoding/json words them, which is what etcd's gateway (jsonpb over encoding/json) answers.
+
+/** encoding/json's name for the kind of a JSON value in an UnmarshalTypeError. */
+function kindOf(v: unknown): string {
+  if (v instanceof JsonNumber || typeof v === 'number') return 'number';
+  if (typeof v === 'string') return 'string';
+  if (typeof v === 'boolean') return 'bool';
+  return Array.isArray(v) ? 'array' : 'object';
+}
+
+function typeError(v: unknown, goType: string): JsonDecodeError {
+  return new JsonDecodeError(`json: cannot unmarshal ${kindOf(v)} into Go value of type ${goType}`);
+}
+
+const numberText = (v: JsonNumber | number): string => (v instanceof JsonNumber ? v.raw : String(v));
+
+/** Go's strconv.ParseInt/ParseUint of a number literal into `goType`, or its UnmarshalTypeError. */
+function integer(v: JsonNumber | number, goType: string, min: bigint, max: bigint): bigint {
+  const text = numberText(v);
+  const n = /^-?\d+$/.test(text) && !(min === 0n && text.startsWith('-')) ? BigInt(text) : undefined;
+  if (n === undefined || n < min || n > max) throw new JsonDecodeError(`json: cannot unmarshal number ${text} into Go value of type ${goType}`);
+  return n;
+}
+
+/**
+ * jsonpb reads an integer field from a number or from a string holding one: it drops the quotes and
+ * hands the rest to encoding/json (so `"x"` fails as the text x would).
+ */
+function integerField(v: unknown, goType: string, min: bigint, max: bigint): bigint {
+  if (v === null || v === undefined) return 0n;
+  let x: unknown = v;
+  if (typeof x === 'string') {
+    x = unmarshalWhole(x);
+    if (x === null) return 0n;
+  }
+  if (x instanceof JsonNumber || typeof x === 'number') return integer(x, goType, min, max);
+  throw typeError(x, goType);
+}
+
+function byteFromJSON(x: unknown): number {
+  if (x === null) return 0;
+  if (x instanceof JsonNumber || typeof x === 'number') return Number(integer(x, 'uint8', 0n, 255n));
+  throw typeError(x, 'uint8');
+}
+
 /**
  * Standard base64 with padding, validated as Go's encoding/json does for []byte (etcd's gateway):
- * the error names the first offending input byte ("illegal base64 data at input byte N").
+ * the error names the first offending input byte ("illegal base64 data at input byte N"). An array
+ * of byte values is also a []byte to encoding/json.
  */
-export function bytesFromJSON(v: unknown, field: string): Uint8Array {
+export function bytesFromJSON(v: unknown, _field: string): Uint8Array {
   if (v === null || v === undefined) return EMPTY;
-  if (typeof v !== 'string') throw new JsonDecodeError(`field ${field}: expected base64 string`);
+  if (Array.isArray(v)) return Uint8Array.from(v, byteFromJSON);
+  if (typeof v !== 'string') throw typeError(v, '[]uint8');
   const s = v.replace(/[\r\n]/g, '');
   const pad = s.endsWith('==') ? 2 : s.endsWith('=') ? 1 : 0;
   const core = s.length - pad;
@@ -30,67 +79,53 @@ export function bytesFromJSON(v: unknown, field: string): Uint8Array {
   return Buffer.from(s, 'base64');
 }
 
-export function int64FromJSON(v: unknown, field: string, unsigned: boolean): bigint {
-  if (v === null || v === undefined) return 0n;
-  let n: bigint;
-  try {
-    if (typeof v === 'number') {
-      if (!Number.isInteger(v)) throw new Error('not an integer');
-      n = BigInt(v);
-    } else if (typeof v === 'string' && /^-?\d+$/.test(v.trim())) {
-      n = BigInt(v.trim());
-    } else {
-      throw new Error('not an integer');
-    }
-  } catch {
-    throw new JsonDecodeError(`field ${field}: expected an integer, got ${JSON.stringify(v)}`);
-  }
-  const ok = unsigned ? n >= 0n && n <= 0xffffffffffffffffn : n >= -(2n ** 63n) && n < 2n ** 63n;
-  if (!ok) throw new JsonDecodeError(`field ${field}: integer out of range`);
-  return n;
+const INT64 = [-(2n ** 63n), 2n ** 63n - 1n] as const;
+const UINT64 = [0n, 2n ** 64n - 1n] as const;
+const INT32 = [-(2n ** 31n), 2n ** 31n - 1n] as const;
+
+export function int64FromJSON(v: unknown, _field: string, unsigned: boolean): bigint {
+  return unsigned ? integerField(v, 'uint64', ...UINT64) : integerField(v, 'int64', ...INT64);
 }
 
-export function int32FromJSON(v: unknown, field: string): number {
-  if (v === null || v === undefined) return 0;
-  const n = typeof v === 'string' ? Number(v) : v;
-  if (typeof n !== 'number' || !Number.isInteger(n)) throw new JsonDecodeError(`field ${field}: expected an integer`);
-  return n;
+export function int32FromJSON(v: unknown, _field: string): number {
+  return Number(integerField(v, 'int32', ...INT32));
 }
 
-export function boolFromJSON(v: unknown, field: string): boolean {
+export function boolFromJSON(v: unknown, _field: string): boolean {
   if (v === null || v === undefined) return false;
   if (typeof v === 'boolean') return v;
-  if (v === 'true') return true;
-  if (v === 'false') return false;
-  throw new JsonDecodeError(`field ${field}: expected a boolean`);
+  throw typeError(v, 'bool');
 }
 
-export function stringFromJSON(v: unknown, field: string): string {
+export function stringFromJSON(v: unknown, _field: string): string {
   if (v === null || v === undefined) return '';
-  if (typeof v !== 'string') throw new JsonDecodeError(`field ${field}: expected a string`);
+  if (typeof v !== 'string') throw typeError(v, 'string');
   return v;
 }
 
-export function enumFromJSON(v: unknown, field: string, values: Readonly<Record<string, number>>): number {
+/** An enum by name (jsonpb) or by number (encoding/json into the Go enum type `goType`). */
+export function enumFromJSON(v: unknown, _field: string, values: Readonly<Record<string, number>>, goType = 'int32'): number {
   if (v === null || v === undefined) return 0;
-  if (typeof v === 'number' && Number.isInteger(v)) return v;
   if (typeof v === 'string') {
     const n = values[v];
-    if (n !== undefined) return n;
-    if (/^-?\d+$/.test(v)) return Number(v);
+    if (typeof n === 'number') return n;
+    throw new JsonDecodeError(`unknown value ${JSON.stringify(v)} for enum ${goType}`);
   }
-  throw new JsonDecodeError(`field ${field}: unknown enum value ${JSON.stringify(v)}`);
+  if (v instanceof JsonNumber || typeof v === 'number') return Number(integer(v, goType, ...INT32));
+  throw typeError(v, goType);
 }
 
-export function objectFromJSON(v: unknown, typeName: string): Record<string, unknown> {
+/** A message: jsonpb reads it as a map of raw field values (null is the empty message). */
+export function objectFromJSON(v: unknown, _typeName: string): Record<string, unknown> {
   if (v === null || v === undefined) return {};
-  if (typeof v !== 'object' || Array.isArray(v)) throw new JsonDecodeError(`${typeName}: expected a JSON object`);
+  if (typeof v !== 'object' || Array.isArray(v) || v instanceof JsonNumber) throw typeError(v, 'map[string]json.RawMessage');
   return v as Record<string, unknown>;
 }
 
-export function arrayFromJSON(v: unknown, field: string): unknown[] {
+/** A repeated field: jsonpb reads it as a list of raw values (null is the empty list). */
+export function arrayFromJSON(v: unknown, _field: string): unknown[] {
   if (v === null || v === undefined) return [];
-  if (!Array.isArray(v)) throw new JsonDecodeError(`field ${field}: expected an array`);
+  if (!Array.isArray(v)) throw typeError(v, '[]json.RawMessage');
   return v;
 }
 

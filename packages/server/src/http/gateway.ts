@@ -4,7 +4,7 @@
 
 import type http from 'node:http';
 import type { H2HttpRequest, H2HttpResponse } from '../transport/h2/http-adapter.js';
-import { GrpcCode, GrpcStatusError, Reader, type MessageCodec, type PartialMessage } from '@conclave/api';
+import { decodeFirstValue, GrpcCode, GrpcStatusError, Reader, type MessageCodec, type PartialMessage } from '@conclave/api';
 import { RawResponse, type BidiHandler, type GrpcServer, type ServerStreamHandler, type UnaryHandler } from '../transport/grpc-server.js';
 import type { ServerCall } from '../transport/call.js';
 
@@ -119,7 +119,7 @@ class JsonStreamSplitter {
       } else if (c === '}') {
         depth--;
         if (depth === 0 && start >= 0) {
-          out.push(JSON.parse(this.buf.slice(start, i + 1)));
+          out.push(decodeFirstValue(this.buf.slice(start, i + 1)));
           this.buf = this.buf.slice(i + 1);
           i = -1;
           start = -1;
@@ -236,9 +236,9 @@ export function serveGateway(grpc: GrpcServer, rpcPath: string, req: Req, res: R
   const call = new GatewayCall<unknown, unknown>(req, res, desc.responseType, streaming);
   const splitter = new JsonStreamSplitter();
   const decode = (json: unknown): unknown => desc.requestType.fromJSON(json);
-  req.setEncoding('utf8');
 
   if (desc.requestStream) {
+    req.setEncoding('utf8');
     (reg.handler as BidiHandler<unknown, unknown>)(call);
     req.on('data', (chunk: string) => {
       try {
@@ -251,14 +251,15 @@ export function serveGateway(grpc: GrpcServer, rpcPath: string, req: Req, res: R
     return;
   }
 
-  let body = '';
-  req.on('data', (chunk: string) => {
-    body += chunk;
+  const chunks: Buffer[] = [];
+  req.on('data', (chunk: Buffer) => {
+    chunks.push(chunk);
   });
   req.on('end', () => {
     let msg: unknown;
     try {
-      msg = decode(body.trim() === '' ? {} : JSON.parse(body));
+      // As grpc-gateway: the first JSON value, read by Go's rules (an empty body is an empty request)
+      msg = decode(decodeFirstValue(Buffer.concat(chunks)) ?? {});
     } catch (e) {
       call.finish(new GrpcStatusError(GrpcCode.INVALID_ARGUMENT, (e as Error).message));
       return;
