@@ -6,9 +6,7 @@
 // stream table.
 
 import type net from 'node:net';
-import { HpackDecoder, HpackError } from './hpack.js';
-import { DEFAULT_MAX_FRAME, DEFAULT_WINDOW, Flag, FrameType, H2Error, MAX_WINDOW, PREFACE, Setting } from './frames.js';
-import { H2Output } from './output.js';
+import { DEFAULT_MAX_FRAME, DEFAULT_WINDOW, Flag, FrameType, H2Error, H2Output, HpackDecoder, HpackError, MAX_WINDOW, PREFACE, Setting } from '@conclave/api';
 import { H2Stream } from './stream.js';
 
 /** Our SETTINGS_INITIAL_WINDOW_SIZE: what a client may send on one stream before we acknowledge. */

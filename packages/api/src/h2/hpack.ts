@@ -1,4 +1,4 @@
-// HPACK (RFC 7541): the header compression of our HTTP/2 server. Header names and values are
+// HPACK (RFC 7541): the header compression of our HTTP/2 server and client. Header names and values are
 // latin1 strings, one character per octet, so lengths in characters are lengths in octets.
 
 import { huffmanDecode, huffmanDecodedMax } from './huffman-table.js';
@@ -181,7 +181,7 @@ for (let i = 1; i <= STATIC_COUNT; i++) {
 }
 
 /** Headers whose values rarely repeat: indexing them would only push useful entries out. */
-const NOT_INDEXED = new Set(['grpc-message', 'date', 'content-length', 'set-cookie', 'authorization']);
+const NOT_INDEXED = new Set(['grpc-message', 'grpc-timeout', 'date', 'content-length', 'set-cookie', 'authorization']);
 const MAX_INDEXED_VALUE = 64;
 
 let scratch = Buffer.allocUnsafe(1024);

@@ -1,9 +1,10 @@
 // The sending side of one HTTP/2 connection: frames appended during an event-loop turn and written
-// to the socket in one go at its end, the HPACK encoder, and the client's connection-level window.
+// to the socket in one go at its end, the HPACK encoder, and the peer's connection-level window.
+// Used by the server's transport and by the client's unary transport.
 
 import type net from 'node:net';
+import { DEFAULT_MAX_FRAME, DEFAULT_WINDOW, Flag, FrameType, type H2Error, OutBuffer, PREFACE, Setting } from './frames.js';
 import { HpackEncoder } from './hpack.js';
-import { DEFAULT_MAX_FRAME, DEFAULT_WINDOW, Flag, FrameType, type H2Error, OutBuffer, Setting } from './frames.js';
 
 /** Output produced in one turn beyond which streams are told to wait for drain. */
 const OUT_HIGH_WATER = 256 * 1024;
@@ -51,6 +52,17 @@ export class H2Output {
     this.buf.u32(streamWindow);
     this.windowUpdate(0, connWindow - DEFAULT_WINDOW);
     this.flush();
+  }
+
+  /** The client's connection preface: the magic, SETTINGS (no push, our stream window) and a larger connection window. */
+  clientPreface(streamWindow: number, connWindow: number): void {
+    this.buf.append(PREFACE);
+    this.buf.frame(FrameType.SETTINGS, 0, 0, null, 12);
+    this.buf.u16(Setting.ENABLE_PUSH);
+    this.buf.u32(0);
+    this.buf.u16(Setting.INITIAL_WINDOW_SIZE);
+    this.buf.u32(streamWindow);
+    this.windowUpdate(0, connWindow - DEFAULT_WINDOW);
   }
 
   setHeaderTableSize(n: number): void {
@@ -117,6 +129,11 @@ export class H2Output {
     this.schedule();
   }
 
+  ping(payload: Buffer): void {
+    this.buf.frame(FrameType.PING, 0, 0, payload);
+    this.schedule();
+  }
+
   pingAck(payload: Buffer): void {
     this.buf.frame(FrameType.PING, Flag.ACK, 0, Buffer.from(payload));
     this.schedule();
@@ -146,7 +163,7 @@ export class H2Output {
     setImmediate(() => this.flush());
   }
 
-  private flush(): void {
+  flush(): void {
     this.scheduled = false;
     if (this.closed || this.buf.empty) return;
     const parts = this.buf.take();
