@@ -37,7 +37,11 @@ export interface ClientOptions {
   retry?: Partial<Record<RpcKind, Partial<RetryPolicy>>>;
   /** When endpoints are taken out of rotation and probed back. */
   circuitBreaker?: CircuitBreakerOptions;
-  /** Extra @grpc/grpc-js channel options. */
+  /**
+   * Extra @grpc/grpc-js channel options. They configure the grpc-js channel that carries streaming
+   * calls (watch, lease keepalive, snapshot); unary calls use the client's own HTTP/2 transport
+   * (src/transport) and are not affected by them.
+   */
   grpcOptions?: grpc.ChannelOptions;
 }
 

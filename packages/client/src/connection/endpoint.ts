@@ -1,7 +1,9 @@
-// One endpoint = one gRPC channel (its own HTTP/2 connection) to one server address, plus its
-// circuit breaker. Endpoints are given as "host:port", "http://host:port" or "https://host:port".
+// One endpoint = one server address: our own HTTP/2 connection for unary calls (UnaryChannel), a
+// grpc-js channel for streaming calls (watch, keepalive, snapshot), and a circuit breaker.
+// Endpoints are given as "host:port", "http://host:port" or "https://host:port".
 
 import * as grpc from '@grpc/grpc-js';
+import { UnaryChannel } from '../transport/channel.js';
 import { CircuitBreaker, type CircuitBreakerOptions } from './circuit-breaker.js';
 import type { ConclaveError } from '../errors/base.js';
 
@@ -49,7 +51,10 @@ export function channelCredentials(secure: boolean, tls: TlsOptions | undefined)
 export interface EndpointOptions {
   tls?: TlsOptions;
   breaker?: CircuitBreakerOptions;
-  /** Extra grpc-js channel options (override the defaults below). */
+  /**
+   * Extra grpc-js channel options (override the defaults below). They apply to the grpc-js channel,
+   * which now carries streaming calls only; unary calls use UnaryChannel and are not affected.
+   */
   channelOptions?: grpc.ChannelOptions;
 }
 
@@ -68,7 +73,10 @@ export const DEFAULT_CHANNEL_OPTIONS: grpc.ChannelOptions = {
 export class Endpoint {
   readonly address: string;
   readonly secure: boolean;
+  /** The grpc-js channel: streaming calls only. */
   readonly grpc: grpc.Client;
+  /** Unary calls (and health probes). */
+  readonly unary: UnaryChannel;
   readonly breaker: CircuitBreaker;
   /** A call or probe has succeeded since the endpoint last failed. */
   connected = false;
@@ -83,6 +91,7 @@ export class Endpoint {
     const channelOptions: grpc.ChannelOptions = { ...DEFAULT_CHANNEL_OPTIONS, ...opts.channelOptions };
     if (addr.secure && opts.tls?.serverName) channelOptions['grpc.ssl_target_name_override'] = opts.tls.serverName;
     this.grpc = new grpc.Client(addr.address, channelCredentials(addr.secure, opts.tls), channelOptions);
+    this.unary = new UnaryChannel(addr.address, addr.secure, opts.tls);
     this.breaker = new CircuitBreaker(opts.breaker);
   }
 
@@ -91,5 +100,6 @@ export class Endpoint {
     this.closed = true;
     if (this.probeTimer) clearTimeout(this.probeTimer);
     this.grpc.close();
+    this.unary.close();
   }
 }

@@ -112,21 +112,24 @@ export class Pool {
     ep.probing = true;
     const err = await new Promise<ConclaveError | undefined>((resolve) => {
       const c = codecs(HEALTH);
-      ep.grpc.makeUnaryRequest(
-        HEALTH.path,
-        c.serialize,
-        c.deserialize,
-        { service: '' },
-        new grpc.Metadata(),
-        { deadline: Date.now() + (this.opts.probeTimeoutMs ?? 1000) },
-        (e, res) => {
+      ep.unary.call(HEALTH.path, c.serialize({ service: '' }), new grpc.Metadata(), Date.now() + (this.opts.probeTimeoutMs ?? 1000), {
+        onHeaders: () => {},
+        onEnd: (e, bytes) => {
           if (e) {
             resolve(e.code === GrpcCode.UNIMPLEMENTED ? undefined : errorFromStatus(e, ep.address, e));
-          } else if (res && res.status !== healthpb.HealthCheckResponse_ServingStatus.SERVING) {
+            return;
+          }
+          let res: healthpb.HealthCheckResponse | undefined;
+          try {
+            res = c.deserialize(bytes!);
+          } catch {
+            res = undefined;
+          }
+          if (!res || res.status !== healthpb.HealthCheckResponse_ServingStatus.SERVING) {
             resolve(new UnavailableError({ message: `${ep.address}: health check reports not serving`, code: 'Unavailable', retriable: true, endpoint: ep.address }));
           } else resolve(undefined);
         },
-      );
+      });
     });
     ep.probing = false;
     if (this.closed || ep.closed) return;

@@ -1,7 +1,8 @@
-// One attempt of a unary call on one endpoint: the deadline goes to gRPC, the AbortSignal cancels
-// the call, and a failure becomes a typed error with what is known about whether it reached a server.
+// One attempt of a unary call on one endpoint (unary calls use the endpoint's own HTTP/2 transport,
+// bidi ones grpc-js): the deadline goes to gRPC, the AbortSignal cancels the call, and a failure
+// becomes a typed error with what is known about whether it reached a server.
 
-import type { MethodDescriptor, PartialMessage } from '@conclave/api';
+import { GrpcCode, type MethodDescriptor, type PartialMessage } from '@conclave/api';
 import type * as grpc from '@grpc/grpc-js';
 import type { Endpoint } from '../connection/endpoint.js';
 import { AbortedError, type ConclaveError } from '../errors/base.js';
@@ -38,6 +39,14 @@ export function attempt<Req, Res>(
   return m.requestStream ? bidiOnceAttempt(ep, m, req, metadata, deadline, signal) : unaryAttempt(ep, m, req, metadata, deadline, signal);
 }
 
+/** The error of a failed attempt: aborted by the caller, or the status with whether it never left. */
+function failure(e: { code: number; details: string }, ep: Endpoint, signal: AbortSignal | undefined, headers: boolean): ConclaveError {
+  if (signal?.aborted) return abortedError(signal, ep.address);
+  const err = errorFromStatus(e, ep.address, e);
+  info.set(err, { neverSent: isNeverSent(e.code, e.details, headers) });
+  return err;
+}
+
 export function unaryAttempt<Req, Res>(
   ep: Endpoint,
   m: MethodDescriptor<Req, Res>,
@@ -49,26 +58,38 @@ export function unaryAttempt<Req, Res>(
   return new Promise<Res>((resolve, reject) => {
     const c = codecs(m);
     let headers = false;
-    const onAbort = (): void => call.cancel();
-    const call = ep.grpc.makeUnaryRequest(m.path, c.serialize, c.deserialize, req, metadata, { deadline }, (e, res) => {
-      signal?.removeEventListener('abort', onAbort);
-      if (!e) {
-        resolve(res!);
-        return;
-      }
-      if (signal?.aborted) {
-        reject(abortedError(signal, ep.address));
-        return;
-      }
-      const err = errorFromStatus(e, ep.address, e);
-      info.set(err, { neverSent: isNeverSent(e.code, e.details, headers) });
-      reject(err);
-    });
-    call.once('metadata', () => {
-      headers = true;
+    let message: Buffer;
+    try {
+      message = c.serialize(req);
+    } catch (e) {
+      reject(e);
+      return;
+    }
+    const onAbort = (): void => cancel();
+    const cancel = ep.unary.call(m.path, message, metadata, deadline, {
+      onHeaders: () => {
+        headers = true;
+      },
+      onEnd: (e, bytes) => {
+        signal?.removeEventListener('abort', onAbort);
+        // A response that arrived is the result, even if the signal fired meanwhile (a write applied).
+        if (!e) {
+          let res: Res;
+          try {
+            res = c.deserialize(bytes!);
+          } catch (err) {
+            e = { code: GrpcCode.INTERNAL, details: `Response message parsing error: ${(err as Error).message}` };
+          }
+          if (!e) {
+            resolve(res!);
+            return;
+          }
+        }
+        reject(failure(e, ep, signal, headers));
+      },
     });
     if (signal) {
-      if (signal.aborted) call.cancel();
+      if (signal.aborted) cancel();
       else signal.addEventListener('abort', onAbort, { once: true });
     }
   });
@@ -105,13 +126,7 @@ function bidiOnceAttempt<Req, Res>(
     });
     call.on('error', (e: grpc.ServiceError) => {
       if (!settle()) return;
-      if (signal?.aborted) {
-        reject(abortedError(signal, ep.address));
-        return;
-      }
-      const err = errorFromStatus(e, ep.address, e);
-      info.set(err, { neverSent: isNeverSent(e.code, e.details, headers) });
-      reject(err);
+      reject(failure(e, ep, signal, headers));
     });
     call.on('end', () => {
       if (!settle()) return;

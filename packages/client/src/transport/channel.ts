@@ -1,0 +1,192 @@
+// The unary transport of one endpoint: a single HTTP/2 connection, dialed on the first call,
+// redialed on the next call after it failed or closed (with backoff after failed dials), closed with
+// the endpoint. Streaming calls still go through grpc-js (Endpoint.grpc).
+
+import { GrpcCode } from '@conclave/api';
+import type * as grpc from '@grpc/grpc-js';
+import net from 'node:net';
+import tls from 'node:tls';
+import { ClientH2Connection } from './connection.js';
+import { type CallStatus, grpcTimeout, status } from './status.js';
+import { type UnaryListener, UnaryStream } from './stream.js';
+
+export interface UnaryTlsOptions {
+  ca?: string | Buffer;
+  cert?: string | Buffer;
+  key?: string | Buffer;
+  serverName?: string;
+}
+
+const INITIAL_BACKOFF_MS = 100;
+const MAX_BACKOFF_MS = 2000;
+const CONNECT_TIMEOUT_MS = 20_000;
+const USER_AGENT = 'conclave-client/0.1.0';
+/** Request metadata grpc-js would not let a caller set (the transport writes these itself). */
+const RESERVED = new Set(['te', 'content-type', 'grpc-timeout', 'user-agent', 'grpc-accept-encoding', 'grpc-encoding']);
+
+/** Splits "host:port" / "[v6]:port" (port 443 when absent, as grpc-js assumes). */
+export function splitHostPort(address: string): { host: string; port: number } {
+  const v6 = /^\[([^\]]+)\](?::(\d+))?$/.exec(address);
+  if (v6) return { host: v6[1]!, port: v6[2] ? Number(v6[2]) : 443 };
+  const i = address.lastIndexOf(':');
+  if (i > 0 && address.indexOf(':') === i) return { host: address.slice(0, i), port: Number(address.slice(i + 1)) };
+  return { host: address, port: 443 };
+}
+
+/** Request metadata as header fields (values of "-bin" keys base64, as on the wire). */
+function metadataFields(md: grpc.Metadata, out: string[]): void {
+  const h = md.toHttp2Headers();
+  for (const name in h) {
+    if (RESERVED.has(name)) continue;
+    const v = h[name];
+    // grpc-js's Metadata only holds printable ASCII values, so the strings are the octets
+    if (Array.isArray(v)) for (const x of v) out.push(name, String(x));
+    else if (v !== undefined) out.push(name, String(v));
+  }
+}
+
+export class UnaryChannel {
+  private conn: ClientH2Connection | null = null;
+  private connecting = false;
+  /** Calls waiting for the connection being dialed. */
+  private waiting: UnaryStream[] = [];
+  private backoff = INITIAL_BACKOFF_MS;
+  private retryAt = 0;
+  private lastError = '';
+  private closed = false;
+  private readonly host: string;
+  private readonly port: number;
+  private readonly scheme: string;
+
+  constructor(
+    private readonly address: string,
+    private readonly secure: boolean,
+    private readonly tlsOptions: UnaryTlsOptions | undefined,
+  ) {
+    ({ host: this.host, port: this.port } = splitHostPort(address));
+    this.scheme = secure ? 'https' : 'http';
+  }
+
+  /**
+   * Starts a unary call of `path` with the serialized request `message`. Returns a function that
+   * cancels it (RST_STREAM CANCEL, then CANCELLED "Cancelled on client").
+   */
+  call(path: string, message: Buffer, metadata: grpc.Metadata, deadline: number, listener: UnaryListener): () => void {
+    const fields = [':method', 'POST', ':scheme', this.scheme, ':path', path, ':authority', this.address, 'content-type', 'application/grpc', 'te', 'trailers'];
+    const finite = Number.isFinite(deadline);
+    if (finite) {
+      const left = deadline - Date.now();
+      if (left <= 0) {
+        listener.onEnd(status(GrpcCode.DEADLINE_EXCEEDED, 'Deadline exceeded'), null);
+        return () => {};
+      }
+      fields.push('grpc-timeout', grpcTimeout(left));
+    }
+    fields.push('user-agent', USER_AGENT);
+    metadataFields(metadata, fields);
+    const body = Buffer.allocUnsafe(5 + message.length);
+    body[0] = 0;
+    body.writeUInt32BE(message.length, 1);
+    message.copy(body, 5);
+    const s = new UnaryStream(fields, body, listener);
+    if (finite) s.timer = setTimeout(() => this.abort(s, status(GrpcCode.DEADLINE_EXCEEDED, 'Deadline exceeded')), Math.max(0, deadline - Date.now()));
+    this.dispatch(s);
+    return () => this.abort(s, status(GrpcCode.CANCELLED, 'Cancelled on client'));
+  }
+
+  /**
+   * Later calls fail at once, calls waiting for a connection fail as never sent, and calls in flight
+   * finish (as with grpc-js's close) before the connection closes.
+   */
+  close(): void {
+    if (this.closed) return;
+    this.closed = true;
+    for (const s of this.waiting.splice(0)) s.end(status(GrpcCode.UNAVAILABLE, 'Channel closed before call started'), null);
+    this.conn?.drain();
+    this.conn = null;
+  }
+
+  private abort(s: UnaryStream, err: CallStatus): void {
+    if (s.done) return;
+    const i = this.waiting.indexOf(s);
+    if (i >= 0) {
+      this.waiting.splice(i, 1);
+      s.end(err, null);
+    } else if (s.conn) s.conn.cancel(s, err);
+    else s.end(err, null);
+  }
+
+  private dispatch(s: UnaryStream): void {
+    if (this.closed) {
+      s.end(status(GrpcCode.UNAVAILABLE, 'Channel closed before call started'), null);
+      return;
+    }
+    const c = this.conn;
+    if (c && c.usable) {
+      c.start(s);
+      return;
+    }
+    if (!this.connecting && Date.now() < this.retryAt) {
+      s.end(status(GrpcCode.UNAVAILABLE, `No connection established: ${this.lastError}`), null);
+      return;
+    }
+    this.waiting.push(s);
+    if (!this.connecting) this.connect();
+  }
+
+  private connect(): void {
+    this.connecting = true;
+    const { host, port } = this;
+    let socket: net.Socket;
+    let done = false;
+    const fail = (reason: string): void => {
+      if (done) return;
+      done = true;
+      clearTimeout(timer);
+      socket.destroy();
+      this.connecting = false;
+      this.lastError = reason;
+      this.retryAt = Date.now() + this.backoff;
+      this.backoff = Math.min(MAX_BACKOFF_MS, this.backoff * 2);
+      for (const s of this.waiting.splice(0)) s.end(status(GrpcCode.UNAVAILABLE, `No connection established: ${reason}`), null);
+    };
+    const ready = (): void => {
+      if (done) return;
+      if (this.secure && (socket as tls.TLSSocket).alpnProtocol !== 'h2') {
+        fail('server did not negotiate h2 (ALPN)');
+        return;
+      }
+      done = true;
+      clearTimeout(timer);
+      socket.removeListener('error', onError);
+      this.connecting = false;
+      this.backoff = INITIAL_BACKOFF_MS;
+      this.retryAt = 0;
+      if (this.closed) {
+        socket.destroy();
+        return;
+      }
+      socket.setNoDelay(true);
+      socket.setKeepAlive(true, 10_000);
+      const conn = new ClientH2Connection(socket, (c, reason) => {
+        this.lastError = reason;
+        if (this.conn === c) this.conn = null;
+      });
+      this.conn = conn;
+      for (const s of this.waiting.splice(0)) {
+        if (conn.usable) conn.start(s);
+        else this.dispatch(s);
+      }
+    };
+    const onError = (e: Error): void => fail(e.message);
+    if (this.secure) {
+      const o = this.tlsOptions;
+      const servername = o?.serverName ?? (net.isIP(host) ? undefined : host);
+      socket = tls.connect({ host, port, ca: o?.ca, cert: o?.cert, key: o?.key, servername, ALPNProtocols: ['h2'] }, ready);
+    } else socket = net.connect({ host, port }, ready);
+    socket.once('error', onError);
+    socket.once('close', () => fail('Connection closed'));
+    const timer = setTimeout(() => fail('connect timeout'), CONNECT_TIMEOUT_MS);
+    timer.unref();
+  }
+}

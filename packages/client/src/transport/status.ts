@@ -1,0 +1,114 @@
+// gRPC-over-HTTP/2 details of a unary call's status: the grpc-timeout header, the status a
+// response's headers and trailers carry, and the codes grpc-js gives to HTTP statuses and
+// RST_STREAM codes (so errors read the same as they did when grpc-js made every call).
+
+import { GrpcCode, H2Error } from '@conclave/api';
+import * as grpc from '@grpc/grpc-js';
+
+export interface CallStatus {
+  code: number;
+  details: string;
+  /** Response trailers (or headers of a trailers-only response), when the server sent any. */
+  metadata?: grpc.Metadata;
+}
+
+export function status(code: number, details: string, metadata?: grpc.Metadata): CallStatus {
+  return metadata ? { code, details, metadata } : { code, details };
+}
+
+const UNITS: ReadonlyArray<[string, number]> = [
+  ['m', 1],
+  ['S', 1000],
+  ['M', 60_000],
+  ['H', 3_600_000],
+];
+
+/** The grpc-timeout value for `ms` milliseconds: at most 8 digits, rounded up, as grpc-js writes it. */
+export function grpcTimeout(ms: number): string {
+  const v = Math.max(1, Math.ceil(ms));
+  for (const [unit, size] of UNITS) {
+    const n = Math.ceil(v / size);
+    if (n < 1e8) return `${n}${unit}`;
+  }
+  return '99999999H';
+}
+
+/** grpc-js's mapping of a non-200 HTTP :status to a gRPC code. */
+export function codeForHttpStatus(httpStatus: number): number {
+  switch (httpStatus) {
+    case 400:
+      return GrpcCode.INTERNAL;
+    case 401:
+      return GrpcCode.UNAUTHENTICATED;
+    case 403:
+      return GrpcCode.PERMISSION_DENIED;
+    case 404:
+      return GrpcCode.UNIMPLEMENTED;
+    case 429:
+    case 502:
+    case 503:
+    case 504:
+      return GrpcCode.UNAVAILABLE;
+    default:
+      return GrpcCode.UNKNOWN;
+  }
+}
+
+/** The status for a stream the server reset (grpc-js's wording). */
+export function statusForReset(code: number): CallStatus {
+  switch (code) {
+    case H2Error.REFUSED_STREAM:
+      return status(GrpcCode.UNAVAILABLE, 'Stream refused by server');
+    case H2Error.CANCEL:
+      return status(GrpcCode.CANCELLED, 'Call cancelled');
+    case H2Error.ENHANCE_YOUR_CALM:
+      return status(GrpcCode.RESOURCE_EXHAUSTED, 'Bandwidth exhausted or memory limit exceeded');
+    case 12: // INADEQUATE_SECURITY
+      return status(GrpcCode.PERMISSION_DENIED, 'Protocol not secure enough');
+    case H2Error.INTERNAL_ERROR:
+      return status(GrpcCode.INTERNAL, `Received RST_STREAM with code ${code} (Internal server error)`);
+    default:
+      return status(GrpcCode.INTERNAL, `Received RST_STREAM with code ${code}`);
+  }
+}
+
+function percentDecode(s: string): string {
+  if (!s.includes('%')) return s;
+  try {
+    return decodeURIComponent(s);
+  } catch {
+    return s;
+  }
+}
+
+/**
+ * The status of a finished response from its header fields (flat name/value lists, latin1 strings):
+ * `head` the response headers, `tail` the trailers (null for a trailers-only response).
+ */
+export function statusFromFields(head: readonly string[], tail: readonly string[] | null): CallStatus {
+  const fields = tail ?? head;
+  let httpStatus = 0;
+  for (let i = 0; i < head.length; i += 2) if (head[i] === ':status') httpStatus = Number(head[i + 1]);
+  let code = -1;
+  let details = '';
+  const md = new grpc.Metadata();
+  for (let i = 0; i < fields.length; i += 2) {
+    const name = fields[i]!;
+    const value = fields[i + 1]!;
+    if (name === 'grpc-status') code = Number(value);
+    else if (name === 'grpc-message') details = percentDecode(Buffer.from(value, 'latin1').toString('utf8'));
+    else if (name.charCodeAt(0) !== 58 /* ':' */ && name !== 'content-type' && name !== 'grpc-encoding' && name !== 'grpc-accept-encoding') {
+      try {
+        if (name.endsWith('-bin')) md.add(name, Buffer.from(value, 'base64'));
+        else md.add(name, Buffer.from(value, 'latin1').toString('utf8'));
+      } catch {
+        // a header grpc-js's Metadata refuses (invalid key) is dropped, as grpc-js drops it
+      }
+    }
+  }
+  if (httpStatus !== 200 && (code < 0 || httpStatus === 0)) {
+    return status(codeForHttpStatus(httpStatus), `Received HTTP status code ${httpStatus}`, md);
+  }
+  if (code < 0 || !Number.isInteger(code)) return status(GrpcCode.UNKNOWN, 'No status received', md);
+  return status(code, details, md);
+}

@@ -1,0 +1,99 @@
+// One unary gRPC call as an HTTP/2 stream: the request (header fields and the length-prefixed
+// message), the response as it arrives, and the one callback that ends it. A plain object per call:
+// no EventEmitter or Duplex on the hot path.
+
+import { GrpcCode, type SendingStream } from '@conclave/api';
+import { type CallStatus, status, statusFromFields } from './status.js';
+
+export interface UnaryListener {
+  /** The response headers arrived (the request reached a server). */
+  onHeaders(): void;
+  /** The call ended: a status other than OK, or the response message. Called once. */
+  onEnd(err: CallStatus | null, message: Buffer | null): void;
+}
+
+export class UnaryStream implements SendingStream {
+  id = 0;
+  sendWindow = 0;
+  /** Bytes of the message still to send from `body`. */
+  sent = 0;
+  /** Bytes received and not yet returned to the server's stream window. */
+  recvUnacked = 0;
+  private head: string[] | null = null;
+  private chunks: Buffer[] = [];
+  private received = 0;
+  timer: NodeJS.Timeout | undefined;
+  done = false;
+  /** The connection the stream was given to (it may be draining while a newer one takes new calls). */
+  conn: { cancel(s: UnaryStream, err: CallStatus): void } | null = null;
+
+  constructor(
+    /** The request header fields (pseudo-headers, grpc-timeout, metadata), flat name/value. */
+    readonly fields: string[],
+    /** The request message with its 5-byte gRPC prefix. */
+    readonly body: Buffer,
+    private readonly listener: UnaryListener,
+  ) {}
+
+  get headersReceived(): boolean {
+    return this.head !== null;
+  }
+
+  /** A header block for this stream; returns true when it ended the response. */
+  onFields(fields: string[], endStream: boolean): boolean {
+    if (this.head === null) {
+      this.head = fields;
+      this.listener.onHeaders();
+      if (endStream) this.end(statusFromFields(fields, null), null);
+      return endStream;
+    }
+    // trailers (a header block without END_STREAM after the headers is malformed)
+    if (!endStream) {
+      this.end(status(GrpcCode.INTERNAL, 'Received malformed trailers'), null);
+      return true;
+    }
+    const st = statusFromFields(this.head, fields);
+    if (st.code !== GrpcCode.OK) this.end(st, null);
+    else this.finishMessage(st);
+    return true;
+  }
+
+  onData(data: Buffer): void {
+    if (data.length === 0) return;
+    this.chunks.push(data);
+    this.received += data.length;
+  }
+
+  /** The server ended the stream with DATA END_STREAM and no trailers. */
+  onEndWithoutTrailers(): void {
+    this.end(this.head ? statusFromFields(this.head, []) : status(GrpcCode.INTERNAL, 'Stream ended without headers'), null);
+  }
+
+  private finishMessage(st: CallStatus): void {
+    const all = this.chunks.length === 1 ? this.chunks[0]! : Buffer.concat(this.chunks, this.received);
+    this.chunks = [];
+    if (all.length < 5) {
+      this.end(status(GrpcCode.UNIMPLEMENTED, 'No message received', st.metadata), null);
+      return;
+    }
+    if (all[0] !== 0) {
+      this.end(status(GrpcCode.INTERNAL, 'Received a compressed message, but compression is not supported', st.metadata), null);
+      return;
+    }
+    const len = all.readUInt32BE(1);
+    if (all.length !== 5 + len) {
+      this.end(status(GrpcCode.UNIMPLEMENTED, all.length < 5 + len ? 'Received a truncated message' : 'Received more than one message for a unary call', st.metadata), null);
+      return;
+    }
+    this.end(null, all.subarray(5));
+  }
+
+  /** Ends the call (no-op once ended). */
+  end(err: CallStatus | null, message: Buffer | null): void {
+    if (this.done) return;
+    this.done = true;
+    if (this.timer) clearTimeout(this.timer);
+    this.chunks = [];
+    this.listener.onEnd(err, message);
+  }
+}
