@@ -1,5 +1,6 @@
-// One endpoint = one server address: our own HTTP/2 connection for unary calls (UnaryChannel), a
-// grpc-js channel for streaming calls (watch, keepalive, snapshot), and a circuit breaker.
+// One endpoint = one server address: our own HTTP/2 connection for unary calls and the Watch
+// stream (UnaryChannel), a grpc-js channel for the other streaming calls (lease keepalive,
+// snapshot), and a circuit breaker.
 // Endpoints are given as "host:port", "http://host:port" or "https://host:port".
 
 import * as grpc from '@grpc/grpc-js';
@@ -73,9 +74,9 @@ export const DEFAULT_CHANNEL_OPTIONS: grpc.ChannelOptions = {
 export class Endpoint {
   readonly address: string;
   readonly secure: boolean;
-  /** The grpc-js channel: streaming calls only. */
+  /** The grpc-js channel: streaming calls other than Watch. */
   readonly grpc: grpc.Client;
-  /** Unary calls (and health probes). */
+  /** Unary calls (and health probes) and the Watch stream. */
   readonly unary: UnaryChannel;
   readonly breaker: CircuitBreaker;
   /** A call or probe has succeeded since the endpoint last failed. */

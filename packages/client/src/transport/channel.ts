@@ -1,6 +1,7 @@
-// The unary transport of one endpoint: a single HTTP/2 connection, dialed on the first call,
-// redialed on the next call after it failed or closed (with backoff after failed dials), closed with
-// the endpoint. Streaming calls still go through grpc-js (Endpoint.grpc).
+// The transport of one endpoint: a single HTTP/2 connection, dialed on the first call, redialed on
+// the next call after it failed or closed (with backoff after failed dials), closed with the
+// endpoint. It carries unary calls and the Watch bidi stream; the other streaming calls (lease
+// keepalive, snapshot, bidiOnceAttempt) still go through grpc-js (Endpoint.grpc).
 
 import { GrpcCode } from '@conclave/api';
 import type * as grpc from '@grpc/grpc-js';
@@ -8,7 +9,8 @@ import net from 'node:net';
 import tls from 'node:tls';
 import { ClientH2Connection } from './connection.js';
 import { type CallStatus, grpcTimeout, status } from './status.js';
-import { type UnaryListener, UnaryStream } from './stream.js';
+import { type BidiListener, BidiStream } from './bidi.js';
+import { type ClientStream, type UnaryListener, UnaryStream } from './stream.js';
 
 export interface UnaryTlsOptions {
   ca?: string | Buffer;
@@ -49,7 +51,7 @@ export class UnaryChannel {
   private conn: ClientH2Connection | null = null;
   private connecting = false;
   /** Calls waiting for the connection being dialed. */
-  private waiting: UnaryStream[] = [];
+  private waiting: ClientStream[] = [];
   private backoff = INITIAL_BACKOFF_MS;
   private retryAt = 0;
   private lastError = '';
@@ -72,18 +74,12 @@ export class UnaryChannel {
    * cancels it (RST_STREAM CANCEL, then CANCELLED "Cancelled on client").
    */
   call(path: string, message: Buffer, metadata: grpc.Metadata, deadline: number, listener: UnaryListener): () => void {
-    const fields = [':method', 'POST', ':scheme', this.scheme, ':path', path, ':authority', this.address, 'content-type', 'application/grpc', 'te', 'trailers'];
     const finite = Number.isFinite(deadline);
-    if (finite) {
-      const left = deadline - Date.now();
-      if (left <= 0) {
-        listener.onEnd(status(GrpcCode.DEADLINE_EXCEEDED, 'Deadline exceeded'), null);
-        return () => {};
-      }
-      fields.push('grpc-timeout', grpcTimeout(left));
+    const fields = this.requestFields(path, metadata, deadline);
+    if (!fields) {
+      listener.onEnd(status(GrpcCode.DEADLINE_EXCEEDED, 'Deadline exceeded'), null);
+      return () => {};
     }
-    fields.push('user-agent', USER_AGENT);
-    metadataFields(metadata, fields);
     const body = Buffer.allocUnsafe(5 + message.length);
     body[0] = 0;
     body.writeUInt32BE(message.length, 1);
@@ -95,30 +91,63 @@ export class UnaryChannel {
   }
 
   /**
+   * Opens a bidi streaming call of `path` (HEADERS without END_STREAM; grpc-timeout only with a
+   * finite `deadline`). Messages written before the connection is up are queued. The stream is
+   * dispatched on the next tick, so `listener.onEnd` never runs inside this call.
+   */
+  bidi(path: string, metadata: grpc.Metadata, listener: BidiListener, deadline = Infinity): BidiStream {
+    const fields = this.requestFields(path, metadata, deadline);
+    const s = new BidiStream(fields ?? [], listener);
+    s.abort = (st, err) => this.abort(st, err);
+    if (fields && Number.isFinite(deadline)) {
+      s.timer = setTimeout(() => this.abort(s, status(GrpcCode.DEADLINE_EXCEEDED, 'Deadline exceeded')), Math.max(0, deadline - Date.now()));
+    }
+    process.nextTick(() => {
+      if (s.done) return;
+      if (fields) this.dispatch(s);
+      else s.fail(status(GrpcCode.DEADLINE_EXCEEDED, 'Deadline exceeded'));
+    });
+    return s;
+  }
+
+  /** The request header fields, or null if `deadline` has passed. */
+  private requestFields(path: string, metadata: grpc.Metadata, deadline: number): string[] | null {
+    const fields = [':method', 'POST', ':scheme', this.scheme, ':path', path, ':authority', this.address, 'content-type', 'application/grpc', 'te', 'trailers'];
+    if (Number.isFinite(deadline)) {
+      const left = deadline - Date.now();
+      if (left <= 0) return null;
+      fields.push('grpc-timeout', grpcTimeout(left));
+    }
+    fields.push('user-agent', USER_AGENT);
+    metadataFields(metadata, fields);
+    return fields;
+  }
+
+  /**
    * Later calls fail at once, calls waiting for a connection fail as never sent, and calls in flight
    * finish (as with grpc-js's close) before the connection closes.
    */
   close(): void {
     if (this.closed) return;
     this.closed = true;
-    for (const s of this.waiting.splice(0)) s.end(status(GrpcCode.UNAVAILABLE, 'Channel closed before call started'), null);
+    for (const s of this.waiting.splice(0)) s.fail(status(GrpcCode.UNAVAILABLE, 'Channel closed before call started'));
     this.conn?.drain();
     this.conn = null;
   }
 
-  private abort(s: UnaryStream, err: CallStatus): void {
+  private abort(s: ClientStream, err: CallStatus): void {
     if (s.done) return;
     const i = this.waiting.indexOf(s);
     if (i >= 0) {
       this.waiting.splice(i, 1);
-      s.end(err, null);
+      s.fail(err);
     } else if (s.conn) s.conn.cancel(s, err);
-    else s.end(err, null);
+    else s.fail(err);
   }
 
-  private dispatch(s: UnaryStream): void {
+  private dispatch(s: ClientStream): void {
     if (this.closed) {
-      s.end(status(GrpcCode.UNAVAILABLE, 'Channel closed before call started'), null);
+      s.fail(status(GrpcCode.UNAVAILABLE, 'Channel closed before call started'));
       return;
     }
     const c = this.conn;
@@ -127,7 +156,7 @@ export class UnaryChannel {
       return;
     }
     if (!this.connecting && Date.now() < this.retryAt) {
-      s.end(status(GrpcCode.UNAVAILABLE, `No connection established: ${this.lastError}`), null);
+      s.fail(status(GrpcCode.UNAVAILABLE, `No connection established: ${this.lastError}`));
       return;
     }
     this.waiting.push(s);
@@ -148,7 +177,7 @@ export class UnaryChannel {
       this.lastError = reason;
       this.retryAt = Date.now() + this.backoff;
       this.backoff = Math.min(MAX_BACKOFF_MS, this.backoff * 2);
-      for (const s of this.waiting.splice(0)) s.end(status(GrpcCode.UNAVAILABLE, `No connection established: ${reason}`), null);
+      for (const s of this.waiting.splice(0)) s.fail(status(GrpcCode.UNAVAILABLE, `No connection established: ${reason}`));
     };
     const ready = (): void => {
       if (done) return;

@@ -1,5 +1,6 @@
-// The client side of one HTTP/2 connection, for unary gRPC calls only: streams are opened with a
-// request and closed by the response's trailers. Frames are parsed straight off the socket; all
+// The client side of one HTTP/2 connection, for unary gRPC calls (opened with the whole request)
+// and long-lived bidi calls (the Watch stream: messages written over time); both are closed by the
+// response's trailers. Frames are parsed straight off the socket; all
 // frames produced in one event-loop turn leave in one write (H2Output, shared with the server).
 
 import {
@@ -16,7 +17,7 @@ import {
 } from '@conclave/api';
 import type net from 'node:net';
 import { type CallStatus, status, statusForReset } from './status.js';
-import type { UnaryStream } from './stream.js';
+import type { ClientStream } from './stream.js';
 
 /** Our SETTINGS_INITIAL_WINDOW_SIZE: response bytes a server may send on one stream before we acknowledge. */
 const STREAM_WINDOW = 4 << 20;
@@ -24,7 +25,8 @@ const STREAM_WINDOW = 4 << 20;
 const CONN_WINDOW = 16 << 20;
 const MAX_STREAM_ID = 2 ** 31 - 1;
 /**
- * Keepalive while calls are in flight, as grpc-js was configured (etcd's server accepts pings 5 s
+ * Keepalive while streams are open (unary calls in flight, an open watch however long it stays
+ * silent), as grpc-js was configured (etcd's server accepts pings 5 s
  * apart): after this long without a frame from the server, a PING; no answer within
  * KEEPALIVE_TIMEOUT_MS and the connection is dropped, failing its calls as UNAVAILABLE.
  */
@@ -35,11 +37,11 @@ const PING_PAYLOAD = Buffer.from('conclave');
 export class ClientH2Connection {
   private readonly out: H2Output;
   private readonly decoder = new HpackDecoder();
-  private readonly streams = new Map<number, UnaryStream>();
+  private readonly streams = new Map<number, ClientStream>();
   /** Streams whose request data waits for send window. */
-  private readonly blocked = new Set<UnaryStream>();
+  private readonly blocked = new Set<ClientStream>();
   /** Streams beyond the server's MAX_CONCURRENT_STREAMS, waiting for others to end. */
-  private readonly queued: UnaryStream[] = [];
+  private readonly queued: ClientStream[] = [];
   private rest: Buffer | null = null;
   private nextId = 1;
   private peerInitialWindow = DEFAULT_WINDOW;
@@ -74,7 +76,7 @@ export class ClientH2Connection {
   }
 
   /** Opens a stream for `s` (or queues it behind the server's concurrency limit). */
-  start(s: UnaryStream): void {
+  start(s: ClientStream): void {
     s.conn = this;
     if (this.streams.size >= this.maxConcurrent) {
       this.queued.push(s);
@@ -85,7 +87,8 @@ export class ClientH2Connection {
     if (this.nextId > MAX_STREAM_ID) this.draining = true;
     s.id = id;
     s.sendWindow = this.peerInitialWindow;
-    // Like grpc-js, an idle connection does not keep the process alive.
+    // Like grpc-js, an idle connection does not keep the process alive; one with an open stream
+    // (a call in flight, an open watch) does.
     if (this.streams.size === 0) {
       this.socket.ref();
       this.lastFrameAt = Date.now();
@@ -97,7 +100,7 @@ export class ClientH2Connection {
   }
 
   /** Ends a stream from our side (deadline or cancel): RST_STREAM CANCEL, then `err`. */
-  cancel(s: UnaryStream, err: CallStatus): void {
+  cancel(s: ClientStream, err: CallStatus): void {
     if (s.done) return;
     const q = this.queued.indexOf(s);
     if (q >= 0) this.queued.splice(q, 1);
@@ -105,7 +108,7 @@ export class ClientH2Connection {
       this.out.reset(s.id, H2Error.CANCEL);
       this.forget(s);
     }
-    s.end(err, null);
+    s.fail(err);
   }
 
   /** No new streams; closes once the streams in flight have ended. */
@@ -147,14 +150,18 @@ export class ClientH2Connection {
     this.streams.clear();
     this.blocked.clear();
     this.queued.length = 0;
-    for (const s of streams) s.end(status(code, reason), null);
+    for (const s of streams) s.fail(status(code, reason));
     this.onClose(this, reason);
   }
 
-  private send(s: UnaryStream): void {
-    s.sent += this.out.data(s, s.body, s.sent, true);
-    if (s.sent < s.body.length) this.blocked.add(s);
-    else this.blocked.delete(s);
+  private send(s: ClientStream): void {
+    if (s.pump(this.out)) this.blocked.delete(s);
+    else this.blocked.add(s);
+  }
+
+  /** A bidi stream has new request data (or half-closed): send what the windows allow. */
+  flushStream(s: ClientStream): void {
+    if (!this.closed && this.streams.get(s.id) === s) this.send(s);
   }
 
   /** Send window opened or output drained: go on with blocked request bodies. */
@@ -166,7 +173,7 @@ export class ClientH2Connection {
     }
   }
 
-  private forget(s: UnaryStream): void {
+  private forget(s: ClientStream): void {
     this.streams.delete(s.id);
     this.blocked.delete(s);
     while (this.queued.length > 0 && this.streams.size < this.maxConcurrent && !this.closed) this.start(this.queued.shift()!);
@@ -231,7 +238,7 @@ export class ClientH2Connection {
         const s = this.streams.get(id);
         if (s && payload.length >= 4) {
           this.forget(s);
-          s.end(statusForReset(payload.readUInt32BE(0)), null);
+          s.fail(statusForReset(payload.readUInt32BE(0)));
         }
         return;
       }
@@ -276,6 +283,7 @@ export class ClientH2Connection {
       data = payload.subarray(1, len - payload[0]!);
     }
     s.onData(data);
+    if (s.done) return; // ended while reading (a bad message)
     if (flags & Flag.END_STREAM) {
       this.forget(s);
       s.onEndWithoutTrailers();
@@ -326,10 +334,10 @@ export class ClientH2Connection {
     for (const s of [...this.streams.values()]) {
       if (s.id > lastId) {
         this.forget(s);
-        s.end(status(GrpcCode.UNAVAILABLE, 'Stream refused by server'), null);
+        s.fail(status(GrpcCode.UNAVAILABLE, 'Stream refused by server'));
       }
     }
-    for (const s of this.queued.splice(0)) s.end(status(GrpcCode.UNAVAILABLE, 'Stream refused by server'), null);
+    for (const s of this.queued.splice(0)) s.fail(status(GrpcCode.UNAVAILABLE, 'Stream refused by server'));
     if (this.streams.size === 0) this.close(code === H2Error.NO_ERROR ? 'Connection drained' : `GOAWAY with code ${code}`);
   }
 }

@@ -2,8 +2,36 @@
 // message), the response as it arrives, and the one callback that ends it. A plain object per call:
 // no EventEmitter or Duplex on the hot path.
 
-import { GrpcCode, type SendingStream } from '@conclave/api';
+import { GrpcCode, type H2Output, type SendingStream } from '@conclave/api';
 import { type CallStatus, status, statusFromFields } from './status.js';
+
+/** The connection a stream was given to, as the stream sees it. */
+export interface StreamOwner {
+  /** Ends `s` from our side: RST_STREAM CANCEL (if it was open), then `err`. */
+  cancel(s: ClientStream, err: CallStatus): void;
+}
+
+/** What the connection needs of a stream: a unary call (UnaryStream) or a bidi one (BidiStream). */
+export interface ClientStream extends SendingStream {
+  id: number;
+  sendWindow: number;
+  /** Bytes received and not yet returned to the server's stream window. */
+  recvUnacked: number;
+  /** The request header fields (pseudo-headers, grpc-timeout, metadata), flat name/value. */
+  readonly fields: string[];
+  done: boolean;
+  conn: StreamOwner | null;
+  readonly headersReceived: boolean;
+  /** Writes the request data the windows allow; true when nothing is left to send for now. */
+  pump(out: H2Output): boolean;
+  /** A header block for this stream; returns true when it ended the call. */
+  onFields(fields: string[], endStream: boolean): boolean;
+  onData(data: Buffer): void;
+  /** The server ended the stream with DATA END_STREAM and no trailers. */
+  onEndWithoutTrailers(): void;
+  /** Ends the call with an error status (no-op once ended). */
+  fail(err: CallStatus): void;
+}
 
 export interface UnaryListener {
   /** The response headers arrived (the request reached a server). */
@@ -12,7 +40,7 @@ export interface UnaryListener {
   onEnd(err: CallStatus | null, message: Buffer | null): void;
 }
 
-export class UnaryStream implements SendingStream {
+export class UnaryStream implements ClientStream {
   id = 0;
   sendWindow = 0;
   /** Bytes of the message still to send from `body`. */
@@ -25,7 +53,7 @@ export class UnaryStream implements SendingStream {
   timer: NodeJS.Timeout | undefined;
   done = false;
   /** The connection the stream was given to (it may be draining while a newer one takes new calls). */
-  conn: { cancel(s: UnaryStream, err: CallStatus): void } | null = null;
+  conn: StreamOwner | null = null;
 
   constructor(
     /** The request header fields (pseudo-headers, grpc-timeout, metadata), flat name/value. */
@@ -37,6 +65,15 @@ export class UnaryStream implements SendingStream {
 
   get headersReceived(): boolean {
     return this.head !== null;
+  }
+
+  pump(out: H2Output): boolean {
+    this.sent += out.data(this, this.body, this.sent, true);
+    return this.sent >= this.body.length;
+  }
+
+  fail(err: CallStatus): void {
+    this.end(err, null);
   }
 
   /** A header block for this stream; returns true when it ended the response. */

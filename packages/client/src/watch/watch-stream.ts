@@ -10,6 +10,7 @@ import { ConclaveError, UnavailableError } from '../errors/base.js';
 import { CompactedError, WatchCanceledError } from '../errors/etcd.js';
 import { errorFromStatus, statusMessage } from '../errors/map.js';
 import { codecs } from '../rpc/codecs.js';
+import type { BidiStream } from '../transport/bidi.js';
 import type { Watcher } from './watcher.js';
 
 const WATCH = etcdserverpb.WatchService.Watch;
@@ -17,7 +18,9 @@ const WATCH = etcdserverpb.WatchService.Watch;
 export type StreamLost = (stream: WatchStream, err: ConclaveError, watchers: Watcher[]) => void;
 
 export class WatchStream {
-  private readonly call: grpc.ClientDuplexStream<PartialMessage<etcdserverpb.WatchRequest>, etcdserverpb.WatchResponse>;
+  /** The Watch call, on the endpoint's own HTTP/2 connection (not grpc-js). */
+  private readonly call: BidiStream;
+  private readonly serialize: (req: PartialMessage<etcdserverpb.WatchRequest>) => Buffer;
   /** Watchers waiting to send their create request. */
   private readonly queue: Watcher[] = [];
   /** The watcher whose create request is in flight. */
@@ -38,12 +41,32 @@ export class WatchStream {
     readonly token?: string,
   ) {
     const c = codecs(WATCH);
-    this.call = endpoint.grpc.makeBidiStreamRequest(WATCH.path, c.serialize, c.deserialize, metadata, {});
-    this.call.on('data', (res: etcdserverpb.WatchResponse) => this.onData(res));
-    this.call.on('error', (e: grpc.ServiceError) => this.lose(errorFromStatus(e, endpoint.address, e)));
-    this.call.on('end', () =>
-      this.lose(new UnavailableError({ message: `watch stream ended by ${endpoint.address}`, code: 'Unavailable', retriable: true, endpoint: endpoint.address })),
-    );
+    this.serialize = c.serialize;
+    this.call = endpoint.unary.bidi(WATCH.path, metadata, {
+      onMessage: (b) => {
+        let res: etcdserverpb.WatchResponse;
+        try {
+          res = c.deserialize(b);
+        } catch {
+          this.lose(errorFromStatus({ code: GrpcCode.INTERNAL, details: 'Failed to parse server response' }, endpoint.address));
+          return;
+        }
+        try {
+          this.onData(res);
+        } catch (e) {
+          // an exception from a listener is the program's, not the connection's (as with grpc-js,
+          // where it escaped from the stream's 'data' event)
+          process.nextTick(() => {
+            throw e;
+          });
+        }
+      },
+      onEnd: (st) => {
+        if (st.code === GrpcCode.OK) {
+          this.lose(new UnavailableError({ message: `watch stream ended by ${endpoint.address}`, code: 'Unavailable', retriable: true, endpoint: endpoint.address }));
+        } else this.lose(errorFromStatus(st, endpoint.address, st));
+      },
+    });
   }
 
   /** Watchers on this stream (created, being created, or queued). */
@@ -84,7 +107,7 @@ export class WatchStream {
   }
 
   private write(req: PartialMessage<etcdserverpb.WatchRequest>): void {
-    if (!this.ended) this.call.write(req);
+    if (!this.ended) this.call.write(this.serialize(req));
   }
 
   private sendNext(): void {
