@@ -38,8 +38,8 @@ export interface ClientOptions {
   /** When endpoints are taken out of rotation and probed back. */
   circuitBreaker?: CircuitBreakerOptions;
   /**
-   * Extra @grpc/grpc-js channel options. They configure the grpc-js channel that carries streaming
-   * calls (watch, lease keepalive, snapshot); unary calls use the client's own HTTP/2 transport
+   * Extra @grpc/grpc-js channel options. They configure the grpc-js channel that carries lease
+   * keepalive and snapshot streams; unary calls and watches use the client's own HTTP/2 transport
    * (src/transport) and are not affected by them.
    */
   grpcOptions?: grpc.ChannelOptions;

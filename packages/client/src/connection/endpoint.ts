@@ -54,7 +54,8 @@ export interface EndpointOptions {
   breaker?: CircuitBreakerOptions;
   /**
    * Extra grpc-js channel options (override the defaults below). They apply to the grpc-js channel,
-   * which now carries streaming calls only; unary calls use UnaryChannel and are not affected.
+   * which now carries lease keepalive and snapshot streams only; unary calls and watches use
+   * UnaryChannel and are not affected.
    */
   channelOptions?: grpc.ChannelOptions;
 }
