@@ -13,7 +13,7 @@ import type { BidiStream } from '../../packages/client/src/transport/bidi.js';
 import { UnaryChannel } from '../../packages/client/src/transport/channel.js';
 import type { CallStatus } from '../../packages/client/src/transport/status.js';
 import { codecs } from '../../packages/client/src/rpc/codecs.js';
-import { repoRoot, startServer, type ServerKind, type ServerProcess } from '../helpers/process.js';
+import { pause, repoRoot, startServer, type ServerKind, type ServerProcess } from '../helpers/process.js';
 import { freePort, waitFor } from '../helpers/tmp.js';
 
 const WATCH = etcdserverpb.WatchService.Watch;
@@ -195,7 +195,7 @@ for (const kind of ['conclave', 'etcd'] as const) {
         const w = openWatch(ch);
         w.send({ createRequest: { key: enc('k') } });
         await w.responses(1);
-        server.child.kill('SIGSTOP');
+        await pause(server.child);
         try {
           const t0 = Date.now();
           const st = await w.ended(30_000);

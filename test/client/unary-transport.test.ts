@@ -11,7 +11,7 @@ import { UnaryChannel } from '../../packages/client/src/transport/channel.js';
 import type { CallStatus } from '../../packages/client/src/transport/status.js';
 import { codecs } from '../../packages/client/src/rpc/codecs.js';
 import { isNeverSent } from '../../packages/client/src/rpc/policy.js';
-import { startServer, type ServerKind, type ServerProcess } from '../helpers/process.js';
+import { pause, startServer, type ServerKind, type ServerProcess } from '../helpers/process.js';
 import { freePort, waitFor } from '../helpers/tmp.js';
 
 const KV = etcdserverpb.KVService;
@@ -101,7 +101,7 @@ for (const kind of ['conclave', 'etcd'] as const) {
     });
 
     test('deadline exceeded and cancel reset the stream; the connection stays usable', async () => {
-      server.child.kill('SIGSTOP');
+      await pause(server.child);
       try {
         const [late, cancelled] = await Promise.all([call(ch, KV.Range, { key: enc('a') }, 200), call(ch, KV.Range, { key: enc('a') }, 10_000, 50)]);
         assert.equal(late.err?.code, GrpcCode.DEADLINE_EXCEEDED);
@@ -135,7 +135,7 @@ for (const kind of ['conclave', 'etcd'] as const) {
     test('closing the channel lets calls in flight finish; later calls fail as never sent', async () => {
       const ch2 = new UnaryChannel(`127.0.0.1:${port}`, false, undefined);
       await ok(call(ch2, KV.Range, { key: enc('a') }));
-      server.child.kill('SIGSTOP');
+      await pause(server.child);
       let inFlight: Promise<Outcome<etcdserverpb.RangeResponse>>;
       try {
         inFlight = call(ch2, KV.Range, { key: enc('a') }, 10_000);
@@ -153,7 +153,7 @@ for (const kind of ['conclave', 'etcd'] as const) {
     if (kind === 'conclave') {
       test('keepalive: a call on a connection whose server went silent fails as UNAVAILABLE', async () => {
         await ok(call(ch, KV.Range, { key: enc('a') }));
-        server.child.kill('SIGSTOP');
+        await pause(server.child);
         try {
           const t0 = Date.now();
           const o = await call(ch, KV.Range, { key: enc('a') }, 60_000);

@@ -3,7 +3,7 @@
 // really bound, and stops the process (and removes its temp data dir) on `stop()`.
 
 import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -108,4 +108,19 @@ export async function startServer(kind: ServerKind, opts: StartOptions = {}): Pr
       if (ownDir) rmSync(resolve(dataDir, '..'), { recursive: true, force: true });
     },
   };
+}
+
+/**
+ * Sends SIGSTOP and resolves once the process is really stopped (/proc state T): the signal is
+ * delivered asynchronously, and a request sent in between could still be answered.
+ */
+export async function pause(child: { pid?: number; kill(signal: NodeJS.Signals): boolean }): Promise<void> {
+  child.kill('SIGSTOP');
+  const stat = `/proc/${child.pid}/stat`;
+  for (let i = 0; i < 200; i++) {
+    const s = readFileSync(stat, 'utf8');
+    if (s.slice(s.lastIndexOf(')') + 2).startsWith('T')) return;
+    await new Promise((r) => setTimeout(r, 5));
+  }
+  throw new Error(`process ${child.pid} did not stop`);
 }

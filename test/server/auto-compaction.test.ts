@@ -170,7 +170,7 @@ describe('compactor rules', () => {
     compactors.push(c);
     await waitFor('compaction after two failures', () => (m.store.compactRevision === 20 ? true : undefined), 2000, 5);
     assert.deepEqual(m.proposals, [20, 20, 20]);
-    await waitFor('logs', () => (logged('completed auto revision compaction').length === 1 ? true : undefined), 1000, 5);
+    await waitFor('logs', () => (logged('completed auto revision compaction').length === 1 ? true : undefined), 5000, 5);
     assert.equal(logged('failed auto revision compaction').length, 2);
     assert.equal(logged('failed auto revision compaction')[0]!.error, 'etcdserver: request timed out');
     // Done: no more proposals while the revision stays.
