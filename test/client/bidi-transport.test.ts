@@ -1,4 +1,4 @@
-// The client's own HTTP/2 transport for bidi calls (UnaryChannel.bidi, BidiStream: the Watch
+// The client's own HTTP/2 transport for bidi calls (H2Channel.bidi, BidiStream: the Watch
 // stream) against real servers, Conclave and etcd 3.4: many messages each way, messages larger
 // than a frame both ways, half-close, cancel, keepalive of a silent watch, an open watch keeping
 // the process alive, a server killed mid-stream, and 1,000 events through Client.watch in order.
@@ -10,7 +10,7 @@ import { GrpcCode, etcdserverpb, type MethodDescriptor, type PartialMessage } fr
 import { Client, type WatchEvent } from '@conclave/client';
 import * as grpc from '@grpc/grpc-js';
 import type { BidiStream } from '../../packages/client/src/transport/bidi.js';
-import { UnaryChannel } from '../../packages/client/src/transport/channel.js';
+import { H2Channel } from '../../packages/client/src/transport/channel.js';
 import type { CallStatus } from '../../packages/client/src/transport/status.js';
 import { codecs } from '../../packages/client/src/rpc/codecs.js';
 import { pause, repoRoot, startServer, type ServerKind, type ServerProcess } from '../helpers/process.js';
@@ -31,7 +31,7 @@ interface Watch {
   ended(ms?: number): Promise<CallStatus>;
 }
 
-function openWatch(ch: UnaryChannel): Watch {
+function openWatch(ch: H2Channel): Watch {
   const c = codecs(WATCH);
   const w: Watch = {
     s: undefined as unknown as BidiStream,
@@ -56,7 +56,7 @@ function openWatch(ch: UnaryChannel): Watch {
 }
 
 /** One unary call over the same channel. */
-function unary<Req, Res>(ch: UnaryChannel, m: MethodDescriptor<Req, Res>, req: PartialMessage<Req>): Promise<Res> {
+function unary<Req, Res>(ch: H2Channel, m: MethodDescriptor<Req, Res>, req: PartialMessage<Req>): Promise<Res> {
   const c = codecs(m);
   return new Promise((resolve, reject) => {
     ch.call(m.path, c.serialize(req), new grpc.Metadata(), Date.now() + 10_000, {
@@ -70,7 +70,7 @@ for (const kind of ['conclave', 'etcd'] as const) {
   describe(`bidi transport × ${kind}`, () => {
     let server: ServerProcess;
     let port: number;
-    let ch: UnaryChannel;
+    let ch: H2Channel;
     const put = (key: string, value: Uint8Array | string): Promise<etcdserverpb.PutResponse> =>
       unary(ch, KV.Put, { key: enc(key), value: typeof value === 'string' ? enc(value) : value });
 
@@ -78,7 +78,7 @@ for (const kind of ['conclave', 'etcd'] as const) {
       port = await freePort();
       const url = `http://127.0.0.1:${port}`;
       server = await startServer(kind as ServerKind, { args: ['--listen-client-urls', url, '--advertise-client-urls', url] });
-      ch = new UnaryChannel(`127.0.0.1:${port}`, false, undefined);
+      ch = new H2Channel(`127.0.0.1:${port}`, false, undefined);
     });
     after(async () => {
       ch.close();

@@ -1,4 +1,4 @@
-// The client's own HTTP/2 transport for unary calls (UnaryChannel) against real servers, Conclave
+// The client's own HTTP/2 transport for unary calls (H2Channel) against real servers, Conclave
 // and etcd 3.4: plain calls, flow control both ways (a 1 MiB request, a 9 MiB response), deadline,
 // cancel, a server killed and restarted on the same port, and a refused connection.
 
@@ -7,7 +7,7 @@ import { after, before, describe, test } from 'node:test';
 import { GrpcCode, etcdserverpb, type MethodDescriptor, type PartialMessage } from '@conclave/api';
 import { Client } from '@conclave/client';
 import * as grpc from '@grpc/grpc-js';
-import { UnaryChannel } from '../../packages/client/src/transport/channel.js';
+import { H2Channel } from '../../packages/client/src/transport/channel.js';
 import type { CallStatus } from '../../packages/client/src/transport/status.js';
 import { codecs } from '../../packages/client/src/rpc/codecs.js';
 import { isNeverSent } from '../../packages/client/src/rpc/policy.js';
@@ -24,7 +24,7 @@ interface Outcome<Res> {
 }
 
 /** One unary call through `ch`; `cancelAfterMs` cancels it that long after it started. */
-function call<Req, Res>(ch: UnaryChannel, m: MethodDescriptor<Req, Res>, req: PartialMessage<Req>, timeoutMs = 10_000, cancelAfterMs?: number): Promise<Outcome<Res>> {
+function call<Req, Res>(ch: H2Channel, m: MethodDescriptor<Req, Res>, req: PartialMessage<Req>, timeoutMs = 10_000, cancelAfterMs?: number): Promise<Outcome<Res>> {
   const c = codecs(m);
   return new Promise((resolve) => {
     let headers = false;
@@ -54,13 +54,13 @@ for (const kind of ['conclave', 'etcd'] as const) {
   describe(`unary transport × ${kind}`, () => {
     let server: ServerProcess;
     let port: number;
-    let ch: UnaryChannel;
+    let ch: H2Channel;
     const extra: ServerProcess[] = [];
 
     before(async () => {
       port = await freePort();
       server = await startOnPort(kind, port);
-      ch = new UnaryChannel(`127.0.0.1:${port}`, false, undefined);
+      ch = new H2Channel(`127.0.0.1:${port}`, false, undefined);
     });
     after(async () => {
       ch.close();
@@ -133,7 +133,7 @@ for (const kind of ['conclave', 'etcd'] as const) {
     });
 
     test('closing the channel lets calls in flight finish; later calls fail as never sent', async () => {
-      const ch2 = new UnaryChannel(`127.0.0.1:${port}`, false, undefined);
+      const ch2 = new H2Channel(`127.0.0.1:${port}`, false, undefined);
       await ok(call(ch2, KV.Range, { key: enc('a') }));
       await pause(server.child);
       let inFlight: Promise<Outcome<etcdserverpb.RangeResponse>>;
@@ -176,7 +176,7 @@ for (const kind of ['conclave', 'etcd'] as const) {
       const r = await waitFor('a call after the restart', async () => {
         const o = await call(ch, KV.Range, { key: enc('a') });
         return o.err ? undefined : o.res!;
-      });
+      }, 30_000);
       assert.equal(Buffer.from(r.kvs[0]!.value).toString(), '1');
     });
   });
@@ -184,7 +184,7 @@ for (const kind of ['conclave', 'etcd'] as const) {
 
 test('a refused connection fails with a never-sent UNAVAILABLE, then backs off', async () => {
   const port = await freePort();
-  const ch = new UnaryChannel(`127.0.0.1:${port}`, false, undefined);
+  const ch = new H2Channel(`127.0.0.1:${port}`, false, undefined);
   try {
     const o = await call(ch, KV.Put, { key: enc('a'), value: enc('1') });
     assert.equal(o.err?.code, GrpcCode.UNAVAILABLE);

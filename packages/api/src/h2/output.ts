@@ -45,21 +45,21 @@ export class H2Output {
 
   /** Our SETTINGS (the server preface) and a connection window opened beyond the default. */
   preface(streamWindow: number, connWindow: number): void {
-    this.buf.frame(FrameType.SETTINGS, 0, 0, null, 12);
-    this.buf.u16(Setting.MAX_CONCURRENT_STREAMS);
-    this.buf.u32(0xffffffff);
-    this.buf.u16(Setting.INITIAL_WINDOW_SIZE);
-    this.buf.u32(streamWindow);
-    this.windowUpdate(0, connWindow - DEFAULT_WINDOW);
+    this.settingsAndWindow(Setting.MAX_CONCURRENT_STREAMS, 0xffffffff, streamWindow, connWindow);
     this.flush();
   }
 
   /** The client's connection preface: the magic, SETTINGS (no push, our stream window) and a larger connection window. */
   clientPreface(streamWindow: number, connWindow: number): void {
     this.buf.append(PREFACE);
+    this.settingsAndWindow(Setting.ENABLE_PUSH, 0, streamWindow, connWindow);
+  }
+
+  /** SETTINGS with one setting of the side's own and our INITIAL_WINDOW_SIZE, then the connection window. */
+  private settingsAndWindow(id: Setting, value: number, streamWindow: number, connWindow: number): void {
     this.buf.frame(FrameType.SETTINGS, 0, 0, null, 12);
-    this.buf.u16(Setting.ENABLE_PUSH);
-    this.buf.u32(0);
+    this.buf.u16(id);
+    this.buf.u32(value);
     this.buf.u16(Setting.INITIAL_WINDOW_SIZE);
     this.buf.u32(streamWindow);
     this.windowUpdate(0, connWindow - DEFAULT_WINDOW);

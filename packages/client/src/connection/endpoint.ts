@@ -1,10 +1,10 @@
 // One endpoint = one server address: our own HTTP/2 connection for unary calls and the Watch
-// stream (UnaryChannel), a grpc-js channel for the other streaming calls (lease keepalive,
+// stream (H2Channel), a grpc-js channel for the other streaming calls (lease keepalive,
 // snapshot), and a circuit breaker.
 // Endpoints are given as "host:port", "http://host:port" or "https://host:port".
 
 import * as grpc from '@grpc/grpc-js';
-import { UnaryChannel } from '../transport/channel.js';
+import { H2Channel } from '../transport/channel.js';
 import { CircuitBreaker, type CircuitBreakerOptions } from './circuit-breaker.js';
 import type { ConclaveError } from '../errors/base.js';
 
@@ -55,7 +55,7 @@ export interface EndpointOptions {
   /**
    * Extra grpc-js channel options (override the defaults below). They apply to the grpc-js channel,
    * which now carries lease keepalive and snapshot streams only; unary calls and watches use
-   * UnaryChannel and are not affected.
+   * H2Channel and are not affected.
    */
   channelOptions?: grpc.ChannelOptions;
 }
@@ -78,7 +78,7 @@ export class Endpoint {
   /** The grpc-js channel: streaming calls other than Watch. */
   readonly grpc: grpc.Client;
   /** Unary calls (and health probes) and the Watch stream. */
-  readonly unary: UnaryChannel;
+  readonly h2: H2Channel;
   readonly breaker: CircuitBreaker;
   /** A call or probe has succeeded since the endpoint last failed. */
   connected = false;
@@ -93,7 +93,7 @@ export class Endpoint {
     const channelOptions: grpc.ChannelOptions = { ...DEFAULT_CHANNEL_OPTIONS, ...opts.channelOptions };
     if (addr.secure && opts.tls?.serverName) channelOptions['grpc.ssl_target_name_override'] = opts.tls.serverName;
     this.grpc = new grpc.Client(addr.address, channelCredentials(addr.secure, opts.tls), channelOptions);
-    this.unary = new UnaryChannel(addr.address, addr.secure, opts.tls);
+    this.h2 = new H2Channel(addr.address, addr.secure, opts.tls);
     this.breaker = new CircuitBreaker(opts.breaker);
   }
 
@@ -102,6 +102,6 @@ export class Endpoint {
     this.closed = true;
     if (this.probeTimer) clearTimeout(this.probeTimer);
     this.grpc.close();
-    this.unary.close();
+    this.h2.close();
   }
 }

@@ -112,7 +112,7 @@ export class Pool {
     ep.probing = true;
     const err = await new Promise<ConclaveError | undefined>((resolve) => {
       const c = codecs(HEALTH);
-      ep.unary.call(HEALTH.path, c.serialize({ service: '' }), new grpc.Metadata(), Date.now() + (this.opts.probeTimeoutMs ?? 1000), {
+      ep.h2.call(HEALTH.path, c.serialize({ service: '' }), new grpc.Metadata(), Date.now() + (this.opts.probeTimeoutMs ?? 1000), {
         onHeaders: () => {},
         onEnd: (e, bytes) => {
           if (e) {

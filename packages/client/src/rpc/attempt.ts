@@ -66,7 +66,7 @@ export function unaryAttempt<Req, Res>(
       return;
     }
     const onAbort = (): void => cancel();
-    const cancel = ep.unary.call(m.path, message, metadata, deadline, {
+    const cancel = ep.h2.call(m.path, message, metadata, deadline, {
       onHeaders: () => {
         headers = true;
       },

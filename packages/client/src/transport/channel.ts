@@ -47,7 +47,7 @@ function metadataFields(md: grpc.Metadata, out: string[]): void {
   }
 }
 
-export class UnaryChannel {
+export class H2Channel {
   private conn: ClientH2Connection | null = null;
   private connecting = false;
   /** Calls waiting for the connection being dialed. */

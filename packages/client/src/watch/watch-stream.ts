@@ -42,7 +42,7 @@ export class WatchStream {
   ) {
     const c = codecs(WATCH);
     this.serialize = c.serialize;
-    this.call = endpoint.unary.bidi(WATCH.path, metadata, {
+    this.call = endpoint.h2.bidi(WATCH.path, metadata, {
       onMessage: (b) => {
         let res: etcdserverpb.WatchResponse;
         try {
