@@ -8,7 +8,7 @@ import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 export const root = resolve(fileURLToPath(import.meta.url), '../..');
-const PACKAGES = ['api', 'server', 'client', 'concurrency'];
+const PACKAGES = ['api', 'h2', 'server', 'client', 'concurrency'];
 
 function run(cmd, args) {
   const r = spawnSync(cmd, args, { cwd: root, stdio: 'inherit' });

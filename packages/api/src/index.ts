@@ -26,8 +26,3 @@ export {
 } from './runtime/service.js';
 export * from './errors.js';
 
-// HTTP/2 building blocks shared by the server's transport and the client's unary transport.
-export { HpackDecoder, HpackEncoder, HpackError } from './h2/hpack.js';
-export { huffmanDecode, huffmanDecodedMax, huffmanEncode } from './h2/huffman-table.js';
-export { PREFACE, FrameType, Flag, H2Error, Setting, DEFAULT_WINDOW, DEFAULT_MAX_FRAME, MAX_WINDOW, OutBuffer } from './h2/frames.js';
-export { H2Output, type SendingStream } from './h2/output.js';

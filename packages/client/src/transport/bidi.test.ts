@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { GrpcCode, type H2Output, type SendingStream } from '@conclave/api';
+import { GrpcCode } from '@conclave/api';
+import type { H2Output, SendingStream } from '@conclave/h2';
 import { BidiStream } from './bidi.js';
 import type { CallStatus } from './status.js';
 

@@ -3,7 +3,8 @@
 // response messages parsed as they arrive (a message may span DATA frames, a frame may hold
 // several), the status from the trailers. A plain object with callbacks: no EventEmitter.
 
-import { GrpcCode, type H2Output } from '@conclave/api';
+import { GrpcCode } from '@conclave/api';
+import type { H2Output } from '@conclave/h2';
 import { type CallStatus, status, statusFromFields } from './status.js';
 import type { ClientStream, StreamOwner } from './stream.js';
 

@@ -3,18 +3,8 @@
 // response's trailers. Frames are parsed straight off the socket; all
 // frames produced in one event-loop turn leave in one write (H2Output, shared with the server).
 
-import {
-  DEFAULT_MAX_FRAME,
-  DEFAULT_WINDOW,
-  Flag,
-  FrameType,
-  GrpcCode,
-  H2Error,
-  H2Output,
-  HpackDecoder,
-  MAX_WINDOW,
-  Setting,
-} from '@conclave/api';
+import { GrpcCode } from '@conclave/api';
+import { DEFAULT_MAX_FRAME, DEFAULT_WINDOW, Flag, FrameType, H2Error, H2Output, HpackDecoder, MAX_WINDOW, Setting } from '@conclave/h2';
 import type net from 'node:net';
 import { type CallStatus, status, statusForReset } from './status.js';
 import type { ClientStream } from './stream.js';

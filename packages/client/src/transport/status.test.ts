@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { GrpcCode, H2Error } from '@conclave/api';
+import { GrpcCode } from '@conclave/api';
+import { H2Error } from '@conclave/h2';
 import { grpcTimeout, statusForReset, statusFromFields } from './status.js';
 import { splitHostPort } from './channel.js';
 

@@ -2,7 +2,8 @@
 // response's headers and trailers carry, and the codes grpc-js gives to HTTP statuses and
 // RST_STREAM codes (so errors read the same as they did when grpc-js made every call).
 
-import { GrpcCode, H2Error } from '@conclave/api';
+import { GrpcCode } from '@conclave/api';
+import { H2Error } from '@conclave/h2';
 import * as grpc from '@grpc/grpc-js';
 
 export interface CallStatus {

@@ -2,7 +2,8 @@
 // message), the response as it arrives, and the one callback that ends it. A plain object per call:
 // no EventEmitter or Duplex on the hot path.
 
-import { GrpcCode, type H2Output, type SendingStream } from '@conclave/api';
+import { GrpcCode } from '@conclave/api';
+import type { H2Output, SendingStream } from '@conclave/h2';
 import { type CallStatus, status, statusFromFields } from './status.js';
 
 /** The connection a stream was given to, as the stream sees it. */

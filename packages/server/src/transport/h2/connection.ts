@@ -6,7 +6,7 @@
 // stream table.
 
 import type net from 'node:net';
-import { DEFAULT_MAX_FRAME, DEFAULT_WINDOW, Flag, FrameType, H2Error, H2Output, HpackDecoder, HpackError, MAX_WINDOW, PREFACE, Setting } from '@conclave/api';
+import { DEFAULT_MAX_FRAME, DEFAULT_WINDOW, Flag, FrameType, H2Error, H2Output, HpackDecoder, HpackError, MAX_WINDOW, PREFACE, Setting } from '@conclave/h2';
 import { H2Stream } from './stream.js';
 
 /** Our SETTINGS_INITIAL_WINDOW_SIZE: what a client may send on one stream before we acknowledge. */
