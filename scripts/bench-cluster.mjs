@@ -68,7 +68,11 @@ const freePort = () =>
     });
   });
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
-const etcdctl = (eps, a) => spawnSync('etcdctl', ['--endpoints', eps, '--command-timeout', '2s', ...a], { encoding: 'utf8', env: { ...process.env, ETCDCTL_API: '3' } });
+const etcdctl = (eps, a) =>
+  spawnSync('etcdctl', ['--endpoints', eps, '--command-timeout', '2s', ...a], {
+    encoding: 'utf8',
+    env: { ...process.env, ETCDCTL_API: '3' },
+  });
 
 async function startCluster(kind, n = 3) {
   const dir = mkdtempSync(join(tmpdir(), `benchc-${kind}-`));
@@ -78,10 +82,26 @@ async function startCluster(kind, n = 3) {
   const token = `bench-${Date.now()}`;
   for (const m of ms) {
     const flags = [
-      '--name', m.name, '--data-dir', join(dir, m.name),
-      '--listen-client-urls', `http://127.0.0.1:${m.cp}`, '--advertise-client-urls', `http://127.0.0.1:${m.cp}`,
-      '--listen-peer-urls', `http://127.0.0.1:${m.pp}`, '--initial-advertise-peer-urls', `http://127.0.0.1:${m.pp}`,
-      '--initial-cluster', ic, '--initial-cluster-token', token, '--logger', 'zap', '--log-level', 'warn',
+      '--name',
+      m.name,
+      '--data-dir',
+      join(dir, m.name),
+      '--listen-client-urls',
+      `http://127.0.0.1:${m.cp}`,
+      '--advertise-client-urls',
+      `http://127.0.0.1:${m.cp}`,
+      '--listen-peer-urls',
+      `http://127.0.0.1:${m.pp}`,
+      '--initial-advertise-peer-urls',
+      `http://127.0.0.1:${m.pp}`,
+      '--initial-cluster',
+      ic,
+      '--initial-cluster-token',
+      token,
+      '--logger',
+      'zap',
+      '--log-level',
+      'warn',
     ];
     const [cmd, pre] = kind === 'etcd' ? ['etcd', []] : [process.execPath, [join(root, 'packages/server/dist/cli.js')]];
     m.child = spawn(cmd, [...pre, ...flags], { stdio: 'ignore' });
@@ -151,8 +171,12 @@ for (const wl of selected) {
           const load = wl === 'gap' && warm && phase === 'cold' ? 'put' : wl;
           const r = await runBench(c, load, load === 'gap');
           if (load === wl) res[phase][kind].push(r);
-          const extra = (load === 'gap' ? `  longest gap ${r.max_gap_ms} ms (killed member ${r.killed})` : '') + (r.first_error ? `  first error: ${r.first_error}` : '');
-          console.log(`${load.padEnd(8)} ${kind.padEnd(9)} run ${i + 1} ${phase}: ${r.ops_per_sec.toFixed(0).padStart(7)} ops/s  p50 ${r.p50_ms}ms  p99 ${r.p99_ms}ms  errors ${r.errors}${extra}`);
+          const extra =
+            (load === 'gap' ? `  longest gap ${r.max_gap_ms} ms (killed member ${r.killed})` : '') +
+            (r.first_error ? `  first error: ${r.first_error}` : '');
+          console.log(
+            `${load.padEnd(8)} ${kind.padEnd(9)} run ${i + 1} ${phase}: ${r.ops_per_sec.toFixed(0).padStart(7)} ops/s  p50 ${r.p50_ms}ms  p99 ${r.p99_ms}ms  errors ${r.errors}${extra}`,
+          );
         }
       } finally {
         await c.stop();
@@ -165,9 +189,19 @@ for (const wl of selected) {
     if (res[phase].etcd.length === 0) continue;
     const e = median(res[phase].etcd.map((r) => r[key]));
     const cc = median(res[phase].conclave.map((r) => r[key]));
-    summary.push({ workload: wl, phase, metric: key, etcd: +e.toFixed(1), conclave: +cc.toFixed(1), ratio: +(wl === 'gap' ? e / cc : cc / e).toFixed(2) });
+    summary.push({
+      workload: wl,
+      phase,
+      metric: key,
+      etcd: +e.toFixed(1),
+      conclave: +cc.toFixed(1),
+      ratio: +(wl === 'gap' ? e / cc : cc / e).toFixed(2),
+    });
   }
 }
 console.log('\nworkload  phase  metric        etcd     conclave   ratio (>1 = conclave better)');
-for (const r of summary) console.log(`${r.workload.padEnd(9)} ${r.phase.padEnd(6)} ${r.metric.padEnd(12)} ${String(r.etcd).padStart(8)} ${String(r.conclave).padStart(10)}   ${r.ratio.toFixed(2)}`);
+for (const r of summary)
+  console.log(
+    `${r.workload.padEnd(9)} ${r.phase.padEnd(6)} ${r.metric.padEnd(12)} ${String(r.etcd).padStart(8)} ${String(r.conclave).padStart(10)}   ${r.ratio.toFixed(2)}`,
+  );
 console.log(JSON.stringify(summary));

@@ -69,10 +69,24 @@ async function startServer(kind) {
   const dir = mkdtempSync(join(tmpdir(), `bench-${kind}-`));
   const [cp, pp] = [await freePort(), await freePort()];
   const flags = [
-    '--name', 'b', '--data-dir', join(dir, 'data'),
-    '--listen-client-urls', `http://127.0.0.1:${cp}`, '--advertise-client-urls', `http://127.0.0.1:${cp}`,
-    '--listen-peer-urls', `http://127.0.0.1:${pp}`, '--initial-advertise-peer-urls', `http://127.0.0.1:${pp}`,
-    '--initial-cluster', `b=http://127.0.0.1:${pp}`, '--logger', 'zap', '--log-level', 'warn',
+    '--name',
+    'b',
+    '--data-dir',
+    join(dir, 'data'),
+    '--listen-client-urls',
+    `http://127.0.0.1:${cp}`,
+    '--advertise-client-urls',
+    `http://127.0.0.1:${cp}`,
+    '--listen-peer-urls',
+    `http://127.0.0.1:${pp}`,
+    '--initial-advertise-peer-urls',
+    `http://127.0.0.1:${pp}`,
+    '--initial-cluster',
+    `b=http://127.0.0.1:${pp}`,
+    '--logger',
+    'zap',
+    '--log-level',
+    'warn',
   ];
   const [cmd, pre] = kind === 'etcd' ? ['etcd', []] : [process.execPath, [join(root, 'packages/server/dist/cli.js')]];
   const child = spawn(cmd, [...pre, ...flags], { stdio: ['ignore', 'ignore', 'pipe'] });
@@ -80,7 +94,9 @@ async function startServer(kind) {
   child.stderr.on('data', (d) => (err += d));
   const endpoint = `127.0.0.1:${cp}`;
   for (let i = 0; i < 200; i++) {
-    const r = spawnSync('etcdctl', ['--endpoints', endpoint, '--command-timeout', '1s', 'put', 'bench-ready', '1'], { env: { ...process.env, ETCDCTL_API: '3' } });
+    const r = spawnSync('etcdctl', ['--endpoints', endpoint, '--command-timeout', '1s', 'put', 'bench-ready', '1'], {
+      env: { ...process.env, ETCDCTL_API: '3' },
+    });
     if (r.status === 0) break;
     if (child.exitCode !== null) throw new Error(`${kind} exited: ${err}`);
     await new Promise((r2) => setTimeout(r2, 100));
@@ -97,7 +113,10 @@ async function startServer(kind) {
 
 function runBench(endpoint, wl) {
   const extra = total ? ['-total', total] : [];
-  const r = spawnSync(bench, ['-endpoints', endpoint, ...extra, ...WORKLOADS[wl]], { encoding: 'utf8', maxBuffer: 1 << 24 });
+  const r = spawnSync(bench, ['-endpoints', endpoint, ...extra, ...WORKLOADS[wl]], {
+    encoding: 'utf8',
+    maxBuffer: 1 << 24,
+  });
   const lines = r.stdout.trim().split('\n');
   try {
     return JSON.parse(lines[lines.length - 1]);
@@ -119,7 +138,9 @@ for (const wl of selected) {
         for (const phase of phases) {
           const r = runBench(s.endpoint, wl);
           res[phase][kind].push(r);
-          console.log(`${wl.padEnd(12)} ${kind.padEnd(9)} run ${i + 1} ${phase}: ${r.ops_per_sec.toFixed(0).padStart(7)} ops/s  p50 ${r.p50_ms}ms  p99 ${r.p99_ms}ms  errors ${r.errors}${r.first_error ? ` (${r.first_error})` : ''}`);
+          console.log(
+            `${wl.padEnd(12)} ${kind.padEnd(9)} run ${i + 1} ${phase}: ${r.ops_per_sec.toFixed(0).padStart(7)} ops/s  p50 ${r.p50_ms}ms  p99 ${r.p99_ms}ms  errors ${r.errors}${r.first_error ? ` (${r.first_error})` : ''}`,
+          );
         }
       } finally {
         await s.stop();
@@ -130,11 +151,21 @@ for (const wl of selected) {
     const { etcd, conclave } = res[phase];
     const e = median(etcd.map((r) => r.ops_per_sec));
     const c = median(conclave.map((r) => r.ops_per_sec));
-    summary.push({ workload: wl, phase, etcd: Math.round(e), conclave: Math.round(c), ratio: +(c / e).toFixed(2), etcdP99: median(etcd.map((r) => r.p99_ms)), conclaveP99: median(conclave.map((r) => r.p99_ms)) });
+    summary.push({
+      workload: wl,
+      phase,
+      etcd: Math.round(e),
+      conclave: Math.round(c),
+      ratio: +(c / e).toFixed(2),
+      etcdP99: median(etcd.map((r) => r.p99_ms)),
+      conclaveP99: median(conclave.map((r) => r.p99_ms)),
+    });
   }
 }
 console.log('\nworkload      phase  etcd ops/s  conclave ops/s  ratio   p99 etcd / conclave (ms)');
 for (const r of summary) {
-  console.log(`${r.workload.padEnd(13)} ${r.phase.padEnd(5)} ${String(r.etcd).padStart(10)}  ${String(r.conclave).padStart(14)}  ${r.ratio.toFixed(2).padStart(5)}   ${r.etcdP99} / ${r.conclaveP99}`);
+  console.log(
+    `${r.workload.padEnd(13)} ${r.phase.padEnd(5)} ${String(r.etcd).padStart(10)}  ${String(r.conclave).padStart(14)}  ${r.ratio.toFixed(2).padStart(5)}   ${r.etcdP99} / ${r.conclaveP99}`,
+  );
 }
 console.log(JSON.stringify(summary));

@@ -43,7 +43,10 @@ export function ensureBuilt() {
     const dist = join(root, 'packages', p, 'dist', 'index.js');
     if (!existsSync(dist)) return true;
     const built = statSync(dist).mtimeMs;
-    return newestMtime(join(root, 'packages', p, 'src')) > built || statSync(join(root, 'packages', p, 'package.json')).mtimeMs > built;
+    return (
+      newestMtime(join(root, 'packages', p, 'src')) > built ||
+      statSync(join(root, 'packages', p, 'package.json')).mtimeMs > built
+    );
   });
   if (stale) {
     console.log('> building');
@@ -70,10 +73,15 @@ export function ensureEtcd() {
   if (missing.length === 0) return;
   if (typeof process.getuid === 'function' && process.getuid() === 0 && has('apt-get')) {
     console.log(`> installing ${missing.join(' ')} (reference etcd and its Go client for the tests)`);
-    run('sh', ['-c', `apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq ${missing.join(' ')}`]);
+    run('sh', [
+      '-c',
+      `apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq ${missing.join(' ')}`,
+    ]);
     return;
   }
-  console.error(`The tests need the reference etcd and its Go client: run  sudo apt-get install -y ${missing.join(' ')}  and try again.`);
+  console.error(
+    `The tests need the reference etcd and its Go client: run  sudo apt-get install -y ${missing.join(' ')}  and try again.`,
+  );
   process.exit(1);
 }
 
@@ -101,7 +109,13 @@ export function ensureGoTools() {
     const r = spawnSync('go', ['build', '-o', bin, '.'], {
       cwd: src,
       stdio: 'inherit',
-      env: { ...process.env, GO111MODULE: 'off', GOPATH: `${join(GO_CACHE, 'gopath')}:${gocode}`, GOCACHE: join(GO_CACHE, 'gocache'), GOFLAGS: '' },
+      env: {
+        ...process.env,
+        GO111MODULE: 'off',
+        GOPATH: `${join(GO_CACHE, 'gopath')}:${gocode}`,
+        GOCACHE: join(GO_CACHE, 'gocache'),
+        GOFLAGS: '',
+      },
     });
     if (r.status !== 0) {
       console.error(`go build test/go/${name} failed`);

@@ -40,18 +40,37 @@ const freePort = () =>
 async function run(round) {
   const dir = mkdtempSync(join(tmpdir(), 'lincheck-'));
   const ms = [];
-  for (let i = 0; i < 3; i++) ms.push({ name: `m${i}`, cp: await freePort(), pp: await freePort(), faults: join(dir, `f${i}.json`) });
+  for (let i = 0; i < 3; i++)
+    ms.push({ name: `m${i}`, cp: await freePort(), pp: await freePort(), faults: join(dir, `f${i}.json`) });
   const ic = ms.map((m) => `${m.name}=http://127.0.0.1:${m.pp}`).join(',');
   const setFaults = (m, block) => {
     writeFileSync(`${m.faults}.tmp`, JSON.stringify({ block }));
     renameSync(`${m.faults}.tmp`, m.faults);
   };
   const start = (m) => {
-    m.child = spawn(process.execPath, [join(root, 'packages/server/dist/cli.js'),
-      '--name', m.name, '--data-dir', join(dir, m.name),
-      '--listen-client-urls', `http://127.0.0.1:${m.cp}`, '--advertise-client-urls', `http://127.0.0.1:${m.cp}`,
-      '--listen-peer-urls', `http://127.0.0.1:${m.pp}`, '--initial-advertise-peer-urls', `http://127.0.0.1:${m.pp}`,
-      '--initial-cluster', ic, '--log-level', 'warn'], { stdio: 'ignore', env: { ...process.env, CONCLAVE_FAULTS_FILE: m.faults } });
+    m.child = spawn(
+      process.execPath,
+      [
+        join(root, 'packages/server/dist/cli.js'),
+        '--name',
+        m.name,
+        '--data-dir',
+        join(dir, m.name),
+        '--listen-client-urls',
+        `http://127.0.0.1:${m.cp}`,
+        '--advertise-client-urls',
+        `http://127.0.0.1:${m.cp}`,
+        '--listen-peer-urls',
+        `http://127.0.0.1:${m.pp}`,
+        '--initial-advertise-peer-urls',
+        `http://127.0.0.1:${m.pp}`,
+        '--initial-cluster',
+        ic,
+        '--log-level',
+        'warn',
+      ],
+      { stdio: 'ignore', env: { ...process.env, CONCLAVE_FAULTS_FILE: m.faults } },
+    );
   };
   for (const m of ms) {
     setFaults(m, []);
@@ -59,7 +78,11 @@ async function run(round) {
   }
   const eps = ms.map((m) => `127.0.0.1:${m.cp}`).join(',');
   const status = () => {
-    const r = spawnSync('etcdctl', ['--endpoints', eps, '--command-timeout', '1s', 'endpoint', 'status', '-w', 'json'], { encoding: 'utf8', env: { ...process.env, ETCDCTL_API: '3' } });
+    const r = spawnSync(
+      'etcdctl',
+      ['--endpoints', eps, '--command-timeout', '1s', 'endpoint', 'status', '-w', 'json'],
+      { encoding: 'utf8', env: { ...process.env, ETCDCTL_API: '3' } },
+    );
     try {
       return JSON.parse(r.stdout);
     } catch {
@@ -74,7 +97,9 @@ async function run(round) {
   const ids = status().map((x) => ({ ep: x.Endpoint, id: BigInt(x.Status.header.member_id).toString(16) }));
   const idOf = (m) => ids.find((x) => x.ep === `127.0.0.1:${m.cp}`)?.id;
 
-  const checker = spawn(lincheck, ['-endpoints', eps, '-duration', `${duration}s`], { stdio: ['ignore', 'pipe', 'ignore'] });
+  const checker = spawn(lincheck, ['-endpoints', eps, '-duration', `${duration}s`], {
+    stdio: ['ignore', 'pipe', 'ignore'],
+  });
   let out = '';
   checker.stdout.on('data', (d) => (out += d));
   const done = new Promise((r) => checker.on('exit', r));

@@ -24,7 +24,9 @@ function parse(s: ConfigSnapshot): AppConfig {
   return {
     logLevel: (s.entries.get('log-level') ?? 'info') as AppConfig['logLevel'],
     maxConnections: Number(s.entries.get('max-connections') ?? '100'),
-    features: [...s.entries.keys()].filter((k) => k.startsWith('features/') && s.entries.get(k) === 'on').map((k) => k.slice('features/'.length)),
+    features: [...s.entries.keys()]
+      .filter((k) => k.startsWith('features/') && s.entries.get(k) === 'on')
+      .map((k) => k.slice('features/'.length)),
   };
 }
 
@@ -34,12 +36,16 @@ function validate(c: AppConfig): string | undefined {
   return undefined;
 }
 
-const describe = (c: AppConfig): string => `logLevel=${c.logLevel} maxConnections=${c.maxConnections} features=[${c.features.join(',')}]`;
+const describe = (c: AppConfig): string =>
+  `logLevel=${c.logLevel} maxConnections=${c.maxConnections} features=[${c.features.join(',')}]`;
 
 async function main(): Promise<void> {
   await using operator = new Client({ endpoints });
   await operator.delete(PREFIX, { prefix: true });
-  await operator.txn().then(op.put(`${PREFIX}log-level`, 'info'), op.put(`${PREFIX}max-connections`, '100')).commit();
+  await operator
+    .txn()
+    .then(op.put(`${PREFIX}log-level`, 'info'), op.put(`${PREFIX}max-connections`, '100'))
+    .commit();
 
   // the application
   await using appClient = new Client({ endpoints });
@@ -50,14 +56,19 @@ async function main(): Promise<void> {
   });
   console.log(`app: started with ${describe(config.current().value)}`);
   const reloads = (async () => {
-    for await (const { value, revision } of config.changes()) console.log(`app: reloaded (revision ${revision}): ${describe(value)}`);
+    for await (const { value, revision } of config.changes())
+      console.log(`app: reloaded (revision ${revision}): ${describe(value)}`);
   })();
 
   // the operator
   console.log('operator: raise capacity and turn two features on, in one transaction');
   await operator
     .txn()
-    .then(op.put(`${PREFIX}max-connections`, '500'), op.put(`${PREFIX}features/new-ui`, 'on'), op.put(`${PREFIX}features/fast-path`, 'on'))
+    .then(
+      op.put(`${PREFIX}max-connections`, '500'),
+      op.put(`${PREFIX}features/new-ui`, 'on'),
+      op.put(`${PREFIX}features/fast-path`, 'on'),
+    )
     .commit();
   await sleep(300);
   console.log('operator: set max-connections to "lots" (a mistake)');
@@ -65,7 +76,10 @@ async function main(): Promise<void> {
   await sleep(300);
   console.log(`app: still running with ${describe(config.current().value)}`);
   console.log('operator: fix it, and switch to debug logging');
-  await operator.txn().then(op.put(`${PREFIX}max-connections`, '250'), op.put(`${PREFIX}log-level`, 'debug')).commit();
+  await operator
+    .txn()
+    .then(op.put(`${PREFIX}max-connections`, '250'), op.put(`${PREFIX}log-level`, 'debug'))
+    .commit();
   await sleep(300);
   console.log('operator: turn fast-path off');
   await operator.delete(`${PREFIX}features/fast-path`);

@@ -39,7 +39,11 @@ async function main(): Promise<void> {
     for await (const change of Election.observe(admin, PREFIX, { signal: stop.signal })) {
       changes++;
       const l = change.leader;
-      console.log(l ? `observer: leader is ${names.get(l.keyString) ?? l.keyString} (value "${l.valueString}", term ${l.createRevision})` : 'observer: no leader');
+      console.log(
+        l
+          ? `observer: leader is ${names.get(l.keyString) ?? l.keyString} (value "${l.valueString}", term ${l.createRevision})`
+          : 'observer: no leader',
+      );
     }
   })();
   while (changes === 0) await sleep(10); // the observer has reported the starting state

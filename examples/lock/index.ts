@@ -58,19 +58,25 @@ async function main(): Promise<void> {
   const stale = new Mutex(slow, PREFIX);
   const staleToken = await stale.lock();
   console.log(`paused-worker: holds the lock (fencing token ${staleToken}) and stalls; its keepalives stop`);
-  stale.signal.addEventListener('abort', () => console.log(`paused-worker: told the lock is lost (${(stale.signal.reason as Error).name})`));
+  stale.signal.addEventListener('abort', () =>
+    console.log(`paused-worker: told the lock is lost (${(stale.signal.reason as Error).name})`),
+  );
   slow.orphan(); // no more keepalives: the lease runs out after its TTL
 
   await using otherClient = new Client({ endpoints });
   await using other = await Session.create(otherClient, { ttl: 5 });
   const next = new Mutex(other, PREFIX);
   const nextToken = await next.lock();
-  console.log(`worker-4: got the lock after the paused worker's session expired (fencing token ${nextToken} > ${staleToken})`);
+  console.log(
+    `worker-4: got the lock after the paused worker's session expired (fencing token ${nextToken} > ${staleToken})`,
+  );
   console.log(`worker-4: write ${(await guardedIncrement(otherClient, next, nextToken)) ? 'accepted' : 'REFUSED'}`);
 
   // the paused worker wakes up and, not checking its signal, tries to write anyway: the guard refuses
   const late = await guardedIncrement(slowClient, stale, staleToken);
-  console.log(`paused-worker: wakes up and writes with its old lock: ${late ? 'ACCEPTED (unsafe!)' : 'refused by the fencing guard'}`);
+  console.log(
+    `paused-worker: wakes up and writes with its old lock: ${late ? 'ACCEPTED (unsafe!)' : 'refused by the fencing guard'}`,
+  );
   await next.unlock();
   await slowClient.close();
   console.log(`counter = ${(await admin.get(COUNTER))?.valueString} (expected 10)`);

@@ -40,7 +40,9 @@ async function main(): Promise<void> {
   for (let i = 0; i < 3; i++) await jobs.enqueue('stop');
   await Promise.all(workers);
   const byWorker = [...done.values()].reduce((m, w) => m.set(w, (m.get(w) ?? 0) + 1), new Map<string, number>());
-  console.log(`${done.size} of 12 jobs processed, each exactly once (${[...byWorker].map(([w, n]) => `${w}: ${n}`).join(', ')})`);
+  console.log(
+    `${done.size} of 12 jobs processed, each exactly once (${[...byWorker].map(([w, n]) => `${w}: ${n}`).join(', ')})`,
+  );
 
   const tasks = new PriorityQueue(producer, `${PREFIX}/tasks`);
   await tasks.enqueue('rebuild search index', 5);

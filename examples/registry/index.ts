@@ -14,7 +14,8 @@ import { ServiceRegistry, type ServiceInstance } from '@conclave/concurrency';
 const endpoints = (process.env.ETCD_ENDPOINTS ?? '127.0.0.1:2379').split(',');
 const PREFIX = 'examples/services/';
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-const show = (set: readonly ServiceInstance[]): string => (set.length ? set.map((i) => `${i.id}@${i.address}:${i.port}`).join(', ') : 'none');
+const show = (set: readonly ServiceInstance[]): string =>
+  set.length ? set.map((i) => `${i.id}@${i.address}:${i.port}`).join(', ') : 'none';
 
 async function main(): Promise<void> {
   await using admin = new Client({ endpoints });
@@ -35,11 +36,23 @@ async function main(): Promise<void> {
   // two instances, each its own process in real life (own client, own registry and lease)
   const clientA = new Client({ endpoints });
   const registryA = new ServiceRegistry(clientA, { prefix: PREFIX, ttl: 2 });
-  await registryA.register({ service: 'api', id: 'api-a', address: '127.0.0.1', port: 8081, metadata: { zone: 'eu-1' } });
+  await registryA.register({
+    service: 'api',
+    id: 'api-a',
+    address: '127.0.0.1',
+    port: 8081,
+    metadata: { zone: 'eu-1' },
+  });
   console.log('api-a: registered');
   const clientB = new Client({ endpoints });
   const registryB = new ServiceRegistry(clientB, { prefix: PREFIX, ttl: 2 });
-  await registryB.register({ service: 'api', id: 'api-b', address: '127.0.0.1', port: 8082, metadata: { zone: 'eu-2' } });
+  await registryB.register({
+    service: 'api',
+    id: 'api-b',
+    address: '127.0.0.1',
+    port: 8082,
+    metadata: { zone: 'eu-2' },
+  });
   console.log('api-b: registered');
 
   console.log(`discover: [${show(await discovery.discover('api'))}]`);
@@ -53,7 +66,9 @@ async function main(): Promise<void> {
   const crashedAt = Date.now();
   await clientB.close();
   while (live() !== 1) await sleep(20);
-  console.log(`api-b: gone from the registry ${((Date.now() - crashedAt) / 1000).toFixed(1)} s after its crash (lease TTL 2 s)`);
+  console.log(
+    `api-b: gone from the registry ${((Date.now() - crashedAt) / 1000).toFixed(1)} s after its crash (lease TTL 2 s)`,
+  );
   for (let i = 5; i <= 6; i++) console.log(`request ${i} -> ${picker.pick()!.id}`);
 
   console.log('api-a: shuts down cleanly');

@@ -5,7 +5,10 @@ export default defineConfig({
   format: ['esm'],
   target: 'node20',
   platform: 'node',
-  dts: { resolve: ['@conclave/h2'], compilerOptions: { composite: false, incremental: false, ignoreDeprecations: '6.0' } },
+  dts: {
+    resolve: ['@conclave/h2'],
+    compilerOptions: { composite: false, incremental: false, ignoreDeprecations: '6.0' },
+  },
   clean: true,
   sourcemap: true,
   // @conclave/h2 is internal: bundled in, not a runtime dependency.

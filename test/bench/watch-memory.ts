@@ -30,15 +30,25 @@ async function main(): Promise<void> {
     await clients[0]!.put({ key: Buffer.from('warmup'), value: Buffer.from('x') });
     await sleep(500);
     const base = rssMiB(pid);
-    const streams: Array<RawStream<etcdserverpb.WatchRequest, etcdserverpb.WatchResponse>> = Array.from({ length: STREAMS }, (_, i) => clients[i % clients.length]!.watch());
+    const streams: Array<RawStream<etcdserverpb.WatchRequest, etcdserverpb.WatchResponse>> = Array.from(
+      { length: STREAMS },
+      (_, i) => clients[i % clients.length]!.watch(),
+    );
     const t0 = performance.now();
     for (let i = 0; i < WATCHERS; i++) {
       const k = `idle/${i % 1000}`;
       const r = i % 3;
-      const req = r === 0 ? { key: Buffer.from(k) } : r === 1 ? { key: Buffer.from(`${k}/`), rangeEnd: Buffer.from(`${k}0`) } : { key: Buffer.from(k), rangeEnd: Buffer.from([0]) };
+      const req =
+        r === 0
+          ? { key: Buffer.from(k) }
+          : r === 1
+            ? { key: Buffer.from(`${k}/`), rangeEnd: Buffer.from(`${k}0`) }
+            : { key: Buffer.from(k), rangeEnd: Buffer.from([0]) };
       streams[i % STREAMS]!.write({ createRequest: req });
     }
-    await Promise.all(streams.map((s, i) => s.count(Math.floor(WATCHERS / STREAMS) + (i < WATCHERS % STREAMS ? 1 : 0), 120_000)));
+    await Promise.all(
+      streams.map((s, i) => s.count(Math.floor(WATCHERS / STREAMS) + (i < WATCHERS % STREAMS ? 1 : 0), 120_000)),
+    );
     const created = performance.now() - t0;
     await sleep(1000);
     const idle = rssMiB(pid);
@@ -66,7 +76,12 @@ async function main(): Promise<void> {
         watchers: WATCHERS,
         streams: STREAMS,
         createMs: Math.round(created),
-        rssMiB: { base: +base.toFixed(1), idle: +idle.toFixed(1), afterWrites: +afterWrites.toFixed(1), afterCancel: +after.toFixed(1) },
+        rssMiB: {
+          base: +base.toFixed(1),
+          idle: +idle.toFixed(1),
+          afterWrites: +afterWrites.toFixed(1),
+          afterCancel: +after.toFixed(1),
+        },
         perWatcherKiB: +(((idle - base) * 1024) / WATCHERS).toFixed(2),
         events,
         expectedEvents: expected,

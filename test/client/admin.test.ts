@@ -74,7 +74,12 @@ describeTargets(['maintenance'], (ctx) => {
     assert.equal(typeof (await c.maintenance.hash()), 'number');
     // every member has the same history up to rev, once it has applied rev
     const hashes = await Promise.all(
-      c.endpoints.map((endpoint) => eventually(() => c.maintenance.hashKV(rev, { endpoint }), (h) => h.revision >= rev)),
+      c.endpoints.map((endpoint) =>
+        eventually(
+          () => c.maintenance.hashKV(rev, { endpoint }),
+          (h) => h.revision >= rev,
+        ),
+      ),
     );
     assert.equal(new Set(hashes.map((h) => h.hash)).size, 1);
     assert.ok(hashes.every((h) => h.revision >= rev));

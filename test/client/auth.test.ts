@@ -26,10 +26,18 @@ function rawRangeWithToken(endpoint: string, token: string): Promise<string> {
   const md = new grpc.Metadata();
   md.set('token', token);
   return new Promise((resolve) => {
-    c.makeUnaryRequest(def.path, def.requestSerialize, def.responseDeserialize, { key: Buffer.from('x') }, md, { deadline: Date.now() + 3000 }, (e) => {
-      c.close();
-      resolve(e ? e.details : 'ok');
-    });
+    c.makeUnaryRequest(
+      def.path,
+      def.requestSerialize,
+      def.responseDeserialize,
+      { key: Buffer.from('x') },
+      md,
+      { deadline: Date.now() + 3000 },
+      (e) => {
+        c.close();
+        resolve(e ? e.details : 'ok');
+      },
+    );
   });
 }
 
@@ -69,7 +77,10 @@ describeTargets(
         await root.put('auth/x', '1');
         assert.equal((await alice.get('auth/x'))?.valueString, '1');
         await alice.put('auth/rw', 'mine');
-        await assert.rejects(alice.put('auth/x', '2'), (e: unknown) => e instanceof PermissionDeniedError && e.code === 'PermissionDenied');
+        await assert.rejects(
+          alice.put('auth/x', '2'),
+          (e: unknown) => e instanceof PermissionDeniedError && e.code === 'PermissionDenied',
+        );
         // a wrong password is not retried
         const t0 = Date.now();
         await assert.rejects(ctx.newClient({ username: 'alice', password: 'wrong' }).get('auth/x'), AuthFailedError);

@@ -39,7 +39,8 @@ function openWatch(ch: H2Channel): Watch {
     headers: null,
     end: null,
     send: (req) => w.s.write(c.serialize(req)),
-    responses: (n, ms = 10_000) => waitFor(`${n} watch responses (have ${w.got.length})`, () => (w.got.length >= n ? w.got : undefined), ms, 5),
+    responses: (n, ms = 10_000) =>
+      waitFor(`${n} watch responses (have ${w.got.length})`, () => (w.got.length >= n ? w.got : undefined), ms, 5),
     ended: (ms = 10_000) => waitFor('the end of the watch stream', () => w.end ?? undefined, ms, 5),
   };
   w.s = ch.bidi(WATCH.path, new grpc.Metadata(), {
@@ -77,7 +78,9 @@ for (const kind of ['conclave', 'etcd'] as const) {
     before(async () => {
       port = await freePort();
       const url = `http://127.0.0.1:${port}`;
-      server = await startServer(kind as ServerKind, { args: ['--listen-client-urls', url, '--advertise-client-urls', url] });
+      server = await startServer(kind as ServerKind, {
+        args: ['--listen-client-urls', url, '--advertise-client-urls', url],
+      });
       ch = new H2Channel(`127.0.0.1:${port}`, false, undefined);
     });
     after(async () => {
@@ -140,7 +143,10 @@ for (const kind of ['conclave', 'etcd'] as const) {
       await put('half', '1');
       // etcd keeps a half-closed Watch stream (and its watches) until the client goes away; a
       // server that ends it must do so with a status
-      const r = await Promise.race([w.responses(2).then(() => 'event' as const), w.ended().then(() => 'ended' as const)]);
+      const r = await Promise.race([
+        w.responses(2).then(() => 'event' as const),
+        w.ended().then(() => 'ended' as const),
+      ]);
       if (r === 'event') {
         assert.equal(Buffer.from(w.got[1]!.events[0]!.kv!.key).toString(), 'half');
         assert.equal(w.got.length, 2);
@@ -174,7 +180,11 @@ for (const kind of ['conclave', 'etcd'] as const) {
       });
       // our timer, or the server's: etcd ends the Watch with UNKNOWN "context deadline exceeded"
       // when its copy of the deadline (grpc-timeout) fires first
-      assert.ok(st2.code === GrpcCode.DEADLINE_EXCEEDED || (st2.code === GrpcCode.UNKNOWN && /deadline exceeded/.test(st2.details)), JSON.stringify(st2));
+      assert.ok(
+        st2.code === GrpcCode.DEADLINE_EXCEEDED ||
+          (st2.code === GrpcCode.UNKNOWN && /deadline exceeded/.test(st2.details)),
+        JSON.stringify(st2),
+      );
     });
 
     if (kind === 'etcd') {
@@ -205,7 +215,9 @@ for (const kind of ['conclave', 'etcd'] as const) {
         } finally {
           server.child.kill('SIGCONT');
         }
-        await waitFor('a call after the server resumed', async () => unary(ch, KV.Range, { key: enc('k') }).catch(() => undefined));
+        await waitFor('a call after the server resumed', async () =>
+          unary(ch, KV.Range, { key: enc('k') }).catch(() => undefined),
+        );
       });
     }
 
@@ -221,7 +233,8 @@ for (const kind of ['conclave', 'etcd'] as const) {
             if (got.length >= 1000) break;
           }
         })();
-        for (let i = 0; i < 1000; i += 100) await Promise.all(Array.from({ length: 100 }, (_, j) => c.put(`order/${i + j}`, String(i + j))));
+        for (let i = 0; i < 1000; i += 100)
+          await Promise.all(Array.from({ length: 100 }, (_, j) => c.put(`order/${i + j}`, String(i + j))));
         await done;
         assert.equal(got.length, 1000);
         for (let i = 0; i < got.length; i++) assert.equal(got[i]!.kv.modRevision, start + BigInt(i));
@@ -241,11 +254,15 @@ for (const kind of ['conclave', 'etcd'] as const) {
           if (process.env.CLOSE_WATCH) w.close();`;
         const run = (close: boolean, ms: number): Promise<{ code: number | null; out: string; alive: boolean }> =>
           new Promise((resolve) => {
-            const child = spawn(process.execPath, ['--conditions=conclave-source', '--import', 'tsx', '--input-type=module', '-e', script], {
-              cwd: repoRoot,
-              env: { ...process.env, ...(close ? { CLOSE_WATCH: '1' } : {}) },
-              stdio: ['ignore', 'pipe', 'pipe'],
-            });
+            const child = spawn(
+              process.execPath,
+              ['--conditions=conclave-source', '--import', 'tsx', '--input-type=module', '-e', script],
+              {
+                cwd: repoRoot,
+                env: { ...process.env, ...(close ? { CLOSE_WATCH: '1' } : {}) },
+                stdio: ['ignore', 'pipe', 'pipe'],
+              },
+            );
             let out = '';
             let alive = false;
             child.stdout.on('data', (d: Buffer) => (out += d.toString()));

@@ -20,7 +20,12 @@ import { describeTargets, type ClusterControl } from './targets.js';
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 
 /** Waits for a status event matching `pred` (collecting every event into `log`). */
-async function waitForStatus(c: Client, pred: (e: StatusEvent) => boolean, ms: number, log: StatusEvent[] = []): Promise<StatusEvent> {
+async function waitForStatus(
+  c: Client,
+  pred: (e: StatusEvent) => boolean,
+  ms: number,
+  log: StatusEvent[] = [],
+): Promise<StatusEvent> {
   const ac = new AbortController();
   const timer = setTimeout(() => ac.abort(), ms);
   try {
@@ -35,7 +40,12 @@ async function waitForStatus(c: Client, pred: (e: StatusEvent) => boolean, ms: n
 }
 
 /** Every event of a watch until one at `revision` or later has arrived. */
-async function eventsUntil(it: AsyncIterator<WatchBatch>, revision: bigint, out: WatchEvent[], ms = 15_000): Promise<void> {
+async function eventsUntil(
+  it: AsyncIterator<WatchBatch>,
+  revision: bigint,
+  out: WatchEvent[],
+  ms = 15_000,
+): Promise<void> {
   const deadline = Date.now() + ms;
   while (!out.length || out[out.length - 1]!.kv.modRevision < revision) {
     assert.ok(Date.now() < deadline, `watch stalled at ${out.at(-1)?.kv.modRevision} waiting for ${revision}`);
@@ -57,7 +67,12 @@ describeTargets(['multiMember', 'watch', 'lease'], (ctx) => {
     await cl.kill(down);
     const c = ctx.newClient({ circuitBreaker: { minCooldownMs: 100, maxCooldownMs: 500 } });
     const log: StatusEvent[] = [];
-    const disconnected = waitForStatus(c, (e) => e.type === 'disconnected' && e.endpoint === cl.endpoints[down], 5000, log);
+    const disconnected = waitForStatus(
+      c,
+      (e) => e.type === 'disconnected' && e.endpoint === cl.endpoints[down],
+      5000,
+      log,
+    );
     for (let i = 0; i < 10; i++) {
       await c.put(`down/${i}`, String(i));
       assert.equal((await c.get(`down/${i}`))?.valueString, String(i));
@@ -135,7 +150,11 @@ describeTargets(['multiMember', 'watch', 'lease'], (ctx) => {
     hw.close();
     const fmt = (e: WatchEvent): string => `${e.kv.keyString}@${e.kv.modRevision}`;
     assert.deepEqual(seen.map(fmt), history.map(fmt));
-    for (const k of acked.keys()) assert.ok(seen.some((e) => e.kv.keyString === k), `event for ${k}`);
+    for (const k of acked.keys())
+      assert.ok(
+        seen.some((e) => e.kv.keyString === k),
+        `event for ${k}`,
+      );
 
     // the lease stayed alive through the leader change
     assert.equal(ka.signal.aborted, false);
@@ -160,7 +179,10 @@ describeTargets(['multiMember', 'watch', 'lease'], (ctx) => {
       await assert.rejects(p, AbortedError);
       assert.ok(Date.now() - t0 < 200, 'rejected right after the abort');
       const t1 = Date.now();
-      await assert.rejects(c.get('stopped/a', { timeoutMs: 400 }), (e: unknown) => e instanceof ConclaveError && e.retriable);
+      await assert.rejects(
+        c.get('stopped/a', { timeoutMs: 400 }),
+        (e: unknown) => e instanceof ConclaveError && e.retriable,
+      );
       assert.ok(Date.now() - t1 < 1500);
     } finally {
       cl.resume(i);

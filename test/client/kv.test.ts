@@ -41,7 +41,15 @@ describeTargets(['kv'], (ctx) => {
     await c.put('kv/a', '', { ignoreValue: true });
     assert.equal((await c.get('kv/a'))?.valueString, '2');
     // a serializable read is served by one member and may lag briefly
-    assert.equal((await eventually(() => c.get('kv/a', { serializable: true }), (kv) => kv?.valueString === '2'))?.valueString, '2');
+    assert.equal(
+      (
+        await eventually(
+          () => c.get('kv/a', { serializable: true }),
+          (kv) => kv?.valueString === '2',
+        )
+      )?.valueString,
+      '2',
+    );
   });
 
   test('binary keys and values round-trip byte for byte', async () => {
@@ -66,7 +74,11 @@ describeTargets(['kv'], (ctx) => {
     await c.put('large/ok', big);
     assert.equal((await c.get('large/ok'))?.value.length, big.length);
     for (const size of [1_800_000, 3 * 1024 * 1024]) {
-      await assert.rejects(c.put('large/no', new Uint8Array(size)), (e: unknown) => e instanceof RequestTooLargeError && e.retriable === false, `${size} bytes`);
+      await assert.rejects(
+        c.put('large/no', new Uint8Array(size)),
+        (e: unknown) => e instanceof RequestTooLargeError && e.retriable === false,
+        `${size} bytes`,
+      );
     }
     await c.delete('large/ok');
   });
@@ -83,11 +95,32 @@ describeTargets(['kv'], (ctx) => {
     assert.deepEqual(keys((await c.range('r/d', { fromKey: true })).kvs), ['r/d', 'r/e', 'rz']);
     const lim = await c.range('r/', { prefix: true, limit: 2 });
     assert.deepEqual([keys(lim.kvs), lim.more, lim.count], [['r/a', 'r/b'], true, 5]);
-    assert.deepEqual(keys((await c.range('r/', { prefix: true, sort: { target: 'key', order: 'descend' } })).kvs), ['r/e', 'r/d', 'r/c', 'r/b', 'r/a']);
-    assert.deepEqual(keys((await c.range('r/', { prefix: true, sort: { target: 'create', order: 'ascend' } })).kvs), ['r/e', 'r/b', 'r/d', 'r/a', 'r/c']);
-    assert.equal((await c.range('r/', { prefix: true, sort: { target: 'mod', order: 'descend' } })).kvs[0]!.keyString, 'r/c');
-    assert.equal((await c.range('r/', { prefix: true, sort: { target: 'version', order: 'descend' } })).kvs[0]!.keyString, 'r/c');
-    assert.deepEqual(keys((await c.range('r/', { prefix: true, sort: { target: 'value', order: 'descend' }, limit: 2 })).kvs), ['r/e', 'r/d']);
+    assert.deepEqual(keys((await c.range('r/', { prefix: true, sort: { target: 'key', order: 'descend' } })).kvs), [
+      'r/e',
+      'r/d',
+      'r/c',
+      'r/b',
+      'r/a',
+    ]);
+    assert.deepEqual(keys((await c.range('r/', { prefix: true, sort: { target: 'create', order: 'ascend' } })).kvs), [
+      'r/e',
+      'r/b',
+      'r/d',
+      'r/a',
+      'r/c',
+    ]);
+    assert.equal(
+      (await c.range('r/', { prefix: true, sort: { target: 'mod', order: 'descend' } })).kvs[0]!.keyString,
+      'r/c',
+    );
+    assert.equal(
+      (await c.range('r/', { prefix: true, sort: { target: 'version', order: 'descend' } })).kvs[0]!.keyString,
+      'r/c',
+    );
+    assert.deepEqual(
+      keys((await c.range('r/', { prefix: true, sort: { target: 'value', order: 'descend' }, limit: 2 })).kvs),
+      ['r/e', 'r/d'],
+    );
     const co = await c.range('r/', { prefix: true, countOnly: true });
     assert.deepEqual([co.kvs.length, co.count], [0, 5]);
     const ko = await c.range('r/', { prefix: true, keysOnly: true });
@@ -97,7 +130,15 @@ describeTargets(['kv'], (ctx) => {
     assert.deepEqual(keys((await c.range('r/', { prefix: true, revision: revs[1]! })).kvs), ['r/b', 'r/e']);
     assert.deepEqual(keys((await c.range('r/', { prefix: true, minModRevision: revs[4]! + 1n })).kvs), ['r/c']);
     assert.deepEqual(keys((await c.range('r/', { prefix: true, maxCreateRevision: revs[1]! })).kvs), ['r/b', 'r/e']);
-    assert.equal((await eventually(() => c.range('r/', { prefix: true, serializable: true }), (r) => r.count === 5)).count, 5);
+    assert.equal(
+      (
+        await eventually(
+          () => c.range('r/', { prefix: true, serializable: true }),
+          (r) => r.count === 5,
+        )
+      ).count,
+      5,
+    );
   });
 
   test('paginate walks a large range at one revision', async () => {
@@ -119,7 +160,8 @@ describeTargets(['kv'], (ctx) => {
     }
     assert.deepEqual(seen, want);
     const ns: string[] = [];
-    for await (const kv of c.namespace('pg/').paginate('', { prefix: true, pageSize: 10, keysOnly: true })) ns.push(kv.keyString);
+    for await (const kv of c.namespace('pg/').paginate('', { prefix: true, pageSize: 10, keysOnly: true }))
+      ns.push(kv.keyString);
     assert.equal(ns.length, 26);
     assert.equal(ns[0], '000');
   });
@@ -143,7 +185,13 @@ describeTargets(['kv'], (ctx) => {
     const p = await c.put('tx/a', '1');
     const res = await c
       .txn()
-      .if(cmp.version('tx/none', '=', 0), cmp.createRevision('tx/a', '=', p.revision), cmp.modRevision('tx/a', '<', p.revision + 1n), cmp.value('tx/a', '=', '1'), cmp.lease('tx/a', '=', 0))
+      .if(
+        cmp.version('tx/none', '=', 0),
+        cmp.createRevision('tx/a', '=', p.revision),
+        cmp.modRevision('tx/a', '<', p.revision + 1n),
+        cmp.value('tx/a', '=', '1'),
+        cmp.lease('tx/a', '=', 0),
+      )
       .then(
         op.put('tx/a', '2', { prevKv: true }),
         op.get('tx/a'),
@@ -164,7 +212,12 @@ describeTargets(['kv'], (ctx) => {
     assert.ok(nested?.type === 'txn' && nested.succeeded);
     assert.equal((await c.get('tx/n'))?.valueString, 'nested');
     assert.equal(res.revision, p.revision + 1n);
-    const other = await c.txn().if(cmp.value('tx/a', '!=', '2')).then(op.put('tx/a', 'x')).else(op.get('tx/a')).commit();
+    const other = await c
+      .txn()
+      .if(cmp.value('tx/a', '!=', '2'))
+      .then(op.put('tx/a', 'x'))
+      .else(op.get('tx/a'))
+      .commit();
     assert.equal(other.succeeded, false);
     assert.ok(other.responses[0]?.type === 'get' && other.responses[0].kvs[0]?.valueString === '2');
     assert.equal((await c.get('tx/a'))?.valueString, '2');
@@ -172,14 +225,41 @@ describeTargets(['kv'], (ctx) => {
     // etcd 3.4 serves a txn without any range op as serializable, from a member that may lag.)
     await c.put('tx/p/1', 'x');
     await c.put('tx/p/2', 'y');
-    assert.equal((await c.txn().if(cmp.version('tx/p/', '>', 0, { prefix: true })).then(op.get('tx/p/1')).commit()).succeeded, true);
-    assert.equal((await c.txn().if(cmp.value('tx/p/', '=', 'x', { prefix: true })).then(op.get('tx/p/1')).commit()).succeeded, false);
+    assert.equal(
+      (
+        await c
+          .txn()
+          .if(cmp.version('tx/p/', '>', 0, { prefix: true }))
+          .then(op.get('tx/p/1'))
+          .commit()
+      ).succeeded,
+      true,
+    );
+    assert.equal(
+      (
+        await c
+          .txn()
+          .if(cmp.value('tx/p/', '=', 'x', { prefix: true }))
+          .then(op.get('tx/p/1'))
+          .commit()
+      ).succeeded,
+      false,
+    );
     // a read-only transaction
-    const ro = await c.txn().then(op.get('tx/p/', { prefix: true, countOnly: true })).commit();
+    const ro = await c
+      .txn()
+      .then(op.get('tx/p/', { prefix: true, countOnly: true }))
+      .commit();
     assert.ok(ro.responses[0]?.type === 'get' && ro.responses[0].count === 2);
     await assert.rejects(c.txn().then(op.put('tx/d', '1'), op.put('tx/d', '2')).commit(), DuplicateKeyError);
     const many = Array.from({ length: 129 }, (_, i) => op.put(`tx/m${i}`, 'v'));
-    await assert.rejects(c.txn().then(...many).commit(), TooManyOpsError);
+    await assert.rejects(
+      c
+        .txn()
+        .then(...many)
+        .commit(),
+      TooManyOpsError,
+    );
   });
 
   test('compaction: old revisions become unreadable, future ones are refused', async () => {
@@ -187,7 +267,10 @@ describeTargets(['kv'], (ctx) => {
     const r1 = (await c.put('cp/a', '1')).revision;
     const r2 = (await c.put('cp/a', '2')).revision;
     await c.compact(r2, { physical: true });
-    await assert.rejects(c.get('cp/a', { revision: r1 }), (e: unknown) => e instanceof CompactedError && e.code === 'Compacted' && !e.retriable);
+    await assert.rejects(
+      c.get('cp/a', { revision: r1 }),
+      (e: unknown) => e instanceof CompactedError && e.code === 'Compacted' && !e.retriable,
+    );
     assert.equal((await c.get('cp/a', { revision: r2 }))?.valueString, '2');
     await assert.rejects(c.compact(r1), CompactedError);
     await assert.rejects(c.get('cp/a', { revision: r2 + 1000n }), FutureRevisionError);
@@ -207,7 +290,11 @@ describeTargets(['kv'], (ctx) => {
     assert.deepEqual(keys((await ns.range('', { prefix: true })).kvs), ['cfg/y', 'x']);
     assert.deepEqual(keys((await ns.range('a', { fromKey: true })).kvs), ['cfg/y', 'x']);
     assert.deepEqual(keys((await deeper.range('', { fromKey: true })).kvs), ['y']);
-    const t = await ns.txn().if(cmp.value('x', '=', '1')).then(op.put('x', '3', { prevKv: true }), op.get('cfg/', { prefix: true })).commit();
+    const t = await ns
+      .txn()
+      .if(cmp.value('x', '=', '1'))
+      .then(op.put('x', '3', { prevKv: true }), op.get('cfg/', { prefix: true }))
+      .commit();
     assert.ok(t.succeeded);
     assert.ok(t.responses[0]?.type === 'put' && t.responses[0].prevKv?.keyString === 'x');
     assert.ok(t.responses[1]?.type === 'get' && t.responses[1].kvs[0]?.keyString === 'cfg/y');

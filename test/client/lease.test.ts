@@ -20,7 +20,14 @@ describeTargets(['lease'], (ctx) => {
     assert.ok(t.ttl > 0 && t.ttl <= 30);
     assert.deepEqual(t.keys.map((k) => Buffer.from(k).toString()).sort(), ['l1/a', 'l1/b']);
     // LeaseLeases is answered from the serving member's state, which may lag the grant briefly
-    assert.ok((await eventually(() => c.lease.leases(), (ids) => ids.includes(l.id))).includes(l.id));
+    assert.ok(
+      (
+        await eventually(
+          () => c.lease.leases(),
+          (ids) => ids.includes(l.id),
+        )
+      ).includes(l.id),
+    );
     await c.lease.revoke(l.id);
     assert.equal((await c.range('l1/', { prefix: true })).count, 0);
     assert.equal((await c.lease.timeToLive(l.id)).ttl, -1);
@@ -80,7 +87,10 @@ describeTargets(['lease'], (ctx) => {
     await ns.put('x', '1', { lease: l.id });
     await c.put('l2-outside', '1', { lease: l.id });
     const t = await ns.lease.timeToLive(l.id, { keys: true });
-    assert.deepEqual(t.keys.map((k) => Buffer.from(k).toString()), ['x']);
+    assert.deepEqual(
+      t.keys.map((k) => Buffer.from(k).toString()),
+      ['x'],
+    );
     await ns.lease.revoke(l.id);
     assert.equal(await ns.get('x'), undefined);
   });

@@ -64,10 +64,23 @@ export interface Target {
 /** Flags shared by every etcd target (progress notifications every 500 ms for the progressNotify test). */
 export const ETCD_TEST_ARGS = ['--experimental-watch-progress-notify-interval', '500ms'];
 
-const ALL: Feature[] = ['kv', 'watch', 'lease', 'maintenance', 'memberList', 'memberChange', 'multiMember', 'auth', 'tls'];
+const ALL: Feature[] = [
+  'kv',
+  'watch',
+  'lease',
+  'maintenance',
+  'memberList',
+  'memberChange',
+  'multiMember',
+  'auth',
+  'tls',
+];
 
 async function etcd(n: number, opts: StartOptions = {}): Promise<Running> {
-  const cluster: EtcdCluster = await startEtcdCluster(n, { args: [...ETCD_TEST_ARGS, ...(opts.args ?? [])], ...(opts.tls ? { clientTls: opts.tls } : {}) });
+  const cluster: EtcdCluster = await startEtcdCluster(n, {
+    args: [...ETCD_TEST_ARGS, ...(opts.args ?? [])],
+    ...(opts.tls ? { clientTls: opts.tls } : {}),
+  });
   return {
     endpoints: cluster.members.map((m) => m.clientUrl),
     ...(n > 1 && !opts.tls ? { cluster } : {}),
@@ -98,7 +111,12 @@ async function conclaveCluster(n: number, opts: StartOptions = {}): Promise<Runn
 
 export const TARGETS: readonly Target[] = [
   { name: 'etcd 3.4 × 3', members: 3, features: new Set(ALL), start: (o) => etcd(3, o) },
-  { name: 'etcd 3.4 × 1', members: 1, features: new Set(ALL.filter((f) => f !== 'multiMember')), start: (o) => etcd(1, o) },
+  {
+    name: 'etcd 3.4 × 1',
+    members: 1,
+    features: new Set(ALL.filter((f) => f !== 'multiMember')),
+    start: (o) => etcd(1, o),
+  },
   { name: 'conclave × 3', members: 3, features: new Set(ALL), start: (o) => conclaveCluster(3, o) },
   {
     name: 'conclave × 1',
@@ -106,7 +124,19 @@ export const TARGETS: readonly Target[] = [
     features: new Set(ALL.filter((f) => f !== 'multiMember')),
     async start(o) {
       const tls = o?.tls
-        ? ['--listen-client-urls', 'https://127.0.0.1:0', '--advertise-client-urls', 'https://127.0.0.1:0', '--cert-file', o.tls.certFile, '--key-file', o.tls.keyFile, '--trusted-ca-file', o.tls.caFile, '--client-cert-auth']
+        ? [
+            '--listen-client-urls',
+            'https://127.0.0.1:0',
+            '--advertise-client-urls',
+            'https://127.0.0.1:0',
+            '--cert-file',
+            o.tls.certFile,
+            '--key-file',
+            o.tls.keyFile,
+            '--trusted-ca-file',
+            o.tls.caFile,
+            '--client-cert-auth',
+          ]
         : [];
       const s = await startServer('conclave', { args: [...tls, ...ETCD_TEST_ARGS, ...(o?.args ?? [])] });
       return { endpoints: [`${o?.tls ? 'https' : 'http'}://${s.endpoint}`], stop: () => s.stop() };

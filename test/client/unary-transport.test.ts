@@ -24,7 +24,13 @@ interface Outcome<Res> {
 }
 
 /** One unary call through `ch`; `cancelAfterMs` cancels it that long after it started. */
-function call<Req, Res>(ch: H2Channel, m: MethodDescriptor<Req, Res>, req: PartialMessage<Req>, timeoutMs = 10_000, cancelAfterMs?: number): Promise<Outcome<Res>> {
+function call<Req, Res>(
+  ch: H2Channel,
+  m: MethodDescriptor<Req, Res>,
+  req: PartialMessage<Req>,
+  timeoutMs = 10_000,
+  cancelAfterMs?: number,
+): Promise<Outcome<Res>> {
   const c = codecs(m);
   return new Promise((resolve) => {
     let headers = false;
@@ -47,7 +53,10 @@ async function ok<Res>(p: Promise<Outcome<Res>>): Promise<Res> {
 /** A server on a fixed loopback port, so that a restart listens where the client dials. */
 async function startOnPort(kind: ServerKind, port: number, dataDir?: string): Promise<ServerProcess> {
   const url = `http://127.0.0.1:${port}`;
-  return startServer(kind, { ...(dataDir ? { dataDir } : {}), args: ['--listen-client-urls', url, '--advertise-client-urls', url] });
+  return startServer(kind, {
+    ...(dataDir ? { dataDir } : {}),
+    args: ['--listen-client-urls', url, '--advertise-client-urls', url],
+  });
 }
 
 for (const kind of ['conclave', 'etcd'] as const) {
@@ -75,7 +84,9 @@ for (const kind of ['conclave', 'etcd'] as const) {
       assert.ok(put.headers);
       const r = await ok(call(ch, KV.Range, { key: enc('a') }));
       assert.equal(Buffer.from(r.kvs[0]!.value).toString(), '1');
-      const many = await Promise.all(Array.from({ length: 200 }, (_, i) => ok(call(ch, KV.Put, { key: enc(`k${i}`), value: enc(String(i)) }))));
+      const many = await Promise.all(
+        Array.from({ length: 200 }, (_, i) => ok(call(ch, KV.Put, { key: enc(`k${i}`), value: enc(String(i)) }))),
+      );
       assert.equal(many.length, 200);
       const all = await ok(call(ch, KV.Range, { key: enc('k'), rangeEnd: enc('l'), countOnly: true }));
       assert.equal(Number(all.count), 200);
@@ -93,17 +104,26 @@ for (const kind of ['conclave', 'etcd'] as const) {
     test('a range returning more than 8 MiB', async () => {
       const value = Buffer.alloc(1 << 20, 1);
       await Promise.all(Array.from({ length: 9 }, (_, i) => ok(call(ch, KV.Put, { key: enc(`large/${i}`), value }))));
-      const [a, b] = await Promise.all([ok(call(ch, KV.Range, { key: enc('large/'), rangeEnd: enc('large0') })), ok(call(ch, KV.Range, { key: enc('large/'), rangeEnd: enc('large0') }))]);
+      const [a, b] = await Promise.all([
+        ok(call(ch, KV.Range, { key: enc('large/'), rangeEnd: enc('large0') })),
+        ok(call(ch, KV.Range, { key: enc('large/'), rangeEnd: enc('large0') })),
+      ]);
       for (const r of [a, b]) {
         assert.equal(r.kvs.length, 9);
-        assert.equal(r.kvs.reduce((n, kv) => n + kv.value.length, 0), 9 << 20);
+        assert.equal(
+          r.kvs.reduce((n, kv) => n + kv.value.length, 0),
+          9 << 20,
+        );
       }
     });
 
     test('deadline exceeded and cancel reset the stream; the connection stays usable', async () => {
       await pause(server.child);
       try {
-        const [late, cancelled] = await Promise.all([call(ch, KV.Range, { key: enc('a') }, 200), call(ch, KV.Range, { key: enc('a') }, 10_000, 50)]);
+        const [late, cancelled] = await Promise.all([
+          call(ch, KV.Range, { key: enc('a') }, 200),
+          call(ch, KV.Range, { key: enc('a') }, 10_000, 50),
+        ]);
         assert.equal(late.err?.code, GrpcCode.DEADLINE_EXCEEDED);
         assert.equal(late.err?.details, 'Deadline exceeded');
         assert.equal(cancelled.err?.code, GrpcCode.CANCELLED);
@@ -164,7 +184,9 @@ for (const kind of ['conclave', 'etcd'] as const) {
         } finally {
           server.child.kill('SIGCONT');
         }
-        await waitFor('a call after the server resumed', async () => ((await call(ch, KV.Range, { key: enc('a') })).err ? undefined : true));
+        await waitFor('a call after the server resumed', async () =>
+          (await call(ch, KV.Range, { key: enc('a') })).err ? undefined : true,
+        );
       });
     }
 
@@ -173,10 +195,14 @@ for (const kind of ['conclave', 'etcd'] as const) {
       const down = await call(ch, KV.Range, { key: enc('a') });
       assert.equal(down.err?.code, GrpcCode.UNAVAILABLE);
       server = await startOnPort(kind, port, server.dataDir);
-      const r = await waitFor('a call after the restart', async () => {
-        const o = await call(ch, KV.Range, { key: enc('a') });
-        return o.err ? undefined : o.res!;
-      }, 30_000);
+      const r = await waitFor(
+        'a call after the restart',
+        async () => {
+          const o = await call(ch, KV.Range, { key: enc('a') });
+          return o.err ? undefined : o.res!;
+        },
+        30_000,
+      );
       assert.equal(Buffer.from(r.kvs[0]!.value).toString(), '1');
     });
   });

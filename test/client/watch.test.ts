@@ -2,7 +2,15 @@
 
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { ClientClosedError, CompactedError, cmp, op, type WatchBatch, type WatchEvent, type Watcher } from '@conclave/client';
+import {
+  ClientClosedError,
+  CompactedError,
+  cmp,
+  op,
+  type WatchBatch,
+  type WatchEvent,
+  type Watcher,
+} from '@conclave/client';
 import { describeTargets } from './targets.js';
 import { eventually } from './wait.js';
 
@@ -22,7 +30,8 @@ async function events(w: Watcher, n: number, ms = 5000): Promise<WatchEvent[]> {
   return out;
 }
 
-const show = (e: WatchEvent): string => `${e.type} ${e.kv.keyString}=${e.kv.valueString}@${e.kv.modRevision}${e.prevKv ? ` (was ${e.prevKv.valueString})` : ''}`;
+const show = (e: WatchEvent): string =>
+  `${e.type} ${e.kv.keyString}=${e.kv.valueString}@${e.kv.modRevision}${e.prevKv ? ` (was ${e.prevKv.valueString})` : ''}`;
 
 describeTargets(['watch'], (ctx) => {
   test('a prefix watch reports puts and deletes in order, after its creation revision', async () => {
@@ -45,11 +54,21 @@ describeTargets(['watch'], (ctx) => {
     await c.put('w2/k', 'b');
     await c.delete('w2/k');
     const all = await events(c.watch('w2/k', { startRevision: r1, prevKv: true }), 3);
-    assert.deepEqual(all.map(show), [`put w2/k=a@${r1}`, `put w2/k=b@${r1 + 1n} (was a)`, `delete w2/k=@${r1 + 2n} (was b)`]);
+    assert.deepEqual(all.map(show), [
+      `put w2/k=a@${r1}`,
+      `put w2/k=b@${r1 + 1n} (was a)`,
+      `delete w2/k=@${r1 + 2n} (was b)`,
+    ]);
     const puts = await events(c.watch('w2/k', { startRevision: r1, filters: ['noDelete'] }), 2);
-    assert.deepEqual(puts.map((e) => e.type), ['put', 'put']);
+    assert.deepEqual(
+      puts.map((e) => e.type),
+      ['put', 'put'],
+    );
     const dels = await events(c.watch('w2/k', { startRevision: r1, filters: ['noPut'] }), 1);
-    assert.deepEqual(dels.map((e) => e.type), ['delete']);
+    assert.deepEqual(
+      dels.map((e) => e.type),
+      ['delete'],
+    );
   });
 
   test('many watches share one stream and each gets only its own events', async () => {
@@ -58,7 +77,10 @@ describeTargets(['watch'], (ctx) => {
     await Promise.all(ws.map((w) => w.created));
     // watch IDs are assigned per stream, from 0: twenty distinct IDs means one stream
     assert.equal(new Set(ws.map((w) => w.serverId)).size, 20);
-    await c.txn().then(...ws.map((_, i) => op.put(`w3/${i}`, `v${i}`))).commit();
+    await c
+      .txn()
+      .then(...ws.map((_, i) => op.put(`w3/${i}`, `v${i}`)))
+      .commit();
     const got = await Promise.all(ws.map((w) => events(w, 1)));
     got.forEach((evs, i) => assert.equal(evs[0]!.kv.keyString, `w3/${i}`));
     await c.close();
@@ -100,7 +122,11 @@ describeTargets(['watch'], (ctx) => {
     const r3 = (await c.put('w5/b', '3')).revision;
     await c.compact(r3);
     // every member must have applied the compaction before the watches start
-    for (const endpoint of c.endpoints) await eventually(() => c.maintenance.hashKV(0, { endpoint }), (h) => h.compactRevision >= r3);
+    for (const endpoint of c.endpoints)
+      await eventually(
+        () => c.maintenance.hashKV(0, { endpoint }),
+        (h) => h.compactRevision >= r3,
+      );
     const w = c.watch('w5/', { prefix: true, startRevision: r1 });
     await assert.rejects(
       (async () => {
@@ -112,7 +138,9 @@ describeTargets(['watch'], (ctx) => {
     const it = rs[Symbol.asyncIterator]();
     const first = (await it.next()).value as WatchBatch;
     assert.equal(first.type, 'resync');
-    assert.ok(first.type === 'resync' && first.kvs.map((k) => `${k.keyString}=${k.valueString}`).join(',') === 'w5/a=2,w5/b=3');
+    assert.ok(
+      first.type === 'resync' && first.kvs.map((k) => `${k.keyString}=${k.valueString}`).join(',') === 'w5/a=2,w5/b=3',
+    );
     const r4 = (await c.put('w5/a', '4')).revision;
     const next = (await it.next()).value as WatchBatch;
     assert.ok(next.type === 'events' && next.events[0]!.kv.modRevision === r4);
@@ -154,12 +182,19 @@ describeTargets(['watch'], (ctx) => {
   test('responses the server splits into fragments are reassembled', async () => {
     const c = ctx.client;
     const big = (ch: string): string => ch.repeat(700_000);
-    const first = await c.txn().then(op.put('w8/a', big('a')), op.put('w8/b', big('b'))).commit();
+    const first = await c
+      .txn()
+      .then(op.put('w8/a', big('a')), op.put('w8/b', big('b')))
+      .commit();
     // (a watch "from now" would start at the revision of whichever member serves it, which may lag)
     const w = c.watch('w8/', { prefix: true, prevKv: true, startRevision: first.revision + 1n });
     await w.created;
     // one revision, two events with prevKv: about 2.8 MB, over etcd's 1.5 MiB fragment limit
-    const res = await c.txn().if(cmp.version('w8/a', '>', 0)).then(op.put('w8/a', big('c')), op.put('w8/b', big('d'))).commit();
+    const res = await c
+      .txn()
+      .if(cmp.version('w8/a', '>', 0))
+      .then(op.put('w8/a', big('c')), op.put('w8/b', big('d')))
+      .commit();
     const it = w[Symbol.asyncIterator]();
     const b = (await it.next()).value as WatchBatch;
     assert.ok(b.type === 'events');

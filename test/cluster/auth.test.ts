@@ -61,7 +61,10 @@ describe('auth in a 3-member cluster', () => {
       const uToken = (await c0.unary(A.Authenticate, { name: 'u', password: 'upw' })).token;
       const u = { metadata: { token: uToken } };
       assert.equal(await outcome(c1.unary(KV.Put, { key: b('u/1'), value: b('x') }, u)), 'ok');
-      assert.equal(await outcome(c1.unary(KV.Put, { key: b('other'), value: b('x') }, u)), 'etcdserver: permission denied');
+      assert.equal(
+        await outcome(c1.unary(KV.Put, { key: b('other'), value: b('x') }, u)),
+        'etcdserver: permission denied',
+      );
       assert.equal(await outcome(c1.unary(KV.Range, { key: b('u/1') })), 'etcdserver: user name is empty');
 
       // Enough writes for the live members to compact their logs past the down member's position.
@@ -70,7 +73,8 @@ describe('auth in a 3-member cluster', () => {
       let next = 0;
       await Promise.all(
         Array.from({ length: 50 }, async (_, w) => {
-          for (let i = next++; i < 6000; i = next++) await [c0, c1][(w + i) % 2]!.unary(KV.Put, { key: b(`fill/${i}`), value: b('v') }, root);
+          for (let i = next++; i < 6000; i = next++)
+            await [c0, c1][(w + i) % 2]!.unary(KV.Put, { key: b(`fill/${i}`), value: b('v') }, root);
         }),
       );
       await waitFor('a compacted Raft log', () => cluster.members.some((m) => /compacted Raft logs/.test(m.log)));
@@ -80,15 +84,25 @@ describe('auth in a 3-member cluster', () => {
       const c2 = new RawClient(m.endpoint);
       clients.push(c2);
       // What it applied from the snapshot decides now: auth is on, users and roles are there.
-      await waitFor('the restored member to serve', async () => (await outcome(c2.unary(KV.Range, { key: b('u/1'), serializable: true }))) === 'etcdserver: user name is empty');
+      await waitFor(
+        'the restored member to serve',
+        async () =>
+          (await outcome(c2.unary(KV.Range, { key: b('u/1'), serializable: true }))) ===
+          'etcdserver: user name is empty',
+      );
       // Simple tokens live in each member's memory (as in etcd): those issued while it was down are
       // unknown to it, and clients authenticate again.
       assert.equal(await outcome(c2.unary(KV.Range, { key: b('u/1') }, u)), 'etcdserver: invalid auth token');
       const u2 = { metadata: { token: (await c2.unary(A.Authenticate, { name: 'u', password: 'upw' })).token } };
-      const root2 = { metadata: { token: (await c2.unary(A.Authenticate, { name: 'root', password: 'rootpw' })).token } };
+      const root2 = {
+        metadata: { token: (await c2.unary(A.Authenticate, { name: 'root', password: 'rootpw' })).token },
+      };
       const got = await c2.unary(KV.Range, { key: b('u/1') }, u2);
       assert.equal(Buffer.from(got.kvs[0]!.value).toString(), 'x');
-      assert.equal(await outcome(c2.unary(KV.Put, { key: b('fill/0'), value: b('y') }, u2)), 'etcdserver: permission denied');
+      assert.equal(
+        await outcome(c2.unary(KV.Put, { key: b('fill/0'), value: b('y') }, u2)),
+        'etcdserver: permission denied',
+      );
       assert.deepEqual((await c2.unary(A.UserList, {}, root2)).users, ['root', 'u']);
       // ... and the token it issued works on the others.
       assert.equal(await outcome(c0.unary(KV.Put, { key: b('u/2'), value: b('z') }, u2)), 'ok');
@@ -120,7 +134,9 @@ describe('auth in a 3-member cluster', () => {
       await waitFor('every member to apply auth enable', async () => {
         const c = new RawClient(cluster.members[lagging]!.endpoint);
         try {
-          return (await outcome(c.unary(KV.Range, { key: b('k'), serializable: true }))) === 'etcdserver: user name is empty';
+          return (
+            (await outcome(c.unary(KV.Range, { key: b('k'), serializable: true }))) === 'etcdserver: user name is empty'
+          );
         } finally {
           c.close();
         }

@@ -120,10 +120,12 @@ describe('3-member cluster failover', () => {
       await assert.rejects(lone.unary(KV.Range, { key: b('part/x') }, { timeoutMs: 1500 }));
       // hasleader metadata: etcd's "no leader" at once, once the member noticed it is cut off.
       for (let i = 0; i < 50; i++) {
-        const err = await lone.unary(KV.Range, { key: b('a') }, { timeoutMs: 1000, metadata: { hasleader: 'true' } }).then(
-          () => null,
-          (e: unknown) => e as CallError,
-        );
+        const err = await lone
+          .unary(KV.Range, { key: b('a') }, { timeoutMs: 1000, metadata: { hasleader: 'true' } })
+          .then(
+            () => null,
+            (e: unknown) => e as CallError,
+          );
         if (err?.details === 'etcdserver: no leader') break;
         await new Promise((r) => setTimeout(r, 100));
         if (i === 49) assert.fail(`expected "etcdserver: no leader", got ${err?.details}`);

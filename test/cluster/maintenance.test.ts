@@ -52,7 +52,11 @@ describe('alarms across members', () => {
     await cluster.blockOneWay(leader, lagging);
     try {
       await clients[other]!.unary(M.Alarm, { action: ACTIVATE, memberID, alarm: NOSPACE });
-      const stale = await clients[lagging]!.unary(M.Alarm, { action: GET, memberID: 0n, alarm: NONE }, { timeoutMs: 1500 }).then(
+      const stale = await clients[lagging]!.unary(
+        M.Alarm,
+        { action: GET, memberID: 0n, alarm: NONE },
+        { timeoutMs: 1500 },
+      ).then(
         (r) => r.alarms.map((x) => [x.memberID, x.alarm]),
         () => 'no answer',
       );

@@ -24,7 +24,14 @@ interface MemberJson {
 
 async function members(): Promise<MemberJson[]> {
   // Status and serializable reads are all a learner serves; ask a voter (the first members are voters).
-  const r = (await etcdctlJson(cluster.members.filter((m) => m.child).slice(0, 2).map((m) => m.endpoint).join(','), ['member', 'list'])) as {
+  const r = (await etcdctlJson(
+    cluster.members
+      .filter((m) => m.child)
+      .slice(0, 2)
+      .map((m) => m.endpoint)
+      .join(','),
+    ['member', 'list'],
+  )) as {
     members: MemberJson[];
   };
   return r.members;
@@ -43,7 +50,9 @@ describe('cluster membership through etcdctl', () => {
     }
     const all = await etcdctl(cluster.members[2]!.endpoint, ['get', 'from-', '--prefix', '--keys-only']);
     assert.deepEqual(all.stdout.split('\n').filter(Boolean), ['from-m0', 'from-m1', 'from-m2']);
-    const st = (await etcdctlJson(cluster.endpoints.join(','), ['endpoint', 'status'])) as Array<{ Status: { leader: number } }>;
+    const st = (await etcdctlJson(cluster.endpoints.join(','), ['endpoint', 'status'])) as Array<{
+      Status: { leader: number };
+    }>;
     assert.equal(st.length, 3);
     assert.equal(new Set(st.map((s) => String(s.Status.leader))).size, 1);
   });
@@ -56,7 +65,13 @@ describe('cluster membership through etcdctl', () => {
     assert.equal(list.find((m) => m.name === learner.name)?.isLearner, true);
 
     // A second learner is refused (etcd 3.4 allows one).
-    const second = await etcdctl(cluster.endpoints.filter((e) => e !== learner.endpoint).join(','), ['member', 'add', 'extra', '--learner', '--peer-urls=http://127.0.0.1:9']);
+    const second = await etcdctl(cluster.endpoints.filter((e) => e !== learner.endpoint).join(','), [
+      'member',
+      'add',
+      'extra',
+      '--learner',
+      '--peer-urls=http://127.0.0.1:9',
+    ]);
     assert.notEqual(second.code, 0);
     assert.match(second.stderr, /etcdserver: too many learner members in cluster/);
 

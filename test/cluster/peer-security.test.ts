@@ -32,8 +32,15 @@ describe('peer transport security', () => {
     const c = await TestCluster.start(3, {
       peerScheme: 'https',
       args: [
-        '--peer-cert-file', pki.peerCert, '--peer-key-file', pki.peerKey, '--peer-trusted-ca-file', pki.ca,
-        '--peer-client-cert-auth', '--peer-cert-allowed-cn', 'peer',
+        '--peer-cert-file',
+        pki.peerCert,
+        '--peer-key-file',
+        pki.peerKey,
+        '--peer-trusted-ca-file',
+        pki.ca,
+        '--peer-client-cert-auth',
+        '--peer-cert-allowed-cn',
+        'peer',
       ],
     });
     try {
@@ -43,7 +50,7 @@ describe('peer transport security', () => {
     }
   });
 
-  test('unix:// peer URLs (sockets in the members\' working directory, as etcd names them)', async () => {
+  test("unix:// peer URLs (sockets in the members' working directory, as etcd names them)", async () => {
     const c = await TestCluster.start(3, { peerScheme: 'unix' });
     try {
       await putGetEverywhere(c, 'unix-peers');
@@ -80,7 +87,12 @@ describe('peer transport security', () => {
       const victim = c.members[0]!;
       const stranger = await startServer('conclave', {
         name: 'm9',
-        args: ['--initial-cluster-token', 'cluster-b', '--initial-cluster', `m9=http://127.0.0.1:0,m0=${victim.peerUrl}`],
+        args: [
+          '--initial-cluster-token',
+          'cluster-b',
+          '--initial-cluster',
+          `m9=http://127.0.0.1:0,m0=${victim.peerUrl}`,
+        ],
         timeoutMs: 4000,
       }).then(
         (s) => s,
@@ -93,7 +105,10 @@ describe('peer transport security', () => {
         await stranger.stop();
       }
       await new Promise((r) => setTimeout(r, 300));
-      assert.ok(c.members.some((m) => /rejected stream from a member of another cluster/.test(m.log)), 'no member logged the refusal');
+      assert.ok(
+        c.members.some((m) => /rejected stream from a member of another cluster/.test(m.log)),
+        'no member logged the refusal',
+      );
       await putGetEverywhere(c, 'still-fine');
     } finally {
       await c.stop();

@@ -57,12 +57,14 @@ describe('snapshots and larger clusters', () => {
   test('a member down past log compaction catches up by snapshot', async () => {
     const cluster = await TestCluster.start(3, { args: ['--snapshot-count', '200'] });
     try {
-      const down = (await cluster.waitLeader() + 1) % 3;
+      const down = ((await cluster.waitLeader()) + 1) % 3;
       await cluster.kill(down);
       const live = cluster.endpoints;
       // More than the 5,000 entries a leader keeps after a snapshot for slow followers.
       await putMany(live, 'snap', 6000);
-      await waitFor('a compacted Raft log on the leader', () => cluster.members.some((m) => /compacted Raft logs/.test(m.log)));
+      await waitFor('a compacted Raft log on the leader', () =>
+        cluster.members.some((m) => /compacted Raft logs/.test(m.log)),
+      );
       await cluster.restart(down);
       const m = cluster.members[down]!;
       await waitFor('the snapshot to be applied', () => /"msg":"applied snapshot"/.test(m.log));

@@ -35,7 +35,9 @@ function eventsOf(rs: etcdserverpb.WatchResponse[]): Ev[] {
   for (const r of rs) {
     for (const e of r.events) {
       const kv = e.kv!;
-      out.push(`${e.type === 1 ? 'DELETE' : 'PUT'} ${Buffer.from(kv.key).toString()} ${e.type === 1 ? '' : Buffer.from(kv.value).toString()} ${kv.modRevision}`);
+      out.push(
+        `${e.type === 1 ? 'DELETE' : 'PUT'} ${Buffer.from(kv.key).toString()} ${e.type === 1 ? '' : Buffer.from(kv.value).toString()} ${kv.modRevision}`,
+      );
     }
   }
   return out;
@@ -59,12 +61,11 @@ describe('watch and lease through a leader kill', () => {
     const followers = [0, 1, 2].filter((i) => i !== leader);
     const start = Number((await client(followers[0]!).put({ key: b('w/start'), value: b('x') })).header!.revision) + 1;
     // Watchers on the followers (they survive): a prefix, a single key, a range.
-    const specs = [
-      { key: b('w/'), rangeEnd: b('w0') },
-      { key: b('w/k3') },
-      { key: b('w/k1'), rangeEnd: b('w/k5') },
-    ];
-    const streams: Array<{ s: RawStream<etcdserverpb.WatchRequest, etcdserverpb.WatchResponse>; spec: (typeof specs)[number] }> = [];
+    const specs = [{ key: b('w/'), rangeEnd: b('w0') }, { key: b('w/k3') }, { key: b('w/k1'), rangeEnd: b('w/k5') }];
+    const streams: Array<{
+      s: RawStream<etcdserverpb.WatchRequest, etcdserverpb.WatchResponse>;
+      spec: (typeof specs)[number];
+    }> = [];
     for (const f of followers) {
       for (const spec of specs) {
         const s = client(f).watch();
@@ -98,7 +99,9 @@ describe('watch and lease through a leader kill', () => {
       const inRange = (e: Ev): boolean => {
         const key = e.split(' ')[1]!;
         const end = spec.rangeEnd ? Buffer.from(spec.rangeEnd).toString() : null;
-        return end === null ? key === Buffer.from(spec.key).toString() : key >= Buffer.from(spec.key).toString() && key < end;
+        return end === null
+          ? key === Buffer.from(spec.key).toString()
+          : key >= Buffer.from(spec.key).toString() && key < end;
       };
       const want = all.filter(inRange);
       await s.until((rs) => eventsOf(rs).length >= want.length, 10000);
@@ -141,7 +144,10 @@ describe('watch and lease through a leader kill', () => {
       assert.equal(r.kvs.length, 1, `key gone after ${t * 500} ms`);
       await sleep(500);
     }
-    assert.ok(ka.responses.every((r) => r.TTL > 0n), 'a keep-alive answered TTL 0');
+    assert.ok(
+      ka.responses.every((r) => r.TTL > 0n),
+      'a keep-alive answered TTL 0',
+    );
     // Keep-alives stop: the key goes within about the TTL (plus the election extension).
     stopKeepalive();
     const stoppedAt = Date.now();

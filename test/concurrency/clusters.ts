@@ -68,7 +68,10 @@ export interface ClusterContext {
 let counter = 0;
 
 /** One `describe` group per cluster kind, each with its cluster started once for the group. */
-export function describeClusters(body: (ctx: ClusterContext) => void, kinds: ClusterKind[] = ['etcd', 'conclave']): void {
+export function describeClusters(
+  body: (ctx: ClusterContext) => void,
+  kinds: ClusterKind[] = ['etcd', 'conclave'],
+): void {
   for (const kind of kinds) {
     describe(`${kind} × 3`, () => {
       const clients: Client[] = [];

@@ -33,7 +33,9 @@ function replay(events: WatchEvent[]): string[] {
 }
 
 describeClusters((ctx) => {
-  test('one leader at a time; observe sees every change, no-leader included; resign hands over', { timeout: 60_000 }, async () => {
+  test('one leader at a time; observe sees every change, no-leader included; resign hands over', {
+    timeout: 60_000,
+  }, async () => {
     const p = ctx.prefix('el');
     const start = (await ctx.client.put(`${p}-start`, '')).revision;
     const history: WatchEvent[] = [];
@@ -75,22 +77,34 @@ describeClusters((ctx) => {
     assert.equal(await new Election(sessions[1]!, p).leader(), undefined);
 
     const last = (await ctx.client.put(`${p}-start`, '')).revision;
-    await until(() => raw.revision >= last - 1n && observed[observed.length - 1]!.leader === undefined && observed.length > 20, 5000, 'observe to catch up');
+    await until(
+      () => raw.revision >= last - 1n && observed[observed.length - 1]!.leader === undefined && observed.length > 20,
+      5000,
+      'observe to catch up',
+    );
     await delay(100);
     observer.return?.();
     raw.close();
     await Promise.all([observing, rawDone]);
     const expected = replay(history);
-    assert.deepEqual(observed.map((c) => describeLeader(c.leader)), expected);
+    assert.deepEqual(
+      observed.map((c) => describeLeader(c.leader)),
+      expected,
+    );
     for (let i = 1; i < observed.length; i++) assert.ok(observed[i]!.revision > observed[i - 1]!.revision);
     // 10 terms, each seen with its campaign value and then its proclaimed value
     assert.equal(observed.filter((c) => c.leader?.valueString.endsWith('-proclaimed')).length, 10);
-    assert.ok(observed.filter((c) => c.leader === undefined).length >= 3, 'no-leader before, around and after the solo term');
+    assert.ok(
+      observed.filter((c) => c.leader === undefined).length >= 3,
+      'no-leader before, around and after the solo term',
+    );
     assert.equal(describeLeader(observed.at(-4)!.leader), '(none)', 'the solo term starts from no leader');
     await Promise.all(sessions.map((s) => s.close()));
   });
 
-  test("failover: the leader's session expires; it is told before the next candidate is elected", { timeout: 60_000 }, async () => {
+  test("failover: the leader's session expires; it is told before the next candidate is elected", {
+    timeout: 60_000,
+  }, async () => {
     const p = ctx.prefix('fo');
     const sa = await Session.create(ctx.newClient(), { ttl: 2 });
     const sb = await Session.create(ctx.newClient(), { ttl: 5 });
@@ -106,7 +120,11 @@ describeClusters((ctx) => {
     a.signal.addEventListener('abort', () => (toldAt = performance.now()));
     let electedAt = 0;
     const bWins = b.campaign('b').then(() => (electedAt = performance.now()));
-    await until(async () => (await ctx.client.range(`${p}/`, { prefix: true, countOnly: true })).count === 2, 5000, 'b to queue');
+    await until(
+      async () => (await ctx.client.range(`${p}/`, { prefix: true, countOnly: true })).count === 2,
+      5000,
+      'b to queue',
+    );
     sa.orphan(); // a stops renewing, as if partitioned away
     await bWins;
     assert.ok(toldAt > 0 && toldAt < electedAt, `a told at ${toldAt}, b elected at ${electedAt}`);
@@ -124,7 +142,9 @@ describeClusters((ctx) => {
     await sb.close();
   });
 
-  test('campaign abort withdraws the candidacy; a non-leader cannot proclaim; a resumed lease keeps its candidacy', { timeout: 60_000 }, async () => {
+  test('campaign abort withdraws the candidacy; a non-leader cannot proclaim; a resumed lease keeps its candidacy', {
+    timeout: 60_000,
+  }, async () => {
     const p = ctx.prefix('ab');
     const sa = await Session.create(ctx.client, { ttl: 5 });
     const sb = await Session.create(ctx.newClient(), { ttl: 5 });

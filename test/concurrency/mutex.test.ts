@@ -19,7 +19,12 @@ const pad = (n: bigint): string => n.toString().padStart(20, '0');
 async function fencedWrite(client: Client, m: Mutex, fence: string, token: bigint): Promise<boolean> {
   for (let i = 0; ; i++) {
     try {
-      const r = await client.txn().if(m.isOwner(), cmp.value(fence, '<', pad(token))).then(op.put(fence, pad(token))).else(op.get(fence)).commit();
+      const r = await client
+        .txn()
+        .if(m.isOwner(), cmp.value(fence, '<', pad(token)))
+        .then(op.put(fence, pad(token)))
+        .else(op.get(fence))
+        .commit();
       if (r.succeeded) return true;
       const cur = r.responses[0]?.type === 'get' ? r.responses[0].kvs[0]?.valueString : undefined;
       return cur === pad(token); // an earlier attempt whose answer was lost did apply
@@ -31,7 +36,9 @@ async function fencedWrite(client: Client, m: Mutex, fence: string, token: bigin
 }
 
 describeClusters((ctx) => {
-  test('mutual exclusion under contention with a leader kill: one holder at a time, fencing tokens strictly increase, work resumes', { timeout: 60_000 }, async () => {
+  test('mutual exclusion under contention with a leader kill: one holder at a time, fencing tokens strictly increase, work resumes', {
+    timeout: 60_000,
+  }, async () => {
     const p = ctx.prefix('mx');
     // a short call deadline: a write caught in the leader's death fails fast (etcd waits ~6 s), and is retried
     const clients = [0, 1, 2].map(() => ctx.newClient({ timeoutMs: 2000 }));
@@ -72,14 +79,17 @@ describeClusters((ctx) => {
     }
     await Promise.all(running);
     assert.equal(maxInside, 1, 'two holders at once');
-    for (let i = 1; i < tokens.length; i++) assert.ok(tokens[i]! > tokens[i - 1]!, `token ${tokens[i]} after ${tokens[i - 1]}`);
+    for (let i = 1; i < tokens.length; i++)
+      assert.ok(tokens[i]! > tokens[i - 1]!, `token ${tokens[i]} after ${tokens[i - 1]}`);
     assert.equal(fencedFailures, 0, 'a holder lost the lock during the failover');
     assert.equal((await ctx.client.get(fence))?.valueString, pad(tokens[tokens.length - 1]!));
     await Promise.all(sessions.map((s) => s.close()));
     assert.equal((await ctx.client.range(`${p}/lock/`, { prefix: true, countOnly: true })).count, 0);
   });
 
-  test('a holder whose session expires is told, and loses the lock before anyone else gets it', { timeout: 60_000 }, async () => {
+  test('a holder whose session expires is told, and loses the lock before anyone else gets it', {
+    timeout: 60_000,
+  }, async () => {
     const p = ctx.prefix('hx');
     const other = ctx.newClient();
     const sh = await Session.create(ctx.client, { ttl: 2 });
@@ -107,7 +117,11 @@ describeClusters((ctx) => {
     assert.equal(holder.isHeld, false);
     assert.ok(t2 > t1);
     // the old holder's guarded write fails: the key it compares against is gone
-    const late = await ctx.client.txn().if(holder.isOwner()).then(op.put(`${p}/res`, 'stale')).commit();
+    const late = await ctx.client
+      .txn()
+      .if(holder.isOwner())
+      .then(op.put(`${p}/res`, 'stale'))
+      .commit();
     assert.equal(late.succeeded, false);
     await holder.unlock();
     await waiter.unlock();
@@ -145,14 +159,23 @@ describeClusters((ctx) => {
     await Promise.all([sh.close(), sx.close()]);
   });
 
-  test('tryLock, abort while waiting, and the in-process guard for two Mutex objects of one session', { timeout: 60_000 }, async () => {
+  test('tryLock, abort while waiting, and the in-process guard for two Mutex objects of one session', {
+    timeout: 60_000,
+  }, async () => {
     const p = ctx.prefix('try');
-    const [s1, s2] = await Promise.all([Session.create(ctx.client, { ttl: 5 }), Session.create(ctx.newClient(), { ttl: 5 })]);
+    const [s1, s2] = await Promise.all([
+      Session.create(ctx.client, { ttl: 5 }),
+      Session.create(ctx.newClient(), { ttl: 5 }),
+    ]);
     const a = new Mutex(s1, `${p}/lock`);
     const b = new Mutex(s2, `${p}/lock`);
     const ta = await a.lock();
     assert.equal(await b.tryLock(), false);
-    assert.equal((await ctx.client.range(`${p}/lock/`, { prefix: true, countOnly: true })).count, 1, 'tryLock leaves no queue entry');
+    assert.equal(
+      (await ctx.client.range(`${p}/lock/`, { prefix: true, countOnly: true })).count,
+      1,
+      'tryLock leaves no queue entry',
+    );
     const ac = new AbortController();
     const aborted = b.lock({ signal: ac.signal });
     await until(async () => (await ctx.client.get(b.key)) !== undefined, 5000, 'the waiter to queue');
@@ -178,7 +201,9 @@ describeClusters((ctx) => {
     await Promise.all([s1.close(), s2.close()]);
   });
 
-  test('RWMutex: readers share, a writer excludes both kinds, writer tokens increase', { timeout: 60_000 }, async () => {
+  test('RWMutex: readers share, a writer excludes both kinds, writer tokens increase', {
+    timeout: 60_000,
+  }, async () => {
     const p = ctx.prefix('rw');
     const ss = await Promise.all([0, 1, 2, 3].map(() => Session.create(ctx.client, { ttl: 5 })));
     const [r1, r2, w, r3] = ss.map((s) => new RWMutex(s, `${p}/rw`));
@@ -189,7 +214,11 @@ describeClusters((ctx) => {
       wGot = true;
       return t;
     });
-    await until(async () => (await ctx.client.range(`${p}/rw/write/`, { prefix: true, countOnly: true })).count === 1, 5000, 'the writer to queue');
+    await until(
+      async () => (await ctx.client.range(`${p}/rw/write/`, { prefix: true, countOnly: true })).count === 1,
+      5000,
+      'the writer to queue',
+    );
     let r3Got = false;
     const r3Lock = r3!.rLock().then(() => (r3Got = true)); // queued behind the writer
     await delay(200);
@@ -213,7 +242,9 @@ describeClusters((ctx) => {
 
   test('Semaphore: never more than `permits` holders', { timeout: 60_000 }, async () => {
     const p = ctx.prefix('sem');
-    const ss = await Promise.all([0, 1, 2, 3, 4, 5].map((i) => Session.create(i % 2 ? ctx.client : ctx.newClient(), { ttl: 5 })));
+    const ss = await Promise.all(
+      [0, 1, 2, 3, 4, 5].map((i) => Session.create(i % 2 ? ctx.client : ctx.newClient(), { ttl: 5 })),
+    );
     let holders = 0;
     let most = 0;
     await Promise.all(
@@ -247,9 +278,13 @@ describeClusters((ctx) => {
     const collecting = (async () => {
       for await (const e of history.events()) events.push(e);
     })();
-    const bench = spawn(GOMUTEX, ['-endpoints', ctx.cluster.endpoints.join(','), '-prefix', prefix, '-workers', '4', '-total', '250'], {
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
+    const bench = spawn(
+      GOMUTEX,
+      ['-endpoints', ctx.cluster.endpoints.join(','), '-prefix', prefix, '-workers', '4', '-total', '250'],
+      {
+        stdio: ['ignore', 'pipe', 'pipe'],
+      },
+    );
     let out = '';
     bench.stdout.on('data', (d: Buffer) => (out += d.toString()));
     bench.stderr.on('data', (d: Buffer) => (out += d.toString()));
@@ -265,9 +300,17 @@ describeClusters((ctx) => {
         const m = new Mutex(s, prefix);
         for (let i = 0; i < 12 && !benchExited; i++) {
           const token = await m.lock({ timeoutMs: 20_000 });
-          const a = await s.client.txn().if(m.isOwner()).then(op.put('lockbench-marker', `ts${w}-in`)).commit();
+          const a = await s.client
+            .txn()
+            .if(m.isOwner())
+            .then(op.put('lockbench-marker', `ts${w}-in`))
+            .commit();
           await delay(2);
-          const b = await s.client.txn().if(m.isOwner()).then(op.put('lockbench-marker', `ts${w}-out`)).commit();
+          const b = await s.client
+            .txn()
+            .if(m.isOwner())
+            .then(op.put('lockbench-marker', `ts${w}-out`))
+            .commit();
           assert.ok(a.succeeded && b.succeeded, 'the guarded writes of a holder must succeed');
           tenures.push({ key: m.key, token, begin: a.revision, end: b.revision });
           await m.unlock();
@@ -281,8 +324,16 @@ describeClusters((ctx) => {
     assert.equal(summary.ops, 250, out);
     await Promise.all(sessions.map((s) => s.close()));
     const last = await ctx.client.put('lockbench-start', '2');
-    await until(() => history.revision >= last.revision - 1n || events.some((e) => e.kv.modRevision >= last.revision), 5000, 'the history watch to catch up');
-    await until(async () => (await ctx.client.range(`${prefix}/`, { prefix: true, countOnly: true })).count === 0, 5000, 'every lock key to go');
+    await until(
+      () => history.revision >= last.revision - 1n || events.some((e) => e.kv.modRevision >= last.revision),
+      5000,
+      'the history watch to catch up',
+    );
+    await until(
+      async () => (await ctx.client.range(`${prefix}/`, { prefix: true, countOnly: true })).count === 0,
+      5000,
+      'every lock key to go',
+    );
     await delay(200);
     history.close();
     await collecting;
@@ -310,10 +361,16 @@ describeClusters((ctx) => {
       for (const i of instances) {
         if (i === mine) continue;
         if (i.created < t.token) {
-          assert.ok(i.deleted !== -1n && i.deleted < t.begin, `${i.key}@${i.created} (deleted at ${i.deleted}) overlaps the TypeScript tenure ${t.key}@${t.token} from ${t.begin}`);
+          assert.ok(
+            i.deleted !== -1n && i.deleted < t.begin,
+            `${i.key}@${i.created} (deleted at ${i.deleted}) overlaps the TypeScript tenure ${t.key}@${t.token} from ${t.begin}`,
+          );
           if (!ours.has(i.key) && i.deleted > t.token) waitedOnGo++;
         } else if (i.created < mine.deleted) {
-          assert.ok(i.deleted > mine.deleted, `${i.key}@${i.created} was released at ${i.deleted}, before the TypeScript holder it queued behind (${mine.deleted})`);
+          assert.ok(
+            i.deleted > mine.deleted,
+            `${i.key}@${i.created} was released at ${i.deleted}, before the TypeScript holder it queued behind (${mine.deleted})`,
+          );
           if (!ours.has(i.key)) goWaitedOnUs++;
         }
       }

@@ -8,13 +8,23 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { CompactedError, op } from '@conclave/client';
-import { ConfigWatcher, InvalidConfigError, ServiceRegistry, random, type ConfigSnapshot, type ConfigState, type ServiceInstance } from '@conclave/concurrency';
+import {
+  ConfigWatcher,
+  InvalidConfigError,
+  ServiceRegistry,
+  random,
+  type ConfigSnapshot,
+  type ConfigState,
+  type ServiceInstance,
+} from '@conclave/concurrency';
 import { delay, describeClusters, until } from './clusters.js';
 
 const ids = (set: readonly ServiceInstance[]): string => set.map((i) => i.id).join(',');
 
 describeClusters((ctx) => {
-  test('register, discover, watch, pick; endpoints written by Go services are read; deregister', { timeout: 60_000 }, async () => {
+  test('register, discover, watch, pick; endpoints written by Go services are read; deregister', {
+    timeout: 60_000,
+  }, async () => {
     const p = `${ctx.prefix('reg')}/`;
     const reg = new ServiceRegistry(ctx.newClient(), { prefix: p, ttl: 5 });
     const seen: string[] = [];
@@ -42,12 +52,19 @@ describeClusters((ctx) => {
     const rr = reg.picker('api', 'round-robin');
     await rr.ready;
     await until(() => rr.instances.length === 3, 5000, 'the picker to see 3 instances');
-    assert.deepEqual([0, 1, 2, 3].map(() => rr.pick()!.id), ['a', 'b', 'go-1', 'a']);
+    assert.deepEqual(
+      [0, 1, 2, 3].map(() => rr.pick()!.id),
+      ['a', 'b', 'go-1', 'a'],
+    );
     const rnd = random();
     for (let i = 0; i < 5; i++) assert.ok(['a', 'b', 'go-1'].includes(rnd(found)!.id));
     await a.deregister();
     await until(() => seen.at(-1) === 'b,go-1', 5000, 'the watch to drop a');
-    assert.deepEqual(seen.filter((s, i) => s !== seen[i - 1]), seen, 'the same set is not reported twice');
+    assert.deepEqual(
+      seen.filter((s, i) => s !== seen[i - 1]),
+      seen,
+      'the same set is not reported twice',
+    );
     assert.equal(seen[0], '');
     rr.close();
     await reg.close();
@@ -56,7 +73,9 @@ describeClusters((ctx) => {
     await watching;
   });
 
-  test('an instance killed without deregistering disappears within its TTL, and re-appears after restart', { timeout: 60_000 }, async () => {
+  test('an instance killed without deregistering disappears within its TTL, and re-appears after restart', {
+    timeout: 60_000,
+  }, async () => {
     const p = `${ctx.prefix('ttl')}/`;
     const seen: { at: number; ids: string }[] = [];
     const watcher = new ServiceRegistry(ctx.client, { prefix: p }).watch('svc');
@@ -64,7 +83,12 @@ describeClusters((ctx) => {
       for await (const set of watcher) seen.push({ at: performance.now(), ids: ids(set) });
     })();
     const doomedClient = ctx.newClient();
-    await new ServiceRegistry(doomedClient, { prefix: p, ttl: 2 }).register({ service: 'svc', id: 'i1', address: '127.0.0.1', port: 7001 });
+    await new ServiceRegistry(doomedClient, { prefix: p, ttl: 2 }).register({
+      service: 'svc',
+      id: 'i1',
+      address: '127.0.0.1',
+      port: 7001,
+    });
     await until(() => seen.at(-1)?.ids === 'i1', 5000, 'i1 to appear');
     // the process dies: its client goes away without deregistering or revoking anything
     const diedAt = performance.now();
@@ -95,16 +119,28 @@ describeClusters((ctx) => {
     assert.deepEqual(events, ['lost', 'registered']);
     const kv = await ctx.client.get(r.key);
     assert.ok(kv && kv.lease === r.lease && kv.lease !== first);
-    assert.deepEqual((await reg.discover('svc')).map((i) => i.id), ['x']);
+    assert.deepEqual(
+      (await reg.discover('svc')).map((i) => i.id),
+      ['x'],
+    );
     await reg.close();
     assert.equal(await ctx.client.get(r.key), undefined);
   });
 
-  test('config watcher: typed and validated; invalid states skipped; start refuses an invalid config', { timeout: 60_000 }, async () => {
+  test('config watcher: typed and validated; invalid states skipped; start refuses an invalid config', {
+    timeout: 60_000,
+  }, async () => {
     const p = `${ctx.prefix('cfg')}/`;
-    await ctx.client.txn().then(op.put(`${p}mode`, 'fast'), op.put(`${p}workers`, '4')).commit();
-    const parse = (s: ConfigSnapshot): { mode: string; workers: number } => ({ mode: s.entries.get('mode') ?? 'default', workers: Number(s.entries.get('workers') ?? '1') });
-    const validate = (c: { workers: number }): string | undefined => (Number.isInteger(c.workers) && c.workers > 0 ? undefined : `bad workers ${c.workers}`);
+    await ctx.client
+      .txn()
+      .then(op.put(`${p}mode`, 'fast'), op.put(`${p}workers`, '4'))
+      .commit();
+    const parse = (s: ConfigSnapshot): { mode: string; workers: number } => ({
+      mode: s.entries.get('mode') ?? 'default',
+      workers: Number(s.entries.get('workers') ?? '1'),
+    });
+    const validate = (c: { workers: number }): string | undefined =>
+      Number.isInteger(c.workers) && c.workers > 0 ? undefined : `bad workers ${c.workers}`;
     const invalid: string[] = [];
     const w = await ConfigWatcher.start(ctx.client, p, { parse, validate, onInvalid: (e) => invalid.push(e.message) });
     assert.deepEqual(w.current().value, { mode: 'fast', workers: 4 });
@@ -117,31 +153,44 @@ describeClusters((ctx) => {
     await until(() => w.current().value.workers === 8, 5000, 'workers=8');
     assert.equal(invalid.length, 1);
     assert.match(invalid[0]!, /bad workers/);
-    assert.deepEqual(states.map((s) => s.value.workers), [4, 8]);
+    assert.deepEqual(
+      states.map((s) => s.value.workers),
+      [4, 8],
+    );
     w.close();
     await consuming;
     await ctx.client.put(`${p}workers`, '-1');
     await assert.rejects(ConfigWatcher.start(ctx.client, p, { parse, validate }), InvalidConfigError);
   });
 
-  test('config watcher: under writes, a leader kill and compaction, every state seen existed at some revision, in order', { timeout: 90_000 }, async () => {
+  test('config watcher: under writes, a leader kill and compaction, every state seen existed at some revision, in order', {
+    timeout: 90_000,
+  }, async () => {
     // The writer changes all KEYS keys in one transaction per version, so a consistent state has every
     // key at the same version; a torn or mixed state would show two versions.
     const p = `${ctx.prefix('cfgchaos')}/`;
     const KEYS = 6;
     const writer = ctx.newClient({ timeoutMs: 3000 });
-    const writeVersion = (v: number) => writer.txn().then(...Array.from({ length: KEYS }, (_, i) => op.put(`${p}k${i}`, String(v)))).commit();
+    const writeVersion = (v: number) =>
+      writer
+        .txn()
+        .then(...Array.from({ length: KEYS }, (_, i) => op.put(`${p}k${i}`, String(v))))
+        .commit();
     await writeVersion(0);
     const parse = (s: ConfigSnapshot): number => {
       const vs = new Set([...s.entries.values()]);
-      if (s.entries.size !== KEYS || vs.size !== 1) throw new Error(`torn state at ${s.revision}: ${[...s.entries].join(' ')}`);
+      if (s.entries.size !== KEYS || vs.size !== 1)
+        throw new Error(`torn state at ${s.revision}: ${[...s.entries].join(' ')}`);
       return Number([...vs][0]);
     };
     const cl = ctx.cluster;
     const leader = await cl.leader();
     const solo = (leader + 1) % 3; // the member the second watcher depends on alone
     const soloClient = ctx.newClient({ endpoints: [cl.endpoints[solo]!] });
-    const watchers = [await ConfigWatcher.start(ctx.newClient(), p, { parse }), await ConfigWatcher.start(soloClient, p, { parse })];
+    const watchers = [
+      await ConfigWatcher.start(ctx.newClient(), p, { parse }),
+      await ConfigWatcher.start(soloClient, p, { parse }),
+    ];
     const torn: string[] = [];
     const seen: { revision: bigint; version: number }[][] = [[], []];
     const resynced = [false, false];
@@ -195,9 +244,18 @@ describeClusters((ctx) => {
         }
       }
       const live = cl.endpoints.filter((_, i) => i !== solo);
-      for (const endpoint of live) await until(async () => (await writer.maintenance.hashKV(0, { endpoint })).compactRevision >= compactAt, 10_000, 'the compaction to apply');
+      for (const endpoint of live)
+        await until(
+          async () => (await writer.maintenance.hashKV(0, { endpoint })).compactRevision >= compactAt,
+          10_000,
+          'the compaction to apply',
+        );
       soloClient.setEndpoints(live);
-      await until(() => watchers[1]!.current().revision >= compactAt, 20_000, 'the solo watcher to catch up after compaction');
+      await until(
+        () => watchers[1]!.current().revision >= compactAt,
+        20_000,
+        'the solo watcher to catch up after compaction',
+      );
       await cl.restart(solo);
       stop = true;
       await writing;
@@ -206,7 +264,8 @@ describeClusters((ctx) => {
       await writing;
     }
     const final = await writeVersion(++version);
-    for (const w of watchers) await until(() => w.current().revision >= final.revision, 10_000, 'the watchers to reach the last write');
+    for (const w of watchers)
+      await until(() => w.current().revision >= final.revision, 10_000, 'the watchers to reach the last write');
     for (const w of watchers) w.close();
     await Promise.all(consumers);
     assert.deepEqual(torn, [], 'a watcher saw a state that never existed');
@@ -215,7 +274,10 @@ describeClusters((ctx) => {
       // same version at two revisions is two real states)
       for (let i = 1; i < s.length; i++) {
         const [a, b] = [s[i - 1]!, s[i]!];
-        assert.ok(b.revision > a.revision && b.version >= a.version, `out of order: v${a.version}@${a.revision} then v${b.version}@${b.revision}`);
+        assert.ok(
+          b.revision > a.revision && b.version >= a.version,
+          `out of order: v${a.version}@${a.revision} then v${b.version}@${b.revision}`,
+        );
       }
       assert.equal(s.at(-1)!.version, version);
       assert.equal(s.at(-1)!.revision, final.revision);

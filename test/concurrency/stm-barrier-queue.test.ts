@@ -8,7 +8,16 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import type { Client } from '@conclave/client';
-import { Barrier, DoubleBarrier, PriorityQueue, Queue, STMConflictError, Session, runSTM, type Isolation } from '@conclave/concurrency';
+import {
+  Barrier,
+  DoubleBarrier,
+  PriorityQueue,
+  Queue,
+  STMConflictError,
+  Session,
+  runSTM,
+  type Isolation,
+} from '@conclave/concurrency';
 import { delay, describeClusters } from './clusters.js';
 
 const ACCOUNTS = 5;
@@ -27,13 +36,15 @@ async function total(c: Client, keys: string[]): Promise<number> {
 
 describeClusters((ctx) => {
   for (const isolation of ['serializable-snapshot', 'serializable', 'repeatable-reads'] as Isolation[]) {
-    test(`${isolation}: concurrent transfers keep the total constant; concurrent readers see only that total`, { timeout: 60_000 }, async () => {
+    test(`${isolation}: concurrent transfers keep the total constant; concurrent readers see only that total`, {
+      timeout: 60_000,
+    }, async () => {
       const p = ctx.prefix(`stm-${isolation}`);
       const clients = [ctx.newClient(), ctx.newClient(), ctx.newClient()];
       const keys = await seed(ctx.client, p);
       let attempts = 0;
       let seed0 = 7;
-      const rand = (n: number): number => ((seed0 = (seed0 * 1103515245 + 12345) % 2147483648) % n);
+      const rand = (n: number): number => (seed0 = (seed0 * 1103515245 + 12345) % 2147483648) % n;
       const sums: number[] = [];
       await Promise.all([
         ...[0, 1, 2, 3].map(async (w) => {
@@ -57,21 +68,33 @@ describeClusters((ctx) => {
         }),
         (async () => {
           for (let i = 0; i < 6; i++) {
-            sums.push(await runSTM(clients[2]!, async (stm) => {
-              let s = 0;
-              for (const k of keys) s += Number(await stm.get(k));
-              return s;
-            }, { isolation }));
+            sums.push(
+              await runSTM(
+                clients[2]!,
+                async (stm) => {
+                  let s = 0;
+                  for (const k of keys) s += Number(await stm.get(k));
+                  return s;
+                },
+                { isolation },
+              ),
+            );
           }
         })(),
       ]);
       assert.equal(await total(ctx.client, keys), ACCOUNTS * START);
-      assert.deepEqual(sums, sums.map(() => ACCOUNTS * START), 'a reader saw a total that never existed');
+      assert.deepEqual(
+        sums,
+        sums.map(() => ACCOUNTS * START),
+        'a reader saw a total that never existed',
+      );
       assert.ok(attempts >= 32);
     });
   }
 
-  test('read-committed: no conflict check (each function runs once); disjoint transfers keep the total', { timeout: 60_000 }, async () => {
+  test('read-committed: no conflict check (each function runs once); disjoint transfers keep the total', {
+    timeout: 60_000,
+  }, async () => {
     const p = ctx.prefix('stm-rc');
     // read-committed reads are serializable (as in etcd's Go STM): served by whichever member gets
     // them, possibly one that has not applied the last commit yet. One member for every call here,
@@ -103,27 +126,48 @@ describeClusters((ctx) => {
     assert.equal(await total(ctx.client, keys), ACCOUNTS * START);
     // a conflicting write between the read and the commit is not detected: the update is lost by design
     let calls = 0;
-    await runSTM(one, async (stm) => {
-      calls++;
-      const v = Number(await stm.get(keys[4]!));
-      await one.put(keys[4]!, '1000');
-      stm.put(keys[4]!, String(v + 1));
-    }, { isolation: 'read-committed' });
+    await runSTM(
+      one,
+      async (stm) => {
+        calls++;
+        const v = Number(await stm.get(keys[4]!));
+        await one.put(keys[4]!, '1000');
+        stm.put(keys[4]!, String(v + 1));
+      },
+      { isolation: 'read-committed' },
+    );
     assert.equal(calls, 1);
     assert.equal((await one.get(keys[4]!))?.valueString, String(START + 1));
   });
 
-  test('isolation rules: snapshot reads (serializable), blind-write conflicts (serializable-snapshot), latest reads (repeatable-reads)', { timeout: 60_000 }, async () => {
+  test('isolation rules: snapshot reads (serializable), blind-write conflicts (serializable-snapshot), latest reads (repeatable-reads)', {
+    timeout: 60_000,
+  }, async () => {
     const p = ctx.prefix('stm-rules');
     // one member: repeatable-reads reads a member's local state, and a member answers a write only
     // after applying it, so through one member "the latest value" is well defined
     const c = ctx.newClient({ endpoints: [ctx.cluster.endpoints[0]!] });
-    const run = async (isolation: Isolation, body: (n: number, get: (k: string) => Promise<string | undefined>, put: (k: string, v: string) => void) => Promise<void>): Promise<number> => {
+    const run = async (
+      isolation: Isolation,
+      body: (
+        n: number,
+        get: (k: string) => Promise<string | undefined>,
+        put: (k: string, v: string) => void,
+      ) => Promise<void>,
+    ): Promise<number> => {
       let n = 0;
-      await runSTM(c, async (stm) => {
-        n++;
-        await body(n, (k) => stm.get(k), (k, v) => stm.put(k, v));
-      }, { isolation });
+      await runSTM(
+        c,
+        async (stm) => {
+          n++;
+          await body(
+            n,
+            (k) => stm.get(k),
+            (k, v) => stm.put(k, v),
+          );
+        },
+        { isolation },
+      );
       return n;
     };
     // a key changed after the snapshot is read at the snapshot: stale read, conflict, second attempt
@@ -157,18 +201,24 @@ describeClusters((ctx) => {
     }
   });
 
-  test('retries run out with STMConflictError; an error in the function aborts without writing; deletes', { timeout: 60_000 }, async () => {
+  test('retries run out with STMConflictError; an error in the function aborts without writing; deletes', {
+    timeout: 60_000,
+  }, async () => {
     const p = ctx.prefix('stm-err');
     const c = ctx.client;
     await c.put(`${p}/k`, '0');
     let n = 0;
     await assert.rejects(
-      runSTM(c, async (stm) => {
-        n++;
-        const v = await stm.get(`${p}/k`);
-        await c.put(`${p}/k`, String(n)); // someone always gets in first
-        stm.put(`${p}/k`, `${v}!`);
-      }, { retries: 3 }),
+      runSTM(
+        c,
+        async (stm) => {
+          n++;
+          const v = await stm.get(`${p}/k`);
+          await c.put(`${p}/k`, String(n)); // someone always gets in first
+          stm.put(`${p}/k`, `${v}!`);
+        },
+        { retries: 3 },
+      ),
       (e: unknown) => e instanceof STMConflictError && e.attempts === 3,
     );
     assert.equal(n, 3);
@@ -221,7 +271,9 @@ describeClusters((ctx) => {
     await Promise.all(sessions.map((s) => s.close()));
   });
 
-  test('Queue: FIFO, each item to exactly one consumer, waiting consumers woken; PriorityQueue order', { timeout: 60_000 }, async () => {
+  test('Queue: FIFO, each item to exactly one consumer, waiting consumers woken; PriorityQueue order', {
+    timeout: 60_000,
+  }, async () => {
     const p = ctx.prefix('q');
     const q = new Queue(ctx.client, `${p}/jobs`);
     for (let i = 0; i < 3; i++) await q.enqueue(`first-${i}`);

@@ -46,8 +46,13 @@ interface Step {
 }
 
 /** Runs one etcdctl command against both servers (in parallel) and asserts the same outcome. */
-async function same(servers: [ServerProcess, ServerProcess], step: Step, extraEtcdctl: string[] = []): Promise<EtcdctlResult> {
-  const run = (s: ServerProcess) => etcdctl(s.endpoint, [...extraEtcdctl, ...step.args], step.input === undefined ? {} : { input: step.input });
+async function same(
+  servers: [ServerProcess, ServerProcess],
+  step: Step,
+  extraEtcdctl: string[] = [],
+): Promise<EtcdctlResult> {
+  const run = (s: ServerProcess) =>
+    etcdctl(s.endpoint, [...extraEtcdctl, ...step.args], step.input === undefined ? {} : { input: step.input });
   const [a, b] = await Promise.all([run(servers[0]), run(servers[1])]);
   const what = `etcdctl ${step.args.join(' ')}`;
   assert.equal(b.code, a.code, `${what}: exit code (etcd: ${a.stdout}${a.stderr}; conclave: ${b.stdout}${b.stderr})`);
@@ -160,7 +165,10 @@ describe('etcdctl user, role and auth against etcd 3.4 and Conclave', () => {
     await ok(...U1, 'del', 'zz');
     await ok(...U1, 'compaction', '1');
     // txn: compares need read, both branches are checked
-    await same(servers, { args: [...U1, '-w', 'json', 'txn'], input: 'val("a/4") = "z"\n\nput a/4 z\n\nput a/5 1\n\n' });
+    await same(servers, {
+      args: [...U1, '-w', 'json', 'txn'],
+      input: 'val("a/4") = "z"\n\nput a/4 z\n\nput a/5 1\n\n',
+    });
     await same(servers, { args: [...U1, 'txn'], input: '\nput a/3 z\n\nput zz 1\n\n' });
     await same(servers, { args: [...U1, 'txn'], input: 'val("c2") = "1"\n\nput a/4 z\n\n' });
     await same(servers, { args: [...U1, 'txn'], input: 'val("zz") = "1"\n\nput a/4 z\n\n' });
@@ -276,10 +284,17 @@ describe('tokens: simple-token expiry (--auth-token-ttl) and JWT', () => {
   let jwt: [ServerProcess, ServerProcess];
 
   before(async () => {
-    [simple, jwt] = await Promise.all([pair({ args: [...FAST, '--auth-token-ttl', '1'] }), pair({ args: [...FAST, '--auth-token', jwtFlag] })]);
+    [simple, jwt] = await Promise.all([
+      pair({ args: [...FAST, '--auth-token-ttl', '1'] }),
+      pair({ args: [...FAST, '--auth-token', jwtFlag] }),
+    ]);
     await Promise.all(
       [...simple, ...jwt].map(async (s) => {
-        for (const args of [['user', 'add', 'root', '--new-user-password=rootpw'], ['user', 'grant-role', 'root', 'root'], ['auth', 'enable']]) {
+        for (const args of [
+          ['user', 'add', 'root', '--new-user-password=rootpw'],
+          ['user', 'grant-role', 'root', 'root'],
+          ['auth', 'enable'],
+        ]) {
           const r = await etcdctl(s.endpoint, args);
           assert.equal(r.code, 0, r.stderr);
         }
@@ -296,8 +311,11 @@ describe('tokens: simple-token expiry (--auth-token-ttl) and JWT', () => {
     const all = [...simple, ...jwt];
     const clients = all.map((s) => new RawClient(s.endpoint));
     try {
-      const tokens = await Promise.all(clients.map(async (c) => (await c.unary(A.Authenticate, { name: 'root', password: 'rootpw' })).token));
-      const range = (c: RawClient, token: string) => outcome(c.unary(K.Range, { key: Buffer.from('k') }, { metadata: { token } }));
+      const tokens = await Promise.all(
+        clients.map(async (c) => (await c.unary(A.Authenticate, { name: 'root', password: 'rootpw' })).token),
+      );
+      const range = (c: RawClient, token: string) =>
+        outcome(c.unary(K.Range, { key: Buffer.from('k') }, { metadata: { token } }));
       assert.deepEqual(await Promise.all(clients.map((c, i) => range(c, tokens[i]!))), ['ok', 'ok', 'ok', 'ok']);
       // JWTs: etcd's shape, and signatures each server accepts from the other (same keys, same revision)
       const [, , je, jc] = tokens as [string, string, string, string];
@@ -311,11 +329,20 @@ describe('tokens: simple-token expiry (--auth-token-ttl) and JWT', () => {
       // an auth change: a JWT carries the old revision and is refused; simple tokens are not
       await Promise.all(clients.map((c, i) => c.unary(A.RoleAdd, { name: 'x' }, { metadata: { token: tokens[i]! } })));
       const afterChange = await Promise.all(clients.map((c, i) => range(c, tokens[i]!)));
-      assert.deepEqual(afterChange, ['ok', 'ok', '3 etcdserver: revision of auth store is old', '3 etcdserver: revision of auth store is old']);
+      assert.deepEqual(afterChange, [
+        'ok',
+        'ok',
+        '3 etcdserver: revision of auth store is old',
+        '3 etcdserver: revision of auth store is old',
+      ]);
       // idle past the simple tokens' TTL (1 s; etcd checks once a second) and past the JWTs' exp
       // (whole seconds; valid through that second)
       const lastUse = Date.now();
-      const exp = Math.max(...[je, jc].map((t) => (JSON.parse(Buffer.from(t.split('.')[1]!, 'base64url').toString()) as { exp: number }).exp));
+      const exp = Math.max(
+        ...[je, jc].map(
+          (t) => (JSON.parse(Buffer.from(t.split('.')[1]!, 'base64url').toString()) as { exp: number }).exp,
+        ),
+      );
       await new Promise((r) => setTimeout(r, Math.max(lastUse + 2200, (exp + 1) * 1000 + 100) - Date.now()));
       const expired = await Promise.all(clients.map((c, i) => range(c, tokens[i]!)));
       assert.deepEqual(expired, Array(4).fill('16 etcdserver: invalid auth token'));
@@ -379,8 +406,13 @@ describe('TLS client certificates name the user with --client-cert-auth', () => 
 
 describe('auth state survives a restart', () => {
   test('users, roles, permissions and the enabled flag after a restart', async () => {
-    const dirs = ['etcd', 'conclave'].map((k) => join(mkdtempSync(join(tmpdir(), `auth-restart-${k}-`)), 'default.etcd'));
-    let servers = await Promise.all([startServer('etcd', { args: FAST, dataDir: dirs[0]! }), startServer('conclave', { args: FAST, dataDir: dirs[1]! })]);
+    const dirs = ['etcd', 'conclave'].map((k) =>
+      join(mkdtempSync(join(tmpdir(), `auth-restart-${k}-`)), 'default.etcd'),
+    );
+    let servers = await Promise.all([
+      startServer('etcd', { args: FAST, dataDir: dirs[0]! }),
+      startServer('conclave', { args: FAST, dataDir: dirs[1]! }),
+    ]);
     try {
       for (const args of [
         ['user', 'add', 'root', '--new-user-password=rootpw'],
@@ -395,7 +427,10 @@ describe('auth state survives a restart', () => {
         await same(servers, cmd(...args));
       }
       await Promise.all(servers.map((s) => s.kill()));
-      servers = await Promise.all([startServer('etcd', { args: FAST, dataDir: dirs[0]! }), startServer('conclave', { args: FAST, dataDir: dirs[1]! })]);
+      servers = await Promise.all([
+        startServer('etcd', { args: FAST, dataDir: dirs[0]! }),
+        startServer('conclave', { args: FAST, dataDir: dirs[1]! }),
+      ]);
       await same(servers, cmd('get', 'p/1'));
       await same(servers, cmd('--user', 'u:upw', 'get', 'p/', '--prefix'));
       await same(servers, cmd('--user', 'u:upw', 'put', 'q', 'x'));

@@ -17,7 +17,10 @@ let etcd: ServerProcess;
 let conclave: ServerProcess;
 
 before(async () => {
-  [etcd, conclave] = await Promise.all([startServer('etcd', { args: ['--max-txn-ops', '8'] }), startServer('conclave', { args: ['--max-txn-ops', '8'] })]);
+  [etcd, conclave] = await Promise.all([
+    startServer('etcd', { args: ['--max-txn-ops', '8'] }),
+    startServer('conclave', { args: ['--max-txn-ops', '8'] }),
+  ]);
 });
 
 after(async () => {
@@ -88,9 +91,15 @@ describe('etcdctl KV against etcd 3.4 and Conclave', () => {
 
   test('txn: compares on value, version, create, mod, with success and failure branches', async () => {
     await same({ args: ['put', 'k1', 'v1'] });
-    await same({ args: ['-w', 'json', 'txn'], input: 'value("k1") = "v1"\n\nput k1 v2\nget k1\ndel nothing\n\nget k1\n\n' });
+    await same({
+      args: ['-w', 'json', 'txn'],
+      input: 'value("k1") = "v1"\n\nput k1 v2\nget k1\ndel nothing\n\nget k1\n\n',
+    });
     await same({ args: ['-w', 'json', 'txn'], input: 'value("k1") = "v1"\n\nput k1 v3\n\nget k1\nput k2 x\n\n' });
-    await same({ args: ['txn'], input: 'version("k1") > "1"\nmod("k1") < "1000"\ncreate("k2") = "0"\n\nput k3 a\n\nput k4 b\n\n' });
+    await same({
+      args: ['txn'],
+      input: 'version("k1") > "1"\nmod("k1") < "1000"\ncreate("k2") = "0"\n\nput k3 a\n\nput k4 b\n\n',
+    });
     await same({ args: ['-w', 'json', 'txn'], input: 'value("missing") = ""\n\nput y 1\n\nput n 1\n\n' });
     await same({ args: ['-w', 'json', 'txn'], input: 'version("missing") = "0"\n\nput z 1\n\n' });
     await same(json('get', '', '--from-key'));

@@ -57,13 +57,19 @@ function normalize(side: Side, s: string): string {
       .replaceAll(id.toString(10), n);
   }
   // etcd prints attached keys in map order: sort them.
-  out = out.replace(/attached keys\(\[([^\]]*)\]\)/g, (_m, ks: string) => `attached keys([${ks.split(' ').sort().join(' ')}])`);
+  out = out.replace(
+    /attached keys\(\[([^\]]*)\]\)/g,
+    (_m, ks: string) => `attached keys([${ks.split(' ').sort().join(' ')}])`,
+  );
   out = out.replace(/"keys":\[([^\]]*)\]/g, (_m, ks: string) => `"keys":[${ks.split(',').sort().join(',')}]`);
   return out;
 }
 
 /** Runs the same etcdctl command (placeholders L1… resolved per server) against both; compares. */
-async function same(args: string[], opts: { input?: string; remaining?: boolean } = {}): Promise<[EtcdctlResult, EtcdctlResult]> {
+async function same(
+  args: string[],
+  opts: { input?: string; remaining?: boolean } = {},
+): Promise<[EtcdctlResult, EtcdctlResult]> {
   const run = async (side: Side): Promise<EtcdctlResult> => {
     const resolved = args.map((a) => a.replace(/\bL\d+\b/g, (n) => idOf(side, n)));
     const r = await etcdctl(side.server.endpoint, resolved, opts.input === undefined ? {} : { input: opts.input });
@@ -135,7 +141,9 @@ describe('etcdctl lease against etcd 3.4 and Conclave', () => {
   test('keep-alive stream: renewals until the lease is revoked', async () => {
     await same(['lease', 'grant', '9']);
     const runKeepAlive = async (side: Side): Promise<string> => {
-      const child = spawn('etcdctl', ['--endpoints', side.server.endpoint, 'lease', 'keep-alive', idOf(side, 'L4')], { env: { ...process.env, ETCDCTL_API: '3' } });
+      const child = spawn('etcdctl', ['--endpoints', side.server.endpoint, 'lease', 'keep-alive', idOf(side, 'L4')], {
+        env: { ...process.env, ETCDCTL_API: '3' },
+      });
       let out = '';
       child.stdout.on('data', (d: Buffer) => (out += d.toString()));
       const exited = new Promise<number>((res) => child.on('exit', (code) => res(code ?? -1)));

@@ -56,7 +56,10 @@ for (const kind of ['etcd', 'conclave']) {
         await c.unary(Lease.LeaseRevoke, { ID: l2.ID });
         assert.equal(str((await p3).key), `lk/${l3.ID.toString(16)}`);
         // A lock with an unknown lease fails as a put with that lease would.
-        assert.equal(await errorOf(c.unary(L.Lock, { name: b('lk2'), lease: 12345 })), '2:etcdserver: requested lease not found');
+        assert.equal(
+          await errorOf(c.unary(L.Lock, { name: b('lk2'), lease: 12345 })),
+          '2:etcdserver: requested lease not found',
+        );
       } finally {
         c.close();
       }
@@ -100,7 +103,10 @@ for (const kind of ['etcd', 'conclave']) {
         const r2 = await two;
         assert.equal(str(r2.leader!.key), `el/${l2.ID.toString(16)}`);
         // The old leader can no longer proclaim.
-        assert.equal(await errorOf(c.unary(E.Proclaim, { leader: one.leader, value: b('x') })), '2:election: not leader');
+        assert.equal(
+          await errorOf(c.unary(E.Proclaim, { leader: one.leader, value: b('x') })),
+          '2:election: not leader',
+        );
         await new Promise((r) => setTimeout(r, 300));
         stream.cancel();
         assert.deepEqual(seen, ['one', 'uno', 'two']);

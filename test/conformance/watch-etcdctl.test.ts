@@ -32,7 +32,9 @@ interface Watching {
 }
 
 function watch(server: ServerProcess, args: string[]): Watching {
-  const child = spawn('etcdctl', ['--endpoints', server.endpoint, ...args], { env: { ...process.env, ETCDCTL_API: '3' } });
+  const child = spawn('etcdctl', ['--endpoints', server.endpoint, ...args], {
+    env: { ...process.env, ETCDCTL_API: '3' },
+  });
   let out = '';
   let err = '';
   child.stdout.on('data', (d: Buffer) => (out += d.toString()));
@@ -135,11 +137,14 @@ describe('etcdctl watch against etcd 3.4 and Conclave', () => {
   test('--prev-kv, with history replay', async () => {
     const rev = String(await nextRev());
     await both(['put', 'pk', 'first']);
-    await sameWatch(['watch', 'pk', '--prev-kv', '--rev', rev], [
-      ['put', 'pk', 'second'],
-      ['del', 'pk'],
-      ['put', 'pk', 'END'],
-    ]);
+    await sameWatch(
+      ['watch', 'pk', '--prev-kv', '--rev', rev],
+      [
+        ['put', 'pk', 'second'],
+        ['del', 'pk'],
+        ['put', 'pk', 'END'],
+      ],
+    );
     await sameWatch(['-w', 'json', 'watch', 'pk', '--prev-kv', '--rev', rev], [], END_B64);
   });
 
@@ -172,7 +177,10 @@ describe('etcdctl watch against etcd 3.4 and Conclave', () => {
     await both(['put', 'gone', 'x']);
     await both(['put', 'gone', 'y']);
     await both(['compaction', String(rev + 1)]);
-    const ws = [watch(etcd, ['watch', 'gone', '--rev', String(rev)]), watch(conclave, ['watch', 'gone', '--rev', String(rev)])] as const;
+    const ws = [
+      watch(etcd, ['watch', 'gone', '--rev', String(rev)]),
+      watch(conclave, ['watch', 'gone', '--rev', String(rev)]),
+    ] as const;
     const codes = await Promise.all(
       ws.map(async (w) => {
         const timer = setTimeout(() => w.child.kill('SIGKILL'), 10_000);

@@ -78,7 +78,11 @@ async function scenario(server: ServerProcess): Promise<Record<string, string>> 
     await w.until((rs) => rs.filter((r) => r.canceled && r.compactRevision === 0n && !r.created).length === 2);
     await sleep(200);
     const ids = [...new Set(w.responses.map((r) => r.watchId))].sort((x, y) => Number(x - y));
-    for (const id of ids) note(`watch ${id}`, w.responses.filter((r) => r.watchId === id));
+    for (const id of ids)
+      note(
+        `watch ${id}`,
+        w.responses.filter((r) => r.watchId === id),
+      );
     w.cancel();
 
     const g = await c.leaseGrant({ TTL: 1 });

@@ -22,11 +22,15 @@ const EXAMPLES = ['lock', 'election', 'registry', 'config', 'queue'] as const;
 
 function runExample(name: string, endpoint: string): Promise<Run> {
   return new Promise((resolve) => {
-    const child = spawn(process.execPath, ['--conditions=conclave-source', '--import', 'tsx', join('examples', name, 'index.ts')], {
-      cwd: repoRoot,
-      env: { ...process.env, ETCD_ENDPOINTS: endpoint },
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
+    const child = spawn(
+      process.execPath,
+      ['--conditions=conclave-source', '--import', 'tsx', join('examples', name, 'index.ts')],
+      {
+        cwd: repoRoot,
+        env: { ...process.env, ETCD_ENDPOINTS: endpoint },
+        stdio: ['ignore', 'pipe', 'pipe'],
+      },
+    );
     let stdout = '';
     let stderr = '';
     child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
@@ -76,9 +80,13 @@ describe('examples', () => {
     return r;
   };
 
-  test('lock: one holder at a time, fencing tokens increase, a stale holder is refused', { timeout: 60_000 }, async () => {
+  test('lock: one holder at a time, fencing tokens increase, a stale holder is refused', {
+    timeout: 60_000,
+  }, async () => {
     const r = await result('lock');
-    const tokens = r.lines.filter((l) => /^worker-\d: holds the lock/.test(l)).map((l) => BigInt(/fencing token (\d+)/.exec(l)![1]!));
+    const tokens = r.lines
+      .filter((l) => /^worker-\d: holds the lock/.test(l))
+      .map((l) => BigInt(/fencing token (\d+)/.exec(l)![1]!));
     assert.equal(tokens.length, 9);
     for (let i = 1; i < tokens.length; i++) assert.ok(tokens[i]! > tokens[i - 1]!);
     assert.ok(!r.stdout.includes('REFUSED') && !r.stdout.includes('unsafe'), r.stdout);
@@ -90,7 +98,9 @@ describe('examples', () => {
     lineOf(r, /^counter = 10 /);
   });
 
-  test('election: failover after a crash, resign hands over, the observer reports every change', { timeout: 60_000 }, async () => {
+  test('election: failover after a crash, resign hands over, the observer reports every change', {
+    timeout: 60_000,
+  }, async () => {
     const r = await result('election');
     const observed = r.lines.filter((l) => l.startsWith('observer: ')).map((l) => l.replace(/, term \d+\)/, ')'));
     assert.deepEqual(observed, [
@@ -103,13 +113,17 @@ describe('examples', () => {
       'observer: no leader',
     ]);
     const crash = lineOf(r, /^candidate-1: crashes without resigning$/);
-    const after = Number(/elected after ([\d.]+) s/.exec(r.lines[lineOf(r, /^candidate-2: elected after/, crash)]!)![1]);
+    const after = Number(
+      /elected after ([\d.]+) s/.exec(r.lines[lineOf(r, /^candidate-2: elected after/, crash)]!)![1],
+    );
     assert.ok(after > 0.5 && after < 5, `failover took ${after} s with a 2 s lease`);
     lineOf(r, /^candidate-3: elected/, lineOf(r, /^candidate-2: resigns$/));
     lineOf(r, /^done: 7 leader changes observed$/);
   });
 
-  test('registry: discovery, round-robin, a crashed instance drops out within its TTL', { timeout: 60_000 }, async () => {
+  test('registry: discovery, round-robin, a crashed instance drops out within its TTL', {
+    timeout: 60_000,
+  }, async () => {
     const r = await result('registry');
     const watched = r.lines.filter((l) => l.startsWith('watch: '));
     const states = [
@@ -126,11 +140,15 @@ describe('examples', () => {
     lineOf(r, /^discover: \[api-a@127\.0\.0\.1:8081, api-b@127\.0\.0\.1:8082\]$/);
     const picks = r.lines.filter((l) => /^request \d -> /.test(l)).map((l) => l.split(' -> ')[1]);
     assert.deepEqual(picks, ['api-a', 'api-b', 'api-a', 'api-b', 'api-a', 'api-a', 'no instance available']);
-    const gone = Number(/gone from the registry ([\d.]+) s/.exec(r.lines[lineOf(r, /^api-b: gone from the registry/)]!)![1]);
+    const gone = Number(
+      /gone from the registry ([\d.]+) s/.exec(r.lines[lineOf(r, /^api-b: gone from the registry/)]!)![1],
+    );
     assert.ok(gone <= 4, `a crashed instance stayed ${gone} s with a 2 s TTL`);
   });
 
-  test('config: atomic multi-key reloads, a broken value rejected, the last good config kept', { timeout: 60_000 }, async () => {
+  test('config: atomic multi-key reloads, a broken value rejected, the last good config kept', {
+    timeout: 60_000,
+  }, async () => {
     const r = await result('config');
     const reloads = r.lines.filter((l) => l.startsWith('app: reloaded')).map((l) => l.replace(/ \(revision \d+\)/, ''));
     // every reload is one of the operator's whole changes (never part of one), in order, ending with the last
@@ -141,7 +159,10 @@ describe('examples', () => {
     ];
     assertSubsequence(reloads, valid);
     assert.equal(reloads.at(-1), valid[2]);
-    lineOf(r, /^app: rejected new configuration \(invalid configuration at revision \d+: max-connections must be a positive integer\); keeping the current one$/);
+    lineOf(
+      r,
+      /^app: rejected new configuration \(invalid configuration at revision \d+: max-connections must be a positive integer\); keeping the current one$/,
+    );
     lineOf(r, /^app: still running with logLevel=info maxConnections=500 features=\[fast-path,new-ui\]$/);
     lineOf(r, /^app: final configuration logLevel=debug maxConnections=250 features=\[new-ui\]$/);
   });

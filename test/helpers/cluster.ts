@@ -81,7 +81,10 @@ export class TestCluster {
     const m: ClusterMember = {
       name,
       index,
-      peerUrl: this.opts.peerScheme === 'unix' ? `unix://${name}:${index + 1}` : `${this.opts.peerScheme ?? 'http'}://127.0.0.1:${await this.port()}`,
+      peerUrl:
+        this.opts.peerScheme === 'unix'
+          ? `unix://${name}:${index + 1}`
+          : `${this.opts.peerScheme ?? 'http'}://127.0.0.1:${await this.port()}`,
       clientPort: await this.port(),
       endpoint: '',
       dataDir: join(this.root, `${name}.etcd`),
@@ -115,25 +118,49 @@ export class TestCluster {
   private async spawn(m: ClusterMember, initialCluster: string, state: 'new' | 'existing'): Promise<void> {
     const args = [
       conclaveBin,
-      '--name', m.name,
-      '--data-dir', m.dataDir,
-      '--listen-client-urls', `${this.opts.clientTls ? 'https' : 'http'}://${m.endpoint}`,
-      '--advertise-client-urls', `${this.opts.clientTls ? 'https' : 'http'}://${m.endpoint}`,
+      '--name',
+      m.name,
+      '--data-dir',
+      m.dataDir,
+      '--listen-client-urls',
+      `${this.opts.clientTls ? 'https' : 'http'}://${m.endpoint}`,
+      '--advertise-client-urls',
+      `${this.opts.clientTls ? 'https' : 'http'}://${m.endpoint}`,
       ...(this.opts.clientTls
-        ? ['--cert-file', this.opts.clientTls.certFile, '--key-file', this.opts.clientTls.keyFile, '--trusted-ca-file', this.opts.clientTls.caFile, '--client-cert-auth']
+        ? [
+            '--cert-file',
+            this.opts.clientTls.certFile,
+            '--key-file',
+            this.opts.clientTls.keyFile,
+            '--trusted-ca-file',
+            this.opts.clientTls.caFile,
+            '--client-cert-auth',
+          ]
         : []),
-      '--listen-peer-urls', m.peerUrl,
-      '--initial-advertise-peer-urls', m.peerUrl,
-      '--initial-cluster', initialCluster,
-      '--initial-cluster-state', state,
-      '--initial-cluster-token', this.token,
-      '--heartbeat-interval', String(this.opts.heartbeatMs ?? 50),
-      '--election-timeout', String(this.opts.electionMs ?? 500),
-      '--logger', 'zap',
+      '--listen-peer-urls',
+      m.peerUrl,
+      '--initial-advertise-peer-urls',
+      m.peerUrl,
+      '--initial-cluster',
+      initialCluster,
+      '--initial-cluster-state',
+      state,
+      '--initial-cluster-token',
+      this.token,
+      '--heartbeat-interval',
+      String(this.opts.heartbeatMs ?? 50),
+      '--election-timeout',
+      String(this.opts.electionMs ?? 500),
+      '--logger',
+      'zap',
       ...(this.opts.args ?? []),
     ];
     // cwd: the temp directory, where unix:// peer sockets (relative paths, as etcd's) are created
-    const child = spawn(process.execPath, args, { cwd: this.root, stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, CONCLAVE_FAULTS_FILE: m.faultsFile } });
+    const child = spawn(process.execPath, args, {
+      cwd: this.root,
+      stdio: ['ignore', 'pipe', 'pipe'],
+      env: { ...process.env, CONCLAVE_FAULTS_FILE: m.faultsFile },
+    });
     m.child = child;
     m.log = '';
     const onData = (d: Buffer): void => {
@@ -170,10 +197,20 @@ export class TestCluster {
     const live = this.members.filter((m) => m.child);
     // With client TLS (and client-cert auth) etcdctl has no certificate here: read the members' logs.
     if (this.opts.clientTls) return this.leaderFromLogs(live);
-    const r = await etcdctl(live.map((m) => m.endpoint).join(','), ['endpoint', 'status', '-w', 'json', '--command-timeout', '1s']);
+    const r = await etcdctl(live.map((m) => m.endpoint).join(','), [
+      'endpoint',
+      'status',
+      '-w',
+      'json',
+      '--command-timeout',
+      '1s',
+    ]);
     if (r.code !== 0 && r.stdout.trim() === '') return -1;
     try {
-      const st = JSON.parse(r.stdout) as Array<{ Endpoint: string; Status: { leader: number | string; header: { member_id: number | string } } }>;
+      const st = JSON.parse(r.stdout) as Array<{
+        Endpoint: string;
+        Status: { leader: number | string; header: { member_id: number | string } };
+      }>;
       const leaders = new Set(st.map((s) => BigInt(s.Status.leader)));
       if (leaders.size !== 1 || leaders.has(0n)) return -1;
       const lead = [...leaders][0]!;
@@ -229,7 +266,9 @@ export class TestCluster {
     groups.forEach((g, gi) => g.forEach((i) => groupOf.set(i, gi)));
     for (const m of this.members) {
       const mine = groupOf.get(m.index);
-      const block = this.members.filter((o) => o !== m && (mine === undefined || groupOf.get(o.index) !== mine)).map((o) => o.id);
+      const block = this.members
+        .filter((o) => o !== m && (mine === undefined || groupOf.get(o.index) !== mine))
+        .map((o) => o.id);
       this.writeFaults(m, block);
     }
     await delay(150);
@@ -250,7 +289,13 @@ export class TestCluster {
   /** Adds a member with etcdctl (voter or learner) and starts it with --initial-cluster-state existing. */
   async addMember(opts: { learner?: boolean } = {}): Promise<number> {
     const m = await this.allocate();
-    const r = await etcdctl(this.endpoints.join(','), ['member', 'add', m.name, `--peer-urls=${m.peerUrl}`, ...(opts.learner ? ['--learner'] : [])]);
+    const r = await etcdctl(this.endpoints.join(','), [
+      'member',
+      'add',
+      m.name,
+      `--peer-urls=${m.peerUrl}`,
+      ...(opts.learner ? ['--learner'] : []),
+    ]);
     if (r.code !== 0) {
       this.members.pop();
       throw new Error(`member add failed: ${r.stderr}`);

@@ -80,19 +80,37 @@ async function startOnce(n: number, opts: EtcdClusterOptions): Promise<EtcdClust
 
   const launch = (m: EtcdMember, initialCluster: string, state: 'new' | 'existing'): Promise<void> => {
     const args = [
-      '--name', m.name,
-      '--data-dir', m.dataDir,
-      '--listen-client-urls', m.clientUrl,
-      '--advertise-client-urls', m.clientUrl,
-      '--listen-peer-urls', m.peerUrl,
-      '--initial-advertise-peer-urls', m.peerUrl,
-      '--initial-cluster', initialCluster,
-      '--initial-cluster-state', state,
-      '--initial-cluster-token', token,
-      '--logger', 'zap',
+      '--name',
+      m.name,
+      '--data-dir',
+      m.dataDir,
+      '--listen-client-urls',
+      m.clientUrl,
+      '--advertise-client-urls',
+      m.clientUrl,
+      '--listen-peer-urls',
+      m.peerUrl,
+      '--initial-advertise-peer-urls',
+      m.peerUrl,
+      '--initial-cluster',
+      initialCluster,
+      '--initial-cluster-state',
+      state,
+      '--initial-cluster-token',
+      token,
+      '--logger',
+      'zap',
       ...FAST,
       ...(opts.clientTls
-        ? ['--cert-file', opts.clientTls.certFile, '--key-file', opts.clientTls.keyFile, '--trusted-ca-file', opts.clientTls.caFile, '--client-cert-auth']
+        ? [
+            '--cert-file',
+            opts.clientTls.certFile,
+            '--key-file',
+            opts.clientTls.keyFile,
+            '--trusted-ca-file',
+            opts.clientTls.caFile,
+            '--client-cert-auth',
+          ]
         : []),
       ...(opts.args ?? []),
     ];
@@ -171,7 +189,8 @@ async function startOnce(n: number, opts: EtcdClusterOptions): Promise<EtcdClust
           if (!members[i]!.running) continue;
           const s = await etcdctl(members[i]!.endpoint, ['endpoint', 'status', '-w', 'json']);
           if (s.code !== 0) continue;
-          const me = (JSON.parse(s.stdout) as { Status: { header: { member_id: number } } }[])[0]!.Status.header.member_id;
+          const me = (JSON.parse(s.stdout) as { Status: { header: { member_id: number } } }[])[0]!.Status.header
+            .member_id;
           if (me === leaderId) return i;
         }
       }
@@ -187,7 +206,8 @@ async function startOnce(n: number, opts: EtcdClusterOptions): Promise<EtcdClust
       for (;;) {
         const r = await etcdctl(running.endpoint, ['member', 'add', m.name, `--peer-urls=${m.peerUrl}`]);
         if (r.code === 0) break;
-        if (!/unhealthy cluster/.test(r.stderr) || Date.now() > deadline) throw new Error(`member add failed: ${r.stderr}`);
+        if (!/unhealthy cluster/.test(r.stderr) || Date.now() > deadline)
+          throw new Error(`member add failed: ${r.stderr}`);
         await new Promise((res) => setTimeout(res, 500));
       }
       members.push(m);

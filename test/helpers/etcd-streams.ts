@@ -9,7 +9,14 @@ import { etcdserverpb, grpcServiceDefinition, type PartialMessage } from '@concl
 type Pb = typeof etcdserverpb;
 type AnyClient = grpc.Client & Record<string, (...args: unknown[]) => unknown>;
 
-function ctor(def: object, name: string): new (addr: string, creds: grpc.ChannelCredentials, opts?: object) => AnyClient {
+function ctor(
+  def: object,
+  name: string,
+): new (
+  addr: string,
+  creds: grpc.ChannelCredentials,
+  opts?: object,
+) => AnyClient {
   return grpc.makeGenericClientConstructor(def as grpc.ServiceDefinition, name) as unknown as new (
     addr: string,
     creds: grpc.ChannelCredentials,
@@ -86,7 +93,8 @@ export class RawStream<Req, Res> {
       if (pred(this.responses)) return this.responses;
       if (this.error) throw this.error;
       const left = deadline - Date.now();
-      if (left <= 0) throw new Error(`stream condition not met within ${timeoutMs} ms; got ${this.responses.length} responses`);
+      if (left <= 0)
+        throw new Error(`stream condition not met within ${timeoutMs} ms; got ${this.responses.length} responses`);
       await new Promise<void>((resolve) => {
         const t = setTimeout(resolve, left);
         this.waiters.push(() => {
@@ -122,7 +130,9 @@ export interface StreamClient {
   compact(req: PartialMessage<etcdserverpb.CompactionRequest>): Promise<etcdserverpb.CompactionResponse>;
   leaseGrant(req: PartialMessage<etcdserverpb.LeaseGrantRequest>): Promise<etcdserverpb.LeaseGrantResponse>;
   leaseRevoke(req: PartialMessage<etcdserverpb.LeaseRevokeRequest>): Promise<etcdserverpb.LeaseRevokeResponse>;
-  leaseTimeToLive(req: PartialMessage<etcdserverpb.LeaseTimeToLiveRequest>): Promise<etcdserverpb.LeaseTimeToLiveResponse>;
+  leaseTimeToLive(
+    req: PartialMessage<etcdserverpb.LeaseTimeToLiveRequest>,
+  ): Promise<etcdserverpb.LeaseTimeToLiveResponse>;
   leaseLeases(req?: PartialMessage<etcdserverpb.LeaseLeasesRequest>): Promise<etcdserverpb.LeaseLeasesResponse>;
   /** A Watch stream, with call metadata (e.g. an auth `token`) when given. */
   watch(metadata?: grpc.Metadata): RawStream<etcdserverpb.WatchRequest, etcdserverpb.WatchResponse>;
@@ -133,10 +143,14 @@ export interface StreamClient {
 function unary<Req, Res>(client: AnyClient, method: string): (req: PartialMessage<Req>) => Promise<Res> {
   return (req) =>
     new Promise<Res>((resolve, reject) => {
-      (client[method] as (r: unknown, cb: (e: RpcError | null, res: Res) => void) => void).call(client, req, (err, res) => {
-        if (err) reject(err);
-        else resolve(res);
-      });
+      (client[method] as (r: unknown, cb: (e: RpcError | null, res: Res) => void) => void).call(
+        client,
+        req,
+        (err, res) => {
+          if (err) reject(err);
+          else resolve(res);
+        },
+      );
     });
 }
 
@@ -158,20 +172,28 @@ export function streamClient(endpoint: string): StreamClient {
     compact: unary<etcdserverpb.CompactionRequest, etcdserverpb.CompactionResponse>(kv, 'Compact'),
     leaseGrant: unary<etcdserverpb.LeaseGrantRequest, etcdserverpb.LeaseGrantResponse>(leaseClient, 'LeaseGrant'),
     leaseRevoke: unary<etcdserverpb.LeaseRevokeRequest, etcdserverpb.LeaseRevokeResponse>(leaseClient, 'LeaseRevoke'),
-    leaseTimeToLive: unary<etcdserverpb.LeaseTimeToLiveRequest, etcdserverpb.LeaseTimeToLiveResponse>(leaseClient, 'LeaseTimeToLive'),
-    leaseLeases: (req = {}) => unary<etcdserverpb.LeaseLeasesRequest, etcdserverpb.LeaseLeasesResponse>(leaseClient, 'LeaseLeases')(req),
+    leaseTimeToLive: unary<etcdserverpb.LeaseTimeToLiveRequest, etcdserverpb.LeaseTimeToLiveResponse>(
+      leaseClient,
+      'LeaseTimeToLive',
+    ),
+    leaseLeases: (req = {}) =>
+      unary<etcdserverpb.LeaseLeasesRequest, etcdserverpb.LeaseLeasesResponse>(leaseClient, 'LeaseLeases')(req),
     watch: (metadata) =>
       new RawStream(
-        (watchClient['Watch'] as (md?: grpc.Metadata) => grpc.ClientDuplexStream<PartialMessage<etcdserverpb.WatchRequest>, etcdserverpb.WatchResponse>).call(
-          watchClient,
-          metadata,
-        ),
+        (
+          watchClient['Watch'] as (
+            md?: grpc.Metadata,
+          ) => grpc.ClientDuplexStream<PartialMessage<etcdserverpb.WatchRequest>, etcdserverpb.WatchResponse>
+        ).call(watchClient, metadata),
       ),
     keepAlive: () =>
       new RawStream(
-        (leaseClient['LeaseKeepAlive'] as () => grpc.ClientDuplexStream<PartialMessage<etcdserverpb.LeaseKeepAliveRequest>, etcdserverpb.LeaseKeepAliveResponse>).call(
-          leaseClient,
-        ),
+        (
+          leaseClient['LeaseKeepAlive'] as () => grpc.ClientDuplexStream<
+            PartialMessage<etcdserverpb.LeaseKeepAliveRequest>,
+            etcdserverpb.LeaseKeepAliveResponse
+          >
+        ).call(leaseClient),
       ),
     close: () => {
       kv.close();

@@ -8,7 +8,11 @@ export interface EtcdctlResult {
   stderr: string;
 }
 
-export function etcdctl(endpoint: string, args: string[], opts: { input?: string; timeoutMs?: number; env?: Record<string, string> } = {}): Promise<EtcdctlResult> {
+export function etcdctl(
+  endpoint: string,
+  args: string[],
+  opts: { input?: string; timeoutMs?: number; env?: Record<string, string> } = {},
+): Promise<EtcdctlResult> {
   return new Promise((resolve, reject) => {
     const child = spawn('etcdctl', ['--endpoints', endpoint, '--command-timeout', '5s', ...args], {
       env: { ...process.env, ETCDCTL_API: '3', ...opts.env },

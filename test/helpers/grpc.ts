@@ -49,11 +49,21 @@ export class RawClient {
   }
 
   /** A unary call by its descriptor (or by a raw path with codecs, for methods a server may not know). */
-  unary<Req, Res>(m: MethodDescriptor<Req, Res, false, false>, req: PartialMessage<Req>, opts: CallOptions = {}): Promise<Res> {
+  unary<Req, Res>(
+    m: MethodDescriptor<Req, Res, false, false>,
+    req: PartialMessage<Req>,
+    opts: CallOptions = {},
+  ): Promise<Res> {
     return this.call(m.path, m.requestType, m.responseType, req, opts);
   }
 
-  call<Req, Res>(path: string, reqType: MessageCodec<Req>, resType: MessageCodec<Res>, req: PartialMessage<Req>, opts: CallOptions = {}): Promise<Res> {
+  call<Req, Res>(
+    path: string,
+    reqType: MessageCodec<Req>,
+    resType: MessageCodec<Res>,
+    req: PartialMessage<Req>,
+    opts: CallOptions = {},
+  ): Promise<Res> {
     const md = new grpc.Metadata();
     for (const [k, v] of Object.entries(opts.metadata ?? {})) md.set(k, v);
     return new Promise((resolve, reject) => {
@@ -92,7 +102,11 @@ export class RawClient {
 
   /** Put of UTF-8 key and value; resolves with the response (header.revision = the put's revision). */
   put(key: string, value: string | Uint8Array, opts: CallOptions = {}): Promise<etcdserverpb.PutResponse> {
-    return this.unary(etcdserverpb.KVService.Put, { key: Buffer.from(key), value: typeof value === 'string' ? Buffer.from(value) : value }, opts);
+    return this.unary(
+      etcdserverpb.KVService.Put,
+      { key: Buffer.from(key), value: typeof value === 'string' ? Buffer.from(value) : value },
+      opts,
+    );
   }
 
   /** The value of one key (undefined when absent), optionally at a revision. */
@@ -103,7 +117,11 @@ export class RawClient {
 
   /** Every key in the store, and the header's revision. */
   async all(revision = 0): Promise<{ kvs: mvccpb.KeyValue[]; revision: number }> {
-    const r = await this.unary(etcdserverpb.KVService.Range, { key: Buffer.from([0]), rangeEnd: Buffer.from([0]), revision }, { timeoutMs: 30_000 });
+    const r = await this.unary(
+      etcdserverpb.KVService.Range,
+      { key: Buffer.from([0]), rangeEnd: Buffer.from([0]), revision },
+      { timeoutMs: 30_000 },
+    );
     return { kvs: r.kvs, revision: Number(r.header?.revision ?? 0) };
   }
 

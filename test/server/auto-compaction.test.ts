@@ -9,7 +9,11 @@ import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { GrpcCode } from '@conclave/api';
 import { parseConfig, startMember, type MemberHandle } from '@conclave/server';
-import { startAutoCompaction, type AutoCompactor, type CompactionTarget } from '../../packages/server/src/etcdserver/auto-compact.js';
+import {
+  startAutoCompaction,
+  type AutoCompactor,
+  type CompactionTarget,
+} from '../../packages/server/src/etcdserver/auto-compact.js';
 import { createLogger, type Logger } from '../../packages/server/src/log/index.js';
 import { callError, RawClient } from '../helpers/grpc.js';
 import { tempDir, waitFor } from '../helpers/tmp.js';
@@ -39,7 +43,9 @@ function flags(extra: string[] = []): string[] {
 }
 
 before(async () => {
-  member = await startMember(parseConfig(flags(['--log-level=warn']), {}), { logger: createLogger({ level: 'warn', write: () => {} }) });
+  member = await startMember(parseConfig(flags(['--log-level=warn']), {}), {
+    logger: createLogger({ level: 'warn', write: () => {} }),
+  });
   client = new RawClient(member.clientUrls[0]!.replace('http://', ''));
 });
 
@@ -58,14 +64,23 @@ async function putN(n: number): Promise<number> {
 
 async function expectCompacted(rev: number): Promise<void> {
   const e = await callError(() => client.get('k0', rev));
-  assert.deepEqual([e.code, e.details], [GrpcCode.OUT_OF_RANGE, 'etcdserver: mvcc: required revision has been compacted']);
+  assert.deepEqual(
+    [e.code, e.details],
+    [GrpcCode.OUT_OF_RANGE, 'etcdserver: mvcc: required revision has been compacted'],
+  );
 }
 
 describe('flags', () => {
   test('--auto-compaction-mode / --auto-compaction-retention reach the compactor config', () => {
-    const rev = parseConfig(flags(['--auto-compaction-mode', 'revision', '--auto-compaction-retention', '10']), {}).autoCompaction;
+    const rev = parseConfig(
+      flags(['--auto-compaction-mode', 'revision', '--auto-compaction-retention', '10']),
+      {},
+    ).autoCompaction;
     assert.deepEqual([rev.mode, rev.retentionRevisions], ['revision', 10]);
-    const per = parseConfig(flags(['--auto-compaction-mode', 'periodic', '--auto-compaction-retention', '90s']), {}).autoCompaction;
+    const per = parseConfig(
+      flags(['--auto-compaction-mode', 'periodic', '--auto-compaction-retention', '90s']),
+      {},
+    ).autoCompaction;
     assert.deepEqual([per.mode, per.retentionMs], ['periodic', 90_000]);
     const hours = parseConfig(flags(['--auto-compaction-retention', '2']), {}).autoCompaction;
     assert.deepEqual([hours.mode, hours.retentionMs], ['periodic', 2 * 3_600_000]);
@@ -76,22 +91,40 @@ describe('flags', () => {
 
 describe('against a member', () => {
   test('revision mode keeps the last 10 revisions', async () => {
-    const cfg = parseConfig(flags(['--auto-compaction-mode', 'revision', '--auto-compaction-retention', '10']), {}).autoCompaction;
+    const cfg = parseConfig(
+      flags(['--auto-compaction-mode', 'revision', '--auto-compaction-retention', '10']),
+      {},
+    ).autoCompaction;
     const rev = await putN(30);
     const c = startAutoCompaction(member.server, cfg, logger, { checkMs: 40 })!;
     compactors.push(c);
-    await waitFor('compaction to rev - 10', () => (member.server.store.compactRevision === rev - 10 ? true : undefined), 5000);
+    await waitFor(
+      'compaction to rev - 10',
+      () => (member.server.store.compactRevision === rev - 10 ? true : undefined),
+      5000,
+    );
     await expectCompacted(rev - 11);
     assert.ok(await client.get('k0', rev - 10), 'the retained history is readable');
     const started = logged('starting auto revision compaction');
-    assert.deepEqual(started.map((e) => [e.revision, e['revision-compaction-retention']]), [[rev - 10, 10]]);
-    await waitFor('completion log', () => (logged('completed auto revision compaction').length === 1 ? true : undefined), 2000);
+    assert.deepEqual(
+      started.map((e) => [e.revision, e['revision-compaction-retention']]),
+      [[rev - 10, 10]],
+    );
+    await waitFor(
+      'completion log',
+      () => (logged('completed auto revision compaction').length === 1 ? true : undefined),
+      2000,
+    );
 
     // No writes: nothing more to do. More writes: it follows.
     await new Promise((r) => setTimeout(r, 200));
     assert.equal(logged('starting auto revision compaction').length, 1);
     const rev2 = await putN(7);
-    await waitFor('compaction to rev2 - 10', () => (member.server.store.compactRevision === rev2 - 10 ? true : undefined), 5000);
+    await waitFor(
+      'compaction to rev2 - 10',
+      () => (member.server.store.compactRevision === rev2 - 10 ? true : undefined),
+      5000,
+    );
     await expectCompacted(rev2 - 11);
     c.stop();
     // Stopped: writes no longer lead to compactions.
@@ -113,7 +146,10 @@ describe('against a member', () => {
     const b = await putN(5);
     const bAt = Date.now();
     // Revisions written within the window are still there.
-    assert.ok(member.server.store.compactRevision < a, `compacted to ${member.server.store.compactRevision} within the window`);
+    assert.ok(
+      member.server.store.compactRevision < a,
+      `compacted to ${member.server.store.compactRevision} within the window`,
+    );
     assert.ok(await client.get('k0', a - 1));
 
     await waitFor('compaction to a', () => (member.server.store.compactRevision >= a ? true : undefined), 5000, 10);
@@ -151,7 +187,12 @@ describe('compactor rules', () => {
     const m = new FakeMember();
     m.isLeader = false;
     m.store.currentRevision = 50;
-    const c = startAutoCompaction(m, { mode: 'revision', retention: '10', retentionMs: 0, retentionRevisions: 10 }, logger, { checkMs: 10 })!;
+    const c = startAutoCompaction(
+      m,
+      { mode: 'revision', retention: '10', retentionMs: 0, retentionRevisions: 10 },
+      logger,
+      { checkMs: 10 },
+    )!;
     compactors.push(c);
     await new Promise((r) => setTimeout(r, 80));
     assert.deepEqual(m.proposals, []);
@@ -166,11 +207,21 @@ describe('compactor rules', () => {
     m.store.currentRevision = 30;
     m.failing = 2;
     lines = [];
-    const c = startAutoCompaction(m, { mode: 'revision', retention: '10', retentionMs: 0, retentionRevisions: 10 }, logger, { checkMs: 10 })!;
+    const c = startAutoCompaction(
+      m,
+      { mode: 'revision', retention: '10', retentionMs: 0, retentionRevisions: 10 },
+      logger,
+      { checkMs: 10 },
+    )!;
     compactors.push(c);
     await waitFor('compaction after two failures', () => (m.store.compactRevision === 20 ? true : undefined), 2000, 5);
     assert.deepEqual(m.proposals, [20, 20, 20]);
-    await waitFor('logs', () => (logged('completed auto revision compaction').length === 1 ? true : undefined), 5000, 5);
+    await waitFor(
+      'logs',
+      () => (logged('completed auto revision compaction').length === 1 ? true : undefined),
+      5000,
+      5,
+    );
     assert.equal(logged('failed auto revision compaction').length, 2);
     assert.equal(logged('failed auto revision compaction')[0]!.error, 'etcdserver: request timed out');
     // Done: no more proposals while the revision stays.
@@ -183,7 +234,12 @@ describe('compactor rules', () => {
     const m = new FakeMember();
     m.store.currentRevision = 9;
     m.failing = 1;
-    const c = startAutoCompaction(m, { mode: 'periodic', retention: '50ms', retentionMs: 50, retentionRevisions: 0 }, logger, { checkMs: 10 })!;
+    const c = startAutoCompaction(
+      m,
+      { mode: 'periodic', retention: '50ms', retentionMs: 50, retentionRevisions: 0 },
+      logger,
+      { checkMs: 10 },
+    )!;
     compactors.push(c);
     await waitFor('compaction', () => (m.store.compactRevision === 9 ? true : undefined), 2000, 5);
     assert.deepEqual(m.proposals, [9, 9]);

@@ -25,7 +25,10 @@ let cc: RawClient;
 let probes = 0;
 
 before(async () => {
-  [etcd, conclave] = await Promise.all([startServer('etcd', { args: FLAGS }), startServer('conclave', { args: FLAGS })]);
+  [etcd, conclave] = await Promise.all([
+    startServer('etcd', { args: FLAGS }),
+    startServer('conclave', { args: FLAGS }),
+  ]);
   ec = new RawClient(etcd.endpoint);
   cc = new RawClient(conclave.endpoint);
   // The same state on both: "a" at revisions 2, 3, 4; compacted at 3.
@@ -52,7 +55,10 @@ async function stillServes(): Promise<void> {
 }
 
 /** The request fails on both servers with the same status; returns Conclave's error. */
-async function sameError(call: (c: RawClient) => Promise<unknown>, want: { code: number; message: string | RegExp }): Promise<CallError> {
+async function sameError(
+  call: (c: RawClient) => Promise<unknown>,
+  want: { code: number; message: string | RegExp },
+): Promise<CallError> {
   const [e, c] = [await callError(() => call(ec)), await callError(() => call(cc))];
   assert.equal(c.code, e.code, `status code: etcd says ${e.message}, Conclave says ${c.message}`);
   assert.equal(c.details, e.details);
@@ -80,14 +86,20 @@ describe('bad requests: etcd 3.4 and Conclave answer alike', () => {
     await sameError((c) => c.unary(KV.Put, { key: b(''), value: b('v') }), EMPTY_KEY);
     await sameError((c) => c.unary(KV.Range, { key: b('') }), EMPTY_KEY);
     await sameError((c) => c.unary(KV.DeleteRange, { key: b('') }), EMPTY_KEY);
-    await sameError((c) => c.unary(KV.Txn, { compare: [{ key: b(''), target: etcdserverpb.Compare_CompareTarget.VERSION }] }), EMPTY_KEY);
+    await sameError(
+      (c) => c.unary(KV.Txn, { compare: [{ key: b(''), target: etcdserverpb.Compare_CompareTarget.VERSION }] }),
+      EMPTY_KEY,
+    );
     await sameError((c) => c.unary(KV.Txn, { success: [{ requestPut: { key: b('') } }] }), EMPTY_KEY);
     await sameError((c) => c.unary(KV.Txn, { failure: [{ requestRange: { key: b('') } }] }), EMPTY_KEY);
   });
 
   test('request larger than --max-request-bytes', async () => {
     await sameError((c) => c.put('big', Buffer.alloc(2000)), TOO_LARGE);
-    await sameError((c) => c.unary(KV.Txn, { success: [{ requestPut: { key: b('big'), value: Buffer.alloc(2000) } }] }), TOO_LARGE);
+    await sameError(
+      (c) => c.unary(KV.Txn, { success: [{ requestPut: { key: b('big'), value: Buffer.alloc(2000) } }] }),
+      TOO_LARGE,
+    );
     await sameError((c) => c.unary(KV.DeleteRange, { key: Buffer.alloc(2000, 'k') }), TOO_LARGE);
     // Below the limit both accept it.
     for (const c of [ec, cc]) await c.put('medium', Buffer.alloc(900));
@@ -96,9 +108,15 @@ describe('bad requests: etcd 3.4 and Conclave answer alike', () => {
   test('message beyond the gRPC receive limit (--max-request-bytes + 512 KiB)', async () => {
     const value = Buffer.alloc(600 * 1024);
     const size = 2 + 3 + 1 + 3 + value.length; // key field, value field with a 3-byte length
-    await sameError((c) => c.put('big', value), err(GrpcCode.RESOURCE_EXHAUSTED, `grpc: received message larger than max (${size} vs. ${GRPC_LIMIT})`));
+    await sameError(
+      (c) => c.put('big', value),
+      err(GrpcCode.RESOURCE_EXHAUSTED, `grpc: received message larger than max (${size} vs. ${GRPC_LIMIT})`),
+    );
     // One byte over the limit fails, the largest message under it gets to the size check.
-    await sameError((c) => c.put('big', Buffer.alloc(GRPC_LIMIT - 8)), err(GrpcCode.RESOURCE_EXHAUSTED, `grpc: received message larger than max (${GRPC_LIMIT + 1} vs. ${GRPC_LIMIT})`));
+    await sameError(
+      (c) => c.put('big', Buffer.alloc(GRPC_LIMIT - 8)),
+      err(GrpcCode.RESOURCE_EXHAUSTED, `grpc: received message larger than max (${GRPC_LIMIT + 1} vs. ${GRPC_LIMIT})`),
+    );
     await sameError((c) => c.put('big', Buffer.alloc(GRPC_LIMIT - 9)), TOO_LARGE);
   });
 
@@ -112,9 +130,15 @@ describe('bad requests: etcd 3.4 and Conclave answer alike', () => {
   });
 
   test('duplicate keys in a txn', async () => {
-    await sameError((c) => c.unary(KV.Txn, { success: [{ requestPut: { key: b('d') } }, { requestPut: { key: b('d') } }] }), DUPLICATE);
     await sameError(
-      (c) => c.unary(KV.Txn, { success: [{ requestPut: { key: b('b') } }, { requestDeleteRange: { key: b('a'), rangeEnd: b('c') } }] }),
+      (c) => c.unary(KV.Txn, { success: [{ requestPut: { key: b('d') } }, { requestPut: { key: b('d') } }] }),
+      DUPLICATE,
+    );
+    await sameError(
+      (c) =>
+        c.unary(KV.Txn, {
+          success: [{ requestPut: { key: b('b') } }, { requestDeleteRange: { key: b('a'), rangeEnd: b('c') } }],
+        }),
       DUPLICATE,
     );
   });
@@ -140,22 +164,44 @@ describe('bad requests: etcd 3.4 and Conclave answer alike', () => {
   });
 
   test('ignore_value / ignore_lease / lease conflicts', async () => {
-    await sameError((c) => c.unary(KV.Put, { key: b('missing'), ignoreValue: true }), err(GrpcCode.INVALID_ARGUMENT, 'etcdserver: key not found'));
-    await sameError((c) => c.unary(KV.Put, { key: b('a'), value: b('x'), ignoreValue: true }), err(GrpcCode.INVALID_ARGUMENT, 'etcdserver: value is provided'));
-    await sameError((c) => c.unary(KV.Put, { key: b('a'), lease: 5, ignoreLease: true }), err(GrpcCode.INVALID_ARGUMENT, 'etcdserver: lease is provided'));
-    await sameError((c) => c.unary(KV.Put, { key: b('a'), value: b('x'), lease: 5 }), err(GrpcCode.NOT_FOUND, 'etcdserver: requested lease not found'));
+    await sameError(
+      (c) => c.unary(KV.Put, { key: b('missing'), ignoreValue: true }),
+      err(GrpcCode.INVALID_ARGUMENT, 'etcdserver: key not found'),
+    );
+    await sameError(
+      (c) => c.unary(KV.Put, { key: b('a'), value: b('x'), ignoreValue: true }),
+      err(GrpcCode.INVALID_ARGUMENT, 'etcdserver: value is provided'),
+    );
+    await sameError(
+      (c) => c.unary(KV.Put, { key: b('a'), lease: 5, ignoreLease: true }),
+      err(GrpcCode.INVALID_ARGUMENT, 'etcdserver: lease is provided'),
+    );
+    await sameError(
+      (c) => c.unary(KV.Put, { key: b('a'), value: b('x'), lease: 5 }),
+      err(GrpcCode.NOT_FOUND, 'etcdserver: requested lease not found'),
+    );
   });
 
   test('unknown gRPC method and service', async () => {
-    const call = (path: string) => (c: RawClient) => c.call(path, etcdserverpb.RangeRequest, etcdserverpb.RangeResponse, { key: b('a') });
-    await sameError(call('/etcdserverpb.KV/Bogus'), err(GrpcCode.UNIMPLEMENTED, 'unknown method Bogus for service etcdserverpb.KV'));
-    await sameError(call('/etcdserverpb.Bogus/Range'), err(GrpcCode.UNIMPLEMENTED, 'unknown service etcdserverpb.Bogus'));
+    const call = (path: string) => (c: RawClient) =>
+      c.call(path, etcdserverpb.RangeRequest, etcdserverpb.RangeResponse, { key: b('a') });
+    await sameError(
+      call('/etcdserverpb.KV/Bogus'),
+      err(GrpcCode.UNIMPLEMENTED, 'unknown method Bogus for service etcdserverpb.KV'),
+    );
+    await sameError(
+      call('/etcdserverpb.Bogus/Range'),
+      err(GrpcCode.UNIMPLEMENTED, 'unknown service etcdserverpb.Bogus'),
+    );
   });
 
   test('malformed protobuf', async () => {
     // Field 1 (key) claims 100 bytes, 2 follow.
     const body = Buffer.from([0x0a, 100, 0x61, 0x62]);
-    const [e, c] = [await callError(() => ec.callBytes(KV.Range.path, body)), await callError(() => cc.callBytes(KV.Range.path, body))];
+    const [e, c] = [
+      await callError(() => ec.callBytes(KV.Range.path, body)),
+      await callError(() => cc.callBytes(KV.Range.path, body)),
+    ];
     // The decoder's own words differ (Go's "unexpected EOF"); the status and its prefix are grpc's.
     assert.equal(e.code, GrpcCode.INTERNAL);
     assert.equal(c.code, GrpcCode.INTERNAL);
@@ -171,17 +217,23 @@ describe('bad requests where Conclave follows etcd 3.5', () => {
   const INVALID_SORT = { code: GrpcCode.INVALID_ARGUMENT, details: 'etcdserver: invalid sort option' };
 
   test('invalid sort target', async () => {
-    const e = await callError(() => cc.unary(KV.Range, { key: b('a'), sortTarget: 9 as etcdserverpb.RangeRequest_SortTarget }));
+    const e = await callError(() =>
+      cc.unary(KV.Range, { key: b('a'), sortTarget: 9 as etcdserverpb.RangeRequest_SortTarget }),
+    );
     assert.deepEqual({ code: e.code, details: e.details }, INVALID_SORT);
     const t = await callError(() =>
-      cc.unary(KV.Txn, { success: [{ requestRange: { key: b('a'), sortTarget: 7 as etcdserverpb.RangeRequest_SortTarget } }] }),
+      cc.unary(KV.Txn, {
+        success: [{ requestRange: { key: b('a'), sortTarget: 7 as etcdserverpb.RangeRequest_SortTarget } }],
+      }),
     );
     assert.deepEqual({ code: t.code, details: t.details }, INVALID_SORT);
     await stillServes();
   });
 
   test('invalid sort order', async () => {
-    const e = await callError(() => cc.unary(KV.Range, { key: b('a'), sortOrder: 3 as etcdserverpb.RangeRequest_SortOrder }));
+    const e = await callError(() =>
+      cc.unary(KV.Range, { key: b('a'), sortOrder: 3 as etcdserverpb.RangeRequest_SortOrder }),
+    );
     assert.deepEqual({ code: e.code, details: e.details }, INVALID_SORT);
     await stillServes();
   });

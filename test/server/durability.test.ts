@@ -121,7 +121,9 @@ async function verify(srv: ServerProcess): Promise<number> {
 /** The newest WAL segment (highest sequence number). */
 function newestSegment(): string {
   const walDir = join(dataDir, 'member', 'wal');
-  const names = readdirSync(walDir).filter((n) => n.endsWith('.wal')).sort();
+  const names = readdirSync(walDir)
+    .filter((n) => n.endsWith('.wal'))
+    .sort();
   assert.ok(names.length > 0, 'no WAL segments');
   return join(walDir, names.at(-1)!);
 }

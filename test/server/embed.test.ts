@@ -101,7 +101,9 @@ describe('startServer()', () => {
     try {
       assert.notEqual(a.endpoint, b.endpoint);
       await withClient(a.endpoint, (c) => c.put('only-a', 'x'));
-      const onB = await withClient(b.endpoint, (c) => c.unary(etcdserverpb.KVService.Range, { key: Buffer.from('only-a') }));
+      const onB = await withClient(b.endpoint, (c) =>
+        c.unary(etcdserverpb.KVService.Range, { key: Buffer.from('only-a') }),
+      );
       assert.equal(onB.kvs.length, 0);
     } finally {
       await Promise.all([a.close(), b.close()]);
@@ -109,11 +111,18 @@ describe('startServer()', () => {
   });
 
   test('flags pass through (etcd names without dashes)', async () => {
-    const srv = await startServer({ dataDir: join(dir.path, 'd.etcd'), flags: { 'max-txn-ops': 1 }, logWrite: (l) => logs.push(l) });
+    const srv = await startServer({
+      dataDir: join(dir.path, 'd.etcd'),
+      flags: { 'max-txn-ops': 1 },
+      logWrite: (l) => logs.push(l),
+    });
     try {
       await withClient(srv.endpoint, async (c) => {
         const ops = ['x', 'y'].map((k) => ({ requestPut: { key: Buffer.from(k) } }));
-        await assert.rejects(c.unary(etcdserverpb.KVService.Txn, { success: ops }), /too many operations in txn request/);
+        await assert.rejects(
+          c.unary(etcdserverpb.KVService.Txn, { success: ops }),
+          /too many operations in txn request/,
+        );
       });
     } finally {
       await srv.close();

@@ -144,16 +144,23 @@ describe('JSON gateway', () => {
     await same('POST', '/v3/kv/put', json({ key: b64('foo'), value: b64('baz'), prev_kv: true, unknown_field: 1 }));
     await same('POST', '/v3/kv/range', json({ key: b64('a'), range_end: b64('z'), keys_only: true }));
     await same('POST', '/v3/kv/range', json({ key: b64('foo'), revision: '2' }));
-    await same('POST', '/v3/kv/txn', json({
-      compare: [{ key: b64('foo'), target: 'VALUE', result: 'EQUAL', value: b64('baz') }],
-      success: [{ request_put: { key: b64('foo'), value: b64('qux') } }, { request_range: { key: b64('foo') } }],
-    }));
+    await same(
+      'POST',
+      '/v3/kv/txn',
+      json({
+        compare: [{ key: b64('foo'), target: 'VALUE', result: 'EQUAL', value: b64('baz') }],
+        success: [{ request_put: { key: b64('foo'), value: b64('qux') } }, { request_range: { key: b64('foo') } }],
+      }),
+    );
     await same('POST', '/v3/kv/deleterange', json({ key: b64('foo'), prev_kv: true }));
     await same('POST', '/v3beta/kv/range', json({ key: b64('foo'), revision: '3' }));
     await same('POST', '/v3/kv/compaction', json({ revision: '3' }));
     // Status: sizes and Raft indexes are the implementation's own; the shape and header are etcd's.
     const opts = { body: '{}' };
-    const [e, c] = [await http1(etcd.clientUrl, 'POST', '/v3/maintenance/status', opts), await http1(conclave.clientUrl, 'POST', '/v3/maintenance/status', opts)];
+    const [e, c] = [
+      await http1(etcd.clientUrl, 'POST', '/v3/maintenance/status', opts),
+      await http1(conclave.clientUrl, 'POST', '/v3/maintenance/status', opts),
+    ];
     const [es, cs] = [JSON.parse(e.body) as Record<string, unknown>, JSON.parse(c.body) as Record<string, unknown>];
     assert.deepEqual(Object.keys(cs), Object.keys(es));
     assert.deepEqual([cs.header, cs.version, cs.leader], [es.header, es.version, es.leader]);
@@ -163,10 +170,28 @@ describe('JSON gateway', () => {
     const cases: Array<[string, unknown, number, number, string]> = [
       ['/v3/kv/range', { key: '' }, 400, 3, 'etcdserver: key is not provided'],
       ['/v3/kv/put', {}, 400, 3, 'etcdserver: key is not provided'],
-      ['/v3/kv/range', { key: b64('foo'), revision: '999' }, 400, 11, 'etcdserver: mvcc: required revision is a future revision'],
-      ['/v3/kv/range', { key: b64('foo'), revision: '2' }, 400, 11, 'etcdserver: mvcc: required revision has been compacted'],
+      [
+        '/v3/kv/range',
+        { key: b64('foo'), revision: '999' },
+        400,
+        11,
+        'etcdserver: mvcc: required revision is a future revision',
+      ],
+      [
+        '/v3/kv/range',
+        { key: b64('foo'), revision: '2' },
+        400,
+        11,
+        'etcdserver: mvcc: required revision has been compacted',
+      ],
       ['/v3/kv/compaction', { revision: '999' }, 400, 11, 'etcdserver: mvcc: required revision is a future revision'],
-      ['/v3/kv/txn', { success: [1, 2, 3].map((i) => ({ request_put: { key: b64(`k${i}`) } })) }, 400, 3, 'etcdserver: too many operations in txn request'],
+      [
+        '/v3/kv/txn',
+        { success: [1, 2, 3].map((i) => ({ request_put: { key: b64(`k${i}`) } })) },
+        400,
+        3,
+        'etcdserver: too many operations in txn request',
+      ],
     ];
     for (const [path, body, status, code, message] of cases) {
       const r = await same('POST', path, json(body));
@@ -176,7 +201,7 @@ describe('JSON gateway', () => {
     }
   });
 
-  test('bodies that are not valid for the request: the same 400 answer as etcd, Go\'s own wording', async () => {
+  test("bodies that are not valid for the request: the same 400 answer as etcd, Go's own wording", async () => {
     // etcd's gateway reads the first JSON value with Go's encoding/json and maps it with jsonpb
     const cases: Array<[string, string]> = [
       // syntax
@@ -245,7 +270,10 @@ describe('JSON gateway', () => {
     // the error names the offending byte as Go does, also outside ASCII (not as the decoded text)
     const raw = Buffer.from([0x7b, 0xc3, 0xa9, 0x7d]);
     const opts = { body: raw, headers: { 'content-type': 'application/json' } };
-    const [e, c] = [await http1(etcd.clientUrl, 'POST', '/v3/kv/put', opts), await http1(conclave.clientUrl, 'POST', '/v3/kv/put', opts)];
+    const [e, c] = [
+      await http1(etcd.clientUrl, 'POST', '/v3/kv/put', opts),
+      await http1(conclave.clientUrl, 'POST', '/v3/kv/put', opts),
+    ];
     assert.deepEqual(view(c), view(e));
     assert.match(c.body, /invalid character 'Ã' looking for beginning of object key string/);
   });
@@ -270,7 +298,10 @@ describe('JSON gateway', () => {
     assert.deepEqual(view(h2), view(h1));
     assert.equal((JSON.parse(h2.body) as { kvs: Array<{ value: string }> }).kvs[0]?.value, b64('yes'));
     const bad = await http2Request(conclave.clientUrl, 'POST', '/v3/kv/range', { body: json({ key: '' }) });
-    assert.deepEqual([bad.status, JSON.parse(bad.body)], [400, { error: 'etcdserver: key is not provided', message: 'etcdserver: key is not provided', code: 3 }]);
+    assert.deepEqual(
+      [bad.status, JSON.parse(bad.body)],
+      [400, { error: 'etcdserver: key is not provided', message: 'etcdserver: key is not provided', code: 3 }],
+    );
     const wrong = await http2Request(conclave.clientUrl, 'GET', '/v3/kv/range');
     assert.equal(wrong.status, 405);
   });

@@ -71,7 +71,11 @@ async function rpcError(p: Promise<unknown>): Promise<{ code: number; details: s
 }
 
 async function count(prefix: string): Promise<number> {
-  const r = await c.range({ key: buf(prefix), rangeEnd: buf(prefix.slice(0, -1) + String.fromCharCode(prefix.charCodeAt(prefix.length - 1) + 1)), countOnly: true });
+  const r = await c.range({
+    key: buf(prefix),
+    rangeEnd: buf(prefix.slice(0, -1) + String.fromCharCode(prefix.charCodeAt(prefix.length - 1) + 1)),
+    countOnly: true,
+  });
   return Number(r.count);
 }
 
@@ -148,9 +152,18 @@ describe('lease requests with bad input', () => {
   test("etcd's errors and answers for unknown, duplicate and out-of-range leases", async () => {
     const chosen = await c.leaseGrant({ ID: 0x1234, TTL: 60 });
     assert.equal(chosen.ID, 0x1234n);
-    assert.deepEqual(await rpcError(c.leaseGrant({ ID: 0x1234, TTL: 5 })), { code: GrpcCode.FAILED_PRECONDITION, details: 'etcdserver: lease already exists' });
-    assert.deepEqual(await rpcError(c.leaseGrant({ TTL: 9_000_000_001 })), { code: GrpcCode.OUT_OF_RANGE, details: 'etcdserver: too large lease TTL' });
-    assert.deepEqual(await rpcError(c.leaseRevoke({ ID: 77 })), { code: GrpcCode.NOT_FOUND, details: 'etcdserver: requested lease not found' });
+    assert.deepEqual(await rpcError(c.leaseGrant({ ID: 0x1234, TTL: 5 })), {
+      code: GrpcCode.FAILED_PRECONDITION,
+      details: 'etcdserver: lease already exists',
+    });
+    assert.deepEqual(await rpcError(c.leaseGrant({ TTL: 9_000_000_001 })), {
+      code: GrpcCode.OUT_OF_RANGE,
+      details: 'etcdserver: too large lease TTL',
+    });
+    assert.deepEqual(await rpcError(c.leaseRevoke({ ID: 77 })), {
+      code: GrpcCode.NOT_FOUND,
+      details: 'etcdserver: requested lease not found',
+    });
     assert.deepEqual(await rpcError(c.put({ key: buf('x'), value: buf('y'), lease: 77 })), {
       code: GrpcCode.NOT_FOUND,
       details: 'etcdserver: requested lease not found',
@@ -173,7 +186,8 @@ describe('lease requests with bad input', () => {
     await c.put({ key: buf('mv'), value: buf('1'), lease: a.ID });
     await c.put({ key: buf('mv'), value: buf('2'), lease: b.ID });
     await c.put({ key: buf('mv'), value: buf('3'), ignoreLease: true });
-    const keys = async (id: bigint) => (await c.leaseTimeToLive({ ID: id, keys: true })).keys.map((k) => Buffer.from(k).toString());
+    const keys = async (id: bigint) =>
+      (await c.leaseTimeToLive({ ID: id, keys: true })).keys.map((k) => Buffer.from(k).toString());
     assert.deepEqual(await keys(a.ID), []);
     assert.deepEqual(await keys(b.ID), ['mv']);
     await c.leaseRevoke({ ID: a.ID });
@@ -184,10 +198,16 @@ describe('lease requests with bad input', () => {
 
   test('LeaseGrant fails with "database space exceeded" while NOSPACE is raised', async () => {
     const s = member.server;
-    const alarm = (action: etcdserverpb.AlarmRequest_AlarmAction) => s.alarms.handle(etcdserverpb.AlarmRequest.create({ action, memberID: s.memberId, alarm: etcdserverpb.AlarmType.NOSPACE }));
+    const alarm = (action: etcdserverpb.AlarmRequest_AlarmAction) =>
+      s.alarms.handle(
+        etcdserverpb.AlarmRequest.create({ action, memberID: s.memberId, alarm: etcdserverpb.AlarmType.NOSPACE }),
+      );
     await alarm(etcdserverpb.AlarmRequest_AlarmAction.ACTIVATE);
     try {
-      assert.deepEqual(await rpcError(c.leaseGrant({ TTL: 60 })), { code: GrpcCode.RESOURCE_EXHAUSTED, details: 'etcdserver: mvcc: database space exceeded' });
+      assert.deepEqual(await rpcError(c.leaseGrant({ TTL: 60 })), {
+        code: GrpcCode.RESOURCE_EXHAUSTED,
+        details: 'etcdserver: mvcc: database space exceeded',
+      });
     } finally {
       await alarm(etcdserverpb.AlarmRequest_AlarmAction.DEACTIVATE);
     }
@@ -208,7 +228,10 @@ describe('lease state across a restart', () => {
     await lk.count(1);
     assert.equal(lk.responses[0]!.TTL, 0n, 'the short lease expired before the restart');
     lk.cancel();
-    assert.ok(readdirSync(join(dir.path, 'm.etcd/member/snap')).some((f) => f.endsWith('.snap')), 'a Raft snapshot was taken');
+    assert.ok(
+      readdirSync(join(dir.path, 'm.etcd/member/snap')).some((f) => f.endsWith('.snap')),
+      'a Raft snapshot was taken',
+    );
     await restart();
     const t = await c.leaseTimeToLive({ ID: long.ID, keys: true });
     assert.deepEqual([t.grantedTTL, t.keys.map((k) => Buffer.from(k).toString())], [2n, ['r/long']]);

@@ -53,7 +53,12 @@ async function observe(s: ServerProcess): Promise<Snapshot> {
     const hash = await c.unary(etcdserverpb.MaintenanceService.HashKV, { revision: 0 });
     const members = await c.unary(etcdserverpb.ClusterService.MemberList, {});
     const all = await c.all();
-    const kvs = new Map(all.kvs.map((kv) => [Buffer.from(kv.key).toString(), `${Buffer.from(kv.value).toString()}@${kv.modRevision}/${kv.version}`]));
+    const kvs = new Map(
+      all.kvs.map((kv) => [
+        Buffer.from(kv.key).toString(),
+        `${Buffer.from(kv.value).toString()}@${kv.modRevision}/${kv.version}`,
+      ]),
+    );
     return { status, hash, members, kvs, revision: all.revision };
   });
 }
@@ -74,9 +79,12 @@ describe('restart', () => {
 
     // Different cluster flags: a new member with them would get other member and cluster IDs.
     s = await start(dataDir, [
-      '--initial-cluster', 'default=http://127.0.0.1:1,other=http://127.0.0.1:2',
-      '--initial-cluster-token', 'another-cluster',
-      '--initial-cluster-state', 'new',
+      '--initial-cluster',
+      'default=http://127.0.0.1:1,other=http://127.0.0.1:2',
+      '--initial-cluster-token',
+      'another-cluster',
+      '--initial-cluster-state',
+      'new',
     ]);
     assert.match(s.log(), /"member-initialized":true/);
     const afterRestart = await observe(s);
@@ -91,13 +99,19 @@ describe('restart', () => {
       before.members.members.map((m) => [m.ID, m.name, m.peerURLs]),
     );
     assert.equal(afterRestart.members.members.length, 1);
-    assert.ok(afterRestart.status.raftTerm > before.status.raftTerm, `term ${afterRestart.status.raftTerm} after ${before.status.raftTerm}`);
+    assert.ok(
+      afterRestart.status.raftTerm > before.status.raftTerm,
+      `term ${afterRestart.status.raftTerm} after ${before.status.raftTerm}`,
+    );
     assert.ok(afterRestart.status.raftIndex >= before.status.raftIndex);
 
     await withClient(s, async (c) => {
       // The compaction survived: below it is compacted, at it is readable.
       const e = await callError(() => c.get('k1', 14));
-      assert.deepEqual([e.code, e.details], [GrpcCode.OUT_OF_RANGE, 'etcdserver: mvcc: required revision has been compacted']);
+      assert.deepEqual(
+        [e.code, e.details],
+        [GrpcCode.OUT_OF_RANGE, 'etcdserver: mvcc: required revision has been compacted'],
+      );
       assert.equal((await c.get('k0', 15)) !== undefined, true);
       // Revisions continue where they were; versions keep counting.
       const put = await c.put('k0', 'after');
@@ -126,7 +140,10 @@ describe('restart', () => {
       }
     });
     const snapDir = join(dataDir, 'member', 'snap');
-    const snaps = (): string[] => readdirSync(snapDir).filter((n) => n.endsWith('.snap')).sort();
+    const snaps = (): string[] =>
+      readdirSync(snapDir)
+        .filter((n) => n.endsWith('.snap'))
+        .sort();
     // A snapshot after every 100 applied entries (~465 here): at least three, all but the newest two purged.
     await new Promise((r) => setTimeout(r, 300));
     assert.ok((s.log().match(/"msg":"saved snapshot"/g) ?? []).length >= 3, s.log());

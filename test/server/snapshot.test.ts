@@ -23,7 +23,8 @@ before(async () => {
   const c = new RawClient(server.endpoint);
   try {
     const value = Buffer.alloc(16 * 1024, 7);
-    for (let i = 0; i < 400; i += 20) await Promise.all(Array.from({ length: 20 }, (_, j) => c.put(`snap/${i + j}`, value)));
+    for (let i = 0; i < 400; i += 20)
+      await Promise.all(Array.from({ length: 20 }, (_, j) => c.put(`snap/${i + j}`, value)));
   } finally {
     c.close();
   }
@@ -45,7 +46,12 @@ describe('Maintenance.Snapshot of a multi-MB database', () => {
   test('a slow reader with a 16 KiB window receives every chunk, then the SHA-256 of them all', async () => {
     const client = http2.connect(`http://${server.endpoint}`, { settings: { initialWindowSize: 16_384 } });
     try {
-      const req = client.request({ ':method': 'POST', ':path': '/etcdserverpb.Maintenance/Snapshot', 'content-type': 'application/grpc', te: 'trailers' });
+      const req = client.request({
+        ':method': 'POST',
+        ':path': '/etcdserverpb.Maintenance/Snapshot',
+        'content-type': 'application/grpc',
+        te: 'trailers',
+      });
       req.end(Buffer.from([0, 0, 0, 0, 0])); // an empty SnapshotRequest
       let buf = Buffer.alloc(0);
       const blobs: Buffer[] = [];

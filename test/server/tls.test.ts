@@ -101,13 +101,31 @@ describe('client-certificate authentication (--client-cert-auth --trusted-ca-fil
   let url: string;
   let endpoint: string;
   before(async () => {
-    const s = await startTls('mtls', ['--cert-file', pki.serverCert, '--key-file', pki.serverKey, '--client-cert-auth', '--trusted-ca-file', pki.ca]);
+    const s = await startTls('mtls', [
+      '--cert-file',
+      pki.serverCert,
+      '--key-file',
+      pki.serverKey,
+      '--client-cert-auth',
+      '--trusted-ca-file',
+      pki.ca,
+    ]);
     url = s.url;
     endpoint = s.srv.endpoint;
   });
 
   test('with a client certificate from the CA: etcdctl, grpc-js and HTTPS work', async () => {
-    const put = await etcdctl(url, ['--cacert', pki.ca, '--cert', pki.clientCert, '--key', pki.clientKey, 'put', 'm', 'v']);
+    const put = await etcdctl(url, [
+      '--cacert',
+      pki.ca,
+      '--cert',
+      pki.clientCert,
+      '--key',
+      pki.clientKey,
+      'put',
+      'm',
+      'v',
+    ]);
     assert.equal(put.code, 0, put.stderr);
     const c = tlsClient(endpoint, grpc.credentials.createSsl(read(pki.ca), read(pki.clientKey), read(pki.clientCert)));
     try {
@@ -134,10 +152,19 @@ describe('client-certificate authentication (--client-cert-auth --trusted-ca-fil
     await assert.rejects(http1(url, 'GET', '/health', { tls: { ca: read(pki.ca) } }));
     await assert.rejects(http2Request(url, 'GET', '/health', { tls: { ca: read(pki.ca) } }));
     // A self-signed client certificate (the project's own generator) is not from the trusted CA.
-    const rogue = generateSelfSignedCertificate({ hosts: [], curve: 'P-256', commonName: 'client', extKeyUsage: ['clientAuth'] });
-    await assert.rejects(http1(url, 'GET', '/health', { tls: { ca: read(pki.ca), cert: rogue.certPem, key: rogue.keyPem } }));
+    const rogue = generateSelfSignedCertificate({
+      hosts: [],
+      curve: 'P-256',
+      commonName: 'client',
+      extKeyUsage: ['clientAuth'],
+    });
+    await assert.rejects(
+      http1(url, 'GET', '/health', { tls: { ca: read(pki.ca), cert: rogue.certPem, key: rogue.keyPem } }),
+    );
     // The server is still fine.
-    const h = await http1(url, 'GET', '/health', { tls: { ca: read(pki.ca), cert: read(pki.clientCert), key: read(pki.clientKey) } });
+    const h = await http1(url, 'GET', '/health', {
+      tls: { ca: read(pki.ca), cert: read(pki.clientCert), key: read(pki.clientKey) },
+    });
     assert.equal(h.status, 200);
   });
 });
@@ -160,7 +187,13 @@ describe('--auto-tls', () => {
     await srv.kill('SIGTERM');
     const again = await startTls('auto', ['--auto-tls']);
     assert.equal(readFileSync(join(fixtures, 'cert.pem'), 'utf8'), cert);
-    const get = await etcdctl(again.url, ['--insecure-transport=false', '--insecure-skip-tls-verify', 'get', 'auto', '--print-value-only']);
+    const get = await etcdctl(again.url, [
+      '--insecure-transport=false',
+      '--insecure-skip-tls-verify',
+      'get',
+      'auto',
+      '--print-value-only',
+    ]);
     assert.equal(get.stdout, 'tls\n');
   });
 });

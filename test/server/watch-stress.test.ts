@@ -131,7 +131,11 @@ test('many watchers see exactly the committed events of their ranges, through lo
     watchers.push({ spec, stream, id });
   };
   const createdAll = (list: WatchStreamT[]) =>
-    Promise.all(list.map((st) => st.until((rs) => rs.filter((r) => r.created).length === watchers.filter((w) => w.stream === st).length)));
+    Promise.all(
+      list.map((st) =>
+        st.until((rs) => rs.filter((r) => r.created).length === watchers.filter((w) => w.stream === st).length),
+      ),
+    );
   /** Waits until every watcher of the stream is synced (the progress response, watch ID -1). */
   const synced = async (st: WatchStreamT) => {
     const before = st.responses.filter((r) => r.watchId === -1n && !r.created).length;
@@ -147,7 +151,13 @@ test('many watchers see exactly the committed events of their ranges, through lo
 
   const history: Ev[] = [];
   const unsubscribe = store.onCommit((_rev, evs) => {
-    for (const e of evs) history.push({ type: e.type === 'put' ? 'PUT' : 'DELETE', key: e.kv.key.toString('latin1'), value: e.kv.value.toString('latin1'), rev: e.kv.modRevision });
+    for (const e of evs)
+      history.push({
+        type: e.type === 'put' ? 'PUT' : 'DELETE',
+        key: e.kv.key.toString('latin1'),
+        value: e.kv.value.toString('latin1'),
+        rev: e.kv.modRevision,
+      });
   });
   // Writers: 8 concurrent clients doing puts, deletes (single and prefix) and multi-key txns.
   let ops = 0;
@@ -161,10 +171,16 @@ test('many watchers see exactly the committed events of their ranges, through lo
         const x = r();
         if (x < 0.6) await c.put({ key: Buffer.from(k), value: Buffer.from(`v${n}`) });
         else if (x < 0.8) await c.deleteRange({ key: Buffer.from(k) });
-        else if (x < 0.9) await c.deleteRange({ key: Buffer.from(k.slice(0, 4)), rangeEnd: Buffer.from(k.slice(0, 3) + String.fromCharCode(k.charCodeAt(3) + 1)) });
+        else if (x < 0.9)
+          await c.deleteRange({
+            key: Buffer.from(k.slice(0, 4)),
+            rangeEnd: Buffer.from(k.slice(0, 3) + String.fromCharCode(k.charCodeAt(3) + 1)),
+          });
         else {
           const ks = [...new Set([k, KEYS[Math.floor(r() * KEYS.length)]!, KEYS[Math.floor(r() * KEYS.length)]!])];
-          await c.txn({ success: ks.map((key, i) => ({ requestPut: { key: Buffer.from(key), value: Buffer.from(`t${n}.${i}`) } })) });
+          await c.txn({
+            success: ks.map((key, i) => ({ requestPut: { key: Buffer.from(key), value: Buffer.from(`t${n}.${i}`) } })),
+          });
         }
       }
     };
@@ -200,23 +216,36 @@ test('many watchers see exactly the committed events of their ranges, through lo
     prevOf.set(e.key, e.type === 'PUT' ? e : undefined);
   }
   const expected = (s: Spec) =>
-    history.filter((e) => e.rev >= s.startRevision && covers(s, e.key) && !(s.noPut && e.type === 'PUT') && !(s.noDelete && e.type === 'DELETE'));
+    history.filter(
+      (e) =>
+        e.rev >= s.startRevision &&
+        covers(s, e.key) &&
+        !(s.noPut && e.type === 'PUT') &&
+        !(s.noDelete && e.type === 'DELETE'),
+    );
 
   const received = (stream: WatchStreamT, id: number) => stream.responses.filter((r) => r.watchId === BigInt(id));
   const got = (stream: WatchStreamT, id: number) => received(stream, id).flatMap((r) => r.events);
 
   /** slow2's watchers may have fallen behind the compaction: then they end canceled by it. */
-  const canceledByCompaction = (w: { stream: WatchStreamT; id: number }) => w.stream === slow2 && received(w.stream, w.id).some((r) => r.canceled);
+  const canceledByCompaction = (w: { stream: WatchStreamT; id: number }) =>
+    w.stream === slow2 && received(w.stream, w.id).some((r) => r.canceled);
   for (const w of watchers) {
     const want = expected(w.spec).length;
-    await w.stream.until(() => canceledByCompaction(w) || got(w.stream, w.id).length >= want, 20_000).catch((e: unknown) => {
-      throw new Error(`watcher ${w.id}: ${String(e)}`);
-    });
+    await w.stream
+      .until(() => canceledByCompaction(w) || got(w.stream, w.id).length >= want, 20_000)
+      .catch((e: unknown) => {
+        throw new Error(`watcher ${w.id}: ${String(e)}`);
+      });
     if (canceledByCompaction(w)) continue;
-    await w.stream.until(() => got(w.stream, w.id).length >= want, 20_000).catch((e: unknown) => {
-      const rs = received(w.stream, w.id);
-      throw new Error(`watcher ${w.id} ${JSON.stringify(w.spec)}: ${got(w.stream, w.id).length} of ${want} events; responses ${JSON.stringify(rs.filter((r) => r.events.length === 0).map((r) => [r.created, r.canceled, String(r.compactRevision)]))}: ${String(e)}`);
-    });
+    await w.stream
+      .until(() => got(w.stream, w.id).length >= want, 20_000)
+      .catch((e: unknown) => {
+        const rs = received(w.stream, w.id);
+        throw new Error(
+          `watcher ${w.id} ${JSON.stringify(w.spec)}: ${got(w.stream, w.id).length} of ${want} events; responses ${JSON.stringify(rs.filter((r) => r.events.length === 0).map((r) => [r.created, r.canceled, String(r.compactRevision)]))}: ${String(e)}`,
+        );
+      });
   }
   await Promise.all(compacted.map((c) => c.stream.until(() => received(c.stream, c.id).some((r) => r.canceled))));
   await new Promise((r) => setTimeout(r, 200)); // anything extra would arrive now
@@ -230,16 +259,31 @@ test('many watchers see exactly the committed events of their ranges, through lo
     let want = expected(w.spec);
     if (canceledByCompaction(w)) {
       const last = rs.at(-1)!;
-      assert.deepEqual([last.canceled, last.compactRevision, last.events.length], [true, BigInt(compactAt), 0], `${label}: compaction cancel`);
+      assert.deepEqual(
+        [last.canceled, last.compactRevision, last.events.length],
+        [true, BigInt(compactAt), 0],
+        `${label}: compaction cancel`,
+      );
       rs.pop();
       slowCanceled++;
-      want = want.slice(0, rs.reduce((n, r) => n + r.events.length, 0));
-      assert.ok(want.length === 0 || want.at(-1)!.rev < compactAt, `${label}: canceled although caught up past the compaction`);
+      want = want.slice(
+        0,
+        rs.reduce((n, r) => n + r.events.length, 0),
+      );
+      assert.ok(
+        want.length === 0 || want.at(-1)!.rev < compactAt,
+        `${label}: canceled although caught up past the compaction`,
+      );
     }
-    assert.ok(rs.slice(1).every((r) => !r.created && !r.canceled), `${label}: nothing but events after created`);
+    assert.ok(
+      rs.slice(1).every((r) => !r.created && !r.canceled),
+      `${label}: nothing but events after created`,
+    );
     const evs = rs.flatMap((r) => r.events.map((e) => ({ e, r })));
     assert.deepEqual(
-      evs.map(({ e }) => `${e.type === 1 ? 'DELETE' : 'PUT'} ${str(e.kv!.key)}=${str(e.kv!.value)}@${e.kv!.modRevision}`),
+      evs.map(
+        ({ e }) => `${e.type === 1 ? 'DELETE' : 'PUT'} ${str(e.kv!.key)}=${str(e.kv!.value)}@${e.kv!.modRevision}`,
+      ),
       want.map((e) => `${e.type} ${e.key}=${e.value}@${e.rev}`),
       `${label}: events`,
     );
@@ -253,8 +297,13 @@ test('many watchers see exactly the committed events of their ranges, through lo
     if (w.spec.prevKv) {
       evs.forEach(({ e }, i) => {
         const p = expectedPrev.get(want[i]!);
-        if (e.prevKv) assert.deepEqual([str(e.prevKv.key), str(e.prevKv.value)], [p?.key, p?.value], `${label}: prev_kv`);
-        else assert.ok(p === undefined || Number(e.kv!.modRevision) - 1 < compactAt, `${label}: missing prev_kv at ${e.kv!.modRevision}`);
+        if (e.prevKv)
+          assert.deepEqual([str(e.prevKv.key), str(e.prevKv.value)], [p?.key, p?.value], `${label}: prev_kv`);
+        else
+          assert.ok(
+            p === undefined || Number(e.kv!.modRevision) - 1 < compactAt,
+            `${label}: missing prev_kv at ${e.kv!.modRevision}`,
+          );
       });
     }
     checked += evs.length;
@@ -267,7 +316,7 @@ test('many watchers see exactly the committed events of their ranges, through lo
     assert.equal(cancel.events.length, 0);
   }
   assert.ok(checked > 5000, `${checked} events checked`);
-  assert.ok(slowCanceled > 0, 'some of the slow consumer\'s watchers fell behind the compaction');
+  assert.ok(slowCanceled > 0, "some of the slow consumer's watchers fell behind the compaction");
   assert.ok(slow1.responses.length > 1000, 'the first slow consumer caught up');
   assert.ok(lastRev > base + 1000);
   for (const s of streams) s.cancel();

@@ -48,7 +48,10 @@ test('progress notifications come at the configured interval, only to progress_n
   const t0 = Date.now();
   await w.until((rs) => rs.filter((r) => r.watchId === 1n && !r.created).length >= 3, 3000);
   const elapsed = Date.now() - t0;
-  assert.ok(elapsed >= 400 && elapsed < 1500, `3 notifications after ${elapsed} ms (interval 200 ms + up to 10% jitter)`);
+  assert.ok(
+    elapsed >= 400 && elapsed < 1500,
+    `3 notifications after ${elapsed} ms (interval 200 ms + up to 10% jitter)`,
+  );
   const rev = BigInt(member.server.store.currentRevision);
   const notes = w.responses.filter((r) => !r.created);
   assert.ok(notes.every((r) => r.watchId === 1n && r.events.length === 0 && r.header!.revision === rev));
@@ -57,7 +60,12 @@ test('progress notifications come at the configured interval, only to progress_n
 
 test('the JSON gateway streams watch responses', async () => {
   const lines: string[] = [];
-  const req = http.request({ host: '127.0.0.1', port: Number(endpoint.split(':')[1]), path: '/v3/watch', method: 'POST' });
+  const req = http.request({
+    host: '127.0.0.1',
+    port: Number(endpoint.split(':')[1]),
+    path: '/v3/watch',
+    method: 'POST',
+  });
   const done = new Promise<void>((resolve) => {
     req.on('response', (res) => {
       res.setEncoding('utf8');
@@ -80,7 +88,10 @@ test('the JSON gateway streams watch responses', async () => {
   const [created, event] = lines.map((l) => JSON.parse(l) as { result: Record<string, unknown> });
   assert.equal(created!.result['created'], true);
   const evs = event!.result['events'] as Array<{ kv: { key: string; value: string } }>;
-  assert.deepEqual([Buffer.from(evs[0]!.kv.key, 'base64').toString(), Buffer.from(evs[0]!.kv.value, 'base64').toString()], ['gw', 'json']);
+  assert.deepEqual(
+    [Buffer.from(evs[0]!.kv.key, 'base64').toString(), Buffer.from(evs[0]!.kv.value, 'base64').toString()],
+    ['gw', 'json'],
+  );
 });
 
 test('a fragmenting watcher gets a large catch-up response in parts; the others in one response', async () => {
@@ -88,7 +99,9 @@ test('a fragmenting watcher gets a large catch-up response in parts; the others 
   const first = Number((await c.put({ key: buf('fr/0'), value: Buffer.alloc(100 * 1024, 0x61) })).header!.revision);
   for (let i = 1; i < 24; i++) await c.put({ key: buf(`fr/${i}`), value: Buffer.alloc(100 * 1024, 0x61 + (i % 26)) });
   const w = c.watch();
-  w.write({ createRequest: { key: buf('fr/'), rangeEnd: buf('fr0'), fragment: true, startRevision: first, watchId: 1 } });
+  w.write({
+    createRequest: { key: buf('fr/'), rangeEnd: buf('fr0'), fragment: true, startRevision: first, watchId: 1 },
+  });
   w.write({ createRequest: { key: buf('fr/'), rangeEnd: buf('fr0'), startRevision: first, watchId: 2 } });
   const evs = (id: bigint) => w.responses.filter((r) => r.watchId === id).reduce((n, r) => n + r.events.length, 0);
   await w.until(() => evs(1n) === 24 && evs(2n) === 24);

@@ -29,17 +29,35 @@ function bench<T>(name: string, codec: MessageCodec<T>, value: PartialMessage<T>
   const b = time(`${name} encode (protobufjs)`, n, () => T.encode(pjsObj).finish());
   const c = time(`${name} decode (generated)`, n, () => decodeMessage(codec, bytes));
   const d = time(`${name} decode (protobufjs)`, n, () => T.decode(bytes));
-  console.log(`${name}: ${bytes.length} bytes; encode ${(b / a).toFixed(2)}x, decode ${(d / c).toFixed(2)}x faster than protobufjs\n`);
+  console.log(
+    `${name}: ${bytes.length} bytes; encode ${(b / a).toFixed(2)}x, decode ${(d / c).toFixed(2)}x faster than protobufjs\n`,
+  );
 }
 
 const header = { clusterId: 0xcdf818194e3a8c32n, memberId: 0x8e9e05c52164694dn, revision: 123456, raftTerm: 3 };
-const kv = (i: number) => ({ key: Buffer.from(`key-${i}`), value: Buffer.alloc(256, 1), createRevision: 1000 + i, modRevision: 2000 + i, version: 3 });
+const kv = (i: number) => ({
+  key: Buffer.from(`key-${i}`),
+  value: Buffer.alloc(256, 1),
+  createRevision: 1000 + i,
+  modRevision: 2000 + i,
+  version: 3,
+});
 
-bench('PutRequest(8B key, 256B value)', etcdserverpb.PutRequest, { key: Buffer.from('key-0001'), value: Buffer.alloc(256, 7) }, 300_000);
+bench(
+  'PutRequest(8B key, 256B value)',
+  etcdserverpb.PutRequest,
+  { key: Buffer.from('key-0001'), value: Buffer.alloc(256, 7) },
+  300_000,
+);
 bench('PutResponse', etcdserverpb.PutResponse, { header }, 300_000);
 bench('RangeRequest', etcdserverpb.RangeRequest, { key: Buffer.from('key-0001') }, 300_000);
 bench('RangeResponse(1 kv)', etcdserverpb.RangeResponse, { header, kvs: [kv(1)], count: 1 }, 300_000);
-bench('RangeResponse(100 kvs)', etcdserverpb.RangeResponse, { header, kvs: Array.from({ length: 100 }, (_, i) => kv(i)), count: 100 }, 10_000);
+bench(
+  'RangeResponse(100 kvs)',
+  etcdserverpb.RangeResponse,
+  { header, kvs: Array.from({ length: 100 }, (_, i) => kv(i)), count: 100 },
+  10_000,
+);
 bench(
   'TxnRequest(1 compare, 1 put)',
   etcdserverpb.TxnRequest,

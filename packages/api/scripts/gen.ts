@@ -231,7 +231,8 @@ class Emitter {
       const readExpr = enumRef ? `r.int32() as ${enumRef}` : `r.${s.read}()`;
       if (f.repeated) {
         tsType = `${base}[]`;
-        createExpr = s.ts === 'bigint' ? `init?.${prop}?.map((x) => BigInt(x)) ?? []` : `init?.${prop} ? [...init.${prop}] : []`;
+        createExpr =
+          s.ts === 'bigint' ? `init?.${prop}?.map((x) => BigInt(x)) ?? []` : `init?.${prop} ? [...init.${prop}] : []`;
         decodeDefault = '[]';
         if (s.packable) {
           encode.push(`if (${acc} !== undefined && ${acc}.length > 0) {`);
@@ -257,7 +258,9 @@ class Emitter {
           decode.push(`  m.${prop}.push(${readExpr});`);
           decode.push('  break;');
         }
-        toJSON.push(`if (${acc} !== undefined && ${acc}.length > 0) o['${f.name}'] = ${acc}.map((x) => ${jsonOut('x')});`);
+        toJSON.push(
+          `if (${acc} !== undefined && ${acc}.length > 0) o['${f.name}'] = ${acc}.map((x) => ${jsonOut('x')});`,
+        );
         fromJSON = `arrayFromJSON(${pickExpr}, '${f.name}').map((x) => ${jsonIn('x')})`;
       } else if (inOneof) {
         tsType = base;
@@ -309,7 +312,9 @@ class Emitter {
         decode.push(`  m.${prop}.push(${ref}.decode(r, e));`);
         decode.push('  break;');
         decode.push('}');
-        toJSON.push(`if (${acc} !== undefined && ${acc}.length > 0) o['${f.name}'] = ${acc}.map((x) => ${ref}.toJSON(x));`);
+        toJSON.push(
+          `if (${acc} !== undefined && ${acc}.length > 0) o['${f.name}'] = ${acc}.map((x) => ${ref}.toJSON(x));`,
+        );
         fromJSON = `arrayFromJSON(${pickExpr}, '${f.name}').map((x) => ${ref}.fromJSON(x))`;
       } else {
         tsType = ref;
@@ -368,7 +373,9 @@ function generate(files: ProtoFile[]): Map<string, string> {
         for (const rpc of svc.rpcs) {
           const req = em.ref(resolveType(rpc.requestType, pkg));
           const res = em.ref(resolveType(rpc.responseType, pkg));
-          em.lines.push(`  ${rpc.name}: method('${full}', '${rpc.name}', ${rpc.requestStream}, ${rpc.responseStream}, ${req}, ${res}),`);
+          em.lines.push(
+            `  ${rpc.name}: method('${full}', '${rpc.name}', ${rpc.requestStream}, ${rpc.responseStream}, ${req}, ${res}),`,
+          );
         }
         em.lines.push('} as const;', '');
       }

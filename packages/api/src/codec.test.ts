@@ -6,14 +6,24 @@ import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { test } from 'node:test';
 import protobuf from 'protobufjs';
-import { decodeMessage, encodeMessage, etcdserverpb, mvccpb, DecodeError, type MessageCodec, type PartialMessage } from './index.js';
+import {
+  decodeMessage,
+  encodeMessage,
+  etcdserverpb,
+  mvccpb,
+  DecodeError,
+  type MessageCodec,
+  type PartialMessage,
+} from './index.js';
 
 const protoRoot = resolve(fileURLToPath(import.meta.url), '../../proto');
 
 function loadRoot(): protobuf.Root {
   const root = new protobuf.Root();
   root.resolvePath = (_origin, target) => join(protoRoot, target);
-  root.loadSync(['etcdserverpb/rpc.proto', 'v3lockpb/v3lock.proto', 'v3electionpb/v3election.proto'], { keepCase: true });
+  root.loadSync(['etcdserverpb/rpc.proto', 'v3lockpb/v3lock.proto', 'v3electionpb/v3election.proto'], {
+    keepCase: true,
+  });
   return root;
 }
 const root = loadRoot();
@@ -73,17 +83,36 @@ test('RangeRequest with enums and every option', () => {
 });
 
 test('ResponseHeader with uint64 IDs above 2^63', () => {
-  const h = check(etcdserverpb.ResponseHeader, { clusterId: 0xcdf818194e3a8c32n, memberId: 0x8e9e05c52164694dn, revision: 1, raftTerm: 2 });
+  const h = check(etcdserverpb.ResponseHeader, {
+    clusterId: 0xcdf818194e3a8c32n,
+    memberId: 0x8e9e05c52164694dn,
+    revision: 1,
+    raftTerm: 2,
+  });
   assert.equal(h.clusterId, 0xcdf818194e3a8c32n);
 });
 
 test('Txn with nested oneofs, compare target unions and range_end = 64', () => {
   const t = check(etcdserverpb.TxnRequest, {
     compare: [
-      { result: etcdserverpb.Compare_CompareResult.EQUAL, target: etcdserverpb.Compare_CompareTarget.VERSION, key: b('k'), version: 0 },
-      { result: etcdserverpb.Compare_CompareResult.NOT_EQUAL, target: etcdserverpb.Compare_CompareTarget.VALUE, key: b('k'), value: b(''), rangeEnd: b('l') },
+      {
+        result: etcdserverpb.Compare_CompareResult.EQUAL,
+        target: etcdserverpb.Compare_CompareTarget.VERSION,
+        key: b('k'),
+        version: 0,
+      },
+      {
+        result: etcdserverpb.Compare_CompareResult.NOT_EQUAL,
+        target: etcdserverpb.Compare_CompareTarget.VALUE,
+        key: b('k'),
+        value: b(''),
+        rangeEnd: b('l'),
+      },
     ],
-    success: [{ requestPut: { key: b('k'), value: b('v') } }, { requestTxn: { success: [{ requestRange: { key: b('x') } }] } }],
+    success: [
+      { requestPut: { key: b('k'), value: b('v') } },
+      { requestTxn: { success: [{ requestRange: { key: b('x') } }] } },
+    ],
     failure: [{ requestDeleteRange: { key: b('k'), prevKv: true } }],
   });
   // A oneof member set to its default value is still present.
@@ -95,10 +124,19 @@ test('Txn with nested oneofs, compare target unions and range_end = 64', () => {
 
 test('repeated packed enums (watch filters) and large events list', () => {
   const w = check(etcdserverpb.WatchRequest, {
-    createRequest: { key: b('a'), filters: [etcdserverpb.WatchCreateRequest_FilterType.NOPUT, 1], prevKv: true, watchId: 7, fragment: true },
+    createRequest: {
+      key: b('a'),
+      filters: [etcdserverpb.WatchCreateRequest_FilterType.NOPUT, 1],
+      prevKv: true,
+      watchId: 7,
+      fragment: true,
+    },
   });
   assert.deepEqual(w.createRequest?.filters, [0, 1]);
-  const events = Array.from({ length: 300 }, (_, i) => ({ type: (i % 2) as 0 | 1, kv: { key: b(`k${i}`), modRevision: i + 2, value: Buffer.alloc(i) } }));
+  const events = Array.from({ length: 300 }, (_, i) => ({
+    type: (i % 2) as 0 | 1,
+    kv: { key: b(`k${i}`), modRevision: i + 2, value: Buffer.alloc(i) },
+  }));
   const r = check(etcdserverpb.WatchResponse, { header: { revision: 400 }, watchId: -1, events });
   assert.equal(r.watchId, -1n);
   assert.equal(r.events.length, 300);
@@ -137,7 +175,10 @@ test('JSON mapping uses proto names, int64 as strings, base64 bytes, enum names'
 
 test('JSON bytes are standard padded base64, rejected as Go does', () => {
   assert.deepEqual(etcdserverpb.RangeRequest.fromJSON({ key: 'Zm9vYg==' }).key, b('foob'));
-  assert.throws(() => etcdserverpb.RangeRequest.fromJSON({ key: 'not base64!!' }), /illegal base64 data at input byte 3/);
+  assert.throws(
+    () => etcdserverpb.RangeRequest.fromJSON({ key: 'not base64!!' }),
+    /illegal base64 data at input byte 3/,
+  );
   assert.throws(() => etcdserverpb.RangeRequest.fromJSON({ key: 'Zm9vY' }), /illegal base64 data at input byte 4/);
   assert.throws(() => etcdserverpb.RangeRequest.fromJSON({ key: 'Zm9v_w==' }), /illegal base64 data at input byte 4/);
 });

@@ -12,7 +12,13 @@ export * as healthpb from './gen/grpc-health-v1.js';
 
 export { Writer, sharedWriter } from './runtime/writer.js';
 export { Reader, DecodeError } from './runtime/reader.js';
-export { encodeMessage, decodeMessage, encodeMessageInto, type MessageCodec, type PartialMessage } from './runtime/message.js';
+export {
+  encodeMessage,
+  decodeMessage,
+  encodeMessageInto,
+  type MessageCodec,
+  type PartialMessage,
+} from './runtime/message.js';
 export { JsonDecodeError } from './runtime/json.js';
 export { decodeFirstValue, JsonNumber } from './runtime/go-json.js';
 export {
@@ -25,4 +31,3 @@ export {
   type ResponseOf,
 } from './runtime/service.js';
 export * from './errors.js';
-

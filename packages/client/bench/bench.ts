@@ -52,16 +52,31 @@ function etcdbenchPath(): string {
   if (values.etcdbench) return values.etcdbench;
   const p = join(homedir(), '.cache/etcdbench/etcdbench');
   if (existsSync(p)) return p;
-  const r = spawnSync('bash', [resolve(here, '../../../../shared/etcdbench/build.sh')], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'inherit'] });
+  const r = spawnSync('bash', [resolve(here, '../../../../shared/etcdbench/build.sh')], {
+    encoding: 'utf8',
+    stdio: ['ignore', 'pipe', 'inherit'],
+  });
   if (r.status !== 0) throw new Error('could not build etcdbench');
   return r.stdout.trim().split('\n').pop()!;
 }
 
 function runEtcdbench(bin: string, endpoints: string, op: 'put' | 'range'): Result {
-  const r = spawnSync(bin, ['--endpoints', endpoints, '--conns', '10', '--clients', String(clients), '--total', String(total), op], { encoding: 'utf8' });
+  const r = spawnSync(
+    bin,
+    ['--endpoints', endpoints, '--conns', '10', '--clients', String(clients), '--total', String(total), op],
+    { encoding: 'utf8' },
+  );
   const line = r.stdout.trim().split('\n').pop() ?? '{}';
   const j = JSON.parse(line) as { ops: number; errors: number; ops_per_sec: number; p50_ms: number; p99_ms: number };
-  return { who: 'etcdbench (Go clientv3, 10 conns)', op, ops: j.ops, errors: j.errors, opsPerSec: j.ops_per_sec, p50: j.p50_ms, p99: j.p99_ms };
+  return {
+    who: 'etcdbench (Go clientv3, 10 conns)',
+    op,
+    ops: j.ops,
+    errors: j.errors,
+    opsPerSec: j.ops_per_sec,
+    p50: j.p50_ms,
+    p99: j.p99_ms,
+  };
 }
 
 async function runOurs(endpoints: string[], op: 'put' | 'range', conns: number): Promise<Result> {
@@ -97,7 +112,15 @@ async function runOurs(endpoints: string[], op: 'put' | 'range', conns: number):
   await Promise.all(cs.map((c) => c.close()));
   lat.sort((a, b) => a - b);
   const pct = (p: number): number => lat[Math.floor(p * (lat.length - 1))] ?? 0;
-  return { who: `@conclave/client (${conns} conn${conns > 1 ? 's' : ''})`, op, ops: lat.length, errors, opsPerSec: lat.length / secs, p50: pct(0.5), p99: pct(0.99) };
+  return {
+    who: `@conclave/client (${conns} conn${conns > 1 ? 's' : ''})`,
+    op,
+    ops: lat.length,
+    errors,
+    opsPerSec: lat.length / secs,
+    p50: pct(0.5),
+    p99: pct(0.99),
+  };
 }
 
 const fmt = (r: Result): string =>
@@ -113,7 +136,9 @@ else {
 const bin = etcdbenchPath();
 const results: Result[] = [];
 try {
-  console.log(`server: ${values.endpoints ? endpoints : `${values.server} at ${endpoints}`}; ${clients} concurrent callers, ${total} ops per run`);
+  console.log(
+    `server: ${values.endpoints ? endpoints : `${values.server} at ${endpoints}`}; ${clients} concurrent callers, ${total} ops per run`,
+  );
   for (const op of ['put', 'range'] as const) {
     const r1 = runEtcdbench(bin, endpoints, op);
     console.log(fmt(r1));
@@ -128,4 +153,5 @@ try {
   await server?.stop();
 }
 console.log('\n| client | op | ops/s | p50 ms | p99 ms |\n|---|---|---|---|---|');
-for (const r of results) console.log(`| ${r.who} | ${r.op} | ${Math.round(r.opsPerSec)} | ${r.p50.toFixed(2)} | ${r.p99.toFixed(2)} |`);
+for (const r of results)
+  console.log(`| ${r.who} | ${r.op} | ${Math.round(r.opsPerSec)} | ${r.p50.toFixed(2)} | ${r.p99.toFixed(2)} |`);

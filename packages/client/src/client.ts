@@ -70,7 +70,11 @@ export class Client extends KeySpace {
     );
     const retry = {} as Record<RpcKind, RetryPolicy>;
     for (const k of ['read', 'idempotent', 'write'] as const) retry[k] = { ...DEFAULT_RETRY[k], ...options.retry?.[k] };
-    const rpc = new Rpc(pool, { timeoutMs: options.timeoutMs ?? 10_000, requireLeader: options.requireLeader ?? false, retry });
+    const rpc = new Rpc(pool, {
+      timeoutMs: options.timeoutMs ?? 10_000,
+      requireLeader: options.requireLeader ?? false,
+      retry,
+    });
     super({ rpc, watches: new WatchManager(rpc), keepalives: new KeepAliveManager(rpc) }, EMPTY);
     this.hub = hub;
     this.pool = pool;
@@ -151,4 +155,3 @@ export class Client extends KeySpace {
     await this.close();
   }
 }
-

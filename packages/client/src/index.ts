@@ -24,7 +24,13 @@ export type { WatchOptions, WatchEvent, WatchBatch, WatcherEvents } from './watc
 export { LeaseApi, type Lease, type LeaseTimeToLive } from './lease/lease.js';
 export { LeaseKeepAlive, type KeepAliveEvents } from './lease/keepalive.js';
 export { ClusterApi, type Member, type MemberList } from './cluster/cluster.js';
-export { MaintenanceApi, type MemberStatus, type Alarm, type AlarmType, type EndpointOption } from './maintenance/maintenance.js';
+export {
+  MaintenanceApi,
+  type MemberStatus,
+  type Alarm,
+  type AlarmType,
+  type EndpointOption,
+} from './maintenance/maintenance.js';
 export { AuthApi, type Permission, type PermissionType } from './auth/auth.js';
 export type { StatusEvent } from './status/status.js';
 export type { CallOptions, RetryPolicy } from './rpc/rpc.js';

@@ -54,7 +54,9 @@ const pct = (sorted: number[], p: number): number => (sorted.length ? sorted[Mat
 
 async function runOurs(server: string, endpoints: string[], op: 'lock' | 'election'): Promise<Result> {
   const cs = Array.from({ length: conns }, () => new Client({ endpoints, timeoutMs: 30_000 }));
-  const sessions = await Promise.all(Array.from({ length: clients }, (_, w) => Session.create(cs[w % conns]!, { ttl: 10 })));
+  const sessions = await Promise.all(
+    Array.from({ length: clients }, (_, w) => Session.create(cs[w % conns]!, { ttl: 10 })),
+  );
   const prefix = `${op}bench-ts/${Date.now()}`;
   const lat: number[] = [];
   let errors = 0;
@@ -94,14 +96,55 @@ async function runOurs(server: string, endpoints: string[], op: 'lock' | 'electi
   await Promise.all(sessions.map((s) => s.close()));
   await Promise.all(cs.map((c) => c.close()));
   lat.sort((a, b) => a - b);
-  return { server, who: '@conclave/concurrency', op, ops: lat.length, errors, violations, opsPerSec: lat.length / secs, p50: pct(lat, 0.5), p99: pct(lat, 0.99) };
+  return {
+    server,
+    who: '@conclave/concurrency',
+    op,
+    ops: lat.length,
+    errors,
+    violations,
+    opsPerSec: lat.length / secs,
+    p50: pct(lat, 0.5),
+    p99: pct(lat, 0.99),
+  };
 }
 
 function runGo(server: string, endpoints: string[], op: 'lock' | 'election'): Result {
-  const r = spawnSync(etcdbench, ['-endpoints', endpoints.join(','), '-conns', String(conns), '-clients', String(clients), '-total', String(total), op], { encoding: 'utf8' });
+  const r = spawnSync(
+    etcdbench,
+    [
+      '-endpoints',
+      endpoints.join(','),
+      '-conns',
+      String(conns),
+      '-clients',
+      String(clients),
+      '-total',
+      String(total),
+      op,
+    ],
+    { encoding: 'utf8' },
+  );
   const line = r.stdout.trim().split('\n').pop() ?? '{}';
-  const j = JSON.parse(line) as { ops: number; errors: number; violations?: number; ops_per_sec: number; p50_ms: number; p99_ms: number };
-  return { server, who: 'etcdbench (Go concurrency)', op, ops: j.ops, errors: j.errors, violations: j.violations ?? 0, opsPerSec: j.ops_per_sec, p50: j.p50_ms, p99: j.p99_ms };
+  const j = JSON.parse(line) as {
+    ops: number;
+    errors: number;
+    violations?: number;
+    ops_per_sec: number;
+    p50_ms: number;
+    p99_ms: number;
+  };
+  return {
+    server,
+    who: 'etcdbench (Go concurrency)',
+    op,
+    ops: j.ops,
+    errors: j.errors,
+    violations: j.violations ?? 0,
+    opsPerSec: j.ops_per_sec,
+    p50: j.p50_ms,
+    p99: j.p99_ms,
+  };
 }
 
 function print(r: Result): void {
@@ -123,7 +166,8 @@ async function bench(server: string, endpoints: string[]): Promise<Result[]> {
 }
 
 async function main(): Promise<void> {
-  if (!existsSync(etcdbench)) throw new Error(`etcdbench not found at ${etcdbench} (build it with ../shared/etcdbench/build.sh)`);
+  if (!existsSync(etcdbench))
+    throw new Error(`etcdbench not found at ${etcdbench} (build it with ../shared/etcdbench/build.sh)`);
   console.log(`${clients} contending sessions over ${conns} connections, ${total} operations per run\n`);
   const results: Result[] = [];
   if (values.endpoints) results.push(...(await bench('given', values.endpoints.split(','))));
@@ -131,7 +175,12 @@ async function main(): Promise<void> {
     if (values.target === 'conclave' || values.target === 'both') {
       const c = await TestCluster.start(3, { heartbeatMs: 50, electionMs: 500 });
       try {
-        results.push(...(await bench('conclave × 3', c.members.map((m) => m.endpoint))));
+        results.push(
+          ...(await bench(
+            'conclave × 3',
+            c.members.map((m) => m.endpoint),
+          )),
+        );
       } finally {
         await c.stop();
       }
@@ -149,7 +198,8 @@ async function main(): Promise<void> {
   console.log('|---|---|---|---|');
   for (const server of [...new Set(results.map((r) => r.server))]) {
     for (const who of [...new Set(results.map((r) => r.who))]) {
-      const get = (op: string): string => results.find((r) => r.server === server && r.who === who && r.op === op)?.opsPerSec.toFixed(0) ?? '-';
+      const get = (op: string): string =>
+        results.find((r) => r.server === server && r.who === who && r.op === op)?.opsPerSec.toFixed(0) ?? '-';
       console.log(`| ${server} | ${who} | ${get('lock')} | ${get('election')} |`);
     }
   }

@@ -16,7 +16,13 @@ export { KeyDeletedError } from './mutex/queue-key.js';
 export { Election, type CampaignOptions } from './election/election.js';
 export type { LeaderChange } from './election/observe.js';
 export { runSTM, type STM, type STMOptions, type Isolation } from './stm/stm.js';
-export { ServiceRegistry, Registration, type ServiceRegistryOptions, type RegistrationEvents, type ServicePicker } from './registry/registry.js';
+export {
+  ServiceRegistry,
+  Registration,
+  type ServiceRegistryOptions,
+  type RegistrationEvents,
+  type ServicePicker,
+} from './registry/registry.js';
 export type { ServiceInstance } from './registry/codec.js';
 export { roundRobin, random, type Picker, type PickStrategy } from './registry/pickers.js';
 export {
@@ -31,4 +37,10 @@ export { Barrier } from './barrier/barrier.js';
 export { DoubleBarrier } from './barrier/double-barrier.js';
 export { Queue } from './queue/queue.js';
 export { PriorityQueue } from './queue/priority-queue.js';
-export { SessionExpiredError, SessionClosedError, NotHeldError, STMConflictError, TooManyClientsError } from './util/errors.js';
+export {
+  SessionExpiredError,
+  SessionClosedError,
+  NotHeldError,
+  STMConflictError,
+  TooManyClientsError,
+} from './util/errors.js';

@@ -79,7 +79,13 @@ export class OutBuffer {
   }
 
   /** A frame header followed by `payload` (or by `payloadLength` bytes the caller appends next). */
-  frame(type: FrameType, flags: number, streamId: number, payload: Uint8Array | null, payloadLength = payload ? payload.length : 0): void {
+  frame(
+    type: FrameType,
+    flags: number,
+    streamId: number,
+    payload: Uint8Array | null,
+    payloadLength = payload ? payload.length : 0,
+  ): void {
     const inline = payload === null || payload.length < COPY_LIMIT;
     this.reserve(9 + (inline && payload ? payload.length : 0));
     this.size += 9;

@@ -3,7 +3,14 @@ import http2 from 'node:http2';
 import net from 'node:net';
 import { test } from 'node:test';
 import { HpackDecoder, HpackEncoder, HpackError } from './hpack.js';
-import { EOS, HUFFMAN_CODES, HUFFMAN_LENGTHS, huffmanDecode, huffmanDecodedMax, huffmanEncode } from './huffman-table.js';
+import {
+  EOS,
+  HUFFMAN_CODES,
+  HUFFMAN_LENGTHS,
+  huffmanDecode,
+  huffmanDecodedMax,
+  huffmanEncode,
+} from './huffman-table.js';
 
 const hex = (s: string): Buffer => Buffer.from(s.replace(/\s+/g, ''), 'hex');
 
@@ -26,7 +33,8 @@ function dynamicTable(d: HpackDecoder): Array<[string, string]> {
 }
 
 const tableSize = (t: Array<[string, string]>): number => t.reduce((n, [k, v]) => n + 32 + k.length + v.length, 0);
-const pairs = (flat: string[]): Array<[string, string]> => Array.from({ length: flat.length / 2 }, (_, i) => [flat[2 * i]!, flat[2 * i + 1]!]);
+const pairs = (flat: string[]): Array<[string, string]> =>
+  Array.from({ length: flat.length / 2 }, (_, i) => [flat[2 * i]!, flat[2 * i + 1]!]);
 
 /** Deterministic PRNG (mulberry32), so a failing sequence can be replayed. */
 function prng(seed: number): () => number {
@@ -46,13 +54,19 @@ test('Huffman table: the canonical rebuild gives the RFC 7541 Appendix B codes',
   assert.deepEqual([HUFFMAN_CODES[0], HUFFMAN_LENGTHS[0]], [0x1ff8, 13]);
   assert.deepEqual([HUFFMAN_CODES[255], HUFFMAN_LENGTHS[255]], [0x3ffffee, 26]);
   // A complete prefix code: the Kraft sum is exactly 1.
-  assert.equal(Array.from(HUFFMAN_LENGTHS).reduce((s, l) => s + 2 ** -l, 0), 1);
+  assert.equal(
+    Array.from(HUFFMAN_LENGTHS).reduce((s, l) => s + 2 ** -l, 0),
+    1,
+  );
 });
 
 test('Huffman: every octet value and random strings survive encode then decode', () => {
   const rnd = prng(7);
   const samples = [Array.from({ length: 256 }, (_, i) => String.fromCharCode(i)).join(''), ''];
-  for (let i = 0; i < 300; i++) samples.push(Array.from({ length: Math.floor(rnd() * 40) }, () => String.fromCharCode(Math.floor(rnd() * 256))).join(''));
+  for (let i = 0; i < 300; i++)
+    samples.push(
+      Array.from({ length: Math.floor(rnd() * 40) }, () => String.fromCharCode(Math.floor(rnd() * 256))).join(''),
+    );
   for (const s of samples) {
     const coded = huffmanEncode(s);
     const out = Buffer.alloc(huffmanDecodedMax(coded.length));
@@ -64,7 +78,10 @@ test('Huffman: every octet value and random strings survive encode then decode',
 
 test('RFC 7541 C.2: single literal representations', () => {
   const d1 = new HpackDecoder();
-  assert.deepEqual(d1.decode(hex('400a 6375 7374 6f6d 2d6b 6579 0d63 7573 746f 6d2d 6865 6164 6572')), ['custom-key', 'custom-header']);
+  assert.deepEqual(d1.decode(hex('400a 6375 7374 6f6d 2d6b 6579 0d63 7573 746f 6d2d 6865 6164 6572')), [
+    'custom-key',
+    'custom-header',
+  ]);
   assert.deepEqual(dynamicTable(d1), [['custom-key', 'custom-header']]);
   assert.equal(tableSize(dynamicTable(d1)), 55);
 
@@ -86,7 +103,11 @@ type Expected = Array<[string[], Array<[string, string]>, number]>;
 const AUTHORITY = [':authority', 'www.example.com'] as [string, string];
 const REQUESTS: Expected = [
   [[':method', 'GET', ':scheme', 'http', ':path', '/', ...AUTHORITY], [AUTHORITY], 57],
-  [[':method', 'GET', ':scheme', 'http', ':path', '/', ...AUTHORITY, 'cache-control', 'no-cache'], [['cache-control', 'no-cache'], AUTHORITY], 110],
+  [
+    [':method', 'GET', ':scheme', 'http', ':path', '/', ...AUTHORITY, 'cache-control', 'no-cache'],
+    [['cache-control', 'no-cache'], AUTHORITY],
+    110,
+  ],
   [
     [':method', 'GET', ':scheme', 'https', ':path', '/index.html', ...AUTHORITY, 'custom-key', 'custom-value'],
     [['custom-key', 'custom-value'], ['cache-control', 'no-cache'], AUTHORITY],
@@ -106,13 +127,25 @@ function checkSequence(d: HpackDecoder, blocks: string[], expected: Expected): v
 test('RFC 7541 C.3: requests without Huffman, the dynamic table carried over', () => {
   checkSequence(
     new HpackDecoder(),
-    ['8286 8441 0f77 7777 2e65 7861 6d70 6c65 2e63 6f6d', '8286 84be 5808 6e6f 2d63 6163 6865', '8287 85bf 400a 6375 7374 6f6d 2d6b 6579 0c63 7573 746f 6d2d 7661 6c75 65'],
+    [
+      '8286 8441 0f77 7777 2e65 7861 6d70 6c65 2e63 6f6d',
+      '8286 84be 5808 6e6f 2d63 6163 6865',
+      '8287 85bf 400a 6375 7374 6f6d 2d6b 6579 0c63 7573 746f 6d2d 7661 6c75 65',
+    ],
     REQUESTS,
   );
 });
 
 test('RFC 7541 C.4: requests with Huffman', () => {
-  checkSequence(new HpackDecoder(), ['8286 8441 8cf1 e3c2 e5f2 3a6b a0ab 90f4 ff', '8286 84be 5886 a8eb 1064 9cbf', '8287 85bf 4088 25a8 49e9 5ba9 7d7f 8925 a849 e95b b8e8 b4bf'], REQUESTS);
+  checkSequence(
+    new HpackDecoder(),
+    [
+      '8286 8441 8cf1 e3c2 e5f2 3a6b a0ab 90f4 ff',
+      '8286 84be 5886 a8eb 1064 9cbf',
+      '8287 85bf 4088 25a8 49e9 5ba9 7d7f 8925 a849 e95b b8e8 b4bf',
+    ],
+    REQUESTS,
+  );
 });
 
 const DATE1 = 'Mon, 21 Oct 2013 20:13:21 GMT';
@@ -122,17 +155,44 @@ const COOKIE = 'foo=ASDJKHQKBZXOQWEOPIUAXQWEOIU; max-age=3600; version=1';
 const RESPONSES: Expected = [
   [
     [':status', '302', 'cache-control', 'private', 'date', DATE1, 'location', LOCATION],
-    [['location', LOCATION], ['date', DATE1], ['cache-control', 'private'], [':status', '302']],
+    [
+      ['location', LOCATION],
+      ['date', DATE1],
+      ['cache-control', 'private'],
+      [':status', '302'],
+    ],
     222,
   ],
   [
     [':status', '307', 'cache-control', 'private', 'date', DATE1, 'location', LOCATION],
-    [[':status', '307'], ['location', LOCATION], ['date', DATE1], ['cache-control', 'private']],
+    [
+      [':status', '307'],
+      ['location', LOCATION],
+      ['date', DATE1],
+      ['cache-control', 'private'],
+    ],
     222,
   ],
   [
-    [':status', '200', 'cache-control', 'private', 'date', DATE2, 'location', LOCATION, 'content-encoding', 'gzip', 'set-cookie', COOKIE],
-    [['set-cookie', COOKIE], ['content-encoding', 'gzip'], ['date', DATE2]],
+    [
+      ':status',
+      '200',
+      'cache-control',
+      'private',
+      'date',
+      DATE2,
+      'location',
+      LOCATION,
+      'content-encoding',
+      'gzip',
+      'set-cookie',
+      COOKIE,
+    ],
+    [
+      ['set-cookie', COOKIE],
+      ['content-encoding', 'gzip'],
+      ['date', DATE2],
+    ],
     215,
   ],
 ];
@@ -187,7 +247,11 @@ test('malformed blocks throw HpackError', () => {
   assert.deepEqual(new HpackDecoder().decode(hex('01 80')), [':authority', '']);
   assert.deepEqual(new HpackDecoder().decode(hex('20 3f e1 1f 82')), [':method', 'GET']);
   assert.deepEqual(new HpackDecoder().decode(hex('')), []);
-  assert.throws(() => new HpackDecoder(256).decode(hex('3f e2 01')), HpackError, 'size update to 257 above a limit of 256');
+  assert.throws(
+    () => new HpackDecoder(256).decode(hex('3f e2 01')),
+    HpackError,
+    'size update to 257 above a limit of 256',
+  );
 });
 
 test('decoder: an entry larger than the whole table empties it and is not added (RFC 7541 4.4)', () => {
@@ -230,8 +294,24 @@ test('encoder: the hot gRPC headers cost 2 octets and 1 octet the second time', 
 test('encoder: random header lists round-trip through one decoder, across table size changes', () => {
   const rnd = prng(42);
   const pick = <T>(a: readonly T[]): T => a[Math.floor(rnd() * a.length)]!;
-  const str = (n: number): string => Array.from({ length: n }, () => String.fromCharCode(Math.floor(rnd() * 256))).join('');
-  const names = [':status', 'content-type', 'grpc-status', 'grpc-message', 'date', 'content-length', 'set-cookie', 'authorization', 'user-agent', 'x-a', 'x-b', 'grpc-encoding', str(5), str(12)];
+  const str = (n: number): string =>
+    Array.from({ length: n }, () => String.fromCharCode(Math.floor(rnd() * 256))).join('');
+  const names = [
+    ':status',
+    'content-type',
+    'grpc-status',
+    'grpc-message',
+    'date',
+    'content-length',
+    'set-cookie',
+    'authorization',
+    'user-agent',
+    'x-a',
+    'x-b',
+    'grpc-encoding',
+    str(5),
+    str(12),
+  ];
   const values = ['', '0', '200', 'application/grpc', 'identity', 'x'.repeat(64), 'y'.repeat(65), str(3), str(20)];
   const e = new HpackEncoder();
   const d = new HpackDecoder();
@@ -250,12 +330,20 @@ test('encoder: random header lists round-trip through one decoder, across table 
     const headers: string[] = [];
     for (let n = Math.floor(rnd() * 12); n > 0; n--) {
       const r = rnd();
-      headers.push(r < 0.1 ? str(1 + Math.floor(rnd() * 10)) : pick(names), r < 0.7 ? pick(values) : str(Math.floor(rnd() * 100)));
+      headers.push(
+        r < 0.1 ? str(1 + Math.floor(rnd() * 10)) : pick(names),
+        r < 0.7 ? pick(values) : str(Math.floor(rnd() * 100)),
+      );
     }
     const block = e.encode(headers);
     if (i === 150) assert.equal(block[0], 0x20, 'size update to 0 first');
     if (i === 200) assert.deepEqual([...block.subarray(0, 3)], [0x3f, 0xe1, 0x1f], 'size update to 4096 first');
-    if (i === 300) assert.deepEqual([...block.subarray(0, 5)], [0x3f, 0x45, 0x3f, 0xc9, 0x07], 'the smaller size, then the final one');
+    if (i === 300)
+      assert.deepEqual(
+        [...block.subarray(0, 5)],
+        [0x3f, 0x45, 0x3f, 0xc9, 0x07],
+        'the smaller size, then the final one',
+      );
     if (i > 150 && i < 200) assert.deepEqual(dynamicTable(d), []);
     assert.deepEqual(d.decode(block), headers, `block ${i}`);
     blocks++;
@@ -314,7 +402,11 @@ const frame = (type: number, flags: number, stream: number, payload: Buffer = Bu
 
 test('decodes the header blocks nghttp2 (the node:http2 client) sends', async () => {
   const rnd = prng(99);
-  const alnum = (n: number): string => Array.from({ length: n }, () => 'abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789'[Math.floor(rnd() * 62)]).join('');
+  const alnum = (n: number): string =>
+    Array.from(
+      { length: n },
+      () => 'abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789'[Math.floor(rnd() * 62)],
+    ).join('');
   const token = alnum(100);
   const requests = [
     { 'x-token': token },
@@ -378,8 +470,14 @@ test('decodes the header blocks nghttp2 (the node:http2 client) sends', async ()
   // indexes :path and sends authorization never-indexed, so those two are literals every time).
   assert.ok(blocks[1]!.length * 3 < blocks[0]!.length, `block sizes ${blocks[0]!.length}, ${blocks[1]!.length}`);
   const seen = frames(bytes);
-  assert.ok(seen.some((f) => f.type === 1 && f.flags & 0x08), 'a padded HEADERS frame');
-  assert.ok(seen.some((f) => f.type === 9), 'a CONTINUATION frame');
+  assert.ok(
+    seen.some((f) => f.type === 1 && f.flags & 0x08),
+    'a padded HEADERS frame',
+  );
+  assert.ok(
+    seen.some((f) => f.type === 9),
+    'a CONTINUATION frame',
+  );
 });
 
 test('node:http2 accepts the header blocks the encoder produces, dynamic table references included', async () => {
@@ -407,7 +505,10 @@ test('node:http2 accepts the header blocks the encoder produces, dynamic table r
   client.on('error', () => {});
   try {
     for (let i = 0; i < 2; i++) {
-      const req = client.request({ ':method': 'POST', ':path': '/etcdserverpb.KV/Range', 'content-type': 'application/grpc' }, { endStream: true });
+      const req = client.request(
+        { ':method': 'POST', ':path': '/etcdserverpb.KV/Range', 'content-type': 'application/grpc' },
+        { endStream: true },
+      );
       const headers = await new Promise<http2.IncomingHttpHeaders>((resolve, reject) => {
         req.on('response', resolve);
         req.on('error', reject);

@@ -20,7 +20,9 @@ export const HUFFMAN_CODES = new Uint32Array(257);
 
 {
   for (let s = 0; s < 257; s++) HUFFMAN_LENGTHS[s] = LENGTHS.charCodeAt(s) - 48;
-  const order = Array.from({ length: 257 }, (_, s) => s).sort((a, b) => HUFFMAN_LENGTHS[a]! - HUFFMAN_LENGTHS[b]! || a - b);
+  const order = Array.from({ length: 257 }, (_, s) => s).sort(
+    (a, b) => HUFFMAN_LENGTHS[a]! - HUFFMAN_LENGTHS[b]! || a - b,
+  );
   let code = 0;
   let len = HUFFMAN_LENGTHS[order[0]!]!;
   for (const s of order) {

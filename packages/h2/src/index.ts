@@ -4,5 +4,15 @@
 
 export { HpackDecoder, HpackEncoder, HpackError } from './hpack.js';
 export { huffmanDecode, huffmanDecodedMax, huffmanEncode } from './huffman-table.js';
-export { PREFACE, FrameType, Flag, H2Error, Setting, DEFAULT_WINDOW, DEFAULT_MAX_FRAME, MAX_WINDOW, OutBuffer } from './frames.js';
+export {
+  PREFACE,
+  FrameType,
+  Flag,
+  H2Error,
+  Setting,
+  DEFAULT_WINDOW,
+  DEFAULT_MAX_FRAME,
+  MAX_WINDOW,
+  OutBuffer,
+} from './frames.js';
 export { H2Output, type SendingStream } from './output.js';

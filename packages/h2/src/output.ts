@@ -3,7 +3,16 @@
 // Used by the server's transport and by the client's unary transport.
 
 import type net from 'node:net';
-import { DEFAULT_MAX_FRAME, DEFAULT_WINDOW, Flag, FrameType, type H2Error, OutBuffer, PREFACE, Setting } from './frames.js';
+import {
+  DEFAULT_MAX_FRAME,
+  DEFAULT_WINDOW,
+  Flag,
+  FrameType,
+  type H2Error,
+  OutBuffer,
+  PREFACE,
+  Setting,
+} from './frames.js';
 import { HpackEncoder } from './hpack.js';
 
 /** Output produced in one turn beyond which streams are told to wait for drain. */
@@ -80,7 +89,12 @@ export class H2Output {
       while (off < block.length) {
         const n = Math.min(this.maxFrame, block.length - off);
         const last = off + n === block.length;
-        this.buf.frame(type, (type === FrameType.HEADERS ? flags : 0) | (last ? Flag.END_HEADERS : 0), sid, block.subarray(off, off + n));
+        this.buf.frame(
+          type,
+          (type === FrameType.HEADERS ? flags : 0) | (last ? Flag.END_HEADERS : 0),
+          sid,
+          block.subarray(off, off + n),
+        );
         type = FrameType.CONTINUATION;
         off += n;
       }
@@ -108,7 +122,12 @@ export class H2Output {
     while (sent < n) {
       const len = Math.min(this.maxFrame, n - sent);
       const last = sent + len === n;
-      this.buf.frame(FrameType.DATA, last && endStream ? Flag.END_STREAM : 0, s.id, data.subarray(off + sent, off + sent + len));
+      this.buf.frame(
+        FrameType.DATA,
+        last && endStream ? Flag.END_STREAM : 0,
+        s.id,
+        data.subarray(off + sent, off + sent + len),
+      );
       sent += len;
     }
     s.sendWindow -= n;

@@ -56,7 +56,11 @@ export async function startServer(opts: StartServerOptions): Promise<ServerHandl
   ];
   for (const [k, v] of Object.entries(opts.flags ?? {})) argv.push(`--${k}=${String(v)}`);
   const cfg = parseConfig(argv, {});
-  const logger: Logger = createLogger({ format: cfg.logger, level: cfg.logLevel, ...(opts.logWrite ? { write: opts.logWrite } : { outputs: cfg.logOutputs }) });
+  const logger: Logger = createLogger({
+    format: cfg.logger,
+    level: cfg.logLevel,
+    ...(opts.logWrite ? { write: opts.logWrite } : { outputs: cfg.logOutputs }),
+  });
   const member = await startMember(cfg, { logger });
   const clientUrl = member.clientUrls[0]!;
   const close = () => member.close();

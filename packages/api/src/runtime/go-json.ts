@@ -23,7 +23,16 @@ const isSpace = (c: number): boolean => c === SP || c === 0x09 || c === 0x0a || 
 const isDigit = (c: number): boolean => c >= 0x30 && c <= 0x39;
 const isHex = (c: number): boolean => isDigit(c) || (c >= 0x61 && c <= 0x66) || (c >= 0x41 && c <= 0x46);
 
-const SHORT_ESCAPES: Record<number, string> = { 7: '\\a', 8: '\\b', 9: '\\t', 10: '\\n', 11: '\\v', 12: '\\f', 13: '\\r', 0x5c: '\\\\' };
+const SHORT_ESCAPES: Record<number, string> = {
+  7: '\\a',
+  8: '\\b',
+  9: '\\t',
+  10: '\\n',
+  11: '\\v',
+  12: '\\f',
+  13: '\\r',
+  0x5c: '\\\\',
+};
 
 /** Go's quoteChar: a byte as encoding/json names it in a syntax error (strconv.Quote of the byte as a rune). */
 export function goQuoteChar(c: number): string {

@@ -34,7 +34,8 @@ const numberText = (v: JsonNumber | number): string => (v instanceof JsonNumber 
 function integer(v: JsonNumber | number, goType: string, min: bigint, max: bigint): bigint {
   const text = numberText(v);
   const n = /^-?\d+$/.test(text) && !(min === 0n && text.startsWith('-')) ? BigInt(text) : undefined;
-  if (n === undefined || n < min || n > max) throw new JsonDecodeError(`json: cannot unmarshal number ${text} into Go value of type ${goType}`);
+  if (n === undefined || n < min || n > max)
+    throw new JsonDecodeError(`json: cannot unmarshal number ${text} into Go value of type ${goType}`);
   return n;
 }
 
@@ -75,7 +76,8 @@ export function bytesFromJSON(v: unknown, _field: string): Uint8Array {
     if (!B64.test(s[i]!)) throw new JsonDecodeError(`illegal base64 data at input byte ${i}`);
   }
   if (s.length % 4 !== 0) throw new JsonDecodeError(`illegal base64 data at input byte ${s.length - (s.length % 4)}`);
-  if ((pad === 2 && core % 4 !== 2) || (pad === 1 && core % 4 !== 3)) throw new JsonDecodeError(`illegal base64 data at input byte ${core}`);
+  if ((pad === 2 && core % 4 !== 2) || (pad === 1 && core % 4 !== 3))
+    throw new JsonDecodeError(`illegal base64 data at input byte ${core}`);
   return Buffer.from(s, 'base64');
 }
 
@@ -104,7 +106,12 @@ export function stringFromJSON(v: unknown, _field: string): string {
 }
 
 /** An enum by name (jsonpb) or by number (encoding/json into the Go enum type `goType`). */
-export function enumFromJSON(v: unknown, _field: string, values: Readonly<Record<string, number>>, goType = 'int32'): number {
+export function enumFromJSON(
+  v: unknown,
+  _field: string,
+  values: Readonly<Record<string, number>>,
+  goType = 'int32',
+): number {
   if (v === null || v === undefined) return 0;
   if (typeof v === 'string') {
     const n = values[v];
@@ -118,7 +125,8 @@ export function enumFromJSON(v: unknown, _field: string, values: Readonly<Record
 /** A message: jsonpb reads it as a map of raw field values (null is the empty message). */
 export function objectFromJSON(v: unknown, _typeName: string): Record<string, unknown> {
   if (v === null || v === undefined) return {};
-  if (typeof v !== 'object' || Array.isArray(v) || v instanceof JsonNumber) throw typeError(v, 'map[string]json.RawMessage');
+  if (typeof v !== 'object' || Array.isArray(v) || v instanceof JsonNumber)
+    throw typeError(v, 'map[string]json.RawMessage');
   return v as Record<string, unknown>;
 }
 

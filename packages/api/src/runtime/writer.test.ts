@@ -18,7 +18,13 @@ test('int64 -1 encodes as ten bytes even before any other large value', () => {
 test('a repeated large value encodes the same wherever it lands in the reused buffer', () => {
   const id = 3777009389621822475n;
   for (let i = 0; i < 3; i++) {
-    assert.equal(decodeMessage(PutRequest, encodeMessage(PutRequest, { key: Buffer.from('k1'), value: Buffer.from('v'), lease: id })).lease, id);
+    assert.equal(
+      decodeMessage(
+        PutRequest,
+        encodeMessage(PutRequest, { key: Buffer.from('k1'), value: Buffer.from('v'), lease: id }),
+      ).lease,
+      id,
+    );
     assert.equal(decodeMessage(LeaseKeepAliveRequest, encodeMessage(LeaseKeepAliveRequest, { ID: id })).ID, id);
   }
 });

@@ -43,7 +43,11 @@ export class AuthApi {
   }
 
   async userAdd(name: string, password: string, opts: CallOptions & { noPassword?: boolean } = {}): Promise<void> {
-    await this.rpc.unary(A.UserAdd, { name, password, options: { noPassword: opts.noPassword ?? false } }, { ...opts, kind: 'write' });
+    await this.rpc.unary(
+      A.UserAdd,
+      { name, password, options: { noPassword: opts.noPassword ?? false } },
+      { ...opts, kind: 'write' },
+    );
   }
 
   /** Roles granted to a user. */
@@ -93,13 +97,26 @@ export class AuthApi {
   }
 
   /** Grants `type` access on a key, a prefix (`{ prefix: true }`), `[key, end)` or every key from `key` on. */
-  async roleGrantPermission(role: string, type: PermissionType, key: Bytes, range?: RangeSpec & CallOptions): Promise<void> {
+  async roleGrantPermission(
+    role: string,
+    type: PermissionType,
+    key: Bytes,
+    range?: RangeSpec & CallOptions,
+  ): Promise<void> {
     const r = resolveRange(key, range);
-    await this.rpc.unary(A.RoleGrantPermission, { name: role, perm: { permType: PERM_CODES[type], key: r.key, rangeEnd: r.rangeEnd } }, { ...range, kind: 'write' });
+    await this.rpc.unary(
+      A.RoleGrantPermission,
+      { name: role, perm: { permType: PERM_CODES[type], key: r.key, rangeEnd: r.rangeEnd } },
+      { ...range, kind: 'write' },
+    );
   }
 
   async roleRevokePermission(role: string, key: Bytes, range?: RangeSpec & CallOptions): Promise<void> {
     const r = resolveRange(key, range);
-    await this.rpc.unary(A.RoleRevokePermission, { role, key: r.key, rangeEnd: r.rangeEnd }, { ...range, kind: 'write' });
+    await this.rpc.unary(
+      A.RoleRevokePermission,
+      { role, key: r.key, rangeEnd: r.rangeEnd },
+      { ...range, kind: 'write' },
+    );
   }
 }

@@ -31,13 +31,28 @@ export class ClusterApi {
 
   /** Every member. `linearizable` (etcd 3.5+) reads it through Raft instead of the answering member's view. */
   async list(opts: CallOptions & { linearizable?: boolean } = {}): Promise<MemberList> {
-    const res = await this.rpc.unary(C.MemberList, { linearizable: opts.linearizable ?? false }, { ...opts, kind: 'read' });
-    return { clusterId: res.header?.clusterId ?? 0n, memberId: res.header?.memberId ?? 0n, members: res.members.map(memberFrom) };
+    const res = await this.rpc.unary(
+      C.MemberList,
+      { linearizable: opts.linearizable ?? false },
+      { ...opts, kind: 'read' },
+    );
+    return {
+      clusterId: res.header?.clusterId ?? 0n,
+      memberId: res.header?.memberId ?? 0n,
+      members: res.members.map(memberFrom),
+    };
   }
 
   /** Adds a member (start it afterwards with --initial-cluster-state existing). */
-  async add(peerURLs: string[], opts: CallOptions & { learner?: boolean } = {}): Promise<{ member: Member; members: Member[] }> {
-    const res = await this.rpc.unary(C.MemberAdd, { peerURLs, isLearner: opts.learner ?? false }, { ...opts, kind: 'write' });
+  async add(
+    peerURLs: string[],
+    opts: CallOptions & { learner?: boolean } = {},
+  ): Promise<{ member: Member; members: Member[] }> {
+    const res = await this.rpc.unary(
+      C.MemberAdd,
+      { peerURLs, isLearner: opts.learner ?? false },
+      { ...opts, kind: 'write' },
+    );
     if (!res.member) throw new TypeError('MemberAdd response without the added member');
     return { member: memberFrom(res.member), members: res.members.map(memberFrom) };
   }

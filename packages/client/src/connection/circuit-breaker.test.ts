@@ -8,7 +8,11 @@ import { UnavailableError } from '../errors/base.js';
 
 test('the breaker opens after the threshold, backs off on repeated failures, closes on success', () => {
   let now = 1000;
-  const br = new CircuitBreaker({ failureThreshold: 2, minCooldownMs: 100, maxCooldownMs: 400 }, () => now, () => 0.5);
+  const br = new CircuitBreaker(
+    { failureThreshold: 2, minCooldownMs: 100, maxCooldownMs: 400 },
+    () => now,
+    () => 0.5,
+  );
   assert.equal(br.closed, true);
   assert.equal(br.failure(), false);
   assert.equal(br.closed, true);
@@ -64,7 +68,8 @@ test('the pool round-robins over healthy endpoints, skips open circuits and repo
   }
   hub.close();
   const events: string[] = [];
-  for await (const e of sub) events.push(e.type === 'closed' ? 'closed' : `${e.type} ${'endpoint' in e ? e.endpoint : ''}`);
+  for await (const e of sub)
+    events.push(e.type === 'closed' ? 'closed' : `${e.type} ${'endpoint' in e ? e.endpoint : ''}`);
   assert.deepEqual(events, [
     'connected 127.0.0.1:2',
     'disconnected 127.0.0.1:2',

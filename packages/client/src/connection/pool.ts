@@ -112,24 +112,37 @@ export class Pool {
     ep.probing = true;
     const err = await new Promise<ConclaveError | undefined>((resolve) => {
       const c = codecs(HEALTH);
-      ep.h2.call(HEALTH.path, c.serialize({ service: '' }), new grpc.Metadata(), Date.now() + (this.opts.probeTimeoutMs ?? 1000), {
-        onHeaders: () => {},
-        onEnd: (e, bytes) => {
-          if (e) {
-            resolve(e.code === GrpcCode.UNIMPLEMENTED ? undefined : errorFromStatus(e, ep.address, e));
-            return;
-          }
-          let res: healthpb.HealthCheckResponse | undefined;
-          try {
-            res = c.deserialize(bytes!);
-          } catch {
-            res = undefined;
-          }
-          if (!res || res.status !== healthpb.HealthCheckResponse_ServingStatus.SERVING) {
-            resolve(new UnavailableError({ message: `${ep.address}: health check reports not serving`, code: 'Unavailable', retriable: true, endpoint: ep.address }));
-          } else resolve(undefined);
+      ep.h2.call(
+        HEALTH.path,
+        c.serialize({ service: '' }),
+        new grpc.Metadata(),
+        Date.now() + (this.opts.probeTimeoutMs ?? 1000),
+        {
+          onHeaders: () => {},
+          onEnd: (e, bytes) => {
+            if (e) {
+              resolve(e.code === GrpcCode.UNIMPLEMENTED ? undefined : errorFromStatus(e, ep.address, e));
+              return;
+            }
+            let res: healthpb.HealthCheckResponse | undefined;
+            try {
+              res = c.deserialize(bytes!);
+            } catch {
+              res = undefined;
+            }
+            if (!res || res.status !== healthpb.HealthCheckResponse_ServingStatus.SERVING) {
+              resolve(
+                new UnavailableError({
+                  message: `${ep.address}: health check reports not serving`,
+                  code: 'Unavailable',
+                  retriable: true,
+                  endpoint: ep.address,
+                }),
+              );
+            } else resolve(undefined);
+          },
         },
-      });
+      );
     });
     ep.probing = false;
     if (this.closed || ep.closed) return;

@@ -173,4 +173,3 @@ export const ETCD_ERROR_CLASSES: Record<EtcdErrorName, { cls: ErrorClass; retria
 export const EXTRA_MESSAGES: Record<string, { code: string; cls: ErrorClass; retriable: boolean }> = {
   'raft proposal dropped': { code: 'ProposalDropped', cls: ProposalDroppedError, retriable: true },
 };
-

@@ -1,8 +1,25 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { EtcdErrors, GrpcCode, type EtcdErrorName } from '@conclave/api';
-import { ConclaveError, DeadlineExceededError, FailedPreconditionError, PermissionDeniedError, UnavailableError, UnknownError, UnimplementedError } from './base.js';
-import { CompactedError, InvalidAuthTokenError, LeaseNotFoundError, NoLeaderError, ProposalDroppedError, RequestTimeoutError, RequestTooLargeError, WatchCanceledError } from './etcd.js';
+import {
+  ConclaveError,
+  DeadlineExceededError,
+  FailedPreconditionError,
+  PermissionDeniedError,
+  UnavailableError,
+  UnknownError,
+  UnimplementedError,
+} from './base.js';
+import {
+  CompactedError,
+  InvalidAuthTokenError,
+  LeaseNotFoundError,
+  NoLeaderError,
+  ProposalDroppedError,
+  RequestTimeoutError,
+  RequestTooLargeError,
+  WatchCanceledError,
+} from './etcd.js';
 import { errorFromStatus, statusMessage, toConclaveError } from './map.js';
 
 test('every entry of the etcd error table maps to its own class and code', () => {
@@ -21,7 +38,8 @@ test('every entry of the etcd error table maps to its own class and code', () =>
 });
 
 test('specific classes, categories and retriability', () => {
-  const st = (name: EtcdErrorName): ConclaveError => errorFromStatus({ code: EtcdErrors[name].code, details: EtcdErrors[name].message });
+  const st = (name: EtcdErrorName): ConclaveError =>
+    errorFromStatus({ code: EtcdErrors[name].code, details: EtcdErrors[name].message });
   assert.ok(st('Compacted') instanceof CompactedError);
   assert.equal(st('Compacted').retriable, false);
   assert.ok(st('LeaseNotFound') instanceof LeaseNotFoundError);
@@ -44,9 +62,15 @@ test('messages outside the table get the class of their gRPC code', () => {
   assert.match(dropped.message, /UNAVAILABLE: Connection dropped \(h:1\)/);
   const dl = errorFromStatus({ code: GrpcCode.DEADLINE_EXCEEDED, details: 'Deadline exceeded' });
   assert.ok(dl instanceof DeadlineExceededError && dl.retriable);
-  assert.ok(errorFromStatus({ code: GrpcCode.UNIMPLEMENTED, details: 'unknown service etcdserverpb.Watch' }) instanceof UnimplementedError);
+  assert.ok(
+    errorFromStatus({ code: GrpcCode.UNIMPLEMENTED, details: 'unknown service etcdserverpb.Watch' }) instanceof
+      UnimplementedError,
+  );
   assert.ok(errorFromStatus({ code: 99, details: 'odd' }) instanceof UnknownError);
-  const big = errorFromStatus({ code: GrpcCode.RESOURCE_EXHAUSTED, details: 'grpc: received message larger than max (3000000 vs. 2097152)' });
+  const big = errorFromStatus({
+    code: GrpcCode.RESOURCE_EXHAUSTED,
+    details: 'grpc: received message larger than max (3000000 vs. 2097152)',
+  });
   assert.ok(big instanceof RequestTooLargeError);
   const drop = errorFromStatus({ code: GrpcCode.UNKNOWN, details: 'raft proposal dropped' });
   assert.ok(drop instanceof ProposalDroppedError && drop.retriable);

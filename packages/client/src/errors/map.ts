@@ -62,13 +62,35 @@ export function errorFromStatus(status: StatusLike, endpoint?: string, cause?: u
     return new cls({ message: details + where, code: name, retriable, grpcCode: status.code, endpoint, cause });
   }
   const extra = EXTRA_MESSAGES[details];
-  if (extra) return new extra.cls({ message: details + where, code: extra.code, retriable: extra.retriable, grpcCode: status.code, endpoint, cause });
+  if (extra)
+    return new extra.cls({
+      message: details + where,
+      code: extra.code,
+      retriable: extra.retriable,
+      grpcCode: status.code,
+      endpoint,
+      cause,
+    });
   if (status.code === GrpcCode.RESOURCE_EXHAUSTED && /message larger than max/.test(details)) {
-    return new RequestTooLargeError({ message: details + where, code: 'RequestTooLarge', retriable: false, grpcCode: status.code, endpoint, cause });
+    return new RequestTooLargeError({
+      message: details + where,
+      code: 'RequestTooLarge',
+      retriable: false,
+      grpcCode: status.code,
+      endpoint,
+      cause,
+    });
   }
   const c = BY_GRPC_CODE[status.code] ?? BY_GRPC_CODE[GrpcCode.UNKNOWN]!;
   const codeName = GRPC_CODE_NAMES[status.code] ?? String(status.code);
-  return new c.cls({ message: `${codeName}: ${details || 'no details'}${where}`, code: c.code, retriable: c.retriable, grpcCode: status.code, endpoint, cause });
+  return new c.cls({
+    message: `${codeName}: ${details || 'no details'}${where}`,
+    code: c.code,
+    retriable: c.retriable,
+    grpcCode: status.code,
+    endpoint,
+    cause,
+  });
 }
 
 /** Wraps anything thrown into a ConclaveError (ConclaveErrors pass through). */

@@ -42,5 +42,12 @@ export class KeyValue {
 
 /** Converts a wire KeyValue, removing a namespace prefix from its key. */
 export function keyValueFrom(kv: mvccpb.KeyValue, prefixLength: number): KeyValue {
-  return new KeyValue(prefixLength ? kv.key.subarray(prefixLength) : kv.key, kv.value, kv.createRevision, kv.modRevision, kv.version, kv.lease);
+  return new KeyValue(
+    prefixLength ? kv.key.subarray(prefixLength) : kv.key,
+    kv.value,
+    kv.createRevision,
+    kv.modRevision,
+    kv.version,
+    kv.lease,
+  );
 }

@@ -82,7 +82,10 @@ export class KeySpace {
 
   /** Writes a key. */
   async put(key: Bytes, value: Bytes, opts: PutQuery & CallOptions = {}): Promise<PutResult> {
-    const res = await this.core.rpc.unary(KV.Put, putRequest(this.prefix, key, value, opts), { ...opts, kind: 'write' });
+    const res = await this.core.rpc.unary(KV.Put, putRequest(this.prefix, key, value, opts), {
+      ...opts,
+      kind: 'write',
+    });
     return putResult(res, this.prefix.length);
   }
 
@@ -97,7 +100,10 @@ export class KeySpace {
   /** Reads a key or a range (prefix, `[key, end)`, from key), with limit, sort, revision, keysOnly, countOnly, serializable. */
   async range(key: KeyRange, opts: RangeQuery & CallOptions = {}): Promise<RangeResult> {
     const { key: k, spec } = splitKey(key, opts);
-    const res = await this.core.rpc.unary(KV.Range, rangeRequest(this.prefix, k, { ...opts, ...specOnly(spec) }), { ...opts, kind: 'read' });
+    const res = await this.core.rpc.unary(KV.Range, rangeRequest(this.prefix, k, { ...opts, ...specOnly(spec) }), {
+      ...opts,
+      kind: 'read',
+    });
     return rangeResult(res, this.prefix.length);
   }
 
@@ -113,7 +119,10 @@ export class KeySpace {
     if (!(pageSize > 0)) throw new TypeError('pageSize must be positive');
     let revision = opts.revision ? BigInt(opts.revision) : 0n;
     let start = wire.key;
-    const call: CallOptions = { ...(opts.signal ? { signal: opts.signal } : {}), ...(opts.timeoutMs !== undefined ? { timeoutMs: opts.timeoutMs } : {}) };
+    const call: CallOptions = {
+      ...(opts.signal ? { signal: opts.signal } : {}),
+      ...(opts.timeoutMs !== undefined ? { timeoutMs: opts.timeoutMs } : {}),
+    };
     for (;;) {
       const req: PartialMessage<etcdserverpb.RangeRequest> = {
         key: start,
@@ -135,10 +144,14 @@ export class KeySpace {
   /** Deletes a key or a range. */
   async delete(key: KeyRange, opts: DeleteQuery & CallOptions = {}): Promise<DeleteResult> {
     const { key: k, spec } = splitKey(key, opts);
-    const res = await this.core.rpc.unary(KV.DeleteRange, deleteRequest(this.prefix, k, { ...specOnly(spec), prevKv: opts.prevKv ?? false }), {
-      ...opts,
-      kind: 'write',
-    });
+    const res = await this.core.rpc.unary(
+      KV.DeleteRange,
+      deleteRequest(this.prefix, k, { ...specOnly(spec), prevKv: opts.prevKv ?? false }),
+      {
+        ...opts,
+        kind: 'write',
+      },
+    );
     return deleteResult(res, this.prefix.length);
   }
 
@@ -147,9 +160,17 @@ export class KeySpace {
     return new Txn((compare, success, failure, opts) => this.commit(compare, success, failure, opts));
   }
 
-  private async commit(compare: readonly Compare[], success: readonly Op[], failure: readonly Op[], opts: CallOptions): Promise<TxnResult> {
+  private async commit(
+    compare: readonly Compare[],
+    success: readonly Op[],
+    failure: readonly Op[],
+    opts: CallOptions,
+  ): Promise<TxnResult> {
     const kind = hasWrites(success) || hasWrites(failure) ? 'write' : 'read';
-    const res = await this.core.rpc.unary(KV.Txn, txnRequest(this.prefix, compare, success, failure), { ...opts, kind });
+    const res = await this.core.rpc.unary(KV.Txn, txnRequest(this.prefix, compare, success, failure), {
+      ...opts,
+      kind,
+    });
     return txnResult(res, this.prefix.length);
   }
 
@@ -195,5 +216,9 @@ export class KeySpace {
 }
 
 function specOnly(s: RangeSpec): RangeSpec {
-  return { ...(s.prefix ? { prefix: true } : {}), ...(s.fromKey ? { fromKey: true } : {}), ...(s.end !== undefined ? { end: s.end } : {}) };
+  return {
+    ...(s.prefix ? { prefix: true } : {}),
+    ...(s.fromKey ? { fromKey: true } : {}),
+    ...(s.end !== undefined ? { end: s.end } : {}),
+  };
 }

@@ -64,15 +64,29 @@ export interface DeleteResult {
   prevKvs: KeyValue[];
 }
 
-const SORT_TARGET: Record<SortTarget, etcdserverpb.RangeRequest_SortTarget> = { key: 0, version: 1, create: 2, mod: 3, value: 4 };
+const SORT_TARGET: Record<SortTarget, etcdserverpb.RangeRequest_SortTarget> = {
+  key: 0,
+  version: 1,
+  create: 2,
+  mod: 3,
+  value: 4,
+};
 const SORT_ORDER: Record<SortOrder, etcdserverpb.RangeRequest_SortOrder> = { none: 0, ascend: 1, descend: 2 };
 
-export function wireRange(prefix: Uint8Array, key: Bytes, spec: RangeSpec | undefined): { key: Uint8Array; rangeEnd: Uint8Array } {
+export function wireRange(
+  prefix: Uint8Array,
+  key: Bytes,
+  spec: RangeSpec | undefined,
+): { key: Uint8Array; rangeEnd: Uint8Array } {
   const r = resolveRange(key, spec);
   return prefixRange(prefix, r.key, r.rangeEnd);
 }
 
-export function rangeRequest(prefix: Uint8Array, key: Bytes, q: RangeQuery = {}): PartialMessage<etcdserverpb.RangeRequest> {
+export function rangeRequest(
+  prefix: Uint8Array,
+  key: Bytes,
+  q: RangeQuery = {},
+): PartialMessage<etcdserverpb.RangeRequest> {
   const r = wireRange(prefix, key, q);
   const req: PartialMessage<etcdserverpb.RangeRequest> = { key: r.key, rangeEnd: r.rangeEnd };
   if (q.limit) req.limit = q.limit;
@@ -91,9 +105,17 @@ export function rangeRequest(prefix: Uint8Array, key: Bytes, q: RangeQuery = {})
   return req;
 }
 
-export function putRequest(prefix: Uint8Array, key: Bytes, value: Bytes, q: PutQuery = {}): PartialMessage<etcdserverpb.PutRequest> {
+export function putRequest(
+  prefix: Uint8Array,
+  key: Bytes,
+  value: Bytes,
+  q: PutQuery = {},
+): PartialMessage<etcdserverpb.PutRequest> {
   const k = toBytes(key);
-  const req: PartialMessage<etcdserverpb.PutRequest> = { key: prefix.length ? prefixRange(prefix, k, EMPTY).key : k, value: toBytes(value) };
+  const req: PartialMessage<etcdserverpb.PutRequest> = {
+    key: prefix.length ? prefixRange(prefix, k, EMPTY).key : k,
+    value: toBytes(value),
+  };
   if (q.lease) req.lease = q.lease;
   if (q.prevKv) req.prevKv = true;
   if (q.ignoreValue) req.ignoreValue = true;
@@ -101,7 +123,11 @@ export function putRequest(prefix: Uint8Array, key: Bytes, value: Bytes, q: PutQ
   return req;
 }
 
-export function deleteRequest(prefix: Uint8Array, key: Bytes, q: DeleteQuery = {}): PartialMessage<etcdserverpb.DeleteRangeRequest> {
+export function deleteRequest(
+  prefix: Uint8Array,
+  key: Bytes,
+  q: DeleteQuery = {},
+): PartialMessage<etcdserverpb.DeleteRangeRequest> {
   const r = wireRange(prefix, key, q);
   const req: PartialMessage<etcdserverpb.DeleteRangeRequest> = { key: r.key, rangeEnd: r.rangeEnd };
   if (q.prevKv) req.prevKv = true;
@@ -118,7 +144,10 @@ export function rangeResult(res: etcdserverpb.RangeResponse, prefixLength: numbe
 }
 
 export function putResult(res: etcdserverpb.PutResponse, prefixLength: number): PutResult {
-  return { revision: res.header?.revision ?? 0n, prevKv: res.prevKv ? keyValueFrom(res.prevKv, prefixLength) : undefined };
+  return {
+    revision: res.header?.revision ?? 0n,
+    prevKv: res.prevKv ? keyValueFrom(res.prevKv, prefixLength) : undefined,
+  };
 }
 
 export function deleteResult(res: etcdserverpb.DeleteRangeResponse, prefixLength: number): DeleteResult {

@@ -108,7 +108,9 @@ interface LeaseState {
 
 export class KeepAliveManager {
   private readonly leases = new Map<bigint, LeaseState>();
-  private stream: grpc.ClientDuplexStream<PartialMessage<etcdserverpb.LeaseKeepAliveRequest>, etcdserverpb.LeaseKeepAliveResponse> | undefined;
+  private stream:
+    | grpc.ClientDuplexStream<PartialMessage<etcdserverpb.LeaseKeepAliveRequest>, etcdserverpb.LeaseKeepAliveResponse>
+    | undefined;
   private streamEndpoint: Endpoint | undefined;
   /** The auth token the stream was opened with. */
   private streamToken: string | undefined;
@@ -133,7 +135,15 @@ export class KeepAliveManager {
     if (this.closed) throw this.rpc.closedError();
     let st = this.leases.get(id);
     if (!st) {
-      st = { id, handles: new Set(), ttlMs: (ttlSeconds ?? 0) * 1000, deadline: Infinity, sent: [], next: undefined, expiry: undefined };
+      st = {
+        id,
+        handles: new Set(),
+        ttlMs: (ttlSeconds ?? 0) * 1000,
+        deadline: Infinity,
+        sent: [],
+        next: undefined,
+        expiry: undefined,
+      };
       if (ttlSeconds !== undefined && grantedAt !== undefined) this.setDeadline(st, grantedAt + ttlSeconds * 1000);
       this.leases.set(id, st);
       this.tick(st);
@@ -191,7 +201,15 @@ export class KeepAliveManager {
     const now = performance.now();
     if (this.stream && st.sent.length > 0 && now - st.sent[0]! > interval) {
       // the last renewal went unanswered for TTL/3: treat the stream as dead and move on
-      this.lost(this.stream, new UnavailableError({ message: `keepalive stream to ${this.endpoint} unresponsive`, code: 'Unavailable', retriable: true, endpoint: this.endpoint }));
+      this.lost(
+        this.stream,
+        new UnavailableError({
+          message: `keepalive stream to ${this.endpoint} unresponsive`,
+          code: 'Unavailable',
+          retriable: true,
+          endpoint: this.endpoint,
+        }),
+      );
       return;
     }
     if (this.stream) {
@@ -249,7 +267,17 @@ export class KeepAliveManager {
       if (this.stream === stream) this.onData(res);
     });
     stream.on('error', (e: grpc.ServiceError) => this.lost(stream, errorFromStatus(e, ep.address, e)));
-    stream.on('end', () => this.lost(stream, new UnavailableError({ message: `keepalive stream ended by ${ep.address}`, code: 'Unavailable', retriable: true, endpoint: ep.address })));
+    stream.on('end', () =>
+      this.lost(
+        stream,
+        new UnavailableError({
+          message: `keepalive stream ended by ${ep.address}`,
+          code: 'Unavailable',
+          retriable: true,
+          endpoint: ep.address,
+        }),
+      ),
+    );
     for (const st of this.leases.values()) this.tick(st);
   }
 

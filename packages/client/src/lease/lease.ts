@@ -56,7 +56,11 @@ export class LeaseApi {
   }
 
   async timeToLive(id: bigint | number, opts: CallOptions & { keys?: boolean } = {}): Promise<LeaseTimeToLive> {
-    const res = await this.rpc.unary(L.LeaseTimeToLive, { ID: id, keys: opts.keys ?? false }, { ...opts, kind: 'read' });
+    const res = await this.rpc.unary(
+      L.LeaseTimeToLive,
+      { ID: id, keys: opts.keys ?? false },
+      { ...opts, kind: 'read' },
+    );
     const p = this.prefix;
     const keys = p.length === 0 ? res.keys : res.keys.filter((k) => hasPrefix(k, p)).map((k) => k.subarray(p.length));
     return { id: res.ID, ttl: Number(res.TTL), grantedTtl: Number(res.grantedTTL), keys };
@@ -79,9 +83,17 @@ export class LeaseApi {
 
   /** Renews a lease once; returns the new TTL (seconds). Throws LeaseNotFoundError if it no longer exists. */
   async keepAliveOnce(id: bigint | number, opts: CallOptions = {}): Promise<number> {
-    const res = await this.rpc.unary(L.LeaseKeepAlive, { ID: id }, { ...opts, kind: 'idempotent', requireLeader: true });
+    const res = await this.rpc.unary(
+      L.LeaseKeepAlive,
+      { ID: id },
+      { ...opts, kind: 'idempotent', requireLeader: true },
+    );
     if (res.TTL <= 0n) {
-      throw new LeaseNotFoundError({ message: 'etcdserver: requested lease not found', code: 'LeaseNotFound', retriable: false });
+      throw new LeaseNotFoundError({
+        message: 'etcdserver: requested lease not found',
+        code: 'LeaseNotFound',
+        retriable: false,
+      });
     }
     return Number(res.TTL);
   }

@@ -55,11 +55,17 @@ export class MaintenanceApi {
     if (address === undefined) return undefined;
     const { address: a } = parseEndpoint(address, false);
     const ep = this.rpc.pool.get(a);
-    if (!ep) throw new TypeError(`${address} is not one of the client's endpoints (${this.rpc.pool.addresses.join(', ')})`);
+    if (!ep)
+      throw new TypeError(`${address} is not one of the client's endpoints (${this.rpc.pool.addresses.join(', ')})`);
     return ep;
   }
 
-  private call<Req, Res>(m: MethodDescriptor<Req, Res>, req: PartialMessage<Req>, kind: RpcKind, opts: CallOptions & EndpointOption): Promise<Res> {
+  private call<Req, Res>(
+    m: MethodDescriptor<Req, Res>,
+    req: PartialMessage<Req>,
+    kind: RpcKind,
+    opts: CallOptions & EndpointOption,
+  ): Promise<Res> {
     const { endpoint, ...rest } = opts;
     const ep = this.endpoint(endpoint);
     return this.rpc.unary(m, req, { ...rest, kind, ...(ep ? { endpoint: ep } : {}) });
@@ -99,7 +105,12 @@ export class MaintenanceApi {
     const list = alarm ? [alarm] : await this.alarms(opts);
     const out: Alarm[] = [];
     for (const a of list) {
-      const res = await this.call(M.Alarm, { action: 2, memberID: a.memberId, alarm: ALARM_CODES[a.alarm] }, 'idempotent', opts);
+      const res = await this.call(
+        M.Alarm,
+        { action: 2, memberID: a.memberId, alarm: ALARM_CODES[a.alarm] },
+        'idempotent',
+        opts,
+      );
       for (const r of res.alarms) out.push({ memberId: r.memberID, alarm: ALARM_NAMES[r.alarm] ?? 'none' });
     }
     return out;
@@ -107,7 +118,12 @@ export class MaintenanceApi {
 
   /** Raises an alarm (etcd does this itself for NOSPACE / CORRUPT; useful in tests). */
   async activateAlarm(alarm: Alarm, opts: CallOptions = {}): Promise<Alarm[]> {
-    const res = await this.call(M.Alarm, { action: 1, memberID: alarm.memberId, alarm: ALARM_CODES[alarm.alarm] }, 'write', opts);
+    const res = await this.call(
+      M.Alarm,
+      { action: 1, memberID: alarm.memberId, alarm: ALARM_CODES[alarm.alarm] },
+      'write',
+      opts,
+    );
     return res.alarms.map((a) => ({ memberId: a.memberID, alarm: ALARM_NAMES[a.alarm] ?? 'none' }));
   }
 
@@ -123,7 +139,10 @@ export class MaintenanceApi {
   }
 
   /** Hash of one member's key-value history up to `revision` (0 = latest). */
-  async hashKV(revision: bigint | number = 0, opts: CallOptions & EndpointOption = {}): Promise<{ hash: number; compactRevision: bigint; revision: bigint }> {
+  async hashKV(
+    revision: bigint | number = 0,
+    opts: CallOptions & EndpointOption = {},
+  ): Promise<{ hash: number; compactRevision: bigint; revision: bigint }> {
     const res = await this.call(M.HashKV, { revision }, 'read', opts);
     return { hash: res.hash, compactRevision: res.compactRevision, revision: res.header?.revision ?? 0n };
   }
@@ -153,15 +172,21 @@ export class MaintenanceApi {
 
   /** Transfers leadership to member `targetId`. */
   async moveLeader(targetId: bigint, opts: CallOptions = {}): Promise<void> {
-    const statuses = await Promise.allSettled(this.rpc.pool.endpoints.map((e) => this.status({ ...opts, endpoint: e.address })));
+    const statuses = await Promise.allSettled(
+      this.rpc.pool.endpoints.map((e) => this.status({ ...opts, endpoint: e.address })),
+    );
     let leaderEp: string | undefined;
     for (const s of statuses) {
-      if (s.status === 'fulfilled' && s.value.leader !== 0n && s.value.leader === s.value.memberId) leaderEp = s.value.endpoint;
+      if (s.status === 'fulfilled' && s.value.leader !== 0n && s.value.leader === s.value.memberId)
+        leaderEp = s.value.endpoint;
     }
     if (!leaderEp) {
-      throw new NoLeaderError({ message: 'etcdserver: no leader (no endpoint of the client is the leader)', code: 'NoLeader', retriable: true });
+      throw new NoLeaderError({
+        message: 'etcdserver: no leader (no endpoint of the client is the leader)',
+        code: 'NoLeader',
+        retriable: true,
+      });
     }
     await this.call(M.MoveLeader, { targetID: targetId }, 'write', { ...opts, endpoint: leaderEp });
   }
 }
-

@@ -24,7 +24,13 @@ export function markNeverSent(err: ConclaveError): ConclaveError {
 }
 
 export function abortedError(signal: AbortSignal, endpoint?: string): AbortedError {
-  return new AbortedError({ message: 'the operation was aborted', code: 'Aborted', retriable: false, cause: signal.reason, endpoint });
+  return new AbortedError({
+    message: 'the operation was aborted',
+    code: 'Aborted',
+    retriable: false,
+    cause: signal.reason,
+    endpoint,
+  });
 }
 
 /** Runs one attempt: a unary call, or for a bidi method one request and its first response. */
@@ -36,11 +42,18 @@ export function attempt<Req, Res>(
   deadline: number,
   signal: AbortSignal | undefined,
 ): Promise<Res> {
-  return m.requestStream ? bidiOnceAttempt(ep, m, req, metadata, deadline, signal) : unaryAttempt(ep, m, req, metadata, deadline, signal);
+  return m.requestStream
+    ? bidiOnceAttempt(ep, m, req, metadata, deadline, signal)
+    : unaryAttempt(ep, m, req, metadata, deadline, signal);
 }
 
 /** The error of a failed attempt: aborted by the caller, or the status with whether it never left. */
-function failure(e: { code: number; details: string }, ep: Endpoint, signal: AbortSignal | undefined, headers: boolean): ConclaveError {
+function failure(
+  e: { code: number; details: string },
+  ep: Endpoint,
+  signal: AbortSignal | undefined,
+  headers: boolean,
+): ConclaveError {
   if (signal?.aborted) return abortedError(signal, ep.address);
   const err = errorFromStatus(e, ep.address, e);
   info.set(err, { neverSent: isNeverSent(e.code, e.details, headers) });

@@ -5,7 +5,8 @@ import { errorFromStatus } from '../errors/map.js';
 import { isEndpointFailure, isNeverSent, mayRetry } from './policy.js';
 
 const U = GrpcCode.UNAVAILABLE;
-const etcd = (n: keyof typeof EtcdErrors) => errorFromStatus({ code: EtcdErrors[n].code, details: EtcdErrors[n].message });
+const etcd = (n: keyof typeof EtcdErrors) =>
+  errorFromStatus({ code: EtcdErrors[n].code, details: EtcdErrors[n].message });
 
 test('a call is "never sent" only for grpc-js pre-transport failures without response headers', () => {
   assert.equal(isNeverSent(U, 'No connection established. Last error: connect ECONNREFUSED 127.0.0.1:1', false), true);
@@ -55,5 +56,11 @@ test('endpoint health counts unavailability and per-attempt timeouts, not reques
   assert.equal(isEndpointFailure(errorFromStatus({ code: U, details: 'Connection dropped' }), sent), true);
   assert.equal(isEndpointFailure(etcd('NoLeader'), sent), true);
   assert.equal(isEndpointFailure(etcd('Compacted'), sent), false);
-  assert.equal(isEndpointFailure(errorFromStatus({ code: GrpcCode.DEADLINE_EXCEEDED, details: 'x' }), { neverSent: false, cappedDeadline: true }), true);
+  assert.equal(
+    isEndpointFailure(errorFromStatus({ code: GrpcCode.DEADLINE_EXCEEDED, details: 'x' }), {
+      neverSent: false,
+      cappedDeadline: true,
+    }),
+    true,
+  );
 });

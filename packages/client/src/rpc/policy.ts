@@ -31,7 +31,8 @@ import { DeadlineExceededError, UnavailableError, type ConclaveError } from '../
 export type RpcKind = 'read' | 'idempotent' | 'write';
 
 /** grpc-js status texts produced only before a call is given an HTTP/2 stream, or when the server refused it. */
-const NEVER_SENT = /^(No connection established|Channel closed before call started|Name resolution failed|Subchannel not ready|Picked subchannel \S+ is unhealthy|Stream refused by server)/;
+const NEVER_SENT =
+  /^(No connection established|Channel closed before call started|Name resolution failed|Subchannel not ready|Picked subchannel \S+ is unhealthy|Stream refused by server)/;
 
 /** What is known about how far a failed attempt got. */
 export interface AttemptInfo {

@@ -42,7 +42,11 @@ async function fake(): Promise<Fake> {
       else cb(null, reply());
     };
   f.server.addService(grpcServiceDefinition(etcdserverpb.KVService) as unknown as grpc.ServiceDefinition, {
-    Range: handle('Range', () => ({ header, kvs: [{ key: Buffer.from('k'), value: Buffer.from('v'), createRevision: 2n, modRevision: 3n, version: 1n }], count: 1n })),
+    Range: handle('Range', () => ({
+      header,
+      kvs: [{ key: Buffer.from('k'), value: Buffer.from('v'), createRevision: 2n, modRevision: 3n, version: 1n }],
+      count: 1n,
+    })),
     Put: handle('Put', () => ({ header })),
     DeleteRange: handle('DeleteRange', () => ({ header, deleted: 0n })),
     Txn: handle('Txn', () => ({ header, succeeded: true })),
@@ -107,9 +111,15 @@ describe('call pipeline', () => {
     }
     const w = new Client({ endpoints: [a.endpoint], timeoutMs: 2000 });
     try {
-      await assert.rejects(w.put('k', 'v'), (e: unknown) => e instanceof NoLeaderError && e.retriable && e.code === 'NoLeader');
+      await assert.rejects(
+        w.put('k', 'v'),
+        (e: unknown) => e instanceof NoLeaderError && e.retriable && e.code === 'NoLeader',
+      );
       assert.equal(count(a, 'Put'), 1, 'the write was sent once');
-      await assert.rejects(w.txn().then(op.put('k', 'v')).commit(), (e: unknown) => e instanceof RequestTimeoutError && e.code === 'TimeoutDueToLeaderFail');
+      await assert.rejects(
+        w.txn().then(op.put('k', 'v')).commit(),
+        (e: unknown) => e instanceof RequestTimeoutError && e.code === 'TimeoutDueToLeaderFail',
+      );
       assert.equal(count(a, 'Txn'), 1);
     } finally {
       await w.close();
@@ -133,7 +143,8 @@ describe('call pipeline', () => {
     } finally {
       await c.close();
     }
-    for await (const e of sub) events.push(e.type === 'closed' ? 'closed' : `${e.type} ${'endpoint' in e ? e.endpoint : ''}`);
+    for await (const e of sub)
+      events.push(e.type === 'closed' ? 'closed' : `${e.type} ${'endpoint' in e ? e.endpoint : ''}`);
     assert.ok(events.includes(`disconnected ${dead}`), events.join(', '));
     assert.ok(events.includes(`connected ${b.endpoint}`), events.join(', '));
     assert.ok(events.some((e) => e.startsWith('endpointsChanged')));
@@ -171,11 +182,17 @@ describe('call pipeline', () => {
       const t0 = Date.now();
       const p = c.get('k', { signal: ac.signal });
       setTimeout(() => ac.abort(new Error('stop')), 100);
-      await assert.rejects(p, (e: unknown) => e instanceof AbortedError && e.name === 'AbortError' && (e.cause as Error).message === 'stop');
+      await assert.rejects(
+        p,
+        (e: unknown) => e instanceof AbortedError && e.name === 'AbortError' && (e.cause as Error).message === 'stop',
+      );
       assert.ok(Date.now() - t0 < 1000);
       await assert.rejects(c.put('k', 'v', { signal: AbortSignal.abort() }), AbortedError);
       const t1 = Date.now();
-      await assert.rejects(c.put('k', 'v', { timeoutMs: 200 }), (e: unknown) => e instanceof DeadlineExceededError && e.retriable);
+      await assert.rejects(
+        c.put('k', 'v', { timeoutMs: 200 }),
+        (e: unknown) => e instanceof DeadlineExceededError && e.retriable,
+      );
       assert.ok(Date.now() - t1 < 1000);
       // reads give up on a stuck endpoint after their per-attempt deadline and try again
       const r = new Client({ endpoints: [a.endpoint, b.endpoint], retry: { read: { attemptTimeoutMs: 150 } } });

@@ -10,7 +10,13 @@ import * as grpc from '@grpc/grpc-js';
 import pRetry, { AbortError as StopRetry } from 'p-retry';
 import type { Endpoint } from '../connection/endpoint.js';
 import type { Pool } from '../connection/pool.js';
-import { AbortedError, ClientClosedError, ConclaveError, DeadlineExceededError, UnavailableError } from '../errors/base.js';
+import {
+  AbortedError,
+  ClientClosedError,
+  ConclaveError,
+  DeadlineExceededError,
+  UnavailableError,
+} from '../errors/base.js';
 import { toConclaveError } from '../errors/map.js';
 import { sleep } from '../util/timers.js';
 import type { TokenManager } from '../auth/token-manager.js';
@@ -159,7 +165,8 @@ export class Rpc {
         lastErr = err;
         lastInfo = { neverSent: neverSent(err), cappedDeadline: attemptDeadline < deadline, requireLeader };
         // keep the informative failure of an endpoint rather than a later plain timeout on it
-        if (err.code !== 'DeadlineExceeded' || !lastByEndpoint.has(ep.address)) lastByEndpoint.set(ep.address, err.message);
+        if (err.code !== 'DeadlineExceeded' || !lastByEndpoint.has(ep.address))
+          lastByEndpoint.set(ep.address, err.message);
         if (isEndpointFailure(err, lastInfo)) this.pool.failed(ep, err);
         else this.pool.succeeded(ep);
         if (this.needsNewToken(err)) this.tokens?.invalidate(token);
@@ -184,7 +191,8 @@ export class Rpc {
     const fail = (e: unknown): never => {
       if (signal?.aborted) throw e instanceof AbortedError ? e : abortedError(signal);
       const err = toConclaveError(e instanceof StopRetry ? e.originalError : e);
-      if (this.closed && !(err instanceof ClientClosedError) && err instanceof UnavailableError) throw this.closedError();
+      if (this.closed && !(err instanceof ClientClosedError) && err instanceof UnavailableError)
+        throw this.closedError();
       throw this.finalError(err, timeoutMs, attempts, lastByEndpoint);
     };
 
@@ -227,10 +235,19 @@ export class Rpc {
    * UnavailableError naming every endpoint tried and its last error; when the deadline passed before
    * any attempt failed, DeadlineExceededError.
    */
-  private finalError(err: ConclaveError | undefined, timeoutMs: number, attempts: number, lastByEndpoint: Map<string, string>): ConclaveError {
+  private finalError(
+    err: ConclaveError | undefined,
+    timeoutMs: number,
+    attempts: number,
+    lastByEndpoint: Map<string, string>,
+  ): ConclaveError {
     // the last attempt may have timed out waiting for a connection after earlier ones were refused
     const unreachable = [...lastByEndpoint.values()].some((m) => m.startsWith('UNAVAILABLE: '));
-    if (err && (err.code === 'Unavailable' || (err.code === 'DeadlineExceeded' && unreachable)) && (lastByEndpoint.size > 1 || attempts > 1)) {
+    if (
+      err &&
+      (err.code === 'Unavailable' || (err.code === 'DeadlineExceeded' && unreachable)) &&
+      (lastByEndpoint.size > 1 || attempts > 1)
+    ) {
       const list = [...lastByEndpoint].map(([ep, msg]) => `${ep}: ${msg.replace(` (${ep})`, '')}`).join('; ');
       return new UnavailableError({
         message: `no endpoint available after ${attempts} attempt${attempts === 1 ? '' : 's'} in ${timeoutMs} ms (${list})`,
@@ -239,6 +256,13 @@ export class Rpc {
         cause: err,
       });
     }
-    return err ?? new DeadlineExceededError({ message: `deadline of ${timeoutMs} ms exceeded`, code: 'DeadlineExceeded', retriable: true });
+    return (
+      err ??
+      new DeadlineExceededError({
+        message: `deadline of ${timeoutMs} ms exceeded`,
+        code: 'DeadlineExceeded',
+        retriable: true,
+      })
+    );
   }
 }

@@ -24,7 +24,13 @@ function stream(): { s: BidiStream; got: Buffer[]; ends: CallStatus[] } {
 }
 
 test('response messages are parsed whatever the DATA frame boundaries', () => {
-  const msgs = [Buffer.from('a'), Buffer.alloc(0), Buffer.alloc(70_000, 7), Buffer.from('hello world'), Buffer.alloc(3, 1)];
+  const msgs = [
+    Buffer.from('a'),
+    Buffer.alloc(0),
+    Buffer.alloc(70_000, 7),
+    Buffer.from('hello world'),
+    Buffer.alloc(3, 1),
+  ];
   const wire = Buffer.concat(msgs.map(frame));
   // every single split point, and splits into three parts around the prefixes
   const cuts: number[][] = [];
@@ -41,7 +47,10 @@ test('response messages are parsed whatever the DATA frame boundaries', () => {
     assert.equal(got.length, msgs.length, `cut at ${cut.join(',')}`);
     got.forEach((m, i) => assert.ok(m.equals(msgs[i]!), `message ${i}, cut at ${cut.join(',')}`));
     assert.equal(s.onFields(OK_TRAILERS, true), true);
-    assert.deepEqual(ends.map((e) => e.code), [GrpcCode.OK]);
+    assert.deepEqual(
+      ends.map((e) => e.code),
+      [GrpcCode.OK],
+    );
   }
 });
 
@@ -97,7 +106,10 @@ test('writes go out as the windows allow; half-close follows the last message', 
   s.write(Buffer.alloc(4)); // after end(): ignored
   const o = out as unknown as H2Output;
   assert.equal(s.pump(o), false);
-  assert.deepEqual(frames, [{ len: 9, end: false }, { len: 1, end: false }]);
+  assert.deepEqual(frames, [
+    { len: 9, end: false },
+    { len: 1, end: false },
+  ]);
   out.sendWindow = 100;
   assert.equal(s.pump(o), true);
   assert.deepEqual(frames.slice(2), [{ len: 8, end: true }]);

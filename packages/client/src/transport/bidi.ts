@@ -111,7 +111,8 @@ export class BidiStream implements ClientStream {
       return true;
     }
     const st = statusFromFields(this.head, fields);
-    if (st.code === GrpcCode.OK && (this.buffered > 0 || this.msgLen >= 0)) this.fail(status(GrpcCode.INTERNAL, 'Received a truncated message', st.metadata));
+    if (st.code === GrpcCode.OK && (this.buffered > 0 || this.msgLen >= 0))
+      this.fail(status(GrpcCode.INTERNAL, 'Received a truncated message', st.metadata));
     else this.fail(st);
     return true;
   }

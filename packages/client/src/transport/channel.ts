@@ -85,7 +85,11 @@ export class H2Channel {
     body.writeUInt32BE(message.length, 1);
     message.copy(body, 5);
     const s = new UnaryStream(fields, body, listener);
-    if (finite) s.timer = setTimeout(() => this.abort(s, status(GrpcCode.DEADLINE_EXCEEDED, 'Deadline exceeded')), Math.max(0, deadline - Date.now()));
+    if (finite)
+      s.timer = setTimeout(
+        () => this.abort(s, status(GrpcCode.DEADLINE_EXCEEDED, 'Deadline exceeded')),
+        Math.max(0, deadline - Date.now()),
+      );
     this.dispatch(s);
     return () => this.abort(s, status(GrpcCode.CANCELLED, 'Cancelled on client'));
   }
@@ -100,7 +104,10 @@ export class H2Channel {
     const s = new BidiStream(fields ?? [], listener);
     s.abort = (st, err) => this.abort(st, err);
     if (fields && Number.isFinite(deadline)) {
-      s.timer = setTimeout(() => this.abort(s, status(GrpcCode.DEADLINE_EXCEEDED, 'Deadline exceeded')), Math.max(0, deadline - Date.now()));
+      s.timer = setTimeout(
+        () => this.abort(s, status(GrpcCode.DEADLINE_EXCEEDED, 'Deadline exceeded')),
+        Math.max(0, deadline - Date.now()),
+      );
     }
     process.nextTick(() => {
       if (s.done) return;
@@ -112,7 +119,20 @@ export class H2Channel {
 
   /** The request header fields, or null if `deadline` has passed. */
   private requestFields(path: string, metadata: grpc.Metadata, deadline: number): string[] | null {
-    const fields = [':method', 'POST', ':scheme', this.scheme, ':path', path, ':authority', this.address, 'content-type', 'application/grpc', 'te', 'trailers'];
+    const fields = [
+      ':method',
+      'POST',
+      ':scheme',
+      this.scheme,
+      ':path',
+      path,
+      ':authority',
+      this.address,
+      'content-type',
+      'application/grpc',
+      'te',
+      'trailers',
+    ];
     if (Number.isFinite(deadline)) {
       const left = deadline - Date.now();
       if (left <= 0) return null;
@@ -177,7 +197,8 @@ export class H2Channel {
       this.lastError = reason;
       this.retryAt = Date.now() + this.backoff;
       this.backoff = Math.min(MAX_BACKOFF_MS, this.backoff * 2);
-      for (const s of this.waiting.splice(0)) s.fail(status(GrpcCode.UNAVAILABLE, `No connection established: ${reason}`));
+      for (const s of this.waiting.splice(0))
+        s.fail(status(GrpcCode.UNAVAILABLE, `No connection established: ${reason}`));
     };
     const ready = (): void => {
       if (done) return;
@@ -211,7 +232,10 @@ export class H2Channel {
     if (this.secure) {
       const o = this.tlsOptions;
       const servername = o?.serverName ?? (net.isIP(host) ? undefined : host);
-      socket = tls.connect({ host, port, ca: o?.ca, cert: o?.cert, key: o?.key, servername, ALPNProtocols: ['h2'] }, ready);
+      socket = tls.connect(
+        { host, port, ca: o?.ca, cert: o?.cert, key: o?.key, servername, ALPNProtocols: ['h2'] },
+        ready,
+      );
     } else socket = net.connect({ host, port }, ready);
     socket.once('error', onError);
     socket.once('close', () => fail('Connection closed'));

@@ -4,7 +4,17 @@
 // frames produced in one event-loop turn leave in one write (H2Output, shared with the server).
 
 import { GrpcCode } from '@conclave/api';
-import { DEFAULT_MAX_FRAME, DEFAULT_WINDOW, Flag, FrameType, H2Error, H2Output, HpackDecoder, MAX_WINDOW, Setting } from '@conclave/h2';
+import {
+  DEFAULT_MAX_FRAME,
+  DEFAULT_WINDOW,
+  Flag,
+  FrameType,
+  H2Error,
+  H2Output,
+  HpackDecoder,
+  MAX_WINDOW,
+  Setting,
+} from '@conclave/h2';
 import type net from 'node:net';
 import { type CallStatus, status, statusForReset } from './status.js';
 import type { ClientStream } from './stream.js';
@@ -166,7 +176,8 @@ export class ClientH2Connection {
   private forget(s: ClientStream): void {
     this.streams.delete(s.id);
     this.blocked.delete(s);
-    while (this.queued.length > 0 && this.streams.size < this.maxConcurrent && !this.closed) this.start(this.queued.shift()!);
+    while (this.queued.length > 0 && this.streams.size < this.maxConcurrent && !this.closed)
+      this.start(this.queued.shift()!);
     if (this.streams.size === 0) {
       this.socket.unref();
       this.stopKeepalive();
@@ -328,6 +339,7 @@ export class ClientH2Connection {
       }
     }
     for (const s of this.queued.splice(0)) s.fail(status(GrpcCode.UNAVAILABLE, 'Stream refused by server'));
-    if (this.streams.size === 0) this.close(code === H2Error.NO_ERROR ? 'Connection drained' : `GOAWAY with code ${code}`);
+    if (this.streams.size === 0)
+      this.close(code === H2Error.NO_ERROR ? 'Connection drained' : `GOAWAY with code ${code}`);
   }
 }

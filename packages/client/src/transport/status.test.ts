@@ -14,7 +14,14 @@ test('grpc-timeout: milliseconds rounded up, larger units past 8 digits', () => 
 
 test('status from trailers, trailers-only responses and HTTP statuses', () => {
   const head = [':status', '200', 'content-type', 'application/grpc'];
-  const st = statusFromFields(head, ['grpc-status', '11', 'grpc-message', 'etcdserver: mvcc: required revision is a future revision', 'x-extra', 'v']);
+  const st = statusFromFields(head, [
+    'grpc-status',
+    '11',
+    'grpc-message',
+    'etcdserver: mvcc: required revision is a future revision',
+    'x-extra',
+    'v',
+  ]);
   assert.equal(st.code, GrpcCode.OUT_OF_RANGE);
   assert.equal(st.details, 'etcdserver: mvcc: required revision is a future revision');
   assert.deepEqual(st.metadata?.get('x-extra'), ['v']);
@@ -39,7 +46,10 @@ test('status from trailers, trailers-only responses and HTTP statuses', () => {
 });
 
 test('RST_STREAM codes', () => {
-  assert.deepEqual(statusForReset(H2Error.REFUSED_STREAM), { code: GrpcCode.UNAVAILABLE, details: 'Stream refused by server' });
+  assert.deepEqual(statusForReset(H2Error.REFUSED_STREAM), {
+    code: GrpcCode.UNAVAILABLE,
+    details: 'Stream refused by server',
+  });
   assert.equal(statusForReset(H2Error.CANCEL).code, GrpcCode.CANCELLED);
   assert.equal(statusForReset(H2Error.PROTOCOL_ERROR).code, GrpcCode.INTERNAL);
 });

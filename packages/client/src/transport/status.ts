@@ -98,7 +98,12 @@ export function statusFromFields(head: readonly string[], tail: readonly string[
     const value = fields[i + 1]!;
     if (name === 'grpc-status') code = Number(value);
     else if (name === 'grpc-message') details = percentDecode(Buffer.from(value, 'latin1').toString('utf8'));
-    else if (name.charCodeAt(0) !== 58 /* ':' */ && name !== 'content-type' && name !== 'grpc-encoding' && name !== 'grpc-accept-encoding') {
+    else if (
+      name.charCodeAt(0) !== 58 /* ':' */ &&
+      name !== 'content-type' &&
+      name !== 'grpc-encoding' &&
+      name !== 'grpc-accept-encoding'
+    ) {
       try {
         if (name.endsWith('-bin')) md.add(name, Buffer.from(value, 'base64'));
         else md.add(name, Buffer.from(value, 'latin1').toString('utf8'));

@@ -104,7 +104,10 @@ export class UnaryStream implements ClientStream {
 
   /** The server ended the stream with DATA END_STREAM and no trailers. */
   onEndWithoutTrailers(): void {
-    this.end(this.head ? statusFromFields(this.head, []) : status(GrpcCode.INTERNAL, 'Stream ended without headers'), null);
+    this.end(
+      this.head ? statusFromFields(this.head, []) : status(GrpcCode.INTERNAL, 'Stream ended without headers'),
+      null,
+    );
   }
 
   private finishMessage(st: CallStatus): void {
@@ -115,12 +118,22 @@ export class UnaryStream implements ClientStream {
       return;
     }
     if (all[0] !== 0) {
-      this.end(status(GrpcCode.INTERNAL, 'Received a compressed message, but compression is not supported', st.metadata), null);
+      this.end(
+        status(GrpcCode.INTERNAL, 'Received a compressed message, but compression is not supported', st.metadata),
+        null,
+      );
       return;
     }
     const len = all.readUInt32BE(1);
     if (all.length !== 5 + len) {
-      this.end(status(GrpcCode.UNIMPLEMENTED, all.length < 5 + len ? 'Received a truncated message' : 'Received more than one message for a unary call', st.metadata), null);
+      this.end(
+        status(
+          GrpcCode.UNIMPLEMENTED,
+          all.length < 5 + len ? 'Received a truncated message' : 'Received more than one message for a unary call',
+          st.metadata,
+        ),
+        null,
+      );
       return;
     }
     this.end(null, all.subarray(5));

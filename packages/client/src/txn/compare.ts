@@ -17,10 +17,28 @@ export interface Compare {
   readonly range: RangeSpec | undefined;
 }
 
-const RESULT: Record<CompareOperator, etcdserverpb.Compare_CompareResult> = { '=': 0, '==': 0, '>': 1, '<': 2, '!=': 3 };
-const TARGET: Record<CompareTarget, etcdserverpb.Compare_CompareTarget> = { version: 0, createRevision: 1, modRevision: 2, value: 3, lease: 4 };
+const RESULT: Record<CompareOperator, etcdserverpb.Compare_CompareResult> = {
+  '=': 0,
+  '==': 0,
+  '>': 1,
+  '<': 2,
+  '!=': 3,
+};
+const TARGET: Record<CompareTarget, etcdserverpb.Compare_CompareTarget> = {
+  version: 0,
+  createRevision: 1,
+  modRevision: 2,
+  value: 3,
+  lease: 4,
+};
 
-function make(target: CompareTarget, key: Bytes, operator: CompareOperator, operand: bigint | number | Bytes, range?: RangeSpec): Compare {
+function make(
+  target: CompareTarget,
+  key: Bytes,
+  operator: CompareOperator,
+  operand: bigint | number | Bytes,
+  range?: RangeSpec,
+): Compare {
   if (!(operator in RESULT)) throw new TypeError(`unknown compare operator ${JSON.stringify(operator)}`);
   return { target, key, operator, operand, range };
 }
@@ -28,7 +46,8 @@ function make(target: CompareTarget, key: Bytes, operator: CompareOperator, oper
 /** Builders for transaction conditions. */
 export const cmp = {
   /** The key's version (0 when the key does not exist). */
-  version: (key: Bytes, operator: CompareOperator, version: bigint | number, range?: RangeSpec): Compare => make('version', key, operator, version, range),
+  version: (key: Bytes, operator: CompareOperator, version: bigint | number, range?: RangeSpec): Compare =>
+    make('version', key, operator, version, range),
   /** The key's create revision (0 when the key does not exist). */
   createRevision: (key: Bytes, operator: CompareOperator, revision: bigint | number, range?: RangeSpec): Compare =>
     make('createRevision', key, operator, revision, range),
@@ -36,14 +55,21 @@ export const cmp = {
   modRevision: (key: Bytes, operator: CompareOperator, revision: bigint | number, range?: RangeSpec): Compare =>
     make('modRevision', key, operator, revision, range),
   /** The key's value (a missing key fails every value comparison). */
-  value: (key: Bytes, operator: CompareOperator, value: Bytes, range?: RangeSpec): Compare => make('value', key, operator, value, range),
+  value: (key: Bytes, operator: CompareOperator, value: Bytes, range?: RangeSpec): Compare =>
+    make('value', key, operator, value, range),
   /** The key's lease ID (0 for none). */
-  lease: (key: Bytes, operator: CompareOperator, lease: bigint | number, range?: RangeSpec): Compare => make('lease', key, operator, lease, range),
+  lease: (key: Bytes, operator: CompareOperator, lease: bigint | number, range?: RangeSpec): Compare =>
+    make('lease', key, operator, lease, range),
 };
 
 export function compareRequest(prefix: Uint8Array, c: Compare): PartialMessage<etcdserverpb.Compare> {
   const r = wireRange(prefix, c.key, c.range);
-  const m: PartialMessage<etcdserverpb.Compare> = { result: RESULT[c.operator], target: TARGET[c.target], key: r.key, rangeEnd: r.rangeEnd };
+  const m: PartialMessage<etcdserverpb.Compare> = {
+    result: RESULT[c.operator],
+    target: TARGET[c.target],
+    key: r.key,
+    rangeEnd: r.rangeEnd,
+  };
   const n = (): bigint => {
     if (typeof c.operand === 'bigint') return c.operand;
     if (typeof c.operand === 'number') return BigInt(c.operand);
@@ -63,7 +89,8 @@ export function compareRequest(prefix: Uint8Array, c: Compare): PartialMessage<e
       m.lease = n();
       break;
     case 'value':
-      if (typeof c.operand === 'bigint' || typeof c.operand === 'number') throw new TypeError('compare on value takes a string or Uint8Array');
+      if (typeof c.operand === 'bigint' || typeof c.operand === 'number')
+        throw new TypeError('compare on value takes a string or Uint8Array');
       m.value = toBytes(c.operand);
       break;
   }

@@ -17,7 +17,11 @@ test('compares encode every target and operator, with oneof presence for zero', 
       cmp.lease('e', '==', 0n),
       cmp.version('p/', '>', 0, { prefix: true }),
     ],
-    [op.put('a', 'v', { lease: 9n }), op.get('p/', { prefix: true, limit: 2 }), op.delete('z', { fromKey: true, prevKv: true })],
+    [
+      op.put('a', 'v', { lease: 9n }),
+      op.get('p/', { prefix: true, limit: 2 }),
+      op.delete('z', { fromKey: true, prevKv: true }),
+    ],
     [op.txn([cmp.value('a', '=', 'v')], [op.get('a')])],
   );
   const bytes = etcdserverpb.TxnRequest.create(req);
@@ -56,7 +60,11 @@ test('txn results strip the namespace and carry the revision', () => {
   const res = etcdserverpb.TxnResponse.create({
     header: { revision: 10n },
     succeeded: true,
-    responses: [{ responseRange: { kvs: [kv], count: 1n } }, { responsePut: { prevKv: kv } }, { responseDeleteRange: { deleted: 1n, prevKvs: [kv] } }],
+    responses: [
+      { responseRange: { kvs: [kv], count: 1n } },
+      { responsePut: { prevKv: kv } },
+      { responseDeleteRange: { deleted: 1n, prevKvs: [kv] } },
+    ],
   });
   const r = txnResult(res, 3);
   assert.equal(r.succeeded, true);
@@ -74,7 +82,11 @@ test('the builder appends and commits; awaiting it by mistake commits instead of
     seen.push([c.length, s.length, f.length, o]);
     return done;
   });
-  t.if(cmp.version('a', '=', 0)).if(cmp.value('b', '=', 'x')).then(op.put('a', '1')).then(op.get('b')).else(op.get('a'));
+  t.if(cmp.version('a', '=', 0))
+    .if(cmp.value('b', '=', 'x'))
+    .then(op.put('a', '1'))
+    .then(op.get('b'))
+    .else(op.get('a'));
   assert.equal(await t.commit({ timeoutMs: 5 }), done);
   assert.equal(await (t as unknown as PromiseLike<TxnResult>), done);
   assert.deepEqual(seen, [

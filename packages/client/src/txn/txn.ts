@@ -25,7 +25,12 @@ export type Op =
   | { readonly type: 'get'; readonly key: Bytes; readonly query: RangeQuery | undefined }
   | { readonly type: 'put'; readonly key: Bytes; readonly value: Bytes; readonly query: PutQuery | undefined }
   | { readonly type: 'delete'; readonly key: Bytes; readonly query: DeleteQuery | undefined }
-  | { readonly type: 'txn'; readonly compare: readonly Compare[]; readonly success: readonly Op[]; readonly failure: readonly Op[] };
+  | {
+      readonly type: 'txn';
+      readonly compare: readonly Compare[];
+      readonly success: readonly Op[];
+      readonly failure: readonly Op[];
+    };
 
 /** Builders for transaction operations. */
 export const op = {
@@ -33,7 +38,12 @@ export const op = {
   put: (key: Bytes, value: Bytes, query?: PutQuery): Op => ({ type: 'put', key, value, query }),
   delete: (key: Bytes, query?: DeleteQuery): Op => ({ type: 'delete', key, query }),
   /** A nested transaction (etcd 3.3+). */
-  txn: (compare: readonly Compare[], success: readonly Op[], failure: readonly Op[] = []): Op => ({ type: 'txn', compare, success, failure }),
+  txn: (compare: readonly Compare[], success: readonly Op[], failure: readonly Op[] = []): Op => ({
+    type: 'txn',
+    compare,
+    success,
+    failure,
+  }),
 };
 
 export type OpResult =
@@ -51,7 +61,10 @@ export interface TxnResult {
 }
 
 export function hasWrites(ops: readonly Op[]): boolean {
-  return ops.some((o) => o.type === 'put' || o.type === 'delete' || (o.type === 'txn' && (hasWrites(o.success) || hasWrites(o.failure))));
+  return ops.some(
+    (o) =>
+      o.type === 'put' || o.type === 'delete' || (o.type === 'txn' && (hasWrites(o.success) || hasWrites(o.failure))),
+  );
 }
 
 function opRequest(prefix: Uint8Array, o: Op): PartialMessage<etcdserverpb.RequestOp> {
@@ -67,7 +80,12 @@ function opRequest(prefix: Uint8Array, o: Op): PartialMessage<etcdserverpb.Reque
   }
 }
 
-export function txnRequest(prefix: Uint8Array, compare: readonly Compare[], success: readonly Op[], failure: readonly Op[]): PartialMessage<etcdserverpb.TxnRequest> {
+export function txnRequest(
+  prefix: Uint8Array,
+  compare: readonly Compare[],
+  success: readonly Op[],
+  failure: readonly Op[],
+): PartialMessage<etcdserverpb.TxnRequest> {
   return {
     compare: compare.map((c) => compareRequest(prefix, c)),
     success: success.map((o) => opRequest(prefix, o)),
@@ -75,11 +93,16 @@ export function txnRequest(prefix: Uint8Array, compare: readonly Compare[], succ
   };
 }
 
-export function txnResult(res: etcdserverpb.TxnResponse, prefixLength: number, revision = res.header?.revision ?? 0n): TxnResult {
+export function txnResult(
+  res: etcdserverpb.TxnResponse,
+  prefixLength: number,
+  revision = res.header?.revision ?? 0n,
+): TxnResult {
   const responses: OpResult[] = res.responses.map((r) => {
     if (r.responseRange) return { type: 'get', ...rangeResult(r.responseRange, prefixLength), revision };
     if (r.responsePut) return { type: 'put', ...putResult(r.responsePut, prefixLength), revision };
-    if (r.responseDeleteRange) return { type: 'delete', ...deleteResult(r.responseDeleteRange, prefixLength), revision };
+    if (r.responseDeleteRange)
+      return { type: 'delete', ...deleteResult(r.responseDeleteRange, prefixLength), revision };
     if (r.responseTxn) return { type: 'txn', ...txnResult(r.responseTxn, prefixLength, revision) };
     throw new TypeError('txn response with an empty op result');
   });
@@ -96,7 +119,14 @@ export class Txn {
   private readonly success: Op[] = [];
   private readonly failure: Op[] = [];
 
-  constructor(private readonly run: (compare: readonly Compare[], success: readonly Op[], failure: readonly Op[], opts: CallOptions) => Promise<TxnResult>) {}
+  constructor(
+    private readonly run: (
+      compare: readonly Compare[],
+      success: readonly Op[],
+      failure: readonly Op[],
+      opts: CallOptions,
+    ) => Promise<TxnResult>,
+  ) {}
 
   if(...conditions: Compare[]): this {
     this.compares.push(...conditions);

@@ -91,7 +91,11 @@ export function resolveRange(key: Bytes, spec: RangeSpec | undefined): { key: Ui
 }
 
 /** Adds a namespace prefix to a wire key/range_end pair (etcd's namespace.prefixInterval). */
-export function prefixRange(prefix: Uint8Array, key: Uint8Array, rangeEnd: Uint8Array): { key: Uint8Array; rangeEnd: Uint8Array } {
+export function prefixRange(
+  prefix: Uint8Array,
+  key: Uint8Array,
+  rangeEnd: Uint8Array,
+): { key: Uint8Array; rangeEnd: Uint8Array } {
   if (prefix.length === 0) return { key, rangeEnd };
   const pk = concatBytes(prefix, key);
   let pe: Uint8Array = EMPTY;

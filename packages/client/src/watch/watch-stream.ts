@@ -48,7 +48,9 @@ export class WatchStream {
         try {
           res = c.deserialize(b);
         } catch {
-          this.lose(errorFromStatus({ code: GrpcCode.INTERNAL, details: 'Failed to parse server response' }, endpoint.address));
+          this.lose(
+            errorFromStatus({ code: GrpcCode.INTERNAL, details: 'Failed to parse server response' }, endpoint.address),
+          );
           return;
         }
         try {
@@ -63,7 +65,14 @@ export class WatchStream {
       },
       onEnd: (st) => {
         if (st.code === GrpcCode.OK) {
-          this.lose(new UnavailableError({ message: `watch stream ended by ${endpoint.address}`, code: 'Unavailable', retriable: true, endpoint: endpoint.address }));
+          this.lose(
+            new UnavailableError({
+              message: `watch stream ended by ${endpoint.address}`,
+              code: 'Unavailable',
+              retriable: true,
+              endpoint: endpoint.address,
+            }),
+          );
         } else this.lose(errorFromStatus(st, endpoint.address, st));
       },
     });
@@ -182,7 +191,12 @@ export class WatchStream {
     const reason = statusMessage(res.cancelReason);
     const err = reason
       ? errorFromStatus({ code: GrpcCode.UNKNOWN, details: reason }, this.endpoint.address)
-      : new WatchCanceledError({ message: `watch canceled by ${this.endpoint.address}`, code: 'WatchCanceled', retriable: false, endpoint: this.endpoint.address });
+      : new WatchCanceledError({
+          message: `watch canceled by ${this.endpoint.address}`,
+          code: 'WatchCanceled',
+          retriable: false,
+          endpoint: this.endpoint.address,
+        });
     if (this.isStreamError(err)) {
       this.queue.unshift(w);
       this.lose(err);
@@ -203,7 +217,16 @@ export class WatchStream {
     this.inflight = undefined;
     this.call.cancel();
     // a stream canceled by the server with CANCELLED is as transient as a dropped one
-    const e = err.grpcCode === GrpcCode.CANCELLED ? new UnavailableError({ message: err.message, code: 'Unavailable', retriable: true, cause: err, endpoint: err.endpoint }) : err;
+    const e =
+      err.grpcCode === GrpcCode.CANCELLED
+        ? new UnavailableError({
+            message: err.message,
+            code: 'Unavailable',
+            retriable: true,
+            cause: err,
+            endpoint: err.endpoint,
+          })
+        : err;
     this.onLost(this, e, watchers);
   }
 }

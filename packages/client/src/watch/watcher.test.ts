@@ -24,8 +24,12 @@ function host(): WatcherHost & { added: number; removed: number; progress: numbe
 }
 
 const put = (key: string, rev: bigint): mvccpb.Event =>
-  mvccpb.Event.create({ type: 0, kv: { key: toBytes(key), value: toBytes('v'), modRevision: rev, createRevision: rev, version: 1n } });
-const del = (key: string, rev: bigint): mvccpb.Event => mvccpb.Event.create({ type: 1, kv: { key: toBytes(key), modRevision: rev } });
+  mvccpb.Event.create({
+    type: 0,
+    kv: { key: toBytes(key), value: toBytes('v'), modRevision: rev, createRevision: rev, version: 1n },
+  });
+const del = (key: string, rev: bigint): mvccpb.Event =>
+  mvccpb.Event.create({ type: 1, kv: { key: toBytes(key), modRevision: rev } });
 
 async function take(w: Watcher, n: number): Promise<WatchBatch[]> {
   const out: WatchBatch[] = [];
@@ -57,7 +61,9 @@ test('a watch from "now" starts after the creation revision and never repeats or
   assert.deepEqual(resumed, [['e2', 13n]]);
   w.onEvents([del('ns/a', 12n), put('ns/c', 13n)], 20n);
   const batches = await take(w, 3);
-  const flat = batches.flatMap((b) => (b.type === 'events' ? b.events.map((e) => `${e.type}:${e.kv.keyString}@${e.kv.modRevision}`) : []));
+  const flat = batches.flatMap((b) =>
+    b.type === 'events' ? b.events.map((e) => `${e.type}:${e.kv.keyString}@${e.kv.modRevision}`) : [],
+  );
   assert.deepEqual(flat, ['put:a@11', 'put:b@11', 'delete:a@12', 'put:c@13']);
 });
 

@@ -46,7 +46,12 @@ export class InvalidConfigError extends ConclaveError {
     cause: unknown,
   ) {
     const why = cause instanceof Error ? cause.message : String(cause);
-    super({ message: `invalid configuration at revision ${revision}: ${why}`, code: 'InvalidConfig', retriable: false, cause });
+    super({
+      message: `invalid configuration at revision ${revision}: ${why}`,
+      code: 'InvalidConfig',
+      retriable: false,
+      cause,
+    });
   }
 }
 
@@ -168,7 +173,7 @@ export class ConfigWatcher<T> extends Emitter<ConfigWatcherEvents<T>> {
       this.failure = err;
       this.emit('error', err);
     }
-    for (const s of this.subscribers) (err ? s.fail(err) : s.end());
+    for (const s of this.subscribers) err ? s.fail(err) : s.end();
     this.subscribers.clear();
   }
 }
@@ -179,7 +184,9 @@ function apply(entries: Map<string, KeyValue>, e: WatchEvent): void {
 }
 
 function snapshotOf(entries: Map<string, KeyValue>, revision: bigint): ConfigSnapshot {
-  const kvs = [...entries.values()].sort((a, b) => (a.keyString < b.keyString ? -1 : a.keyString > b.keyString ? 1 : 0));
+  const kvs = [...entries.values()].sort((a, b) =>
+    a.keyString < b.keyString ? -1 : a.keyString > b.keyString ? 1 : 0,
+  );
   return { revision, kvs, entries: new Map(kvs.map((kv) => [kv.keyString, kv.valueString])) };
 }
 

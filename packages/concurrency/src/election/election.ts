@@ -38,7 +38,11 @@ export class Election {
   }
 
   /** Observes the election under `prefix` without taking part in it (no session needed). */
-  static observe(client: KeySpace, prefix: string, opts: { signal?: AbortSignal } = {}): AsyncIterableIterator<LeaderChange> {
+  static observe(
+    client: KeySpace,
+    prefix: string,
+    opts: { signal?: AbortSignal } = {},
+  ): AsyncIterableIterator<LeaderChange> {
     return observeElection(client, `${prefix}/`, opts);
   }
 
@@ -66,7 +70,12 @@ export class Election {
       if (q.existed && q.existed.valueString !== value) {
         const r0 = rev;
         const p = await retrying(
-          () => this.session.client.txn().if(cmp.createRevision(this.key, '=', r0)).then(op.put(this.key, value, { lease: this.session.lease })).commit({ signal }),
+          () =>
+            this.session.client
+              .txn()
+              .if(cmp.createRevision(this.key, '=', r0))
+              .then(op.put(this.key, value, { lease: this.session.lease }))
+              .commit({ signal }),
           signal,
         );
         if (!p.succeeded) throw notLeader();
@@ -94,7 +103,12 @@ export class Election {
     let ok: boolean;
     try {
       const r = await retrying(
-        () => this.session.client.txn().if(cmp.createRevision(h.key, '=', h.rev)).then(op.put(h.key, value, { lease: this.session.lease })).commit(opts),
+        () =>
+          this.session.client
+            .txn()
+            .if(cmp.createRevision(h.key, '=', h.rev))
+            .then(op.put(h.key, value, { lease: this.session.lease }))
+            .commit(opts),
         opts.signal,
         this.session.ttl * 1000,
       );

@@ -33,7 +33,11 @@ function same(a: KeyValue | undefined, b: KeyValue | undefined): boolean {
  * Leader changes of the election under `prefix` (with its trailing "/"), starting with the current
  * state. Ends when `signal` aborts, the consumer leaves its loop, or the client closes.
  */
-export function observeElection(kv: KeySpace, prefix: string, opts: { signal?: AbortSignal } = {}): AsyncIterableIterator<LeaderChange> {
+export function observeElection(
+  kv: KeySpace,
+  prefix: string,
+  opts: { signal?: AbortSignal } = {},
+): AsyncIterableIterator<LeaderChange> {
   const controller = new AbortController();
   const stop = anySignal([controller.signal, opts.signal]);
   const ch = new Channel<LeaderChange>('all', () => controller.abort());

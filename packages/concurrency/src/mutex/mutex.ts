@@ -53,7 +53,8 @@ export class Mutex {
         rev = q.rev;
         const owner = q.probe[0];
         let at = q.revision;
-        if (owner && owner.createRevision !== rev) at = await waitTurn(this.session, this.key, rev, this.prefix, signal);
+        if (owner && owner.createRevision !== rev)
+          at = await waitTurn(this.session, this.key, rev, this.prefix, signal);
         if (signal.aborted) throw abortedError(signal);
         this.hold = new Hold(this.session, this.key, rev, at, local);
         return rev;

@@ -28,7 +28,13 @@ export interface Enqueued {
  * Creates `key` with the session's lease unless it exists, reading `probe` in the same transaction.
  * Idempotent (the key is the contender's own), so retried through ambiguous failures.
  */
-export async function enqueue(session: Session, key: string, value: string, probe: { key: string; query: RangeQuery } | undefined, signal: AbortSignal): Promise<Enqueued> {
+export async function enqueue(
+  session: Session,
+  key: string,
+  value: string,
+  probe: { key: string; query: RangeQuery } | undefined,
+  signal: AbortSignal,
+): Promise<Enqueued> {
   const kv = session.client;
   const extra = probe ? [op.get(probe.key, probe.query)] : [];
   let r: TxnResult;
@@ -51,7 +57,12 @@ export async function enqueue(session: Session, key: string, value: string, prob
   if (r.succeeded) return { rev: r.revision, existed: undefined, probe: probeKvs, revision: r.revision };
   const first = r.responses[0];
   const existing = first?.type === 'get' ? first.kvs[0] : undefined;
-  if (!existing) throw new ConclaveError({ message: `queue key ${key} vanished inside a transaction`, code: 'Internal', retriable: false });
+  if (!existing)
+    throw new ConclaveError({
+      message: `queue key ${key} vanished inside a transaction`,
+      code: 'Internal',
+      retriable: false,
+    });
   return { rev: existing.createRevision, existed: existing, probe: probeKvs, revision: r.revision };
 }
 
@@ -77,10 +88,23 @@ async function keyLost(session: Session, key: string): Promise<Error> {
  * still exists. Resolves with the revision at which both held. Throws SessionExpiredError /
  * KeyDeletedError if `key` disappears, or the abort reason when `signal` aborts.
  */
-export async function waitTurn(session: Session, key: string, rev: bigint, waitPrefix: string, signal: AbortSignal): Promise<bigint> {
+export async function waitTurn(
+  session: Session,
+  key: string,
+  rev: bigint,
+  waitPrefix: string,
+  signal: AbortSignal,
+): Promise<bigint> {
   const kv = session.client;
   for (;;) {
-    const r = await retrying(() => kv.txn().then(op.get(key), op.get(waitPrefix, lastCreatedAtOrBefore(rev - 1n))).commit({ signal }), signal);
+    const r = await retrying(
+      () =>
+        kv
+          .txn()
+          .then(op.get(key), op.get(waitPrefix, lastCreatedAtOrBefore(rev - 1n)))
+          .commit({ signal }),
+      signal,
+    );
     const [mineRes, predRes] = r.responses;
     const mine = mineRes?.type === 'get' ? mineRes.kvs[0] : undefined;
     if (!mine || mine.createRevision !== rev) throw await keyLost(session, key);
@@ -97,7 +121,12 @@ export async function waitTurn(session: Session, key: string, rev: bigint, waitP
  */
 export async function release(session: Session, key: string, rev: bigint, signal?: AbortSignal): Promise<boolean> {
   const r = await retrying(
-    () => session.client.txn().if(cmp.createRevision(key, '=', rev)).then(op.delete(key)).commit(signal ? { signal } : {}),
+    () =>
+      session.client
+        .txn()
+        .if(cmp.createRevision(key, '=', rev))
+        .then(op.delete(key))
+        .commit(signal ? { signal } : {}),
     signal,
     session.ttl * 1000,
   );
@@ -116,7 +145,12 @@ export async function releaseQuietly(session: Session, key: string, rev: bigint 
     if (rev !== undefined) await release(session, key, rev);
     else
       await retrying(
-        () => session.client.txn().if(cmp.lease(key, '=', session.lease)).then(op.delete(key)).commit(),
+        () =>
+          session.client
+            .txn()
+            .if(cmp.lease(key, '=', session.lease))
+            .then(op.delete(key))
+            .commit(),
         undefined,
         session.ttl * 1000,
       );
@@ -153,7 +187,11 @@ export class Hold {
 
   /** The hold ended by session loss (not by release). */
   get lost(): boolean {
-    return this.controller.signal.aborted && this.session.signal.aborted && this.controller.signal.reason === this.session.signal.reason;
+    return (
+      this.controller.signal.aborted &&
+      this.session.signal.aborted &&
+      this.controller.signal.reason === this.session.signal.reason
+    );
   }
 
   /** Ends the hold locally: aborts `signal` with `reason` (unless already aborted). */
@@ -182,6 +220,7 @@ const released = new Map<string, ConclaveError>();
 /** The abort reason of a hold ended by its owner (one shared instance per kind: no stack capture per release). */
 export function releasedReason(what: string): ConclaveError {
   let e = released.get(what);
-  if (!e) released.set(what, (e = new ConclaveError({ message: `${what} released`, code: 'Released', retriable: false })));
+  if (!e)
+    released.set(what, (e = new ConclaveError({ message: `${what} released`, code: 'Released', retriable: false })));
   return e;
 }

@@ -106,7 +106,13 @@ export class Semaphore {
       const revision = counted.revision;
       let ahead = counted.ahead;
       if (ahead < this.permits) return revision;
-      const w = this.session.client.watch(this.prefix, { prefix: true, startRevision: revision + 1n, filters: ['noPut'], prevKv: true, signal });
+      const w = this.session.client.watch(this.prefix, {
+        prefix: true,
+        startRevision: revision + 1n,
+        filters: ['noPut'],
+        prevKv: true,
+        signal,
+      });
       let recount = false;
       try {
         for await (const batch of w) {

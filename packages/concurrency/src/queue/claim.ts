@@ -8,7 +8,11 @@ import { anySignal, throwIfAborted, waitForEvent } from '../util/async.js';
 /** Deletes the first key of `kvs` still unchanged; returns it, or undefined if every one was taken. */
 async function claimFirst(kv: KeySpace, kvs: readonly KeyValue[], signal: AbortSignal): Promise<KeyValue | undefined> {
   for (const item of kvs) {
-    const r = await kv.txn().if(cmp.modRevision(item.key, '=', item.modRevision)).then(op.delete(item.key)).commit({ signal });
+    const r = await kv
+      .txn()
+      .if(cmp.modRevision(item.key, '=', item.modRevision))
+      .then(op.delete(item.key))
+      .commit({ signal });
     if (r.succeeded) return item;
   }
   return undefined;

@@ -19,11 +19,17 @@ export class PriorityQueue {
 
   /** Adds an item with `priority` (0..65535; lower is served first); resolves with its key. */
   async enqueue(value: string, priority: number, opts: CallOptions = {}): Promise<string> {
-    if (!Number.isInteger(priority) || priority < 0 || priority > 65535) throw new TypeError('PriorityQueue: priority must be an integer in 0..65535');
+    if (!Number.isInteger(priority) || priority < 0 || priority > 65535)
+      throw new TypeError('PriorityQueue: priority must be an integer in 0..65535');
     const base = `${this.prefix}${String(priority).padStart(5, '0')}`;
     const guard = `__${base}`;
     for (;;) {
-      const last = await this.client.range(base, { prefix: true, sort: { target: 'key', order: 'descend' }, limit: 1, ...opts });
+      const last = await this.client.range(base, {
+        prefix: true,
+        sort: { target: 'key', order: 'descend' },
+        limit: 1,
+        ...opts,
+      });
       let seq = 0n;
       const lastKey = last.kvs[0]?.keyString;
       if (lastKey !== undefined) {

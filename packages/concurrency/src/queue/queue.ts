@@ -31,7 +31,11 @@ export class Queue {
   async enqueue(value: string, opts: CallOptions = {}): Promise<string> {
     for (;;) {
       const key = `${this.prefix}/${nanoKey()}`;
-      const r = await this.client.txn().if(cmp.version(key, '=', 0)).then(op.put(key, value)).commit(opts);
+      const r = await this.client
+        .txn()
+        .if(cmp.version(key, '=', 0))
+        .then(op.put(key, value))
+        .commit(opts);
       if (r.succeeded) return key;
     }
   }

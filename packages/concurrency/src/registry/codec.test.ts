@@ -1,7 +1,14 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { KeyValue } from '@conclave/client';
-import { decodeInstance, dialAddress, encodeInstance, instanceKey, validateInstance, type ServiceInstance } from './codec.js';
+import {
+  decodeInstance,
+  dialAddress,
+  encodeInstance,
+  instanceKey,
+  validateInstance,
+  type ServiceInstance,
+} from './codec.js';
 
 const kv = (key: string, value: string): KeyValue => new KeyValue(Buffer.from(key), Buffer.from(value), 1n, 1n, 1n, 0n);
 
@@ -23,12 +30,25 @@ test('endpoints written by Go services, IPv6, and values that are not endpoints'
     port: 9000,
     metadata: { w: 1 },
   });
-  assert.deepEqual(decodeInstance(kv('api/u', '{"Op":0,"Addr":"unix:///tmp/s.sock"}'), 'api', 'api/'), { service: 'api', id: 'u', address: 'unix:///tmp/s.sock' });
-  assert.deepEqual(decodeInstance(kv('api/v6', '{"Op":0,"Addr":"[::1]:80"}'), 'api', 'api/'), { service: 'api', id: 'v6', address: '::1', port: 80 });
+  assert.deepEqual(decodeInstance(kv('api/u', '{"Op":0,"Addr":"unix:///tmp/s.sock"}'), 'api', 'api/'), {
+    service: 'api',
+    id: 'u',
+    address: 'unix:///tmp/s.sock',
+  });
+  assert.deepEqual(decodeInstance(kv('api/v6', '{"Op":0,"Addr":"[::1]:80"}'), 'api', 'api/'), {
+    service: 'api',
+    id: 'v6',
+    address: '::1',
+    port: 80,
+  });
   assert.equal(dialAddress({ service: 's', id: 'i', address: '::1', port: 80 }), '[::1]:80');
   assert.equal(decodeInstance(kv('api/x', 'not json'), 'api', 'api/'), undefined);
   assert.equal(decodeInstance(kv('api/x', '{"Op":1,"Addr":"a:1"}'), 'api', 'api/'), undefined);
-  assert.equal(decodeInstance(kv('api/v2/x', '{"Op":0,"Addr":"a:1"}'), 'api', 'api/'), undefined, "a nested service's key");
+  assert.equal(
+    decodeInstance(kv('api/v2/x', '{"Op":0,"Addr":"a:1"}'), 'api', 'api/'),
+    undefined,
+    "a nested service's key",
+  );
 });
 
 test('instance validation', () => {

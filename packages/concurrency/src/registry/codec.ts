@@ -34,10 +34,14 @@ export function dialAddress(inst: ServiceInstance): string {
 }
 
 export function validateInstance(inst: ServiceInstance): void {
-  if (!inst || typeof inst.service !== 'string' || inst.service === '') throw new TypeError('service instance: `service` must be a non-empty string');
-  if (typeof inst.id !== 'string' || inst.id === '' || inst.id.includes('/')) throw new TypeError('service instance: `id` must be a non-empty string without "/"');
-  if (typeof inst.address !== 'string' || inst.address === '') throw new TypeError('service instance: `address` must be a non-empty string');
-  if (inst.port !== undefined && !(Number.isInteger(inst.port) && inst.port > 0 && inst.port < 65536)) throw new TypeError('service instance: `port` must be 1..65535');
+  if (!inst || typeof inst.service !== 'string' || inst.service === '')
+    throw new TypeError('service instance: `service` must be a non-empty string');
+  if (typeof inst.id !== 'string' || inst.id === '' || inst.id.includes('/'))
+    throw new TypeError('service instance: `id` must be a non-empty string without "/"');
+  if (typeof inst.address !== 'string' || inst.address === '')
+    throw new TypeError('service instance: `address` must be a non-empty string');
+  if (inst.port !== undefined && !(Number.isInteger(inst.port) && inst.port > 0 && inst.port < 65536))
+    throw new TypeError('service instance: `port` must be 1..65535');
 }
 
 export function encodeInstance(inst: ServiceInstance): string {
@@ -79,6 +83,7 @@ export function decodeInstance(kv: KeyValue, service: string, servicePrefix: str
   }
   // written by someone else (e.g. Go's endpoints.Manager)
   const inst: ServiceInstance = { service, id: keyId, ...splitAddr(u.Addr) };
-  if (u.Metadata !== undefined && u.Metadata !== null) inst.metadata = typeof u.Metadata === 'object' ? (u.Metadata as Record<string, unknown>) : { value: u.Metadata };
+  if (u.Metadata !== undefined && u.Metadata !== null)
+    inst.metadata = typeof u.Metadata === 'object' ? (u.Metadata as Record<string, unknown>) : { value: u.Metadata };
   return inst;
 }

@@ -7,7 +7,10 @@ const set = (...ids: string[]): ServiceInstance[] => ids.map((id) => ({ service:
 
 test('round-robin cycles through the set and keeps going when the set changes', () => {
   const pick = roundRobin();
-  assert.deepEqual([1, 2, 3, 4].map(() => pick(set('a', 'b', 'c'))?.id), ['a', 'b', 'c', 'a']);
+  assert.deepEqual(
+    [1, 2, 3, 4].map(() => pick(set('a', 'b', 'c'))?.id),
+    ['a', 'b', 'c', 'a'],
+  );
   assert.equal(pick(set('a', 'b'))?.id, 'b');
   assert.equal(pick([]), undefined);
 });

@@ -13,7 +13,14 @@ import { anySignal, sleep } from '../util/async.js';
 import { Channel } from '../util/channel.js';
 import { Emitter } from '../util/emitter.js';
 import { Session } from '../session/session.js';
-import { decodeInstance, encodeInstance, instanceKey, serviceKeyPrefix, validateInstance, type ServiceInstance } from './codec.js';
+import {
+  decodeInstance,
+  encodeInstance,
+  instanceKey,
+  serviceKeyPrefix,
+  validateInstance,
+  type ServiceInstance,
+} from './codec.js';
 import { pickerFor, type PickStrategy, type Picker } from './pickers.js';
 
 export interface ServiceRegistryOptions {
@@ -124,7 +131,12 @@ export class ServiceRegistry {
     this.registrations.delete(reg);
     const lease = reg.lease;
     reg.lease = undefined;
-    if (lease !== undefined) await this.client.txn().if(cmp.lease(reg.key, '=', lease)).then(op.delete(reg.key)).commit(opts);
+    if (lease !== undefined)
+      await this.client
+        .txn()
+        .if(cmp.lease(reg.key, '=', lease))
+        .then(op.delete(reg.key))
+        .commit(opts);
   }
 
   /** The instances of `service` now (sorted by id). */
@@ -150,7 +162,11 @@ export class ServiceRegistry {
   }
 
   /** A live picker for `service`: 'round-robin' (default), 'random', or a Picker function. */
-  picker(service: string, strategy: PickStrategy | Picker = 'round-robin', opts: { signal?: AbortSignal } = {}): ServicePicker {
+  picker(
+    service: string,
+    strategy: PickStrategy | Picker = 'round-robin',
+    opts: { signal?: AbortSignal } = {},
+  ): ServicePicker {
     const pick = pickerFor(strategy);
     const controller = new AbortController();
     const signal = anySignal([controller.signal, opts.signal, this.controller.signal]);
@@ -232,7 +248,11 @@ export class ServiceRegistry {
   private async currentSession(opts: CallOptions = {}): Promise<Session> {
     if (this.session && !this.session.isDone) return this.session;
     if (!this.sessionPending) {
-      const create = { ttl: this.ttl, signal: this.controller.signal, ...(opts.timeoutMs !== undefined ? { timeoutMs: opts.timeoutMs } : {}) };
+      const create = {
+        ttl: this.ttl,
+        signal: this.controller.signal,
+        ...(opts.timeoutMs !== undefined ? { timeoutMs: opts.timeoutMs } : {}),
+      };
       this.sessionPending = Session.create(this.client, create).then(
         (s) => {
           this.sessionPending = undefined;

@@ -61,7 +61,10 @@ export class Session {
     const ttl = opts.ttl ?? 60;
     if (!(ttl > 0)) throw new TypeError('Session: ttl must be a positive number of seconds');
     throwIfAborted(opts.signal);
-    const call = { ...(opts.signal ? { signal: opts.signal } : {}), ...(opts.timeoutMs !== undefined ? { timeoutMs: opts.timeoutMs } : {}) };
+    const call = {
+      ...(opts.signal ? { signal: opts.signal } : {}),
+      ...(opts.timeoutMs !== undefined ? { timeoutMs: opts.timeoutMs } : {}),
+    };
     let lease: Lease;
     if (opts.lease !== undefined) {
       const grantedAt = performance.now();
@@ -130,7 +133,9 @@ export class Session {
       this.keepAlive.close();
       if (this.orphanTimer) clearTimeout(this.orphanTimer);
       this.end(new SessionClosedError(this.lease));
-      this.closing = gone ? Promise.resolve() : this.client.lease.revoke(this.lease, { timeoutMs: opts.timeoutMs ?? this.ttl * 1000 }).catch(() => undefined);
+      this.closing = gone
+        ? Promise.resolve()
+        : this.client.lease.revoke(this.lease, { timeoutMs: opts.timeoutMs ?? this.ttl * 1000 }).catch(() => undefined);
     }
     return this.closing;
   }

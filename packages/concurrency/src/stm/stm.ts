@@ -16,7 +16,16 @@
 // cannot tell whether it was applied, e.g. the leader died mid-request) is not retried: the error is
 // thrown, since running the function again could apply its effect twice.
 
-import { CompactedError, FutureRevisionError, cmp, op, type Compare, type KeySpace, type KeyValue, type Op } from '@conclave/client';
+import {
+  CompactedError,
+  FutureRevisionError,
+  cmp,
+  op,
+  type Compare,
+  type KeySpace,
+  type KeyValue,
+  type Op,
+} from '@conclave/client';
 import { throwIfAborted } from '../util/async.js';
 import { STMConflictError } from '../util/errors.js';
 
@@ -116,14 +125,27 @@ class Attempt implements STM {
   }
 
   private async fetch(keys: string[]): Promise<Read[]> {
-    const call = { ...(this.signal ? { signal: this.signal } : {}), ...(this.timeoutMs !== undefined ? { timeoutMs: this.timeoutMs } : {}) };
+    const call = {
+      ...(this.signal ? { signal: this.signal } : {}),
+      ...(this.timeoutMs !== undefined ? { timeoutMs: this.timeoutMs } : {}),
+    };
     const run = async (serializable: boolean): Promise<Read[]> => {
-      const q = { ...(this.base !== undefined ? { revision: this.base } : {}), ...(serializable ? { serializable: true } : {}) };
-      const r = await this.kv.txn().then(...keys.map((k) => op.get(k, q))).commit(call);
-      return r.responses.map((res) => ({ kv: res.type === 'get' ? res.kvs[0] : undefined, revision: this.base ?? r.revision }));
+      const q = {
+        ...(this.base !== undefined ? { revision: this.base } : {}),
+        ...(serializable ? { serializable: true } : {}),
+      };
+      const r = await this.kv
+        .txn()
+        .then(...keys.map((k) => op.get(k, q)))
+        .commit(call);
+      return r.responses.map((res) => ({
+        kv: res.type === 'get' ? res.kvs[0] : undefined,
+        revision: this.base ?? r.revision,
+      }));
     };
     // as in Go: local (serializable) reads, except the snapshot's first read, which must be current
-    const local = this.isolation === 'repeatable-reads' || this.isolation === 'read-committed' || this.base !== undefined;
+    const local =
+      this.isolation === 'repeatable-reads' || this.isolation === 'read-committed' || this.base !== undefined;
     if (!local) return run(false);
     try {
       return await run(true);
@@ -146,7 +168,8 @@ class Attempt implements STM {
 
   ops(): Op[] {
     const out: Op[] = [];
-    for (const [k, w] of this.writes) out.push(w.type === 'put' ? op.put(k, w.value, w.lease !== undefined ? { lease: w.lease } : {}) : op.delete(k));
+    for (const [k, w] of this.writes)
+      out.push(w.type === 'put' ? op.put(k, w.value, w.lease !== undefined ? { lease: w.lease } : {}) : op.delete(k));
     return out;
   }
 }
@@ -158,7 +181,10 @@ class Attempt implements STM {
 export async function runSTM<T>(client: KeySpace, fn: (stm: STM) => Promise<T> | T, opts: STMOptions = {}): Promise<T> {
   const isolation = opts.isolation ?? 'serializable-snapshot';
   const retries = opts.retries ?? 100;
-  const call = { ...(opts.signal ? { signal: opts.signal } : {}), ...(opts.timeoutMs !== undefined ? { timeoutMs: opts.timeoutMs } : {}) };
+  const call = {
+    ...(opts.signal ? { signal: opts.signal } : {}),
+    ...(opts.timeoutMs !== undefined ? { timeoutMs: opts.timeoutMs } : {}),
+  };
   let prefetched = new Map<string, Read>();
   for (let attempt = 1; ; attempt++) {
     throwIfAborted(opts.signal);

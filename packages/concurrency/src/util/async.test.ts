@@ -28,11 +28,17 @@ test('retrying stops at a non-retriable error, at the deadline, and when the sig
   );
   assert.equal(n, 1);
   const t0 = performance.now();
-  await assert.rejects(retrying(async () => Promise.reject(unavailable()), undefined, 150), UnavailableError);
+  await assert.rejects(
+    retrying(async () => Promise.reject(unavailable()), undefined, 150),
+    UnavailableError,
+  );
   assert.ok(performance.now() - t0 < 1500);
   const ac = new AbortController();
   setTimeout(() => ac.abort(), 50);
-  await assert.rejects(retrying(async () => Promise.reject(unavailable()), ac.signal), AbortedError);
+  await assert.rejects(
+    retrying(async () => Promise.reject(unavailable()), ac.signal),
+    AbortedError,
+  );
 });
 
 test('an abort whose reason is a ConclaveError (a session loss) surfaces as that error', () => {

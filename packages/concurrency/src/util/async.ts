@@ -1,7 +1,14 @@
 // Waiting helpers shared by the recipes: combined abort signals, retries of idempotent steps with
 // backoff, and waits on watch events (a key's deletion, the first put under a prefix).
 
-import { AbortedError, CompactedError, ConclaveError, type Bytes, type KeySpace, type WatchEvent } from '@conclave/client';
+import {
+  AbortedError,
+  CompactedError,
+  ConclaveError,
+  type Bytes,
+  type KeySpace,
+  type WatchEvent,
+} from '@conclave/client';
 
 /** The error to throw for an aborted signal: its reason when that is a ConclaveError (e.g. the session's loss), else AbortedError. */
 export function abortedError(signal: AbortSignal): Error {
@@ -54,7 +61,11 @@ export function isRetriable(e: unknown): boolean {
  * (then the last error is thrown). Only for steps that may safely run twice, e.g. a create-if-absent
  * transaction on a key named after the session's lease, or a delete guarded by a create revision.
  */
-export async function retrying<T>(fn: () => Promise<T>, signal: AbortSignal | undefined, deadlineMs = Infinity): Promise<T> {
+export async function retrying<T>(
+  fn: () => Promise<T>,
+  signal: AbortSignal | undefined,
+  deadlineMs = Infinity,
+): Promise<T> {
   const end = performance.now() + deadlineMs;
   for (let attempt = 0; ; attempt++) {
     throwIfAborted(signal);
@@ -70,14 +81,23 @@ export async function retrying<T>(fn: () => Promise<T>, signal: AbortSignal | un
 }
 
 function watchEnded(): ConclaveError {
-  return new ConclaveError({ message: 'watch ended before the awaited event (client closed?)', code: 'WatchEnded', retriable: false });
+  return new ConclaveError({
+    message: 'watch ended before the awaited event (client closed?)',
+    code: 'WatchEnded',
+    retriable: false,
+  });
 }
 
 /**
  * Waits until `key` is deleted at a revision ≥ `fromRevision`. Also returns when that history was
  * compacted (the caller must read the state again). Throws abortedError when `signal` aborts.
  */
-export async function waitForDelete(kv: KeySpace, key: Bytes, fromRevision: bigint, signal: AbortSignal): Promise<void> {
+export async function waitForDelete(
+  kv: KeySpace,
+  key: Bytes,
+  fromRevision: bigint,
+  signal: AbortSignal,
+): Promise<void> {
   await waitForEvent(kv, key, { fromRevision, type: 'delete' }, signal);
 }
 

@@ -38,7 +38,12 @@ export class SessionClosedError extends ConclaveError {
     readonly leaseId: bigint,
     cause?: unknown,
   ) {
-    super({ message: `session closed (lease ${leaseId.toString(16)})`, code: 'SessionClosed', retriable: false, cause });
+    super({
+      message: `session closed (lease ${leaseId.toString(16)})`,
+      code: 'SessionClosed',
+      retriable: false,
+      cause,
+    });
   }
 }
 
@@ -59,7 +64,11 @@ export class STMConflictError extends ConclaveError {
 /** DoubleBarrier.enter: more participants than the barrier's count entered. */
 export class TooManyClientsError extends ConclaveError {
   constructor(count: number) {
-    super({ message: `double barrier: more than ${count} participants entered`, code: 'TooManyClients', retriable: false });
+    super({
+      message: `double barrier: more than ${count} participants entered`,
+      code: 'TooManyClients',
+      retriable: false,
+    });
   }
 }
 

@@ -37,7 +37,8 @@ const SortTarget = etcdserverpb.RangeRequest_SortTarget;
 const CompareTarget = etcdserverpb.Compare_CompareTarget;
 const CompareResult = etcdserverpb.Compare_CompareResult;
 
-export const buf = (b: Uint8Array): Buffer => (Buffer.isBuffer(b) ? b : Buffer.from(b.buffer, b.byteOffset, b.byteLength));
+export const buf = (b: Uint8Array): Buffer =>
+  Buffer.isBuffer(b) ? b : Buffer.from(b.buffer, b.byteOffset, b.byteLength);
 const endOf = (b: Uint8Array): Buffer | null => (b.length === 0 ? null : buf(b));
 
 /** Maps MVCC errors to etcd's wire errors. */
@@ -48,7 +49,14 @@ export function mapMvccError(e: unknown): unknown {
 }
 
 export function toPbKv(kv: KeyValue): PbKv {
-  return { key: kv.key, createRevision: kv.createRevision, modRevision: kv.modRevision, version: kv.version, value: kv.value, lease: kv.lease };
+  return {
+    key: kv.key,
+    createRevision: kv.createRevision,
+    modRevision: kv.modRevision,
+    version: kv.version,
+    value: kv.value,
+    lease: kv.lease,
+  };
 }
 
 const num = (v: bigint): number => Number(v);
@@ -88,7 +96,14 @@ function selectionOf(r: RangeRequest): RangeSelect | null {
   if (r.countOnly) return null;
   let order = r.sortOrder;
   if (r.sortTarget !== SortTarget.KEY && order === SortOrder.NONE) order = SortOrder.ASCEND;
-  const by = r.sortTarget === SortTarget.KEY ? 'key' : r.sortTarget === SortTarget.CREATE ? 'create' : r.sortTarget === SortTarget.MOD ? 'mod' : null;
+  const by =
+    r.sortTarget === SortTarget.KEY
+      ? 'key'
+      : r.sortTarget === SortTarget.CREATE
+        ? 'create'
+        : r.sortTarget === SortTarget.MOD
+          ? 'mod'
+          : null;
   if (by === null) return null;
   return {
     by,
@@ -107,7 +122,12 @@ export function applyRange(view: KvReader, r: RangeRequest): PartialMessage<etcd
   if (limit > 0) limit += 1; // one extra tells whether there are more
   let rr: RangeResult;
   try {
-    rr = view.range(buf(r.key), endOf(r.rangeEnd), { rev: r.revision > 0n ? num(r.revision) : 0, limit, countOnly: r.countOnly, ...(select ? { select } : {}) });
+    rr = view.range(buf(r.key), endOf(r.rangeEnd), {
+      rev: r.revision > 0n ? num(r.revision) : 0,
+      limit,
+      countOnly: r.countOnly,
+      ...(select ? { select } : {}),
+    });
   } catch (e) {
     throw mapMvccError(e);
   }
@@ -228,7 +248,16 @@ function compareToPath(view: KvReader, t: TxnRequest, path: boolean[]): void {
   for (const op of ok ? t.success : t.failure) if (op.requestTxn) compareToPath(view, op.requestTxn, path);
 }
 
-function checkPath(view: KvReader, t: TxnRequest, path: boolean[], at: { i: number }, env: KvApplyEnv, rev: number, compactRev: number, writes: boolean): void {
+function checkPath(
+  view: KvReader,
+  t: TxnRequest,
+  path: boolean[],
+  at: { i: number },
+  env: KvApplyEnv,
+  rev: number,
+  compactRev: number,
+  writes: boolean,
+): void {
   const ops = path[at.i++] ? t.success : t.failure;
   for (const op of ops) {
     if (op.requestRange) {
@@ -243,7 +272,14 @@ function checkPath(view: KvReader, t: TxnRequest, path: boolean[], at: { i: numb
   }
 }
 
-function execPath(txn: WriteTxn | null, view: KvReader, t: TxnRequest, path: boolean[], at: { i: number }, env: KvApplyEnv): PartialMessage<etcdserverpb.TxnResponse> {
+function execPath(
+  txn: WriteTxn | null,
+  view: KvReader,
+  t: TxnRequest,
+  path: boolean[],
+  at: { i: number },
+  env: KvApplyEnv,
+): PartialMessage<etcdserverpb.TxnResponse> {
   const succeeded = path[at.i++]!;
   const responses: PartialMessage<RequestOpResponse>[] = [];
   for (const op of succeeded ? t.success : t.failure) responses.push(execOp(txn, view, op, path, at, env));
@@ -252,7 +288,14 @@ function execPath(txn: WriteTxn | null, view: KvReader, t: TxnRequest, path: boo
 
 type RequestOpResponse = etcdserverpb.ResponseOp;
 
-function execOp(txn: WriteTxn | null, view: KvReader, op: RequestOp, path: boolean[], at: { i: number }, env: KvApplyEnv): PartialMessage<RequestOpResponse> {
+function execOp(
+  txn: WriteTxn | null,
+  view: KvReader,
+  op: RequestOp,
+  path: boolean[],
+  at: { i: number },
+  env: KvApplyEnv,
+): PartialMessage<RequestOpResponse> {
   if (op.requestRange) return { responseRange: applyRange(txn ?? view, op.requestRange) };
   if (op.requestPut) return { responsePut: applyPut(txn!, op.requestPut, env) };
   if (op.requestDeleteRange) return { responseDeleteRange: applyDelete(txn!, op.requestDeleteRange) };
@@ -264,7 +307,12 @@ function execOp(txn: WriteTxn | null, view: KvReader, op: RequestOp, path: boole
 }
 
 /** Applies a txn; writes go through `store.write` (all-or-nothing), read-only txns read the store. */
-export function applyTxn(store: MvccStore, t: TxnRequest, env: KvApplyEnv, readOnly: boolean): PartialMessage<etcdserverpb.TxnResponse> {
+export function applyTxn(
+  store: MvccStore,
+  t: TxnRequest,
+  env: KvApplyEnv,
+  readOnly: boolean,
+): PartialMessage<etcdserverpb.TxnResponse> {
   const path: boolean[] = [];
   compareToPath(store, t, path);
   checkPath(store, t, path, { i: 0 }, env, store.currentRevision, store.compactRevision, !readOnly);
@@ -283,7 +331,10 @@ export function applyTxn(store: MvccStore, t: TxnRequest, env: KvApplyEnv, readO
 }
 
 /** Schedules a compaction; `done` settles when it is physically complete (never rejects unobserved). */
-export function applyCompaction(store: MvccStore, revision: bigint): { header: { revision: number }; done: Promise<void> } {
+export function applyCompaction(
+  store: MvccStore,
+  revision: bigint,
+): { header: { revision: number }; done: Promise<void> } {
   try {
     const { done } = store.compact(num(revision));
     done.catch(() => {});

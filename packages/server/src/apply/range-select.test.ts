@@ -51,7 +51,11 @@ function reference(r: etcdserverpb.RangeRequest): { keys: string[]; more: boolea
       (r.maxCreateRevision === 0n || kv.createRevision <= Number(r.maxCreateRevision)),
   );
   const by = (kv: KeyValue): number | string =>
-    r.sortTarget === SortTarget.CREATE ? kv.createRevision : r.sortTarget === SortTarget.MOD ? kv.modRevision : kv.key.toString('latin1');
+    r.sortTarget === SortTarget.CREATE
+      ? kv.createRevision
+      : r.sortTarget === SortTarget.MOD
+        ? kv.modRevision
+        : kv.key.toString('latin1');
   const asc = (a: KeyValue, c: KeyValue): number => (by(a) < by(c) ? -1 : by(a) > by(c) ? 1 : 0);
   const order = r.sortTarget !== SortTarget.KEY && r.sortOrder === SortOrder.NONE ? SortOrder.ASCEND : r.sortOrder;
   if (order === SortOrder.ASCEND) kvs = [...kvs].sort(asc);
@@ -84,7 +88,11 @@ test('sorted/filtered ranges through the key index equal a full read, filter and
     const got = applyRange(fx.store, r);
     const want = reference(r);
     const gotKeys = (got.kvs ?? []).map((kv) => `${Buffer.from(kv.key!).toString('latin1')}@${Number(kv.modRevision)}`);
-    assert.deepEqual({ keys: gotKeys, more: got.more ?? false, count: got.count }, want, JSON.stringify({ ...r, key: 'k/' }, (_k, v) => (typeof v === 'bigint' ? String(v) : v)));
+    assert.deepEqual(
+      { keys: gotKeys, more: got.more ?? false, count: got.count },
+      want,
+      JSON.stringify({ ...r, key: 'k/' }, (_k, v) => (typeof v === 'bigint' ? String(v) : v)),
+    );
     checked++;
   }
   assert.ok(checked > 2000);

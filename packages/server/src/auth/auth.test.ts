@@ -25,14 +25,26 @@ function fakeServer(fx: Fixture, leaseKeys: Map<bigint, Buffer[]>) {
     applier,
     snapshotListeners: new Set<() => void>(),
     logger: { info() {}, warn() {}, error() {}, debug() {} },
-    leases: { lessor: { lookup: (id: bigint) => (leaseKeys.has(id) ? { sortedKeys: () => leaseKeys.get(id)! } : undefined) } },
+    leases: {
+      lessor: { lookup: (id: bigint) => (leaseKeys.has(id) ? { sortedKeys: () => leaseKeys.get(id)! } : undefined) },
+    },
     appliedIndex: 100,
   };
   let index = 0;
   /** Applies one request as the applier does: the auth guard, then the registered applier. */
-  const apply = (kind: RequestKind, body: Uint8Array, who: { username?: string; authRevision?: number } = {}): unknown =>
+  const apply = (
+    kind: RequestKind,
+    body: Uint8Array,
+    who: { username?: string; authRevision?: number } = {},
+  ): unknown =>
     fx.backend.batch(() => {
-      const req: InternalRequest = { kind, id: 1n, username: who.username ?? '', authRevision: who.authRevision ?? 0, body };
+      const req: InternalRequest = {
+        kind,
+        id: 1n,
+        username: who.username ?? '',
+        authRevision: who.authRevision ?? 0,
+        body,
+      };
       applier.authorize?.(req);
       const fn = appliers.get(kind);
       return fn ? fn(req, { index: ++index, term: 1 } as Entry) : 'applied by the KV applier';
@@ -41,7 +53,13 @@ function fakeServer(fx: Fixture, leaseKeys: Map<bigint, Buffer[]>) {
 }
 
 function call(md: Record<string, string> = {}, cn?: string): CallContext {
-  return { metadata: (k) => md[k], signal: new AbortController().signal, onCancel: () => {}, peer: 'test', peerCommonName: cn };
+  return {
+    metadata: (k) => md[k],
+    signal: new AbortController().signal,
+    onCancel: () => {},
+    peer: 'test',
+    peerCommonName: cn,
+  };
 }
 
 function err(fn: () => unknown): string {
@@ -73,17 +91,31 @@ afterEach(async () => {
 
 async function enableWithUser(): Promise<{ rootToken: string; uToken: string }> {
   const hash = Buffer.from(await auth.hashPassword('pw')).toString('base64');
-  apply(RequestKind.AuthUserAdd, encodeMessage(etcdserverpb.AuthUserAddRequest, { name: 'root', hashedPassword: hash }));
-  apply(RequestKind.AuthUserGrantRole, encodeMessage(etcdserverpb.AuthUserGrantRoleRequest, { user: 'root', role: 'root' }));
+  apply(
+    RequestKind.AuthUserAdd,
+    encodeMessage(etcdserverpb.AuthUserAddRequest, { name: 'root', hashedPassword: hash }),
+  );
+  apply(
+    RequestKind.AuthUserGrantRole,
+    encodeMessage(etcdserverpb.AuthUserGrantRoleRequest, { user: 'root', role: 'root' }),
+  );
   apply(RequestKind.AuthRoleAdd, encodeMessage(etcdserverpb.AuthRoleAddRequest, { name: 'r' }));
   apply(
     RequestKind.AuthRoleGrantPermission,
-    encodeMessage(etcdserverpb.AuthRoleGrantPermissionRequest, { name: 'r', perm: { permType: 2, key: b('u/'), rangeEnd: b('u0') } }),
+    encodeMessage(etcdserverpb.AuthRoleGrantPermissionRequest, {
+      name: 'r',
+      perm: { permType: 2, key: b('u/'), rangeEnd: b('u0') },
+    }),
   );
   apply(RequestKind.AuthUserAdd, encodeMessage(etcdserverpb.AuthUserAddRequest, { name: 'u', hashedPassword: hash }));
   apply(RequestKind.AuthUserGrantRole, encodeMessage(etcdserverpb.AuthUserGrantRoleRequest, { user: 'u', role: 'r' }));
   apply(RequestKind.AuthEnable, new Uint8Array(0));
-  const token = (name: string) => (apply(RequestKind.Authenticate, encodeInternalAuthenticate({ name, simpleToken: auth.tokens.genPrefix() })) as { token: string }).token;
+  const token = (name: string) =>
+    (
+      apply(RequestKind.Authenticate, encodeInternalAuthenticate({ name, simpleToken: auth.tokens.genPrefix() })) as {
+        token: string;
+      }
+    ).token;
   return { rootToken: token('root'), uToken: token('u') };
 }
 
@@ -91,17 +123,27 @@ test('who is calling: token, TLS CN (with --client-cert-auth), nobody; a bad tok
   assert.equal(auth.identify(call()), null);
   assert.equal(auth.involved(call()), false);
   assert.deepEqual(auth.identify(call({}, 'alice')), { username: 'alice', revision: 1 });
-  assert.equal(err(() => auth.identify(call({ token: 'bogus' }))), 'etcdserver: invalid auth token');
+  assert.equal(
+    err(() => auth.identify(call({ token: 'bogus' }))),
+    'etcdserver: invalid auth token',
+  );
   assert.deepEqual(await auth.proposeOptions(call()), {});
   const { uToken } = await enableWithUser();
-  assert.deepEqual(auth.identify(call({ token: uToken }, 'alice')), { username: 'u', revision: auth.revision }, 'a token wins over the CN');
+  assert.deepEqual(
+    auth.identify(call({ token: uToken }, 'alice')),
+    { username: 'u', revision: auth.revision },
+    'a token wins over the CN',
+  );
   // without credentials while auth is on: marked, so apply-time checks refuse it
   assert.deepEqual(await auth.proposeOptions(call()), { username: '', authRevision: auth.revision });
   assert.deepEqual(await auth.proposeOptions(call({ token: uToken })), { username: 'u', authRevision: auth.revision });
   // a token from an entry this member has not applied: waited for, then refused when still unknown
   const ahead = call({ token: 'abcdefghijklmnop.100000' });
   const t0 = Date.now();
-  await assert.rejects(Promise.resolve().then(() => auth.identifyAsync({ ...ahead, signal: AbortSignal.timeout(50) })), /invalid auth token/);
+  await assert.rejects(
+    Promise.resolve().then(() => auth.identifyAsync({ ...ahead, signal: AbortSignal.timeout(50) })),
+    /invalid auth token/,
+  );
   assert.ok(Date.now() - t0 < 2000);
 });
 
@@ -111,46 +153,134 @@ test('apply: management needs the root role; KV requests are checked with the re
   const rev = auth.revision;
   const u = { username: 'u', authRevision: rev };
   const root = { username: 'root', authRevision: rev };
-  const put = (key: string, extra: Partial<etcdserverpb.PutRequest> = {}) => encodeMessage(etcdserverpb.PutRequest, { key: b(key), ...extra });
-  assert.equal(err(() => apply(RequestKind.AuthRoleAdd, encodeMessage(etcdserverpb.AuthRoleAddRequest, { name: 'x' }), u)), 'etcdserver: permission denied');
-  assert.equal(err(() => apply(RequestKind.AuthRoleAdd, encodeMessage(etcdserverpb.AuthRoleAddRequest, { name: 'x' }))), 'etcdserver: user name is empty');
-  assert.equal(err(() => apply(RequestKind.Put, put('u/1'), u)), 'ok');
-  assert.equal(err(() => apply(RequestKind.Put, put('v'), u)), 'etcdserver: permission denied');
-  assert.equal(err(() => apply(RequestKind.Put, put('u/1', { lease: 7n }), u)), 'etcdserver: permission denied');
-  assert.equal(err(() => apply(RequestKind.Put, put('u/1'))), 'etcdserver: user name is empty');
-  assert.equal(err(() => apply(RequestKind.Put, put('u/1'), { username: '', authRevision: rev })), 'etcdserver: user name is empty');
-  assert.equal(err(() => apply(RequestKind.DeleteRange, encodeMessage(etcdserverpb.DeleteRangeRequest, { key: b('u/'), rangeEnd: b('u0'), prevKv: true }), u)), 'ok');
-  assert.equal(err(() => apply(RequestKind.Txn, encodeMessage(etcdserverpb.TxnRequest, { failure: [{ requestPut: { key: b('v') } }] }), u)), 'etcdserver: permission denied');
+  const put = (key: string, extra: Partial<etcdserverpb.PutRequest> = {}) =>
+    encodeMessage(etcdserverpb.PutRequest, { key: b(key), ...extra });
+  assert.equal(
+    err(() => apply(RequestKind.AuthRoleAdd, encodeMessage(etcdserverpb.AuthRoleAddRequest, { name: 'x' }), u)),
+    'etcdserver: permission denied',
+  );
+  assert.equal(
+    err(() => apply(RequestKind.AuthRoleAdd, encodeMessage(etcdserverpb.AuthRoleAddRequest, { name: 'x' }))),
+    'etcdserver: user name is empty',
+  );
+  assert.equal(
+    err(() => apply(RequestKind.Put, put('u/1'), u)),
+    'ok',
+  );
+  assert.equal(
+    err(() => apply(RequestKind.Put, put('v'), u)),
+    'etcdserver: permission denied',
+  );
+  assert.equal(
+    err(() => apply(RequestKind.Put, put('u/1', { lease: 7n }), u)),
+    'etcdserver: permission denied',
+  );
+  assert.equal(
+    err(() => apply(RequestKind.Put, put('u/1'))),
+    'etcdserver: user name is empty',
+  );
+  assert.equal(
+    err(() => apply(RequestKind.Put, put('u/1'), { username: '', authRevision: rev })),
+    'etcdserver: user name is empty',
+  );
+  assert.equal(
+    err(() =>
+      apply(
+        RequestKind.DeleteRange,
+        encodeMessage(etcdserverpb.DeleteRangeRequest, { key: b('u/'), rangeEnd: b('u0'), prevKv: true }),
+        u,
+      ),
+    ),
+    'ok',
+  );
+  assert.equal(
+    err(() =>
+      apply(RequestKind.Txn, encodeMessage(etcdserverpb.TxnRequest, { failure: [{ requestPut: { key: b('v') } }] }), u),
+    ),
+    'etcdserver: permission denied',
+  );
   // lease revocation: the member's own (expiry) passes; a user needs write permission on its keys
   const revoke = encodeMessage(etcdserverpb.LeaseRevokeRequest, { ID: 7n });
-  assert.equal(err(() => apply(RequestKind.LeaseRevoke, revoke)), 'ok');
-  assert.equal(err(() => apply(RequestKind.LeaseRevoke, revoke, u)), 'etcdserver: permission denied');
-  assert.equal(err(() => apply(RequestKind.LeaseRevoke, revoke, { username: '', authRevision: rev })), 'etcdserver: user name is empty');
-  assert.equal(err(() => apply(RequestKind.LeaseRevoke, revoke, root)), 'ok');
+  assert.equal(
+    err(() => apply(RequestKind.LeaseRevoke, revoke)),
+    'ok',
+  );
+  assert.equal(
+    err(() => apply(RequestKind.LeaseRevoke, revoke, u)),
+    'etcdserver: permission denied',
+  );
+  assert.equal(
+    err(() => apply(RequestKind.LeaseRevoke, revoke, { username: '', authRevision: rev })),
+    'etcdserver: user name is empty',
+  );
+  assert.equal(
+    err(() => apply(RequestKind.LeaseRevoke, revoke, root)),
+    'ok',
+  );
   // an auth change between the check and the apply: refused as stale (root included)
   apply(RequestKind.AuthRoleAdd, encodeMessage(etcdserverpb.AuthRoleAddRequest, { name: 'x' }), root);
-  assert.equal(err(() => apply(RequestKind.Put, put('u/1'), u)), 'etcdserver: revision of auth store is old');
-  assert.equal(err(() => apply(RequestKind.Put, put('u/1'), root)), 'etcdserver: revision of auth store is old');
+  assert.equal(
+    err(() => apply(RequestKind.Put, put('u/1'), u)),
+    'etcdserver: revision of auth store is old',
+  );
+  assert.equal(
+    err(() => apply(RequestKind.Put, put('u/1'), root)),
+    'etcdserver: revision of auth store is old',
+  );
   // ... but management is not revision-checked (as in etcd)
   apply(RequestKind.AuthRoleDelete, encodeMessage(etcdserverpb.AuthRoleDeleteRequest, { role: 'x' }), root);
   // the member's own non-KV requests are never checked
-  assert.equal(err(() => apply(RequestKind.Compaction, encodeMessage(etcdserverpb.CompactionRequest, { revision: 1n }))), 'ok');
+  assert.equal(
+    err(() => apply(RequestKind.Compaction, encodeMessage(etcdserverpb.CompactionRequest, { revision: 1n }))),
+    'ok',
+  );
   // reads served locally: doSerialize
   const info = auth.identify(call({ token: uToken }));
-  assert.equal(auth.serialize(info, () => auth.checkRange(info, { key: b('u/1'), rangeEnd: b('') }), () => 'read'), 'read');
-  assert.equal(err(() => auth.serialize(info, () => auth.checkRange(info, { key: b('u'), rangeEnd: b('') }), () => 'read')), 'etcdserver: permission denied');
   assert.equal(
-    err(() => auth.serialize({ username: 'root', revision: rev }, () => undefined, () => 'read')),
+    auth.serialize(
+      info,
+      () => auth.checkRange(info, { key: b('u/1'), rangeEnd: b('') }),
+      () => 'read',
+    ),
+    'read',
+  );
+  assert.equal(
+    err(() =>
+      auth.serialize(
+        info,
+        () => auth.checkRange(info, { key: b('u'), rangeEnd: b('') }),
+        () => 'read',
+      ),
+    ),
+    'etcdserver: permission denied',
+  );
+  assert.equal(
+    err(() =>
+      auth.serialize(
+        { username: 'root', revision: rev },
+        () => undefined,
+        () => 'read',
+      ),
+    ),
     'etcdserver: revision of auth store is old',
   );
 });
 
 test('watch creation: the cancel reason etcd 3.4 sends', async () => {
   assert.equal(auth.watchDenied(call(), b('a'), b('')), null);
-  assert.equal(auth.watchDenied(call({ token: 'bogus' }), b('a'), b('')), 'rpc error: code = Unauthenticated desc = etcdserver: invalid auth token');
+  assert.equal(
+    auth.watchDenied(call({ token: 'bogus' }), b('a'), b('')),
+    'rpc error: code = Unauthenticated desc = etcdserver: invalid auth token',
+  );
   const { uToken } = await enableWithUser();
   assert.equal(auth.watchDenied(call({ token: uToken }), b('u/'), b('u0')), null);
-  assert.equal(auth.watchDenied(call({ token: uToken }), b('v'), b('')), 'rpc error: code = PermissionDenied desc = etcdserver: permission denied');
-  assert.equal(auth.watchDenied(call(), b('u/'), b('')), 'rpc error: code = InvalidArgument desc = etcdserver: user name is empty');
+  assert.equal(
+    auth.watchDenied(call({ token: uToken }), b('v'), b('')),
+    'rpc error: code = PermissionDenied desc = etcdserver: permission denied',
+  );
+  assert.equal(
+    auth.watchDenied(call(), b('u/'), b('')),
+    'rpc error: code = InvalidArgument desc = etcdserver: user name is empty',
+  );
   assert.equal(auth.watchDenied(call({}, 'u'), b('u/1'), b('')), null, 'the CN names the user');
 });

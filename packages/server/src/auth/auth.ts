@@ -49,7 +49,11 @@ export class Auth {
   ) {
     this.bcryptCost = opts.bcryptCost ?? DEFAULT_COST;
     this.clientCertAuth = opts.clientCertAuth ?? false;
-    this.store = new AuthStore(server.backend, opts.tokens ?? createTokenProvider({ type: 'simple', options: {}, ttlSeconds: 300 }), server.logger);
+    this.store = new AuthStore(
+      server.backend,
+      opts.tokens ?? createTokenProvider({ type: 'simple', options: {}, ttlSeconds: 300 }),
+      server.logger,
+    );
     if (this.store.tokens.kind === 'simple') server.logger.warn('simple token is not cryptographically signed');
     this.leaseKeys = (id) => server.leases.lessor.lookup(id)?.sortedKeys() ?? [];
     this.registerAppliers();
@@ -97,7 +101,11 @@ export class Auth {
    * token nor (with --client-cert-auth) a client certificate: the fast path of every request then.
    */
   involved(call: CallContext): boolean {
-    return this.store.enabled || call.metadata('token') !== undefined || (this.clientCertAuth && call.peerCommonName !== undefined);
+    return (
+      this.store.enabled ||
+      call.metadata('token') !== undefined ||
+      (this.clientCertAuth && call.peerCommonName !== undefined)
+    );
   }
 
   /**
@@ -110,7 +118,8 @@ export class Auth {
       return this.identify(call);
     } catch (err) {
       const token = call.metadata('token');
-      const index = token === undefined || this.store.tokens.kind !== 'simple' ? null : SimpleTokenProvider.indexOf(token);
+      const index =
+        token === undefined || this.store.tokens.kind !== 'simple' ? null : SimpleTokenProvider.indexOf(token);
       if (index === null || index <= this.server.appliedIndex) throw err;
       return this.waitApplied(index, call.signal, err).then(() => this.identify(call));
     }

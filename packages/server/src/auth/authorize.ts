@@ -15,7 +15,11 @@ const NONE = new Uint8Array(0);
 /** The keys attached to a lease (empty for an unknown lease). */
 export type LeaseKeys = (leaseId: bigint) => Iterable<Uint8Array>;
 
-export function checkRange(store: AuthStore, info: AuthInfo | null, r: { key: Uint8Array; rangeEnd: Uint8Array }): void {
+export function checkRange(
+  store: AuthStore,
+  info: AuthInfo | null,
+  r: { key: Uint8Array; rangeEnd: Uint8Array },
+): void {
   store.checkOp(info, 'read', r.key, r.rangeEnd);
 }
 
@@ -25,7 +29,12 @@ export function checkLeaseKeys(store: AuthStore, leaseKeys: LeaseKeys, info: Aut
   for (const key of leaseKeys(leaseId)) store.checkOp(info, 'write', key, NONE);
 }
 
-export function checkPut(store: AuthStore, leaseKeys: LeaseKeys, info: AuthInfo | null, p: etcdserverpb.PutRequest): void {
+export function checkPut(
+  store: AuthStore,
+  leaseKeys: LeaseKeys,
+  info: AuthInfo | null,
+  p: etcdserverpb.PutRequest,
+): void {
   store.checkOp(info, 'write', p.key, NONE);
   checkLeaseKeys(store, leaseKeys, info, p.lease);
   if (p.prevKv) store.checkOp(info, 'read', p.key, NONE);
@@ -36,7 +45,12 @@ export function checkDelete(store: AuthStore, info: AuthInfo | null, d: etcdserv
   if (d.prevKv) store.checkOp(info, 'read', d.key, d.rangeEnd);
 }
 
-function checkOps(store: AuthStore, leaseKeys: LeaseKeys, info: AuthInfo | null, ops: readonly etcdserverpb.RequestOp[]): void {
+function checkOps(
+  store: AuthStore,
+  leaseKeys: LeaseKeys,
+  info: AuthInfo | null,
+  ops: readonly etcdserverpb.RequestOp[],
+): void {
   for (const op of ops) {
     if (op.requestRange) checkRange(store, info, op.requestRange);
     else if (op.requestPut) checkPut(store, leaseKeys, info, op.requestPut);
@@ -46,7 +60,12 @@ function checkOps(store: AuthStore, leaseKeys: LeaseKeys, info: AuthInfo | null,
 }
 
 /** Every compare and every op of both branches (etcd checks the branch not taken as well). */
-export function checkTxn(store: AuthStore, leaseKeys: LeaseKeys, info: AuthInfo | null, t: etcdserverpb.TxnRequest): void {
+export function checkTxn(
+  store: AuthStore,
+  leaseKeys: LeaseKeys,
+  info: AuthInfo | null,
+  t: etcdserverpb.TxnRequest,
+): void {
   if (!store.enabled) return;
   for (const c of t.compare) store.checkOp(info, 'read', c.key, c.rangeEnd);
   checkOps(store, leaseKeys, info, t.success);

@@ -1,6 +1,14 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { bcrypt, bcryptBase64Decode, bcryptBase64Encode, bcryptSync, hashPassword, parseHash, verifyPassword } from './bcrypt.js';
+import {
+  bcrypt,
+  bcryptBase64Decode,
+  bcryptBase64Encode,
+  bcryptSync,
+  hashPassword,
+  parseHash,
+  verifyPassword,
+} from './bcrypt.js';
 import { BLOWFISH_INIT } from './blowfish-constants.js';
 
 // Published vectors: OpenBSD's / jBCrypt's test suites and Go's golang.org/x/crypto/bcrypt tests.
@@ -53,7 +61,13 @@ test('verify: right and wrong passwords, bytes beyond 72 ignored, malformed hash
   const hl = await hashPassword(`${long}tail`, 4);
   assert.ok(await verifyPassword(`${long}other`, hl));
   assert.equal(await verifyPassword('x'.repeat(71), hl), false);
-  for (const bad of ['', 'plain', '$2a$03$CCCCCCCCCCCCCCCCCCCCC.E5YPO9kmyuRGyh0XouQYb4YMJKvyOeW', '$2a$05$CCCC', '$3a$05$CCCCCCCCCCCCCCCCCCCCC.E5YPO9kmyuRGyh0XouQYb4YMJKvyOeW']) {
+  for (const bad of [
+    '',
+    'plain',
+    '$2a$03$CCCCCCCCCCCCCCCCCCCCC.E5YPO9kmyuRGyh0XouQYb4YMJKvyOeW',
+    '$2a$05$CCCC',
+    '$3a$05$CCCCCCCCCCCCCCCCCCCCC.E5YPO9kmyuRGyh0XouQYb4YMJKvyOeW',
+  ]) {
     assert.equal(await verifyPassword('U*U', bad), false, bad);
   }
   assert.throws(() => bcryptSync('x', 3, new Uint8Array(16)), RangeError);

@@ -107,8 +107,16 @@ class Eks {
       }
       l ^= s[0]!;
       for (let j = 1; j <= 16; j += 2) {
-        r ^= ((((s[18 + (l >>> 24)]! + s[274 + ((l >>> 16) & 0xff)]!) ^ s[530 + ((l >>> 8) & 0xff)]!) + s[786 + (l & 0xff)]!) | 0) ^ s[j]!;
-        l ^= ((((s[18 + (r >>> 24)]! + s[274 + ((r >>> 16) & 0xff)]!) ^ s[530 + ((r >>> 8) & 0xff)]!) + s[786 + (r & 0xff)]!) | 0) ^ s[j + 1]!;
+        r ^=
+          ((((s[18 + (l >>> 24)]! + s[274 + ((l >>> 16) & 0xff)]!) ^ s[530 + ((l >>> 8) & 0xff)]!) +
+            s[786 + (l & 0xff)]!) |
+            0) ^
+          s[j]!;
+        l ^=
+          ((((s[18 + (r >>> 24)]! + s[274 + ((r >>> 16) & 0xff)]!) ^ s[530 + ((r >>> 8) & 0xff)]!) +
+            s[786 + (r & 0xff)]!) |
+            0) ^
+          s[j + 1]!;
       }
       const t = r ^ s[17]!;
       r = l;
@@ -126,8 +134,16 @@ class Eks {
       let r = words[i + 1]!;
       l ^= s[0]!;
       for (let j = 1; j <= 16; j += 2) {
-        r ^= ((((s[18 + (l >>> 24)]! + s[274 + ((l >>> 16) & 0xff)]!) ^ s[530 + ((l >>> 8) & 0xff)]!) + s[786 + (l & 0xff)]!) | 0) ^ s[j]!;
-        l ^= ((((s[18 + (r >>> 24)]! + s[274 + ((r >>> 16) & 0xff)]!) ^ s[530 + ((r >>> 8) & 0xff)]!) + s[786 + (r & 0xff)]!) | 0) ^ s[j + 1]!;
+        r ^=
+          ((((s[18 + (l >>> 24)]! + s[274 + ((l >>> 16) & 0xff)]!) ^ s[530 + ((l >>> 8) & 0xff)]!) +
+            s[786 + (l & 0xff)]!) |
+            0) ^
+          s[j]!;
+        l ^=
+          ((((s[18 + (r >>> 24)]! + s[274 + ((r >>> 16) & 0xff)]!) ^ s[530 + ((r >>> 8) & 0xff)]!) +
+            s[786 + (r & 0xff)]!) |
+            0) ^
+          s[j + 1]!;
       }
       words[i] = r ^ s[17]!;
       words[i + 1] = l;
@@ -156,7 +172,8 @@ function finish(eks: Eks, cost: number, salt: Uint8Array, minor: string): string
 }
 
 function checkCost(cost: number): void {
-  if (!Number.isInteger(cost) || cost < MIN_COST || cost > MAX_COST) throw new RangeError(`bcrypt: cost ${cost} is outside [${MIN_COST}, ${MAX_COST}]`);
+  if (!Number.isInteger(cost) || cost < MIN_COST || cost > MAX_COST)
+    throw new RangeError(`bcrypt: cost ${cost} is outside [${MIN_COST}, ${MAX_COST}]`);
 }
 
 /** Synchronous bcrypt (tests and small costs); `salt` is 16 bytes. */
@@ -177,7 +194,12 @@ export function bcryptSync(password: Uint8Array | string, cost: number, salt: Ui
 const yieldToLoop = (): Promise<void> => new Promise((r) => setImmediate(r));
 
 /** bcrypt with the expensive loop in slices that yield to the event loop. */
-export async function bcrypt(password: Uint8Array | string, cost: number, salt: Uint8Array = randomBytes(16), minor = 'a'): Promise<string> {
+export async function bcrypt(
+  password: Uint8Array | string,
+  cost: number,
+  salt: Uint8Array = randomBytes(16),
+  minor = 'a',
+): Promise<string> {
   checkCost(cost);
   if (salt.length !== 16) throw new RangeError('bcrypt: salt must be 16 bytes');
   const key = keyBytes(password);

@@ -40,6 +40,7 @@ const GO_CODE_NAMES: Record<number, string> = {
 
 /** Go's status error text: "rpc error: code = PermissionDenied desc = etcdserver: permission denied". */
 export function goStatusText(err: unknown): string {
-  if (err instanceof GrpcStatusError) return `rpc error: code = ${GO_CODE_NAMES[err.code] ?? 'Unknown'} desc = ${err.message}`;
+  if (err instanceof GrpcStatusError)
+    return `rpc error: code = ${GO_CODE_NAMES[err.code] ?? 'Unknown'} desc = ${err.message}`;
   return `rpc error: code = Unknown desc = ${err instanceof Error ? err.message : String(err)}`;
 }

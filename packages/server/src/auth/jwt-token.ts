@@ -68,16 +68,23 @@ export class JwtTokenProvider implements TokenProvider {
     const wantType = o.method.family === 'ES' ? 'ec' : o.method.family === 'EdDSA' ? 'ed25519' : 'rsa';
     const check = (k: KeyObject, what: string): KeyObject => {
       if (k.asymmetricKeyType !== wantType && !(wantType === 'rsa' && k.asymmetricKeyType === 'rsa-pss')) {
-        throw new AuthConfigError(`Key is not a valid ${wantType === 'ec' ? 'ECDSA' : wantType === 'rsa' ? 'RSA' : 'Ed25519'} ${what} key`);
+        throw new AuthConfigError(
+          `Key is not a valid ${wantType === 'ec' ? 'ECDSA' : wantType === 'rsa' ? 'RSA' : 'Ed25519'} ${what} key`,
+        );
       }
-      if (wantType === 'ec' && k.asymmetricKeyDetails?.namedCurve !== CURVES[o.method.alg]!.name) throw new AuthConfigError('key is invalid');
+      if (wantType === 'ec' && k.asymmetricKeyDetails?.namedCurve !== CURVES[o.method.alg]!.name)
+        throw new AuthConfigError('key is invalid');
       return k;
     };
     const parse = (pem: Buffer, priv: boolean): KeyObject => {
       try {
         return priv ? createPrivateKey(pem) : createPublicKey(pem);
       } catch {
-        throw new AuthConfigError(priv ? 'Invalid Key: Key must be PEM encoded PKCS1 or PKCS8 private key' : 'Invalid Key: Key must be PEM encoded PKCS1 or PKCS8 public key');
+        throw new AuthConfigError(
+          priv
+            ? 'Invalid Key: Key must be PEM encoded PKCS1 or PKCS8 private key'
+            : 'Invalid Key: Key must be PEM encoded PKCS1 or PKCS8 public key',
+        );
       }
     };
     const priv = o.privateKey && o.privateKey.length > 0 ? check(parse(o.privateKey, true), 'private') : null;
@@ -111,11 +118,17 @@ export class JwtTokenProvider implements TokenProvider {
     const data = Buffer.from(input, 'latin1');
     switch (m.family) {
       case 'HS':
-        return createHmac(m.hash, this.signKey as Buffer).update(data).digest();
+        return createHmac(m.hash, this.signKey as Buffer)
+          .update(data)
+          .digest();
       case 'RS':
         return sign(m.hash, data, this.signKey as KeyObject);
       case 'PS':
-        return sign(m.hash, data, { key: this.signKey as KeyObject, padding: constants.RSA_PKCS1_PSS_PADDING, saltLength: constants.RSA_PSS_SALTLEN_DIGEST });
+        return sign(m.hash, data, {
+          key: this.signKey as KeyObject,
+          padding: constants.RSA_PKCS1_PSS_PADDING,
+          saltLength: constants.RSA_PSS_SALTLEN_DIGEST,
+        });
       case 'ES':
         return sign(m.hash, data, { key: this.signKey as KeyObject, dsaEncoding: 'ieee-p1363' });
       case 'EdDSA':
@@ -129,13 +142,24 @@ export class JwtTokenProvider implements TokenProvider {
     try {
       switch (m.family) {
         case 'HS': {
-          const want = createHmac(m.hash, this.verifyKey as Buffer).update(data).digest();
+          const want = createHmac(m.hash, this.verifyKey as Buffer)
+            .update(data)
+            .digest();
           return want.length === sig.length && want.equals(sig);
         }
         case 'RS':
           return verify(m.hash, data, this.verifyKey as KeyObject, sig);
         case 'PS':
-          return verify(m.hash, data, { key: this.verifyKey as KeyObject, padding: constants.RSA_PKCS1_PSS_PADDING, saltLength: constants.RSA_PSS_SALTLEN_AUTO }, sig);
+          return verify(
+            m.hash,
+            data,
+            {
+              key: this.verifyKey as KeyObject,
+              padding: constants.RSA_PKCS1_PSS_PADDING,
+              saltLength: constants.RSA_PSS_SALTLEN_AUTO,
+            },
+            sig,
+          );
         case 'ES':
           return verify(m.hash, data, { key: this.verifyKey as KeyObject, dsaEncoding: 'ieee-p1363' }, sig);
         case 'EdDSA':
@@ -157,7 +181,8 @@ export class JwtTokenProvider implements TokenProvider {
     } catch {
       return null;
     }
-    if (typeof header !== 'object' || header === null || (header as { alg?: unknown }).alg !== this.method.alg) return null;
+    if (typeof header !== 'object' || header === null || (header as { alg?: unknown }).alg !== this.method.alg)
+      return null;
     if (!this.verifySignature(`${parts[0]}.${parts[1]}`, Buffer.from(parts[2]!, 'base64url'))) return null;
     if (typeof claims !== 'object' || claims === null) return null;
     const c = claims as { exp?: unknown; revision?: unknown; username?: unknown; nbf?: unknown; iat?: unknown };

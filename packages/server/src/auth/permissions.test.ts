@@ -7,7 +7,14 @@ const b = (s: string): Buffer => Buffer.from(s, 'latin1');
 const T = authpb.Permission_Type;
 
 function perms(...ps: Array<[type: number, key: string, end?: string]>): UnifiedPermissions {
-  const role = authpb.Role.create({ name: b('r'), keyPermission: ps.map(([permType, key, end]) => ({ permType: permType as authpb.Permission_Type, key: b(key), rangeEnd: b(end ?? '') })) });
+  const role = authpb.Role.create({
+    name: b('r'),
+    keyPermission: ps.map(([permType, key, end]) => ({
+      permType: permType as authpb.Permission_Type,
+      key: b(key),
+      rangeEnd: b(end ?? ''),
+    })),
+  });
   return UnifiedPermissions.fromRoles([role]);
 }
 
@@ -69,8 +76,17 @@ test('ranges are covered by several adjacent or overlapping permissions, not acr
 });
 
 test('permissions of several roles are merged; missing roles are skipped; read/write kept apart', () => {
-  const r1 = authpb.Role.create({ name: b('r1'), keyPermission: [{ permType: T.READ, key: b('a'), rangeEnd: b('m') }] });
-  const r2 = authpb.Role.create({ name: b('r2'), keyPermission: [{ permType: T.WRITE, key: b('m'), rangeEnd: b('z') }, { permType: T.READWRITE, key: b('x'), rangeEnd: b('') }] });
+  const r1 = authpb.Role.create({
+    name: b('r1'),
+    keyPermission: [{ permType: T.READ, key: b('a'), rangeEnd: b('m') }],
+  });
+  const r2 = authpb.Role.create({
+    name: b('r2'),
+    keyPermission: [
+      { permType: T.WRITE, key: b('m'), rangeEnd: b('z') },
+      { permType: T.READWRITE, key: b('x'), rangeEnd: b('') },
+    ],
+  });
   const p = UnifiedPermissions.fromRoles([r1, undefined, r2]);
   assert.ok(p.permits('read', b('c'), b('')));
   assert.ok(!p.permits('write', b('c'), b('')));

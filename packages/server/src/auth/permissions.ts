@@ -104,8 +104,10 @@ export class UnifiedPermissions {
       if (!role) continue;
       for (const p of role.keyPermission) {
         const iv = permissionInterval(p);
-        if (p.permType === authpb.Permission_Type.READ || p.permType === authpb.Permission_Type.READWRITE) u.read.insert(iv);
-        if (p.permType === authpb.Permission_Type.WRITE || p.permType === authpb.Permission_Type.READWRITE) u.write.insert(iv);
+        if (p.permType === authpb.Permission_Type.READ || p.permType === authpb.Permission_Type.READWRITE)
+          u.read.insert(iv);
+        if (p.permType === authpb.Permission_Type.WRITE || p.permType === authpb.Permission_Type.READWRITE)
+          u.write.insert(iv);
       }
     }
     return u;

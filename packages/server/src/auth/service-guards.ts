@@ -20,7 +20,10 @@ type Cluster = ServiceHandlers<typeof etcdserverpb.ClusterService>;
 type Lease = ServiceHandlers<typeof etcdserverpb.LeaseService>;
 
 /** A unary handler that runs `check` first. */
-function before<Req, Res>(h: UnaryHandler<Req, Res>, check: (req: Req, call: CallContext) => void | Promise<void>): UnaryHandler<Req, Res> {
+function before<Req, Res>(
+  h: UnaryHandler<Req, Res>,
+  check: (req: Req, call: CallContext) => void | Promise<void>,
+): UnaryHandler<Req, Res> {
   return async (req, call) => {
     await check(req, call);
     return h(req, call);
@@ -49,7 +52,10 @@ export function guardMaintenanceService(auth: Auth, h: Maintenance): Maintenance
     Defragment: before(h.Defragment, admin),
     Hash: before(h.Hash, admin),
     HashKV: before(h.HashKV, admin),
-    Snapshot: (req: etcdserverpb.SnapshotRequest, call: ServerCall<etcdserverpb.SnapshotRequest, etcdserverpb.SnapshotResponse>) => {
+    Snapshot: (
+      req: etcdserverpb.SnapshotRequest,
+      call: ServerCall<etcdserverpb.SnapshotRequest, etcdserverpb.SnapshotResponse>,
+    ) => {
       admin(req, call).then(
         () => snapshot(req, call),
         (err: unknown) => call.finish(err),
@@ -59,7 +65,8 @@ export function guardMaintenanceService(auth: Auth, h: Maintenance): Maintenance
 }
 
 export function guardClusterService(auth: Auth, h: Cluster): Cluster {
-  const admin = async (_req: unknown, call: CallContext): Promise<void> => auth.checkAdmin(await auth.identifyAsync(call));
+  const admin = async (_req: unknown, call: CallContext): Promise<void> =>
+    auth.checkAdmin(await auth.identifyAsync(call));
   return {
     ...h,
     MemberAdd: before(h.MemberAdd, admin),
@@ -75,6 +82,8 @@ export function guardLeaseService(auth: Auth, h: Lease): Lease {
     LeaseGrant: before(h.LeaseGrant, async (_req, call) => {
       await auth.identifyAsync(call);
     }),
-    LeaseRevoke: before(h.LeaseRevoke, async (req, call) => auth.checkLeaseRevoke(await auth.identifyAsync(call), req.ID)),
+    LeaseRevoke: before(h.LeaseRevoke, async (req, call) =>
+      auth.checkLeaseRevoke(await auth.identifyAsync(call), req.ID),
+    ),
   };
 }

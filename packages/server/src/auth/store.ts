@@ -223,7 +223,14 @@ export class AuthStore {
     if (name.length === 0) throw etcdError('UserEmpty');
     if (this.users.has(name)) throw etcdError('UserAlreadyExist');
     this.touch();
-    this.putUser(authpb.User.create({ name: utf8(name), password: passwordHash, roles: [], options: options ?? { noPassword: false } }));
+    this.putUser(
+      authpb.User.create({
+        name: utf8(name),
+        password: passwordHash,
+        roles: [],
+        options: options ?? { noPassword: false },
+      }),
+    );
     this.commitRevision();
     this.log?.info('added a user', { 'user-name': name });
   }
@@ -254,7 +261,11 @@ export class AuthStore {
     if (role !== ROOT_ROLE && !this.roles.has(role)) throw etcdError('RoleNotFound');
     if (user.roles.includes(role)) {
       // etcd: ignored, no revision bump
-      this.log?.warn('ignored grant role request to a user', { 'user-name': name, 'user-roles': user.roles, 'duplicate-role-name': role });
+      this.log?.warn('ignored grant role request to a user', {
+        'user-name': name,
+        'user-roles': user.roles,
+        'duplicate-role-name': role,
+      });
       return;
     }
     this.touch();
@@ -273,7 +284,12 @@ export class AuthStore {
     this.touch();
     this.putUser({ ...user, roles });
     this.commitRevision();
-    this.log?.info('revoked a role from a user', { 'user-name': name, 'old-user-roles': user.roles, 'new-user-roles': roles, 'revoked-role-name': role });
+    this.log?.info('revoked a role from a user', {
+      'user-name': name,
+      'old-user-roles': user.roles,
+      'new-user-roles': roles,
+      'revoked-role-name': role,
+    });
   }
 
   roleAdd(name: string): void {
@@ -314,24 +330,39 @@ export class AuthStore {
     if (at && Buffer.compare(at.key, perm.key) === 0 && Buffer.compare(at.rangeEnd, perm.rangeEnd) === 0) {
       at.permType = perm.permType;
     } else {
-      perms.push(authpb.Permission.create({ permType: perm.permType, key: Buffer.from(perm.key), rangeEnd: Buffer.from(perm.rangeEnd) }));
+      perms.push(
+        authpb.Permission.create({
+          permType: perm.permType,
+          key: Buffer.from(perm.key),
+          rangeEnd: Buffer.from(perm.rangeEnd),
+        }),
+      );
       perms.sort((a, b) => Buffer.compare(a.key, b.key));
     }
     this.putRole({ ...role, keyPermission: perms });
     this.commitRevision();
     // (etcd's field names, sic)
-    this.log?.info('granted/updated a permission to a user', { 'user-name': name, 'permission-name': authpb.Permission_Type$names[perm.permType] ?? String(perm.permType) });
+    this.log?.info('granted/updated a permission to a user', {
+      'user-name': name,
+      'permission-name': authpb.Permission_Type$names[perm.permType] ?? String(perm.permType),
+    });
   }
 
   roleRevokePermission(name: string, key: Uint8Array, rangeEnd: Uint8Array): void {
     const role = this.roles.get(name);
     if (!role) throw etcdError('RoleNotFound');
-    const perms = role.keyPermission.filter((p) => Buffer.compare(p.key, key) !== 0 || Buffer.compare(p.rangeEnd, rangeEnd) !== 0);
+    const perms = role.keyPermission.filter(
+      (p) => Buffer.compare(p.key, key) !== 0 || Buffer.compare(p.rangeEnd, rangeEnd) !== 0,
+    );
     if (perms.length === role.keyPermission.length) throw etcdError('PermissionNotGranted');
     this.touch();
     this.putRole({ ...role, keyPermission: perms });
     this.commitRevision();
-    this.log?.info('revoked a permission on range', { 'role-name': name, key: Buffer.from(key).toString('latin1'), 'range-end': Buffer.from(rangeEnd).toString('latin1') });
+    this.log?.info('revoked a permission on range', {
+      'role-name': name,
+      key: Buffer.from(key).toString('latin1'),
+      'range-end': Buffer.from(rangeEnd).toString('latin1'),
+    });
   }
 
   /** Serves UserGet: the user's roles. */

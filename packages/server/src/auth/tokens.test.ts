@@ -14,8 +14,16 @@ after(() => rmSync(dir, { recursive: true, force: true }));
 function keyFiles(type: 'rsa' | 'ec', name: string): { priv: string; pub: string } {
   const { privateKey, publicKey } =
     type === 'rsa'
-      ? generateKeyPairSync('rsa', { modulusLength: 2048, privateKeyEncoding: { type: 'pkcs1', format: 'pem' }, publicKeyEncoding: { type: 'spki', format: 'pem' } })
-      : generateKeyPairSync('ec', { namedCurve: 'prime256v1', privateKeyEncoding: { type: 'sec1', format: 'pem' }, publicKeyEncoding: { type: 'spki', format: 'pem' } });
+      ? generateKeyPairSync('rsa', {
+          modulusLength: 2048,
+          privateKeyEncoding: { type: 'pkcs1', format: 'pem' },
+          publicKeyEncoding: { type: 'spki', format: 'pem' },
+        })
+      : generateKeyPairSync('ec', {
+          namedCurve: 'prime256v1',
+          privateKeyEncoding: { type: 'sec1', format: 'pem' },
+          publicKeyEncoding: { type: 'spki', format: 'pem' },
+        });
   const priv = join(dir, `${name}.key`);
   const pub = join(dir, `${name}.pub`);
   writeFileSync(priv, privateKey);
@@ -75,13 +83,26 @@ test('JWT: RS256 / ES256 / PS256 / HS256 tokens as etcd issues them, verified, e
     ['HS256', rsa],
   ];
   for (const [alg, keys] of cases) {
-    const p = createTokenProvider({ type: 'jwt', options: { 'sign-method': alg, 'priv-key': keys.priv, 'pub-key': keys.pub, ttl: '2s' }, ttlSeconds: 300 });
+    const p = createTokenProvider({
+      type: 'jwt',
+      options: { 'sign-method': alg, 'priv-key': keys.priv, 'pub-key': keys.pub, ttl: '2s' },
+      ttlSeconds: 300,
+    });
     assert.ok(p instanceof JwtTokenProvider);
-    const jp = new JwtTokenProvider({ method: parseJwtSignMethod(alg)!, privateKey: readFileSync(keys.priv), publicKey: readFileSync(keys.pub), ttlMs: 2000, now: () => now });
+    const jp = new JwtTokenProvider({
+      method: parseJwtSignMethod(alg)!,
+      privateKey: readFileSync(keys.priv),
+      publicKey: readFileSync(keys.pub),
+      ttlMs: 2000,
+      now: () => now,
+    });
     const t = jp.assign('root', 5);
     const [h, c, sig] = t.split('.');
     assert.deepEqual(JSON.parse(Buffer.from(h!, 'base64url').toString()), { alg, typ: 'JWT' });
-    assert.equal(Buffer.from(c!, 'base64url').toString(), `{"exp":${Math.floor(now / 1000) + 2},"revision":5,"username":"root"}`);
+    assert.equal(
+      Buffer.from(c!, 'base64url').toString(),
+      `{"exp":${Math.floor(now / 1000) + 2},"revision":5,"username":"root"}`,
+    );
     assert.ok(!t.includes('='), 'no padding');
     assert.deepEqual(jp.info(t), { username: 'root', revision: 5 }, alg);
     if (alg === 'ES256') assert.equal(Buffer.from(sig!, 'base64url').length, 64, 'r || s, not DER');
@@ -99,18 +120,39 @@ test('JWT: RS256 / ES256 / PS256 / HS256 tokens as etcd issues them, verified, e
     now -= 3000;
   }
   // a token of another algorithm is refused even with a valid signature for it
-  const rs = new JwtTokenProvider({ method: parseJwtSignMethod('RS256')!, privateKey: readFileSync(rsa.priv), publicKey: null, ttlMs: 60_000 });
-  const ps = new JwtTokenProvider({ method: parseJwtSignMethod('PS256')!, privateKey: readFileSync(rsa.priv), publicKey: null, ttlMs: 60_000 });
+  const rs = new JwtTokenProvider({
+    method: parseJwtSignMethod('RS256')!,
+    privateKey: readFileSync(rsa.priv),
+    publicKey: null,
+    ttlMs: 60_000,
+  });
+  const ps = new JwtTokenProvider({
+    method: parseJwtSignMethod('PS256')!,
+    privateKey: readFileSync(rsa.priv),
+    publicKey: null,
+    ttlMs: 60_000,
+  });
   assert.equal(rs.info(ps.assign('root', 1)), null);
 });
 
 test('JWT: verify-only member, bad options and key files fail like etcd', () => {
-  const verifyOnly = createTokenProvider({ type: 'jwt', options: { 'sign-method': 'RS256', 'pub-key': rsa.pub }, ttlSeconds: 300 });
-  const signer = createTokenProvider({ type: 'jwt', options: { 'sign-method': 'RS256', 'priv-key': rsa.priv }, ttlSeconds: 300 });
+  const verifyOnly = createTokenProvider({
+    type: 'jwt',
+    options: { 'sign-method': 'RS256', 'pub-key': rsa.pub },
+    ttlSeconds: 300,
+  });
+  const signer = createTokenProvider({
+    type: 'jwt',
+    options: { 'sign-method': 'RS256', 'priv-key': rsa.priv },
+    ttlSeconds: 300,
+  });
   assert.equal(verifyOnly.info(signer.assign('u', 3, '', 0), 0)?.username, 'u');
   assert.throws(() => verifyOnly.assign('u', 3, '', 0), /verify-only key/);
   const fails = (options: Record<string, string>, msg: RegExp) =>
-    assert.throws(() => createTokenProvider({ type: 'jwt', options, ttlSeconds: 300 }), (e: unknown) => e instanceof AuthConfigError && msg.test(e.message));
+    assert.throws(
+      () => createTokenProvider({ type: 'jwt', options, ttlSeconds: 300 }),
+      (e: unknown) => e instanceof AuthConfigError && msg.test(e.message),
+    );
   fails({ 'sign-method': 'RS256' }, /^auth: missing key data$/);
   fails({ 'sign-method': 'HS256' }, /^auth: missing key data$/);
   fails({ 'sign-method': 'XX256', 'priv-key': rsa.priv }, /^auth: invalid auth options$/);

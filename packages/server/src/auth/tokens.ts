@@ -32,12 +32,22 @@ export class AuthConfigError extends Error {
 
 /** Go's time.ParseDuration for the units etcd users write ("5m", "1h30m", "300ms", "2.5s"). */
 export function parseGoDuration(s: string): number {
-  const units: Record<string, number> = { ns: 1e-6, us: 1e-3, µs: 1e-3, μs: 1e-3, ms: 1, s: 1000, m: 60_000, h: 3_600_000 };
+  const units: Record<string, number> = {
+    ns: 1e-6,
+    us: 1e-3,
+    µs: 1e-3,
+    μs: 1e-3,
+    ms: 1,
+    s: 1000,
+    m: 60_000,
+    h: 3_600_000,
+  };
   const m = /^([-+]?)((?:\d+(?:\.\d*)?|\.\d+)(?:ns|us|µs|μs|ms|s|m|h))+$/.exec(s);
   if (s === '0') return 0;
   if (!m) throw new AuthConfigError(`time: invalid duration "${s}"`);
   let total = 0;
-  for (const part of s.replace(/^[-+]/, '').matchAll(/(\d+(?:\.\d*)?|\.\d+)(ns|us|µs|μs|ms|s|m|h)/g)) total += Number(part[1]) * units[part[2]!]!;
+  for (const part of s.replace(/^[-+]/, '').matchAll(/(\d+(?:\.\d*)?|\.\d+)(ns|us|µs|μs|ms|s|m|h)/g))
+    total += Number(part[1]) * units[part[2]!]!;
   return m[1] === '-' ? -total : total;
 }
 
@@ -60,7 +70,9 @@ export function createTokenProvider(cfg: TokenConfig): TokenProvider {
     try {
       return readFileSync(file);
     } catch (err) {
-      throw new AuthConfigError(`open ${file}: ${(err as NodeJS.ErrnoException).code === 'ENOENT' ? 'no such file or directory' : String(err)}`);
+      throw new AuthConfigError(
+        `open ${file}: ${(err as NodeJS.ErrnoException).code === 'ENOENT' ? 'no such file or directory' : String(err)}`,
+      );
     }
   };
   const publicKey = read(o['pub-key']);

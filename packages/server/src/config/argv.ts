@@ -10,7 +10,11 @@ import { goQuote } from '../log/index.js';
 import { parseGoBool, parseGoDuration, parseGoInt, parseGoUint, parseUrlList } from './go-values.js';
 
 /** Converts a flag's string value to its typed value; returns Go's error text on failure. */
-export function convertFlagValue(spec: FlagSpec, raw: string, current: FlagValue): { value: FlagValue } | { error: string } {
+export function convertFlagValue(
+  spec: FlagSpec,
+  raw: string,
+  current: FlagValue,
+): { value: FlagValue } | { error: string } {
   const parseError = { error: 'parse error' };
   switch (spec.kind) {
     case 'string':
@@ -31,7 +35,10 @@ export function convertFlagValue(spec: FlagSpec, raw: string, current: FlagValue
     }
     case 'uint32': {
       const r = parseGoUint(raw, 32, 10);
-      if (!r.ok) return { error: `strconv.ParseUint: parsing ${goQuote(raw)}: ${r.error === 'range' ? 'value out of range' : 'invalid syntax'}` };
+      if (!r.ok)
+        return {
+          error: `strconv.ParseUint: parsing ${goQuote(raw)}: ${r.error === 'range' ? 'value out of range' : 'invalid syntax'}`,
+        };
       return { value: Number(r.value) };
     }
     case 'duration': {
@@ -88,7 +95,8 @@ export function parseArgv(argv: readonly string[], current: (name: string) => Fl
       }
     }
     let name = s.slice(minuses);
-    if (name.length === 0 || name[0] === '-' || name[0] === '=') return { kind: 'error', message: `bad flag syntax: ${s}` };
+    if (name.length === 0 || name[0] === '-' || name[0] === '=')
+      return { kind: 'error', message: `bad flag syntax: ${s}` };
     i++;
     let hasValue = false;
     let value = '';
@@ -106,7 +114,8 @@ export function parseArgv(argv: readonly string[], current: (name: string) => Fl
     if (spec.kind === 'bool' || spec.kind === 'ignored') {
       const raw = hasValue ? value : 'true';
       const r = convertFlagValue(spec, raw, valueOf(name));
-      if ('error' in r) return { kind: 'error', message: `invalid boolean value ${goQuote(value)} for -${name}: ${r.error}` };
+      if ('error' in r)
+        return { kind: 'error', message: `invalid boolean value ${goQuote(value)} for -${name}: ${r.error}` };
       assignments.push({ spec, raw, value: r.value });
       latest.set(name, r.value);
       continue;
@@ -118,7 +127,8 @@ export function parseArgv(argv: readonly string[], current: (name: string) => Fl
     }
     if (!hasValue) return { kind: 'error', message: `flag needs an argument: -${name}` };
     const r = convertFlagValue(spec, value, valueOf(name));
-    if ('error' in r) return { kind: 'error', message: `invalid value ${goQuote(value)} for flag -${name}: ${r.error}` };
+    if ('error' in r)
+      return { kind: 'error', message: `invalid value ${goQuote(value)} for flag -${name}: ${r.error}` };
     assignments.push({ spec, raw: value, value: r.value });
     latest.set(name, r.value);
   }

@@ -25,10 +25,18 @@ function bootstrapError(argv: string[]): string {
 }
 
 test('parseInitialCluster splits names and URLs like types.NewURLsMap', () => {
-  const m = parseInitialCluster('infra1=http://10.0.1.11:2380,infra0=http://10.0.1.10:2380,infra0=http://10.0.1.10:2381,,');
+  const m = parseInitialCluster(
+    'infra1=http://10.0.1.11:2380,infra0=http://10.0.1.10:2380,infra0=http://10.0.1.10:2381,,',
+  );
   assert.deepEqual([...m.keys()], ['infra0', 'infra1']);
-  assert.deepEqual(m.get('infra0')?.map((u) => u.href), ['http://10.0.1.10:2380', 'http://10.0.1.10:2381']);
-  assert.equal(initialClusterString(m), 'infra0=http://10.0.1.10:2380,infra0=http://10.0.1.10:2381,infra1=http://10.0.1.11:2380');
+  assert.deepEqual(
+    m.get('infra0')?.map((u) => u.href),
+    ['http://10.0.1.10:2380', 'http://10.0.1.10:2381'],
+  );
+  assert.equal(
+    initialClusterString(m),
+    'infra0=http://10.0.1.10:2380,infra0=http://10.0.1.10:2381,infra1=http://10.0.1.11:2380',
+  );
   assert.throws(() => parseInitialCluster('bad'), { message: 'URL scheme must be http, https, unix, or unixs: ' });
   assert.throws(() => parseInitialCluster('a=foo'), { message: 'URL scheme must be http, https, unix, or unixs: foo' });
   assert.equal(parseInitialCluster('').size, 0);
@@ -39,14 +47,38 @@ test('a consistent single-member bootstrap passes; the default initial cluster f
   assert.equal(cfg.initialCluster, 'n1=http://127.0.0.1:23801');
   const cluster = verifyBootstrap(cfg);
   assert.deepEqual([...cluster.keys()], ['n1']);
-  assert.deepEqual(verifyBootstrap(parseConfig(['--initial-cluster=default=http://localhost:23801', ...base], {})).size, 1, 'localhost resolves to 127.0.0.1');
-  assert.ok(verifyBootstrap(parseConfig([...base, '--initial-cluster-state=existing', '--initial-cluster=default=http://127.0.0.1:9,other=http://127.0.0.1:23801'], {})));
+  assert.deepEqual(
+    verifyBootstrap(parseConfig(['--initial-cluster=default=http://localhost:23801', ...base], {})).size,
+    1,
+    'localhost resolves to 127.0.0.1',
+  );
+  assert.ok(
+    verifyBootstrap(
+      parseConfig(
+        [
+          ...base,
+          '--initial-cluster-state=existing',
+          '--initial-cluster=default=http://127.0.0.1:9,other=http://127.0.0.1:23801',
+        ],
+        {},
+      ),
+    ),
+  );
 });
 
-test('bootstrap errors carry etcd 3.4\'s texts', () => {
-  assert.equal(bootstrapError(['--initial-cluster=bad']), 'error setting up initial cluster: URL scheme must be http, https, unix, or unixs: ');
-  assert.equal(bootstrapError(['--initial-cluster=default=foo']), 'error setting up initial cluster: URL scheme must be http, https, unix, or unixs: foo');
-  assert.equal(bootstrapError(['--initial-cluster=other=http://127.0.0.1:23801']), 'couldn\'t find local name "default" in the initial cluster configuration');
+test("bootstrap errors carry etcd 3.4's texts", () => {
+  assert.equal(
+    bootstrapError(['--initial-cluster=bad']),
+    'error setting up initial cluster: URL scheme must be http, https, unix, or unixs: ',
+  );
+  assert.equal(
+    bootstrapError(['--initial-cluster=default=foo']),
+    'error setting up initial cluster: URL scheme must be http, https, unix, or unixs: foo',
+  );
+  assert.equal(
+    bootstrapError(['--initial-cluster=other=http://127.0.0.1:23801']),
+    'couldn\'t find local name "default" in the initial cluster configuration',
+  );
   assert.equal(
     bootstrapError(['--initial-cluster=default=http://127.0.0.1:23802']),
     '--initial-cluster has default=http://127.0.0.1:23802 but missing from --initial-advertise-peer-urls=http://127.0.0.1:23801 (resolved urls: "http://127.0.0.1:23801" != "http://127.0.0.1:23802")',
@@ -60,7 +92,10 @@ test('bootstrap errors carry etcd 3.4\'s texts', () => {
     'initial cluster b=http://127.0.0.1:23801,default=http://127.0.0.1:23801 has duplicate url',
   );
   assert.equal(
-    bootstrapError(['--initial-advertise-peer-urls=http://127.0.0.1:23801,http://127.0.0.1:23802', '--initial-cluster=default=http://127.0.0.1:23801']),
+    bootstrapError([
+      '--initial-advertise-peer-urls=http://127.0.0.1:23801,http://127.0.0.1:23802',
+      '--initial-cluster=default=http://127.0.0.1:23801',
+    ]),
     '--initial-advertise-peer-urls has http://127.0.0.1:23802 but missing from --initial-cluster=default=http://127.0.0.1:23801,default=http://127.0.0.1:23802',
   );
 });
@@ -72,6 +107,9 @@ test('bootstrap errors are logged as etcd logs start-up failures', () => {
     assert.fail('expected failure');
   } catch (e) {
     assert.ok(e instanceof ConfigError);
-    assert.match(e.stderr, / C \| server\/config: couldn't find local name "default" in the initial cluster configuration\n$/);
+    assert.match(
+      e.stderr,
+      / C \| server\/config: couldn't find local name "default" in the initial cluster configuration\n$/,
+    );
   }
 });

@@ -137,14 +137,23 @@ function readSection(doc: YamlValue, section: string, map: Readonly<Record<strin
 }
 
 /** Reads and types a configuration file; throws ConfigFileError with etcd's wording. */
-export function readConfigFile(path: string, read: (path: string) => string = (p) => readFileSync(p, 'utf8')): FileSettings {
+export function readConfigFile(
+  path: string,
+  read: (path: string) => string = (p) => readFileSync(p, 'utf8'),
+): FileSettings {
   let text: string;
   try {
     text = read(path);
   } catch (e) {
     const code = (e as NodeJS.ErrnoException).code;
     const why =
-      code === 'ENOENT' ? 'no such file or directory' : code === 'EACCES' ? 'permission denied' : code === 'EISDIR' ? 'is a directory' : (e as Error).message;
+      code === 'ENOENT'
+        ? 'no such file or directory'
+        : code === 'EACCES'
+          ? 'permission denied'
+          : code === 'EISDIR'
+            ? 'is a directory'
+            : (e as Error).message;
     throw new ConfigFileError(code === 'EISDIR' ? `read ${path}: ${why}` : `open ${path}: ${why}`);
   }
   let doc: Record<string, YamlValue>;

@@ -46,7 +46,8 @@ export function applyEnv(
   for (const [key, val] of Object.entries(env)) {
     if (val === undefined || used.has(key)) continue;
     if (shadowed.has(key)) return { assignments, notices, ...(error === undefined ? {} : { error }), conflict: key };
-    if (key.startsWith('ETCD_')) notices.push({ level: 'warn', msg: `unrecognized environment variable ${key}=${val}` });
+    if (key.startsWith('ETCD_'))
+      notices.push({ level: 'warn', msg: `unrecognized environment variable ${key}=${val}` });
   }
   return { assignments, notices, ...(error === undefined ? {} : { error }) };
 }

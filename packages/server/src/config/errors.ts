@@ -39,13 +39,21 @@ export class ConfigError extends Error {
   }
 
   /** Writes the stderr and stdout texts; the `conclave` binary then exits with exitCode. */
-  report(write = { stdout: (s: string) => process.stdout.write(s), stderr: (s: string) => process.stderr.write(s) }): void {
+  report(
+    write = { stdout: (s: string) => process.stdout.write(s), stderr: (s: string) => process.stderr.write(s) },
+  ): void {
     if (this.stderr !== '') write.stderr(this.stderr);
     if (this.stdout !== '') write.stdout(this.stdout);
   }
 }
 
-function line(format: LogFormat, level: LogLevel, msg: string, fields: Record<string, unknown>, capnsText: string): string {
+function line(
+  format: LogFormat,
+  level: LogLevel,
+  msg: string,
+  fields: Record<string, unknown>,
+  capnsText: string,
+): string {
   const ms = nowMs();
   if (format === 'zap') return zapLine(level, ms, CONFIG_CALLER, msg, encodeZapFields(fields));
   return capnslogLine(level, ms, CONFIG_CALLER, capnsText, '');
@@ -115,6 +123,7 @@ export function unsupported(what: string): ConfigError {
   return new ConfigError('unsupported', message, 2, '', `${message}\n`);
 }
 
-export const ERR_UNSET_ADVERTISE_CLIENT_URLS = '--advertise-client-urls is required when --listen-client-urls is set explicitly';
+export const ERR_UNSET_ADVERTISE_CLIENT_URLS =
+  '--advertise-client-urls is required when --listen-client-urls is set explicitly';
 export const ERR_CONFLICT_BOOTSTRAP_FLAGS =
   'multiple discovery or bootstrap flags are set. Choose one of "initial-cluster", "discovery" or "discovery-srv"';

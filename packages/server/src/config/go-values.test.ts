@@ -1,6 +1,14 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { parseEtcdUrl, parseGoBool, parseGoDuration, parseGoInt, parseGoUint, parseUrlList, splitHostPort } from './go-values.js';
+import {
+  parseEtcdUrl,
+  parseGoBool,
+  parseGoDuration,
+  parseGoInt,
+  parseGoUint,
+  parseUrlList,
+  splitHostPort,
+} from './go-values.js';
 
 test('parseGoBool accepts exactly strconv.ParseBool spellings', () => {
   for (const s of ['1', 't', 'T', 'TRUE', 'true', 'True']) assert.equal(parseGoBool(s), true, s);
@@ -96,9 +104,15 @@ test('parseEtcdUrl validates like types.NewURLs and keeps the URL as written', (
   assert.equal(parseEtcdUrl('unix://localhost:12345').scheme, 'unix');
   assert.throws(() => parseEtcdUrl('foo'), { message: 'URL scheme must be http, https, unix, or unixs: foo' });
   assert.throws(() => parseEtcdUrl(''), { message: 'URL scheme must be http, https, unix, or unixs: ' });
-  assert.throws(() => parseEtcdUrl('ftp://a:1'), { message: 'URL scheme must be http, https, unix, or unixs: ftp://a:1' });
-  assert.throws(() => parseEtcdUrl('http://127.0.0.1'), { message: 'URL address does not have the form "host:port": http://127.0.0.1' });
-  assert.throws(() => parseEtcdUrl('http://127.0.0.1:2379/foo'), { message: 'URL must not contain a path: http://127.0.0.1:2379/foo' });
+  assert.throws(() => parseEtcdUrl('ftp://a:1'), {
+    message: 'URL scheme must be http, https, unix, or unixs: ftp://a:1',
+  });
+  assert.throws(() => parseEtcdUrl('http://127.0.0.1'), {
+    message: 'URL address does not have the form "host:port": http://127.0.0.1',
+  });
+  assert.throws(() => parseEtcdUrl('http://127.0.0.1:2379/foo'), {
+    message: 'URL must not contain a path: http://127.0.0.1:2379/foo',
+  });
   assert.throws(() => parseEtcdUrl('http://[::1:2379'), { message: `parse "http://[::1:2379": missing ']' in host` });
   assert.throws(() => parseEtcdUrl('http://a:b'), { message: `parse "http://a:b": invalid port ":b" after host` });
 });

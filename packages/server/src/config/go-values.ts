@@ -113,8 +113,8 @@ export function parseGoInt(s: string, bits: number): IntResult {
 const UNIT_NS: Readonly<Record<string, bigint>> = {
   ns: 1n,
   us: 1000n,
-  'µs': 1000n, // U+00B5
-  'μs': 1000n, // U+03BC
+  µs: 1000n, // U+00B5
+  μs: 1000n, // U+03BC
   ms: 1_000_000n,
   s: 1_000_000_000n,
   m: 60_000_000_000n,
@@ -185,7 +185,8 @@ export function splitHostPort(hostport: string): { host: string; port: string } 
     const end = hostport.indexOf(']');
     if (end < 0) return fail("missing ']' in address");
     if (end + 1 === hostport.length) return fail('missing port in address');
-    if (end + 1 !== i) return fail(hostport[end + 1] === ':' ? 'too many colons in address' : 'missing port in address');
+    if (end + 1 !== i)
+      return fail(hostport[end + 1] === ':' ? 'too many colons in address' : 'missing port in address');
     host = hostport.slice(1, end);
     j = 1;
     k = end + 1;
@@ -245,7 +246,8 @@ export function parseEtcdUrl(raw: string): EtcdUrl {
   }
   const hp = splitHostPort(host);
   if ('error' in hp) throw new Error(`URL address does not have the form "host:port": ${input}`);
-  if (!/^[0-9]*$/.test(hp.port)) throw new Error(`parse ${goQuote(input)}: invalid port ${goQuote(`:${hp.port}`)} after host`);
+  if (!/^[0-9]*$/.test(hp.port))
+    throw new Error(`parse ${goQuote(input)}: invalid port ${goQuote(`:${hp.port}`)} after host`);
   const path = rest.split(/[?#]/)[0] ?? '';
   if (path !== '') throw new Error(`URL must not contain a path: ${input}`);
   return { scheme, host, hostname: hp.host, port: hp.port, href: `${scheme}://${host}${rest}` };

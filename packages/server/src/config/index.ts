@@ -6,7 +6,16 @@
 export { parseConfig, reportNotices, DEFAULT_QUOTA_BYTES, MAX_QUOTA_BYTES, type ParseOptions } from './parse-config.js';
 export type { ServerConfig, TlsConfig, AutoCompactionConfig, ConfigNotice } from './types.js';
 export { ConfigError, startupError, type ConfigErrorKind } from './errors.js';
-export { FLAGS, FLAG_BY_NAME, IGNORED_FLAGS, flagEnvName, type FlagSpec, type FlagKind, type FlagValue, type HelpGroup } from './flags.js';
+export {
+  FLAGS,
+  FLAG_BY_NAME,
+  IGNORED_FLAGS,
+  flagEnvName,
+  type FlagSpec,
+  type FlagKind,
+  type FlagValue,
+  type HelpGroup,
+} from './flags.js';
 export { usageText, flagsText, printUsage } from './usage.js';
 export {
   versionText,
@@ -16,6 +25,12 @@ export {
   ETCD_API_VERSION,
   type VersionInfo,
 } from './version.js';
-export { parseInitialCluster, initialClusterString, resolveInitialCluster, verifyBootstrap, type InitialCluster } from './bootstrap.js';
+export {
+  parseInitialCluster,
+  initialClusterString,
+  resolveInitialCluster,
+  verifyBootstrap,
+  type InitialCluster,
+} from './bootstrap.js';
 export { parseGoDuration, parseEtcdUrl, parseUrlList, type EtcdUrl, type UrlScheme } from './go-values.js';
 export { formatGoDuration } from '../log/index.js';

@@ -19,7 +19,13 @@ function fails(argv: string[], env: Record<string, string | undefined> = NO_ENV)
   assert.fail(`expected ${argv.join(' ')} to fail`);
 }
 
-function expectError(argv: string[], kind: ConfigErrorKind, exitCode: number, message: string, env: Record<string, string> = NO_ENV): ConfigError {
+function expectError(
+  argv: string[],
+  kind: ConfigErrorKind,
+  exitCode: number,
+  message: string,
+  env: Record<string, string> = NO_ENV,
+): ConfigError {
   const e = fails(argv, env);
   assert.equal(e.kind, kind, `${argv.join(' ')}: ${e.message}`);
   assert.equal(e.exitCode, exitCode);
@@ -66,7 +72,9 @@ test('defaults are etcd 3.4 defaults (with zap as the default logger)', () => {
   assert.equal(c.flags.get('max-concurrent-streams'), 4294967295);
   assert.deepEqual(c.flags.get('cors'), ['*']);
   assert.equal(c.sources.size, 0);
-  assert.deepEqual(c.notices, [{ level: 'warn', msg: "'data-dir' was empty; using default", fields: { 'data-dir': 'default.etcd' } }]);
+  assert.deepEqual(c.notices, [
+    { level: 'warn', msg: "'data-dir' was empty; using default", fields: { 'data-dir': 'default.etcd' } },
+  ]);
 });
 
 test('every flag form Go accepts: --f v, --f=v, -f v, -f=v; bools without a value', () => {
@@ -85,15 +93,25 @@ test('every flag form Go accepts: --f v, --f=v, -f v, -f=v; bools without a valu
   assert.equal(parseConfig(['--pre-vote=false', '--strict-reconfig-check=0'], NO_ENV).strictReconfigCheck, false);
   assert.equal(parseConfig(['--heartbeat-interval', '0x32', '--election-timeout=500'], NO_ENV).heartbeatIntervalMs, 50);
   assert.equal(parseConfig(['--name=a', '--name=b'], NO_ENV).name, 'b', 'the last occurrence wins');
-  assert.equal(parseConfig(['--name', '--debug'], NO_ENV).name, '--debug', 'a value flag takes the next argument whatever it is');
+  assert.equal(
+    parseConfig(['--name', '--debug'], NO_ENV).name,
+    '--debug',
+    'a value flag takes the next argument whatever it is',
+  );
   assert.equal(parseConfig(['--name='], NO_ENV).dataDir, '.etcd');
 });
 
 test('a bool followed by a separate value leaves a positional argument, which etcd rejects', () => {
   const e = expectError(['--debug', 'false'], 'invalid', 1, "'false' is not a valid flag");
-  assert.match(e.stderr, /^\{"level":"warn","ts":"[^"]+","caller":"server\/config","msg":"failed to verify flags","error":"'false' is not a valid flag"\}\n$/);
+  assert.match(
+    e.stderr,
+    /^\{"level":"warn","ts":"[^"]+","caller":"server\/config","msg":"failed to verify flags","error":"'false' is not a valid flag"\}\n$/,
+  );
   const c = fails(['--logger=capnslog', 'positional']);
-  assert.match(c.stderr, /^\d{4}-\d\d-\d\d \d\d:\d\d:\d\d\.\d{6} E \| server\/config: error verifying flags, 'positional' is not a valid flag\. See 'conclave --help'\.\n$/);
+  assert.match(
+    c.stderr,
+    /^\d{4}-\d\d-\d\d \d\d:\d\d:\d\d\.\d{6} E \| server\/config: error verifying flags, 'positional' is not a valid flag\. See 'conclave --help'\.\n$/,
+  );
   expectError(['--', '--name=x'], 'invalid', 1, "'--name=x' is not a valid flag");
   expectError(['-'], 'invalid', 1, "'-' is not a valid flag");
   expectError(['positional', '--bogus'], 'invalid', 1, "'positional' is not a valid flag");
@@ -105,17 +123,38 @@ test('flag-syntax errors print Go flag messages and the usage, exit 2', () => {
     [['-bogus=1'], 'flag provided but not defined: -bogus'],
     [['--heartbeat-interval=abc'], 'invalid value "abc" for flag -heartbeat-interval: parse error'],
     [['--heartbeat-interval=-1'], 'invalid value "-1" for flag -heartbeat-interval: parse error'],
-    [['--heartbeat-interval=99999999999999999999'], 'invalid value "99999999999999999999" for flag -heartbeat-interval: value out of range'],
-    [['--quota-backend-bytes=9223372036854775808'], 'invalid value "9223372036854775808" for flag -quota-backend-bytes: value out of range'],
-    [['--max-concurrent-streams=x'], 'invalid value "x" for flag -max-concurrent-streams: strconv.ParseUint: parsing "x": invalid syntax'],
+    [
+      ['--heartbeat-interval=99999999999999999999'],
+      'invalid value "99999999999999999999" for flag -heartbeat-interval: value out of range',
+    ],
+    [
+      ['--quota-backend-bytes=9223372036854775808'],
+      'invalid value "9223372036854775808" for flag -quota-backend-bytes: value out of range',
+    ],
+    [
+      ['--max-concurrent-streams=x'],
+      'invalid value "x" for flag -max-concurrent-streams: strconv.ParseUint: parsing "x": invalid syntax',
+    ],
     [['--grpc-keepalive-min-time=5'], 'invalid value "5" for flag -grpc-keepalive-min-time: parse error'],
     [['--debug=yes'], 'invalid boolean value "yes" for -debug: parse error'],
     [['--initial-cluster-state=foo'], 'invalid value "foo" for flag -initial-cluster-state: invalid value'],
     [['--proxy=maybe'], 'invalid value "maybe" for flag -proxy: invalid value'],
-    [['--listen-client-urls=foo'], 'invalid value "foo" for flag -listen-client-urls: URL scheme must be http, https, unix, or unixs: foo'],
-    [['--listen-client-urls=http://127.0.0.1'], 'invalid value "http://127.0.0.1" for flag -listen-client-urls: URL address does not have the form "host:port": http://127.0.0.1'],
-    [['--listen-client-urls=http://127.0.0.1:2379/foo'], 'invalid value "http://127.0.0.1:2379/foo" for flag -listen-client-urls: URL must not contain a path: http://127.0.0.1:2379/foo'],
-    [['--cors=http://foo.com'], 'invalid value "http://foo.com" for flag -cors: URL address does not have the form "host:port": http://foo.com'],
+    [
+      ['--listen-client-urls=foo'],
+      'invalid value "foo" for flag -listen-client-urls: URL scheme must be http, https, unix, or unixs: foo',
+    ],
+    [
+      ['--listen-client-urls=http://127.0.0.1'],
+      'invalid value "http://127.0.0.1" for flag -listen-client-urls: URL address does not have the form "host:port": http://127.0.0.1',
+    ],
+    [
+      ['--listen-client-urls=http://127.0.0.1:2379/foo'],
+      'invalid value "http://127.0.0.1:2379/foo" for flag -listen-client-urls: URL must not contain a path: http://127.0.0.1:2379/foo',
+    ],
+    [
+      ['--cors=http://foo.com'],
+      'invalid value "http://foo.com" for flag -cors: URL address does not have the form "host:port": http://foo.com',
+    ],
     [['--cors='], 'invalid value "" for flag -cors: URL scheme must be http, https, unix, or unixs: '],
     [['--name'], 'flag needs an argument: -name'],
     [['---name=x'], 'bad flag syntax: ---name=x'],
@@ -168,7 +207,11 @@ test('ETCD_* variables set flags not given on the command line', () => {
   assert.ok(msgs.includes('recognized and used environment variable ETCD_DEBUG=true'));
   assert.ok(msgs.includes('unrecognized environment variable ETCD_EMPTY='));
   assert.ok(!msgs.some((m) => m.includes('ETCDCTL_API') || m.includes('PATH')));
-  assert.ok(msgs.indexOf('recognized and used environment variable ETCD_ADVERTISE_CLIENT_URLS=http://127.0.0.1:23791') < msgs.indexOf('recognized and used environment variable ETCD_NAME=fromenv'), 'flags are visited in name order');
+  assert.ok(
+    msgs.indexOf('recognized and used environment variable ETCD_ADVERTISE_CLIENT_URLS=http://127.0.0.1:23791') <
+      msgs.indexOf('recognized and used environment variable ETCD_NAME=fromenv'),
+    'flags are visited in name order',
+  );
 });
 
 test('a variable shadowed by a command-line flag is fatal; bad env values fail verification', () => {
@@ -181,13 +224,15 @@ test('a variable shadowed by a command-line flag is fatal; bad env values fail v
   );
   assert.match(e.stderr, /"level":"fatal".*"environment-variable":"ETCD_NAME"/);
   assert.equal(fails(['--name', 'bar'], { ETCD_NAME: '' }).kind, 'fatal', 'even an empty one');
-  expectError([], 'invalid', 1, 'invalid value "abc" for ETCD_HEARTBEAT_INTERVAL: parse error', { ETCD_HEARTBEAT_INTERVAL: 'abc' });
+  expectError([], 'invalid', 1, 'invalid value "abc" for ETCD_HEARTBEAT_INTERVAL: parse error', {
+    ETCD_HEARTBEAT_INTERVAL: 'abc',
+  });
   expectError([], 'invalid', 1, 'invalid value "3.4.23" for ETCD_VERSION: parse error', { ETCD_VERSION: '3.4.23' });
   expectError([], 'invalid', 1, 'invalid value "yes" for ETCD_DEBUG: parse error', { ETCD_DEBUG: 'yes' });
   assert.equal(parseConfig([], { ETCD_VERSION: 'false' }).name, 'default');
 });
 
-test('legacy etcd 2 flags are accepted and ignored with etcd\'s warning', () => {
+test("legacy etcd 2 flags are accepted and ignored with etcd's warning", () => {
   const c = parseConfig(['-config', '--peer-heartbeat-interval=5', '-v'], { ETCD_SNAPSHOT: 'x' });
   const msgs = c.notices.map((n) => `${n.level}:${n.msg}`);
   assert.ok(msgs.includes('warn:flag "-config" is no longer supported - ignoring.'));
@@ -224,46 +269,101 @@ test('every flag Conclave does not implement fails with a non-default value, and
   const missing = FLAGS.filter((s) => !s.implemented && s.kind !== 'ignored');
   assert.ok(missing.length >= 30);
   for (const spec of missing) {
-    const e = expectError([`--${spec.name}=${nonDefault(spec)}`], 'unsupported', 2, `conclave: flag --${spec.name} is not supported yet`);
+    const e = expectError(
+      [`--${spec.name}=${nonDefault(spec)}`],
+      'unsupported',
+      2,
+      `conclave: flag --${spec.name} is not supported yet`,
+    );
     assert.equal(e.stderr, `conclave: flag --${spec.name} is not supported yet\n`);
-    assert.equal(fails([], { [`ETCD_${spec.name.toUpperCase().replace(/-/g, '_')}`]: nonDefault(spec) }).kind, 'unsupported', `${spec.name} via env`);
+    assert.equal(
+      fails([], { [`ETCD_${spec.name.toUpperCase().replace(/-/g, '_')}`]: nonDefault(spec) }).kind,
+      'unsupported',
+      `${spec.name} via env`,
+    );
     const def = spec.default === '' ? [`--${spec.name}=`] : [`--${spec.name}=${spec.default}`];
     assert.doesNotThrow(() => parseConfig(def, NO_ENV), `${spec.name} with its default`);
   }
-  expectError(['--log-outputs=systemd/journal'], 'unsupported', 2, 'conclave: flag --log-outputs=systemd/journal is not supported yet');
+  expectError(
+    ['--log-outputs=systemd/journal'],
+    'unsupported',
+    2,
+    'conclave: flag --log-outputs=systemd/journal is not supported yet',
+  );
   expectError(['gateway', '--listen-addr=x'], 'unsupported', 2, 'conclave: command "gateway" is not supported yet');
   expectError(['grpc-proxy', 'start'], 'unsupported', 2, 'conclave: command "grpc-proxy" is not supported yet');
 });
 
-test('validation errors carry etcd\'s exact texts (exit 1)', () => {
+test("validation errors carry etcd's exact texts (exit 1)", () => {
   const cases: Array<[string[], string]> = [
-    [['--election-timeout=400'], '--election-timeout[400ms] should be at least as 5 times as --heartbeat-interval[100ms]'],
+    [
+      ['--election-timeout=400'],
+      '--election-timeout[400ms] should be at least as 5 times as --heartbeat-interval[100ms]',
+    ],
     [['--heartbeat-interval=0'], '--heartbeat-interval must be >0 (set to 0ms)'],
     [['--election-timeout=0'], '--election-timeout must be >0 (set to 0ms)'],
     [['--election-timeout=60000'], '--election-timeout[60000ms] is too long, and should be set less than 50000ms'],
-    [['--heartbeat-interval=1000', '--election-timeout=60000'], '--election-timeout[60000ms] is too long, and should be set less than 50000ms'],
+    [
+      ['--heartbeat-interval=1000', '--election-timeout=60000'],
+      '--election-timeout[60000ms] is too long, and should be set less than 50000ms',
+    ],
     [['--auto-compaction-mode=foo'], 'unknown auto-compaction-mode "foo"'],
     [['--logger=bogus'], 'unknown logger option "bogus"'],
     [['--log-outputs=default,stderr'], 'multi logoutput for "default" is not supported yet'],
     [['--log-outputs='], 'open sink "": open : no such file or directory'],
-    [['--logger=capnslog', '--log-outputs=stdout,stderr'], `--logger=capnslog supports only 1 value in '--log-outputs', got ["stderr" "stdout"]`],
-    [['--logger=capnslog', '--log-outputs=/tmp/x'], 'unknown log-output "/tmp/x" (only supports "default", "stderr", "stdout")'],
-    [['--listen-client-urls=http://example.com:23791', '--advertise-client-urls=http://127.0.0.1:23791'], 'expected IP in URL for binding (http://example.com:23791)'],
+    [
+      ['--logger=capnslog', '--log-outputs=stdout,stderr'],
+      `--logger=capnslog supports only 1 value in '--log-outputs', got ["stderr" "stdout"]`,
+    ],
+    [
+      ['--logger=capnslog', '--log-outputs=/tmp/x'],
+      'unknown log-output "/tmp/x" (only supports "default", "stderr", "stdout")',
+    ],
+    [
+      ['--listen-client-urls=http://example.com:23791', '--advertise-client-urls=http://127.0.0.1:23791'],
+      'expected IP in URL for binding (http://example.com:23791)',
+    ],
     [['--listen-peer-urls=http://example.com:23801'], 'expected IP in URL for binding (http://example.com:23801)'],
-    [['--listen-client-urls=http://127.0.0.1:23791', '--advertise-client-urls=http://:23791'], '--advertise-client-urls "http://:23791" must be "host:port" (unexpected empty host (http://:23791))'],
-    [['--initial-advertise-peer-urls=http://:2380'], '--initial-advertise-peer-urls "http://:2380" must be "host:port" (unexpected empty host (http://:2380))'],
-    [['--listen-client-urls=http://127.0.0.1:23791'], '--advertise-client-urls is required when --listen-client-urls is set explicitly'],
+    [
+      ['--listen-client-urls=http://127.0.0.1:23791', '--advertise-client-urls=http://:23791'],
+      '--advertise-client-urls "http://:23791" must be "host:port" (unexpected empty host (http://:23791))',
+    ],
+    [
+      ['--initial-advertise-peer-urls=http://:2380'],
+      '--initial-advertise-peer-urls "http://:2380" must be "host:port" (unexpected empty host (http://:2380))',
+    ],
+    [
+      ['--listen-client-urls=http://127.0.0.1:23791'],
+      '--advertise-client-urls is required when --listen-client-urls is set explicitly',
+    ],
   ];
   for (const [argv, msg] of cases) expectError(argv, 'invalid', 1, msg);
   const e = fails(['--listen-client-urls=http://127.0.0.1:23791']);
-  const lines = e.stderr.trim().split('\n').map((l) => JSON.parse(l) as Record<string, string>);
-  assert.deepEqual(lines.map((l) => [l['level'], l['msg']]), [
-    ['warn', 'failed to verify flags'],
-    ['warn', 'advertise client URLs are not set'],
-  ]);
+  const lines = e.stderr
+    .trim()
+    .split('\n')
+    .map((l) => JSON.parse(l) as Record<string, string>);
+  assert.deepEqual(
+    lines.map((l) => [l['level'], l['msg']]),
+    [
+      ['warn', 'failed to verify flags'],
+      ['warn', 'advertise client URLs are not set'],
+    ],
+  );
   const capn = fails(['--logger=capnslog', '--listen-client-urls=http://127.0.0.1:23791']);
-  assert.match(capn.stderr, /E \| server\/config: When listening on specific address\(es\), this etcd process must advertise accessible url\(s\) to each connected client\.\n$/);
-  assert.ok(parseConfig(['--listen-client-urls=http://localhost:23791,http://[::1]:23792,unix://sock:0', '--advertise-client-urls=http://127.0.0.1:23791'], NO_ENV));
+  assert.match(
+    capn.stderr,
+    /E \| server\/config: When listening on specific address\(es\), this etcd process must advertise accessible url\(s\) to each connected client\.\n$/,
+  );
+  assert.ok(
+    parseConfig(
+      [
+        '--listen-client-urls=http://localhost:23791,http://[::1]:23792,unix://sock:0',
+        '--advertise-client-urls=http://127.0.0.1:23791',
+      ],
+      NO_ENV,
+    ),
+  );
 });
 
 test('an unknown --log-level makes etcd panic (exit 2)', () => {
@@ -275,7 +375,7 @@ test('an unknown --log-level makes etcd panic (exit 2)', () => {
   assert.equal(parseConfig(['--log-level=warn'], NO_ENV).logLevel, 'warn');
 });
 
-test('deprecation warnings are printed raw, like etcd\'s [WARNING] lines', () => {
+test("deprecation warnings are printed raw, like etcd's [WARNING] lines", () => {
   const c = parseConfig(['--debug', '--logger=capnslog', '--log-output=stdout'], NO_ENV);
   const raw = c.notices.filter((n) => n.level === 'raw').map((n) => n.msg);
   assert.deepEqual(raw, [
@@ -291,7 +391,7 @@ test('deprecation warnings are printed raw, like etcd\'s [WARNING] lines', () =>
   const log = createLogger({ write: (d) => (out += d) });
   reportNotices(c.notices, log, (l) => (rawOut += l));
   log.flush();
-  assert.ok(rawOut.startsWith('[WARNING] Deprecated \'--log-output\''));
+  assert.ok(rawOut.startsWith("[WARNING] Deprecated '--log-output'"));
   assert.match(out, /"level":"warn".*"msg":"'data-dir' was empty; using default","data-dir":"default.etcd"/);
 });
 
@@ -332,29 +432,50 @@ test('auto-compaction retention: hours by default, Go durations, revisions', () 
   const bad: Array<[string[], string]> = [
     [['--auto-compaction-retention=abc'], 'error parsing CompactionRetention: time: invalid duration "abc"'],
     [['--auto-compaction-retention=-1'], 'error parsing CompactionRetention: time: missing unit in duration "-1"'],
-    [['--auto-compaction-mode=revision', '--auto-compaction-retention=1h'], 'error parsing CompactionRetention: revision retention must be a non-negative integer: "1h"'],
+    [
+      ['--auto-compaction-mode=revision', '--auto-compaction-retention=1h'],
+      'error parsing CompactionRetention: revision retention must be a non-negative integer: "1h"',
+    ],
   ];
   for (const [argv, msg] of bad) {
     const e = expectError(argv, 'startup', 1, msg);
-    const lines = e.stderr.trim().split('\n').map((l) => JSON.parse(l) as Record<string, string>);
-    assert.deepEqual(lines.map((l) => [l['level'], l['msg'], l['error']]), [
-      ['warn', 'failed to start etcd', msg],
-      ['fatal', 'discovery failed', msg],
-    ]);
+    const lines = e.stderr
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l) as Record<string, string>);
+    assert.deepEqual(
+      lines.map((l) => [l['level'], l['msg'], l['error']]),
+      [
+        ['warn', 'failed to start etcd', msg],
+        ['fatal', 'discovery failed', msg],
+      ],
+    );
   }
 });
 
 test('auth token type and options; bcrypt cost out of range falls back to 10', () => {
-  const c = parseConfig(['--auth-token=jwt,pub-key=/a.pub,priv-key=/a.key,sign-method=RS256,ttl=5m', '--auth-token-ttl=60'], NO_ENV);
+  const c = parseConfig(
+    ['--auth-token=jwt,pub-key=/a.pub,priv-key=/a.key,sign-method=RS256,ttl=5m', '--auth-token-ttl=60'],
+    NO_ENV,
+  );
   assert.equal(c.authToken, 'jwt');
-  assert.deepEqual(c.authTokenOptions, { 'pub-key': '/a.pub', 'priv-key': '/a.key', 'sign-method': 'RS256', ttl: '5m' });
+  assert.deepEqual(c.authTokenOptions, {
+    'pub-key': '/a.pub',
+    'priv-key': '/a.key',
+    'sign-method': 'RS256',
+    ttl: '5m',
+  });
   assert.equal(c.authTokenTtlSeconds, 60);
   expectError(['--auth-token=bogus'], 'startup', 1, 'auth: invalid auth options');
   expectError(['--auth-token=jwt,novalue'], 'startup', 1, 'auth: invalid auth options');
   expectError(['--auth-token=jwt,a=1,a=2'], 'startup', 1, 'auth: invalid auth options');
   const b = parseConfig(['--bcrypt-cost=2'], NO_ENV);
   assert.equal(b.bcryptCost, 10);
-  assert.ok(b.notices.some((n) => n.msg === 'use default bcrypt cost instead of the invalid given cost' && n.fields?.['given-cost'] === 2));
+  assert.ok(
+    b.notices.some(
+      (n) => n.msg === 'use default bcrypt cost instead of the invalid given cost' && n.fields?.['given-cost'] === 2,
+    ),
+  );
   assert.equal(parseConfig(['--bcrypt-cost=12'], NO_ENV).bcryptCost, 12);
 });
 
@@ -371,6 +492,20 @@ test('TLS flags land in clientTls / peerTls', () => {
     ],
     NO_ENV,
   );
-  assert.deepEqual(c.clientTls, { certFile: '/c.pem', keyFile: '/k.pem', trustedCaFile: '/ca.pem', clientCertAuth: true, autoTls: false, allowedCn: '' });
-  assert.deepEqual(c.peerTls, { certFile: '', keyFile: '', trustedCaFile: '', clientCertAuth: true, autoTls: true, allowedCn: 'etcd-peer' });
+  assert.deepEqual(c.clientTls, {
+    certFile: '/c.pem',
+    keyFile: '/k.pem',
+    trustedCaFile: '/ca.pem',
+    clientCertAuth: true,
+    autoTls: false,
+    allowedCn: '',
+  });
+  assert.deepEqual(c.peerTls, {
+    certFile: '',
+    keyFile: '',
+    trustedCaFile: '',
+    clientCertAuth: true,
+    autoTls: true,
+    allowedCn: 'etcd-peer',
+  });
 });

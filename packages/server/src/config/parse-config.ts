@@ -8,7 +8,15 @@
 //   5. etcd's validation (logging, URLs, election timing, advertise URLs, compaction mode)
 //   6. start-up derivations (data dir, initial cluster, compaction retention, auth token)
 
-import { checkLogOutputs, goQuoteList, MSG, parseLogLevel, type Logger, type LogFormat, type LogLevel } from '../log/index.js';
+import {
+  checkLogOutputs,
+  goQuoteList,
+  MSG,
+  parseLogLevel,
+  type Logger,
+  type LogFormat,
+  type LogLevel,
+} from '../log/index.js';
 import { parseArgv, type Assignment } from './argv.js';
 import { ConfigFileError, readConfigFile } from './config-file.js';
 import { applyEnv, ignoredFlagNotice } from './env.js';
@@ -69,7 +77,8 @@ function defaultValue(spec: FlagSpec): FlagValue {
 const DEFAULTS: ReadonlyMap<string, FlagValue> = new Map(FLAGS.map((s) => [s.name, defaultValue(s)]));
 
 function canonical(v: FlagValue): string {
-  if (Array.isArray(v)) return (v as ReadonlyArray<string | EtcdUrl>).map((x) => (typeof x === 'string' ? x : x.href)).join(',');
+  if (Array.isArray(v))
+    return (v as ReadonlyArray<string | EtcdUrl>).map((x) => (typeof x === 'string' ? x : x.href)).join(',');
   return String(v);
 }
 
@@ -145,7 +154,8 @@ export function parseConfig(
         st.values.set(name, value);
         st.sources.set(name, 'file');
       }
-      for (const key of file.unknownKeys) st.notices.push({ level: 'warn', msg: 'unknown configuration file key ignored', fields: { key } });
+      for (const key of file.unknownKeys)
+        st.notices.push({ level: 'warn', msg: 'unknown configuration file key ignored', fields: { key } });
     } catch (e) {
       if (!(e instanceof ConfigFileError)) throw e;
       if (e.plain) throw new ConfigError('invalid', e.message, 1, '', `${e.message}\n`);
@@ -201,18 +211,31 @@ function checkHostUrls(urls: readonly EtcdUrl[]): string | undefined {
 function validate(st: State, advertiseMissing: boolean): LogLevel {
   const logOutput = st.list('log-output');
   if (!(logOutput.length === 1 && logOutput[0] === 'default')) {
-    st.notices.push({ level: 'raw', msg: `[WARNING] Deprecated '--log-output' flag is set to ${goQuoteList(logOutput)}` });
+    st.notices.push({
+      level: 'raw',
+      msg: `[WARNING] Deprecated '--log-output' flag is set to ${goQuoteList(logOutput)}`,
+    });
     st.notices.push({ level: 'raw', msg: "Please use '--log-outputs' flag" });
   }
   const debug = st.bool('debug');
   const level = st.str('log-level');
-  if (debug) st.notices.push({ level: 'raw', msg: "[WARNING] Deprecated '--debug' flag is set to true (use '--log-level=debug' instead" });
+  if (debug)
+    st.notices.push({
+      level: 'raw',
+      msg: "[WARNING] Deprecated '--debug' flag is set to true (use '--log-level=debug' instead",
+    });
   if (debug && level !== 'debug') {
-    st.notices.push({ level: 'raw', msg: `[WARNING] Deprecated '--debug' flag is set to true with inconsistent '--log-level=${level}' flag` });
+    st.notices.push({
+      level: 'raw',
+      msg: `[WARNING] Deprecated '--debug' flag is set to true with inconsistent '--log-level=${level}' flag`,
+    });
   }
   const logger = st.str('logger');
   if (logger === 'capnslog') {
-    st.notices.push({ level: 'raw', msg: "[WARNING] Deprecated '--logger=capnslog' flag is set; use '--logger=zap' flag instead" });
+    st.notices.push({
+      level: 'raw',
+      msg: "[WARNING] Deprecated '--logger=capnslog' flag is set; use '--logger=zap' flag instead",
+    });
   }
   if (logger !== 'zap' && logger !== 'capnslog') throw invalidConfig(`unknown logger option "${logger}"`, 'zap');
   const outputsProblem = checkLogOutputs(logger, st.list('log-outputs'));
@@ -229,10 +252,17 @@ function validate(st: State, advertiseMissing: boolean): LogLevel {
     if (name === 'advertise-client-urls' && advertiseMissing) continue;
     const problem = checkHostUrls(st.urls(name));
     if (problem !== undefined) {
-      throw fail(`--${name} "${st.urls(name).map((u) => u.href).join(',')}" must be "host:port" (${problem})`);
+      throw fail(
+        `--${name} "${st
+          .urls(name)
+          .map((u) => u.href)
+          .join(',')}" must be "host:port" (${problem})`,
+      );
     }
   }
-  const bootstrapFlags = [st.str('discovery'), st.str('initial-cluster'), st.str('discovery-srv')].filter((s) => s !== '');
+  const bootstrapFlags = [st.str('discovery'), st.str('initial-cluster'), st.str('discovery-srv')].filter(
+    (s) => s !== '',
+  );
   const state = st.str('initial-cluster-state');
   if (state !== 'new' && state !== 'existing') throw fail(`unexpected clusterState "${state}"`);
   if (bootstrapFlags.length > 1) throw fail(ERR_CONFLICT_BOOTSTRAP_FLAGS);
@@ -264,7 +294,10 @@ function compaction(st: State): ServerConfig['autoCompaction'] {
   }
   if (mode === 'revision') {
     // etcd would read a duration here as a revision count in nanoseconds; Conclave refuses it.
-    throw startupError(`error parsing CompactionRetention: revision retention must be a non-negative integer: "${retention}"`, st.format());
+    throw startupError(
+      `error parsing CompactionRetention: revision retention must be a non-negative integer: "${retention}"`,
+      st.format(),
+    );
   }
   const d = parseGoDuration(retention);
   if (!d.ok) throw startupError(`error parsing CompactionRetention: ${d.error}`, st.format());

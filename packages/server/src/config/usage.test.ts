@@ -10,7 +10,7 @@ const ETCD_EXCERPTS = [
   "\nMember:\n  --name 'default'\n    Human-readable name for this member.\n  --data-dir '${name}.etcd'\n    Path to the data directory.\n",
   "  --max-concurrent-streams 'math.MaxUint32'\n    Maximum concurrent streams that each client can open at a time.\n",
   "  --initial-cluster-token 'etcd-cluster'\n    Initial cluster token for the etcd cluster during bootstrap.\n    Specifying this can protect you from unintended cross-cluster interaction when running multiple clusters.\n",
-  "  --bcrypt-cost 10\n    Specify the cost / strength of the bcrypt algorithm for hashing auth passwords. Valid values are between 4 and 31.\n",
+  '  --bcrypt-cost 10\n    Specify the cost / strength of the bcrypt algorithm for hashing auth passwords. Valid values are between 4 and 31.\n',
   "\nUnsafe feature:\n  --force-new-cluster 'false'\n    Force to create a new one-member cluster.\n\nCAUTIOUS with unsafe flag! It may break the guarantees given by the consensus protocol!\n\nTO BE DEPRECATED:\n\n  --debug 'false'\n",
 ];
 
@@ -19,9 +19,14 @@ test('the flag list reproduces etcd --help, apart from Conclave notes and its za
   for (const excerpt of ETCD_EXCERPTS) assert.ok(text.includes(excerpt), excerpt);
   const listed = [...text.matchAll(/^ {2}--([a-z0-9.-]+) /gm)].map((m) => m[1]);
   assert.equal(listed.length, 80, 'etcd --help lists 80 flags');
-  assert.deepEqual(listed, FLAGS.filter((f) => f.group !== undefined).map((f) => f.name));
+  assert.deepEqual(
+    listed,
+    FLAGS.filter((f) => f.group !== undefined).map((f) => f.name),
+  );
   assert.ok(text.includes("  --logger 'zap'\n"));
-  assert.ok(text.includes(`  --discovery ''\n    Discovery URL used to bootstrap the cluster.\n    ${NOT_SUPPORTED_NOTE}\n`));
+  assert.ok(
+    text.includes(`  --discovery ''\n    Discovery URL used to bootstrap the cluster.\n    ${NOT_SUPPORTED_NOTE}\n`),
+  );
   assert.ok(text.endsWith("(eg: 'etcdmain=CRITICAL,etcdserver=DEBUG').\n    " + NOT_SUPPORTED_NOTE + '\n'));
 });
 
@@ -40,7 +45,14 @@ test('usage text names conclave and has no subcommands it cannot run', () => {
 test('the flag table: every flag of etcd 3.4.23, typed, with env names', () => {
   assert.equal(FLAGS.length, new Set(FLAGS.map((f) => f.name)).size, 'no duplicates');
   assert.equal(FLAGS.length, 80 + 6 + IGNORED_FLAGS.length);
-  for (const name of ['config-file', 'version', 'log-output', 'enable-grpc-gateway', 'unsafe-no-fsync', 'experimental-enable-lease-checkpoint-persist']) {
+  for (const name of [
+    'config-file',
+    'version',
+    'log-output',
+    'enable-grpc-gateway',
+    'unsafe-no-fsync',
+    'experimental-enable-lease-checkpoint-persist',
+  ]) {
     assert.ok(FLAG_BY_NAME.has(name), name);
   }
   assert.equal(FLAG_BY_NAME.get('initial-cluster-state')?.kind, 'enum');
@@ -50,7 +62,15 @@ test('the flag table: every flag of etcd 3.4.23, typed, with env names', () => {
   assert.equal(flagEnvName('listen-client-urls'), 'ETCD_LISTEN_CLIENT_URLS');
   assert.equal(flagEnvName('data-dir'), 'ETCD_DATA_DIR');
   const implemented = FLAGS.filter((f) => f.implemented && f.kind !== 'ignored').map((f) => f.name);
-  for (const name of ['name', 'data-dir', 'auto-tls', 'peer-cert-allowed-cn', 'log-outputs', 'experimental-watch-progress-notify-interval', 'config-file']) {
+  for (const name of [
+    'name',
+    'data-dir',
+    'auto-tls',
+    'peer-cert-allowed-cn',
+    'log-outputs',
+    'experimental-watch-progress-notify-interval',
+    'config-file',
+  ]) {
     assert.ok(implemented.includes(name), name);
   }
   for (const name of ['discovery', 'enable-v2', 'enable-pprof', 'proxy', 'cipher-suites', 'client-crl-file']) {

@@ -37,7 +37,8 @@ const SECTIONS: ReadonlyArray<{ group: HelpGroup; header: string }> = [
   { group: 'Unsafe feature', header: '\nUnsafe feature:\n' },
   {
     group: 'TO BE DEPRECATED',
-    header: '\nCAUTIOUS with unsafe flag! It may break the guarantees given by the consensus protocol!\n\nTO BE DEPRECATED:\n\n',
+    header:
+      '\nCAUTIOUS with unsafe flag! It may break the guarantees given by the consensus protocol!\n\nTO BE DEPRECATED:\n\n',
   },
 ];
 
@@ -57,10 +58,12 @@ export function flagsText(): string {
 }
 
 /** Prints what `conclave -h` prints: the usage block on stderr, the flag list on stdout. */
-export function printUsage(out: { stdout: (s: string) => void; stderr: (s: string) => void } = {
-  stdout: (s) => process.stdout.write(s),
-  stderr: (s) => process.stderr.write(s),
-}): void {
+export function printUsage(
+  out: { stdout: (s: string) => void; stderr: (s: string) => void } = {
+    stdout: (s) => process.stdout.write(s),
+    stderr: (s) => process.stderr.write(s),
+  },
+): void {
   out.stderr(`${usageText()}\n`);
   out.stdout(`${flagsText()}\n`);
 }

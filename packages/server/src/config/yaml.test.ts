@@ -100,7 +100,11 @@ test('errors carry a line number', () => {
     ['just text\n', /^yaml: line 1: could not find expected ':'$/],
   ];
   for (const [text, re] of bad) {
-    assert.throws(() => parseYaml(text), (e: unknown) => e instanceof YamlError && re.test(e.message), text);
+    assert.throws(
+      () => parseYaml(text),
+      (e: unknown) => e instanceof YamlError && re.test(e.message),
+      text,
+    );
   }
   assert.deepEqual(parseYaml('# only comments\n\n'), {});
 });

@@ -74,8 +74,24 @@ export function resolvePlain(s: string): YamlValue {
 }
 
 const ESCAPES: Readonly<Record<string, string>> = {
-  '0': '\0', a: '\x07', b: '\b', t: '\t', '\t': '\t', n: '\n', v: '\v', f: '\f', r: '\r', e: '\x1b',
-  ' ': ' ', '"': '"', '/': '/', '\\': '\\', N: '\x85', _: '\xa0', L: '\u2028', P: '\u2029',
+  '0': '\0',
+  a: '\x07',
+  b: '\b',
+  t: '\t',
+  '\t': '\t',
+  n: '\n',
+  v: '\v',
+  f: '\f',
+  r: '\r',
+  e: '\x1b',
+  ' ': ' ',
+  '"': '"',
+  '/': '/',
+  '\\': '\\',
+  N: '\x85',
+  _: '\xa0',
+  L: '\u2028',
+  P: '\u2029',
 };
 
 /** Reads a quoted scalar starting at s[0]; returns the value and the rest of the text. */
@@ -101,7 +117,8 @@ function readQuoted(s: string, no: number): [string, string] {
       const hex = e === 'x' ? 2 : e === 'u' ? 4 : e === 'U' ? 8 : 0;
       if (hex > 0) {
         const h = s.slice(i + 2, i + 2 + hex);
-        if (!new RegExp(`^[0-9a-fA-F]{${hex}}$`).test(h)) throw new YamlError(no, 'did not find expected hexdecimal number');
+        if (!new RegExp(`^[0-9a-fA-F]{${hex}}$`).test(h))
+          throw new YamlError(no, 'did not find expected hexdecimal number');
         out += String.fromCodePoint(parseInt(h, 16));
         i += 1 + hex;
       } else if (e in ESCAPES) {
@@ -179,7 +196,7 @@ class Reader {
       if (l.text[0] === '"' || l.text[0] === "'") {
         [key, rest] = readQuoted(l.text, l.no);
         rest = rest.trimStart();
-        if (rest[0] !== ':') throw new YamlError(l.no, 'could not find expected \':\'');
+        if (rest[0] !== ':') throw new YamlError(l.no, "could not find expected ':'");
         rest = rest.slice(1);
       } else {
         const m = /^([^:]*?)\s*:(\s+|$)(.*)$/.exec(l.text);

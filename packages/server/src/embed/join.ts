@@ -13,32 +13,56 @@ export interface RemoteCluster {
   members: Member[];
 }
 
-function get(url: string, tls: ConnectionOptions | undefined, timeoutMs: number): Promise<{ status: number; headers: http.IncomingHttpHeaders; body: string }> {
+function get(
+  url: string,
+  tls: ConnectionOptions | undefined,
+  timeoutMs: number,
+): Promise<{ status: number; headers: http.IncomingHttpHeaders; body: string }> {
   return new Promise((resolve, reject) => {
     const mod = url.startsWith('https') ? https : http;
-    const req = mod.get(`${url}/members`, { timeout: timeoutMs, ...(url.startsWith('https') ? (tls ?? {}) : {}) }, (res) => {
-      let body = '';
-      res.setEncoding('utf8');
-      res.on('data', (c: string) => (body += c));
-      res.on('end', () => resolve({ status: res.statusCode ?? 0, headers: res.headers, body }));
-    });
+    const req = mod.get(
+      `${url}/members`,
+      { timeout: timeoutMs, ...(url.startsWith('https') ? (tls ?? {}) : {}) },
+      (res) => {
+        let body = '';
+        res.setEncoding('utf8');
+        res.on('data', (c: string) => (body += c));
+        res.on('end', () => resolve({ status: res.statusCode ?? 0, headers: res.headers, body }));
+      },
+    );
     req.on('timeout', () => req.destroy(new Error('timeout')));
     req.on('error', reject);
   });
 }
 
 /** The cluster as the first reachable peer reports it; throws when none answers. */
-export async function fetchRemoteCluster(peerUrls: readonly string[], tls: ConnectionOptions | undefined, timeoutMs = 2000): Promise<RemoteCluster> {
+export async function fetchRemoteCluster(
+  peerUrls: readonly string[],
+  tls: ConnectionOptions | undefined,
+  timeoutMs = 2000,
+): Promise<RemoteCluster> {
   const errors: string[] = [];
   for (const url of peerUrls) {
     try {
       const r = await get(url, tls, timeoutMs);
       if (r.status !== 200) throw new Error(`status ${r.status}`);
       const cid = r.headers[PEER_HEADERS.clusterId];
-      const list = JSON.parse(r.body) as Array<{ id: string; name: string; peerURLs: string[]; clientURLs: string[]; isLearner: boolean }>;
+      const list = JSON.parse(r.body) as Array<{
+        id: string;
+        name: string;
+        peerURLs: string[];
+        clientURLs: string[];
+        isLearner: boolean;
+      }>;
       return {
         clusterId: BigInt(`0x${String(cid)}`),
-        members: list.map((m) => ({ id: BigInt(`0x${m.id}`), name: m.name, peerUrls: m.peerURLs, clientUrls: m.clientURLs, isLearner: m.isLearner })),
+        members: list.map((m) => ({
+          id: BigInt(`0x${m.id}`),
+          name: m.name,
+          peerUrls: m.peerURLs,
+          clientUrls: m.clientURLs,
+          isLearner: m.isLearner,
+        })),
       };
     } catch (err) {
       errors.push(`${url}: ${(err as Error).message}`);

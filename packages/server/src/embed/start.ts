@@ -3,9 +3,23 @@
 // stopping it again. Used by the `conclave` binary and by startServer() for embedding.
 
 import { existsSync } from 'node:fs';
-import { verifyBootstrap, resolveInitialCluster, startupError, ETCD_COMPAT_VERSION, ETCD_CLUSTER_VERSION, type ServerConfig } from '../config/index.js';
+import {
+  verifyBootstrap,
+  resolveInitialCluster,
+  startupError,
+  ETCD_COMPAT_VERSION,
+  ETCD_CLUSTER_VERSION,
+  type ServerConfig,
+} from '../config/index.js';
 import { createLogger, formatId, MSG, type Logger } from '../log/index.js';
-import { checkAllowedCn, checkListenerUrls, clientTlsOptions, resolveListenerTls, serverTlsOptions, type TlsInfo } from '../tls/index.js';
+import {
+  checkAllowedCn,
+  checkListenerUrls,
+  clientTlsOptions,
+  resolveListenerTls,
+  serverTlsOptions,
+  type TlsInfo,
+} from '../tls/index.js';
 import { computeMemberId } from '../etcdserver/ids.js';
 import type { Member } from '../etcdserver/membership.js';
 import { EtcdServer } from '../etcdserver/server.js';
@@ -40,16 +54,27 @@ function initialMembers(cfg: ServerConfig): Member[] {
   const out: Member[] = [];
   for (const [name, urls] of cluster) {
     const peerUrls = urls.map((u) => u.href);
-    out.push({ id: computeMemberId(peerUrls, cfg.initialClusterToken), name, peerUrls, clientUrls: [], isLearner: false });
+    out.push({
+      id: computeMemberId(peerUrls, cfg.initialClusterToken),
+      name,
+      peerUrls,
+      clientUrls: [],
+      isLearner: false,
+    });
   }
   return out;
 }
 
 /** Who this member is when it joins an existing cluster (it must have been added with MemberAdd). */
-async function joinExisting(cfg: ServerConfig, tls: TlsInfo | undefined): Promise<{ me: Member; clusterId: bigint; members: Member[] }> {
+async function joinExisting(
+  cfg: ServerConfig,
+  tls: TlsInfo | undefined,
+): Promise<{ me: Member; clusterId: bigint; members: Member[] }> {
   verifyBootstrap(cfg);
   const mine = new Set(cfg.initialAdvertisePeerUrls.map((u) => u.href));
-  const others = [...resolveInitialCluster(cfg)].filter(([name]) => name !== cfg.name).flatMap(([, urls]) => urls.map((u) => u.href));
+  const others = [...resolveInitialCluster(cfg)]
+    .filter(([name]) => name !== cfg.name)
+    .flatMap(([, urls]) => urls.map((u) => u.href));
   let remote;
   try {
     remote = await fetchRemoteCluster(others, tls ? clientTlsOptions(tls) : undefined);
@@ -69,10 +94,22 @@ async function joinExisting(cfg: ServerConfig, tls: TlsInfo | undefined): Promis
 export async function startMember(cfg: ServerConfig, opts: { logger?: Logger } = {}): Promise<MemberHandle> {
   const logger = opts.logger ?? createLogger({ format: cfg.logger, level: cfg.logLevel, outputs: cfg.logOutputs });
   logger.info(MSG.CONFIGURING_PEER_LISTENERS, { 'listen-peer-urls': cfg.listenPeerUrls.map((u) => u.href) });
-  const peerTls = resolveListenerTls({ side: 'peer', tls: cfg.peerTls, dataDir: cfg.dataDir, listenUrls: cfg.listenPeerUrls, logger });
+  const peerTls = resolveListenerTls({
+    side: 'peer',
+    tls: cfg.peerTls,
+    dataDir: cfg.dataDir,
+    listenUrls: cfg.listenPeerUrls,
+    logger,
+  });
   for (const w of checkListenerUrls('peer', cfg.listenPeerUrls, peerTls)) logger.warn(w.msg, w.fields);
   logger.info(MSG.CONFIGURING_CLIENT_LISTENERS, { 'listen-client-urls': cfg.listenClientUrls.map((u) => u.href) });
-  const clientTls = resolveListenerTls({ side: 'client', tls: cfg.clientTls, dataDir: cfg.dataDir, listenUrls: cfg.listenClientUrls, logger });
+  const clientTls = resolveListenerTls({
+    side: 'client',
+    tls: cfg.clientTls,
+    dataDir: cfg.dataDir,
+    listenUrls: cfg.listenClientUrls,
+    logger,
+  });
   for (const w of checkListenerUrls('client', cfg.listenClientUrls, clientTls)) logger.warn(w.msg, w.fields);
 
   const dirs = layout(cfg.dataDir, cfg.walDir);
@@ -110,7 +147,11 @@ export async function startMember(cfg: ServerConfig, opts: { logger?: Logger } =
   // auth: the token provider from --auth-token (bad options or key files stop the start, as in etcd).
   let tokens: TokenProvider;
   try {
-    tokens = createTokenProvider({ type: cfg.authToken, options: cfg.authTokenOptions, ttlSeconds: cfg.authTokenTtlSeconds });
+    tokens = createTokenProvider({
+      type: cfg.authToken,
+      options: cfg.authTokenOptions,
+      ttlSeconds: cfg.authTokenTtlSeconds,
+    });
   } catch (err) {
     if (err instanceof AuthConfigError) throw startupError(err.message, cfg.logger);
     throw err;
@@ -138,7 +179,9 @@ export async function startMember(cfg: ServerConfig, opts: { logger?: Logger } =
     preVote: cfg.preVote,
     initialElectionTickAdvance: cfg.initialElectionTickAdvance,
     clientUrls: advertised,
-    leaseCheckpoint: cfg.experimentalEnableLeaseCheckpoint ? { persist: cfg.flags.get('experimental-enable-lease-checkpoint-persist') === true } : null,
+    leaseCheckpoint: cfg.experimentalEnableLeaseCheckpoint
+      ? { persist: cfg.flags.get('experimental-enable-lease-checkpoint-persist') === true }
+      : null,
     auth: { tokens, bcryptCost: cfg.bcryptCost, clientCertAuth: cfg.clientTls.clientCertAuth },
     logger,
     transport: (s) =>
@@ -156,8 +199,15 @@ export async function startMember(cfg: ServerConfig, opts: { logger?: Logger } =
     onRemoved: () => resolveRemoved(),
   });
   if (cfg.quotaBackendBytes === null) logger.warn(MSG.DISABLED_BACKEND_QUOTA);
-  else logger.info(MSG.ENABLED_BACKEND_QUOTA_DEFAULT, { 'quota-name': 'v3-applier', 'quota-size-bytes': cfg.quotaBackendBytes });
-  logger.info(MSG.STARTING_ETCD_SERVER, { 'local-member-id': formatId(server.memberId), 'local-server-version': ETCD_COMPAT_VERSION });
+  else
+    logger.info(MSG.ENABLED_BACKEND_QUOTA_DEFAULT, {
+      'quota-name': 'v3-applier',
+      'quota-size-bytes': cfg.quotaBackendBytes,
+    });
+  logger.info(MSG.STARTING_ETCD_SERVER, {
+    'local-member-id': formatId(server.memberId),
+    'local-server-version': ETCD_COMPAT_VERSION,
+  });
 
   const version = { etcdserver: ETCD_COMPAT_VERSION, etcdcluster: ETCD_CLUSTER_VERSION };
   peerServer = new PeerServer(

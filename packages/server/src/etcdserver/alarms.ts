@@ -82,7 +82,9 @@ export class AlarmStore {
 
   private filter(r: etcdserverpb.AlarmRequest): PartialMessage<etcdserverpb.AlarmMember>[] {
     return this.list()
-      .filter((a) => (r.memberID === 0n || a.memberId === r.memberID) && (r.alarm === AlarmType.NONE || a.alarm === r.alarm))
+      .filter(
+        (a) => (r.memberID === 0n || a.memberId === r.memberID) && (r.alarm === AlarmType.NONE || a.alarm === r.alarm),
+      )
       .map((a) => ({ memberID: a.memberId, alarm: a.alarm }));
   }
 
@@ -95,7 +97,10 @@ export class AlarmStore {
       await s.linearizableRead();
       return this.filter(r);
     }
-    return s.propose<PartialMessage<etcdserverpb.AlarmMember>[]>(RequestKind.Alarm, encodeMessage(etcdserverpb.AlarmRequest, r));
+    return s.propose<PartialMessage<etcdserverpb.AlarmMember>[]>(
+      RequestKind.Alarm,
+      encodeMessage(etcdserverpb.AlarmRequest, r),
+    );
   }
 
   /**
@@ -108,7 +113,13 @@ export class AlarmStore {
     if (this.backend.size() + costBytes + COST_OVERHEAD <= this.quotaBytes) return;
     const s = this.server;
     if (s) {
-      void this.handle(etcdserverpb.AlarmRequest.create({ action: AlarmAction.ACTIVATE, memberID: s.memberId, alarm: AlarmType.NOSPACE })).catch(() => {});
+      void this.handle(
+        etcdserverpb.AlarmRequest.create({
+          action: AlarmAction.ACTIVATE,
+          memberID: s.memberId,
+          alarm: AlarmType.NOSPACE,
+        }),
+      ).catch(() => {});
     }
     throw etcdError('NoSpace');
   }

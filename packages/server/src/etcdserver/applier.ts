@@ -14,7 +14,8 @@ import type { Member, Membership } from './membership.js';
 import { decodeRequest, RequestKind, type InternalRequest } from './raft-request.js';
 
 function txnHasPuts(t: etcdserverpb.TxnRequest): boolean {
-  const has = (ops: etcdserverpb.RequestOp[]): boolean => ops.some((op) => op.requestPut !== undefined || (op.requestTxn !== undefined && txnHasPuts(op.requestTxn)));
+  const has = (ops: etcdserverpb.RequestOp[]): boolean =>
+    ops.some((op) => op.requestPut !== undefined || (op.requestTxn !== undefined && txnHasPuts(op.requestTxn)));
   return has(t.success) || has(t.failure);
 }
 
@@ -155,8 +156,19 @@ export class Applier {
     const { membership } = this.deps;
     let attrs: Member | undefined;
     if (cc.context.length > 0) {
-      const o = JSON.parse(Buffer.from(cc.context).toString('utf8')) as { name?: string; peerURLs: string[]; clientURLs?: string[]; isLearner?: boolean };
-      attrs = { id: cc.nodeId, name: o.name ?? '', peerUrls: o.peerURLs, clientUrls: o.clientURLs ?? [], isLearner: o.isLearner ?? false };
+      const o = JSON.parse(Buffer.from(cc.context).toString('utf8')) as {
+        name?: string;
+        peerURLs: string[];
+        clientURLs?: string[];
+        isLearner?: boolean;
+      };
+      attrs = {
+        id: cc.nodeId,
+        name: o.name ?? '',
+        peerUrls: o.peerURLs,
+        clientUrls: o.clientURLs ?? [],
+        isLearner: o.isLearner ?? false,
+      };
     } else {
       attrs = this.deps.initialMembers.get(cc.nodeId);
     }

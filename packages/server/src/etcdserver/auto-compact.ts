@@ -33,9 +33,15 @@ function goDuration(ms: number): string {
   return `${h > 0 ? `${h}h` : ''}${h > 0 || m > 0 ? `${m}m` : ''}${s}s`;
 }
 
-const isCompacted = (err: unknown): boolean => err instanceof Error && err.message.endsWith('required revision has been compacted');
+const isCompacted = (err: unknown): boolean =>
+  err instanceof Error && err.message.endsWith('required revision has been compacted');
 
-export function startAutoCompaction(server: CompactionTarget, cfg: AutoCompactionConfig, logger: Logger, opts: { checkMs?: number } = {}): AutoCompactor | null {
+export function startAutoCompaction(
+  server: CompactionTarget,
+  cfg: AutoCompactionConfig,
+  logger: Logger,
+  opts: { checkMs?: number } = {},
+): AutoCompactor | null {
   const periodic = cfg.mode === 'periodic';
   if (periodic ? cfg.retentionMs <= 0 : cfg.retentionRevisions <= 0) return null;
   const kind = periodic ? 'periodic' : 'revision';
@@ -62,7 +68,11 @@ export function startAutoCompaction(server: CompactionTarget, cfg: AutoCompactio
         () => true,
         (err: unknown) => {
           if (isCompacted(err)) return true;
-          logger.warn(`failed auto ${kind} compaction`, { revision: rev, ...retentionField, error: String((err as Error)?.message ?? err) });
+          logger.warn(`failed auto ${kind} compaction`, {
+            revision: rev,
+            ...retentionField,
+            error: String((err as Error)?.message ?? err),
+          });
           return false;
         },
       )
@@ -70,7 +80,11 @@ export function startAutoCompaction(server: CompactionTarget, cfg: AutoCompactio
         running = false;
         if (!ok) return;
         done = Math.max(done, rev);
-        logger.info(`completed auto ${kind} compaction`, { revision: rev, ...retentionField, took: goDuration(Date.now() - started) });
+        logger.info(`completed auto ${kind} compaction`, {
+          revision: rev,
+          ...retentionField,
+          took: goDuration(Date.now() - started),
+        });
       });
   };
 

@@ -82,8 +82,21 @@ export async function openStorage(opts: OpenStorageOptions): Promise<OpenedStora
   const raftStorage = new MemoryStorage();
 
   if (!(await Wal.exists(dirs.walDir))) {
-    const wal = await Wal.create(dirs.walDir, { metadata: encodeWalMetadata(opts.fresh), ...WAL_OPTIONS, logger: walLogger });
-    return { fresh: true, wal, snapshotter, backend, raftStorage, metadata: opts.fresh, snapshot: null, hardState: null };
+    const wal = await Wal.create(dirs.walDir, {
+      metadata: encodeWalMetadata(opts.fresh),
+      ...WAL_OPTIONS,
+      logger: walLogger,
+    });
+    return {
+      fresh: true,
+      wal,
+      snapshotter,
+      backend,
+      raftStorage,
+      metadata: opts.fresh,
+      snapshot: null,
+      hardState: null,
+    };
   }
 
   // Restart: the newest snapshot the WAL knows about, then the entries after it.
@@ -91,7 +104,9 @@ export async function openStorage(opts: OpenStorageOptions): Promise<OpenedStora
   const known = new Set(markers.map((m) => `${m.term}/${m.index}`));
   const snapshot = await snapshotter.loadNewest((meta) => known.has(`${meta.term}/${meta.index}`));
   const wal = await Wal.open(dirs.walDir, { ...WAL_OPTIONS, logger: walLogger });
-  const read = await wal.readAll(snapshot ? { index: snapshot.metadata.index, term: snapshot.metadata.term } : undefined);
+  const read = await wal.readAll(
+    snapshot ? { index: snapshot.metadata.index, term: snapshot.metadata.term } : undefined,
+  );
   if (snapshot) raftStorage.applySnapshot(snapshot);
   raftStorage.setHardState(read.hardState);
   raftStorage.append(read.entries);

@@ -23,13 +23,31 @@ const idKey = (id: bigint): Buffer => {
 
 function encodeMember(m: Member): Buffer {
   return Buffer.from(
-    JSON.stringify({ id: m.id.toString(16), name: m.name, peerURLs: m.peerUrls, clientURLs: m.clientUrls, isLearner: m.isLearner }),
+    JSON.stringify({
+      id: m.id.toString(16),
+      name: m.name,
+      peerURLs: m.peerUrls,
+      clientURLs: m.clientUrls,
+      isLearner: m.isLearner,
+    }),
   );
 }
 
 function decodeMember(b: Buffer): Member {
-  const o = JSON.parse(b.toString('utf8')) as { id: string; name: string; peerURLs: string[]; clientURLs: string[]; isLearner: boolean };
-  return { id: BigInt(`0x${o.id}`), name: o.name, peerUrls: o.peerURLs, clientUrls: o.clientURLs, isLearner: o.isLearner };
+  const o = JSON.parse(b.toString('utf8')) as {
+    id: string;
+    name: string;
+    peerURLs: string[];
+    clientURLs: string[];
+    isLearner: boolean;
+  };
+  return {
+    id: BigInt(`0x${o.id}`),
+    name: o.name,
+    peerUrls: o.peerURLs,
+    clientUrls: o.clientURLs,
+    isLearner: o.isLearner,
+  };
 }
 
 export class Membership {

@@ -53,7 +53,13 @@ export class Proposals {
   constructor(private readonly deps: ProposalsDeps) {}
 
   private register(id: bigint, resolve: (v: unknown) => void, reject: (e: unknown) => void): void {
-    this.waiters.set(id, { resolve, reject, deadline: performance.now() + this.deps.timeoutMs, lead: this.deps.lead(), term: Number.POSITIVE_INFINITY });
+    this.waiters.set(id, {
+      resolve,
+      reject,
+      deadline: performance.now() + this.deps.timeoutMs,
+      lead: this.deps.lead(),
+      term: Number.POSITIVE_INFINITY,
+    });
   }
 
   /** Proposes the encoded request `data` (request ID `id`); resolves with its apply outcome here. */

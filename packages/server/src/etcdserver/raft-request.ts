@@ -63,7 +63,13 @@ export function decodeRequest(data: Uint8Array): InternalRequest {
   const user = rd.bytes();
   const authRevision = rd.uvarint();
   const body = rd.bytes();
-  return { kind, id, username: user.length === 0 ? '' : Buffer.from(user.buffer, user.byteOffset, user.length).toString('utf8'), authRevision, body };
+  return {
+    kind,
+    id,
+    username: user.length === 0 ? '' : Buffer.from(user.buffer, user.byteOffset, user.length).toString('utf8'),
+    authRevision,
+    body,
+  };
 }
 
 /** etcd's InternalRaftRequest field number for each request kind (its size decides "request is too large"). */
@@ -107,7 +113,9 @@ function varintLen(v: number | bigint): number {
 export function etcdRequestSize(r: InternalRequest): number {
   const user = Buffer.byteLength(r.username, 'utf8');
   const header =
-    (r.id !== 0n ? 1 + varintLen(r.id) : 0) + (user > 0 ? 1 + varintLen(user) + user : 0) + (r.authRevision > 0 ? 1 + varintLen(r.authRevision) : 0);
+    (r.id !== 0n ? 1 + varintLen(r.id) : 0) +
+    (user > 0 ? 1 + varintLen(user) + user : 0) +
+    (r.authRevision > 0 ? 1 + varintLen(r.authRevision) : 0);
   const field = ETCD_FIELD[r.kind] ?? 15;
   return 2 + varintLen(header) + header + varintLen(field << 3) + varintLen(r.body.length) + r.body.length;
 }

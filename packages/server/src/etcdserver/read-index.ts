@@ -81,7 +81,12 @@ export class ReadIndexer {
     if (this.pending.length === 0 || this.stopped || this.rounds.size >= MAX_ROUNDS) return;
     const waiters = this.pending;
     this.pending = [];
-    const round: Round = { ctx: 0n, waiters, index: null, retry: setTimeout(() => this.reissue(round), this.deps.retryMs) };
+    const round: Round = {
+      ctx: 0n,
+      waiters,
+      index: null,
+      retry: setTimeout(() => this.reissue(round), this.deps.retryMs),
+    };
     round.retry.unref();
     this.issue(round);
   }

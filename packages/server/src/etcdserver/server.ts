@@ -4,7 +4,17 @@
 // cluster: the write path is the same as in a cluster.
 
 import { etcdError, GrpcStatusError } from '@conclave/api';
-import { ConfChangeType, ProposalDroppedError, RawNode, StateRole, type Entry, type Message, type Ready, type ConfChange, type ConfState } from '../raft/index.js';
+import {
+  ConfChangeType,
+  ProposalDroppedError,
+  RawNode,
+  StateRole,
+  type Entry,
+  type Message,
+  type Ready,
+  type ConfChange,
+  type ConfState,
+} from '../raft/index.js';
 import type { Logger } from '../log/index.js';
 import { MSG, formatId } from '../log/index.js';
 import { MvccStore } from '../mvcc/index.js';
@@ -207,10 +217,16 @@ export class EtcdServer {
     });
     const s = new EtcdServer(opts, storage);
     s.durableIndex = storage.raftStorage.lastIndex();
-    opts.logger.info(MSG.STARTING_LOCAL_MEMBER, { 'local-member-id': formatId(s.memberId), 'cluster-id': formatId(s.clusterId) });
+    opts.logger.info(MSG.STARTING_LOCAL_MEMBER, {
+      'local-member-id': formatId(s.memberId),
+      'cluster-id': formatId(s.clusterId),
+    });
     if (storage.fresh) {
       if (opts.bootstrap !== false) {
-        s.node.bootstrap(opts.initialMembers.filter((m) => !m.isLearner).map((m) => m.id), opts.initialMembers.filter((m) => m.isLearner).map((m) => m.id));
+        s.node.bootstrap(
+          opts.initialMembers.filter((m) => !m.isLearner).map((m) => m.id),
+          opts.initialMembers.filter((m) => m.isLearner).map((m) => m.id),
+        );
       }
       storage.backend.batch(() => s.membership.setClusterId(clusterId));
     }
@@ -350,7 +366,10 @@ export class EtcdServer {
     let early: Entry[] = [];
     let late = rd.committedEntries;
     if (!rd.snapshot && late.length > 0) {
-      const limit = Math.min(this.durableIndex, rd.entries.length > 0 ? rd.entries[0]!.index - 1 : Number.POSITIVE_INFINITY);
+      const limit = Math.min(
+        this.durableIndex,
+        rd.entries.length > 0 ? rd.entries[0]!.index - 1 : Number.POSITIVE_INFINITY,
+      );
       let n = 0;
       while (n < late.length && late[n]!.index <= limit) n++;
       if (n > 0) {
@@ -418,7 +437,9 @@ export class EtcdServer {
       const prev = this.lead;
       this.lead = lead;
       if (lead !== 0n) {
-        this.logger.info(`raft.node: ${formatId(this.memberId)} elected leader ${formatId(lead)} at term ${rd.hardState?.term ?? this.term}`);
+        this.logger.info(
+          `raft.node: ${formatId(this.memberId)} elected leader ${formatId(lead)} at term ${rd.hardState?.term ?? this.term}`,
+        );
         const waiters = this.leaderWaiters;
         this.leaderWaiters = [];
         for (const w of waiters) w();
@@ -449,7 +470,9 @@ export class EtcdServer {
     this.transport?.syncMembers(this.membership.list());
     if (!this.removed && this.membership.isRemoved(this.memberId)) {
       this.removed = true;
-      this.logger.warn('the member has been permanently removed from the cluster', { 'local-member-id': formatId(this.memberId) });
+      this.logger.warn('the member has been permanently removed from the cluster', {
+        'local-member-id': formatId(this.memberId),
+      });
       // Stay a moment so the remaining voters learn that the removal committed (with two voters left,
       // going first could leave the other waiting for a quorum that includes us).
       setTimeout(() => this.opts.onRemoved?.(), 2 * this.opts.heartbeatMs * this.opts.electionTicks).unref();
@@ -508,7 +531,9 @@ export class EtcdServer {
    */
   onPeerGone(id: bigint): void {
     if (this.stopped || id !== this.lead || this.role !== StateRole.Follower) return;
-    this.logger.warn('leader process is gone (its peer port refuses connections); forgetting it', { 'leader-member-id': formatId(id) });
+    this.logger.warn('leader process is gone (its peer port refuses connections); forgetting it', {
+      'leader-member-id': formatId(id),
+    });
     this.node.forgetLeader();
     this.kick();
     if (this.fastCampaign) return;
@@ -521,20 +546,23 @@ export class EtcdServer {
    * within a few heartbeats is tried again (a new term each time, which Raft allows at any moment).
    */
   private scheduleFastCampaign(attempts: number, spreadMs: number): void {
-    this.fastCampaign = setTimeout(() => {
-      this.fastCampaign = null;
-      if (this.stopped || this.lead !== 0n || this.role === StateRole.Leader) return;
-      this.node.campaign();
-      this.kick();
-      if (attempts > 1) {
-        this.fastCampaign = setTimeout(() => {
-          this.fastCampaign = null;
-          if (this.stopped || this.lead !== 0n || this.role === StateRole.Leader) return;
-          this.scheduleFastCampaign(attempts - 1, spreadMs / 2);
-        }, 3 * this.opts.heartbeatMs);
-        this.fastCampaign.unref();
-      }
-    }, Math.floor(Math.random() * spreadMs));
+    this.fastCampaign = setTimeout(
+      () => {
+        this.fastCampaign = null;
+        if (this.stopped || this.lead !== 0n || this.role === StateRole.Leader) return;
+        this.node.campaign();
+        this.kick();
+        if (attempts > 1) {
+          this.fastCampaign = setTimeout(() => {
+            this.fastCampaign = null;
+            if (this.stopped || this.lead !== 0n || this.role === StateRole.Leader) return;
+            this.scheduleFastCampaign(attempts - 1, spreadMs / 2);
+          }, 3 * this.opts.heartbeatMs);
+          this.fastCampaign.unref();
+        }
+      },
+      Math.floor(Math.random() * spreadMs),
+    );
     this.fastCampaign.unref();
   }
 
@@ -598,7 +626,13 @@ export class EtcdServer {
     if (this.stopped || this.fatal) return Promise.reject(etcdError('Stopped'));
     const { signal, cancel } = opts;
     if (signal?.aborted) return Promise.reject(signal.reason);
-    const req: InternalRequest = { kind, id: this.ids.next(), username: opts.username ?? '', authRevision: opts.authRevision ?? 0, body };
+    const req: InternalRequest = {
+      kind,
+      id: this.ids.next(),
+      username: opts.username ?? '',
+      authRevision: opts.authRevision ?? 0,
+      body,
+    };
     if (etcdRequestSize(req) > this.opts.maxRequestBytes) return Promise.reject(etcdError('RequestTooLarge'));
     return this.proposals.propose<T>(req.id, encodeRequest(req), { signal, cancel });
   }
@@ -611,7 +645,11 @@ export class EtcdServer {
 
   /** Publishes this member's name and client URLs through Raft (etcd's "publish"), retrying until it lands. */
   async publish(): Promise<void> {
-    const attrs = JSON.stringify({ id: formatId(this.memberId), name: this.opts.name, clientURLs: this.opts.clientUrls });
+    const attrs = JSON.stringify({
+      id: formatId(this.memberId),
+      name: this.opts.name,
+      clientURLs: this.opts.clientUrls,
+    });
     for (;;) {
       if (this.stopped) return;
       try {
@@ -637,7 +675,9 @@ export class EtcdServer {
     if (this.membership.version) return;
     await this.waitLeader();
     if (!this.isLeader || this.membership.version) return;
-    this.logger.info(MSG.SETTING_UP_INITIAL_CLUSTER_VERSION, { 'cluster-version': version.split('.').slice(0, 2).join('.') });
+    this.logger.info(MSG.SETTING_UP_INITIAL_CLUSTER_VERSION, {
+      'cluster-version': version.split('.').slice(0, 2).join('.'),
+    });
     await this.propose(RequestKind.ClusterVersion, Buffer.from(version));
   }
 
@@ -649,7 +689,14 @@ export class EtcdServer {
     if (this.stopped || this.fatal) return Promise.reject(etcdError('Stopped'));
     const id = this.ids.next();
     const ctx = context
-      ? Buffer.from(JSON.stringify({ name: context.name, peerURLs: context.peerUrls, clientURLs: context.clientUrls, isLearner: context.isLearner }))
+      ? Buffer.from(
+          JSON.stringify({
+            name: context.name,
+            peerURLs: context.peerUrls,
+            clientURLs: context.clientUrls,
+            isLearner: context.isLearner,
+          }),
+        )
       : Buffer.alloc(0);
     return this.proposals.proposeConfChange(id, () => this.node.proposeConfChange({ type, nodeId, context: ctx, id }));
   }
@@ -670,7 +717,8 @@ export class EtcdServer {
 
   async stop(): Promise<void> {
     if (this.stopped) return;
-    if (process.env['CONCLAVE_DEBUG_STATS']) this.logger.warn('ready-loop stats', { readies: this.readyCount, ...this.stats });
+    if (process.env['CONCLAVE_DEBUG_STATS'])
+      this.logger.warn('ready-loop stats', { readies: this.readyCount, ...this.stats });
     this.stopped = true;
     if (this.ticker) clearInterval(this.ticker);
     if (this.fastCampaign) clearTimeout(this.fastCampaign);

@@ -14,7 +14,10 @@ export async function installSnapshot(server: EtcdServer, snap: Snapshot, dbPath
     log.warn('snapshot without database; keeping the local backend', { 'snapshot-index': snap.metadata.index });
     return;
   }
-  log.info('applying snapshot', { 'local-member-id': formatId(server.memberId), 'snapshot-index': snap.metadata.index });
+  log.info('applying snapshot', {
+    'local-member-id': formatId(server.memberId),
+    'snapshot-index': snap.metadata.index,
+  });
   await st.backend.restoreFrom(dbPath);
   server.membership.load();
   server.alarms.load();

@@ -4,8 +4,21 @@
 
 import type http from 'node:http';
 import type { H2HttpRequest, H2HttpResponse } from '../transport/h2/http-adapter.js';
-import { decodeFirstValue, GrpcCode, GrpcStatusError, Reader, type MessageCodec, type PartialMessage } from '@conclave/api';
-import { RawResponse, type BidiHandler, type GrpcServer, type ServerStreamHandler, type UnaryHandler } from '../transport/grpc-server.js';
+import {
+  decodeFirstValue,
+  GrpcCode,
+  GrpcStatusError,
+  Reader,
+  type MessageCodec,
+  type PartialMessage,
+} from '@conclave/api';
+import {
+  RawResponse,
+  type BidiHandler,
+  type GrpcServer,
+  type ServerStreamHandler,
+  type UnaryHandler,
+} from '../transport/grpc-server.js';
 import type { ServerCall } from '../transport/call.js';
 
 type Req = http.IncomingMessage | H2HttpRequest;

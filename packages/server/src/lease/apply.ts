@@ -36,5 +36,7 @@ export function registerLeaseAppliers(d: LeaseApplierDeps): void {
 
 /** The Raft body of a LeaseCheckpoint request. */
 export function encodeCheckpoints(cps: readonly Checkpoint[]): Uint8Array {
-  return encodeMessage(etcdserverpb.LeaseCheckpointRequest, { checkpoints: cps.map((c) => ({ ID: c.id, remainingTTL: c.remainingTtl })) });
+  return encodeMessage(etcdserverpb.LeaseCheckpointRequest, {
+    checkpoints: cps.map((c) => ({ ID: c.id, remainingTTL: c.remainingTtl })),
+  });
 }

@@ -70,7 +70,10 @@ export class ExpiryLoop {
         (err: unknown) => {
           // Not found: revoked meanwhile (by a client, or a previous attempt that did land).
           if ((err as Error)?.message !== 'etcdserver: requested lease not found' && !this.stopped) {
-            this.d.logger.warn('failed to revoke lease', { 'lease-id': BigInt.asUintN(64, id).toString(16).padStart(16, '0'), error: String((err as Error)?.message ?? err) });
+            this.d.logger.warn('failed to revoke lease', {
+              'lease-id': BigInt.asUintN(64, id).toString(16).padStart(16, '0'),
+              error: String((err as Error)?.message ?? err),
+            });
           }
           this.settled();
         },
@@ -87,7 +90,11 @@ export class ExpiryLoop {
     for (let i = 0; i < CHECKPOINT_RATE / 2; i++) {
       const cps = this.d.lessor.dueCheckpoints(CHECKPOINT_BATCH);
       if (cps.length > 0) {
-        this.d.checkpoint(cps).catch((err: unknown) => this.d.logger.warn('failed to checkpoint leases', { error: String((err as Error)?.message ?? err) }));
+        this.d
+          .checkpoint(cps)
+          .catch((err: unknown) =>
+            this.d.logger.warn('failed to checkpoint leases', { error: String((err as Error)?.message ?? err) }),
+          );
       }
       if (cps.length < CHECKPOINT_BATCH) return;
     }

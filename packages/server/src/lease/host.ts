@@ -64,10 +64,21 @@ export class LeaseHost {
       expiredRetryMs: o.requestTimeoutMs,
       logger: s.logger,
       ...(cp
-        ? { checkpoint: { persist: cp.persist, intervalMs: cp.intervalMs ?? DEFAULT_CHECKPOINT_INTERVAL_MS, propose: (cps) => propose(RequestKind.LeaseCheckpoint, encodeCheckpoints(cps)) } }
+        ? {
+            checkpoint: {
+              persist: cp.persist,
+              intervalMs: cp.intervalMs ?? DEFAULT_CHECKPOINT_INTERVAL_MS,
+              propose: (cps) => propose(RequestKind.LeaseCheckpoint, encodeCheckpoints(cps)),
+            },
+          }
         : {}),
     });
-    registerLeaseAppliers({ lessor: this.lessor, store: s.store, capped: () => s.alarms.capped, register: (k, fn) => s.applier.register(k, fn) });
+    registerLeaseAppliers({
+      lessor: this.lessor,
+      store: s.store,
+      capped: () => s.alarms.capped,
+      register: (k, fn) => s.applier.register(k, fn),
+    });
     this.loop = new ExpiryLoop({
       lessor: this.lessor,
       revoke: (id) => propose(RequestKind.LeaseRevoke, encodeMessage(etcdserverpb.LeaseRevokeRequest, { ID: id })),
@@ -107,7 +118,9 @@ export class LeaseHost {
     if (this.s.isLeader && this.applied()) {
       try {
         const r = this.lessor.renew(id);
-        return typeof r === 'number' ? r : r.catch((e: unknown) => this.retryUnlessFinal(e, () => this.routed(id, 'renew')));
+        return typeof r === 'number'
+          ? r
+          : r.catch((e: unknown) => this.retryUnlessFinal(e, () => this.routed(id, 'renew')));
       } catch (e) {
         if (!(e instanceof NotPrimaryError)) throw e;
       }
@@ -196,7 +209,9 @@ export class LeaseHost {
         continue;
       }
       try {
-        return what === 'renew' ? await this.forwarder.renew(lead, id) : await this.forwarder.timeToLive(lead, id, keys);
+        return what === 'renew'
+          ? await this.forwarder.renew(lead, id)
+          : await this.forwarder.timeToLive(lead, id, keys);
       } catch (e) {
         if (e instanceof LeaseNotFoundError) throw e;
         await sleep(Math.min(this.o.heartbeatMs, 50));

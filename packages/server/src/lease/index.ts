@@ -5,6 +5,14 @@
 // leader through a forwarding hook the cluster's peer transport implements.
 
 export { LeaseHost, minLeaseTtl, type LeaseHostOptions } from './host.js';
-export { Lessor, LeaseNotFoundError, NotPrimaryError, MAX_LEASE_TTL, LEASE_REVOKE_RATE, type Checkpoint, type LessorOptions } from './lessor.js';
+export {
+  Lessor,
+  LeaseNotFoundError,
+  NotPrimaryError,
+  MAX_LEASE_TTL,
+  LEASE_REVOKE_RATE,
+  type Checkpoint,
+  type LessorOptions,
+} from './lessor.js';
 export { Lease, FOREVER } from './lease.js';
 export type { LeaseForwarder, LeaseTimeToLive } from './forward.js';

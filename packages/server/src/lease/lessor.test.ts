@@ -4,7 +4,14 @@ import { encodeMessage, etcdserverpb, GrpcStatusError } from '@conclave/api';
 import { RequestKind, type InternalRequest } from '../etcdserver/raft-request.js';
 import { encodeCheckpoints, registerLeaseAppliers } from './apply.js';
 import { b, openFixture, put, type Fixture } from '../mvcc/test-util.js';
-import { Lessor, LeaseNotFoundError, NotPrimaryError, MAX_LEASE_TTL, type Checkpoint, type LessorOptions } from './lessor.js';
+import {
+  Lessor,
+  LeaseNotFoundError,
+  NotPrimaryError,
+  MAX_LEASE_TTL,
+  type Checkpoint,
+  type LessorOptions,
+} from './lessor.js';
 import { now } from './lease.js';
 import { decodeLeaseRecord, encodeLeaseRecord, leaseKey } from './persist.js';
 
@@ -51,11 +58,20 @@ describe('lessor: grant, revoke, attach', () => {
     assert.equal(l.ttl, 2);
     assert.equal(apply(() => lessor.grant(2n, -5)).ttl, 2);
     assert.equal(apply(() => lessor.grant(3n, 60)).ttl, 60);
-    assert.equal(errMessage(() => apply(() => lessor.grant(1n, 10))), 'etcdserver: lease already exists');
-    assert.equal(errMessage(() => apply(() => lessor.grant(4n, MAX_LEASE_TTL + 1))), 'etcdserver: too large lease TTL');
+    assert.equal(
+      errMessage(() => apply(() => lessor.grant(1n, 10))),
+      'etcdserver: lease already exists',
+    );
+    assert.equal(
+      errMessage(() => apply(() => lessor.grant(4n, MAX_LEASE_TTL + 1))),
+      'etcdserver: too large lease TTL',
+    );
     assert.equal(apply(() => lessor.grant(5n, MAX_LEASE_TTL)).ttl, MAX_LEASE_TTL);
     assert.deepEqual(
-      lessor.list().map((x) => x.id).sort(),
+      lessor
+        .list()
+        .map((x) => x.id)
+        .sort(),
       [1n, 2n, 3n, 5n],
     );
     const rec = decodeLeaseRecord(fx.backend.dbs.lease.get(leaseKey(3n))!);
@@ -99,7 +115,10 @@ describe('lessor: grant, revoke, attach', () => {
     assert.equal(lessor.lookup(7n), undefined);
     assert.equal(fx.backend.dbs.lease.get(leaseKey(7n)), undefined);
     assert.equal(fx.store.range(b('other'), null).kvs.length, 1);
-    assert.equal(errMessage(() => apply(() => lessor.revoke(7n))), 'etcdserver: requested lease not found');
+    assert.equal(
+      errMessage(() => apply(() => lessor.revoke(7n))),
+      'etcdserver: requested lease not found',
+    );
   });
 
   test('revoke of a lease without keys consumes no revision', () => {
@@ -204,7 +223,10 @@ describe('lessor: the primary', () => {
     (lessor as unknown as { expiries: { set(id: bigint, t: number): void } }).expiries.set(1n, now() - 1);
     (lessor as unknown as { expiries: { set(id: bigint, t: number): void } }).expiries.set(3n, now() - 1);
     assert.deepEqual(
-      lessor.findExpired(10).map((l) => l.id).sort(),
+      lessor
+        .findExpired(10)
+        .map((l) => l.id)
+        .sort(),
       [1n, 3n],
     );
     assert.deepEqual(lessor.findExpired(10), []);
@@ -275,7 +297,9 @@ describe('lessor: the primary', () => {
 describe('lessor: checkpoints', () => {
   test('the primary checkpoints remaining TTLs; a new primary restarts from them', async () => {
     const proposed: Checkpoint[][] = [];
-    const cp = newLessor({ checkpoint: { intervalMs: 50, persist: true, propose: async (cps) => void proposed.push(cps) } });
+    const cp = newLessor({
+      checkpoint: { intervalMs: 50, persist: true, propose: async (cps) => void proposed.push(cps) },
+    });
     lessor.close();
     cp.promote(0);
     apply(() => cp.grant(1n, 60));
@@ -307,7 +331,9 @@ describe('lease records', () => {
     assert.equal(encodeLeaseRecord({ id: 1n, ttl: 10, remainingTtl: 0 }).toString('hex'), '0801100a');
     const ids = [0x7fff_ffff_ffff_ffffn, -1n, 0x694d_0000_0001_0203n, 5n];
     const encoded = ids.map((id) => encodeLeaseRecord({ id, ttl: 9_000_000_000, remainingTtl: 3 }));
-    ids.forEach((id, i) => assert.deepEqual(decodeLeaseRecord(encoded[i]!), { id, ttl: 9_000_000_000, remainingTtl: 3 }));
+    ids.forEach((id, i) =>
+      assert.deepEqual(decodeLeaseRecord(encoded[i]!), { id, ttl: 9_000_000_000, remainingTtl: 3 }),
+    );
     assert.equal(leaseKey(-1n).toString('hex'), 'ffffffffffffffff');
   });
 });
@@ -317,17 +343,22 @@ describe('lease appliers', () => {
     const appliers = new Map<number, (req: InternalRequest) => unknown>();
     let capped = false;
     registerLeaseAppliers({ lessor, store: fx.store, capped: () => capped, register: (k, fn) => appliers.set(k, fn) });
-    const run = (kind: RequestKind, body: Uint8Array) => apply(() => appliers.get(kind)!({ kind, id: 1n, username: '', authRevision: 0, body }));
+    const run = (kind: RequestKind, body: Uint8Array) =>
+      apply(() => appliers.get(kind)!({ kind, id: 1n, username: '', authRevision: 0, body }));
     const granted = run(RequestKind.LeaseGrant, encodeMessage(etcdserverpb.LeaseGrantRequest, { ID: 0x77, TTL: 1 }));
     assert.deepEqual(granted, { header: { revision: 1 }, ID: 0x77n, TTL: 2 });
     put(fx.store, 'held', 'v', 0x77n);
     run(RequestKind.LeaseCheckpoint, encodeCheckpoints([{ id: 0x77n, remainingTtl: 1 }]));
     assert.equal(lessor.lookup(0x77n)!.remainingTtl, 1);
-    assert.deepEqual(run(RequestKind.LeaseRevoke, encodeMessage(etcdserverpb.LeaseRevokeRequest, { ID: 0x77 })), { header: { revision: 3 } });
+    assert.deepEqual(run(RequestKind.LeaseRevoke, encodeMessage(etcdserverpb.LeaseRevokeRequest, { ID: 0x77 })), {
+      header: { revision: 3 },
+    });
     assert.equal(fx.store.range(b('held'), null).kvs.length, 0);
     capped = true;
     assert.equal(
-      errMessage(() => run(RequestKind.LeaseGrant, encodeMessage(etcdserverpb.LeaseGrantRequest, { ID: 0x78, TTL: 5 }))),
+      errMessage(() =>
+        run(RequestKind.LeaseGrant, encodeMessage(etcdserverpb.LeaseGrantRequest, { ID: 0x78, TTL: 5 })),
+      ),
       'etcdserver: mvcc: database space exceeded',
     );
   });

@@ -296,7 +296,10 @@ export class Lessor {
   }
 
   private persist(l: Lease): void {
-    this.o.backend.dbs.lease.putSync(leaseKey(l.id), encodeLeaseRecord({ id: l.id, ttl: l.ttl, remainingTtl: l.remainingTtl }));
+    this.o.backend.dbs.lease.putSync(
+      leaseKey(l.id),
+      encodeLeaseRecord({ id: l.id, ttl: l.ttl, remainingTtl: l.remainingTtl }),
+    );
   }
 
   /** Registers an undo step for the current batch (run in reverse order if the batch aborts). */
@@ -332,7 +335,8 @@ export class Lessor {
     }
     if (cur > this.pendingTo) {
       try {
-        for (const ev of store.history(this.pendingTo + 1, cur)) if (ev.type === 'put' && ev.kv.lease !== 0n) this.addPending(ev.kv.lease, ev.kv.key);
+        for (const ev of store.history(this.pendingTo + 1, cur))
+          if (ev.type === 'put' && ev.kv.lease !== 0n) this.addPending(ev.kv.lease, ev.kv.key);
       } catch {
         // The pending writes were compacted away within the batch: take every leased key instead.
         for (const { key, lease } of store.keysWithLease()) this.addPending(lease, key);
@@ -377,7 +381,11 @@ export class Lessor {
     for (const { key, lease } of this.o.store.keysWithLease()) {
       const l = leases.get(lease);
       if (l) l.keys.add(key.toString('latin1'));
-      else this.o.logger?.warn('key attached to an unknown lease', { key: key.toString('utf8'), 'lease-id': lease.toString(16) });
+      else
+        this.o.logger?.warn('key attached to an unknown lease', {
+          key: key.toString('utf8'),
+          'lease-id': lease.toString(16),
+        });
     }
     this.leases = leases;
     this.seenRev = this.o.store.currentRevision;

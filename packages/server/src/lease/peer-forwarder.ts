@@ -38,14 +38,23 @@ export function peerLeaseForwarder(s: EtcdServer, host: LeaderSide, timeoutMs: n
     const r = decodeMessage(etcdserverpb.LeaseTimeToLiveRequest, body);
     try {
       const t = await host.timeToLiveAsLeader(r.ID, r.keys);
-      return encodeMessage(etcdserverpb.LeaseTimeToLiveResponse, { ID: t.id, TTL: t.ttl, grantedTTL: t.grantedTtl, keys: t.keys });
+      return encodeMessage(etcdserverpb.LeaseTimeToLiveResponse, {
+        ID: t.id,
+        TTL: t.ttl,
+        grantedTTL: t.grantedTtl,
+        keys: t.keys,
+      });
     } catch (e) {
       throw toWire(e);
     }
   });
   const forwardRenew = async (id: bigint): Promise<number> => {
     try {
-      const out = await s.forwardToLeader(LEASE_RENEW_ROUTE, encodeMessage(etcdserverpb.LeaseKeepAliveRequest, { ID: id }), timeoutMs);
+      const out = await s.forwardToLeader(
+        LEASE_RENEW_ROUTE,
+        encodeMessage(etcdserverpb.LeaseKeepAliveRequest, { ID: id }),
+        timeoutMs,
+      );
       return Number(decodeMessage(etcdserverpb.LeaseKeepAliveResponse, out).TTL);
     } catch (e) {
       throw fromWire(e);
@@ -73,9 +82,18 @@ export function peerLeaseForwarder(s: EtcdServer, host: LeaderSide, timeoutMs: n
     },
     async timeToLive(_leader, id, keys) {
       try {
-        const out = await s.forwardToLeader(LEASE_TTL_ROUTE, encodeMessage(etcdserverpb.LeaseTimeToLiveRequest, { ID: id, keys }), timeoutMs);
+        const out = await s.forwardToLeader(
+          LEASE_TTL_ROUTE,
+          encodeMessage(etcdserverpb.LeaseTimeToLiveRequest, { ID: id, keys }),
+          timeoutMs,
+        );
         const r = decodeMessage(etcdserverpb.LeaseTimeToLiveResponse, out);
-        return { id: r.ID, ttl: Number(r.TTL), grantedTtl: Number(r.grantedTTL), keys: r.keys.map((k) => Buffer.from(k)) };
+        return {
+          id: r.ID,
+          ttl: Number(r.TTL),
+          grantedTtl: Number(r.grantedTTL),
+          keys: r.keys.map((k) => Buffer.from(k)),
+        };
       } catch (e) {
         throw fromWire(e);
       }

@@ -57,7 +57,8 @@ export function encodeZapValue(v: unknown, depth = 0): string {
   const withJson = v as { toJSON?: () => unknown };
   if (typeof withJson.toJSON === 'function') return encodeZapValue(withJson.toJSON(), depth + 1);
   const parts: string[] = [];
-  for (const [k, x] of Object.entries(v as Record<string, unknown>)) parts.push(`${jsonString(k)}:${encodeZapValue(x, depth + 1)}`);
+  for (const [k, x] of Object.entries(v as Record<string, unknown>))
+    parts.push(`${jsonString(k)}:${encodeZapValue(x, depth + 1)}`);
   return `{${parts.join(',')}}`;
 }
 
@@ -72,7 +73,13 @@ export function encodeZapFields(fields: LogFields | undefined): string {
 }
 
 /** One zap JSON line, newline-terminated. `fieldJson` comes from encodeZapFields. */
-export function zapLine(level: LogLevel, ms: number, caller: string | undefined, msg: string, fieldJson: string): string {
+export function zapLine(
+  level: LogLevel,
+  ms: number,
+  caller: string | undefined,
+  msg: string,
+  fieldJson: string,
+): string {
   const c = caller === undefined || caller === '' ? '' : `,"caller":${jsonString(caller)}`;
   return `{"level":"${level}","ts":"${zapTimestamp(ms)}"${c},"msg":${jsonString(msg)}${fieldJson}}\n`;
 }
@@ -102,7 +109,13 @@ export function capnslogFields(fields: LogFields | undefined): string {
 }
 
 /** One capnslog line, newline-terminated: "<ts> <L> | <caller>: <msg><fields>". */
-export function capnslogLine(level: LogLevel, ms: number, caller: string | undefined, msg: string, fieldText: string): string {
+export function capnslogLine(
+  level: LogLevel,
+  ms: number,
+  caller: string | undefined,
+  msg: string,
+  fieldText: string,
+): string {
   const pkg = caller === undefined || caller === '' ? '' : `${caller}: `;
   const text = `${msg}${fieldText}`;
   return `${capnslogTimestamp(ms)} ${CAPNSLOG_LETTER[level]} | ${pkg}${text}${text.endsWith('\n') ? '' : '\n'}`;

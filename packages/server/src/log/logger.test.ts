@@ -28,7 +28,15 @@ test('zap lines carry level, ts, caller, msg, then fields, in that order', () =>
     line ?? '',
     /^\{"level":"info","ts":"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}(Z|[+-]\d{4})","caller":"server\/raft","msg":"ready to serve client requests","local-member-id":"bdae9bbc11dd390d","forward-ticks":9,"pre-vote":false\}$/,
   );
-  assert.deepEqual(Object.keys(JSON.parse(line ?? '{}') as object), ['level', 'ts', 'caller', 'msg', 'local-member-id', 'forward-ticks', 'pre-vote']);
+  assert.deepEqual(Object.keys(JSON.parse(line ?? '{}') as object), [
+    'level',
+    'ts',
+    'caller',
+    'msg',
+    'local-member-id',
+    'forward-ticks',
+    'pre-vote',
+  ]);
 });
 
 test('zap omits caller when none is set and encodes values the way zap does', () => {
@@ -154,7 +162,10 @@ test('checkLogOutputs mirrors etcd setupLogging messages', () => {
     'unknown log-output "/tmp/x" (only supports "default", "stderr", "stdout")',
   );
   assert.equal(checkLogOutputs('capnslog', ['stdout']), undefined);
-  assert.throws(() => createLogger({ outputs: ['systemd/journal'] }), /conclave: --log-outputs=systemd\/journal is not supported yet/);
+  assert.throws(
+    () => createLogger({ outputs: ['systemd/journal'] }),
+    /conclave: --log-outputs=systemd\/journal is not supported yet/,
+  );
   assert.throws(() => createLogger({ format: 'capnslog', outputs: ['a', 'b'] }), /supports only 1 value/);
 });
 
@@ -215,7 +226,11 @@ if (mode === 'signal' || mode === 'handled') {
     };
     for (const [mode, [status, signal, count]] of Object.entries(expected)) {
       rmSync(file, { force: true });
-      const r = spawnSync(process.execPath, ['--import', 'tsx', script, mode], { cwd: root, encoding: 'utf8', maxBuffer: 64 << 20 });
+      const r = spawnSync(process.execPath, ['--import', 'tsx', script, mode], {
+        cwd: root,
+        encoding: 'utf8',
+        maxBuffer: 64 << 20,
+      });
       assert.equal(r.status, status, `${mode}: ${r.stderr.slice(0, 500)}`);
       assert.equal(r.signal, signal, mode);
       for (const text of [r.stderr, r.stdout, readFileSync(file, 'utf8')]) {

@@ -166,7 +166,12 @@ class LoggerImpl implements Logger {
     for (const s of this.core.sinks) s.release();
   }
 
-  private emit(level: LogLevel, msg: string, fields: LogFields | undefined, from?: (...args: never[]) => unknown): void {
+  private emit(
+    level: LogLevel,
+    msg: string,
+    fields: LogFields | undefined,
+    from?: (...args: never[]) => unknown,
+  ): void {
     const core = this.core;
     if (core.closed) return;
     const ms = nowMs();
@@ -195,7 +200,8 @@ export function createLogger(opts: LoggerOptions = {}): Logger {
     const outputs = opts.outputs ?? ['default'];
     const problem = checkLogOutputs(format, outputs);
     if (problem !== undefined) throw new Error(problem);
-    if (outputs.includes('systemd/journal')) throw new Error('conclave: --log-outputs=systemd/journal is not supported yet');
+    if (outputs.includes('systemd/journal'))
+      throw new Error('conclave: --log-outputs=systemd/journal is not supported yet');
     const targets = new Set(outputs.map((o) => (o === 'default' ? 'stderr' : o)));
     for (const t of targets) sinks.push(openSink(t));
   }

@@ -124,7 +124,11 @@ export function openSink(target: string): Sink {
     else if (key === 'stdout') s = new SharedSink(key, (d) => process.stdout.write(d));
     else {
       const fd = openSync(key, 'a', 0o666);
-      s = new SharedSink(key, (d) => writeAllSync(fd, d), () => closeSync(fd));
+      s = new SharedSink(
+        key,
+        (d) => writeAllSync(fd, d),
+        () => closeSync(fd),
+      );
     }
     shared.set(key, s);
     live.add(s);

@@ -48,7 +48,8 @@ async function main(): Promise<void> {
     console.log(`put, 1 per batch (update):                  ${rate(single, ms)}`);
     ms = timeit(N / 100, (j) =>
       backend.batch(() => {
-        for (let i = j * 100; i < j * 100 + 100; i++) store.write((t) => t.put(keys[(i * 13) % N]!, VALUE, 0n, { prevKv: true }));
+        for (let i = j * 100; i < j * 100 + 100; i++)
+          store.write((t) => t.put(keys[(i * 13) % N]!, VALUE, 0n, { prevKv: true }));
       }),
     );
     console.log(`put with prevKv, 100 per batch:             ${rate(N, ms)}`);
@@ -81,22 +82,30 @@ async function main(): Promise<void> {
 
     const h0 = performance.now();
     store.hashKV();
-    console.log(`hashKV (${store.currentRevision - 1} revisions):                ${(performance.now() - h0).toFixed(0)} ms`);
+    console.log(
+      `hashKV (${store.currentRevision - 1} revisions):                ${(performance.now() - h0).toFixed(0)} ms`,
+    );
 
     await backend.close();
     backend = await Backend.open({ path: join(dir, 'data') });
     const r0 = performance.now();
     store = MvccStore.open(backend);
-    console.log(`index rebuild on open (${N} keys, ${store.currentRevision - 1} revisions): ${(performance.now() - r0).toFixed(0)} ms`);
+    console.log(
+      `index rebuild on open (${N} keys, ${store.currentRevision - 1} revisions): ${(performance.now() - r0).toFixed(0)} ms`,
+    );
 
     const c0 = performance.now();
     await store.compact(store.currentRevision).done;
-    console.log(`compaction of ${store.currentRevision - 1 - N} old revisions:       ${(performance.now() - c0).toFixed(0)} ms (background)`);
+    console.log(
+      `compaction of ${store.currentRevision - 1 - N} old revisions:       ${(performance.now() - c0).toFixed(0)} ms (background)`,
+    );
     const r1 = performance.now();
     await backend.close();
     backend = await Backend.open({ path: join(dir, 'data') });
     store = MvccStore.open(backend);
-    console.log(`index rebuild on open (${N} keys, compacted):    ${(performance.now() - r1).toFixed(0)} ms (incl. close/open)`);
+    console.log(
+      `index rebuild on open (${N} keys, compacted):    ${(performance.now() - r1).toFixed(0)} ms (incl. close/open)`,
+    );
     console.log(`db size ${backend.size() >> 20} MiB, in use ${backend.sizeInUse() >> 20} MiB`);
     await backend.close();
   } finally {

@@ -13,7 +13,16 @@ test('revision keys: 17 bytes, tombstone marker, byte order equals revision orde
   assert.equal(t[17], 0x74);
   assert.ok(isTombstoneKey(t) && !isTombstoneKey(k));
   assert.deepEqual(decodeRevKey(t), { main: 2, sub: 1, tombstone: true });
-  const revs: Array<[number, number]> = [[1, 0], [1, 5], [255, 0], [256, 0], [2 ** 32 - 1, 3], [2 ** 32, 0], [2 ** 40 + 7, 2 ** 33], [2 ** 53 - 1, 0]];
+  const revs: Array<[number, number]> = [
+    [1, 0],
+    [1, 5],
+    [255, 0],
+    [256, 0],
+    [2 ** 32 - 1, 3],
+    [2 ** 32, 0],
+    [2 ** 40 + 7, 2 ** 33],
+    [2 ** 53 - 1, 0],
+  ];
   const keys = revs.map(([m, s]) => encodeRevKey(m, s));
   for (let i = 1; i < keys.length; i++) assert.ok(Buffer.compare(keys[i - 1]!, keys[i]!) < 0, `order at ${i}`);
   for (const [i, [m, s]] of revs.entries()) {
@@ -24,9 +33,23 @@ test('revision keys: 17 bytes, tombstone marker, byte order equals revision orde
 });
 
 test('KeyValue encodes like gogoproto: field order, zero fields omitted', () => {
-  const kv: KeyValue = { key: Buffer.from('foo'), createRevision: 2, modRevision: 3, version: 2, value: Buffer.from('bar'), lease: 0n };
+  const kv: KeyValue = {
+    key: Buffer.from('foo'),
+    createRevision: 2,
+    modRevision: 3,
+    version: 2,
+    value: Buffer.from('bar'),
+    lease: 0n,
+  };
   assert.equal(encodeKeyValue(kv).toString('hex'), '0a03666f6f' + '1002' + '1803' + '2002' + '2a03626172');
-  const tomb: KeyValue = { key: Buffer.from('foo'), createRevision: 0, modRevision: 0, version: 0, value: EMPTY, lease: 0n };
+  const tomb: KeyValue = {
+    key: Buffer.from('foo'),
+    createRevision: 0,
+    modRevision: 0,
+    version: 0,
+    value: EMPTY,
+    lease: 0n,
+  };
   assert.equal(encodeKeyValue(tomb).toString('hex'), '0a03666f6f');
   const leased = { ...kv, value: EMPTY, lease: 0x694d7e5f3a2b1c0dn, modRevision: 300 };
   const enc = encodeKeyValue(leased);
@@ -36,10 +59,31 @@ test('KeyValue encodes like gogoproto: field order, zero fields omitted', () => 
 
 test('KeyValue round-trips large, negative and binary values', () => {
   const cases: KeyValue[] = [
-    { key: Buffer.from([0, 255, 0]), createRevision: 2 ** 53 - 1, modRevision: 2 ** 40, version: 1, value: Buffer.alloc(70000, 9), lease: 1n },
+    {
+      key: Buffer.from([0, 255, 0]),
+      createRevision: 2 ** 53 - 1,
+      modRevision: 2 ** 40,
+      version: 1,
+      value: Buffer.alloc(70000, 9),
+      lease: 1n,
+    },
     { key: Buffer.alloc(10 * 1024, 0xff), createRevision: 1, modRevision: 1, version: 1, value: EMPTY, lease: -5n },
-    { key: Buffer.from('k'), createRevision: 7, modRevision: 9, version: 3, value: Buffer.from('v'), lease: (1n << 63n) - 1n },
-    { key: Buffer.from('k'), createRevision: -1, modRevision: 9, version: 3, value: Buffer.from('v'), lease: -(1n << 63n) },
+    {
+      key: Buffer.from('k'),
+      createRevision: 7,
+      modRevision: 9,
+      version: 3,
+      value: Buffer.from('v'),
+      lease: (1n << 63n) - 1n,
+    },
+    {
+      key: Buffer.from('k'),
+      createRevision: -1,
+      modRevision: 9,
+      version: 3,
+      value: Buffer.from('v'),
+      lease: -(1n << 63n),
+    },
   ];
   for (const kv of cases) {
     const bytes = encodeKeyValue(kv);
@@ -55,7 +99,11 @@ test('KeyValue round-trips large, negative and binary values', () => {
 });
 
 test('KeyValue decoding skips unknown fields and rejects truncated input', () => {
-  const bytes = Buffer.concat([Buffer.from('0a01614801', 'hex'), Buffer.from('520200ff', 'hex'), Buffer.from('2001', 'hex')]);
+  const bytes = Buffer.concat([
+    Buffer.from('0a01614801', 'hex'),
+    Buffer.from('520200ff', 'hex'),
+    Buffer.from('2001', 'hex'),
+  ]);
   const kv = decodeKeyValue(bytes);
   assert.deepEqual([kv.key.toString(), kv.version], ['a', 1]);
   assert.throws(() => decodeKeyValue(Buffer.from('0a05616263', 'hex')), RangeError);

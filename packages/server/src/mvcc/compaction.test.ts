@@ -34,11 +34,20 @@ test('compaction keeps the newest revision ≤ rev of each key and drops tombsto
   await fx.store.compact(6).done;
   assert.deepEqual(storedRevs(fx), ['3.0', '6.0', '7.0', '8.0t']);
   assert.equal(revKeyMain(fx.backend.getMeta(META.finishedCompactRev)!), 6);
-  assert.deepEqual(fx.store.range(ALL, ALL, { rev: 6 }).kvs.map(kvt), [['a', '2', 2, 3, 2, 0n], ['c', '1', 6, 6, 1, 0n]]);
-  assert.deepEqual(fx.store.range(ALL, ALL, { rev: 7 }).kvs.map(kvt), [['a', '3', 2, 7, 3, 0n], ['c', '1', 6, 6, 1, 0n]]);
+  assert.deepEqual(fx.store.range(ALL, ALL, { rev: 6 }).kvs.map(kvt), [
+    ['a', '2', 2, 3, 2, 0n],
+    ['c', '1', 6, 6, 1, 0n],
+  ]);
+  assert.deepEqual(fx.store.range(ALL, ALL, { rev: 7 }).kvs.map(kvt), [
+    ['a', '3', 2, 7, 3, 0n],
+    ['c', '1', 6, 6, 1, 0n],
+  ]);
   assert.throws(() => fx.store.range(ALL, ALL, { rev: 5 }), CompactedError);
   assert.throws(() => fx.store.history(5, 8), CompactedError);
-  assert.deepEqual(fx.store.history(6, 8).map((e) => `${e.type}:${e.kv.key}@${e.kv.modRevision}`), ['put:c@6', 'put:a@7', 'delete:c@8']);
+  assert.deepEqual(
+    fx.store.history(6, 8).map((e) => `${e.type}:${e.kv.key}@${e.kv.modRevision}`),
+    ['put:c@6', 'put:a@7', 'delete:c@8'],
+  );
   await fx.store.compact(8).done;
   assert.deepEqual(storedRevs(fx), ['7.0']);
   assert.deepEqual(dumpIndex(fx.store), [['a', '0', [[2, 3, [7, 0]]]]]);
@@ -106,10 +115,23 @@ test('the index rebuilt on reopen equals the index before', async () => {
   await fx.store.compact(1500).done;
   for (let i = 0; i < 200; i++) put(fx.store, `later-${i % 13}`, `x${i}`);
   del(fx.store, 'later-3');
-  const before = { index: dumpIndex(fx.store), rev: fx.store.currentRevision, compact: fx.store.compactRevision, keys: fx.store.keyCount };
+  const before = {
+    index: dumpIndex(fx.store),
+    rev: fx.store.currentRevision,
+    compact: fx.store.compactRevision,
+    keys: fx.store.keyCount,
+  };
   const leased = [...fx.store.keysWithLease()];
   await fx.reopen();
-  assert.deepEqual({ index: dumpIndex(fx.store), rev: fx.store.currentRevision, compact: fx.store.compactRevision, keys: fx.store.keyCount }, before);
+  assert.deepEqual(
+    {
+      index: dumpIndex(fx.store),
+      rev: fx.store.currentRevision,
+      compact: fx.store.compactRevision,
+      keys: fx.store.keyCount,
+    },
+    before,
+  );
   assert.deepEqual([...fx.store.keysWithLease()], leased);
   await fx.close();
 });
@@ -160,7 +182,10 @@ test('defragment keeps the store working; restore reloads it', async () => {
   assert.equal(fx.backend.appliedIndex(), 2);
   assert.equal(fx.store.currentRevision, 3);
   assert.equal(fx.store.compactRevision, -1);
-  assert.deepEqual(fx.store.range(ALL, ALL).kvs.map(kvt), [['a', '1', 2, 2, 1, 0n], ['b', '1', 3, 3, 1, 0n]]);
+  assert.deepEqual(fx.store.range(ALL, ALL).kvs.map(kvt), [
+    ['a', '1', 2, 2, 1, 0n],
+    ['b', '1', 3, 3, 1, 0n],
+  ]);
   assert.equal(put(fx.store, 'a', '2'), 4);
   assert.deepEqual(events, [4]);
   await fx.close();

@@ -148,7 +148,14 @@ export class StoreCore {
   }
 
   /** Writes revision (rev, sub) putting `key`; returns the new KeyValue and what it replaced. */
-  put(rev: number, sub: number, key: Buffer, value: Buffer, lease: bigint, wantPrev: boolean): { kv: KeyValue; prevKv?: KeyValue; prevLease: bigint } {
+  put(
+    rev: number,
+    sub: number,
+    key: Buffer,
+    value: Buffer,
+    lease: bigint,
+    wantPrev: boolean,
+  ): { kv: KeyValue; prevKv?: KeyValue; prevLease: bigint } {
     const k = key.toString('latin1');
     let e = this.index.get(k);
     let kind: number;
@@ -181,7 +188,12 @@ export class StoreCore {
   }
 
   /** Writes a tombstone at (rev, sub) for a live key; returns the delete event's kv and what it replaced. */
-  tombstone(rev: number, sub: number, e: KeyEntry, wantPrev: boolean): { kv: KeyValue; prevKv?: KeyValue; prevLease: bigint } {
+  tombstone(
+    rev: number,
+    sub: number,
+    e: KeyEntry,
+    wantPrev: boolean,
+  ): { kv: KeyValue; prevKv?: KeyValue; prevLease: bigint } {
     const prevKv = wantPrev ? this.readEntryAt(e, Number.MAX_SAFE_INTEGER) : undefined;
     const key = e.key;
     const size = keyValueSize(key, 0, 0, 0, EMPTY, 0n);

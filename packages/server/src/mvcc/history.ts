@@ -23,7 +23,10 @@ export function history(core: StoreCore, fromRev: number, toRev: number, opts?: 
     const kv = decodeKeyValue(value);
     const prevKv = wantPrev ? core.readAt(kv.key, main - 1) : undefined;
     const ev: MvccEvent = isTombstoneKey(key)
-      ? { type: 'delete', kv: { key: kv.key, createRevision: 0, modRevision: main, version: 0, value: EMPTY, lease: 0n } }
+      ? {
+          type: 'delete',
+          kv: { key: kv.key, createRevision: 0, modRevision: main, version: 0, value: EMPTY, lease: 0n },
+        }
       : { type: 'put', kv };
     if (prevKv) {
       ev.prevKv = prevKv;

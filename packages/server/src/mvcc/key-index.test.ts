@@ -24,8 +24,23 @@ test('at(): the revision visible at each revision, as etcd keyIndex.get', () => 
   const index = new KeyIndex();
   const e = testEntry(index);
   const want: Record<number, [number, number] | null> = {
-    17: null, 16: null, 15: [14, 1], 14: [14, 1], 13: null, 12: null, 11: [10, 0], 10: [10, 0],
-    9: [8, 0], 8: [8, 0], 7: null, 6: null, 5: [4, 0], 4: [4, 0], 3: [2, 0], 2: [2, 0], 1: null,
+    17: null,
+    16: null,
+    15: [14, 1],
+    14: [14, 1],
+    13: null,
+    12: null,
+    11: [10, 0],
+    10: [10, 0],
+    9: [8, 0],
+    8: [8, 0],
+    7: null,
+    6: null,
+    5: [4, 0],
+    4: [4, 0],
+    3: [2, 0],
+    2: [2, 0],
+    1: null,
   };
   for (const [rev, exp] of Object.entries(want)) {
     const found = index.at(e, Number(rev));
@@ -87,7 +102,14 @@ test('a live key keeps its latest revision through compaction; ver and created s
 
 test('the tree orders binary keys by bytes; compactSlice resumes and removes empty entries', () => {
   const index = new KeyIndex();
-  const keys = [Buffer.from([0xff]), Buffer.from([0x00]), Buffer.from('a'), Buffer.from([0x61, 0x00]), Buffer.from([0x7f, 0xff]), Buffer.from([0x80])];
+  const keys = [
+    Buffer.from([0xff]),
+    Buffer.from([0x00]),
+    Buffer.from('a'),
+    Buffer.from([0x61, 0x00]),
+    Buffer.from([0x7f, 0xff]),
+    Buffer.from([0x80]),
+  ];
   let rev = 2;
   for (const k of keys) {
     const e = index.insert(k.toString('latin1'));
@@ -109,5 +131,8 @@ test('the tree orders binary keys by bytes; compactSlice resumes and removes emp
     slices++;
   }
   assert.ok(slices >= 3);
-  assert.deepEqual([...index.values()].map((e) => e.key.toString('hex')), ['61', '7fff', 'ff']);
+  assert.deepEqual(
+    [...index.values()].map((e) => e.key.toString('hex')),
+    ['61', '7fff', 'ff'],
+  );
 });

@@ -229,7 +229,15 @@ export class KeyIndex {
   }
 
   /** Rebuild step: applies one stored revision (read in revision order) to the index. */
-  restore(k: string, main: number, sub: number, tombstone: boolean, createRevision: number, version: number, lease: bigint): void {
+  restore(
+    k: string,
+    main: number,
+    sub: number,
+    tombstone: boolean,
+    createRevision: number,
+    version: number,
+    lease: bigint,
+  ): void {
     let e = this.byKey.get(k);
     if (tombstone) {
       // A tombstone whose key is unknown was left by an interrupted compaction: skip it, as etcd.

@@ -58,7 +58,14 @@ function writeBigVarint(buf: Uint8Array, pos: number, v: bigint): number {
 }
 
 /** Size in bytes of the encoded KeyValue. */
-export function keyValueSize(key: Uint8Array, create: number, mod: number, version: number, value: Uint8Array, lease: bigint): number {
+export function keyValueSize(
+  key: Uint8Array,
+  create: number,
+  mod: number,
+  version: number,
+  value: Uint8Array,
+  lease: bigint,
+): number {
   let n = 0;
   if (key.length > 0) n += 1 + varintSize(key.length) + key.length;
   if (create !== 0) n += 1 + varintSize(create);
@@ -196,13 +203,26 @@ export function decodeKeyValue(buf: Buffer): KeyValue {
   while (p < buf.length) {
     const tag = readVarint(buf);
     switch (tag) {
-      case 0x0a: kv.key = readBytes(buf); break;
-      case 0x10: kv.createRevision = readVarint(buf); break;
-      case 0x18: kv.modRevision = readVarint(buf); break;
-      case 0x20: kv.version = readVarint(buf); break;
-      case 0x2a: kv.value = readBytes(buf); break;
-      case 0x30: kv.lease = readInt64Big(buf); break;
-      default: skip(buf, tag & 7);
+      case 0x0a:
+        kv.key = readBytes(buf);
+        break;
+      case 0x10:
+        kv.createRevision = readVarint(buf);
+        break;
+      case 0x18:
+        kv.modRevision = readVarint(buf);
+        break;
+      case 0x20:
+        kv.version = readVarint(buf);
+        break;
+      case 0x2a:
+        kv.value = readBytes(buf);
+        break;
+      case 0x30:
+        kv.lease = readInt64Big(buf);
+        break;
+      default:
+        skip(buf, tag & 7);
     }
   }
   return kv;

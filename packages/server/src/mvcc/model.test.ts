@@ -37,7 +37,11 @@ async function run(seed: number, steps: number): Promise<void> {
     const s = fx.store;
     const rev = states.length - 1;
     assert.equal(s.currentRevision, rev, `${where}: current revision`);
-    assert.deepEqual(s.range(Buffer.from([0]), Buffer.from([0])).kvs.map(kvt), sorted(states[rev]!), `${where}: all keys`);
+    assert.deepEqual(
+      s.range(Buffer.from([0]), Buffer.from([0])).kvs.map(kvt),
+      sorted(states[rev]!),
+      `${where}: all keys`,
+    );
     for (let i = 0; i < 3; i++) {
       const at = Math.max(compactRev, 1) + Math.floor(rnd() * (rev - Math.max(compactRev, 1) + 1));
       const lo = pick(KEYS);
@@ -79,14 +83,17 @@ async function run(seed: number, steps: number): Promise<void> {
       fx.store.write((t) => t.put(buf(k), buf(v), lease));
       put(k, v, lease);
     } else if (r < 0.65) {
-      const ops = Array.from({ length: 1 + Math.floor(rnd() * 4) }, () => [rnd() < 0.7, pick(KEYS), pick(KEYS)] as const);
+      const ops = Array.from(
+        { length: 1 + Math.floor(rnd() * 4) },
+        () => [rnd() < 0.7, pick(KEYS), pick(KEYS)] as const,
+      );
       fx.store.write((t) => {
         for (const [isPut, k, k2] of ops) {
           if (isPut) t.put(buf(k), buf(`t${step}`));
           else t.deleteRange(buf(k), k2 > k ? buf(k2) : null);
         }
       });
-      for (const [isPut, k, k2] of ops) (isPut ? put(k, `t${step}`, 0n) : delRange(k, k2 > k ? k2 : null));
+      for (const [isPut, k, k2] of ops) isPut ? put(k, `t${step}`, 0n) : delRange(k, k2 > k ? k2 : null);
     } else if (r < 0.8) {
       const lo = pick(KEYS);
       const picked = pick(KEYS);

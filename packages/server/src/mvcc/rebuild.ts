@@ -26,7 +26,15 @@ export function rebuild(core: StoreCore): RebuildResult {
   for (const { key, value } of core.kvDb.getRange({})) {
     const main = revKeyMain(key);
     decodeKvHeader(value, hdr);
-    index.restore(hdr.key.toString('latin1'), main, revKeySub(key), isTombstoneKey(key), hdr.createRevision, hdr.version, hdr.lease);
+    index.restore(
+      hdr.key.toString('latin1'),
+      main,
+      revKeySub(key),
+      isTombstoneKey(key),
+      hdr.createRevision,
+      hdr.version,
+      hdr.lease,
+    );
     maxRev = main;
   }
   const finished = metaRev(core, META.finishedCompactRev);

@@ -25,7 +25,14 @@ test('revisions: empty store is 1, each changing txn bumps by one, no-op txns do
   });
   assert.equal(store.currentRevision, 3);
   const hist = store.history(3, 3);
-  assert.deepEqual(hist.map((e) => [e.type, e.kv.key.toString(), e.kv.modRevision]), [['put', 'x', 3], ['put', 'y', 3], ['delete', 'a', 3]]);
+  assert.deepEqual(
+    hist.map((e) => [e.type, e.kv.key.toString(), e.kv.modRevision]),
+    [
+      ['put', 'x', 3],
+      ['put', 'y', 3],
+      ['delete', 'a', 3],
+    ],
+  );
   await close();
 });
 
@@ -68,7 +75,17 @@ test('a txn reads its own writes; put and delete report previous values and leas
 
 test('range conventions: single key, prefix, from-key, all keys, binary keys, empty ranges', async () => {
   const { store, close } = await openFixture();
-  const keys = [Buffer.from([0x00]), Buffer.from([0x00, 0x01]), b('a'), b('ab'), b('abc'), b('b'), Buffer.from([0x7f]), Buffer.from([0xff]), Buffer.from([0xff, 0xff])];
+  const keys = [
+    Buffer.from([0x00]),
+    Buffer.from([0x00, 0x01]),
+    b('a'),
+    b('ab'),
+    b('abc'),
+    b('b'),
+    Buffer.from([0x7f]),
+    Buffer.from([0xff]),
+    Buffer.from([0xff, 0xff]),
+  ];
   store.write((t) => {
     for (const k of [...keys].reverse()) t.put(k, Buffer.concat([b('v-'), k]));
   });
@@ -76,7 +93,10 @@ test('range conventions: single key, prefix, from-key, all keys, binary keys, em
   assert.deepEqual(hex(store.range(b('ab'), null)), ['6162']);
   assert.deepEqual(hex(store.range(b('ab'), b('ac'))), ['6162', '616263']); // prefix "ab"
   assert.deepEqual(hex(store.range(b('b'), ALL)), ['62', '7f', 'ff', 'ffff']); // from-key
-  assert.deepEqual(hex(store.range(ALL, ALL)), keys.map((k) => k.toString('hex'))); // every key
+  assert.deepEqual(
+    hex(store.range(ALL, ALL)),
+    keys.map((k) => k.toString('hex')),
+  ); // every key
   assert.deepEqual(hex(store.range(Buffer.from([0xff]), ALL)), ['ff', 'ffff']);
   assert.deepEqual(hex(store.range(Buffer.from([0x00]), Buffer.from([0x00, 0x01]))), ['00']);
   assert.deepEqual(hex(store.range(b('b'), b('a'))), []); // end before key
@@ -94,17 +114,26 @@ test('count is the total in range, limit truncates; countOnly and keysOnly; rang
   del(store, 'k3');
   const r = store.range(b('k'), b('l'), { limit: 4 });
   assert.equal(r.count, 9);
-  assert.deepEqual(r.kvs.map((kv) => kv.key.toString()), ['k0', 'k1', 'k2', 'k4']);
+  assert.deepEqual(
+    r.kvs.map((kv) => kv.key.toString()),
+    ['k0', 'k1', 'k2', 'k4'],
+  );
   assert.equal(r.rev, 3);
   assert.deepEqual(store.range(b('k'), b('l'), { countOnly: true }), { kvs: [], count: 9, rev: 3 });
   const ko = store.range(b('k'), b('l'), { keysOnly: true, limit: 2 });
-  assert.deepEqual(ko.kvs.map(kvt), [['k0', '', 2, 2, 1, 0n], ['k1', '', 2, 2, 1, 1n]]);
+  assert.deepEqual(ko.kvs.map(kvt), [
+    ['k0', '', 2, 2, 1, 0n],
+    ['k1', '', 2, 2, 1, 1n],
+  ]);
   const old = store.range(b('k'), b('l'), { rev: 2 });
   assert.equal(old.count, 10);
   assert.equal(old.rev, 3);
   const raw = store.rangeRaw(b('k'), b('l'), { limit: 0 });
   assert.equal(raw.count, 9);
-  assert.deepEqual(raw.kvs.map((x) => kvt(decodeKeyValue(x))), store.range(b('k'), b('l')).kvs.map(kvt));
+  assert.deepEqual(
+    raw.kvs.map((x) => kvt(decodeKeyValue(x))),
+    store.range(b('k'), b('l')).kvs.map(kvt),
+  );
   const rawKeys = store.rangeRaw(b('k5'), null, { keysOnly: true });
   assert.deepEqual(kvt(decodeKeyValue(rawKeys.kvs[0]!)), ['k5', '', 2, 2, 1, 5n]);
   await close();
@@ -152,8 +181,15 @@ test('a logical txn that throws is undone; the rest of the batch commits', async
   });
   assert.equal(store.currentRevision, 4);
   assert.deepEqual(commits, [3, 4]);
-  assert.deepEqual(store.range(ALL, ALL).kvs.map(kvt), [['a', '1', 2, 2, 1, 0n], ['b', '1', 3, 3, 1, 0n], ['d', '1', 4, 4, 1, 0n]]);
-  assert.deepEqual(store.history(1, 10).map((e) => e.kv.modRevision), [2, 3, 4]);
+  assert.deepEqual(store.range(ALL, ALL).kvs.map(kvt), [
+    ['a', '1', 2, 2, 1, 0n],
+    ['b', '1', 3, 3, 1, 0n],
+    ['d', '1', 4, 4, 1, 0n],
+  ]);
+  assert.deepEqual(
+    store.history(1, 10).map((e) => e.kv.modRevision),
+    [2, 3, 4],
+  );
   await close();
 });
 
@@ -198,7 +234,9 @@ test('a batch that throws leaves no trace: state, revision, applied index, event
 test('onCommit gets each changing txn after the commit, with delete events like etcd', async () => {
   const { backend, store, close } = await openFixture();
   const got: Array<[number, Array<[string, string, number]>, boolean]> = [];
-  store.onCommit((rev, evs) => got.push([rev, evs.map((e) => [e.type, e.kv.key.toString(), e.kv.modRevision]), backend.inBatch]));
+  store.onCommit((rev, evs) =>
+    got.push([rev, evs.map((e) => [e.type, e.kv.key.toString(), e.kv.modRevision]), backend.inBatch]),
+  );
   backend.batch(() => {
     store.write((t) => t.put(b('a'), b('1'), 3n));
     store.write((t) => t.deleteRange(b('zz'), null));
@@ -228,7 +266,10 @@ test('keys of 10 KB and binary values work, also after reopen', async () => {
   assert.deepEqual(fx.store.range(big, null).kvs[0]!.value, value);
   assert.equal(fx.store.range(big, ALL).count, 2);
   await fx.reopen();
-  assert.deepEqual(fx.store.range(big, ALL).kvs.map((kv) => kv.key), [big, big2]);
+  assert.deepEqual(
+    fx.store.range(big, ALL).kvs.map((kv) => kv.key),
+    [big, big2],
+  );
   del(fx.store, big.toString('latin1'));
   assert.equal(fx.store.range(big, ALL).count, 1);
   await fx.close();
@@ -244,9 +285,15 @@ test('keysWithLease lists live leased keys', async () => {
   del(fx.store, 'd');
   put(fx.store, 'e', '1', 0x7fffffffffffffffn);
   const list = () => [...fx.store.keysWithLease()].map(({ key, lease }) => [key.toString(), lease]);
-  assert.deepEqual(list(), [['a', 10n], ['e', 0x7fffffffffffffffn]]);
+  assert.deepEqual(list(), [
+    ['a', 10n],
+    ['e', 0x7fffffffffffffffn],
+  ]);
   await fx.reopen();
-  assert.deepEqual(list(), [['a', 10n], ['e', 0x7fffffffffffffffn]]);
+  assert.deepEqual(list(), [
+    ['a', 10n],
+    ['e', 0x7fffffffffffffffn],
+  ]);
   await fx.close();
 });
 

@@ -10,7 +10,15 @@ import { hashKV } from './hash.js';
 import { history } from './history.js';
 import { rebuild } from './rebuild.js';
 import { encodeRevKey } from './revision.js';
-import type { CommitListener, HashKVResult, HistoryOptions, KeyValue, MvccEvent, RangeOptions, RangeResult } from './types.js';
+import type {
+  CommitListener,
+  HashKVResult,
+  HistoryOptions,
+  KeyValue,
+  MvccEvent,
+  RangeOptions,
+  RangeResult,
+} from './types.js';
 import { WriteTxn } from './write-txn.js';
 
 export class MvccStore {

@@ -61,19 +61,28 @@ export function del(store: MvccStore, key: string, end: string | null = null): n
 
 /** A KeyValue as a compact comparable tuple: [key, value, create, mod, version, lease]. */
 export function kvt(kv: KeyValue): [string, string, number, number, number, bigint] {
-  return [kv.key.toString('latin1'), kv.value.toString('latin1'), kv.createRevision, kv.modRevision, kv.version, kv.lease];
+  return [
+    kv.key.toString('latin1'),
+    kv.value.toString('latin1'),
+    kv.createRevision,
+    kv.modRevision,
+    kv.version,
+    kv.lease,
+  ];
 }
 
 /** Every (revision key, value) stored in the `key` db, hex-encoded, in order. */
 export function dumpKeyDb(backend: Backend): string[] {
   const out: string[] = [];
-  for (const { key, value } of backend.dbs.key.getRange({})) out.push(`${key.toString('hex')}=${value.toString('hex')}`);
+  for (const { key, value } of backend.dbs.key.getRange({}))
+    out.push(`${key.toString('hex')}=${value.toString('hex')}`);
   return out;
 }
 
 /** The store's key index as plain data: key → [lease, generations as [created, ver, revs]]. */
 export function dumpIndex(store: MvccStore): Array<[string, string, Array<[number, number, number[]]>]> {
-  const core = (store as unknown as { core: { index: { values(): Iterable<import('./key-index.js').KeyEntry> } } }).core;
+  const core = (store as unknown as { core: { index: { values(): Iterable<import('./key-index.js').KeyEntry> } } })
+    .core;
   const out: Array<[string, string, Array<[number, number, number[]]>]> = [];
   for (const e of core.index.values()) {
     out.push([e.k, String(e.lease), e.gens.map((g) => [g.created, g.ver, [...g.revs]] as [number, number, number[]])]);

@@ -4,7 +4,16 @@
 
 import { rangeBounds, type StoreCore } from './core.js';
 import type { KeyEntry } from './key-index.js';
-import type { DeleteOptions, DeleteResult, KeyValue, MvccEvent, PutOptions, PutResult, RangeOptions, RangeResult } from './types.js';
+import type {
+  DeleteOptions,
+  DeleteResult,
+  KeyValue,
+  MvccEvent,
+  PutOptions,
+  PutResult,
+  RangeOptions,
+  RangeResult,
+} from './types.js';
 
 export class WriteTxn {
   /** The revision this transaction's writes get (current revision + 1). */
@@ -80,7 +89,12 @@ export class WriteTxn {
     this.closed = true;
   }
 
-  private read<T extends KeyValue | Buffer>(key: Buffer, end: Buffer | null, opts: RangeOptions | undefined, raw: boolean): RangeResult<T> {
+  private read<T extends KeyValue | Buffer>(
+    key: Buffer,
+    end: Buffer | null,
+    opts: RangeOptions | undefined,
+    raw: boolean,
+  ): RangeResult<T> {
     this.assertOpen();
     const current = this.sub > 0 ? this.rev : this.beginRev;
     const atRev = this.core.resolveRev(opts?.rev, current);

@@ -118,7 +118,11 @@ export class PeerSender {
         // (the socket's 'close' may already have run onDown: do not require it to be current)
         if (this.stopped) return;
         if (err instanceof UpgradeRefusedError) {
-          this.deps.logger.warn('peer refused the Raft stream', { 'remote-peer-id': formatId(this.id), status: err.status, reason: err.body.trim() });
+          this.deps.logger.warn('peer refused the Raft stream', {
+            'remote-peer-id': formatId(this.id),
+            status: err.status,
+            reason: err.body.trim(),
+          });
         } else if ((err as NodeJS.ErrnoException).code === 'ECONNREFUSED' && this.reportedDown) {
           this.deps.onPeerGone?.(this.id);
         }
@@ -136,7 +140,9 @@ export class PeerSender {
     sock.destroy();
     if (wasConnected && !this.reportedDown) {
       this.reportedDown = true;
-      this.deps.logger.warn('peer became inactive (message send to peer failed)', { 'remote-peer-id': formatId(this.id) });
+      this.deps.logger.warn('peer became inactive (message send to peer failed)', {
+        'remote-peer-id': formatId(this.id),
+      });
     }
     this.scheduleReconnect();
   }
@@ -203,7 +209,10 @@ export class PeerSender {
       });
       this.deps.reportSnapshot(this.id, ok);
     } catch (err) {
-      this.deps.logger.warn('failed to send database snapshot', { 'remote-peer-id': formatId(this.id), error: String(err) });
+      this.deps.logger.warn('failed to send database snapshot', {
+        'remote-peer-id': formatId(this.id),
+        error: String(err),
+      });
       this.deps.reportSnapshot(this.id, false);
     } finally {
       session.close();
@@ -266,4 +275,3 @@ export class PeerSender {
     this.session = null;
   }
 }
-

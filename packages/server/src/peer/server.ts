@@ -67,7 +67,10 @@ export class PeerServer {
     this.h1 = http.createServer((req, res) => {
       const path = (req.url ?? '').split('?')[0];
       if (req.method === 'GET' && path === '/members') {
-        res.writeHead(200, { 'content-type': 'application/json', [PEER_HEADERS.clusterId]: formatId(this.handler.clusterId()) });
+        res.writeHead(200, {
+          'content-type': 'application/json',
+          [PEER_HEADERS.clusterId]: formatId(this.handler.clusterId()),
+        });
         res.end(JSON.stringify(this.handler.members().map(memberToJson)));
       } else if (req.method === 'GET' && path === '/version') {
         res.writeHead(200, { 'content-type': 'application/json' });
@@ -77,7 +80,9 @@ export class PeerServer {
         res.end('404 page not found\n');
       }
     });
-    this.h1.on('upgrade', (req: http.IncomingMessage, sock: net.Socket, head: Buffer) => this.serveRaftUpgrade(req, sock, head));
+    this.h1.on('upgrade', (req: http.IncomingMessage, sock: net.Socket, head: Buffer) =>
+      this.serveRaftUpgrade(req, sock, head),
+    );
   }
 
   private reply(stream: http2.ServerHttp2Stream, status: number, body: string | Buffer, type = 'text/plain'): void {
@@ -90,14 +95,19 @@ export class PeerServer {
    * Checks the cluster and member headers of a Raft stream or snapshot: the sending member's ID, or
    * the status and text to refuse it with.
    */
-  private check(headers: http.IncomingHttpHeaders | http2.IncomingHttpHeaders): bigint | { status: number; body: string } {
+  private check(
+    headers: http.IncomingHttpHeaders | http2.IncomingHttpHeaders,
+  ): bigint | { status: number; body: string } {
     const cid = hexHeader(headers[PEER_HEADERS.clusterId]);
     const from = hexHeader(headers[PEER_HEADERS.from]);
     const to = hexHeader(headers[PEER_HEADERS.to]);
     const h = this.handler;
     if (cid === null || from === null || to === null) return { status: 400, body: 'missing member headers' };
     if (cid !== h.clusterId()) {
-      this.logger.warn('rejected stream from a member of another cluster', { 'remote-cluster-id': formatId(cid), 'local-cluster-id': formatId(h.clusterId()) });
+      this.logger.warn('rejected stream from a member of another cluster', {
+        'remote-cluster-id': formatId(cid),
+        'local-cluster-id': formatId(h.clusterId()),
+      });
       return { status: 412, body: `cluster ID mismatch: local ${formatId(h.clusterId())}, remote ${formatId(cid)}` };
     }
     if (to !== h.memberId) return { status: 404, body: `member ${formatId(to)} not found here` };
@@ -117,7 +127,11 @@ export class PeerServer {
   private serveRaftUpgrade(req: http.IncomingMessage, sock: net.Socket, head: Buffer): void {
     sock.on('error', () => {});
     const path = (req.url ?? '').split('?')[0];
-    if (path !== '/raft/stream' || req.method !== 'POST' || String(req.headers.upgrade).toLowerCase() !== RAFT_UPGRADE) {
+    if (
+      path !== '/raft/stream' ||
+      req.method !== 'POST' ||
+      String(req.headers.upgrade).toLowerCase() !== RAFT_UPGRADE
+    ) {
       refuseUpgrade(sock, 400, 'Bad Request', 'unknown upgrade\n');
       return;
     }
@@ -155,11 +169,16 @@ export class PeerServer {
     const method = headers[':method'];
     if (path === '/raft/snapshot' && method === 'POST') return void this.serveSnapshot(stream, headers);
     if (path === '/members' && method === 'GET') {
-      stream.respond({ ':status': 200, 'content-type': 'application/json', [PEER_HEADERS.clusterId]: formatId(this.handler.clusterId()) });
+      stream.respond({
+        ':status': 200,
+        'content-type': 'application/json',
+        [PEER_HEADERS.clusterId]: formatId(this.handler.clusterId()),
+      });
       stream.end(JSON.stringify(this.handler.members().map(memberToJson)));
       return;
     }
-    if (path === '/version' && method === 'GET') return this.reply(stream, 200, JSON.stringify(this.handler.version), 'application/json');
+    if (path === '/version' && method === 'GET')
+      return this.reply(stream, 200, JSON.stringify(this.handler.version), 'application/json');
     if (method === 'POST' && path && this.handler.forwarded) return this.serveForwarded(stream, headers, path);
     this.reply(stream, 404, '404 page not found\n');
   }
@@ -196,9 +215,15 @@ export class PeerServer {
       });
       const m = msg as Message | null;
       if (!m || !m.snapshot || this.faults.blocked(from)) throw new Error('snapshot stream without a message');
-      const final = join(this.handler.snapshotDir, `${m.snapshot.metadata.index.toString(16).padStart(16, '0')}.snap.db`);
+      const final = join(
+        this.handler.snapshotDir,
+        `${m.snapshot.metadata.index.toString(16).padStart(16, '0')}.snap.db`,
+      );
       await rename(tmp, final);
-      this.logger.info('received database snapshot', { 'remote-peer-id': formatId(from), 'snapshot-index': m.snapshot.metadata.index });
+      this.logger.info('received database snapshot', {
+        'remote-peer-id': formatId(from),
+        'snapshot-index': m.snapshot.metadata.index,
+      });
       this.handler.receiveSnapshot(m, final);
       this.reply(stream, 200, 'ok');
     } catch (err) {
@@ -222,7 +247,10 @@ export class PeerServer {
           this.reply(
             stream,
             500,
-            JSON.stringify({ code: (err as { code?: unknown })?.code ?? 2, message: (err as Error)?.message ?? String(err) }),
+            JSON.stringify({
+              code: (err as { code?: unknown })?.code ?? 2,
+              message: (err as Error)?.message ?? String(err),
+            }),
             'application/json',
           ),
       );

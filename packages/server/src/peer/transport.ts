@@ -22,7 +22,9 @@ export class PeerTransport {
 
   /** Brings the set of senders in line with the members (other than this one). */
   syncMembers(members: readonly Member[]): void {
-    const want = new Map(members.filter((m) => m.id !== this.deps.localId && m.peerUrls.length > 0).map((m) => [m.id, m]));
+    const want = new Map(
+      members.filter((m) => m.id !== this.deps.localId && m.peerUrls.length > 0).map((m) => [m.id, m]),
+    );
     for (const [id, s] of this.senders) {
       if (!want.has(id)) {
         s.stop();

@@ -4,7 +4,10 @@ import type net from 'node:net';
 import { test } from 'node:test';
 import { acceptUpgrade, connectPeer, refuseUpgrade, upgradeToRaftStream, UpgradeRefusedError } from './upgrade.js';
 
-async function withServer(onUpgrade: (req: http.IncomingMessage, sock: net.Socket, head: Buffer) => void, fn: (url: string) => Promise<void>): Promise<void> {
+async function withServer(
+  onUpgrade: (req: http.IncomingMessage, sock: net.Socket, head: Buffer) => void,
+  fn: (url: string) => Promise<void>,
+): Promise<void> {
   const server = http.createServer((_req, res) => res.end());
   const socks = new Set<net.Socket>();
   server.on('upgrade', (req: http.IncomingMessage, sock: net.Socket, head: Buffer) => {

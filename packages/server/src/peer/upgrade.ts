@@ -36,7 +36,13 @@ export function connectPeer(url: string, tlsOpts: ConnectionOptions | undefined,
   const port = Number(u.port || (u.protocol === 'https:' ? 443 : 80));
   const sock =
     u.protocol === 'https:'
-      ? tls.connect({ ...(tlsOpts ?? {}), host, port, ALPNProtocols: [alpn], ...(net.isIP(host) ? {} : { servername: host }) })
+      ? tls.connect({
+          ...(tlsOpts ?? {}),
+          host,
+          port,
+          ALPNProtocols: [alpn],
+          ...(net.isIP(host) ? {} : { servername: host }),
+        })
       : net.connect({ host, port });
   // Raft messages are small and latency-bound: no Nagle delay.
   sock.setNoDelay(true);
@@ -49,7 +55,12 @@ export function connectPeer(url: string, tlsOpts: ConnectionOptions | undefined,
  * other answer, or with the socket's error; the caller destroys the socket then.
  */
 export function upgradeToRaftStream(sock: net.Socket, headers: Record<string, string>): Promise<void> {
-  const lines = ['POST /raft/stream HTTP/1.1', 'Host: conclave-peer', 'Connection: Upgrade', `Upgrade: ${RAFT_UPGRADE}`];
+  const lines = [
+    'POST /raft/stream HTTP/1.1',
+    'Host: conclave-peer',
+    'Connection: Upgrade',
+    `Upgrade: ${RAFT_UPGRADE}`,
+  ];
   for (const [k, v] of Object.entries(headers)) lines.push(`${k}: ${v}`);
   sock.write(`${lines.join('\r\n')}\r\n\r\n`);
   return new Promise<void>((resolve, reject) => {
@@ -88,7 +99,9 @@ export function upgradeToRaftStream(sock: net.Socket, headers: Record<string, st
 export function refuseUpgrade(sock: net.Socket, status: number, reason: string, body: string): void {
   if (sock.destroyed) return;
   const b = Buffer.from(body);
-  sock.end(`HTTP/1.1 ${status} ${reason}\r\nContent-Type: text/plain\r\nContent-Length: ${b.length}\r\nConnection: close\r\n\r\n${body}`);
+  sock.end(
+    `HTTP/1.1 ${status} ${reason}\r\nContent-Type: text/plain\r\nContent-Length: ${b.length}\r\nConnection: close\r\n\r\n${body}`,
+  );
 }
 
 /** The server's answer to an upgrade it accepts. */

@@ -32,7 +32,14 @@ class Cluster {
     const voters = Array.from({ length: size }, (_, i) => BigInt(i + 1));
     for (const id of voters) {
       const storage = new MemoryStorage({ voters, learners: [] });
-      const raw = new RawNode({ id, storage, electionTick: 10, heartbeatTick: 1, maxInflightMsgs: 4096, maxSizePerMsg: 4 << 20 });
+      const raw = new RawNode({
+        id,
+        storage,
+        electionTick: 10,
+        heartbeatTick: 1,
+        maxInflightMsgs: 4096,
+        maxSizePerMsg: 4 << 20,
+      });
       this.nodes.set(id, { id, raw, storage, applied: 0 });
     }
     this.node(1n).raw.campaign();
@@ -74,7 +81,14 @@ class Cluster {
   }
 }
 
-function run(label: string, seconds: number, batch: number, payload: number, viaCodec: boolean, asOneProposal = false): void {
+function run(
+  label: string,
+  seconds: number,
+  batch: number,
+  payload: number,
+  viaCodec: boolean,
+  asOneProposal = false,
+): void {
   const c = new Cluster(3, viaCodec);
   const leader = c.node(1n);
   const data = new Uint8Array(payload).fill(7);
@@ -100,7 +114,9 @@ function run(label: string, seconds: number, batch: number, payload: number, via
   console.log(
     `${label.padEnd(44)} ${Math.round(committed / secs)
       .toLocaleString('en-US')
-      .padStart(10)} entries/s   ${(rounds / secs).toFixed(0).padStart(7)} rounds/s   ${(readies / rounds).toFixed(1)} Readies/round   ${usPerReady.toFixed(2)} µs/Ready (all work included)`,
+      .padStart(
+        10,
+      )} entries/s   ${(rounds / secs).toFixed(0).padStart(7)} rounds/s   ${(readies / rounds).toFixed(1)} Readies/round   ${usPerReady.toFixed(2)} µs/Ready (all work included)`,
   );
 }
 
@@ -134,7 +150,9 @@ function perReady(seconds: number, payload: number): void {
     }
   }
   const us = ((performance.now() - start) * 1000) / readies;
-  console.log(`per Ready (1 voter, propose + ready/persist/advance)   ${us.toFixed(2)} µs/Ready   ${(readies / iterations).toFixed(1)} Readies/entry`);
+  console.log(
+    `per Ready (1 voter, propose + ready/persist/advance)   ${us.toFixed(2)} µs/Ready   ${(readies / iterations).toFixed(1)} Readies/entry`,
+  );
 
   // The fixed cost: a Ready carrying nothing but a commit-index change.
   let idle = 0;
@@ -155,7 +173,9 @@ function main(): void {
   const { values } = parseArgs({ options: { seconds: { type: 'string' }, payload: { type: 'string' } } });
   const seconds = Number(values.seconds ?? 2);
   const payload = Number(values.payload ?? 128);
-  console.log(`Raft core, 3 voters in one process, ${payload}-byte entries, MemoryStorage, no disk/network (node ${process.version})`);
+  console.log(
+    `Raft core, 3 voters in one process, ${payload}-byte entries, MemoryStorage, no disk/network (node ${process.version})`,
+  );
   run('1 propose() per round (no batching)', seconds, 1, payload, false);
   run('100 propose() per round', seconds, 100, payload, false);
   run('proposeBatch(10) per round', seconds, 10, payload, false, true);

@@ -1,6 +1,15 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { decodeConfChange, decodeEntry, decodeHardState, decodeMessage, encodeConfChange, encodeEntry, encodeHardState, encodeMessage } from './codec.js';
+import {
+  decodeConfChange,
+  decodeEntry,
+  decodeHardState,
+  decodeMessage,
+  encodeConfChange,
+  encodeEntry,
+  encodeHardState,
+  encodeMessage,
+} from './codec.js';
 import { ConfChangeType, EntryType, MessageType, message } from './types.js';
 
 test('entry round-trips with large indexes and payloads', () => {
@@ -25,7 +34,10 @@ test('message round-trips entries, snapshot and context', () => {
     reject: true,
     rejectHint: 97,
     entries: [{ term: 5, index: 100, type: EntryType.Normal, data: new Uint8Array([9]) }],
-    snapshot: { metadata: { index: 50, term: 3, confState: { voters: [1n, 2n], learners: [3n] } }, data: new Uint8Array([7, 7]) },
+    snapshot: {
+      metadata: { index: 50, term: 3, confState: { voters: [1n, 2n], learners: [3n] } },
+      data: new Uint8Array([7, 7]),
+    },
     context: new Uint8Array([4, 2]),
   });
   assert.deepEqual(decodeMessage(encodeMessage(m)), m);

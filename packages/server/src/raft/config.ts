@@ -87,12 +87,14 @@ export function seededRandom(seed: bigint): () => number {
 }
 
 function positiveInt(name: string, v: number): number {
-  if (!Number.isSafeInteger(v) || v <= 0) throw new RaftUsageError(`raft config: ${name} must be a positive integer, got ${v}`);
+  if (!Number.isSafeInteger(v) || v <= 0)
+    throw new RaftUsageError(`raft config: ${name} must be a positive integer, got ${v}`);
   return v;
 }
 
 function nonNegativeInt(name: string, v: number): number {
-  if (!Number.isSafeInteger(v) || v < 0) throw new RaftUsageError(`raft config: ${name} must be a non-negative integer, got ${v}`);
+  if (!Number.isSafeInteger(v) || v < 0)
+    throw new RaftUsageError(`raft config: ${name} must be a non-negative integer, got ${v}`);
   return v;
 }
 
@@ -100,7 +102,8 @@ export function resolveConfig(c: Config): ResolvedConfig {
   if (c.id === NONE) throw new RaftUsageError('raft config: id must not be 0');
   const heartbeatTick = positiveInt('heartbeatTick', c.heartbeatTick);
   const electionTick = positiveInt('electionTick', c.electionTick);
-  if (electionTick <= heartbeatTick) throw new RaftUsageError('raft config: electionTick must be greater than heartbeatTick');
+  if (electionTick <= heartbeatTick)
+    throw new RaftUsageError('raft config: electionTick must be greater than heartbeatTick');
   const maxInflightMsgs = positiveInt('maxInflightMsgs', c.maxInflightMsgs ?? 256);
   const maxInflightBytes = nonNegativeInt('maxInflightBytes', c.maxInflightBytes ?? 0);
   const maxSizePerMsg = nonNegativeInt('maxSizePerMsg', c.maxSizePerMsg ?? 1024 * 1024);
@@ -119,7 +122,8 @@ export function resolveConfig(c: Config): ResolvedConfig {
     maxCommittedSizePerReady: maxCommitted === 0 ? Number.MAX_SAFE_INTEGER : maxCommitted,
     maxInflightMsgs,
     maxInflightBytes: maxInflightBytes === 0 ? Number.MAX_SAFE_INTEGER : maxInflightBytes,
-    maxUncommittedEntriesSize: nonNegativeInt('maxUncommittedEntriesSize', c.maxUncommittedEntriesSize ?? 0) || Number.MAX_SAFE_INTEGER,
+    maxUncommittedEntriesSize:
+      nonNegativeInt('maxUncommittedEntriesSize', c.maxUncommittedEntriesSize ?? 0) || Number.MAX_SAFE_INTEGER,
     preVote: c.preVote ?? false,
     checkQuorum: c.checkQuorum ?? false,
     disableProposalForwarding: c.disableProposalForwarding ?? false,

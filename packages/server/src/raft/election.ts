@@ -4,7 +4,17 @@
 import type { Raft } from './raft.js';
 import { VoteResult } from './quorum.js';
 import { bcastAppend } from './replication.js';
-import { EntryType, type HardState, type Message, MessageType, type NodeId, StateRole, EMPTY_BYTES, NONE, message } from './types.js';
+import {
+  EntryType,
+  type HardState,
+  type Message,
+  MessageType,
+  type NodeId,
+  StateRole,
+  EMPTY_BYTES,
+  NONE,
+  message,
+} from './types.js';
 import { describeMessage, voteResponseType } from './util.js';
 
 export enum CampaignType {
@@ -41,7 +51,9 @@ export function hup(r: Raft, t: CampaignType): void {
     return;
   }
   if (hasUnappliedConfChanges(r)) {
-    r.logger.warn(`raft ${r.id}: cannot campaign at term ${r.term} since there are still pending configuration changes to apply`);
+    r.logger.warn(
+      `raft ${r.id}: cannot campaign at term ${r.term} since there are still pending configuration changes to apply`,
+    );
     return;
   }
   r.logger.info(`raft ${r.id}: is starting a new election at term ${r.term}`);
@@ -87,7 +99,12 @@ export function campaign(r: Raft, t: CampaignType): void {
   }
 }
 
-export function poll(r: Raft, id: NodeId, t: MessageType, granted: boolean): { granted: number; rejected: number; result: VoteResult } {
+export function poll(
+  r: Raft,
+  id: NodeId,
+  t: MessageType,
+  granted: boolean,
+): { granted: number; rejected: number; result: VoteResult } {
   r.logger.info(`raft ${r.id}: received ${MessageType[t]} ${granted ? '' : 'rejection '}from ${id} at term ${r.term}`);
   r.tracker.recordVote(id, granted);
   return r.tracker.tallyVotes();
@@ -113,7 +130,12 @@ export function handleVoteRequest(r: Raft, m: Message): void {
   } else {
     r.logger.info(`raft ${r.id}: [term ${r.term}] rejected ${describeMessage(m)}`);
     r.send(voteResponse(r, m, r.term, true));
-    if (m.type === MessageType.Vote && m.term === r.term && r.state !== StateRole.Leader && r.raftLog.isUpToDate(m.index, m.logTerm)) {
+    if (
+      m.type === MessageType.Vote &&
+      m.term === r.term &&
+      r.state !== StateRole.Leader &&
+      r.raftLog.isUpToDate(m.index, m.logTerm)
+    ) {
       // We refused only because we already voted in this term, and the candidate's log is at least
       // as up to date as ours: hold back our own next campaign, so that it gets the first chance in
       // the next term. Without this, a node with a stale log whose campaigns never reach that
@@ -155,7 +177,14 @@ export function onHardStateDurable(r: Raft, hs: HardState): void {
  */
 export function voteResponse(r: Raft, req: Message, term: number, reject: boolean): Message {
   const commit = r.raftLog.committed;
-  return message({ to: req.from, term, type: voteResponseType(req.type), reject, commit, logTerm: r.raftLog.term(commit) ?? 0 });
+  return message({
+    to: req.from,
+    term,
+    type: voteResponseType(req.type),
+    reject,
+    commit,
+    logTerm: r.raftLog.term(commit) ?? 0,
+  });
 }
 
 export function learnCommit(r: Raft, m: Message): void {

@@ -34,7 +34,9 @@ export function handleTimeoutNow(r: Raft, commit: number): void {
   // membership changes we have not applied, campaign once they are (our configuration is stale).
   r.raftLog.commitTo(Math.min(commit, r.raftLog.lastIndex()));
   if (hasUnappliedConfChanges(r)) {
-    r.logger.info(`raft ${r.id}: [term ${r.term}] received MsgTimeoutNow; campaigning once configuration changes are applied`);
+    r.logger.info(
+      `raft ${r.id}: [term ${r.term}] received MsgTimeoutNow; campaigning once configuration changes are applied`,
+    );
     r.transferCampaignPending = true;
     return;
   }

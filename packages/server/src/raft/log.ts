@@ -71,7 +71,9 @@ export class RaftLog {
     for (const e of ents) {
       if (!this.matchTerm(e.index, e.term)) {
         if (e.index <= this.lastIndex()) {
-          this.logger.debug(`raft log: conflict at index ${e.index} [existing term: ${this.term(e.index) ?? 0}, conflicting term: ${e.term}]`);
+          this.logger.debug(
+            `raft log: conflict at index ${e.index} [existing term: ${this.term(e.index) ?? 0}, conflicting term: ${e.term}]`,
+          );
         }
         return e.index;
       }
@@ -126,7 +128,9 @@ export class RaftLog {
   commitTo(c: number): void {
     if (this.committed < c) {
       if (this.lastIndex() < c) {
-        throw new Error(`raft log: tocommit(${c}) is out of range [lastIndex(${this.lastIndex()})]; the log was corrupted, truncated, or lost`);
+        throw new Error(
+          `raft log: tocommit(${c}) is out of range [lastIndex(${this.lastIndex()})]; the log was corrupted, truncated, or lost`,
+        );
       }
       this.committed = c;
     }
@@ -135,7 +139,9 @@ export class RaftLog {
   appliedTo(i: number): void {
     if (i === 0) return;
     if (this.committed < i || i < this.applied) {
-      throw new Error(`raft log: applied(${i}) is out of range [prevApplied(${this.applied}), committed(${this.committed})]`);
+      throw new Error(
+        `raft log: applied(${i}) is out of range [prevApplied(${this.applied}), committed(${this.committed})]`,
+      );
     }
     this.applied = i;
   }

@@ -8,7 +8,16 @@ import { haveDisjointMajorities } from './quorum.js';
 import { MemoryStorage } from './storage.js';
 import { TestNetwork, TestNode, utf8 } from './testing.js';
 import { encodeConfChange } from './codec.js';
-import { type ConfChange, ConfChangeType, EntryType, MessageType, type NodeId, StateRole, EMPTY_BYTES, message } from './types.js';
+import {
+  type ConfChange,
+  ConfChangeType,
+  EntryType,
+  MessageType,
+  type NodeId,
+  StateRole,
+  EMPTY_BYTES,
+  message,
+} from './types.js';
 
 function cc(type: ConfChangeType, nodeId: NodeId): ConfChange {
   return { type, nodeId, context: EMPTY_BYTES, id: 0n };
@@ -78,14 +87,23 @@ describe('membership changes', () => {
     net.filters.push((m) => m.type === MessageType.AppResp);
     net.elect(2n);
     assert.equal(net.node(2n).role, StateRole.Leader);
-    assert.throws(() => net.node(2n).node.proposeConfChange(cc(ConfChangeType.RemoveNode, 5n)), droppedWith('conf-change-pending'));
+    assert.throws(
+      () => net.node(2n).node.proposeConfChange(cc(ConfChangeType.RemoveNode, 5n)),
+      droppedWith('conf-change-pending'),
+    );
   });
 
   test('the last voter cannot be removed or demoted', () => {
     const net = new TestNetwork([1n]);
     net.elect(1n);
-    assert.throws(() => net.node(1n).node.proposeConfChange(cc(ConfChangeType.RemoveNode, 1n)), droppedWith('invalid-conf-change'));
-    assert.throws(() => net.node(1n).node.proposeConfChange(cc(ConfChangeType.AddLearnerNode, 1n)), droppedWith('invalid-conf-change'));
+    assert.throws(
+      () => net.node(1n).node.proposeConfChange(cc(ConfChangeType.RemoveNode, 1n)),
+      droppedWith('invalid-conf-change'),
+    );
+    assert.throws(
+      () => net.node(1n).node.proposeConfChange(cc(ConfChangeType.AddLearnerNode, 1n)),
+      droppedWith('invalid-conf-change'),
+    );
   });
 
   test('removing a follower shrinks the quorum', () => {
@@ -160,8 +178,15 @@ describe('membership changes', () => {
 
   test('a node does not campaign while it has committed changes to apply', () => {
     const n2 = new TestNode(2n, [1n, 2n, 3n]);
-    const change = { term: 1, index: 1, type: EntryType.ConfChange, data: encodeConfChange(cc(ConfChangeType.RemoveNode, 3n)) };
-    n2.node.step(message({ type: MessageType.App, from: 1n, to: 2n, term: 1, index: 0, logTerm: 0, entries: [change], commit: 1 }));
+    const change = {
+      term: 1,
+      index: 1,
+      type: EntryType.ConfChange,
+      data: encodeConfChange(cc(ConfChangeType.RemoveNode, 3n)),
+    };
+    n2.node.step(
+      message({ type: MessageType.App, from: 1n, to: 2n, term: 1, index: 0, logTerm: 0, entries: [change], commit: 1 }),
+    );
     assert.equal(n2.raft.raftLog.committed, 1);
     n2.node.campaign();
     assert.equal(n2.role, StateRole.Follower, 'refused: its configuration is stale until the change is applied');

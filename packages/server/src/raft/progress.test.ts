@@ -92,10 +92,23 @@ describe('quorum', () => {
       [2n, 3],
       [3n, 9],
     ]);
-    assert.equal(committedIndex([1n, 2n, 3n], (id) => m.get(id)), 5);
-    assert.equal(committedIndex([1n, 2n, 3n, 4n], (id) => m.get(id)), 3, 'missing voter counts 0');
-    assert.equal(committedIndex([3n], (id) => m.get(id)), 9);
-    assert.equal(committedIndex([], () => 0), 0);
+    assert.equal(
+      committedIndex([1n, 2n, 3n], (id) => m.get(id)),
+      5,
+    );
+    assert.equal(
+      committedIndex([1n, 2n, 3n, 4n], (id) => m.get(id)),
+      3,
+      'missing voter counts 0',
+    );
+    assert.equal(
+      committedIndex([3n], (id) => m.get(id)),
+      9,
+    );
+    assert.equal(
+      committedIndex([], () => 0),
+      0,
+    );
   });
 
   test('voteResult', () => {
@@ -104,6 +117,10 @@ describe('quorum', () => {
     assert.equal(voteResult([1n, 2n, 3n], v([1n, true], [2n, true])), VoteResult.Won);
     assert.equal(voteResult([1n, 2n, 3n], v([1n, true], [2n, false], [3n, false])), VoteResult.Lost);
     assert.equal(voteResult([1n, 2n, 3n, 4n], v([1n, true], [2n, true], [3n, false])), VoteResult.Pending);
-    assert.equal(voteResult([1n, 2n, 3n, 4n], v([1n, true], [9n, true])), VoteResult.Pending, 'non-voters do not count');
+    assert.equal(
+      voteResult([1n, 2n, 3n, 4n], v([1n, true], [9n, true])),
+      VoteResult.Pending,
+      'non-voters do not count',
+    );
   });
 });

@@ -54,7 +54,13 @@ describe('check-quorum', () => {
     // 3 was partitioned and is now far ahead in terms; 2 still hears from leader 1.
     net.node(2n).node.step(message({ type: MessageType.Vote, from: 3n, to: 2n, term: 10, index: 99, logTerm: 9 }));
     assert.equal(net.node(2n).term, 1, 'vote ignored within the lease');
-    assert.equal(net.node(2n).drain().filter((m) => m.type === MessageType.VoteResp).length, 0);
+    assert.equal(
+      net
+        .node(2n)
+        .drain()
+        .filter((m) => m.type === MessageType.VoteResp).length,
+      0,
+    );
   });
 
   test('followers that forgot their dead leader elect a new one at once; a live leader is relearned', () => {
@@ -328,7 +334,11 @@ describe('terms', () => {
     assert.equal(net.node(4n).term, 7);
     net.tickAll(60);
     net.propose(net.leader()!.id, 'after');
-    assert.deepEqual(net.node(4n).appliedData(), ['after'], 'its answer to the leader carried term 7; a new election followed');
+    assert.deepEqual(
+      net.node(4n).appliedData(),
+      ['after'],
+      'its answer to the leader carried term 7; a new election followed',
+    );
   });
 });
 
@@ -356,9 +366,13 @@ describe('elections with stale state', () => {
     assert.equal(n3.raft.raftLog.committed, 0);
     n3.node.campaign();
     n3.drain();
-    n3.node.step(message({ type: MessageType.VoteResp, from: 2n, to: 3n, term: n3.term, reject: true, commit: 2, logTerm: 1 }));
+    n3.node.step(
+      message({ type: MessageType.VoteResp, from: 2n, to: 3n, term: n3.term, reject: true, commit: 2, logTerm: 1 }),
+    );
     assert.equal(n3.raft.raftLog.committed, 2, 'same (index, term) in its log: the commit index is adopted');
-    n3.node.step(message({ type: MessageType.VoteResp, from: 1n, to: 3n, term: n3.term, reject: true, commit: 9, logTerm: 1 }));
+    n3.node.step(
+      message({ type: MessageType.VoteResp, from: 1n, to: 3n, term: n3.term, reject: true, commit: 9, logTerm: 1 }),
+    );
     assert.equal(n3.raft.raftLog.committed, 2, 'an index it does not hold is not');
   });
 });

@@ -178,7 +178,9 @@ describe('§5.3 log replication', () => {
 
   test('a follower rejects an append whose previous entry does not match (consistency check)', () => {
     const n = nodeWithLog(2n, [entry(1, 1), entry(2, 1)], 2);
-    n.node.step(message({ type: MessageType.App, from: 1n, to: 2n, term: 2, index: 2, logTerm: 2, entries: [entry(3, 2)] }));
+    n.node.step(
+      message({ type: MessageType.App, from: 1n, to: 2n, term: 2, index: 2, logTerm: 2, entries: [entry(3, 2)] }),
+    );
     const [resp] = ofType(n.drain(), MessageType.AppResp);
     assert.equal(resp!.reject, true);
     assert.equal(resp!.rejectHint, 2, 'hint: our last index whose term ≤ 2');
@@ -188,7 +190,18 @@ describe('§5.3 log replication', () => {
 
   test('conflicting entries are replaced by the leader’s', () => {
     const n = nodeWithLog(2n, [entry(1, 1), entry(2, 1, 'old'), entry(3, 1, 'old')], 2);
-    n.node.step(message({ type: MessageType.App, from: 1n, to: 2n, term: 2, index: 1, logTerm: 1, entries: [entry(2, 2, 'new')], commit: 2 }));
+    n.node.step(
+      message({
+        type: MessageType.App,
+        from: 1n,
+        to: 2n,
+        term: 2,
+        index: 1,
+        logTerm: 1,
+        entries: [entry(2, 2, 'new')],
+        commit: 2,
+      }),
+    );
     n.drain();
     assert.equal(n.storage.lastIndex(), 2);
     assert.equal(n.storage.term(2), 2);
@@ -198,7 +211,10 @@ describe('§5.3 log replication', () => {
   test('the leader backtracks over a whole conflicting term at once (fast backtracking)', () => {
     // Follower 2 holds 50 entries of term 1 that leader 1 (term 3) never had beyond index 5.
     const followerLog = Array.from({ length: 50 }, (_, i) => entry(i + 1, 1));
-    const leaderLog = [...Array.from({ length: 5 }, (_, i) => entry(i + 1, 1)), ...Array.from({ length: 5 }, (_, i) => entry(i + 6, 2))];
+    const leaderLog = [
+      ...Array.from({ length: 5 }, (_, i) => entry(i + 1, 1)),
+      ...Array.from({ length: 5 }, (_, i) => entry(i + 6, 2)),
+    ];
     const l = nodeWithLog(1n, leaderLog, 2, [1n, 2n]);
     const f = nodeWithLog(2n, followerLog, 2, [1n, 2n]);
     const net = new TestNetwork([]);

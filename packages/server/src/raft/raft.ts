@@ -138,7 +138,9 @@ export class Raft {
 
   private loadState(hs: HardState): void {
     if (hs.commit > this.raftLog.lastIndex()) {
-      throw new Error(`raft ${this.id}: state.commit ${hs.commit} is out of range [${this.raftLog.committed}, ${this.raftLog.lastIndex()}]`);
+      throw new Error(
+        `raft ${this.id}: state.commit ${hs.commit} is out of range [${this.raftLog.committed}, ${this.raftLog.lastIndex()}]`,
+      );
     }
     // A commit index below the snapshot (an unsynced hard state lost in a crash) is harmless: the
     // snapshot is committed by definition.
@@ -157,10 +159,16 @@ export class Raft {
   send(m: Message): void {
     if (m.from === NONE) m.from = this.id;
     const t = m.type;
-    if (t === MessageType.Vote || t === MessageType.VoteResp || t === MessageType.PreVote || t === MessageType.PreVoteResp) {
+    if (
+      t === MessageType.Vote ||
+      t === MessageType.VoteResp ||
+      t === MessageType.PreVote ||
+      t === MessageType.PreVoteResp
+    ) {
       if (m.term === 0) throw new Error(`raft ${this.id}: term should be set when sending ${MessageType[t]}`);
     } else {
-      if (m.term !== 0) throw new Error(`raft ${this.id}: term should not be set when sending ${MessageType[t]} (was ${m.term})`);
+      if (m.term !== 0)
+        throw new Error(`raft ${this.id}: term should not be set when sending ${MessageType[t]} (was ${m.term})`);
       // Proposals and read requests are forwarded to the leader as local messages, without a term.
       if (t !== MessageType.Prop && t !== MessageType.ReadIndex) m.term = this.term;
     }
@@ -318,7 +326,8 @@ export class Raft {
         // A granted pre-vote carries the future term; ours moves only when the real election starts.
       } else {
         this.logger.info(`raft ${this.id}: [term ${this.term}] received a higher term: ${describeMessage(m)}`);
-        const fromLeader = m.type === MessageType.App || m.type === MessageType.Heartbeat || m.type === MessageType.Snap;
+        const fromLeader =
+          m.type === MessageType.App || m.type === MessageType.Heartbeat || m.type === MessageType.Snap;
         // Only a leader's message or a granted vote restarts the election timer (§5.2): a vote
         // request from a candidate we may well reject must not, or a candidate whose log is
         // behind could keep delaying every election it cannot win.
@@ -339,7 +348,9 @@ export class Raft {
         // campaigning below our term forever.
         this.send(voteResponse(this, m, this.term, true));
       } else {
-        this.logger.debug(`raft ${this.id}: [term ${this.term}] ignored a message with lower term: ${describeMessage(m)}`);
+        this.logger.debug(
+          `raft ${this.id}: [term ${this.term}] ignored a message with lower term: ${describeMessage(m)}`,
+        );
       }
       return;
     }
@@ -434,7 +445,9 @@ export class Raft {
 
   /** Refuses a proposal or read request: throws ProposalDroppedError (caught by RawNode.step for remote ones). */
   dropProposal(reason: DropReason, detail?: string): never {
-    this.logger.debug(`raft ${this.id}: [term ${this.term}] dropping proposal: ${reason}${detail ? ` (${detail})` : ''}`);
+    this.logger.debug(
+      `raft ${this.id}: [term ${this.term}] dropping proposal: ${reason}${detail ? ` (${detail})` : ''}`,
+    );
     throw new ProposalDroppedError(reason, detail);
   }
 

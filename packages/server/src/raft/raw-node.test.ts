@@ -134,17 +134,26 @@ describe('snapshots and membership', () => {
     const n = newNode(2n, [1n, 2n, 3n]);
     const demote3: ConfChange = { type: ConfChangeType.AddLearnerNode, nodeId: 3n, context: new Uint8Array(0), id: 0n };
     const entry = { term: 1, index: 1, type: EntryType.ConfChange, data: encodeConfChange(demote3) };
-    n.step(message({ type: MessageType.App, from: 1n, to: 2n, term: 1, index: 0, logTerm: 0, commit: 1, entries: [entry] }));
+    n.step(
+      message({ type: MessageType.App, from: 1n, to: 2n, term: 1, index: 0, logTerm: 0, commit: 1, entries: [entry] }),
+    );
     const rd = n.ready();
     assert.equal(rd.committedEntries.length, 1);
     // Meanwhile the leader sends a snapshot of a later state (3 promoted back, 4 added as learner).
-    const snap = { metadata: { index: 10, term: 1, confState: { voters: [1n, 2n, 3n], learners: [4n] } }, data: new Uint8Array(0) };
+    const snap = {
+      metadata: { index: 10, term: 1, confState: { voters: [1n, 2n, 3n], learners: [4n] } },
+      data: new Uint8Array(0),
+    };
     n.step(message({ type: MessageType.Snap, from: 1n, to: 2n, term: 1, snapshot: snap }));
     assert.equal(n.status().hardState.commit, 1, 'not restored while the change is being applied');
     assert.deepEqual(n.applyConfChange(demote3), { voters: [1n, 2n], learners: [3n] });
     n.advance(rd);
     assert.equal(n.status().hardState.commit, 10);
-    assert.deepEqual(n.status().config, { voters: [1n, 2n, 3n], learners: [4n] }, 'the snapshot’s membership, not the old change on top of it');
+    assert.deepEqual(
+      n.status().config,
+      { voters: [1n, 2n, 3n], learners: [4n] },
+      'the snapshot’s membership, not the old change on top of it',
+    );
   });
 });
 
@@ -174,7 +183,10 @@ describe('RawNode', () => {
     storage.setHardState({ term: 1, vote: 1n, commit: 1 });
     const n = new RawNode({ id: 1n, storage, electionTick: 10, heartbeatTick: 1, applied: 2 });
     assert.equal(n.status().hardState.commit, 2);
-    assert.throws(() => new RawNode({ id: 1n, storage, electionTick: 10, heartbeatTick: 1, applied: 3 }), /beyond the last index/);
+    assert.throws(
+      () => new RawNode({ id: 1n, storage, electionTick: 10, heartbeatTick: 1, applied: 3 }),
+      /beyond the last index/,
+    );
   });
 
   test('bootstrap() writes the membership as committed entries of term 1', () => {
@@ -223,6 +235,9 @@ describe('RawNode', () => {
     const storage = new MemoryStorage();
     assert.throws(() => new RawNode({ id: 0n, storage, electionTick: 10, heartbeatTick: 1 }), RaftUsageError);
     assert.throws(() => new RawNode({ id: 1n, storage, electionTick: 1, heartbeatTick: 1 }), RaftUsageError);
-    assert.throws(() => new RawNode({ id: 1n, storage, electionTick: 10, heartbeatTick: 1, maxInflightMsgs: 0 }), RaftUsageError);
+    assert.throws(
+      () => new RawNode({ id: 1n, storage, electionTick: 10, heartbeatTick: 1, maxInflightMsgs: 0 }),
+      RaftUsageError,
+    );
   });
 });

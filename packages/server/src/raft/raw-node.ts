@@ -78,7 +78,11 @@ export interface Status {
   leadTransferee: NodeId;
 }
 
-const STATE_NAMES = { [ProgressState.Probe]: 'probe', [ProgressState.Replicate]: 'replicate', [ProgressState.Snapshot]: 'snapshot' } as const;
+const STATE_NAMES = {
+  [ProgressState.Probe]: 'probe',
+  [ProgressState.Replicate]: 'replicate',
+  [ProgressState.Snapshot]: 'snapshot',
+} as const;
 
 export class RawNode {
   /** @internal The state machine itself, for tests and the simulator. */
@@ -110,7 +114,12 @@ export class RawNode {
       ...voters.map((nodeId) => ({ type: ConfChangeType.AddNode, nodeId, context: EMPTY_BYTES, id: 0n })),
       ...learners.map((nodeId) => ({ type: ConfChangeType.AddLearnerNode, nodeId, context: EMPTY_BYTES, id: 0n })),
     ];
-    const ents = changes.map((cc, i) => ({ term: 1, index: i + 1, type: EntryType.ConfChange, data: encodeConfChange(cc) }));
+    const ents = changes.map((cc, i) => ({
+      term: 1,
+      index: i + 1,
+      type: EntryType.ConfChange,
+      data: encodeConfChange(cc),
+    }));
     r.raftLog.append(ents);
     r.raftLog.committed = ents.length;
     for (const cc of changes) r.applyConfChange(cc);
@@ -128,7 +137,13 @@ export class RawNode {
 
   /** Proposes data to be appended to the log. Throws ProposalDroppedError if it cannot be accepted. */
   propose(data: Uint8Array): void {
-    this.raft.step(message({ type: MessageType.Prop, from: this.raft.id, entries: [{ term: 0, index: 0, type: EntryType.Normal, data }] }));
+    this.raft.step(
+      message({
+        type: MessageType.Prop,
+        from: this.raft.id,
+        entries: [{ term: 0, index: 0, type: EntryType.Normal, data }],
+      }),
+    );
   }
 
   /**
@@ -144,7 +159,13 @@ export class RawNode {
   /** Proposes a membership change; apply it with applyConfChange() once committed. */
   proposeConfChange(cc: ConfChange): void {
     const data = encodeConfChange(cc);
-    this.raft.step(message({ type: MessageType.Prop, from: this.raft.id, entries: [{ term: 0, index: 0, type: EntryType.ConfChange, data }] }));
+    this.raft.step(
+      message({
+        type: MessageType.Prop,
+        from: this.raft.id,
+        entries: [{ term: 0, index: 0, type: EntryType.ConfChange, data }],
+      }),
+    );
   }
 
   /** Applies a committed ConfChange entry's change; returns the resulting membership. */
@@ -159,7 +180,10 @@ export class RawNode {
   step(m: Message): void {
     if (isLocalMessage(m.type)) throw new RaftUsageError(`cannot step raft local message ${MessageType[m.type]}`);
     if (isResponseMessage(m.type) && !this.raft.tracker.progress.has(m.from)) return;
-    if (m.type === MessageType.Snap && this.outstanding?.committedEntries.some((e) => e.type === EntryType.ConfChange)) {
+    if (
+      m.type === MessageType.Snap &&
+      this.outstanding?.committedEntries.some((e) => e.type === EntryType.ConfChange)
+    ) {
       // Restoring now would replace the membership under the configuration changes the driver is
       // applying from the outstanding Ready (they would land on top of the snapshot's membership).
       // Step it once that Ready is advanced; meanwhile it is just a slower message.
@@ -257,7 +281,12 @@ export class RawNode {
     const r = this.raft;
     if (r.msgs.length > 0 || r.readStates.length > 0) return true;
     if (r.lead !== this.prevSoftState.lead || r.state !== this.prevSoftState.role) return true;
-    if (r.term !== this.prevHardState.term || r.vote !== this.prevHardState.vote || r.raftLog.committed !== this.prevHardState.commit) return true;
+    if (
+      r.term !== this.prevHardState.term ||
+      r.vote !== this.prevHardState.vote ||
+      r.raftLog.committed !== this.prevHardState.commit
+    )
+      return true;
     if (r.raftLog.unstable.entries.length > 0 || r.raftLog.hasPendingSnapshot()) return true;
     return r.raftLog.hasNextEnts();
   }
@@ -303,7 +332,8 @@ export class RawNode {
    * committed entries (calling applyConfChange for configuration changes).
    */
   advance(rd: Ready): void {
-    if (rd !== this.outstanding) throw new RaftUsageError('advance() must be given the Ready returned by the last ready()');
+    if (rd !== this.outstanding)
+      throw new RaftUsageError('advance() must be given the Ready returned by the last ready()');
     this.outstanding = null;
     const r = this.raft;
     const n = rd.committedEntries.length;

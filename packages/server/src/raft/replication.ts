@@ -4,7 +4,18 @@
 import { CompactedError, SnapshotTemporarilyUnavailableError } from './errors.js';
 import { ProgressState } from './progress.js';
 import type { Raft } from './raft.js';
-import { type Entry, type Message, MessageType, type NodeId, type Snapshot, StateRole, EMPTY_BYTES, NONE, isEmptySnapshot, message } from './types.js';
+import {
+  type Entry,
+  type Message,
+  MessageType,
+  type NodeId,
+  type Snapshot,
+  StateRole,
+  EMPTY_BYTES,
+  NONE,
+  isEmptySnapshot,
+  message,
+} from './types.js';
 import { entriesSize } from './util.js';
 
 export function sendAppend(r: Raft, to: NodeId): void {
@@ -46,7 +57,9 @@ export function maybeSendAppend(r: Raft, to: NodeId, sendIfEmpty: boolean): bool
       throw new Error(`raft ${r.id}: sending append in unhandled state ${ProgressState[pr.state]}`);
     }
   }
-  r.send(message({ type: MessageType.App, to, index: prevIndex, logTerm: prevTerm, entries: ents, commit: log.committed }));
+  r.send(
+    message({ type: MessageType.App, to, index: prevIndex, logTerm: prevTerm, entries: ents, commit: log.committed }),
+  );
   return true;
 }
 
@@ -112,7 +125,16 @@ export function handleAppendEntries(r: Raft, m: Message): void {
   r.logger.debug(
     `raft ${r.id}: [logterm: ${log.term(m.index) ?? 0}, index: ${m.index}] rejected MsgApp [logterm: ${m.logTerm}, index: ${m.index}] from ${m.from}`,
   );
-  r.send(message({ to: m.from, type: MessageType.AppResp, index: m.index, reject: true, rejectHint: hIndex, logTerm: hTerm }));
+  r.send(
+    message({
+      to: m.from,
+      type: MessageType.AppResp,
+      index: m.index,
+      reject: true,
+      rejectHint: hIndex,
+      logTerm: hTerm,
+    }),
+  );
 }
 
 export function handleHeartbeat(r: Raft, m: Message): void {
@@ -124,10 +146,14 @@ export function handleSnapshot(r: Raft, m: Message): void {
   const s = m.snapshot;
   if (!s) return;
   if (restore(r, s)) {
-    r.logger.info(`raft ${r.id}: [commit: ${r.raftLog.committed}] restored snapshot [index: ${s.metadata.index}, term: ${s.metadata.term}]`);
+    r.logger.info(
+      `raft ${r.id}: [commit: ${r.raftLog.committed}] restored snapshot [index: ${s.metadata.index}, term: ${s.metadata.term}]`,
+    );
     r.send(message({ to: m.from, type: MessageType.AppResp, index: r.raftLog.lastIndex() }));
   } else {
-    r.logger.info(`raft ${r.id}: [commit: ${r.raftLog.committed}] ignored snapshot [index: ${s.metadata.index}, term: ${s.metadata.term}]`);
+    r.logger.info(
+      `raft ${r.id}: [commit: ${r.raftLog.committed}] ignored snapshot [index: ${s.metadata.index}, term: ${s.metadata.term}]`,
+    );
     r.send(message({ to: m.from, type: MessageType.AppResp, index: r.raftLog.committed }));
   }
 }

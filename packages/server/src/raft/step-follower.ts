@@ -79,7 +79,9 @@ export function stepCandidate(r: Raft, m: Message): void {
       return;
     case myVoteResp: {
       const { granted, rejected, result } = poll(r, m.from, m.type, !m.reject);
-      r.logger.info(`raft ${r.id}: has received ${granted} ${MessageType[m.type]} votes and ${rejected} vote rejections`);
+      r.logger.info(
+        `raft ${r.id}: has received ${granted} ${MessageType[m.type]} votes and ${rejected} vote rejections`,
+      );
       onVoteResult(r, result);
       return;
     }

@@ -5,7 +5,15 @@
 // MemoryStorage as the in-memory copy of its WAL; tests use it directly.
 
 import { CompactedError, RaftUsageError, SnapshotOutOfDateError, UnavailableError } from './errors.js';
-import { type ConfState, type Entry, EntryType, type HardState, type Snapshot, EMPTY_BYTES, emptyHardState } from './types.js';
+import {
+  type ConfState,
+  type Entry,
+  EntryType,
+  type HardState,
+  type Snapshot,
+  EMPTY_BYTES,
+  emptyHardState,
+} from './types.js';
 import { limitSize } from './util.js';
 
 export interface InitialState {
@@ -77,7 +85,8 @@ export class MemoryStorage implements Storage {
   entries(lo: number, hi: number, maxSize: number): Entry[] {
     const offset = this.offset();
     if (lo <= offset) throw new CompactedError();
-    if (hi > this.lastIndex() + 1) throw new UnavailableError(`entries' hi(${hi}) is out of bound lastindex(${this.lastIndex()})`);
+    if (hi > this.lastIndex() + 1)
+      throw new UnavailableError(`entries' hi(${hi}) is out of bound lastindex(${this.lastIndex()})`);
     if (lo >= hi) return [];
     return limitSize(this.ents.slice(lo - offset, hi - offset), maxSize);
   }
@@ -115,7 +124,8 @@ export class MemoryStorage implements Storage {
    */
   createSnapshot(i: number, confState: ConfState, data: Uint8Array): Snapshot {
     if (i <= this.snap.metadata.index) throw new SnapshotOutOfDateError();
-    if (i > this.lastIndex()) throw new UnavailableError(`snapshot ${i} is out of bound lastindex(${this.lastIndex()})`);
+    if (i > this.lastIndex())
+      throw new UnavailableError(`snapshot ${i} is out of bound lastindex(${this.lastIndex()})`);
     this.snap = { metadata: { index: i, term: this.term(i), confState: cloneConfState(confState) }, data };
     return this.snap;
   }
@@ -124,10 +134,13 @@ export class MemoryStorage implements Storage {
   compact(compactIndex: number): void {
     const offset = this.offset();
     if (compactIndex <= offset) throw new CompactedError();
-    if (compactIndex > this.lastIndex()) throw new UnavailableError(`compact ${compactIndex} is out of bound lastindex(${this.lastIndex()})`);
+    if (compactIndex > this.lastIndex())
+      throw new UnavailableError(`compact ${compactIndex} is out of bound lastindex(${this.lastIndex()})`);
     if (compactIndex > this.snap.metadata.index) {
       // Entries past the snapshot could never be sent to a follower that needs them.
-      throw new RaftUsageError(`compact ${compactIndex} is beyond the snapshot index ${this.snap.metadata.index}; createSnapshot first`);
+      throw new RaftUsageError(
+        `compact ${compactIndex} is beyond the snapshot index ${this.snap.metadata.index}; createSnapshot first`,
+      );
     }
     const i = compactIndex - offset;
     const head = this.ents[i]!;

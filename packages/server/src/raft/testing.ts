@@ -5,7 +5,15 @@ import { decodeConfChange } from './codec.js';
 import type { Config } from './config.js';
 import { RawNode, type Ready } from './raw-node.js';
 import { MemoryStorage } from './storage.js';
-import { type ConfState, type Entry, EntryType, type Message, type NodeId, type ReadState, StateRole } from './types.js';
+import {
+  type ConfState,
+  type Entry,
+  EntryType,
+  type Message,
+  type NodeId,
+  type ReadState,
+  StateRole,
+} from './types.js';
 
 export interface TestNodeOptions extends Partial<Omit<Config, 'id' | 'storage'>> {
   storage?: MemoryStorage;
@@ -32,7 +40,8 @@ export class TestNode {
   constructor(id: NodeId, peers: NodeId[], opts: TestNodeOptions = {}) {
     this.id = id;
     const { storage, learners, bootstrap, ...rest } = opts;
-    this.storage = storage ?? (bootstrap ? new MemoryStorage() : new MemoryStorage({ voters: peers, learners: learners ?? [] }));
+    this.storage =
+      storage ?? (bootstrap ? new MemoryStorage() : new MemoryStorage({ voters: peers, learners: learners ?? [] }));
     this.confState = this.storage.initialState().confState;
     let seed = Number(id) * 7919;
     this.node = new RawNode({
@@ -87,7 +96,9 @@ export class TestNode {
 
   /** Applied normal entries with a payload, as strings. */
   appliedData(): string[] {
-    return this.applied.filter((e) => e.type === EntryType.Normal && e.data.length > 0).map((e) => new TextDecoder().decode(e.data));
+    return this.applied
+      .filter((e) => e.type === EntryType.Normal && e.data.length > 0)
+      .map((e) => new TextDecoder().decode(e.data));
   }
 }
 

@@ -35,7 +35,8 @@ export function authService(ctx: ServiceContext): ServiceHandlers<typeof etcdser
     return auth.identifyAsync(call);
   };
 
-  const hashed = async (password: string): Promise<string> => Buffer.from(await auth.hashPassword(password), 'latin1').toString('base64');
+  const hashed = async (password: string): Promise<string> =>
+    Buffer.from(await auth.hashPassword(password), 'latin1').toString('base64');
 
   return {
     AuthEnable: change(RequestKind.AuthEnable, etcdserverpb.AuthEnableRequest),
@@ -58,11 +59,18 @@ export function authService(ctx: ServiceContext): ServiceHandlers<typeof etcdser
     // The password is hashed here, so the log holds no plain password and every member stores the
     // same hash (etcd 3.5's hashedPassword); a user without password keeps an empty one.
     UserAdd: change(RequestKind.AuthUserAdd, etcdserverpb.AuthUserAddRequest, async (req) =>
-      req.options?.noPassword ? { ...req, password: '', hashedPassword: '' } : { ...req, password: '', hashedPassword: await hashed(req.password) },
+      req.options?.noPassword
+        ? { ...req, password: '', hashedPassword: '' }
+        : { ...req, password: '', hashedPassword: await hashed(req.password) },
     ),
-    UserChangePassword: change(RequestKind.AuthUserChangePassword, etcdserverpb.AuthUserChangePasswordRequest, async (req) =>
-      // A client may send a ready bcrypt hash (3.5's hashedPassword, base64) instead of a password.
-      req.password === '' && req.hashedPassword !== '' ? req : { ...req, password: '', hashedPassword: await hashed(req.password) },
+    UserChangePassword: change(
+      RequestKind.AuthUserChangePassword,
+      etcdserverpb.AuthUserChangePasswordRequest,
+      async (req) =>
+        // A client may send a ready bcrypt hash (3.5's hashedPassword, base64) instead of a password.
+        req.password === '' && req.hashedPassword !== ''
+          ? req
+          : { ...req, password: '', hashedPassword: await hashed(req.password) },
     ),
     UserDelete: change(RequestKind.AuthUserDelete, etcdserverpb.AuthUserDeleteRequest),
     UserGrantRole: change(RequestKind.AuthUserGrantRole, etcdserverpb.AuthUserGrantRoleRequest),

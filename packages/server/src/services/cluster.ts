@@ -38,7 +38,8 @@ function mayAddVoter(s: EtcdServer): void {
   const vs = voters(s);
   const nmembers = vs.length + 1;
   const nstarted = vs.filter(started).length;
-  if (!(nstarted === 1 && nmembers === 2) && nstarted < Math.floor(nmembers / 2) + 1) throw etcdError('MemberNotEnoughStarted');
+  if (!(nstarted === 1 && nmembers === 2) && nstarted < Math.floor(nmembers / 2) + 1)
+    throw etcdError('MemberNotEnoughStarted');
   if (!vs.every((m) => connected(s, m))) throw etcdError('Unhealthy');
 }
 

@@ -25,7 +25,10 @@ export function electionService(ctx: ServiceContext): ServiceHandlers<typeof v3e
     return t;
   };
   const resign = (kv: LocalKv, l: LeaderKey) =>
-    kv.txn({ compare: [{ key: l.key, target: 1, result: 0, createRevision: l.rev }], success: [{ requestDeleteRange: { key: l.key } }] });
+    kv.txn({
+      compare: [{ key: l.key, target: 1, result: 0, createRevision: l.rev }],
+      success: [{ requestDeleteRange: { key: l.key } }],
+    });
 
   return asPlainErrors({
     Campaign: async (req, call) => {

@@ -30,7 +30,8 @@ function interceptors(ctx: ServiceContext): Interceptor {
     requireLeaderIfAsked(ctx, call);
     if (!ctx.server.isLearner) return;
     if (path === etcdserverpb.MaintenanceService.Status.path) return;
-    if (path === etcdserverpb.KVService.Range.path && (req as etcdserverpb.RangeRequest | undefined)?.serializable) return;
+    if (path === etcdserverpb.KVService.Range.path && (req as etcdserverpb.RangeRequest | undefined)?.serializable)
+      return;
     throw etcdError('NotSupportedForLearner');
   };
 }
@@ -39,7 +40,10 @@ export function registerServices(grpc: GrpcServer, ctx: ServiceContext): Registe
   grpc.interceptor = interceptors(ctx);
   grpc.addService(etcdserverpb.KVService, kvService(ctx));
   const auth = ctx.server.auth;
-  grpc.addService(etcdserverpb.MaintenanceService, guardMaintenanceService(auth, maintenanceService(ctx, ctx.server.alarms)));
+  grpc.addService(
+    etcdserverpb.MaintenanceService,
+    guardMaintenanceService(auth, maintenanceService(ctx, ctx.server.alarms)),
+  );
   grpc.addService(etcdserverpb.ClusterService, guardClusterService(auth, clusterService(ctx)));
   grpc.addService(etcdserverpb.AuthService, authService(ctx));
   grpc.addService(healthpb.HealthService, healthService(ctx));

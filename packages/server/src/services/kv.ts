@@ -19,7 +19,9 @@ function withHeader<T extends WithHeader>(ctx: ServiceContext, res: T): T {
 /** True when every range in the txn (at any depth) asks for a serializable read. */
 function txnSerializable(t: etcdserverpb.TxnRequest): boolean {
   const ok = (ops: etcdserverpb.RequestOp[]): boolean =>
-    ops.every((op) => (op.requestRange ? op.requestRange.serializable : op.requestTxn ? txnSerializable(op.requestTxn) : true));
+    ops.every((op) =>
+      op.requestRange ? op.requestRange.serializable : op.requestTxn ? txnSerializable(op.requestTxn) : true,
+    );
   return ok(t.success) && ok(t.failure);
 }
 
@@ -43,7 +45,11 @@ export function kvService(ctx: ServiceContext): ServiceHandlers<typeof etcdserve
     Put: async (req, call) => {
       checkPut(req);
       const who = await auth.proposeOptions(call);
-      const res = await s.propose<PartialMessage<etcdserverpb.PutResponse>>(RequestKind.Put, encodeMessage(etcdserverpb.PutRequest, req), { ...who, cancel: call });
+      const res = await s.propose<PartialMessage<etcdserverpb.PutResponse>>(
+        RequestKind.Put,
+        encodeMessage(etcdserverpb.PutRequest, req),
+        { ...who, cancel: call },
+      );
       return withHeader(ctx, res);
     },
     DeleteRange: async (req, call) => {
@@ -60,7 +66,8 @@ export function kvService(ctx: ServiceContext): ServiceHandlers<typeof etcdserve
       checkTxn(req, ctx.maxTxnOps);
       if (isTxnReadOnly(req)) {
         if (!txnSerializable(req)) await s.linearizableRead();
-        if (!auth.involved(call)) return withHeader(ctx, applyTxn(s.store, req, { leaseExists: (id) => s.leaseExists(id) }, true));
+        if (!auth.involved(call))
+          return withHeader(ctx, applyTxn(s.store, req, { leaseExists: (id) => s.leaseExists(id) }, true));
         const info = await auth.identifyAsync(call);
         return auth.serialize(
           info,
@@ -69,15 +76,23 @@ export function kvService(ctx: ServiceContext): ServiceHandlers<typeof etcdserve
         );
       }
       const who = await auth.proposeOptions(call);
-      const res = await s.propose<PartialMessage<etcdserverpb.TxnResponse>>(RequestKind.Txn, encodeMessage(etcdserverpb.TxnRequest, req), { ...who, cancel: call });
+      const res = await s.propose<PartialMessage<etcdserverpb.TxnResponse>>(
+        RequestKind.Txn,
+        encodeMessage(etcdserverpb.TxnRequest, req),
+        { ...who, cancel: call },
+      );
       return withHeader(ctx, res);
     },
     Compact: async (req, call) => {
       const who = await auth.proposeOptions(call);
-      const res = await s.propose<{ header: Header; done: Promise<void> }>(RequestKind.Compaction, encodeMessage(etcdserverpb.CompactionRequest, req), {
-        ...who,
-        cancel: call,
-      });
+      const res = await s.propose<{ header: Header; done: Promise<void> }>(
+        RequestKind.Compaction,
+        encodeMessage(etcdserverpb.CompactionRequest, req),
+        {
+          ...who,
+          cancel: call,
+        },
+      );
       if (req.physical) {
         await res.done;
         await s.backend.sync();

@@ -77,7 +77,11 @@ export function leaseService(ctx: ServiceContext, guard: StreamGuard): LeaseServ
       call instanceof GrpcCall
         ? (id: bigint, rev: number, ttl: number): void => void call.sendRaw(keepAliveBody(id, rev, ttl))
         : (id: bigint, rev: number, ttl: number): void =>
-            void call.send({ header: { clusterId: s.clusterId, memberId: s.memberId, revision: rev, raftTerm: s.node.raft.term }, ID: id, TTL: ttl });
+            void call.send({
+              header: { clusterId: s.clusterId, memberId: s.memberId, revision: rev, raftTerm: s.node.raft.term },
+              ID: id,
+              TTL: ttl,
+            });
     const drain = (): void => {
       while (queue.length > 0 && !call.isFinished) {
         const id = queue.shift()!;
@@ -128,7 +132,10 @@ export function leaseService(ctx: ServiceContext, guard: StreamGuard): LeaseServ
     LeaseGrant: async (req, call) => {
       requireLeaderIfAsked(ctx, call);
       s.alarms.checkQuota(LEASE_GRANT_COST);
-      const body = encodeMessage(etcdserverpb.LeaseGrantRequest, { TTL: req.TTL, ID: req.ID === 0n ? nextLeaseId(ctx) : req.ID });
+      const body = encodeMessage(etcdserverpb.LeaseGrantRequest, {
+        TTL: req.TTL,
+        ID: req.ID === 0n ? nextLeaseId(ctx) : req.ID,
+      });
       const res = await s.propose<PartialMessage<etcdserverpb.LeaseGrantResponse>>(RequestKind.LeaseGrant, body, {
         ...(await s.auth.proposeOptions(call)),
         cancel: call,
@@ -137,10 +144,14 @@ export function leaseService(ctx: ServiceContext, guard: StreamGuard): LeaseServ
     },
     LeaseRevoke: async (req, call) => {
       requireLeaderIfAsked(ctx, call);
-      const res = await s.propose<PartialMessage<etcdserverpb.LeaseRevokeResponse>>(RequestKind.LeaseRevoke, encodeMessage(etcdserverpb.LeaseRevokeRequest, req), {
-        ...(await s.auth.proposeOptions(call)),
-        cancel: call,
-      });
+      const res = await s.propose<PartialMessage<etcdserverpb.LeaseRevokeResponse>>(
+        RequestKind.LeaseRevoke,
+        encodeMessage(etcdserverpb.LeaseRevokeRequest, req),
+        {
+          ...(await s.auth.proposeOptions(call)),
+          cancel: call,
+        },
+      );
       return { header: header(ctx, res.header?.revision ?? 0) };
     },
     LeaseKeepAlive: keepAlive,
@@ -148,7 +159,13 @@ export function leaseService(ctx: ServiceContext, guard: StreamGuard): LeaseServ
       requireLeaderIfAsked(ctx, call);
       try {
         const t = await host.timeToLive(req.ID, req.keys);
-        return { header: header(ctx, s.store.currentRevision), ID: t.id, TTL: t.ttl, grantedTTL: t.grantedTtl, keys: t.keys };
+        return {
+          header: header(ctx, s.store.currentRevision),
+          ID: t.id,
+          TTL: t.ttl,
+          grantedTTL: t.grantedTtl,
+          keys: t.keys,
+        };
       } catch (e) {
         if (!(e instanceof LeaseNotFoundError)) throw e;
         return { header: header(ctx, s.store.currentRevision), ID: req.ID, TTL: -1 };

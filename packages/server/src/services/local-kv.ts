@@ -2,7 +2,14 @@
 // Go client pointed at itself): transactions through Raft, linearizable reads, and waiting for keys to
 // be deleted by following committed MVCC events on this member.
 
-import { encodeMessage, etcdserverpb, GrpcCode, GrpcStatusError, type PartialMessage, type mvccpb } from '@conclave/api';
+import {
+  encodeMessage,
+  etcdserverpb,
+  GrpcCode,
+  GrpcStatusError,
+  type PartialMessage,
+  type mvccpb,
+} from '@conclave/api';
 import { applyRange } from '../apply/kv.js';
 import { RequestKind } from '../etcdserver/raft-request.js';
 import type { EtcdServer } from '../etcdserver/server.js';
@@ -40,14 +47,18 @@ export class LocalKv {
 
   async txn(t: PartialMessage<etcdserverpb.TxnRequest>, signal?: AbortSignal): Promise<TxnResult> {
     const auth = this.call ? await this.server.auth.proposeOptions(this.call) : {};
-    return this.server.propose<TxnResult>(RequestKind.Txn, encodeMessage(etcdserverpb.TxnRequest, t), { ...auth, ...(signal ? { signal } : {}) });
+    return this.server.propose<TxnResult>(RequestKind.Txn, encodeMessage(etcdserverpb.TxnRequest, t), {
+      ...auth,
+      ...(signal ? { signal } : {}),
+    });
   }
 
   /** A linearizable range read. */
   async range(r: PartialMessage<etcdserverpb.RangeRequest>): Promise<{ kvs: PbKv[]; revision: number }> {
     await this.server.linearizableRead();
     const req = etcdserverpb.RangeRequest.create(r);
-    if (this.call && this.server.auth.involved(this.call)) this.server.auth.checkRange(await this.server.auth.identifyAsync(this.call), req);
+    if (this.call && this.server.auth.involved(this.call))
+      this.server.auth.checkRange(await this.server.auth.identifyAsync(this.call), req);
     const res = applyRange(this.server.store, req);
     return { kvs: (res.kvs ?? []) as PbKv[], revision: Number(res.header?.revision ?? 0) };
   }

@@ -20,7 +20,9 @@ export function lockService(ctx: ServiceContext): ServiceHandlers<typeof v3lockp
       const kv = base.as(call);
       const pfx = Buffer.concat([Buffer.from(req.name), Buffer.from('/')]);
       const myKey = waiterKey(req.name, req.lease);
-      const first = { requestRange: { key: pfx, rangeEnd: prefixEnd(pfx), sortTarget: 2, sortOrder: 1, limit: 1 } } as const;
+      const first = {
+        requestRange: { key: pfx, rangeEnd: prefixEnd(pfx), sortTarget: 2, sortOrder: 1, limit: 1 },
+      } as const;
       const t = await kv.txn(
         {
           compare: [{ key: myKey, target: 1, result: 0, createRevision: 0 }],
@@ -29,7 +31,9 @@ export function lockService(ctx: ServiceContext): ServiceHandlers<typeof v3lockp
         },
         call.signal,
       );
-      const myRev = t.succeeded ? Number(t.header.revision) : Number(t.responses?.[0]?.responseRange?.kvs?.[0]?.createRevision ?? 0);
+      const myRev = t.succeeded
+        ? Number(t.header.revision)
+        : Number(t.responses?.[0]?.responseRange?.kvs?.[0]?.createRevision ?? 0);
       const owner = t.responses?.[1]?.responseRange?.kvs?.[0];
       let rev = Number(t.header.revision);
       if (owner && Number(owner.createRevision) !== myRev) {

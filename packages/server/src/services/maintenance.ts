@@ -11,13 +11,17 @@ import type { AlarmStore } from '../etcdserver/alarms.js';
 /** Snapshot chunks: etcd sends 32 KiB per message. */
 const SNAPSHOT_CHUNK = 32 * 1024;
 
-export function maintenanceService(ctx: ServiceContext, alarms: AlarmStore): ServiceHandlers<typeof etcdserverpb.MaintenanceService> {
+export function maintenanceService(
+  ctx: ServiceContext,
+  alarms: AlarmStore,
+): ServiceHandlers<typeof etcdserverpb.MaintenanceService> {
   const s = ctx.server;
   return {
     Status: async () => {
       const errors: string[] = [];
       if (s.leader === 0n) errors.push('etcdserver: no leader');
-      for (const a of alarms.list()) errors.push(`memberID:${a.memberId} alarm:${etcdserverpb.AlarmType$names[a.alarm] ?? a.alarm} `);
+      for (const a of alarms.list())
+        errors.push(`memberID:${a.memberId} alarm:${etcdserverpb.AlarmType$names[a.alarm] ?? a.alarm} `);
       const me = s.membership.get(s.memberId);
       return {
         header: header(ctx, s.store.currentRevision),
@@ -55,7 +59,11 @@ export function maintenanceService(ctx: ServiceContext, alarms: AlarmStore): Ser
     HashKV: async (req) => {
       try {
         const r = s.store.hashKV(Number(req.revision));
-        return { header: header(ctx, r.revision), hash: r.hash >>> 0, compactRevision: r.compactRevision < 0 ? 0 : r.compactRevision };
+        return {
+          header: header(ctx, r.revision),
+          hash: r.hash >>> 0,
+          compactRevision: r.compactRevision < 0 ? 0 : r.compactRevision,
+        };
       } catch (e) {
         if (e instanceof CompactedError) throw etcdError('Compacted');
         if (e instanceof FutureRevisionError) throw etcdError('FutureRev');
@@ -80,7 +88,10 @@ export function maintenanceService(ctx: ServiceContext, alarms: AlarmStore): Ser
             const part = chunk.subarray(off, off + SNAPSHOT_CHUNK);
             sha.update(part);
             remaining -= part.length;
-            if (!call.send({ header: header(ctx, s.store.currentRevision), remainingBytes: remaining, blob: part }) && !call.isFinished) {
+            if (
+              !call.send({ header: header(ctx, s.store.currentRevision), remainingBytes: remaining, blob: part }) &&
+              !call.isFinished
+            ) {
               await new Promise<void>((resolve) => {
                 wake = resolve;
                 call.onDrain(resolve);
@@ -100,7 +111,10 @@ export function maintenanceService(ctx: ServiceContext, alarms: AlarmStore): Ser
       return { header: header(ctx, s.store.currentRevision) };
     },
     Downgrade: async () => {
-      throw new GrpcStatusError(GrpcCode.UNIMPLEMENTED, 'unknown method Downgrade for service etcdserverpb.Maintenance');
+      throw new GrpcStatusError(
+        GrpcCode.UNIMPLEMENTED,
+        'unknown method Downgrade for service etcdserverpb.Maintenance',
+      );
     },
   };
 }

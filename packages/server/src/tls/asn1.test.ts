@@ -28,7 +28,7 @@ test('lengths use the short form below 128 and the long form above', () => {
   assert.equal(hex(encodeLength(70000)), '83011170');
 });
 
-test('INTEGER is minimal two\'s complement', () => {
+test("INTEGER is minimal two's complement", () => {
   const cases: Array<[bigint | number, string]> = [
     [0, '020100'],
     [2, '020102'],
@@ -65,7 +65,12 @@ test('strings, booleans, null, bit strings and named bits', () => {
 });
 
 test('times: UTCTime until 2049, GeneralizedTime after', () => {
-  assert.equal(time(new Date(Date.UTC(2026, 10, 23, 6, 44, 1))).toString('latin1').slice(2), '261123064401Z');
+  assert.equal(
+    time(new Date(Date.UTC(2026, 10, 23, 6, 44, 1)))
+      .toString('latin1')
+      .slice(2),
+    '261123064401Z',
+  );
   assert.equal(time(new Date(Date.UTC(2026, 10, 23, 6, 44, 1)))[0], 0x17);
   const g = time(new Date(Date.UTC(2050, 0, 1, 0, 0, 0)));
   assert.equal(g[0], 0x18);
@@ -73,13 +78,24 @@ test('times: UTCTime until 2049, GeneralizedTime after', () => {
 });
 
 test('constructed and context-specific elements read back', () => {
-  const der = sequence(explicit(0, integer(2)), set(integer(2), integer(1)), implicitPrimitive(7, Buffer.from([127, 0, 0, 1])));
+  const der = sequence(
+    explicit(0, integer(2)),
+    set(integer(2), integer(1)),
+    implicitPrimitive(7, Buffer.from([127, 0, 0, 1])),
+  );
   const top = readTlv(der);
   assert.equal(top.tag, 0x30);
   assert.equal(top.end, der.length);
   const kids = readChildren(top.content);
-  assert.deepEqual(kids.map((k) => k.tag), [0xa0, 0x31, 0x87]);
-  assert.deepEqual(readChildren(kids[1]?.content ?? Buffer.alloc(0)).map((k) => hex(k.content)), ['01', '02'], 'SET OF sorted');
+  assert.deepEqual(
+    kids.map((k) => k.tag),
+    [0xa0, 0x31, 0x87],
+  );
+  assert.deepEqual(
+    readChildren(kids[1]?.content ?? Buffer.alloc(0)).map((k) => hex(k.content)),
+    ['01', '02'],
+    'SET OF sorted',
+  );
   assert.equal(hex(kids[2]?.content ?? Buffer.alloc(0)), '7f000001');
   const long = sequence(Buffer.alloc(300, 0x05));
   assert.equal(readTlv(long).content.length, 300);

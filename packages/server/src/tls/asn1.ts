@@ -81,7 +81,7 @@ export const bitString = (b: Buffer, unusedBits = 0): Buffer => tlv(TAG.BIT_STRI
 export function namedBits(bits: readonly number[]): Buffer {
   const max = Math.max(...bits);
   const bytes = Buffer.alloc(Math.floor(max / 8) + 1);
-  for (const b of bits) bytes[Math.floor(b / 8)] = (bytes[Math.floor(b / 8)] ?? 0) | (0x80 >> b % 8);
+  for (const b of bits) bytes[Math.floor(b / 8)] = (bytes[Math.floor(b / 8)] ?? 0) | (0x80 >> (b % 8));
   return bitString(bytes, 7 - (max % 8));
 }
 

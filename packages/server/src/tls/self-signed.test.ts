@@ -12,7 +12,7 @@ import { generateSelfSignedCertificate, ipBytes, sanHost, selfCert } from './sel
 
 const HOSTS = ['127.0.0.1:2379', 'localhost:2379', '[::1]:2379', 'node1.example.com:2379', '10.0.0.7:2380'];
 
-test('the certificate parses, verifies with its own key, and has etcd\'s fields', () => {
+test("the certificate parses, verifies with its own key, and has etcd's fields", () => {
   const now = new Date(Date.UTC(2026, 10, 23, 6, 44, 1, 999));
   const c = generateSelfSignedCertificate({ hosts: HOSTS, now, serial: 0xba277ec6e6bc0caa3554476e0b05555an });
   const x = new X509Certificate(c.certPem);
@@ -37,7 +37,7 @@ test('the certificate parses, verifies with its own key, and has etcd\'s fields'
   assert.deepEqual(c.ipAddresses, ['127.0.0.1', '::1', '10.0.0.7']);
 });
 
-test('the DER layout matches etcd 3.4\'s auto-TLS certificates', () => {
+test("the DER layout matches etcd 3.4's auto-TLS certificates", () => {
   const c = generateSelfSignedCertificate({ hosts: ['127.0.0.1:2380'], includeLoopback: false });
   const [tbs, sigAlg, sig] = readChildren(readTlv(c.certDer).content);
   assert.equal(sigAlg?.content.toString('hex'), '06082a8648ce3d040304', 'ecdsa-with-SHA512');
@@ -60,7 +60,12 @@ test('P-256 and P-384 keys sign with SHA-256 and SHA-384; CN and clientAuth are 
     ['P-256', 'prime256v1', '06082a8648ce3d040302'],
     ['P-384', 'secp384r1', '06082a8648ce3d040303'],
   ] as const) {
-    const c = generateSelfSignedCertificate({ hosts: [], curve, commonName: 'peer-a', extKeyUsage: ['serverAuth', 'clientAuth'] });
+    const c = generateSelfSignedCertificate({
+      hosts: [],
+      curve,
+      commonName: 'peer-a',
+      extKeyUsage: ['serverAuth', 'clientAuth'],
+    });
     const x = new X509Certificate(c.certPem);
     assert.equal(x.verify(x.publicKey), true);
     assert.equal(x.publicKey.asymmetricKeyDetails?.namedCurve, named);
@@ -86,7 +91,10 @@ test('openssl x509 -text reads the certificate and openssl verify accepts it as 
     assert.match(text.stdout, /Signature Algorithm: ecdsa-with-SHA512/);
     assert.match(text.stdout, /X509v3 Key Usage: critical\n\s+Digital Signature, Key Encipherment/);
     assert.match(text.stdout, /X509v3 Basic Constraints: critical\n\s+CA:FALSE/);
-    assert.match(text.stdout, /DNS:localhost, DNS:node1\.example\.com, IP Address:127\.0\.0\.1, IP Address:0:0:0:0:0:0:0:1, IP Address:10\.0\.0\.7/);
+    assert.match(
+      text.stdout,
+      /DNS:localhost, DNS:node1\.example\.com, IP Address:127\.0\.0\.1, IP Address:0:0:0:0:0:0:0:1, IP Address:10\.0\.0\.7/,
+    );
     const verify = spawnSync('openssl', ['verify', '-CAfile', file, file], { encoding: 'utf8' });
     assert.equal(verify.status, 0, verify.stderr);
     const key = spawnSync('openssl', ['ec', '-in', join(dir, 'key.pem'), '-check', '-noout'], { encoding: 'utf8' });
@@ -105,9 +113,12 @@ test('a TLS handshake succeeds against the certificate, by name and by IP', asyn
     for (const servername of ['localhost', undefined]) {
       const reply = await new Promise<{ data: string; authorized: boolean }>((resolve, reject) => {
         let authorized = false;
-        const sock: TLSSocket = connect({ host: '127.0.0.1', port, ca: c.certPem, ...(servername === undefined ? {} : { servername }) }, () => {
-          authorized = sock.authorized;
-        });
+        const sock: TLSSocket = connect(
+          { host: '127.0.0.1', port, ca: c.certPem, ...(servername === undefined ? {} : { servername }) },
+          () => {
+            authorized = sock.authorized;
+          },
+        );
         let data = '';
         sock.on('data', (d: Buffer) => (data += d.toString()));
         sock.on('end', () => resolve({ data, authorized }));
@@ -117,7 +128,9 @@ test('a TLS handshake succeeds against the certificate, by name and by IP', asyn
     }
     await assert.rejects(
       new Promise((resolve, reject) => {
-        const sock = connect({ host: '127.0.0.1', port, ca: c.certPem, servername: 'other.example.com' }, () => resolve(sock));
+        const sock = connect({ host: '127.0.0.1', port, ca: c.certPem, servername: 'other.example.com' }, () =>
+          resolve(sock),
+        );
         sock.on('error', reject);
       }),
       /does not match certificate's altnames/,
@@ -146,11 +159,17 @@ test('selfCert writes cert.pem (0644) and key.pem (0600) once and reuses them', 
     assert.equal(second.created, false);
     assert.equal(readFileSync(second.certFile, 'utf8'), pem);
     logger.flush();
-    const msgs = log.trim().split('\n').map((l) => JSON.parse(l) as { msg: string; path: string });
-    assert.deepEqual(msgs.map((m) => [m.msg, m.path]), [
-      ['created cert file', first.certFile],
-      ['created key file', first.keyFile],
-    ]);
+    const msgs = log
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l) as { msg: string; path: string });
+    assert.deepEqual(
+      msgs.map((m) => [m.msg, m.path]),
+      [
+        ['created cert file', first.certFile],
+        ['created key file', first.keyFile],
+      ],
+    );
     rmSync(first.keyFile);
     assert.equal(selfCert({ dir: fixtures, hosts: [] }).created, true, 'regenerated when a file is missing');
   } finally {

@@ -80,7 +80,10 @@ export interface SelfSignedCertificate {
 }
 
 function pem(label: string, der: Buffer): string {
-  const b64 = der.toString('base64').replace(/(.{64})/g, '$1\n').replace(/\n$/, '');
+  const b64 = der
+    .toString('base64')
+    .replace(/(.{64})/g, '$1\n')
+    .replace(/\n$/, '');
   return `-----BEGIN ${label}-----\n${b64}\n-----END ${label}-----\n`;
 }
 
@@ -125,7 +128,10 @@ export function generateSelfSignedCertificate(opts: SelfSignedOptions): SelfSign
 
   const dnsNames: string[] = [];
   const ipAddresses: string[] = [];
-  const hosts = [...opts.hosts.map(sanHost), ...(opts.includeLoopback === false ? [] : ['localhost', '127.0.0.1', '::1'])];
+  const hosts = [
+    ...opts.hosts.map(sanHost),
+    ...(opts.includeLoopback === false ? [] : ['localhost', '127.0.0.1', '::1']),
+  ];
   for (const h of hosts) {
     if (h === '') continue;
     const list = isIP(h) !== 0 ? ipAddresses : dnsNames;
@@ -148,7 +154,10 @@ export function generateSelfSignedCertificate(opts: SelfSignedOptions): SelfSign
     ext(OID.basicConstraints, true, sequence()), // CA:FALSE
   ];
   if (dnsNames.length + ipAddresses.length > 0) {
-    const names = [...dnsNames.map((d) => implicitPrimitive(2, Buffer.from(d, 'ascii'))), ...ipAddresses.map((ip) => implicitPrimitive(7, ipBytes(ip)))];
+    const names = [
+      ...dnsNames.map((d) => implicitPrimitive(2, Buffer.from(d, 'ascii'))),
+      ...ipAddresses.map((ip) => implicitPrimitive(7, ipBytes(ip))),
+    ];
     extensions.push(ext(OID.subjectAltName, false, sequence(...names)));
   }
   const tbs = sequence(

@@ -21,7 +21,11 @@ function withDir<T>(fn: (dir: string) => Promise<T> | T): Promise<T> {
   return Promise.resolve(fn(dir)).finally(() => rmSync(dir, { recursive: true, force: true }));
 }
 
-function writePair(dir: string, name: string, opts: Parameters<typeof generateSelfSignedCertificate>[0]): { cert: string; key: string } {
+function writePair(
+  dir: string,
+  name: string,
+  opts: Parameters<typeof generateSelfSignedCertificate>[0],
+): { cert: string; key: string } {
   const c = generateSelfSignedCertificate({ curve: 'P-256', ...opts });
   const cert = join(dir, `${name}.pem`);
   const key = join(dir, `${name}-key.pem`);
@@ -30,32 +34,68 @@ function writePair(dir: string, name: string, opts: Parameters<typeof generateSe
   return { cert, key };
 }
 
-test('describeTlsInfo prints etcd\'s TLSInfo.String()', () => {
-  const info: TlsInfo = { certFile: 'd3/fixtures/client/cert.pem', keyFile: 'd3/fixtures/client/key.pem', trustedCaFile: '', clientCertAuth: false };
-  assert.equal(describeTlsInfo(info), 'cert = d3/fixtures/client/cert.pem, key = d3/fixtures/client/key.pem, trusted-ca = , client-cert-auth = false, crl-file = ');
+test("describeTlsInfo prints etcd's TLSInfo.String()", () => {
+  const info: TlsInfo = {
+    certFile: 'd3/fixtures/client/cert.pem',
+    keyFile: 'd3/fixtures/client/key.pem',
+    trustedCaFile: '',
+    clientCertAuth: false,
+  };
+  assert.equal(
+    describeTlsInfo(info),
+    'cert = d3/fixtures/client/cert.pem, key = d3/fixtures/client/key.pem, trusted-ca = , client-cert-auth = false, crl-file = ',
+  );
 });
 
 test('server options: cert and key required, client-cert-auth requests and verifies, TLS 1.2 minimum', async () => {
   await withDir((dir) => {
     const server = writePair(dir, 'server', { hosts: ['127.0.0.1:0'] });
-    assert.throws(() => serverTlsOptions({ certFile: server.cert, keyFile: '', trustedCaFile: '', clientCertAuth: false }), {
-      message: `KeyFile and CertFile must both be present[key: , cert: ${server.cert}]`,
+    assert.throws(
+      () => serverTlsOptions({ certFile: server.cert, keyFile: '', trustedCaFile: '', clientCertAuth: false }),
+      {
+        message: `KeyFile and CertFile must both be present[key: , cert: ${server.cert}]`,
+      },
+    );
+    const plain = serverTlsOptions({
+      certFile: server.cert,
+      keyFile: server.key,
+      trustedCaFile: '',
+      clientCertAuth: false,
     });
-    const plain = serverTlsOptions({ certFile: server.cert, keyFile: server.key, trustedCaFile: '', clientCertAuth: false });
     assert.equal(plain.requestCert, false);
     assert.equal(plain.rejectUnauthorized, false);
     assert.equal(plain.minVersion, 'TLSv1.2');
     assert.equal('ca' in plain, false);
-    const mtls = serverTlsOptions({ certFile: server.cert, keyFile: server.key, trustedCaFile: server.cert, clientCertAuth: true });
+    const mtls = serverTlsOptions({
+      certFile: server.cert,
+      keyFile: server.key,
+      trustedCaFile: server.cert,
+      clientCertAuth: true,
+    });
     assert.equal(mtls.requestCert, true);
     assert.equal(mtls.rejectUnauthorized, true);
     assert.ok(Buffer.isBuffer(mtls.ca));
-    const auto = serverTlsOptions({ certFile: server.cert, keyFile: server.key, trustedCaFile: '', clientCertAuth: true, selfSigned: true });
+    const auto = serverTlsOptions({
+      certFile: server.cert,
+      keyFile: server.key,
+      trustedCaFile: '',
+      clientCertAuth: true,
+      selfSigned: true,
+    });
     assert.equal(auto.requestCert, false, 'auto-TLS does not verify clients');
-    const dial = clientTlsOptions({ certFile: server.cert, keyFile: server.key, trustedCaFile: server.cert, clientCertAuth: false });
+    const dial = clientTlsOptions({
+      certFile: server.cert,
+      keyFile: server.key,
+      trustedCaFile: server.cert,
+      clientCertAuth: false,
+    });
     assert.equal(dial.rejectUnauthorized, true);
     assert.ok(Buffer.isBuffer(dial.cert) && Buffer.isBuffer(dial.key) && Buffer.isBuffer(dial.ca));
-    assert.equal(clientTlsOptions({ certFile: '', keyFile: '', trustedCaFile: '', clientCertAuth: false, selfSigned: true }).rejectUnauthorized, false);
+    assert.equal(
+      clientTlsOptions({ certFile: '', keyFile: '', trustedCaFile: '', clientCertAuth: false, selfSigned: true })
+        .rejectUnauthorized,
+      false,
+    );
   });
 });
 
@@ -76,20 +116,43 @@ test('mutual TLS with --peer-cert-allowed-cn: the right CN is served, others are
     const bad = writePair(dir, 'bad', { hosts: [], commonName: 'intruder', extKeyUsage: ['clientAuth'] });
     const caFile = join(dir, 'ca.pem');
     writeFileSync(caFile, [good.cert, bad.cert, server.cert].map((f) => readFileSync(f, 'utf8')).join(''));
-    const info: TlsInfo = { certFile: server.cert, keyFile: server.key, trustedCaFile: caFile, clientCertAuth: true, allowedCn: 'etcd-peer' };
+    const info: TlsInfo = {
+      certFile: server.cert,
+      keyFile: server.key,
+      trustedCaFile: caFile,
+      clientCertAuth: true,
+      allowedCn: 'etcd-peer',
+    };
     const rejected: string[] = [];
     const srv = createServer(serverTlsOptions(info), (s: TLSSocket) => s.end('welcome'));
     enforceAllowedCn(srv, info.allowedCn ?? '', (err) => rejected.push(err.message));
     await new Promise<void>((r) => srv.listen(0, '127.0.0.1', r));
     const port = (srv.address() as { port: number }).port;
     try {
-      const asGood = clientTlsOptions({ certFile: good.cert, keyFile: good.key, trustedCaFile: server.cert, clientCertAuth: false });
+      const asGood = clientTlsOptions({
+        certFile: good.cert,
+        keyFile: good.key,
+        trustedCaFile: server.cert,
+        clientCertAuth: false,
+      });
       assert.equal(await handshake(port, asGood), 'welcome');
-      const asBad = clientTlsOptions({ certFile: bad.cert, keyFile: bad.key, trustedCaFile: server.cert, clientCertAuth: false });
+      const asBad = clientTlsOptions({
+        certFile: bad.cert,
+        keyFile: bad.key,
+        trustedCaFile: server.cert,
+        clientCertAuth: false,
+      });
       assert.equal(await handshake(port, asBad), '');
       assert.deepEqual(rejected, ['CommonName authentication failed']);
-      const anonymous = clientTlsOptions({ certFile: '', keyFile: '', trustedCaFile: server.cert, clientCertAuth: false });
-      await assert.rejects(handshake(port, anonymous).then((d) => (d === '' ? Promise.reject(new Error('closed')) : d)));
+      const anonymous = clientTlsOptions({
+        certFile: '',
+        keyFile: '',
+        trustedCaFile: server.cert,
+        clientCertAuth: false,
+      });
+      await assert.rejects(
+        handshake(port, anonymous).then((d) => (d === '' ? Promise.reject(new Error('closed')) : d)),
+      );
     } finally {
       srv.close();
     }
@@ -103,7 +166,13 @@ test('auto-TLS generates <data-dir>/fixtures/<side> certificates for the listen 
     const listenUrls = [{ scheme: 'https', host: '127.0.0.1:23791', href: 'https://127.0.0.1:23791' }];
     const none = { certFile: '', keyFile: '', trustedCaFile: '', clientCertAuth: false, autoTls: false };
     assert.equal(resolveListenerTls({ side: 'client', tls: none, dataDir: dir, listenUrls }), undefined);
-    const auto = resolveListenerTls({ side: 'peer', tls: { ...none, autoTls: true, clientCertAuth: true }, dataDir: dir, listenUrls, logger });
+    const auto = resolveListenerTls({
+      side: 'peer',
+      tls: { ...none, autoTls: true, clientCertAuth: true },
+      dataDir: dir,
+      listenUrls,
+      logger,
+    });
     assert.deepEqual(auto, {
       certFile: join(dir, 'fixtures', 'peer', 'cert.pem'),
       keyFile: join(dir, 'fixtures', 'peer', 'key.pem'),
@@ -112,26 +181,47 @@ test('auto-TLS generates <data-dir>/fixtures/<side> certificates for the listen 
       selfSigned: true,
     });
     const given = { ...none, certFile: '/c.pem', keyFile: '/k.pem', autoTls: true };
-    assert.equal(resolveListenerTls({ side: 'client', tls: given, dataDir: dir, listenUrls, logger })?.certFile, '/c.pem');
+    assert.equal(
+      resolveListenerTls({ side: 'client', tls: given, dataDir: dir, listenUrls, logger })?.certFile,
+      '/c.pem',
+    );
     logger.flush();
-    const msgs = out.trim().split('\n').map((l) => (JSON.parse(l) as { msg: string }).msg);
+    const msgs = out
+      .trim()
+      .split('\n')
+      .map((l) => (JSON.parse(l) as { msg: string }).msg);
     assert.deepEqual(msgs, ['created cert file', 'created key file', 'ignoring client auto TLS since certs given']);
   });
 });
 
-test('per-URL checks: https needs TLS, http ignores TLS files with etcd\'s warnings', () => {
+test("per-URL checks: https needs TLS, http ignores TLS files with etcd's warnings", () => {
   const https = [{ scheme: 'https', host: '127.0.0.1:23791', href: 'https://127.0.0.1:23791' }];
   const http = [{ scheme: 'http', host: '127.0.0.1:23791', href: 'http://127.0.0.1:23791' }];
   assert.throws(() => checkListenerUrls('client', https, undefined), {
-    message: 'TLS key/cert (--cert-file, --key-file) must be provided for client url https://127.0.0.1:23791 with HTTPS scheme',
+    message:
+      'TLS key/cert (--cert-file, --key-file) must be provided for client url https://127.0.0.1:23791 with HTTPS scheme',
   });
-  assert.throws(() => checkListenerUrls('peer', [{ scheme: 'https', host: '127.0.0.1:23801', href: 'https://127.0.0.1:23801' }], undefined), {
-    message: 'cannot listen on TLS for 127.0.0.1:23801: KeyFile and CertFile are not presented',
-  });
+  assert.throws(
+    () =>
+      checkListenerUrls(
+        'peer',
+        [{ scheme: 'https', host: '127.0.0.1:23801', href: 'https://127.0.0.1:23801' }],
+        undefined,
+      ),
+    {
+      message: 'cannot listen on TLS for 127.0.0.1:23801: KeyFile and CertFile are not presented',
+    },
+  );
   const tls: TlsInfo = { certFile: '/c', keyFile: '/k', trustedCaFile: '', clientCertAuth: true };
   assert.deepEqual(checkListenerUrls('client', http, tls), [
-    { msg: 'scheme is HTTP while key and cert files are present; ignoring key and cert files', fields: { 'client-url': 'http://127.0.0.1:23791' } },
-    { msg: 'scheme is HTTP while --client-cert-auth is enabled; ignoring client cert auth for this URL', fields: { 'client-url': 'http://127.0.0.1:23791' } },
+    {
+      msg: 'scheme is HTTP while key and cert files are present; ignoring key and cert files',
+      fields: { 'client-url': 'http://127.0.0.1:23791' },
+    },
+    {
+      msg: 'scheme is HTTP while --client-cert-auth is enabled; ignoring client cert auth for this URL',
+      fields: { 'client-url': 'http://127.0.0.1:23791' },
+    },
   ]);
   assert.deepEqual(checkListenerUrls('client', https, tls), []);
   assert.deepEqual(checkListenerUrls('client', http, undefined), []);

@@ -75,7 +75,11 @@ export function checkAllowedCn(socket: TLSSocket, allowedCn: string): Error | un
 }
 
 /** Closes every connection to `server` whose client certificate lacks the allowed CN. */
-export function enforceAllowedCn(server: Server, allowedCn: string, onReject?: (err: Error, socket: TLSSocket) => void): void {
+export function enforceAllowedCn(
+  server: Server,
+  allowedCn: string,
+  onReject?: (err: Error, socket: TLSSocket) => void,
+): void {
   if (allowedCn === '') return;
   server.prependListener('secureConnection', (socket: TLSSocket) => {
     const err = checkAllowedCn(socket, allowedCn);
@@ -124,7 +128,13 @@ export function resolveListenerTls(opts: {
     ...(logger === undefined ? {} : { logger }),
     ...(opts.curve === undefined ? {} : { curve: opts.curve }),
   });
-  return { certFile: files.certFile, keyFile: files.keyFile, trustedCaFile: '', clientCertAuth: false, selfSigned: true };
+  return {
+    certFile: files.certFile,
+    keyFile: files.keyFile,
+    trustedCaFile: '',
+    clientCertAuth: false,
+    selfSigned: true,
+  };
 }
 
 /**
@@ -147,9 +157,15 @@ export function checkListenerUrls(
       );
     }
     if (!secure && side === 'client' && tls !== undefined) {
-      warnings.push({ msg: 'scheme is HTTP while key and cert files are present; ignoring key and cert files', fields: { 'client-url': u.href } });
+      warnings.push({
+        msg: 'scheme is HTTP while key and cert files are present; ignoring key and cert files',
+        fields: { 'client-url': u.href },
+      });
       if (tls.clientCertAuth) {
-        warnings.push({ msg: 'scheme is HTTP while --client-cert-auth is enabled; ignoring client cert auth for this URL', fields: { 'client-url': u.href } });
+        warnings.push({
+          msg: 'scheme is HTTP while --client-cert-auth is enabled; ignoring client cert auth for this URL',
+          fields: { 'client-url': u.href },
+        });
       }
     }
   }

@@ -24,7 +24,8 @@ export function encodeGrpcMessage(msg: string): string {
   if (ok) return msg;
   let out = '';
   for (const b of Buffer.from(msg, 'utf8')) {
-    out += b < 0x20 || b > 0x7e || b === 0x25 ? `%${b.toString(16).toUpperCase().padStart(2, '0')}` : String.fromCharCode(b);
+    out +=
+      b < 0x20 || b > 0x7e || b === 0x25 ? `%${b.toString(16).toUpperCase().padStart(2, '0')}` : String.fromCharCode(b);
   }
   return out;
 }
@@ -171,7 +172,9 @@ export class GrpcCall<Req, Res> implements ServerCall<Req, Res> {
           else if (enc === 'deflate') body = inflateSync(body);
           else throw new Error(`unsupported grpc-encoding ${enc ?? 'identity'}`);
         } catch (e) {
-          this.finish(new GrpcStatusError(GrpcCode.INTERNAL, `grpc: failed to decompress the received message: ${String(e)}`));
+          this.finish(
+            new GrpcStatusError(GrpcCode.INTERNAL, `grpc: failed to decompress the received message: ${String(e)}`),
+          );
           return;
         }
         if (body.length > this.maxRecvBytes) {
@@ -188,7 +191,9 @@ export class GrpcCall<Req, Res> implements ServerCall<Req, Res> {
       try {
         req = this.reqType.decode(new Reader(body), body.length) as Req;
       } catch (e) {
-        this.finish(new GrpcStatusError(GrpcCode.INTERNAL, `grpc: error unmarshalling request: ${(e as Error).message}`));
+        this.finish(
+          new GrpcStatusError(GrpcCode.INTERNAL, `grpc: error unmarshalling request: ${(e as Error).message}`),
+        );
         return;
       }
       this.onMessage(req);

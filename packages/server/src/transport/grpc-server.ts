@@ -26,7 +26,10 @@ export class RawResponse {
   constructor(readonly bytes: Uint8Array) {}
 }
 
-export type UnaryHandler<Req, Res> = (req: Req, ctx: CallContext) => Promise<PartialMessage<Res> | RawResponse> | PartialMessage<Res> | RawResponse;
+export type UnaryHandler<Req, Res> = (
+  req: Req,
+  ctx: CallContext,
+) => Promise<PartialMessage<Res> | RawResponse> | PartialMessage<Res> | RawResponse;
 export type ServerStreamHandler<Req, Res> = (req: Req, call: ServerCall<Req, Res>) => void;
 export type BidiHandler<Req, Res> = (call: ServerCall<Req, Res>) => void;
 
@@ -46,7 +49,10 @@ export interface Registered {
   handler: (...args: never[]) => unknown;
 }
 
-export type HttpFallback = (req: http.IncomingMessage | H2HttpRequest, res: http.ServerResponse | H2HttpResponse) => void;
+export type HttpFallback = (
+  req: http.IncomingMessage | H2HttpRequest,
+  res: http.ServerResponse | H2HttpResponse,
+) => void;
 
 /**
  * Runs before every handler (etcd's interceptors): throw to fail the call. `req` is the request of a
@@ -90,7 +96,10 @@ export class GrpcServer {
 
   /** Registers one method's handler (used for services implemented only in part elsewhere). */
   addMethod<M extends MethodDescriptor<any, any, boolean, boolean>>(desc: M, handler: HandlerFor<M>): void {
-    this.methods.set(desc.path, { desc: desc as MethodDescriptor<unknown, unknown>, handler: handler as (...args: never[]) => unknown });
+    this.methods.set(desc.path, {
+      desc: desc as MethodDescriptor<unknown, unknown>,
+      handler: handler as (...args: never[]) => unknown,
+    });
     this.services.add(desc.service);
   }
 
@@ -117,9 +126,21 @@ export class GrpcServer {
     const reg = this.methods.get(path);
     if (!reg) {
       const m = /^\/([^/]+)\/([^/]+)$/.exec(path);
-      const msg = m && this.services.has(m[1]!) ? `unknown method ${m[2]} for service ${m[1]}` : `unknown service ${m ? m[1] : path}`;
+      const msg =
+        m && this.services.has(m[1]!)
+          ? `unknown method ${m[2]} for service ${m[1]}`
+          : `unknown service ${m ? m[1] : path}`;
       stream.respond(
-        [':status', '200', 'content-type', 'application/grpc', 'grpc-status', String(GrpcCode.UNIMPLEMENTED), 'grpc-message', encodeGrpcMessage(msg)],
+        [
+          ':status',
+          '200',
+          'content-type',
+          'application/grpc',
+          'grpc-status',
+          String(GrpcCode.UNIMPLEMENTED),
+          'grpc-message',
+          encodeGrpcMessage(msg),
+        ],
         true,
       );
       return;
@@ -178,7 +199,10 @@ export class GrpcServer {
       }
     };
     call.onHalfClose = () => {
-      if (!got) call.finish(new GrpcStatusError(GrpcCode.INTERNAL, 'grpc: client streaming ended without a message for a unary call'));
+      if (!got)
+        call.finish(
+          new GrpcStatusError(GrpcCode.INTERNAL, 'grpc: client streaming ended without a message for a unary call'),
+        );
     };
   }
 

@@ -50,7 +50,9 @@ function injectHttp2(h2: http2.Http2Server, sock: net.Socket, head: Buffer): voi
     const session = created as http2.Http2Session | null;
     if (session) {
       if (handleSym === null) handleSym = kHandleSymbol(session);
-      const handle = handleSym ? (session as unknown as Record<symbol, { receive?: (b: Buffer) => void }>)[handleSym] : undefined;
+      const handle = handleSym
+        ? (session as unknown as Record<symbol, { receive?: (b: Buffer) => void }>)[handleSym]
+        : undefined;
       if (handle && typeof handle.receive === 'function') {
         handle.receive(head);
         return;
@@ -128,7 +130,8 @@ function parseListenUrl(raw: string): { secure: boolean; path?: string; host?: s
   const m = /^(unixs?):\/\/(.+)$/.exec(raw) ?? /^(unixs?):(.+)$/.exec(raw);
   if (m) return { secure: m[1] === 'unixs', path: m[2]! };
   const u = new URL(raw);
-  if (u.protocol !== 'http:' && u.protocol !== 'https:') throw new Error(`unsupported URL scheme "${u.protocol.slice(0, -1)}" in ${raw}`);
+  if (u.protocol !== 'http:' && u.protocol !== 'https:')
+    throw new Error(`unsupported URL scheme "${u.protocol.slice(0, -1)}" in ${raw}`);
   const host = u.hostname.replace(/^\[|\]$/g, '');
   const port = u.port === '' ? (u.protocol === 'https:' ? 443 : 80) : Number(u.port);
   return { secure: u.protocol === 'https:', host, port };
@@ -137,7 +140,8 @@ function parseListenUrl(raw: string): { secure: boolean; path?: string; host?: s
 /** Binds one client URL. "localhost" binds 127.0.0.1 (and ::1 on the same port when available). */
 export async function listenUrl(raw: string, opts: ListenOptions): Promise<BoundListener> {
   const spec = parseListenUrl(raw);
-  if (spec.secure && !opts.tls) throw new Error(`${raw}: TLS URL given but no certificate configured (--cert-file/--key-file or --auto-tls)`);
+  if (spec.secure && !opts.tls)
+    throw new Error(`${raw}: TLS URL given but no certificate configured (--cert-file/--key-file or --auto-tls)`);
   const make = (): net.Server => {
     if (spec.secure) {
       const server = tls.createServer({ ...opts.tls, ALPNProtocols: ['h2', 'http/1.1'], noDelay: true });

@@ -118,7 +118,15 @@ export function eventResponse(header: Buffer, watchId: bigint, events: readonly 
  * Writes the gRPC message of an events response (body size `body`, from eventResponseSize) into
  * `out` at `p`; returns the position after it.
  */
-export function writeEventResponse(out: Buffer, p: number, header: Buffer, watchId: bigint, events: readonly Buffer[], fragment: boolean, body: number): number {
+export function writeEventResponse(
+  out: Buffer,
+  p: number,
+  header: Buffer,
+  watchId: bigint,
+  events: readonly Buffer[],
+  fragment: boolean,
+  body: number,
+): number {
   out[p] = 0;
   out.writeUInt32BE(body, p + 1);
   p += 5;

@@ -40,7 +40,10 @@ let fx: Fixture;
 let hub: WatchHub;
 const streams: WatchStream[] = [];
 
-function open(opts: { progressIntervalMs?: number; fragmentBytes?: number } = {}): { s: WatchStream; sink: CaptureSink } {
+function open(opts: { progressIntervalMs?: number; fragmentBytes?: number } = {}): {
+  s: WatchStream;
+  sink: CaptureSink;
+} {
   const sink = new CaptureSink();
   const s = new WatchStream(hub, sink, {
     progressIntervalMs: opts.progressIntervalMs ?? 600_000,
@@ -50,11 +53,16 @@ function open(opts: { progressIntervalMs?: number; fragmentBytes?: number } = {}
   return { s, sink };
 }
 
-type CreateInit = Omit<NonNullable<Parameters<typeof etcdserverpb.WatchCreateRequest.create>[0]>, 'key' | 'rangeEnd'> & { key: string; end?: string };
+type CreateInit = Omit<
+  NonNullable<Parameters<typeof etcdserverpb.WatchCreateRequest.create>[0]>,
+  'key' | 'rangeEnd'
+> & { key: string; end?: string };
 
 const create = (s: WatchStream, r: CreateInit): void => {
   const { key, end, ...rest } = r;
-  s.create(etcdserverpb.WatchCreateRequest.create({ key: b(key), rangeEnd: end === undefined ? undefined : b(end), ...rest }));
+  s.create(
+    etcdserverpb.WatchCreateRequest.create({ key: b(key), rangeEnd: end === undefined ? undefined : b(end), ...rest }),
+  );
 };
 
 /** Lets microtasks and immediates (flushes, catch-up rounds) run. */
@@ -111,11 +119,14 @@ describe('watch hub: live events', () => {
     assert.equal(sink.got[0]!.created, true);
     assert.equal(sink.got[0]!.watchId, 0n);
     assert.equal(sink.got[0]!.header!.revision, 1n);
-    assert.deepEqual(sink.got.slice(1).map((r) => [r.header!.revision, r.events.length]), [
-      [2n, 1],
-      [3n, 2],
-      [4n, 1],
-    ]);
+    assert.deepEqual(
+      sink.got.slice(1).map((r) => [r.header!.revision, r.events.length]),
+      [
+        [2n, 1],
+        [3n, 2],
+        [4n, 1],
+      ],
+    );
     assert.deepEqual(events(sink, 0n), ['PUT a1=x@2', 'PUT a2=y@3', 'PUT a3=z@3', 'DELETE a1=@4']);
     assert.equal(sink.got[1]!.header!.clusterId, 7n);
     assert.equal(sink.got[1]!.header!.memberId, 9n);
@@ -163,7 +174,10 @@ describe('watch hub: catching up', () => {
     await settle();
     const evs = events(sink, 0n);
     const revs = evs.map((e) => Number(/@(\d+)/.exec(e)![1]));
-    assert.deepEqual(revs, Array.from({ length: 19 }, (_, i) => 5 + i));
+    assert.deepEqual(
+      revs,
+      Array.from({ length: 19 }, (_, i) => 5 + i),
+    );
     assert.equal(evs[0], 'PUT h0=v3@5 prev=v0@2');
     assert.equal(evs.at(-2), 'PUT h9=during@22');
     assert.equal(evs.at(-1), 'PUT h1=after@23 prev=v19@21');
@@ -255,7 +269,9 @@ describe('watch hub: stream requests', () => {
     create(s, { key: 'p', startRevision: 2 });
     s.requestProgress();
     await until(() => sink.got.some((r, i) => i > 0 && r.watchId === -1n));
-    const order = sink.got.map((r) => (r.watchId === -1n ? 'progress' : r.created ? 'created' : `events:${r.events.length}`));
+    const order = sink.got.map((r) =>
+      r.watchId === -1n ? 'progress' : r.created ? 'created' : `events:${r.events.length}`,
+    );
     assert.deepEqual(order, ['progress', 'created', 'events:10', 'progress']);
   });
 

@@ -76,7 +76,12 @@ export class WatchHub {
     const term = this.o.term();
     const cluster = this.o.clusterId();
     if (rev !== this.hdrRev || term !== this.hdrTerm || cluster !== this.hdrCluster) {
-      this.hdrField = encodeHeaderField({ clusterId: cluster, memberId: this.o.memberId(), revision: rev, raftTerm: term });
+      this.hdrField = encodeHeaderField({
+        clusterId: cluster,
+        memberId: this.o.memberId(),
+        revision: rev,
+        raftTerm: term,
+      });
       this.hdrRev = rev;
       this.hdrTerm = term;
       this.hdrCluster = cluster;

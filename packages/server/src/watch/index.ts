@@ -5,7 +5,14 @@
 // congested stream's watchers become victims and catch up from history once it drains.
 
 export { WatchHub, type WatchHubOptions } from './hub.js';
-export { WatchStream, MAX_QUEUED_RESPONSES, ERR_DUPLICATE_ID, ERR_EMPTY_RANGE, type WatchSink, type WatchStreamOptions } from './stream.js';
+export {
+  WatchStream,
+  MAX_QUEUED_RESPONSES,
+  ERR_DUPLICATE_ID,
+  ERR_EMPTY_RANGE,
+  type WatchSink,
+  type WatchStreamOptions,
+} from './stream.js';
 export { Watcher, type WatcherState } from './watcher.js';
 export { WatcherGroup } from './watcher-group.js';
 export { EventBytes, controlResponse, eventResponse, encodeHeaderField } from './encode.js';

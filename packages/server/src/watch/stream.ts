@@ -183,7 +183,13 @@ export class WatchStream {
         size += f.length;
       }
       const fragment = i < frames.length;
-      this.push({ header, watchId: w.id, frames: part, fragment, body: eventResponseSize(header, w.id, size, fragment) });
+      this.push({
+        header,
+        watchId: w.id,
+        frames: part,
+        fragment,
+        body: eventResponseSize(header, w.id, size, fragment),
+      });
     }
   }
 

@@ -51,7 +51,8 @@ test('single keys, prefixes, open ranges and the whole keyspace', () => {
 test('matches a brute-force scan under random adds and deletes', () => {
   const rand = rng(42);
   const alphabet = 'abcd';
-  const key = (n: number) => Array.from({ length: 1 + Math.floor(rand() * n) }, () => alphabet[Math.floor(rand() * alphabet.length)]).join('');
+  const key = (n: number) =>
+    Array.from({ length: 1 + Math.floor(rand() * n) }, () => alphabet[Math.floor(rand() * alphabet.length)]).join('');
   const g = new WatcherGroup();
   const live: Watcher[] = [];
   for (let step = 0; step < 3000; step++) {

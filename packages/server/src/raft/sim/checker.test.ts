@@ -8,7 +8,12 @@ import { Checker, InvariantViolation, nextStateHash } from './checker.js';
 import { Disk } from './disk.js';
 import { Rng } from './rng.js';
 
-const e = (index: number, term: number, data = `${index}/${term}`): Entry => ({ index, term, type: EntryType.Normal, data: new TextEncoder().encode(data) });
+const e = (index: number, term: number, data = `${index}/${term}`): Entry => ({
+  index,
+  term,
+  type: EntryType.Normal,
+  data: new TextEncoder().encode(data),
+});
 const conf = (index: number, type: ConfChangeType, id: bigint): Entry => ({
   index,
   term: 1,
@@ -19,7 +24,11 @@ const conf = (index: number, type: ConfChangeType, id: bigint): Entry => ({
 /** A checker that has seen a founding configuration of voters 1..3 committed at indexes 1..3. */
 function bootstrapped(): Checker {
   const c = new Checker();
-  c.onCommitted(1n, [conf(1, ConfChangeType.AddNode, 1n), conf(2, ConfChangeType.AddNode, 2n), conf(3, ConfChangeType.AddNode, 3n)]);
+  c.onCommitted(1n, [
+    conf(1, ConfChangeType.AddNode, 1n),
+    conf(2, ConfChangeType.AddNode, 2n),
+    conf(3, ConfChangeType.AddNode, 3n),
+  ]);
   return c;
 }
 
@@ -54,7 +63,10 @@ describe('Checker', () => {
     c.onCommitted(1n, [e(4, 2)]);
     const terms = [0, 1, 1, 1, 2];
     assert.throws(() => c.onElected(3n, 3, [1n, 2n, 3n], [2n, 3n], (i) => terms[i], 1, 3), /leader completeness/);
-    assert.throws(() => c.onElected(3n, 3, [1n, 2n, 3n], [2n, 3n], (i) => (i === 4 ? 1 : terms[i]), 1, 4), /leader completeness/);
+    assert.throws(
+      () => c.onElected(3n, 3, [1n, 2n, 3n], [2n, 3n], (i) => (i === 4 ? 1 : terms[i]), 1, 4),
+      /leader completeness/,
+    );
     c.onElected(3n, 3, [1n, 2n, 3n], [2n, 3n], (i) => terms[i], 1, 4);
   });
 
@@ -62,7 +74,11 @@ describe('Checker', () => {
     const c = bootstrapped();
     c.onCommitted(1n, [e(4, 2)]);
     c.onApplied(1n, e(4, 2), nextStateHash(7, e(4, 2)));
-    assert.throws(() => c.onApplied(2n, e(4, 2), nextStateHash(8, e(4, 2))), InvariantViolation, 'same entry, different state');
+    assert.throws(
+      () => c.onApplied(2n, e(4, 2), nextStateHash(8, e(4, 2))),
+      InvariantViolation,
+      'same entry, different state',
+    );
     assert.throws(() => c.onApplied(2n, e(5, 2), 1), /no node has committed/);
   });
 
@@ -87,7 +103,11 @@ describe('Checker', () => {
 describe('Checker configurations', () => {
   test('follow the servers: a removed member is never added back', () => {
     const c = bootstrapped();
-    c.onCommitted(1n, [conf(4, ConfChangeType.RemoveNode, 3n), conf(5, ConfChangeType.AddNode, 3n), conf(6, ConfChangeType.AddLearnerNode, 4n)]);
+    c.onCommitted(1n, [
+      conf(4, ConfChangeType.RemoveNode, 3n),
+      conf(5, ConfChangeType.AddNode, 3n),
+      conf(6, ConfChangeType.AddLearnerNode, 4n),
+    ]);
     const latest = c.latestConfig()!;
     assert.deepEqual([...latest.voters], [1n, 2n]);
     assert.deepEqual([...latest.learners], [4n]);

@@ -89,7 +89,15 @@ export class Checker {
 
   // --- elections and commits (from the Raft observer) ---------------------------------------
 
-  onElected(id: NodeId, term: number, voters: readonly NodeId[], granted: readonly NodeId[], logTerm: (i: number) => number | undefined, firstIndex: number, lastIndex: number): void {
+  onElected(
+    id: NodeId,
+    term: number,
+    voters: readonly NodeId[],
+    granted: readonly NodeId[],
+    logTerm: (i: number) => number | undefined,
+    firstIndex: number,
+    lastIndex: number,
+  ): void {
     this.elections++;
     const prev = this.leaders.get(term);
     if (prev !== undefined && prev !== id) this.fail(`election safety: ${prev} and ${id} both leaders of term ${term}`);
@@ -100,12 +108,15 @@ export class Checker {
     let upTo = 0;
     while (upTo < this.maxCommitted && (this.commitTerms[upTo] ?? 0) < term) upTo++;
     if (lastIndex < upTo) {
-      this.fail(`leader completeness: ${id} elected at term ${term} with lastIndex ${lastIndex} < ${upTo}, committed before`);
+      this.fail(
+        `leader completeness: ${id} elected at term ${term} with lastIndex ${lastIndex} < ${upTo}, committed before`,
+      );
     }
     for (let i = Math.max(1, firstIndex); i <= upTo; i++) {
       const t = logTerm(i);
       const c = this.committed[i - 1]!;
-      if (t !== c.term) this.fail(`leader completeness: ${id} elected at term ${term} has term ${t} at ${i}, committed term ${c.term}`);
+      if (t !== c.term)
+        this.fail(`leader completeness: ${id} elected at term ${term} has term ${t} at ${i}, committed term ${c.term}`);
     }
   }
 
@@ -143,9 +154,12 @@ export class Checker {
       if (!seen) {
         byTerm.set(e.term, [h, pt ?? -1]);
       } else {
-        if (seen[0] !== h) this.fail(`log matching: node ${node} holds a different entry at index ${e.index} term ${e.term}`);
+        if (seen[0] !== h)
+          this.fail(`log matching: node ${node} holds a different entry at index ${e.index} term ${e.term}`);
         if (pt !== undefined && seen[1] >= 0 && seen[1] !== pt) {
-          this.fail(`log matching: node ${node} has term ${pt} before (${e.index}, ${e.term}), another log has ${seen[1]}`);
+          this.fail(
+            `log matching: node ${node} has term ${pt} before (${e.index}, ${e.term}), another log has ${seen[1]}`,
+          );
         }
         if (seen[1] < 0 && pt !== undefined) seen[1] = pt;
       }
@@ -159,7 +173,9 @@ export class Checker {
       const c = this.committed[e.index - 1];
       if (c) {
         if (c.term !== e.term || c.hash !== entryHash(e)) {
-          this.fail(`committed entry changed: node ${node} committed (${e.index}, t${e.term}) where (${e.index}, t${c.term}) was committed`);
+          this.fail(
+            `committed entry changed: node ${node} committed (${e.index}, t${e.term}) where (${e.index}, t${c.term}) was committed`,
+          );
         }
       } else if (e.index === this.committed.length + 1) {
         this.committed.push({ term: e.term, hash: entryHash(e), entry: e });
@@ -183,7 +199,10 @@ export class Checker {
     const cur = this.latestConfig();
     const voters = new Set(cur?.voters ?? []);
     const learners = new Set(cur?.learners ?? []);
-    const removesLast = (cc.type === ConfChangeType.RemoveNode || cc.type === ConfChangeType.AddLearnerNode) && voters.has(cc.nodeId) && voters.size === 1;
+    const removesLast =
+      (cc.type === ConfChangeType.RemoveNode || cc.type === ConfChangeType.AddLearnerNode) &&
+      voters.has(cc.nodeId) &&
+      voters.size === 1;
     if (removesLast || cc.type === ConfChangeType.UpdateNode) return;
     if (cc.type !== ConfChangeType.RemoveNode && this.removedIds.has(cc.nodeId)) return;
     if (cc.type === ConfChangeType.RemoveNode) this.removedIds.add(cc.nodeId);
@@ -198,7 +217,9 @@ export class Checker {
       learners.delete(cc.nodeId);
     }
     if (cur && haveDisjointMajorities(cur.voters, voters)) {
-      this.fail(`membership: configuration at ${index} [${[...voters]}] admits a majority disjoint from one of [${[...cur.voters]}]`);
+      this.fail(
+        `membership: configuration at ${index} [${[...voters]}] admits a majority disjoint from one of [${[...cur.voters]}]`,
+      );
     }
     this.configs.push({ voters, learners, index });
   }
@@ -211,7 +232,9 @@ export class Checker {
     if (!seen) {
       this.applied.set(e.index, [h, e.term, stateHash]);
     } else if (seen[0] !== h || seen[1] !== e.term || seen[2] !== stateHash) {
-      this.fail(`state machine safety: node ${node} applied (${e.index}, t${e.term}) differing from another node's (${e.index}, t${seen[1]})`);
+      this.fail(
+        `state machine safety: node ${node} applied (${e.index}, t${e.term}) differing from another node's (${e.index}, t${seen[1]})`,
+      );
     }
     const c = this.committed[e.index - 1];
     if (!c) this.fail(`node ${node} applied index ${e.index}, which no node has committed`);
@@ -220,14 +243,17 @@ export class Checker {
 
   onSnapshotRestored(node: NodeId, index: number, stateHash: number): void {
     const seen = this.applied.get(index);
-    if (seen && seen[2] !== stateHash) this.fail(`state machine safety: node ${node} restored a snapshot at ${index} with a different state`);
+    if (seen && seen[2] !== stateHash)
+      this.fail(`state machine safety: node ${node} restored a snapshot at ${index} with a different state`);
     if (index > this.maxApplied) this.maxApplied = index;
   }
 
   onReadState(node: NodeId, index: number, issuedAtMaxApplied: number): void {
     this.readsChecked++;
     if (index < issuedAtMaxApplied) {
-      this.fail(`stale read: node ${node} got read index ${index}, but index ${issuedAtMaxApplied} was applied before the read was issued`);
+      this.fail(
+        `stale read: node ${node} got read index ${index}, but index ${issuedAtMaxApplied} was applied before the read was issued`,
+      );
     }
   }
 }

@@ -16,7 +16,13 @@ export interface SimOptions {
   trace?: (line: string) => void;
 }
 
-export const DEFAULT_SIM: Omit<SimOptions, 'seed'> = { voters: 3, learners: 0, membership: false, chaosMs: 1500, healBoundMs: 6000 };
+export const DEFAULT_SIM: Omit<SimOptions, 'seed'> = {
+  voters: 3,
+  learners: 0,
+  membership: false,
+  chaosMs: 1500,
+  healBoundMs: 6000,
+};
 
 export interface SimStats {
   events: number;
@@ -64,4 +70,3 @@ export function replayCommand(o: SimOptions): string {
   if (o.healBoundMs !== DEFAULT_SIM.healBoundMs) s += ` --heal-ms ${o.healBoundMs}`;
   return s;
 }
-

@@ -4,7 +4,10 @@ import { DEFAULT_SIM, profileFor, replayCommand, runSimulation, type Profile, ty
 
 export interface SeedRun {
   failures: string[];
-  totals: Pick<SimStats, 'events' | 'elections' | 'crashes' | 'partitions' | 'snapshotsSent' | 'readsChecked' | 'confChanges'>;
+  totals: Pick<
+    SimStats,
+    'events' | 'elections' | 'crashes' | 'partitions' | 'snapshotsSent' | 'readsChecked' | 'confChanges'
+  >;
   maxRecoveryMs: number;
 }
 
@@ -18,7 +21,10 @@ export function runSeeds(first: number, count: number, profile?: Profile): SeedR
     const res = runSimulation({ seed, ...DEFAULT_SIM, ...(profile ?? profileFor(seed)) });
     for (const k of Object.keys(run.totals) as (keyof SeedRun['totals'])[]) run.totals[k] += res.stats[k];
     run.maxRecoveryMs = Math.max(run.maxRecoveryMs, res.stats.recoveryMs);
-    if (!res.ok) run.failures.push(`seed ${seed}: ${res.error?.split('\n')[0]}\n  replay: ${replayCommand(res.options)}   (add --trace for an event log)`);
+    if (!res.ok)
+      run.failures.push(
+        `seed ${seed}: ${res.error?.split('\n')[0]}\n  replay: ${replayCommand(res.options)}   (add --trace for an event log)`,
+      );
   }
   return run;
 }

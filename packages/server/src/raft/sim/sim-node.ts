@@ -6,7 +6,16 @@ import { decodeConfChange } from '../codec.js';
 import type { Logger } from '../config.js';
 import { RawNode, type Ready } from '../raw-node.js';
 import type { MemoryStorage } from '../storage.js';
-import { ConfChangeType, type ConfState, type Entry, EntryType, type NodeId, type Snapshot, StateRole, NONE } from '../types.js';
+import {
+  ConfChangeType,
+  type ConfState,
+  type Entry,
+  EntryType,
+  type NodeId,
+  type Snapshot,
+  StateRole,
+  NONE,
+} from '../types.js';
 import { type Checker, nextStateHash } from './checker.js';
 import { Disk } from './disk.js';
 import type { Rng } from './rng.js';
@@ -93,7 +102,13 @@ export class SimNode {
   }
 
   /** (Re)starts from what the disk holds. Founding members bootstrap when the disk is empty. */
-  start(tuning: NodeTuning, rng: Rng, checker: Checker, logger: Logger, founders: { voters: NodeId[]; learners: NodeId[] } | null): void {
+  start(
+    tuning: NodeTuning,
+    rng: Rng,
+    checker: Checker,
+    logger: Logger,
+    founders: { voters: NodeId[]; learners: NodeId[] } | null,
+  ): void {
     const { storage, snapshot } = this.disk.open();
     this.storage = storage;
     this.appliedIndex = 0;
@@ -152,7 +167,8 @@ export class SimNode {
 
   private restoreState(s: Snapshot, checker: Checker): void {
     const st = decodeState(s.data);
-    if (st.index !== s.metadata.index) checker.fail(`node ${this.id}: snapshot at ${s.metadata.index} holds state of ${st.index}`);
+    if (st.index !== s.metadata.index)
+      checker.fail(`node ${this.id}: snapshot at ${s.metadata.index} holds state of ${st.index}`);
     this.appliedIndex = st.index;
     this.stateHash = st.hash;
     this.removed = st.removed;
@@ -211,7 +227,8 @@ export class SimNode {
   }
 
   private applyEntry(e: Entry, checker: Checker): void {
-    if (e.index !== this.appliedIndex + 1) checker.fail(`node ${this.id}: applying ${e.index} after ${this.appliedIndex}`);
+    if (e.index !== this.appliedIndex + 1)
+      checker.fail(`node ${this.id}: applying ${e.index} after ${this.appliedIndex}`);
     if (e.type === EntryType.ConfChange) {
       const isMember = (cs: ConfState, id: NodeId) => cs.voters.includes(id) || cs.learners.includes(id);
       const before = isMember(this.confState, this.id);
@@ -239,7 +256,11 @@ export class SimNode {
 
   private maybeSnapshot(t: NodeTuning): void {
     if (t.snapshotEvery === 0 || this.appliedIndex - this.snapshotIndex < t.snapshotEvery) return;
-    const snap = this.storage.createSnapshot(this.appliedIndex, this.confState, encodeState(this.appliedIndex, this.stateHash, this.removed));
+    const snap = this.storage.createSnapshot(
+      this.appliedIndex,
+      this.confState,
+      encodeState(this.appliedIndex, this.stateHash, this.removed),
+    );
     this.snapshotIndex = this.appliedIndex;
     this.disk.saveSnapshot(snap);
     const compactTo = this.appliedIndex - t.compactKeep;

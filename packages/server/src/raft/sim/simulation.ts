@@ -18,7 +18,16 @@ import { Rng } from './rng.js';
 import type { SimOptions, SimResult, SimStats } from './options.js';
 import { type NodeTuning, SimNode } from './sim-node.js';
 
-export { DEFAULT_SIM, PROFILES, type Profile, profileFor, replayCommand, type SimOptions, type SimResult, type SimStats } from './options.js';
+export {
+  DEFAULT_SIM,
+  PROFILES,
+  type Profile,
+  profileFor,
+  replayCommand,
+  type SimOptions,
+  type SimResult,
+  type SimStats,
+} from './options.js';
 
 interface Block {
   from: Set<NodeId>;
@@ -112,7 +121,12 @@ export class Simulation {
   private startNode(n: SimNode, founder = this.isFounder(n.id)): void {
     n.start(this.tuning, this.rng, this.checker, this.logger, founder ? this.founders : null);
     n.onApplied = (e) => {
-      if (this.marker && e.type === EntryType.Normal && e.data.length > 0 && new TextDecoder().decode(e.data) === this.marker) {
+      if (
+        this.marker &&
+        e.type === EntryType.Normal &&
+        e.data.length > 0 &&
+        new TextDecoder().decode(e.data) === this.marker
+      ) {
         this.markerApplied.add(n.id);
       }
     };
@@ -213,7 +227,8 @@ export class Simulation {
       const dropped = this.blocked(m.from, m.to) || (!this.healing && this.rng.chance(this.dropRate));
       if (dropped) {
         this.trace(`drop ${describeMessage(m)}`);
-        if (m.type === MessageType.Snap) this.onNode(from, this.rng.range(1, 20), () => from.raw.reportSnapshot(m.to, false));
+        if (m.type === MessageType.Snap)
+          this.onNode(from, this.rng.range(1, 20), () => from.raw.reportSnapshot(m.to, false));
         else if (this.rng.chance(0.2)) this.onNode(from, this.rng.range(1, 5), () => from.raw.reportUnreachable(m.to));
         continue;
       }
@@ -464,9 +479,14 @@ export class Simulation {
     }
     const status = [...this.nodes.values()]
       .filter((n) => !n.retired)
-      .map((n) => `${n.id}:${n.alive ? StateRole[n.raw.raft.state] : 'down'}@t${n.alive ? n.raw.raft.term : '-'} applied=${n.appliedIndex}`)
+      .map(
+        (n) =>
+          `${n.id}:${n.alive ? StateRole[n.raw.raft.state] : 'down'}@t${n.alive ? n.raw.raft.term : '-'} applied=${n.appliedIndex}`,
+      )
       .join(' ');
-    throw new Error(`liveness: no entry committed on all members [${this.members()}] within ${this.opts.healBoundMs}ms of healing (${status})`);
+    throw new Error(
+      `liveness: no entry committed on all members [${this.members()}] within ${this.opts.healBoundMs}ms of healing (${status})`,
+    );
   }
 
   private result(err: unknown): SimResult {

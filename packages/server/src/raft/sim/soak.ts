@@ -39,7 +39,11 @@ function main(): void {
   let reads = 0;
   for (let seed = first; seed < first + count; seed++) {
     const profile = fixedProfile
-      ? { voters: Number(values.nodes ?? 3), learners: Number(values.learners ?? 0), membership: values.membership ?? false }
+      ? {
+          voters: Number(values.nodes ?? 3),
+          learners: Number(values.learners ?? 0),
+          membership: values.membership ?? false,
+        }
       : profileFor(seed);
     const opts: SimOptions = { seed, ...profile, chaosMs, healBoundMs };
     if (values.trace) opts.trace = (line) => console.log(line);
@@ -69,8 +73,14 @@ function main(): void {
   if (recoveries.length > 1) {
     recoveries.sort((a, b) => a[0] - b[0]);
     const pct = (p: number) => recoveries[Math.min(recoveries.length - 1, Math.floor(p * recoveries.length))]![0];
-    const slowest = recoveries.slice(-5).reverse().map(([ms, seed]) => `${seed}:${ms}ms`).join(' ');
-    console.log(`recovery after healing: p50 ${pct(0.5)}ms, p99 ${pct(0.99)}ms, p99.9 ${pct(0.999)}ms, max ${maxRecovery}ms (slowest seeds ${slowest})`);
+    const slowest = recoveries
+      .slice(-5)
+      .reverse()
+      .map(([ms, seed]) => `${seed}:${ms}ms`)
+      .join(' ');
+    console.log(
+      `recovery after healing: p50 ${pct(0.5)}ms, p99 ${pct(0.99)}ms, p99.9 ${pct(0.999)}ms, max ${maxRecovery}ms (slowest seeds ${slowest})`,
+    );
   }
   process.exitCode = failures > 0 ? 1 : 0;
 }

@@ -18,7 +18,14 @@ const WARMUP_VALUE = Buffer.from([1]);
 export async function openEnv(file: string, mapSize: number): Promise<Env> {
   // overlappingSync (lmdb-js's default on Linux) makes every transactionSync commit wait for an
   // fsync on the calling thread; without it, NO_SYNC_FLUSH commits cost microseconds.
-  const root = openLmdb<Buffer, Buffer>({ path: file, noSubdir: true, maxDbs: 16, mapSize, overlappingSync: false, ...DB_OPTIONS });
+  const root = openLmdb<Buffer, Buffer>({
+    path: file,
+    noSubdir: true,
+    maxDbs: 16,
+    mapSize,
+    overlappingSync: false,
+    ...DB_OPTIONS,
+  });
   try {
     const dbs = {} as Record<DbName, BinaryDb>;
     for (const name of DB_NAMES) dbs[name] = root.openDB<Buffer, Buffer>(name, { ...DB_OPTIONS });

@@ -37,7 +37,8 @@ export async function prepareDir(dir: string): Promise<{ gen: number; file: stri
     const m = DATA_RE.exec(name);
     const stale = name.endsWith('.tmp') || name.endsWith('.tmp-lock') || (m?.[1] !== undefined && Number(m[1]) < gen);
     if (stale) await removeDataFile(join(dir, name));
-    else if (name.endsWith('.mdb-lock') && !names.includes(name.slice(0, -5))) await rm(join(dir, name), { force: true });
+    else if (name.endsWith('.mdb-lock') && !names.includes(name.slice(0, -5)))
+      await rm(join(dir, name), { force: true });
   }
   if (gen === 0) gen = 1;
   return { gen, file: join(dir, dataFileName(gen)) };

@@ -7,4 +7,13 @@
 export { Backend, type BackendOptions, type ReplaceReason } from './backend.js';
 export type { BinaryDb, Dbs } from './env.js';
 export { BackendBusyError, BackendClosedError, BackendError, NotInBatchError } from './errors.js';
-export { DB_NAMES, DB_OPTIONS, META, decodeUint64, encodeUint64, metaKey, type DbName, type MetaKey } from './schema.js';
+export {
+  DB_NAMES,
+  DB_OPTIONS,
+  META,
+  decodeUint64,
+  encodeUint64,
+  metaKey,
+  type DbName,
+  type MetaKey,
+} from './schema.js';

@@ -71,7 +71,8 @@ export function encodeSnapshotFile(s: Snapshot): Uint8Array[] {
 
 /** Decodes and verifies a snapshot file; throws SnapError('SNAP_CORRUPT') naming `file`. */
 export function decodeSnapshotFile(buf: Uint8Array, file: string): Snapshot {
-  const bad = (why: string): SnapError => new SnapError('SNAP_CORRUPT', file, `snap: corrupt snapshot file ${file}: ${why}`);
+  const bad = (why: string): SnapError =>
+    new SnapError('SNAP_CORRUPT', file, `snap: corrupt snapshot file ${file}: ${why}`);
   if (buf.length < HEADER_SIZE) throw bad(`only ${buf.length} bytes`);
   for (let i = 0; i < MAGIC.length; i++) if (buf[i] !== MAGIC[i]) throw bad('bad magic');
   const view = new DataView(buf.buffer, buf.byteOffset, buf.byteLength);
@@ -81,7 +82,8 @@ export function decodeSnapshotFile(buf: Uint8Array, file: string): Snapshot {
   const version = view.getUint32(12, true);
   if (version !== SNAP_FORMAT_VERSION) throw bad(`unsupported format version ${version}`);
   const bodyLen = view.getBigUint64(16, true);
-  if (bodyLen !== BigInt(buf.length - HEADER_SIZE)) throw bad(`body length ${bodyLen} but file holds ${buf.length - HEADER_SIZE}`);
+  if (bodyLen !== BigInt(buf.length - HEADER_SIZE))
+    throw bad(`body length ${bodyLen} but file holds ${buf.length - HEADER_SIZE}`);
   let metadata: SnapshotMetadata;
   let dataStart: number;
   try {

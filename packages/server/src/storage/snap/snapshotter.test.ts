@@ -46,7 +46,10 @@ test('loadNewest picks the highest index, skips corrupt files (renamed .broken) 
   ] as const) {
     await s.save(snap(i, term));
   }
-  assert.deepEqual((await s.list()).map((n) => parseSnapName(n)?.index), [40, 30, 20, 10]);
+  assert.deepEqual(
+    (await s.list()).map((n) => parseSnapName(n)?.index),
+    [40, 30, 20, 10],
+  );
 
   // Corrupt 40 (flipped data bit) and 30 (truncated).
   const p40 = join(dir, snapName(2, 40));
@@ -67,7 +70,10 @@ test('loadNewest picks the highest index, skips corrupt files (renamed .broken) 
   assert.equal(logs.events.filter((e) => e.msg === 'snap: renamed corrupt snapshot').length, 2);
   // Without the filter, 20 is now the newest valid one.
   assert.deepEqual(await s.loadNewest(), snap(20, 1));
-  await assert.rejects(s.load(snapName(2, 40) + '.broken'), (err: unknown) => err instanceof SnapError && err.code === 'SNAP_CORRUPT');
+  await assert.rejects(
+    s.load(snapName(2, 40) + '.broken'),
+    (err: unknown) => err instanceof SnapError && err.code === 'SNAP_CORRUPT',
+  );
 });
 
 test('every kind of damage is detected: bit flips anywhere, truncation, wrong name', async (t) => {
@@ -98,7 +104,10 @@ test('purge keeps the newest N (etcd --max-snapshots), 0 keeps all, leftovers of
   assert.equal((await s.list()).length, 8);
   const purged = await s.purge(5);
   assert.deepEqual(purged, [snapName(1, 100), snapName(1, 200), snapName(1, 300)]);
-  assert.deepEqual(await s.list(), [800, 700, 600, 500, 400].map((i) => snapName(1, i)));
+  assert.deepEqual(
+    await s.list(),
+    [800, 700, 600, 500, 400].map((i) => snapName(1, i)),
+  );
   assert.deepEqual(await s.purge(), []);
 });
 

@@ -5,7 +5,16 @@ import { mkdir, open, readFile, readdir, rename, rm } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import type { Snapshot, SnapshotMetadata } from '../../raft/types.js';
 import type { StorageLogger } from '../wal/index.js';
-import { BROKEN_SUFFIX, SNAP_SUFFIX, SnapError, TEMP_SUFFIX, decodeSnapshotFile, encodeSnapshotFile, parseSnapName, snapName } from './format.js';
+import {
+  BROKEN_SUFFIX,
+  SNAP_SUFFIX,
+  SnapError,
+  TEMP_SUFFIX,
+  decodeSnapshotFile,
+  encodeSnapshotFile,
+  parseSnapName,
+  snapName,
+} from './format.js';
 
 export interface SnapshotterOptions {
   logger?: StorageLogger;
@@ -84,7 +93,8 @@ export class Snapshotter {
     try {
       file = await readFile(join(this.dir, name));
     } catch (err) {
-      if ((err as NodeJS.ErrnoException).code === 'ENOENT') throw new SnapError('SNAP_NOT_FOUND', name, `snap: no snapshot file ${name}`, { cause: err });
+      if ((err as NodeJS.ErrnoException).code === 'ENOENT')
+        throw new SnapError('SNAP_NOT_FOUND', name, `snap: no snapshot file ${name}`, { cause: err });
       throw err;
     }
     return decodeSnapshotFile(new Uint8Array(file.buffer, file.byteOffset, file.byteLength), name);
@@ -104,7 +114,13 @@ export class Snapshotter {
         if (!(err instanceof SnapError) || err.code !== 'SNAP_CORRUPT') throw err;
         await rename(join(this.dir, name), join(this.dir, name + BROKEN_SUFFIX));
         await fsyncDir(this.dir);
-        this.logger?.({ level: 'warn', msg: 'snap: renamed corrupt snapshot', file: name, to: name + BROKEN_SUFFIX, reason: err.message });
+        this.logger?.({
+          level: 'warn',
+          msg: 'snap: renamed corrupt snapshot',
+          file: name,
+          to: name + BROKEN_SUFFIX,
+          reason: err.message,
+        });
         continue;
       }
       if (validate && !validate(snap.metadata)) {

@@ -18,7 +18,14 @@ import { join } from 'node:path';
 import { ByteWriter } from '../../raft/codec.js';
 import type { HardState } from '../../raft/types.js';
 import { isEmptyHardState } from '../../raft/types.js';
-import { SEGMENT_FORMAT_VERSION, writeHardStateRecord, writeMetadataRecord, writeSegmentHeaderRecord, writeSnapshotMarkerRecord, written } from './record.js';
+import {
+  SEGMENT_FORMAT_VERSION,
+  writeHardStateRecord,
+  writeMetadataRecord,
+  writeSegmentHeaderRecord,
+  writeSnapshotMarkerRecord,
+  written,
+} from './record.js';
 import { type SegmentName, TEMP_SUFFIX, fsyncDir, hex16, segmentName, writeAllAt, writeZeros } from './segment.js';
 import type { SegmentCutStage, SnapshotMarker, StorageLogger, WalFaults, WalStats } from './types.js';
 
@@ -115,7 +122,8 @@ export class Appender {
     if (op.buf.length > INLINE_MAX_BYTES) return false;
     const fd = this.fh.fd;
     try {
-      for (let done = 0; done < op.buf.length; ) done += writeSync(fd, op.buf, done, op.buf.length - done, this.offset + done);
+      for (let done = 0; done < op.buf.length; )
+        done += writeSync(fd, op.buf, done, op.buf.length - done, this.offset + done);
       if (op.buf.length > 0) {
         this.offset += op.buf.length;
         this.unsynced = true;
@@ -311,7 +319,8 @@ export class Appender {
     const seq = from.seq + 1;
     const firstIndex = this.written.lastIndex + 1;
     const to: SegmentName = { name: segmentName(seq, firstIndex), seq, firstIndex };
-    const hook = (stage: SegmentCutStage) => faults.duringSegmentCut?.({ stage, from: join(dir, from.name), to: join(dir, to.name) });
+    const hook = (stage: SegmentCutStage) =>
+      faults.duringSegmentCut?.({ stage, from: join(dir, from.name), to: join(dir, to.name) });
 
     // Trim preallocated space, and make the old segment complete on disk before the new one exists.
     const prevSize = this.offset;

@@ -23,7 +23,8 @@ async function run(writers: number, preallocate: boolean): Promise<string> {
     let next = 1;
     const lat: number[] = [];
     // Warm-up (JIT, first file blocks).
-    for (let i = 0; i < 200; i++) await wal.save(null, [{ term: 1, index: next++, type: EntryType.Normal, data }], true);
+    for (let i = 0; i < 200; i++)
+      await wal.save(null, [{ term: 1, index: next++, type: EntryType.Normal, data }], true);
     const s0 = wal.stats;
     const start = performance.now();
     const stopAt = start + seconds * 1000;
@@ -32,7 +33,11 @@ async function run(writers: number, preallocate: boolean): Promise<string> {
         while (performance.now() < stopAt) {
           const index = next++;
           const t0 = performance.now();
-          await wal.save({ term: 1, vote: 1n, commit: index - 1 }, [{ term: 1, index, type: EntryType.Normal, data }], true);
+          await wal.save(
+            { term: 1, vote: 1n, commit: index - 1 },
+            [{ term: 1, index, type: EntryType.Normal, data }],
+            true,
+          );
           lat.push(performance.now() - t0);
         }
       }),
@@ -46,8 +51,12 @@ async function run(writers: number, preallocate: boolean): Promise<string> {
     return [
       String(writers).padStart(7),
       (preallocate ? 'yes' : 'no').padStart(8),
-      Math.round(saves / elapsed).toString().padStart(9),
-      Math.round(fsyncs / elapsed).toString().padStart(9),
+      Math.round(saves / elapsed)
+        .toString()
+        .padStart(9),
+      Math.round(fsyncs / elapsed)
+        .toString()
+        .padStart(9),
       (saves / fsyncs).toFixed(1).padStart(11),
       percentile(sorted, 0.5).toFixed(2).padStart(8),
       percentile(sorted, 0.99).toFixed(2).padStart(8),

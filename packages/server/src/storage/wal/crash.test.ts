@@ -12,10 +12,14 @@ const child = fileURLToPath(new URL('./crash-child.ts', import.meta.url));
 /** Runs the child until it has acknowledged `count` saves, SIGKILLs it, returns the acknowledged indexes. */
 function runAndKill(dir: string, count: number, preallocate: boolean): Promise<number[]> {
   return new Promise((resolve, reject) => {
-    const p = spawn(process.execPath, ['--conditions=conclave-source', '--import', 'tsx', child, dir, preallocate ? '1' : '0'], {
-      cwd: root,
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
+    const p = spawn(
+      process.execPath,
+      ['--conditions=conclave-source', '--import', 'tsx', child, dir, preallocate ? '1' : '0'],
+      {
+        cwd: root,
+        stdio: ['ignore', 'pipe', 'pipe'],
+      },
+    );
     const acked: number[] = [];
     let buffered = '';
     let stderr = '';
@@ -39,7 +43,9 @@ function runAndKill(dir: string, count: number, preallocate: boolean): Promise<n
   });
 }
 
-test('crash: a SIGKILLed writer loses no acknowledged entry, across several kill/restart rounds', { timeout: 30_000 }, async (t) => {
+test('crash: a SIGKILLed writer loses no acknowledged entry, across several kill/restart rounds', {
+  timeout: 30_000,
+}, async (t) => {
   const dir = join(tempDir(t), 'wal');
   let expectedAtLeast = 0;
   for (const [round, count] of [300, 450, 200, 350].entries()) {
@@ -49,7 +55,10 @@ test('crash: a SIGKILLed writer loses no acknowledged entry, across several kill
     const r = await wal.readAll();
     await wal.close();
     const last = r.entries.length;
-    assert.deepEqual(r.entries.map((e) => e.index), Array.from({ length: last }, (_, i) => i + 1));
+    assert.deepEqual(
+      r.entries.map((e) => e.index),
+      Array.from({ length: last }, (_, i) => i + 1),
+    );
     for (const i of acked) {
       assert.ok(i <= last, `round ${round}: acknowledged index ${i} missing (log ends at ${last})`);
       assert.deepEqual(r.entries[i - 1], entry(i, 1, 256));

@@ -60,7 +60,11 @@ export class WalSnapshotMismatchError extends WalError {
  */
 export class WalFailedError extends WalError {
   constructor(cause: unknown) {
-    super('WAL_FAILED', `wal: stopped after a write failure: ${cause instanceof Error ? cause.message : String(cause)}`, { cause });
+    super(
+      'WAL_FAILED',
+      `wal: stopped after a write failure: ${cause instanceof Error ? cause.message : String(cause)}`,
+      { cause },
+    );
     this.name = 'WalFailedError';
   }
 }

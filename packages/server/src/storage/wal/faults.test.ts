@@ -75,7 +75,11 @@ test('fault afterWriteBeforeSync with a torn write: several truncation lengths a
     assert.deepEqual(r.entries.slice(0, 10), entries(1, 10));
     assert.deepEqual(r.entries.slice(10), entries(11, 10 + r.entries.length - 10));
     if (keep === size) assert.equal(r.entries.length, 15);
-    if (keep > 0 && keep < size) assert.ok(r.logs.some((e) => e.msg === 'wal: repaired torn tail'), `keep ${keep}`);
+    if (keep > 0 && keep < size)
+      assert.ok(
+        r.logs.some((e) => e.msg === 'wal: repaired torn tail'),
+        `keep ${keep}`,
+      );
   }
 });
 
@@ -121,7 +125,10 @@ for (const stage of ['beforeCreate', 'beforeRename', 'afterRename'] as SegmentCu
     const logs = collectLogs();
     const w2 = await Wal.open(dir, { segmentSize: 1024, logger: logs.logger });
     const r = await w2.readAll();
-    assert.deepEqual(r.entries, Array.from({ length: acked }, (_, i) => entry(i + 1, 1, 100)));
+    assert.deepEqual(
+      r.entries,
+      Array.from({ length: acked }, (_, i) => entry(i + 1, 1, 100)),
+    );
     assert.ok(!readdirSync(dir).some((n) => n.endsWith('.tmp')));
     for (let i = acked + 1; i <= 60; i++) await w2.save(null, [entry(i, 1, 100)], true);
     assert.ok(w2.stats.segmentsCut >= 3);
@@ -130,7 +137,7 @@ for (const stage of ['beforeCreate', 'beforeRename', 'afterRename'] as SegmentCu
   });
 }
 
-test('preallocated WAL: a crash right after a cut\'s rename leaves a readable, appendable log', async (t) => {
+test("preallocated WAL: a crash right after a cut's rename leaves a readable, appendable log", async (t) => {
   const dir = join(tempDir(t), 'wal');
   const wal = await Wal.create(dir, {
     metadata: META,

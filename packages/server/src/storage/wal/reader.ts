@@ -52,14 +52,22 @@ export async function replay(dir: string, opts: ReplayOptions): Promise<ReplayRe
   if (segments.length === 0) throw new WalError('WAL_NOT_FOUND', `wal: no segments in ${dir}`);
   for (let i = 1; i < segments.length; i++) {
     if (segments[i]!.seq !== segments[i - 1]!.seq + 1) {
-      throw corrupt(segments[i]!, 0, `segment sequence gap: ${segments[i - 1]!.name} is followed by ${segments[i]!.name}`);
+      throw corrupt(
+        segments[i]!,
+        0,
+        `segment sequence gap: ${segments[i - 1]!.name} is followed by ${segments[i]!.name}`,
+      );
     }
   }
   const from = opts.fromSnapshot;
   const start = opts.scanOnly ? 0 : startSegmentFor(segments, from.index);
   if (start < 0) {
     const first = segments[0]!;
-    throw corrupt(first, 0, `the oldest segment starts at index ${first.firstIndex}, but replay must start after snapshot index ${from.index}`);
+    throw corrupt(
+      first,
+      0,
+      `the oldest segment starts at index ${first.firstIndex}, but replay must start after snapshot index ${from.index}`,
+    );
   }
 
   let metadata: Uint8Array | null = null;
@@ -106,14 +114,18 @@ export async function replay(dir: string, opts: ReplayOptions): Promise<ReplayRe
       const { payloadStart: s, payloadEnd: e } = rec;
       try {
         if (first) {
-          if (rec.type !== RecordType.Segment) throw new RangeError(`first record has type ${rec.type}, not a segment header`);
+          if (rec.type !== RecordType.Segment)
+            throw new RangeError(`first record has type ${rec.type}, not a segment header`);
           const h = decodeSegmentHeaderPayload(buf, s, e);
-          if (h.version !== SEGMENT_FORMAT_VERSION) throw new RangeError(`unsupported segment format version ${h.version}`);
+          if (h.version !== SEGMENT_FORMAT_VERSION)
+            throw new RangeError(`unsupported segment format version ${h.version}`);
           if (h.seq !== seg.seq || h.firstIndex !== seg.firstIndex) {
             throw new RangeError(`header says seq ${h.seq}, first index ${h.firstIndex}; the file name disagrees`);
           }
           if (prevSize >= 0 && h.prevSize !== prevSize) {
-            throw new RangeError(`previous segment was ${h.prevSize} bytes when this one was cut, but is ${prevSize} bytes now`);
+            throw new RangeError(
+              `previous segment was ${h.prevSize} bytes when this one was cut, but is ${prevSize} bytes now`,
+            );
           }
           first = false;
         } else {
@@ -122,7 +134,8 @@ export async function replay(dir: string, opts: ReplayOptions): Promise<ReplayRe
               throw new RangeError('segment header in the middle of a segment');
             case RecordType.Metadata: {
               const m = decodeMetadataPayload(buf, s, e);
-              if (metadata && !Buffer.from(metadata).equals(m)) throw new RangeError('metadata differs from earlier segments');
+              if (metadata && !Buffer.from(metadata).equals(m))
+                throw new RangeError('metadata differs from earlier segments');
               metadata = m;
               break;
             }

@@ -55,7 +55,14 @@ test('every record type round-trips through framing, 8-byte aligned', () => {
     off = r.next;
   }
   assert.equal(off, buf.length);
-  assert.deepEqual(got, [seg, new Uint8Array([5, 6]), e, hs, { index: 10, term: 2 }, { ...e, data: new Uint8Array(0) }]);
+  assert.deepEqual(got, [
+    seg,
+    new Uint8Array([5, 6]),
+    e,
+    hs,
+    { index: 10, term: 2 },
+    { ...e, data: new Uint8Array(0) },
+  ]);
 });
 
 test('padding: record sizes are multiples of 8', () => {
@@ -67,7 +74,9 @@ test('padding: record sizes are multiples of 8', () => {
 });
 
 test('scanRecord rejects a flipped bit anywhere in the CRC-covered bytes', () => {
-  const buf = frame((w) => writeEntryRecord(w, { term: 1, index: 1, type: EntryType.Normal, data: new Uint8Array(20).fill(7) }));
+  const buf = frame((w) =>
+    writeEntryRecord(w, { term: 1, index: 1, type: EntryType.Normal, data: new Uint8Array(20).fill(7) }),
+  );
   const covered = RECORD_HEADER_SIZE + (buf[4]! | (buf[5]! << 8));
   for (let i = 0; i < covered; i++) {
     const copy = buf.slice();
@@ -96,7 +105,11 @@ test('scanRecord classifies truncation, zero headers and unknown types', () => {
 
 test('segment names encode sequence and first index in hex, and select the replay start', () => {
   assert.equal(segmentName(1, 0x3e9), '0000000000000001-00000000000003e9.wal');
-  assert.deepEqual(parseSegmentName('0000000000000001-00000000000003e9.wal'), { name: '0000000000000001-00000000000003e9.wal', seq: 1, firstIndex: 1001 });
+  assert.deepEqual(parseSegmentName('0000000000000001-00000000000003e9.wal'), {
+    name: '0000000000000001-00000000000003e9.wal',
+    seq: 1,
+    firstIndex: 1001,
+  });
   assert.equal(parseSegmentName('0000000000000001-00000000000003e9.wal.tmp'), null);
   assert.equal(parseSegmentName('1-2.wal'), null);
   const segs = [0, 101, 201, 301].map((f, seq) => ({ name: segmentName(seq, f), seq, firstIndex: f }));

@@ -98,7 +98,11 @@ export function written(w: ByteWriter): Uint8Array {
 
 export type RecordScan =
   | { ok: true; type: RecordType; payloadStart: number; payloadEnd: number; next: number }
-  | { ok: false; reason: string; /** The record runs past the end of the data: what a torn write leaves. */ truncated: boolean };
+  | {
+      ok: false;
+      reason: string /** The record runs past the end of the data: what a torn write leaves. */;
+      truncated: boolean;
+    };
 
 function u32(buf: Uint8Array, o: number): number {
   return (buf[o]! | (buf[o + 1]! << 8) | (buf[o + 2]! << 16) | (buf[o + 3]! << 24)) >>> 0;
@@ -119,7 +123,11 @@ export function scanRecord(buf: Uint8Array, off: number, limit = buf.length): Re
   }
   const actual = crc32c(buf, 0, off + 4, off + RECORD_HEADER_SIZE + len);
   if (actual !== crc) {
-    return { ok: false, reason: `CRC mismatch (stored 0x${crc.toString(16)}, computed 0x${actual.toString(16)})`, truncated: false };
+    return {
+      ok: false,
+      reason: `CRC mismatch (stored 0x${crc.toString(16)}, computed 0x${actual.toString(16)})`,
+      truncated: false,
+    };
   }
   for (let i = off + RECORD_HEADER_SIZE + len; i < next; i++) {
     if (buf[i] !== 0) return { ok: false, reason: `nonzero padding at offset ${i}`, truncated: false };
@@ -128,7 +136,13 @@ export function scanRecord(buf: Uint8Array, off: number, limit = buf.length): Re
   if (type < RecordType.Segment || type > RecordType.SnapshotMarker) {
     return { ok: false, reason: `unknown record type ${type}`, truncated: false };
   }
-  return { ok: true, type, payloadStart: off + RECORD_HEADER_SIZE + 1, payloadEnd: off + RECORD_HEADER_SIZE + len, next };
+  return {
+    ok: true,
+    type,
+    payloadStart: off + RECORD_HEADER_SIZE + 1,
+    payloadEnd: off + RECORD_HEADER_SIZE + len,
+    next,
+  };
 }
 
 function reader<T>(buf: Uint8Array, start: number, stop: number, read: (r: ByteReader) => T): T {
@@ -141,9 +155,16 @@ function reader<T>(buf: Uint8Array, start: number, stop: number, read: (r: ByteR
 // Payload decoders. They throw RangeError on malformed payloads (which passed the CRC, so the
 // writer was wrong, or the file is from another format version).
 export const decodeEntryPayload = (buf: Uint8Array, s: number, e: number): Entry => reader(buf, s, e, readEntry);
-export const decodeHardStatePayload = (buf: Uint8Array, s: number, e: number): HardState => reader(buf, s, e, readHardState);
-export const decodeMetadataPayload = (buf: Uint8Array, s: number, e: number): Uint8Array => reader(buf, s, e, (r) => r.bytes());
+export const decodeHardStatePayload = (buf: Uint8Array, s: number, e: number): HardState =>
+  reader(buf, s, e, readHardState);
+export const decodeMetadataPayload = (buf: Uint8Array, s: number, e: number): Uint8Array =>
+  reader(buf, s, e, (r) => r.bytes());
 export const decodeSnapshotMarkerPayload = (buf: Uint8Array, s: number, e: number): SnapshotMarker =>
   reader(buf, s, e, (r) => ({ index: r.uvarint(), term: r.uvarint() }));
 export const decodeSegmentHeaderPayload = (buf: Uint8Array, s: number, e: number): SegmentHeader =>
-  reader(buf, s, e, (r) => ({ version: r.uvarint(), seq: r.uvarint(), firstIndex: r.uvarint(), prevSize: r.uvarint() }));
+  reader(buf, s, e, (r) => ({
+    version: r.uvarint(),
+    seq: r.uvarint(),
+    firstIndex: r.uvarint(),
+    prevSize: r.uvarint(),
+  }));

@@ -5,7 +5,10 @@ import { test } from 'node:test';
 import { Wal, WalCorruptionError, WalSnapshotMismatchError, WalSnapshotNotFoundError } from './index.js';
 import { META, entries, entry, tempDir } from './test-util.js';
 
-const segmentFiles = (dir: string): string[] => readdirSync(dir).filter((n) => n.endsWith('.wal')).sort();
+const segmentFiles = (dir: string): string[] =>
+  readdirSync(dir)
+    .filter((n) => n.endsWith('.wal'))
+    .sort();
 const firstIndexOf = (name: string): number => Number.parseInt(name.slice(17, 33), 16);
 
 async function readAll(dir: string, from?: { index: number; term: number }) {

@@ -5,7 +5,10 @@ import { test } from 'node:test';
 import { Wal, WalCorruptionError, type WalOptions } from './index.js';
 import { META, collectLogs, entries, entry, tempDir } from './test-util.js';
 
-const segmentFiles = (dir: string): string[] => readdirSync(dir).filter((n) => n.endsWith('.wal')).sort();
+const segmentFiles = (dir: string): string[] =>
+  readdirSync(dir)
+    .filter((n) => n.endsWith('.wal'))
+    .sort();
 const lastSegment = (dir: string): string => join(dir, segmentFiles(dir).at(-1)!);
 
 async function readAll(dir: string, opts: WalOptions = {}) {
@@ -90,7 +93,11 @@ test('preallocated segment: partial record followed by zeros is repaired, the fi
   assert.deepEqual(r.entries, entries(1, 5, 1, 64));
   assert.equal(logs.events[0]?.damage, 'torn');
   assert.equal(statSync(path).size, 16384);
-  assert.ok(readFileSync(path).subarray(before).every((b) => b === 0));
+  assert.ok(
+    readFileSync(path)
+      .subarray(before)
+      .every((b) => b === 0),
+  );
 });
 
 test('corruption in the middle of the last segment, followed by valid data → WalCorruptionError naming file and offset', async (t) => {
@@ -136,7 +143,11 @@ test('damage in a segment that is not the last one is always corruption, even at
   await assert.rejects(readAll(dir), (err: unknown) => err instanceof WalCorruptionError && /padding/.test(err.reason));
 
   writeFileSync(first, original.subarray(0, original.length - 3)); // a torn record, but not in the last segment
-  await assert.rejects(readAll(dir), (err: unknown) => err instanceof WalCorruptionError && err.file === files[0] && /runs past the end/.test(err.reason));
+  await assert.rejects(
+    readAll(dir),
+    (err: unknown) =>
+      err instanceof WalCorruptionError && err.file === files[0] && /runs past the end/.test(err.reason),
+  );
 
   // Losing whole records at the end of a non-last segment is caught by the next segment's header.
   const cutAt = original.length - 128;
@@ -146,13 +157,19 @@ test('damage in a segment that is not the last one is always corruption, even at
     off += 8 + original.readUInt32LE(off + 4) + ((8 - ((8 + original.readUInt32LE(off + 4)) % 8)) % 8);
   }
   writeFileSync(first, original.subarray(0, boundary));
-  await assert.rejects(readAll(dir), (err: unknown) => err instanceof WalCorruptionError && err.file === files[1] && /previous segment/.test(err.reason));
+  await assert.rejects(
+    readAll(dir),
+    (err: unknown) => err instanceof WalCorruptionError && err.file === files[1] && /previous segment/.test(err.reason),
+  );
 
   writeFileSync(first, original);
   assert.equal((await readAll(dir)).entries.length, 60);
 
   rmSync(join(dir, files[1]!));
-  await assert.rejects(readAll(dir), (err: unknown) => err instanceof WalCorruptionError && /sequence gap/.test(err.reason));
+  await assert.rejects(
+    readAll(dir),
+    (err: unknown) => err instanceof WalCorruptionError && /sequence gap/.test(err.reason),
+  );
 });
 
 test('a damaged segment header is corruption even in the last segment', async (t) => {

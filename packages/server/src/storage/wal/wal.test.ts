@@ -11,7 +11,10 @@ async function reopen(dir: string, opts: Parameters<typeof Wal.open>[1] = {}, fr
   return { wal, r };
 }
 
-const segmentFiles = (dir: string): string[] => readdirSync(dir).filter((n) => n.endsWith('.wal')).sort();
+const segmentFiles = (dir: string): string[] =>
+  readdirSync(dir)
+    .filter((n) => n.endsWith('.wal'))
+    .sort();
 
 test('replay returns exactly what was saved: metadata, last hard state, entries', async (t) => {
   const dir = join(tempDir(t), 'wal');
@@ -46,13 +49,20 @@ test('group commit: 1,000 concurrent saves share few fsyncs, all resolve, order 
   const all: Promise<void>[] = [];
   for (let i = 0; i < 1000; i++) {
     const idx = next++;
-    all.push(wal.save({ term: 1, vote: 1n, commit: idx - 1 }, [entry(idx, 1, 256)], true).then(() => void resolvedOrder.push(idx)));
+    all.push(
+      wal
+        .save({ term: 1, vote: 1n, commit: idx - 1 }, [entry(idx, 1, 256)], true)
+        .then(() => void resolvedOrder.push(idx)),
+    );
   }
   await Promise.all(all);
   const s = wal.stats;
   assert.equal(s.saves, 1000);
   assert.ok(s.fsyncs <= 10, `expected far fewer fsyncs than saves, got ${s.fsyncs}`);
-  assert.deepEqual(resolvedOrder, Array.from({ length: 1000 }, (_, i) => i + 1));
+  assert.deepEqual(
+    resolvedOrder,
+    Array.from({ length: 1000 }, (_, i) => i + 1),
+  );
 
   // A second wave issued while a flush is in flight coalesces into the following batch.
   const wave: Promise<void>[] = [wal.save(null, [entry(1001)], true)];
@@ -79,7 +89,10 @@ test('group commit: 1,000 concurrent saves share few fsyncs, all resolve, order 
   await wal.close();
 
   const { wal: w2, r } = await reopen(dir);
-  assert.deepEqual(r.entries.map((e) => e.index), Array.from({ length: 2100 }, (_, i) => i + 1));
+  assert.deepEqual(
+    r.entries.map((e) => e.index),
+    Array.from({ length: 2100 }, (_, i) => i + 1),
+  );
   assert.deepEqual(r.entries[999], entry(1000, 1, 256));
   assert.deepEqual(r.hardState, { term: 1, vote: 1n, commit: 999 });
   await w2.close();
@@ -125,7 +138,9 @@ test('segment rollover: files named <seq>-<firstIndex>.wal, replay across segmen
   const files = segmentFiles(dir);
   assert.equal(files.length, cut + 1);
   assert.ok(files.length >= 5, `only ${files.length} segments`);
-  files.forEach((name, seq) => assert.match(name, new RegExp(`^${seq.toString(16).padStart(16, '0')}-[0-9a-f]{16}\\.wal$`)));
+  files.forEach((name, seq) =>
+    assert.match(name, new RegExp(`^${seq.toString(16).padStart(16, '0')}-[0-9a-f]{16}\\.wal$`)),
+  );
   // Each segment's first index is one past the last entry before it.
   for (const name of files.slice(1)) {
     const first = Number.parseInt(name.slice(17, 33), 16);
@@ -135,7 +150,10 @@ test('segment rollover: files named <seq>-<firstIndex>.wal, replay across segmen
   for (const name of files.slice(0, -1)) assert.ok(statSync(join(dir, name)).size < 4096 + 200);
 
   const { wal: w2, r } = await reopen(dir);
-  assert.deepEqual(r.entries, Array.from({ length: 200 }, (_, i) => entry(i + 1, 1, 100)));
+  assert.deepEqual(
+    r.entries,
+    Array.from({ length: 200 }, (_, i) => entry(i + 1, 1, 100)),
+  );
   assert.deepEqual(r.hardState, { term: 1, vote: 0n, commit: 199 });
   await w2.close();
 });
@@ -188,7 +206,11 @@ test('close() drains saves still queued, then rejects new ones; create refuses a
   const base = tempDir(t);
   const dir = join(base, 'wal');
   const wal = await Wal.create(dir, { metadata: META });
-  const pending = [wal.save(null, entries(1, 50), true), wal.save(null, entries(51, 60), false), wal.saveSnapshotMarker({ index: 60, term: 1 })];
+  const pending = [
+    wal.save(null, entries(1, 50), true),
+    wal.save(null, entries(51, 60), false),
+    wal.saveSnapshotMarker({ index: 60, term: 1 }),
+  ];
   const closing = wal.close();
   await assert.rejects(wal.save(null, [entry(61)], true), { code: 'WAL_CLOSED' });
   await Promise.all([...pending, closing]);
@@ -221,6 +243,11 @@ test('inline saves: written and synced on the calling thread when idle, queued o
   assert.ok(segmentFiles(dir).length > 3, 'segments were cut');
   await wal.close();
   const { wal: w2, r } = await reopen(dir);
-  assert.deepEqual(r.entries, [...entries(1, 1), ...entries(2, 30, 1, 100), ...entries(31, 31), ...Array.from({ length: 89 }, (_, k) => entries(32 + k, 32 + k, 1, 200)[0]!)]);
+  assert.deepEqual(r.entries, [
+    ...entries(1, 1),
+    ...entries(2, 30, 1, 100),
+    ...entries(31, 31),
+    ...Array.from({ length: 89 }, (_, k) => entries(32 + k, 32 + k, 1, 200)[0]!),
+  ]);
   await w2.close();
 });

@@ -11,7 +11,16 @@ import { Appender, type AppenderConfig, type LogPosition, segmentHeaderBytes } f
 import { WalError, WalFailedError } from './errors.js';
 import { replay } from './reader.js';
 import { writeEntryRecord, writeHardStateRecord, writeSnapshotMarkerRecord, written } from './record.js';
-import { type SegmentName, fsyncDir, listSegments, removeTempFiles, segmentName, startSegmentFor, writeAllAt, writeZeros } from './segment.js';
+import {
+  type SegmentName,
+  fsyncDir,
+  listSegments,
+  removeTempFiles,
+  segmentName,
+  startSegmentFor,
+  writeAllAt,
+  writeZeros,
+} from './segment.js';
 import type { SnapshotMarker, WalCreateOptions, WalOptions, WalReadResult, WalStats } from './types.js';
 
 export const DEFAULT_SEGMENT_SIZE = 64 * 1024 * 1024;
@@ -30,7 +39,15 @@ function claim(dir: string): void {
 export class Wal {
   readonly dir: string;
   private readonly opts: WalOptions;
-  private readonly counters: WalStats = { saves: 0, writes: 0, fsyncs: 0, bytesWritten: 0, records: 0, segmentsCut: 0, segmentsPurged: 0 };
+  private readonly counters: WalStats = {
+    saves: 0,
+    writes: 0,
+    fsyncs: 0,
+    bytesWritten: 0,
+    records: 0,
+    segmentsCut: 0,
+    segmentsPurged: 0,
+  };
   private state: State = 'reading';
   private failure: WalFailedError | null = null;
   private appender: Appender | null = null;
@@ -120,7 +137,12 @@ export class Wal {
    * snapshots a restart may load (etcd's ValidSnapshotEntries). Reads only; repairs nothing.
    */
   static async validSnapshotMarkers(dir: string): Promise<SnapshotMarker[]> {
-    const r = await replay(resolve(dir), { fromSnapshot: { index: 0, term: 0 }, repair: false, preallocate: true, scanOnly: true });
+    const r = await replay(resolve(dir), {
+      fromSnapshot: { index: 0, term: 0 },
+      repair: false,
+      preallocate: true,
+      scanOnly: true,
+    });
     return r.markers.filter((m) => m.index <= r.hardState.commit);
   }
 
@@ -132,14 +154,24 @@ export class Wal {
   async readAll(fromSnapshot: SnapshotMarker = { index: 0, term: 0 }): Promise<WalReadResult> {
     if (this.state !== 'reading') throw new WalError('WAL_STATE', 'wal: readAll() is allowed once, after open()');
     try {
-      const r = await replay(this.dir, { fromSnapshot, repair: true, preallocate: this.opts.preallocate ?? false, logger: this.opts.logger });
+      const r = await replay(this.dir, {
+        fromSnapshot,
+        repair: true,
+        preallocate: this.opts.preallocate ?? false,
+        logger: this.opts.logger,
+      });
       await this.startAppending(r.segments, r.tailOffset, {
         metadata: r.metadata,
         lastIndex: r.lastIndex,
         hardState: r.hardState,
         marker: r.lastSnapshotMarker,
       });
-      return { metadata: r.metadata, hardState: r.hardState, entries: r.entries, lastSnapshotMarker: r.lastSnapshotMarker };
+      return {
+        metadata: r.metadata,
+        hardState: r.hardState,
+        entries: r.entries,
+        lastSnapshotMarker: r.lastSnapshotMarker,
+      };
     } catch (err) {
       this.state = 'closed';
       openDirs.delete(this.dir);
@@ -166,7 +198,12 @@ export class Wal {
    * (see Appender.tryInline) instead of through the thread pool: lower latency, and less CPU than
    * two thread-pool round trips; the caller's thread blocks for the fdatasync.
    */
-  save(hardState: HardState | null, entries: readonly Entry[], sync: boolean, opts?: { inline?: boolean }): Promise<void> {
+  save(
+    hardState: HardState | null,
+    entries: readonly Entry[],
+    sync: boolean,
+    opts?: { inline?: boolean },
+  ): Promise<void> {
     const closed = this.rejectIfNotOpen();
     if (closed) return closed;
     let size = 0;
@@ -178,7 +215,9 @@ export class Wal {
       size += e.data.length + 40;
     }
     if (entries.length && (entries[0]!.index < 1 || entries[0]!.index > this.queuedLastIndex + 1)) {
-      return Promise.reject(new RangeError(`wal: entry ${entries[0]!.index} would leave a gap after last index ${this.queuedLastIndex}`));
+      return Promise.reject(
+        new RangeError(`wal: entry ${entries[0]!.index} would leave a gap after last index ${this.queuedLastIndex}`),
+      );
     }
     const hs = hardState && !isEmptyHardState(hardState) ? hardState : null;
     const w = new ByteWriter(size + 48);
@@ -273,10 +312,19 @@ export class Wal {
   private rejectIfNotOpen(): Promise<never> | null {
     if (this.state === 'open') return null;
     if (this.failure) return Promise.reject(this.failure);
-    return Promise.reject(new WalError(this.state === 'reading' ? 'WAL_STATE' : 'WAL_CLOSED', `wal: not open for appends (${this.state})`));
+    return Promise.reject(
+      new WalError(this.state === 'reading' ? 'WAL_STATE' : 'WAL_CLOSED', `wal: not open for appends (${this.state})`),
+    );
   }
 
-  private enqueue(buf: Uint8Array, sync: boolean, records: number, hardState: HardState | null, marker: SnapshotMarker | null, inline = false): Promise<void> {
+  private enqueue(
+    buf: Uint8Array,
+    sync: boolean,
+    records: number,
+    hardState: HardState | null,
+    marker: SnapshotMarker | null,
+    inline = false,
+  ): Promise<void> {
     this.counters.saves++;
     const lastIndex = this.queuedLastIndex;
     return new Promise<void>((resolve, reject) => {

@@ -51,7 +51,12 @@ after(async () => {
   await new Promise<void>((r) => server.close(() => r()));
 });
 
-function request(client: http2.ClientHttp2Session, path: string, body: Buffer, repeat: number): Promise<{ data: Buffer; trailers: http2.IncomingHttpHeaders; status: number }> {
+function request(
+  client: http2.ClientHttp2Session,
+  path: string,
+  body: Buffer,
+  repeat: number,
+): Promise<{ data: Buffer; trailers: http2.IncomingHttpHeaders; status: number }> {
   return new Promise((resolve, reject) => {
     const req = client.request({ ':method': 'POST', ':path': path, 'x-repeat': String(repeat) });
     const chunks: Buffer[] = [];
@@ -121,21 +126,22 @@ describe('H2Connection', () => {
     for (let round = 0; round < 6; round++) {
       const client = http2.connect(`http://127.0.0.1:${port}`, { settings: { initialWindowSize: 16_384 } });
       try {
-        const reqs = [0, 1, 2].map((k) =>
-          new Promise<number>((resolve, reject) => {
-            const req = client.request({ ':method': 'POST', ':path': `/grow/${k}`, 'x-repeat': '12' });
-            let got = 0;
-            req.on('data', (d: Buffer) => {
-              got += d.length;
-              if (k === 0) {
-                req.pause();
-                setTimeout(() => req.resume(), 1);
-              }
-            });
-            req.on('end', () => resolve(got));
-            req.on('error', reject);
-            req.end(body);
-          }),
+        const reqs = [0, 1, 2].map(
+          (k) =>
+            new Promise<number>((resolve, reject) => {
+              const req = client.request({ ':method': 'POST', ':path': `/grow/${k}`, 'x-repeat': '12' });
+              let got = 0;
+              req.on('data', (d: Buffer) => {
+                got += d.length;
+                if (k === 0) {
+                  req.pause();
+                  setTimeout(() => req.resume(), 1);
+                }
+              });
+              req.on('end', () => resolve(got));
+              req.on('error', reject);
+              req.end(body);
+            }),
         );
         setTimeout(() => client.settings({ initialWindowSize: 1 << 20 }), 30 + round * 10);
         for (const got of await Promise.all(reqs)) assert.equal(got, body.length * 12);

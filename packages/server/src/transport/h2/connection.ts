@@ -6,7 +6,19 @@
 // stream table.
 
 import type net from 'node:net';
-import { DEFAULT_MAX_FRAME, DEFAULT_WINDOW, Flag, FrameType, H2Error, H2Output, HpackDecoder, HpackError, MAX_WINDOW, PREFACE, Setting } from '@conclave/h2';
+import {
+  DEFAULT_MAX_FRAME,
+  DEFAULT_WINDOW,
+  Flag,
+  FrameType,
+  H2Error,
+  H2Output,
+  HpackDecoder,
+  HpackError,
+  MAX_WINDOW,
+  PREFACE,
+  Setting,
+} from '@conclave/h2';
 import { H2Stream } from './stream.js';
 
 /** Our SETTINGS_INITIAL_WINDOW_SIZE: what a client may send on one stream before we acknowledge. */
@@ -26,7 +38,10 @@ export interface H2ConnectionOptions {
 }
 
 class ConnectionError extends Error {
-  constructor(readonly code: H2Error, message: string) {
+  constructor(
+    readonly code: H2Error,
+    message: string,
+  ) {
     super(message);
   }
 }
@@ -86,7 +101,8 @@ export class H2Connection {
     try {
       if (this.prefaceSeen < PREFACE.length) {
         const n = Math.min(PREFACE.length - this.prefaceSeen, b.length);
-        if (b.compare(PREFACE, this.prefaceSeen, this.prefaceSeen + n, 0, n) !== 0) throw new ConnectionError(H2Error.PROTOCOL_ERROR, 'bad connection preface');
+        if (b.compare(PREFACE, this.prefaceSeen, this.prefaceSeen + n, 0, n) !== 0)
+          throw new ConnectionError(H2Error.PROTOCOL_ERROR, 'bad connection preface');
         this.prefaceSeen += n;
         off = n;
       }
@@ -123,7 +139,8 @@ export class H2Connection {
         if (!pb) throw new ConnectionError(H2Error.PROTOCOL_ERROR, 'unexpected CONTINUATION');
         pb.parts.push(p);
         pb.size += p.length;
-        if (pb.size > MAX_HEADER_BLOCK || pb.parts.length > MAX_CONTINUATIONS) throw new ConnectionError(H2Error.ENHANCE_YOUR_CALM, 'header block too large');
+        if (pb.size > MAX_HEADER_BLOCK || pb.parts.length > MAX_CONTINUATIONS)
+          throw new ConnectionError(H2Error.ENHANCE_YOUR_CALM, 'header block too large');
         if (flags & Flag.END_HEADERS) {
           this.pendingBlock = null;
           this.onHeaderBlock(pb.streamId, Buffer.concat(pb.parts), pb.endStream);
@@ -134,7 +151,8 @@ export class H2Connection {
         if (sid === 0) throw new ConnectionError(H2Error.PROTOCOL_ERROR, 'PRIORITY on stream 0');
         return;
       case FrameType.RST_STREAM: {
-        if (sid === 0 || p.length !== 4) throw new ConnectionError(sid === 0 ? H2Error.PROTOCOL_ERROR : H2Error.FRAME_SIZE_ERROR, 'bad RST_STREAM');
+        if (sid === 0 || p.length !== 4)
+          throw new ConnectionError(sid === 0 ? H2Error.PROTOCOL_ERROR : H2Error.FRAME_SIZE_ERROR, 'bad RST_STREAM');
         const s = this.streams.get(sid);
         if (s) this.closeStream(s);
         return;
@@ -162,7 +180,8 @@ export class H2Connection {
     if (sid === 0) throw new ConnectionError(H2Error.PROTOCOL_ERROR, 'DATA on stream 0');
     // The whole frame, padding included, counts against both windows.
     this.recvUnacked += p.length;
-    if (this.recvUnacked > CONN_WINDOW) throw new ConnectionError(H2Error.FLOW_CONTROL_ERROR, 'connection window exceeded');
+    if (this.recvUnacked > CONN_WINDOW)
+      throw new ConnectionError(H2Error.FLOW_CONTROL_ERROR, 'connection window exceeded');
     if (this.recvUnacked >= CONN_WINDOW / 4) {
       this.out.windowUpdate(0, this.recvUnacked);
       this.recvUnacked = 0;
@@ -232,7 +251,8 @@ export class H2Connection {
     const existing = this.streams.get(sid);
     if (existing) {
       // Trailers from the client: they must end the stream.
-      if (!endStream || existing.remoteEnded) throw new ConnectionError(H2Error.PROTOCOL_ERROR, 'HEADERS without END_STREAM on an open stream');
+      if (!endStream || existing.remoteEnded)
+        throw new ConnectionError(H2Error.PROTOCOL_ERROR, 'HEADERS without END_STREAM on an open stream');
       this.remoteEnd(existing);
       return;
     }
@@ -280,7 +300,8 @@ export class H2Connection {
           break;
         }
         case Setting.MAX_FRAME_SIZE:
-          if (v < DEFAULT_MAX_FRAME || v > 16_777_215) throw new ConnectionError(H2Error.PROTOCOL_ERROR, 'MAX_FRAME_SIZE');
+          if (v < DEFAULT_MAX_FRAME || v > 16_777_215)
+            throw new ConnectionError(H2Error.PROTOCOL_ERROR, 'MAX_FRAME_SIZE');
           this.out.maxFrame = v;
           break;
         default:
@@ -299,7 +320,8 @@ export class H2Connection {
     if (sid === 0) {
       if (inc === 0) throw new ConnectionError(H2Error.PROTOCOL_ERROR, 'WINDOW_UPDATE of 0');
       this.out.sendWindow += inc;
-      if (this.out.sendWindow > MAX_WINDOW) throw new ConnectionError(H2Error.FLOW_CONTROL_ERROR, 'connection window overflow');
+      if (this.out.sendWindow > MAX_WINDOW)
+        throw new ConnectionError(H2Error.FLOW_CONTROL_ERROR, 'connection window overflow');
       this.resumeWaiting();
       return;
     }
