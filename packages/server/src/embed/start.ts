@@ -220,7 +220,7 @@ export async function startMember(cfg: ServerConfig, opts: { logger?: Logger } =
       snapshotDir: server.snapshotDir,
       members: () => server.membership.list(),
       version,
-      forwarded: (path, body) => server.forwardedRequest(path, body),
+      forwarded: (path, body) => server.routes.serve(path, body),
     },
     server.transport!.faults,
     logger,

@@ -30,6 +30,8 @@ import { AlarmStore } from './alarms.js';
 import type { PeerTransport } from '../peer/index.js';
 import { installSnapshot } from './snapshot-install.js';
 import { LeaseHost } from '../lease/index.js';
+import { LeaderRoutes } from './forward-routes.js';
+import type { ApplyProgress, LeaderState, Proposer, ProposeOptions, ReadBarrier } from './ports.js';
 import { Auth, type AuthOptions } from '../auth/index.js';
 
 export interface EtcdServerOptions {
@@ -72,22 +74,12 @@ export interface EtcdServerOptions {
 /** Campaigns a follower tries after its leader's process is gone, before the election timeout takes over. */
 const FAST_CAMPAIGN_ATTEMPTS = 3;
 
-export interface ProposeOptions {
-  /** The authenticated user (auth checks at apply time), '' when auth is off. */
-  username?: string;
-  authRevision?: number;
-  /** The caller's cancellation (client cancel or deadline). */
-  signal?: AbortSignal;
-  /** The same as `signal`, from a call that reports cancellation without an AbortSignal (cheaper). */
-  cancel?: { onCancel(cb: (reason: unknown) => void): void };
-}
-
 /** etcd's request timeout: 5 s + 2 × election timeout. */
 function requestTimeoutMs(o: EtcdServerOptions): number {
   return 5000 + 2 * o.electionTicks * o.heartbeatMs;
 }
 
-export class EtcdServer {
+export class EtcdServer implements Proposer, ReadBarrier, LeaderState, ApplyProgress {
   readonly memberId: bigint;
   clusterId: bigint;
   readonly store: MvccStore;
@@ -190,19 +182,40 @@ export class EtcdServer {
       maxWals: opts.maxWals,
       logger: this.logger,
     });
-    // Leases: the lessor, its appliers, expiry (leader only) and keep-alive routing (lease/).
-    this.leases = new LeaseHost(this, {
-      heartbeatMs: opts.heartbeatMs,
-      electionTicks: opts.electionTicks,
-      requestTimeoutMs: requestTimeoutMs(opts),
-      checkpoint: opts.leaseCheckpoint ?? null,
+    this.routes = new LeaderRoutes({
+      memberId: this.memberId,
+      lead: () => this.lead,
+      sender: (id) => this.transport?.sender(id),
+      timeoutMs: requestTimeoutMs(opts),
     });
+    // Leases: the lessor, its appliers, expiry (leader only) and keep-alive routing (lease/).
+    this.leases = new LeaseHost(
+      {
+        backend: storage.backend,
+        store: this.store,
+        logger: this.logger,
+        proposer: this,
+        leader: this,
+        progress: this,
+        routes: this.routes,
+        capped: () => this.alarms.capped,
+        register: (kind, fn) => this.applier.register(kind, fn),
+      },
+      {
+        heartbeatMs: opts.heartbeatMs,
+        electionTicks: opts.electionTicks,
+        requestTimeoutMs: requestTimeoutMs(opts),
+        checkpoint: opts.leaseCheckpoint ?? null,
+      },
+    );
     // Auth: the store and its appliers, and the apply-time permission checks (auth/).
     this.auth = new Auth(this, opts.auth);
   }
 
   readonly leases: LeaseHost;
   readonly auth: Auth;
+  /** Requests other members forward to this one when it leads, and forwarding to the leader. */
+  readonly routes: LeaderRoutes;
 
   /** Lease lookup for puts (the lessor's). */
   leaseExists = (id: bigint): boolean => this.leases.lessor.has(id);
@@ -241,7 +254,7 @@ export class EtcdServer {
   }
 
   get term(): number {
-    return this.node.basicStatus().hardState.term;
+    return this.node.term;
   }
 
   get leader(): bigint {
@@ -262,7 +275,7 @@ export class EtcdServer {
   }
 
   get committedIndex(): number {
-    return this.node.basicStatus().hardState.commit;
+    return this.node.commitIndex;
   }
 
   get backend() {
@@ -476,40 +489,6 @@ export class EtcdServer {
       // Stay a moment so the remaining voters learn that the removal committed (with two voters left,
       // going first could leave the other waiting for a quorum that includes us).
       setTimeout(() => this.opts.onRemoved?.(), 2 * this.opts.heartbeatMs * this.opts.electionTicks).unref();
-    }
-  }
-
-  /** Handlers for requests other members forward to this one (e.g. lease keep-alives to the leader). */
-  readonly forwardHandlers = new Map<string, (body: Buffer) => Promise<Buffer>>();
-
-  /** Serves a request forwarded by another member; undefined for an unknown route. */
-  forwardedRequest(path: string, body: Buffer): Promise<Buffer> | undefined {
-    return this.forwardHandlers.get(path)?.(body);
-  }
-
-  /**
-   * Sends a request to the leader's forwarding route and returns its answer. Errors the leader
-   * answered with come back as etcd errors; an unreachable or unknown leader as "no leader".
-   */
-  async forwardToLeader(path: string, body: Uint8Array, timeoutMs = requestTimeoutMs(this.opts)): Promise<Buffer> {
-    const lead = this.lead;
-    if (lead === 0n) throw etcdError('NoLeader');
-    if (lead === this.memberId) {
-      const local = this.forwardedRequest(path, Buffer.from(body));
-      if (!local) throw new Error(`no local handler for ${path}`);
-      return local;
-    }
-    const sender = this.transport?.sender(lead);
-    if (!sender) throw etcdError('NoLeader');
-    try {
-      return await sender.forward(path, body, timeoutMs);
-    } catch (err) {
-      const e = err as { status?: number; body?: Buffer };
-      if (e.status === 500 && e.body) {
-        const o = JSON.parse(e.body.toString('utf8')) as { code: number; message: string };
-        throw new GrpcStatusError(o.code as never, o.message);
-      }
-      throw etcdError('NoLeader', { cause: err });
     }
   }
 

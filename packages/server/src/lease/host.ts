@@ -6,13 +6,34 @@
 
 import { encodeMessage, etcdError, etcdserverpb } from '@conclave/api';
 import { EntryType, type Entry } from '../raft/types.js';
-import { RequestKind } from '../etcdserver/raft-request.js';
-import type { EtcdServer } from '../etcdserver/server.js';
+import { RequestKind, type InternalRequest } from '../etcdserver/raft-request.js';
+import type { ApplyProgress, ForwardRoutes, LeaderState, Proposer } from '../etcdserver/ports.js';
+import type { Logger } from '../log/index.js';
+import type { MvccStore } from '../mvcc/index.js';
+import type { Backend } from '../storage/backend/index.js';
 import { encodeCheckpoints, registerLeaseAppliers } from './apply.js';
 import { ExpiryLoop } from './expiry-loop.js';
 import type { LeaseForwarder, LeaseTimeToLive } from './forward.js';
 import { DEFAULT_CHECKPOINT_INTERVAL_MS, LeaseNotFoundError, Lessor, NotPrimaryError } from './lessor.js';
 import { peerLeaseForwarder } from './peer-forwarder.js';
+
+/** The member's ports the lease machinery uses. */
+export interface LeaseHostDeps {
+  backend: Backend;
+  store: MvccStore;
+  logger: Logger;
+  /** Revocations and checkpoints go through Raft. */
+  proposer: Proposer;
+  /** Who leads: keep-alives are answered by the leader only; the lessor is demoted with leadership. */
+  leader: LeaderState;
+  /** The leader answers once it has applied everything committed. */
+  progress: ApplyProgress;
+  /** Keep-alives and TimeToLive travel to the leader on these routes. */
+  routes: ForwardRoutes;
+  /** True while NOSPACE is raised (LeaseGrant is refused at apply). */
+  capped(): boolean;
+  register(kind: RequestKind, fn: (req: InternalRequest) => unknown): void;
+}
 
 export interface LeaseHostOptions {
   heartbeatMs: number;
@@ -51,18 +72,23 @@ export class LeaseHost {
   private readonly unsubscribe: () => void;
   private stopped = false;
 
+  private readonly s: LeaderState;
+  private readonly progress: ApplyProgress;
+
   constructor(
-    private readonly s: EtcdServer,
+    d: LeaseHostDeps,
     private readonly o: LeaseHostOptions,
   ) {
-    const propose = (kind: RequestKind, body: Uint8Array) => s.propose(kind, body);
+    this.s = d.leader;
+    this.progress = d.progress;
+    const propose = (kind: RequestKind, body: Uint8Array) => d.proposer.propose(kind, body);
     const cp = o.checkpoint ?? null;
     this.lessor = new Lessor({
-      backend: s.backend,
-      store: s.store,
+      backend: d.backend,
+      store: d.store,
       minTtl: minLeaseTtl(o.heartbeatMs, o.electionTicks),
       expiredRetryMs: o.requestTimeoutMs,
-      logger: s.logger,
+      logger: d.logger,
       ...(cp
         ? {
             checkpoint: {
@@ -73,23 +99,18 @@ export class LeaseHost {
           }
         : {}),
     });
-    registerLeaseAppliers({
-      lessor: this.lessor,
-      store: s.store,
-      capped: () => s.alarms.capped,
-      register: (k, fn) => s.applier.register(k, fn),
-    });
+    registerLeaseAppliers({ lessor: this.lessor, store: d.store, capped: d.capped, register: d.register });
     this.loop = new ExpiryLoop({
       lessor: this.lessor,
       revoke: (id) => propose(RequestKind.LeaseRevoke, encodeMessage(etcdserverpb.LeaseRevokeRequest, { ID: id })),
       checkpoint: (cps) => propose(RequestKind.LeaseCheckpoint, encodeCheckpoints(cps)),
       checkpointing: cp !== null,
-      logger: s.logger,
+      logger: d.logger,
       tickMs: o.tickMs ?? 500,
     });
     this.loop.start();
-    this.forwarder = peerLeaseForwarder(s, this, o.requestTimeoutMs);
-    this.unsubscribe = s.onLeaderChange((_lead, isLeader) => {
+    this.forwarder = peerLeaseForwarder(d.routes, this, o.requestTimeoutMs);
+    this.unsubscribe = d.leader.onLeaderChange((_lead, isLeader) => {
       if (!isLeader && this.lessor.isPrimary) this.lessor.demote();
     });
   }
@@ -221,13 +242,13 @@ export class LeaseHost {
   }
 
   private applied(): boolean {
-    return this.s.appliedIndex >= this.s.node.raft.raftLog.committed;
+    return this.progress.appliedIndex >= this.progress.committedIndex;
   }
 
   /** Resolves once everything committed when called has been applied here (etcd's ApplyWait). */
   private waitApplied(): Promise<void> {
-    const index = this.s.node.raft.raftLog.committed;
-    if (this.s.appliedIndex >= index) return Promise.resolve();
+    const index = this.progress.committedIndex;
+    if (this.progress.appliedIndex >= index) return Promise.resolve();
     return new Promise<void>((resolve, reject) => {
       const w: AppliedWaiter = {
         index,
@@ -244,7 +265,7 @@ export class LeaseHost {
   }
 
   private wakeWaiters(): void {
-    const applied = this.s.appliedIndex;
+    const applied = this.progress.appliedIndex;
     const keep: AppliedWaiter[] = [];
     for (const w of this.waiters) {
       if (w.index <= applied) {

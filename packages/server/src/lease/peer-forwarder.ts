@@ -1,9 +1,9 @@
-// LeaseForwarder over the member's generic leader-forwarding routes (EtcdServer.forwardToLeader /
-// forwardHandlers, carried by the peer transport): keep-alives and TimeToLive travel to the leader
-// as protobuf LeaseKeepAliveRequest / LeaseTimeToLiveRequest bodies, as etcd's leasehttp does.
+// LeaseForwarder over the member's leader-forwarding routes (ForwardRoutes, carried by the peer
+// transport): keep-alives and TimeToLive travel to the leader as protobuf LeaseKeepAliveRequest /
+// LeaseTimeToLiveRequest bodies, as etcd's leasehttp does.
 
 import { decodeMessage, encodeMessage, etcdError, etcdserverpb, GrpcCode, GrpcStatusError } from '@conclave/api';
-import type { EtcdServer } from '../etcdserver/server.js';
+import type { ForwardRoutes } from '../etcdserver/ports.js';
 import { LEASE_RENEW_ROUTE, LEASE_TTL_ROUTE, type LeaseForwarder, type LeaseTimeToLive } from './forward.js';
 import { LeaseNotFoundError, NotPrimaryError } from './lessor.js';
 
@@ -25,8 +25,8 @@ function fromWire(e: unknown): unknown {
 }
 
 /** Serves forwarded lease requests when this member leads; returns the forwarder for the others. */
-export function peerLeaseForwarder(s: EtcdServer, host: LeaderSide, timeoutMs: number): LeaseForwarder {
-  s.forwardHandlers.set(LEASE_RENEW_ROUTE, async (body) => {
+export function peerLeaseForwarder(routes: ForwardRoutes, host: LeaderSide, timeoutMs: number): LeaseForwarder {
+  routes.handle(LEASE_RENEW_ROUTE, async (body) => {
     const r = decodeMessage(etcdserverpb.LeaseKeepAliveRequest, body);
     try {
       return encodeMessage(etcdserverpb.LeaseKeepAliveResponse, { ID: r.ID, TTL: await host.renewAsLeader(r.ID) });
@@ -34,7 +34,7 @@ export function peerLeaseForwarder(s: EtcdServer, host: LeaderSide, timeoutMs: n
       throw toWire(e);
     }
   });
-  s.forwardHandlers.set(LEASE_TTL_ROUTE, async (body) => {
+  routes.handle(LEASE_TTL_ROUTE, async (body) => {
     const r = decodeMessage(etcdserverpb.LeaseTimeToLiveRequest, body);
     try {
       const t = await host.timeToLiveAsLeader(r.ID, r.keys);
@@ -50,7 +50,7 @@ export function peerLeaseForwarder(s: EtcdServer, host: LeaderSide, timeoutMs: n
   });
   const forwardRenew = async (id: bigint): Promise<number> => {
     try {
-      const out = await s.forwardToLeader(
+      const out = await routes.forwardToLeader(
         LEASE_RENEW_ROUTE,
         encodeMessage(etcdserverpb.LeaseKeepAliveRequest, { ID: id }),
         timeoutMs,
@@ -82,7 +82,7 @@ export function peerLeaseForwarder(s: EtcdServer, host: LeaderSide, timeoutMs: n
     },
     async timeToLive(_leader, id, keys) {
       try {
-        const out = await s.forwardToLeader(
+        const out = await routes.forwardToLeader(
           LEASE_TTL_ROUTE,
           encodeMessage(etcdserverpb.LeaseTimeToLiveRequest, { ID: id, keys }),
           timeoutMs,

@@ -237,6 +237,26 @@ export class RawNode {
     this.raft.step(message({ type: MessageType.SnapStatus, from: id, reject: !ok }));
   }
 
+  /** The current term (cheap: for hot paths and response headers). */
+  get term(): number {
+    return this.raft.term;
+  }
+
+  /** The highest log index known to be committed. */
+  get commitIndex(): number {
+    return this.raft.raftLog.committed;
+  }
+
+  /** The leader this node knows of (NONE when there is none). */
+  get lead(): NodeId {
+    return this.raft.lead;
+  }
+
+  /** This node's role: follower, pre-candidate, candidate or leader. */
+  get role(): StateRole {
+    return this.raft.state;
+  }
+
   /** Like status() without the per-peer progress: cheap enough for hot paths. */
   basicStatus(): Status {
     const r = this.raft;

@@ -72,7 +72,7 @@ export function clusterService(ctx: ServiceContext): ServiceHandlers<typeof etcd
   const members = () => ({ header: header(ctx, 0), members: s.membership.list().map(toPbMember) });
 
   // Promotion is decided by the leader (it knows the learner's progress); followers forward it.
-  s.forwardHandlers.set(PROMOTE_ROUTE, async (body) => {
+  s.routes.handle(PROMOTE_ROUTE, async (body) => {
     const id = body.readBigUInt64BE(0);
     checkPromotable(s, id);
     const m = s.membership.get(id)!;
@@ -114,7 +114,7 @@ export function clusterService(ctx: ServiceContext): ServiceHandlers<typeof etcd
     MemberPromote: async (req) => {
       const body = Buffer.alloc(8);
       body.writeBigUInt64BE(req.ID);
-      await s.forwardToLeader(PROMOTE_ROUTE, body);
+      await s.routes.forwardToLeader(PROMOTE_ROUTE, body);
       return members();
     },
   };
