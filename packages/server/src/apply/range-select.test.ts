@@ -7,7 +7,7 @@
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
 import { etcdserverpb } from '@conclave/api';
-import { type Fixture, b, openFixture } from '../mvcc/test-util.js';
+import { type Fixture, b, openFixture } from '../../testing/mvcc-fixture.js';
 import type { KeyValue } from '../mvcc/index.js';
 import { applyRange } from './kv.js';
 

@@ -3,7 +3,7 @@ import { afterEach, beforeEach, test } from 'node:test';
 import { encodeMessage, etcdserverpb, GrpcStatusError } from '@conclave/api';
 import type { EtcdServer } from '../etcdserver/server.js';
 import { RequestKind, type InternalRequest } from '../etcdserver/raft-request.js';
-import { openFixture, type Fixture } from '../mvcc/test-util.js';
+import { openFixture, type Fixture } from '../../testing/mvcc-fixture.js';
 import type { Entry } from '../raft/types.js';
 import type { CallContext } from '../transport/call.js';
 import { Auth } from './auth.js';

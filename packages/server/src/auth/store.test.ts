@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { afterEach, beforeEach, test } from 'node:test';
 import { authpb, etcdserverpb, GrpcStatusError } from '@conclave/api';
-import { openFixture, type Fixture } from '../mvcc/test-util.js';
+import { openFixture, type Fixture } from '../../testing/mvcc-fixture.js';
 import { checkDelete, checkPut, checkTxn } from './authorize.js';
 import { hashPassword } from './bcrypt.js';
 import { SimpleTokenProvider } from './simple-token.js';

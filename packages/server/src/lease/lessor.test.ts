@@ -3,7 +3,7 @@ import { after, afterEach, beforeEach, describe, test } from 'node:test';
 import { encodeMessage, etcdserverpb, GrpcStatusError } from '@conclave/api';
 import { RequestKind, type InternalRequest } from '../etcdserver/raft-request.js';
 import { encodeCheckpoints, registerLeaseAppliers } from './apply.js';
-import { b, openFixture, put, type Fixture } from '../mvcc/test-util.js';
+import { b, openFixture, put, type Fixture } from '../../testing/mvcc-fixture.js';
 import {
   Lessor,
   LeaseNotFoundError,

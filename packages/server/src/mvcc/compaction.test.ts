@@ -3,7 +3,7 @@ import { test } from 'node:test';
 import { META } from '../storage/backend/index.js';
 import { CompactedError, StoreClosedError } from './errors.js';
 import { decodeRevKey, encodeRevKey, revKeyMain } from './revision.js';
-import { b, del, dumpIndex, dumpKeyDb, kvt, openFixture, put, type Fixture } from './test-util.js';
+import { b, del, dumpIndex, dumpKeyDb, kvt, openFixture, put, type Fixture } from '../../testing/mvcc-fixture.js';
 
 const ALL = Buffer.from([0]);
 

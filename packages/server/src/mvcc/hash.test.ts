@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { CompactedError, FutureRevisionError } from './errors.js';
-import { b, del, openFixture, put } from './test-util.js';
+import { b, del, openFixture, put } from '../../testing/mvcc-fixture.js';
 import type { MvccStore } from './store.js';
 
 // The history run against etcd 3.4.23 (etcdctl) to obtain the reference hashes below:

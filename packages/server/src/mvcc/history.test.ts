@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { CompactedError } from './errors.js';
-import { b, del, kvt, openFixture, put } from './test-util.js';
+import { b, del, kvt, openFixture, put } from '../../testing/mvcc-fixture.js';
 import type { MvccEvent } from './types.js';
 
 const show = (evs: MvccEvent[]) => evs.map((e) => `${e.type}:${e.kv.key.toString()}@${e.kv.modRevision}`);

@@ -4,7 +4,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { CompactedError } from './errors.js';
-import { kvt, openFixture, type Fixture } from './test-util.js';
+import { kvt, openFixture, type Fixture } from '../../testing/mvcc-fixture.js';
 
 type Kv = [string, string, number, number, number, bigint];
 type State = Map<string, Kv>;

@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { CompactedError, FutureRevisionError } from './errors.js';
 import { decodeKeyValue } from './kv-codec.js';
-import { b, del, kvt, openFixture, put } from './test-util.js';
+import { b, del, kvt, openFixture, put } from '../../testing/mvcc-fixture.js';
 import type { MvccEvent } from './types.js';
 
 const ALL = Buffer.from([0]);

@@ -6,7 +6,7 @@ import { describe, test } from 'node:test';
 import { ProposalDroppedError } from './errors.js';
 import { haveDisjointMajorities } from './quorum.js';
 import { MemoryStorage } from './storage.js';
-import { TestNetwork, TestNode, utf8 } from './testing.js';
+import { TestNetwork, TestNode, utf8 } from '../../testing/raft-harness.js';
 import { encodeConfChange } from './codec.js';
 import {
   type ConfChange,

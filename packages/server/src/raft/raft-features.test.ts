@@ -5,7 +5,7 @@ import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import { ProposalDroppedError } from './errors.js';
 import { ProgressState } from './progress.js';
-import { TestNetwork, TestNode, utf8 } from './testing.js';
+import { TestNetwork, TestNode, utf8 } from '../../testing/raft-harness.js';
 import { MessageType, StateRole, message } from './types.js';
 
 const ids = [1n, 2n, 3n];

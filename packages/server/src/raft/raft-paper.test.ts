@@ -6,7 +6,7 @@ import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import { seededRandom } from './config.js';
 import { MemoryStorage } from './storage.js';
-import { TestNetwork, TestNode, type TestNodeOptions, utf8 } from './testing.js';
+import { TestNetwork, TestNode, type TestNodeOptions, utf8 } from '../../testing/raft-harness.js';
 import { type Entry, EntryType, type Message, MessageType, StateRole, message } from './types.js';
 
 const ids = [1n, 2n, 3n];

@@ -6,7 +6,7 @@ import { describe, test } from 'node:test';
 import { RaftUsageError } from './errors.js';
 import { RawNode } from './raw-node.js';
 import { MemoryStorage } from './storage.js';
-import { TestNetwork, TestNode, utf8 } from './testing.js';
+import { TestNetwork, TestNode, utf8 } from '../../testing/raft-harness.js';
 import { encodeConfChange } from './codec.js';
 import { type ConfChange, ConfChangeType, EntryType, MessageType, StateRole, message } from './types.js';
 

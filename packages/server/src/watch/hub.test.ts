@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { afterEach, beforeEach, describe, test } from 'node:test';
 import { Reader, etcdserverpb } from '@conclave/api';
-import { b, del, openFixture, put, type Fixture } from '../mvcc/test-util.js';
+import { b, del, openFixture, put, type Fixture } from '../../testing/mvcc-fixture.js';
 import { WatchHub } from './hub.js';
 import { ERR_DUPLICATE_ID, ERR_EMPTY_RANGE, MAX_QUEUED_RESPONSES, WatchStream, type WatchSink } from './stream.js';
 

@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { test } from 'node:test';
 import type { Snapshot } from '../../raft/types.js';
 import { Wal } from '../wal/index.js';
-import { META, collectLogs, entries, tempDir } from '../wal/test-util.js';
+import { META, collectLogs, entries, tempDir } from '../../../testing/wal-fixture.js';
 import { SnapError, Snapshotter, parseSnapName, snapName } from './index.js';
 
 function snap(index: number, term: number, size = 1000): Snapshot {

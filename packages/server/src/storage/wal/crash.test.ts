@@ -4,10 +4,10 @@ import { join } from 'node:path';
 import { test } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { Wal } from './index.js';
-import { entry, tempDir } from './test-util.js';
+import { entry, tempDir } from '../../../testing/wal-fixture.js';
 
 const root = fileURLToPath(new URL('../../../../../', import.meta.url));
-const child = fileURLToPath(new URL('./crash-child.ts', import.meta.url));
+const child = fileURLToPath(new URL('../../../testing/wal-crash-child.ts', import.meta.url));
 
 /** Runs the child until it has acknowledged `count` saves, SIGKILLs it, returns the acknowledged indexes. */
 function runAndKill(dir: string, count: number, preallocate: boolean): Promise<number[]> {

@@ -3,7 +3,7 @@ import { readdirSync, truncateSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { type SegmentCutStage, Wal, WalFailedError, type WalFaults } from './index.js';
-import { META, collectLogs, entries, entry, tempDir } from './test-util.js';
+import { META, collectLogs, entries, entry, tempDir } from '../../../testing/wal-fixture.js';
 
 class Crash extends Error {}
 

@@ -3,7 +3,7 @@ import { readdirSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { Wal, WalCorruptionError, WalSnapshotMismatchError, WalSnapshotNotFoundError } from './index.js';
-import { META, entries, entry, tempDir } from './test-util.js';
+import { META, entries, entry, tempDir } from '../../../testing/wal-fixture.js';
 
 const segmentFiles = (dir: string): string[] =>
   readdirSync(dir)

@@ -3,7 +3,7 @@ import { appendFileSync, readFileSync, readdirSync, rmSync, statSync, writeFileS
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { Wal, WalCorruptionError, type WalOptions } from './index.js';
-import { META, collectLogs, entries, entry, tempDir } from './test-util.js';
+import { META, collectLogs, entries, entry, tempDir } from '../../../testing/wal-fixture.js';
 
 const segmentFiles = (dir: string): string[] =>
   readdirSync(dir)

@@ -3,7 +3,7 @@ import { existsSync, mkdirSync, readdirSync, statSync, writeFileSync } from 'nod
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { Wal } from './index.js';
-import { META, collectLogs, entries, entry, tempDir } from './test-util.js';
+import { META, collectLogs, entries, entry, tempDir } from '../../../testing/wal-fixture.js';
 
 async function reopen(dir: string, opts: Parameters<typeof Wal.open>[1] = {}, from?: { index: number; term: number }) {
   const wal = await Wal.open(dir, opts);

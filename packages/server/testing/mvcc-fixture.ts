@@ -3,9 +3,9 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { Backend } from '../storage/backend/index.js';
-import { MvccStore } from './store.js';
-import type { KeyValue } from './types.js';
+import { Backend } from '../src/storage/backend/index.js';
+import { MvccStore } from '../src/mvcc/store.js';
+import type { KeyValue } from '../src/mvcc/types.js';
 
 export const b = (s: string): Buffer => Buffer.from(s, 'latin1');
 
@@ -81,8 +81,9 @@ export function dumpKeyDb(backend: Backend): string[] {
 
 /** The store's key index as plain data: key → [lease, generations as [created, ver, revs]]. */
 export function dumpIndex(store: MvccStore): Array<[string, string, Array<[number, number, number[]]>]> {
-  const core = (store as unknown as { core: { index: { values(): Iterable<import('./key-index.js').KeyEntry> } } })
-    .core;
+  const core = (
+    store as unknown as { core: { index: { values(): Iterable<import('../src/mvcc/key-index.js').KeyEntry> } } }
+  ).core;
   const out: Array<[string, string, Array<[number, number, number[]]>]> = [];
   for (const e of core.index.values()) {
     out.push([e.k, String(e.lease), e.gens.map((g) => [g.created, g.ver, [...g.revs]] as [number, number, number[]])]);

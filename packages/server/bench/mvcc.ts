@@ -1,13 +1,13 @@
 // MVCC store benchmark (a script, not a test):
-//   node --import tsx packages/server/src/mvcc/bench.ts [keys=100000]
+//   node --import tsx packages/server/bench/mvcc.ts [keys=100000]
 // Prints puts/s (one logical txn per put; 1 and 100 puts per backend batch), range of 1 key and
 // of 100 keys on the loaded store, and the index rebuild time on reopen.
 
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { Backend } from '../storage/backend/index.js';
-import { MvccStore } from './store.js';
+import { Backend } from '../src/storage/backend/index.js';
+import { MvccStore } from '../src/mvcc/store.js';
 
 const N = Number(process.argv[2] ?? 100_000);
 const VALUE = Buffer.alloc(256, 0x61);

@@ -2,8 +2,8 @@
 
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
-import { encodeConfChange } from '../codec.js';
-import { ConfChangeType, type Entry, EntryType, EMPTY_BYTES } from '../types.js';
+import { encodeConfChange } from '../../src/raft/codec.js';
+import { ConfChangeType, type Entry, EntryType, EMPTY_BYTES } from '../../src/raft/types.js';
 import { Checker, InvariantViolation, nextStateHash } from './checker.js';
 import { Disk } from './disk.js';
 import { Rng } from './rng.js';

@@ -2,10 +2,10 @@
 // loses what was not synced, a MemoryStorage copy of it, and a toy state machine (a running digest
 // of the applied entries) that snapshots itself.
 
-import { decodeConfChange } from '../codec.js';
-import type { Logger } from '../config.js';
-import { RawNode, type Ready } from '../raw-node.js';
-import type { MemoryStorage } from '../storage.js';
+import { decodeConfChange } from '../../src/raft/codec.js';
+import type { Logger } from '../../src/raft/config.js';
+import { RawNode, type Ready } from '../../src/raft/raw-node.js';
+import type { MemoryStorage } from '../../src/raft/storage.js';
 import {
   ConfChangeType,
   type ConfState,
@@ -15,7 +15,7 @@ import {
   type Snapshot,
   StateRole,
   NONE,
-} from '../types.js';
+} from '../../src/raft/types.js';
 import { type Checker, nextStateHash } from './checker.js';
 import { Disk } from './disk.js';
 import type { Rng } from './rng.js';

@@ -3,8 +3,8 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { type Entry, EntryType } from '../../raft/types.js';
-import type { StorageLogEvent } from './types.js';
+import { type Entry, EntryType } from '../src/raft/types.js';
+import type { StorageLogEvent } from '../src/storage/wal/types.js';
 
 /** A fresh temp directory, removed when the test ends. */
 export function tempDir(t: { after(fn: () => void): void }, prefix = 'conclave-wal-'): string {

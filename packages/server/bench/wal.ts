@@ -1,13 +1,13 @@
 // WAL benchmark: sync saves of one 256-byte entry (plus hard state) from 1, 10 and 100
 // concurrent writers, each saving again as soon as its previous save resolves.
 // Prints saves/s, fsyncs/s, saves per fsync, and p50/p99 save latency.
-//   node --import tsx packages/server/src/storage/wal/bench.ts [seconds per run, default 3]
+//   node --import tsx packages/server/bench/wal.ts [seconds per run, default 3]
 
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { EntryType } from '../../raft/types.js';
-import { Wal } from './index.js';
+import { EntryType } from '../src/raft/types.js';
+import { Wal } from '../src/storage/wal/index.js';
 
 const seconds = Number(process.argv[2] ?? 3);
 const data = new Uint8Array(256).fill(0x61);

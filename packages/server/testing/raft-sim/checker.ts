@@ -11,9 +11,9 @@
 //                     every decision (election won, index committed) is taken by a majority of the
 //                     latest committed configuration or of the one just before it
 
-import { decodeConfChange } from '../codec.js';
-import { haveDisjointMajorities } from '../quorum.js';
-import { type ConfChange, ConfChangeType, type Entry, EntryType, type NodeId } from '../types.js';
+import { decodeConfChange } from '../../src/raft/codec.js';
+import { haveDisjointMajorities } from '../../src/raft/quorum.js';
+import { type ConfChange, ConfChangeType, type Entry, EntryType, type NodeId } from '../../src/raft/types.js';
 
 export class InvariantViolation extends Error {}
 

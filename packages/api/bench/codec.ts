@@ -1,11 +1,18 @@
 // Codec benchmark: the generated static codecs against protobufjs (reflection + runtime codegen,
 // the codec behind @grpc/proto-loader) on the messages of the server's hot paths.
-// Run: node --import tsx packages/api/scripts/bench-codec.ts
+// Run: node --import tsx packages/api/bench/codec.ts
 
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import protobuf from 'protobufjs';
-import { decodeMessage, encodeMessage, etcdserverpb, type MessageCodec, type PartialMessage } from '../src/index.js';
+import {
+  decodeMessage,
+  encodeMessage,
+  etcdserverpb,
+  type MessageCodec,
+  mvccpb,
+  type PartialMessage,
+} from '../src/index.js';
 
 const protoRoot = resolve(fileURLToPath(import.meta.url), '../../proto');
 const root = new protobuf.Root();
@@ -70,6 +77,10 @@ bench(
 bench(
   'WatchResponse(10 events)',
   etcdserverpb.WatchResponse,
-  { header, watchId: 1, events: Array.from({ length: 10 }, (_, i) => ({ type: 0, kv: kv(i) })) },
+  {
+    header,
+    watchId: 1,
+    events: Array.from({ length: 10 }, (_, i) => ({ type: mvccpb.Event_EventType.PUT, kv: kv(i) })),
+  },
   50_000,
 );

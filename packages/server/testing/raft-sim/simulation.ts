@@ -8,10 +8,18 @@
 // elect a leader and commit a fresh entry on every member within a bound.
 // The Checker verifies the invariants as the run unfolds.
 
-import { type Logger, silentLogger } from '../config.js';
-import { ProposalDroppedError } from '../errors.js';
-import { ConfChangeType, EntryType, type Message, MessageType, type NodeId, StateRole, EMPTY_BYTES } from '../types.js';
-import { describeMessage } from '../util.js';
+import { type Logger, silentLogger } from '../../src/raft/config.js';
+import { ProposalDroppedError } from '../../src/raft/errors.js';
+import {
+  ConfChangeType,
+  EntryType,
+  type Message,
+  MessageType,
+  type NodeId,
+  StateRole,
+  EMPTY_BYTES,
+} from '../../src/raft/types.js';
+import { describeMessage } from '../../src/raft/util.js';
 import { Checker } from './checker.js';
 import { EventQueue } from './event-queue.js';
 import { Rng } from './rng.js';

@@ -1,10 +1,10 @@
 // Test helpers (not part of the public surface): a node driven exactly as the server drives it,
 // and a synchronous in-memory network of such nodes with filters for drops and partitions.
 
-import { decodeConfChange } from './codec.js';
-import type { Config } from './config.js';
-import { RawNode, type Ready } from './raw-node.js';
-import { MemoryStorage } from './storage.js';
+import { decodeConfChange } from '../src/raft/codec.js';
+import type { Config } from '../src/raft/config.js';
+import { RawNode, type Ready } from '../src/raft/raw-node.js';
+import { MemoryStorage } from '../src/raft/storage.js';
 import {
   type ConfState,
   type Entry,
@@ -13,7 +13,7 @@ import {
   type NodeId,
   type ReadState,
   StateRole,
-} from './types.js';
+} from '../src/raft/types.js';
 
 export interface TestNodeOptions extends Partial<Omit<Config, 'id' | 'storage'>> {
   storage?: MemoryStorage;

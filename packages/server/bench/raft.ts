@@ -2,16 +2,16 @@
 // nodes persist to MemoryStorage and exchange messages directly (optionally through the binary
 // codec), driven by the Ready loop exactly as the server drives it.
 //
-//   node --import tsx packages/server/src/raft/bench.ts [--seconds 2] [--payload 128]
+//   node --import tsx packages/server/bench/raft.ts [--seconds 2] [--payload 128]
 //
 // Prints committed entries/s one proposal at a time and in batches, the cost per Ready, and
 // what encoding the messages would add.
 
 import { parseArgs } from 'node:util';
-import { decodeMessage, encodeMessage } from './codec.js';
-import { RawNode } from './raw-node.js';
-import { MemoryStorage } from './storage.js';
-import { type Message, type NodeId, StateRole } from './types.js';
+import { decodeMessage, encodeMessage } from '../src/raft/codec.js';
+import { RawNode } from '../src/raft/raw-node.js';
+import { MemoryStorage } from '../src/raft/storage.js';
+import { type Message, type NodeId, StateRole } from '../src/raft/types.js';
 
 interface BenchNode {
   id: NodeId;

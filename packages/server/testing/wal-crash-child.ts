@@ -2,8 +2,8 @@
 // writers and prints each index once its save has resolved, until it is killed.
 //   node --import tsx crash-child.ts <dir> <preallocate: 0|1>
 
-import { Wal } from './index.js';
-import { META, entry } from './test-util.js';
+import { Wal } from '../src/storage/wal/index.js';
+import { META, entry } from './wal-fixture.js';
 
 const dir = process.argv[2]!;
 const preallocate = process.argv[3] === '1';

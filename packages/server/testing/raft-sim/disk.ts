@@ -2,8 +2,8 @@
 // is guaranteed to survive a crash. Writes of a Ready with mustSync are fsynced (making everything
 // before them durable too); others may be lost, all or in part, in a crash (a torn tail).
 
-import { MemoryStorage } from '../storage.js';
-import type { Entry, HardState, Snapshot } from '../types.js';
+import { MemoryStorage } from '../../src/raft/storage.js';
+import type { Entry, HardState, Snapshot } from '../../src/raft/types.js';
 import type { Rng } from './rng.js';
 
 interface WalRecord {
