@@ -3,7 +3,8 @@
 // build the Go helpers that run etcd's own Go client against our servers.
 
 import { execSync, spawnSync } from 'node:child_process';
-import { existsSync, mkdirSync, readdirSync, statSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { homedir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
@@ -83,6 +84,62 @@ export function ensureEtcd() {
     `The tests need the reference etcd and its Go client: run  sudo apt-get install -y ${missing.join(' ')}  and try again.`,
   );
   process.exit(1);
+}
+
+/** Where the etcd 3.5 binaries are unpacked (test/helpers/etcd35.ts looks here, then in ~/.cache/etcd35). */
+const ETCD35_CACHE = join(root, 'node_modules/.cache/etcd35');
+
+/**
+ * The reference etcd 3.5 (etcd, etcdctl, etcdutl): Debian ships it in its unstable suite only, so its
+ * packages are downloaded with apt-get (no root needed, nothing installed system-wide) and unpacked
+ * into node_modules/.cache/etcd35. Skipped when ETCD35_DIR or an earlier copy already has them.
+ */
+export function ensureEtcd35() {
+  const dirs = [process.env.ETCD35_DIR, join(ETCD35_CACHE, 'x/usr/bin'), join(homedir(), '.cache/etcd35/x/usr/bin')];
+  if (dirs.some((d) => d && ['etcd', 'etcdctl', 'etcdutl'].every((b) => existsSync(join(d, b))))) return;
+  if (!has('apt-get') || !has('dpkg')) {
+    console.error('The tests need etcd 3.5: set ETCD35_DIR to a folder holding its etcd, etcdctl and etcdutl.');
+    process.exit(1);
+  }
+  console.log('> fetching etcd 3.5 (Debian unstable etcd-server, etcd-client) into node_modules/.cache/etcd35');
+  const mirror = debianMirror();
+  const apt = join(ETCD35_CACHE, 'apt');
+  for (const d of ['lists/partial', 'cache/archives/partial']) mkdirSync(join(apt, d), { recursive: true });
+  writeFileSync(
+    join(apt, 'sources.list'),
+    `deb [signed-by=/usr/share/keyrings/debian-archive-keyring.gpg] ${mirror} sid main\n`,
+  );
+  const opts = [
+    '-o',
+    `Dir::Etc::sourcelist=${join(apt, 'sources.list')}`,
+    '-o',
+    'Dir::Etc::sourceparts=-',
+    '-o',
+    `Dir::State::Lists=${join(apt, 'lists')}`,
+    '-o',
+    `Dir::Cache=${join(apt, 'cache')}`,
+  ];
+  run('apt-get', [...opts, 'update', '-qq']);
+  const r = spawnSync('apt-get', [...opts, 'download', 'etcd-server', 'etcd-client'], {
+    cwd: ETCD35_CACHE,
+    stdio: 'inherit',
+  });
+  if (r.status !== 0) process.exit(r.status ?? 1);
+  for (const f of readdirSync(ETCD35_CACHE).filter((n) => n.endsWith('.deb')))
+    run('dpkg', ['-x', join(ETCD35_CACHE, f), join(ETCD35_CACHE, 'x')]);
+}
+
+/** The Debian mirror this machine's apt already uses. */
+function debianMirror() {
+  const texts = [];
+  const dir = '/etc/apt/sources.list.d';
+  if (existsSync(dir)) for (const f of readdirSync(dir)) texts.push(readFileSync(join(dir, f), 'utf8'));
+  if (existsSync('/etc/apt/sources.list')) texts.push(readFileSync('/etc/apt/sources.list', 'utf8'));
+  for (const t of texts) {
+    const m = /^URIs:\s*(\S+\/debian)\/?\s*$/m.exec(t) ?? /^deb\s+(?:\[[^\]]*\]\s+)?(\S+\/debian)\/?\s/m.exec(t);
+    if (m) return m[1];
+  }
+  return 'http://deb.debian.org/debian';
 }
 
 /** Debian's GOPATH holding etcd 3.4's Go client (package golang-etcd-server-dev), or null. */

@@ -76,8 +76,9 @@ const ALL: Feature[] = [
   'tls',
 ];
 
-async function etcd(n: number, opts: StartOptions = {}): Promise<Running> {
+async function etcd(n: number, opts: StartOptions = {}, version: '3.4' | '3.5' = '3.4'): Promise<Running> {
   const cluster: EtcdCluster = await startEtcdCluster(n, {
+    version,
     args: [...ETCD_TEST_ARGS, ...(opts.args ?? [])],
     ...(opts.tls ? { clientTls: opts.tls } : {}),
   });
@@ -116,6 +117,14 @@ export const TARGETS: readonly Target[] = [
     members: 1,
     features: new Set(ALL.filter((f) => f !== 'multiMember')),
     start: (o) => etcd(1, o),
+  },
+  // etcd 3.5, the line users run in production (3.4 is end-of-life).
+  { name: 'etcd 3.5 × 3', members: 3, features: new Set(ALL), start: (o) => etcd(3, o, '3.5') },
+  {
+    name: 'etcd 3.5 × 1',
+    members: 1,
+    features: new Set(ALL.filter((f) => f !== 'multiMember')),
+    start: (o) => etcd(1, o, '3.5'),
   },
   { name: 'conclave × 3', members: 3, features: new Set(ALL), start: (o) => conclaveCluster(3, o) },
   {

@@ -1,13 +1,14 @@
-// The clusters the recipe tests run against: a 3-member etcd 3.4 cluster and a 3-member Conclave
-// cluster (both with a 500 ms election timeout), one of each per test file, reused by its tests. The
-// same test bodies run against both (`describeClusters`), with member control for fault tests.
+// The clusters the recipe tests run against: 3-member etcd 3.4, etcd 3.5 and Conclave clusters (all
+// with a 500 ms election timeout), one of each per test file, reused by its tests. The same test
+// bodies run against each (`describeClusters`), with member control for fault tests.
 
 import { after, before, describe } from 'node:test';
 import { Client, type ClientOptions } from '@conclave/client';
 import { TestCluster } from '../helpers/cluster.js';
 import { startEtcdCluster } from '../helpers/etcd-cluster.js';
 
-export type ClusterKind = 'etcd' | 'conclave';
+/** 'etcd' is etcd 3.4, 'etcd35' etcd 3.5. */
+export type ClusterKind = 'etcd' | 'etcd35' | 'conclave';
 
 export interface RecipeCluster {
   kind: ClusterKind;
@@ -23,8 +24,8 @@ export interface RecipeCluster {
 }
 
 async function start(kind: ClusterKind): Promise<RecipeCluster> {
-  if (kind === 'etcd') {
-    const c = await startEtcdCluster(3);
+  if (kind === 'etcd' || kind === 'etcd35') {
+    const c = await startEtcdCluster(3, { version: kind === 'etcd35' ? '3.5' : '3.4' });
     return {
       kind,
       endpoints: c.endpoints,
@@ -70,10 +71,10 @@ let counter = 0;
 /** One `describe` group per cluster kind, each with its cluster started once for the group. */
 export function describeClusters(
   body: (ctx: ClusterContext) => void,
-  kinds: ClusterKind[] = ['etcd', 'conclave'],
+  kinds: ClusterKind[] = ['etcd', 'etcd35', 'conclave'],
 ): void {
   for (const kind of kinds) {
-    describe(`${kind} × 3`, () => {
+    describe(`${kind === 'etcd35' ? 'etcd 3.5' : kind} × 3`, () => {
       const clients: Client[] = [];
       const ctx = {
         newClient(o: Partial<ClientOptions> = {}) {

@@ -1,4 +1,4 @@
-// A real etcd 3.4 cluster of N members on loopback for tests. Peers must know each other's URLs up
+// A real etcd cluster (3.4 from PATH, or 3.5 with `version: '3.5'`) of N members on loopback for tests. Peers must know each other's URLs up
 // front, so ports are chosen first (bind port 0, read it, close). `kill(i)` SIGKILLs a member,
 // `restart(i)` starts it again on the same ports and data, `addMember()` adds one through MemberAdd
 // (etcdctl) and starts it with --initial-cluster-state existing, `stop()` kills everything and
@@ -8,6 +8,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { etcd35Bin } from './etcd35.js';
 import { etcdctl } from './etcdctl.js';
 import { portAllocator, retryOnPortClash } from './tmp.js';
 
@@ -45,6 +46,8 @@ export interface EtcdClusterOptions {
   timeoutMs?: number;
   /** Serve clients over TLS with this certificate, requiring client certificates signed by `caFile`. */
   clientTls?: { certFile: string; keyFile: string; caFile: string };
+  /** Which reference etcd: Debian's 3.4 on PATH (default) or 3.5 (helpers/etcd35.ts). */
+  version?: '3.4' | '3.5';
 }
 
 const FAST = ['--election-timeout', '500', '--heartbeat-interval', '100'];
@@ -77,6 +80,10 @@ async function startOnce(n: number, opts: EtcdClusterOptions): Promise<EtcdClust
   };
   for (let i = 0; i < n; i++) members.push(await newMember(i));
   const timeoutMs = opts.timeoutMs ?? 20_000;
+  const v35 = opts.version === '3.5';
+  const etcdBin = v35 ? etcd35Bin('etcd') : 'etcd';
+  // etcdctl of the same version as the servers (for leader() and addMember()).
+  const ctl = (endpoint: string, args: string[]) => etcdctl(endpoint, args, v35 ? { bin: etcd35Bin('etcdctl') } : {});
 
   const launch = (m: EtcdMember, initialCluster: string, state: 'new' | 'existing'): Promise<void> => {
     const args = [
@@ -114,7 +121,7 @@ async function startOnce(n: number, opts: EtcdClusterOptions): Promise<EtcdClust
         : []),
       ...(opts.args ?? []),
     ];
-    const child = spawn('etcd', args, { stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(etcdBin, args, { stdio: ['ignore', 'pipe', 'pipe'] });
     m.child = child;
     m.log = '';
     m.running = true;
@@ -181,13 +188,13 @@ async function startOnce(n: number, opts: EtcdClusterOptions): Promise<EtcdClust
     async leader() {
       for (const m of members) {
         if (!m.running) continue;
-        const r = await etcdctl(m.endpoint, ['endpoint', 'status', '-w', 'json']);
+        const r = await ctl(m.endpoint, ['endpoint', 'status', '-w', 'json']);
         if (r.code !== 0) continue;
         const st = JSON.parse(r.stdout) as { Status: { header: { member_id: number }; leader: number } }[];
         const leaderId = st[0]!.Status.leader;
         for (let i = 0; i < members.length; i++) {
           if (!members[i]!.running) continue;
-          const s = await etcdctl(members[i]!.endpoint, ['endpoint', 'status', '-w', 'json']);
+          const s = await ctl(members[i]!.endpoint, ['endpoint', 'status', '-w', 'json']);
           if (s.code !== 0) continue;
           const me = (JSON.parse(s.stdout) as { Status: { header: { member_id: number } } }[])[0]!.Status.header
             .member_id;
@@ -204,7 +211,7 @@ async function startOnce(n: number, opts: EtcdClusterOptions): Promise<EtcdClust
       // etcd refuses membership changes until its peers have been connected for 5 s
       const deadline = Date.now() + 15_000;
       for (;;) {
-        const r = await etcdctl(running.endpoint, ['member', 'add', m.name, `--peer-urls=${m.peerUrl}`]);
+        const r = await ctl(running.endpoint, ['member', 'add', m.name, `--peer-urls=${m.peerUrl}`]);
         if (r.code === 0) break;
         if (!/unhealthy cluster/.test(r.stderr) || Date.now() > deadline)
           throw new Error(`member add failed: ${r.stderr}`);

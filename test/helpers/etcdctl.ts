@@ -1,4 +1,4 @@
-// Runs the reference etcdctl (Debian's etcd-client, API v3) against an endpoint.
+// Runs the reference etcdctl (Debian's etcd-client, API v3; or another etcdctl binary, `bin`) against an endpoint.
 
 import { spawn } from 'node:child_process';
 
@@ -11,10 +11,10 @@ export interface EtcdctlResult {
 export function etcdctl(
   endpoint: string,
   args: string[],
-  opts: { input?: string; timeoutMs?: number; env?: Record<string, string> } = {},
+  opts: { input?: string; timeoutMs?: number; env?: Record<string, string>; bin?: string } = {},
 ): Promise<EtcdctlResult> {
   return new Promise((resolve, reject) => {
-    const child = spawn('etcdctl', ['--endpoints', endpoint, '--command-timeout', '5s', ...args], {
+    const child = spawn(opts.bin ?? 'etcdctl', ['--endpoints', endpoint, '--command-timeout', '5s', ...args], {
       env: { ...process.env, ETCDCTL_API: '3', ...opts.env },
       stdio: ['pipe', 'pipe', 'pipe'],
     });

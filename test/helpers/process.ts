@@ -7,11 +7,13 @@ import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { etcd35Bin } from './etcd35.js';
 
 export const repoRoot = resolve(fileURLToPath(import.meta.url), '../../..');
 export const conclaveBin = join(repoRoot, 'packages/server/dist/cli.js');
 
-export type ServerKind = 'etcd' | 'conclave';
+/** 'etcd' is the reference etcd 3.4 on PATH; 'etcd35' the reference etcd 3.5 (helpers/etcd35.ts). */
+export type ServerKind = 'etcd' | 'etcd35' | 'conclave';
 
 export interface ServerProcess {
   kind: ServerKind;
@@ -40,6 +42,7 @@ export interface StartOptions {
 
 function commandFor(kind: ServerKind): { cmd: string; pre: string[] } {
   if (kind === 'etcd') return { cmd: 'etcd', pre: [] };
+  if (kind === 'etcd35') return { cmd: etcd35Bin('etcd'), pre: [] };
   return { cmd: process.execPath, pre: [conclaveBin] };
 }
 
@@ -82,7 +85,11 @@ export async function startServer(kind: ServerKind, opts: StartOptions = {}): Pr
       rej(new Error(`${kind} did not start within ${opts.timeoutMs ?? 20000} ms:\n${out}`));
     }, opts.timeoutMs ?? 20000);
     const check = (): void => {
-      const m = /"msg":"serving client traffic (?:insecurely|securely)[^"]*","address":"([^"]+)"/.exec(out);
+      // etcd 3.5 logs a "traffic" field before the address.
+      const m =
+        /"msg":"serving client traffic (?:insecurely|securely)[^"]*",(?:"traffic":"[^"]*",)?"address":"([^"]+)"/.exec(
+          out,
+        );
       if (m) {
         clearTimeout(timer);
         res(m[1]!);
