@@ -1,6 +1,7 @@
-// Shared by `npm start` and `npm test`: install npm dependencies when missing, build when any
-// source is newer than its build, and (for tests) make sure the reference etcd and etcdctl exist and
-// build the Go helpers that run etcd's own Go client against our servers.
+// Shared by `npm start` and `npm test`: install npm dependencies from the lock file when missing or
+// stale (`npm ci`, so the lock is never rewritten), rebuild the JS bundles when any source is newer
+// than them, and (for the tests that need them) make sure the reference etcd and etcdctl exist and
+// build the Go helpers that run etcd's own Go client against our servers. Each step prints a line.
 
 import { execSync, spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
@@ -9,7 +10,10 @@ import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 export const root = resolve(fileURLToPath(import.meta.url), '../..');
+/** Every workspace package: a change in any of them (h2 is bundled into server and client) rebuilds. */
 const PACKAGES = ['api', 'h2', 'server', 'client', 'concurrency'];
+/** One output of each published package; the oldest decides whether the bundles are stale. */
+const OUTPUTS = ['api/dist/index.js', 'server/dist/cli.js', 'client/dist/index.js', 'concurrency/dist/index.js'];
 
 function run(cmd, args) {
   const r = spawnSync(cmd, args, { cwd: root, stdio: 'inherit' });
@@ -30,29 +34,31 @@ function newestMtime(dir) {
   return newest;
 }
 
+const seconds = (t0) => `${((performance.now() - t0) / 1000).toFixed(1)} s`;
+
 export function ensureInstalled() {
   const marker = join(root, 'node_modules', '.package-lock.json');
   const lock = join(root, 'package-lock.json');
-  if (!existsSync(marker) || (existsSync(lock) && statSync(lock).mtimeMs > statSync(marker).mtimeMs)) {
-    console.log('> installing npm dependencies');
-    run('npm', ['install', '--no-audit', '--no-fund']);
+  if (!existsSync(marker) || statSync(lock).mtimeMs > statSync(marker).mtimeMs) {
+    const t0 = performance.now();
+    console.log('> installing npm dependencies from package-lock.json (npm ci)');
+    run('npm', ['ci', '--no-audit', '--no-fund']);
+    console.log(`> installed in ${seconds(t0)}`);
   }
 }
 
+/** The JS bundles (all the server and the tests run); `npm run build` adds the type check and declarations. */
 export function ensureBuilt() {
-  const stale = PACKAGES.some((p) => {
-    const dist = join(root, 'packages', p, 'dist', 'index.js');
-    if (!existsSync(dist)) return true;
-    const built = statSync(dist).mtimeMs;
-    return (
-      newestMtime(join(root, 'packages', p, 'src')) > built ||
-      statSync(join(root, 'packages', p, 'package.json')).mtimeMs > built
-    );
-  });
-  if (stale) {
-    console.log('> building');
-    run('npm', ['run', 'build']);
-  }
+  const outputs = OUTPUTS.map((o) => join(root, 'packages', o));
+  const built = outputs.every((o) => existsSync(o)) ? Math.min(...outputs.map((o) => statSync(o).mtimeMs)) : 0;
+  const sources = Math.max(
+    ...PACKAGES.flatMap((p) => [
+      newestMtime(join(root, 'packages', p, 'src')),
+      statSync(join(root, 'packages', p, 'package.json')).mtimeMs,
+    ]),
+    statSync(join(root, 'scripts/build.mjs')).mtimeMs,
+  );
+  if (sources > built) run(process.execPath, [join(root, 'scripts/build.mjs'), '--js']);
 }
 
 function has(cmd) {
@@ -64,13 +70,16 @@ function has(cmd) {
   }
 }
 
-/** The reference etcd 3.4 and etcdctl (Debian's etcd-server and etcd-client) the tests compare against. */
-export function ensureEtcd() {
+/**
+ * The reference etcd 3.4 and etcdctl (Debian's etcd-server and etcd-client) the tests compare against,
+ * and with `go`, Go and etcd 3.4's Go client (golang-go, golang-etcd-server-dev) for test/go.
+ */
+export function ensureEtcd({ etcd = true, go = true } = {}) {
   const missing = [];
-  if (!has('etcd')) missing.push('etcd-server');
-  if (!has('etcdctl')) missing.push('etcd-client');
-  if (!has('go')) missing.push('golang-go');
-  if (!goEtcdClient()) missing.push('golang-etcd-server-dev');
+  if (etcd && !has('etcd')) missing.push('etcd-server');
+  if (etcd && !has('etcdctl')) missing.push('etcd-client');
+  if (go && !has('go')) missing.push('golang-go');
+  if (go && !goEtcdClient()) missing.push('golang-etcd-server-dev');
   if (missing.length === 0) return;
   if (typeof process.getuid === 'function' && process.getuid() === 0 && has('apt-get')) {
     console.log(`> installing ${missing.join(' ')} (reference etcd and its Go client for the tests)`);
@@ -81,7 +90,7 @@ export function ensureEtcd() {
     return;
   }
   console.error(
-    `The tests need the reference etcd and its Go client: run  sudo apt-get install -y ${missing.join(' ')}  and try again.`,
+    `These tests need the reference etcd and its Go client: run  sudo apt-get install -y ${missing.join(' ')}  and try again.`,
   );
   process.exit(1);
 }

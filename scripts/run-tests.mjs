@@ -3,9 +3,9 @@
 // with Node's built-in test runner, loading TypeScript sources through tsx.
 //   node scripts/run-tests.mjs [path ...] [-- extra node --test flags]
 import { spawn } from 'node:child_process';
-import { readdirSync, statSync } from 'node:fs';
-import { join, relative, resolve } from 'node:path';
+import { relative, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { collectTests } from './test-files.mjs';
 
 const root = resolve(fileURLToPath(import.meta.url), '../..');
 const argv = process.argv.slice(2);
@@ -13,21 +13,7 @@ const dash = argv.indexOf('--');
 const targets = dash >= 0 ? argv.slice(0, dash) : argv;
 const extra = dash >= 0 ? argv.slice(dash + 1) : [];
 
-function collect(path, out) {
-  const st = statSync(path);
-  if (st.isFile()) {
-    if (path.endsWith('.test.ts')) out.push(path);
-    return;
-  }
-  for (const name of readdirSync(path)) {
-    if (name === 'node_modules' || name === 'dist' || name.startsWith('.')) continue;
-    collect(join(path, name), out);
-  }
-}
-
-const files = [];
-for (const t of targets.length ? targets : ['packages', 'test', 'examples']) collect(resolve(root, t), files);
-files.sort();
+const files = collectTests(targets);
 if (files.length === 0) {
   console.error('no test files found');
   process.exit(1);

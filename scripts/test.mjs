@@ -1,18 +1,26 @@
 #!/usr/bin/env node
-// `npm test`: install and build if needed, make sure the reference etcd/etcdctl (3.4 and 3.5) exist, build
-// the Go helpers (test/go), then run
-// every test file with Node's test runner (see run-tests.mjs). Arguments narrow the run:
-//   npm test -- packages/server/src/raft
+// `npm test`: install if needed, then run the test files with Node's test runner (run-tests.mjs).
+// Only what the chosen files need is prepared: the JS bundles when they start the built server,
+// the reference etcd/etcdctl 3.4 (and 3.5) when they compare against it, and the Go helpers
+// (test/go) when they run etcd's Go client. Arguments narrow the run:
+//   npm test -- packages/server/src/raft                      a folder
+//   npm test -- test/server/embed.test.ts                     one file
+//   npm test -- packages/client -- --test-name-pattern=retry  extra flags for node --test
 import { spawnSync } from 'node:child_process';
 import { join } from 'node:path';
 import { ensureBuilt, ensureEtcd, ensureEtcd35, ensureGoTools, ensureInstalled, root } from './ensure.mjs';
+import { collectTests, testNeeds } from './test-files.mjs';
+
+const argv = process.argv.slice(2);
+const dash = argv.indexOf('--');
+const needs = testNeeds(collectTests(dash >= 0 ? argv.slice(0, dash) : argv));
 
 ensureInstalled();
-ensureEtcd();
-ensureEtcd35();
-ensureGoTools();
-ensureBuilt();
-const r = spawnSync(process.execPath, [join(root, 'scripts/run-tests.mjs'), ...process.argv.slice(2)], {
+if (needs.etcd || needs.go) ensureEtcd(needs);
+if (needs.etcd35) ensureEtcd35();
+if (needs.go) ensureGoTools();
+if (needs.build) ensureBuilt();
+const r = spawnSync(process.execPath, [join(root, 'scripts/run-tests.mjs'), ...argv], {
   cwd: root,
   stdio: 'inherit',
 });

@@ -8,7 +8,8 @@ import assert from 'node:assert/strict';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { GrpcCode } from '@conclave/api';
-import { parseConfig, startMember, type MemberHandle } from '@conclave/server';
+import { parseConfig } from '../../packages/server/src/config/index.js';
+import { startMember, type MemberHandle } from '../../packages/server/src/embed/start.js';
 import {
   startAutoCompaction,
   type AutoCompactor,

@@ -10,7 +10,8 @@ import { readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { etcdserverpb, GrpcCode } from '@conclave/api';
-import { parseConfig, startMember, type MemberHandle } from '@conclave/server';
+import { parseConfig } from '../../packages/server/src/config/index.js';
+import { startMember, type MemberHandle } from '../../packages/server/src/embed/start.js';
 import { streamClient, type RpcError, type StreamClient } from '../helpers/etcd-streams.js';
 import { tempDir } from '../helpers/tmp.js';
 

@@ -7,7 +7,8 @@ import assert from 'node:assert/strict';
 import http from 'node:http';
 import { after, before, test } from 'node:test';
 import { GrpcCode } from '@conclave/api';
-import { parseConfig, startMember, type MemberHandle } from '@conclave/server';
+import { parseConfig } from '../../packages/server/src/config/index.js';
+import { startMember, type MemberHandle } from '../../packages/server/src/embed/start.js';
 import { streamClient, type StreamClient } from '../helpers/etcd-streams.js';
 import { tempDir } from '../helpers/tmp.js';
 

@@ -74,5 +74,5 @@ export async function startServer(opts: StartServerOptions): Promise<ServerHandl
   };
 }
 
-export { parseConfig, ConfigError, type ServerConfig } from './config/index.js';
-export { startMember, type MemberHandle } from './embed/start.js';
+export { ConfigError, type ConfigErrorKind } from './config/index.js';
+export type { LogLevel } from './log/index.js';

@@ -1,0 +1,59 @@
+// Which test files a run covers, and what they need besides node_modules: shared by run-tests.mjs
+// (which runs them) and test.mjs (which prepares only what the chosen files need).
+//   collectTests(targets)  *.test.ts files under the given files or folders (default: the whole repo)
+//   testNeeds(files)       { build, etcd, etcd35, go }: whether the files, or local modules they import,
+//                          run the built server (dist/cli.js), the reference etcd/etcdctl 3.4 or 3.5,
+//                          or the Go helpers
+
+import { existsSync, readFileSync, readdirSync, statSync } from 'node:fs';
+import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+const root = resolve(fileURLToPath(import.meta.url), '../..');
+export const DEFAULT_TARGETS = ['packages', 'test', 'examples'];
+
+export function collectTests(targets) {
+  const out = [];
+  const walk = (path) => {
+    const st = statSync(path);
+    if (st.isFile()) {
+      if (path.endsWith('.test.ts')) out.push(path);
+      return;
+    }
+    for (const name of readdirSync(path)) {
+      if (name === 'node_modules' || name === 'dist' || name.startsWith('.')) continue;
+      walk(join(path, name));
+    }
+  };
+  for (const t of targets.length > 0 ? targets : DEFAULT_TARGETS) walk(resolve(root, t));
+  return out.sort();
+}
+
+/** Text that marks a module as needing something the plain install does not provide. */
+const MARKERS = {
+  build: /packages\/server\/dist\/cli\.js|\bconclaveBin\b/,
+  etcd: /\bspawn\(\s*['"]etcd(ctl)?['"]/,
+  etcd35: /\betcd35Bin\b/,
+  go: /\bgoToolPath\b|conclave-go|\bgomutex\b/,
+};
+const LOCAL_IMPORT = /(?:\bfrom|\bimport\s*\(?)\s*['"](\.{1,2}\/[^'"]+)['"]/g;
+
+export function testNeeds(files) {
+  const memo = new Map();
+  const visit = (file) => {
+    const known = memo.get(file);
+    if (known) return known;
+    const found = new Set();
+    memo.set(file, found); // an import cycle sees the partial set; the first visitor completes it
+    const text = readFileSync(file, 'utf8');
+    for (const [need, re] of Object.entries(MARKERS)) if (re.test(text)) found.add(need);
+    for (const [, spec] of text.matchAll(LOCAL_IMPORT)) {
+      const target = resolve(dirname(file), spec.replace(/\.js$/, '.ts'));
+      if (existsSync(target) && statSync(target).isFile()) for (const n of visit(target)) found.add(n);
+    }
+    return found;
+  };
+  const all = new Set();
+  for (const f of files) for (const n of visit(f)) all.add(n);
+  return { build: all.has('build'), etcd: all.has('etcd'), etcd35: all.has('etcd35'), go: all.has('go') };
+}
