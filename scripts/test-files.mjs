@@ -10,7 +10,7 @@ import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 const root = resolve(fileURLToPath(import.meta.url), '../..');
-const packagesDir = join(root, 'packages') + '/';
+const packagesDir = `${join(root, 'packages')}/`;
 export const DEFAULT_TARGETS = ['packages', 'test', 'examples'];
 
 export function collectTests(targets) {

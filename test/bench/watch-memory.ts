@@ -7,7 +7,7 @@
 // took), and after canceling them all.
 
 import { readFileSync } from 'node:fs';
-import { etcdserverpb } from '@conclave/api';
+import type { etcdserverpb } from '@conclave/api';
 import { streamClient, type RawStream, type StreamClient } from '../helpers/etcd-streams.js';
 import { startServer } from '../helpers/process.js';
 

@@ -7,7 +7,6 @@
 
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
-import type { etcdserverpb } from '@conclave/api';
 import { streamClient, type RpcError, type StreamClient } from '../helpers/etcd-streams.js';
 import { startServer, type ServerProcess } from '../helpers/process.js';
 

@@ -6,7 +6,7 @@ import {
   decodeMessage,
   encodeMessage,
   etcdserverpb,
-  mvccpb,
+  type mvccpb,
   GRPC_CODE_NAMES,
   type MessageCodec,
   type MethodDescriptor,

@@ -17,6 +17,7 @@ export enum FrameType {
 
 export enum Flag {
   END_STREAM = 0x1,
+  // biome-ignore lint/suspicious/noDuplicateEnumValues: RFC 9113 gives bit 0x1 to END_STREAM (DATA, HEADERS) and ACK (SETTINGS, PING)
   ACK = 0x1,
   END_HEADERS = 0x4,
   PADDED = 0x8,

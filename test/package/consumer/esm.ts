@@ -1,5 +1,5 @@
 // Type-checked (not run) against the packed declarations with skipLibCheck: false, as an ES module.
-import { authpb, etcdserverpb, GrpcCode, mvccpb, type PartialMessage } from '@conclave/api';
+import { authpb, type etcdserverpb, GrpcCode, mvccpb, type PartialMessage } from '@conclave/api';
 import { Client, type KeyValue, type WatchEvent } from '@conclave/client';
 import { Election, Mutex, Session } from '@conclave/concurrency';
 import { type ServerHandle, type StartServerOptions, startServer } from '@conclave/server';

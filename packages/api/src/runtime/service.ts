@@ -25,10 +25,11 @@ export function method<Req, Res, RS extends boolean, SS extends boolean>(
   return { path: `/${service}/${name}`, service, name, requestStream, responseStream, requestType, responseType };
 }
 
+// biome-ignore lint/suspicious/noExplicitAny: methods of any message types (with unknown, codecs that take a message as a parameter would not fit)
 export type ServiceDescriptor = Readonly<Record<string, MethodDescriptor<any, any, boolean, boolean>>>;
 
-export type RequestOf<M> = M extends MethodDescriptor<infer Req, any, boolean, boolean> ? Req : never;
-export type ResponseOf<M> = M extends MethodDescriptor<any, infer Res, boolean, boolean> ? Res : never;
+export type RequestOf<M> = M extends MethodDescriptor<infer Req, infer _Res, boolean, boolean> ? Req : never;
+export type ResponseOf<M> = M extends MethodDescriptor<infer _Req, infer Res, boolean, boolean> ? Res : never;
 
 export interface GrpcMethodDefinition<Req, Res> {
   path: string;

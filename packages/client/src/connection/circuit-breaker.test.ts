@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { StatusHub, type StatusEvent } from '../status/status.js';
+import { StatusHub } from '../status/status.js';
 import { CircuitBreaker } from './circuit-breaker.js';
 import { parseEndpoint } from './endpoint.js';
 import { Pool } from './pool.js';

@@ -1,7 +1,7 @@
 // Request builders and response converters for KV operations, shared by direct calls and
 // transactions. Every builder takes the namespace prefix; every converter strips it.
 
-import { etcdserverpb, type PartialMessage } from '@conclave/api';
+import type { etcdserverpb, PartialMessage } from '@conclave/api';
 import { EMPTY, prefixRange, resolveRange, toBytes, type Bytes, type RangeSpec } from '../util/bytes.js';
 import { keyValueFrom, type KeyValue } from './key-value.js';
 

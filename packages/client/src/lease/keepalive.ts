@@ -11,7 +11,7 @@
 import { etcdserverpb, type PartialMessage } from '@conclave/api';
 import type * as grpc from '@grpc/grpc-js';
 import type { Endpoint } from '../connection/endpoint.js';
-import { ConclaveError, LeaseLostError, UnavailableError } from '../errors/base.js';
+import { type ConclaveError, LeaseLostError, UnavailableError } from '../errors/base.js';
 import { errorFromStatus } from '../errors/map.js';
 import { codecs } from '../rpc/codecs.js';
 import type { Rpc } from '../rpc/rpc.js';

@@ -171,7 +171,7 @@ export class H2Channel {
       return;
     }
     const c = this.conn;
-    if (c && c.usable) {
+    if (c?.usable) {
       c.start(s);
       return;
     }

@@ -187,7 +187,7 @@ export class ClientH2Connection {
 
   private onBytes(chunk: Buffer): void {
     this.lastFrameAt = Date.now();
-    let b = this.rest ? Buffer.concat([this.rest, chunk]) : chunk;
+    const b = this.rest ? Buffer.concat([this.rest, chunk]) : chunk;
     this.rest = null;
     let p = 0;
     try {

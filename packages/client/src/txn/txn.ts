@@ -134,6 +134,7 @@ export class Txn {
   }
 
   /** Ops to run when every condition holds. */
+  // biome-ignore lint/suspicious/noThenProperty: etcd's If/Then/Else; the thenable protocol is handled below
   then(...ops: Op[]): this {
     const args: unknown[] = ops;
     if (args.length > 0 && args.some((a) => typeof a === 'function')) {

@@ -5,7 +5,7 @@
 // cut off from its leader cancels them instead of going quiet.
 
 import type { Endpoint } from '../connection/endpoint.js';
-import { ConclaveError } from '../errors/base.js';
+import type { ConclaveError } from '../errors/base.js';
 import { toConclaveError } from '../errors/map.js';
 import type { Rpc } from '../rpc/rpc.js';
 import { backoffDelay } from '../util/timers.js';

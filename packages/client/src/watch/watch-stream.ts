@@ -6,8 +6,8 @@
 import { etcdserverpb, GrpcCode, type PartialMessage } from '@conclave/api';
 import type * as grpc from '@grpc/grpc-js';
 import type { Endpoint } from '../connection/endpoint.js';
-import { ConclaveError, UnavailableError } from '../errors/base.js';
-import { CompactedError, WatchCanceledError } from '../errors/etcd.js';
+import { type ConclaveError, UnavailableError } from '../errors/base.js';
+import { type CompactedError, WatchCanceledError } from '../errors/etcd.js';
 import { errorFromStatus, statusMessage } from '../errors/map.js';
 import { codecs } from '../rpc/codecs.js';
 import type { BidiStream } from '../transport/bidi.js';

@@ -11,7 +11,7 @@ import { AsyncQueue } from '../util/async-queue.js';
 import { Emitter } from '../util/emitter.js';
 import { keyValueFrom, type KeyValue } from '../kv/key-value.js';
 import type { RangeResult } from '../kv/requests.js';
-import { CompactedError } from '../errors/etcd.js';
+import type { CompactedError } from '../errors/etcd.js';
 import type { ConclaveError } from '../errors/base.js';
 import type { WatchBatch, WatchEvent, WatcherEvents } from './types.js';
 

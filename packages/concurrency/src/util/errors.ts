@@ -1,7 +1,7 @@
 // Errors of the recipes. They extend the client's ConclaveError, so every error a recipe throws has
 // a stable `code`, a `retriable` flag and a `cause`, whether it came from the client or the recipe.
 
-import { ConclaveError, ElectionNotLeaderError, LeaseLostError } from '@conclave/client';
+import { ConclaveError, ElectionNotLeaderError, type LeaseLostError } from '@conclave/client';
 
 /**
  * The session's lease is gone: the server expired or revoked it, or its TTL passed without a

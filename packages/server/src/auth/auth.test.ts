@@ -7,7 +7,6 @@ import { openFixture, type Fixture } from '../../testing/mvcc-fixture.js';
 import type { Entry } from '../raft/types.js';
 import type { CallContext } from '../transport/call.js';
 import { Auth } from './auth.js';
-import { hashPassword } from './bcrypt.js';
 import { SimpleTokenProvider } from './simple-token.js';
 import { encodeInternalAuthenticate } from './store.js';
 

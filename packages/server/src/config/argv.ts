@@ -81,7 +81,7 @@ export type ArgvResult =
 export function parseArgv(argv: readonly string[], current: (name: string) => FlagValue): ArgvResult {
   const assignments: Assignment[] = [];
   const latest = new Map<string, FlagValue>();
-  const valueOf = (name: string): FlagValue => (latest.has(name) ? (latest.get(name) as FlagValue) : current(name));
+  const latestValue = (name: string): FlagValue => (latest.has(name) ? (latest.get(name) as FlagValue) : current(name));
   let i = 0;
   while (i < argv.length) {
     const s = argv[i] ?? '';
@@ -113,7 +113,7 @@ export function parseArgv(argv: readonly string[], current: (name: string) => Fl
     }
     if (spec.kind === 'bool' || spec.kind === 'ignored') {
       const raw = hasValue ? value : 'true';
-      const r = convertFlagValue(spec, raw, valueOf(name));
+      const r = convertFlagValue(spec, raw, latestValue(name));
       if ('error' in r)
         return { kind: 'error', message: `invalid boolean value ${goQuote(value)} for -${name}: ${r.error}` };
       assignments.push({ spec, raw, value: r.value });
@@ -126,7 +126,7 @@ export function parseArgv(argv: readonly string[], current: (name: string) => Fl
       i++;
     }
     if (!hasValue) return { kind: 'error', message: `flag needs an argument: -${name}` };
-    const r = convertFlagValue(spec, value, valueOf(name));
+    const r = convertFlagValue(spec, value, latestValue(name));
     if ('error' in r)
       return { kind: 'error', message: `invalid value ${goQuote(value)} for flag -${name}: ${r.error}` };
     assignments.push({ spec, raw: value, value: r.value });

@@ -27,7 +27,7 @@ test('the flag list reproduces etcd --help, apart from Conclave notes and its za
   assert.ok(
     text.includes(`  --discovery ''\n    Discovery URL used to bootstrap the cluster.\n    ${NOT_SUPPORTED_NOTE}\n`),
   );
-  assert.ok(text.endsWith("(eg: 'etcdmain=CRITICAL,etcdserver=DEBUG').\n    " + NOT_SUPPORTED_NOTE + '\n'));
+  assert.ok(text.endsWith(`(eg: 'etcdmain=CRITICAL,etcdserver=DEBUG').\n    ${NOT_SUPPORTED_NOTE}\n`));
 });
 
 test('usage text names conclave and has no subcommands it cannot run', () => {

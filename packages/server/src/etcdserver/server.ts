@@ -5,7 +5,7 @@
 
 import { etcdError, GrpcStatusError } from '@conclave/api';
 import {
-  ConfChangeType,
+  type ConfChangeType,
   ProposalDroppedError,
   RawNode,
   StateRole,

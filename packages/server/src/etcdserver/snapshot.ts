@@ -35,7 +35,7 @@ export class SnapshotPolicy {
       });
   }
 
-  private async snapshot(index: number, term: number, applier: Applier): Promise<void> {
+  private async snapshot(index: number, _term: number, applier: Applier): Promise<void> {
     const st = this.o.storage;
     // The backend is the state this snapshot stands for: make it durable before the WAL can go.
     await st.backend.sync();

@@ -67,7 +67,7 @@ export function encodeZapFields(fields: LogFields | undefined): string {
   if (fields === undefined) return '';
   let out = '';
   for (const k in fields) {
-    if (Object.prototype.hasOwnProperty.call(fields, k)) out += `,${jsonString(k)}:${encodeZapValue(fields[k])}`;
+    if (Object.hasOwn(fields, k)) out += `,${jsonString(k)}:${encodeZapValue(fields[k])}`;
   }
   return out;
 }
@@ -103,7 +103,7 @@ export function capnslogFields(fields: LogFields | undefined): string {
   if (fields === undefined) return '';
   let out = '';
   for (const k in fields) {
-    if (Object.prototype.hasOwnProperty.call(fields, k)) out += `, ${k}: ${capnslogValue(fields[k])}`;
+    if (Object.hasOwn(fields, k)) out += `, ${k}: ${capnslogValue(fields[k])}`;
   }
   return out;
 }

@@ -95,7 +95,7 @@ test('KeyValue round-trips large, negative and binary values', () => {
   }
   // Negative int64 takes 10 bytes, two's complement.
   const neg = encodeKeyValue({ key: EMPTY, createRevision: 0, modRevision: 0, version: 0, value: EMPTY, lease: -1n });
-  assert.equal(neg.toString('hex'), '30' + 'ff'.repeat(9) + '01');
+  assert.equal(neg.toString('hex'), `30${'ff'.repeat(9)}01`);
 });
 
 test('KeyValue decoding skips unknown fields and rejects truncated input', () => {

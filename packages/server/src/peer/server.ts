@@ -214,7 +214,7 @@ export class PeerServer {
         out.on('error', reject);
       });
       const m = msg as Message | null;
-      if (!m || !m.snapshot || this.faults.blocked(from)) throw new Error('snapshot stream without a message');
+      if (!m?.snapshot || this.faults.blocked(from)) throw new Error('snapshot stream without a message');
       const final = join(
         this.handler.snapshotDir,
         `${m.snapshot.metadata.index.toString(16).padStart(16, '0')}.snap.db`,

@@ -3,7 +3,6 @@
 
 import type { ConnectionOptions } from 'node:tls';
 import type { Message } from '../raft/types.js';
-import type { Logger } from '../log/index.js';
 import type { Member } from '../etcdserver/membership.js';
 import { PeerFaults } from './faults.js';
 import { PeerSender, type SenderDeps } from './sender.js';

@@ -277,7 +277,7 @@ describe('snapshots', () => {
     for (let i = 0; i < 5; i++) net.propose(1n, `e${i}`);
     const l = net.node(1n);
     const applied = l.raft.raftLog.applied;
-    l.storage.createSnapshot(applied, l.confState, utf8('state@' + applied));
+    l.storage.createSnapshot(applied, l.confState, utf8(`state@${applied}`));
     l.storage.compact(applied);
     net.heal();
     net.tickAll(2);

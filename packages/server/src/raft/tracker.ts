@@ -2,7 +2,7 @@
 // the current election. Iteration is in ascending ID order so that runs are deterministic.
 
 import { Inflights, Progress } from './progress.js';
-import { committedIndex, majority, VoteResult, voteResult } from './quorum.js';
+import { committedIndex, majority, type VoteResult, voteResult } from './quorum.js';
 import type { ConfState, NodeId } from './types.js';
 import { sortedIds } from './util.js';
 

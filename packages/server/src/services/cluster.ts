@@ -1,7 +1,7 @@
 // etcdserverpb.Cluster: MemberList, MemberAdd (voter or learner), MemberRemove, MemberUpdate and
 // MemberPromote, with etcd's checks (--strict-reconfig-check, learner limits and readiness) and errors.
 
-import { etcdError, etcdserverpb, type PartialMessage } from '@conclave/api';
+import { etcdError, type etcdserverpb, type PartialMessage } from '@conclave/api';
 import { parseUrlList } from '../config/index.js';
 import { computeMemberId } from '../etcdserver/ids.js';
 import type { Member } from '../etcdserver/membership.js';

@@ -62,7 +62,7 @@ export function maintenanceService(
         return {
           header: header(ctx, r.revision),
           hash: r.hash >>> 0,
-          compactRevision: r.compactRevision < 0 ? 0 : r.compactRevision,
+          compactRevision: Math.max(r.compactRevision, 0),
         };
       } catch (e) {
         if (e instanceof CompactedError) throw etcdError('Compacted');

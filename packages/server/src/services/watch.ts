@@ -7,7 +7,7 @@ import { GrpcCall } from '../transport/grpc-call.js';
 import type { ServerCall, ServiceHandlers } from '../transport/grpc-server.js';
 import { WatchHub, WatchStream, type WatchSink } from '../watch/index.js';
 import type { ServiceContext } from './context.js';
-import { StreamGuard } from './stream-guard.js';
+import type { StreamGuard } from './stream-guard.js';
 
 type WatchCall = ServerCall<etcdserverpb.WatchRequest, etcdserverpb.WatchResponse>;
 

@@ -95,7 +95,7 @@ export class GrpcServer {
   }
 
   /** Registers one method's handler (used for services implemented only in part elsewhere). */
-  addMethod<M extends MethodDescriptor<any, any, boolean, boolean>>(desc: M, handler: HandlerFor<M>): void {
+  addMethod<M extends ServiceDescriptor[string]>(desc: M, handler: HandlerFor<M>): void {
     this.methods.set(desc.path, {
       desc: desc as MethodDescriptor<unknown, unknown>,
       handler: handler as (...args: never[]) => unknown,

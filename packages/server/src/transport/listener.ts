@@ -10,8 +10,8 @@ import { Duplex } from 'node:stream';
 import { unlinkSync } from 'node:fs';
 import net from 'node:net';
 import tls from 'node:tls';
-import http from 'node:http';
-import http2 from 'node:http2';
+import type http from 'node:http';
+import type http2 from 'node:http2';
 
 export interface ListenTarget {
   /** The URL as given, e.g. http://127.0.0.1:2379, https://…, unix://path, unixs://path. */

@@ -65,7 +65,7 @@ test('matches a brute-force scan under random adds and deletes', () => {
       else {
         const a = key(3);
         const z = key(3);
-        w = a < z ? watcher(a, z) : watcher(z, a + 'a');
+        w = a < z ? watcher(a, z) : watcher(z, `${a}a`);
       }
       g.add(w);
       live.push(w);

@@ -44,7 +44,7 @@ class RangeIndex {
   delete(w: Watcher): boolean {
     const id = boundsId(w.key, w.end);
     const iv = this.byBounds.get(id);
-    if (!iv || !iv.watchers.delete(w)) return false;
+    if (!iv?.watchers.delete(w)) return false;
     if (iv.watchers.size === 0) {
       this.byBounds.delete(id);
       let i = this.upperBound(iv.start) - 1;

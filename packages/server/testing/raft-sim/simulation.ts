@@ -203,7 +203,7 @@ export class Simulation {
     if (!cfg) return false;
     for (const v of cfg.voters) {
       const n = this.nodes.get(v);
-      if (!n || !n.alive || n.appliedIndex < cfg.index) return false;
+      if (!n?.alive || n.appliedIndex < cfg.index) return false;
     }
     return true;
   }
@@ -252,7 +252,7 @@ export class Simulation {
 
   private deliver(m: Message, from: SimNode, fromInc: number): void {
     const to = this.nodes.get(m.to);
-    const ok = to !== undefined && to.alive;
+    const ok = to?.alive === true;
     if (m.type === MessageType.Snap) {
       if (ok) this.stats.snapshotsSent++;
       if (from.alive && from.incarnation === fromInc) {

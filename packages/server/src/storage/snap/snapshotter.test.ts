@@ -64,14 +64,14 @@ test('loadNewest picks the highest index, skips corrupt files (renamed .broken) 
   assert.deepEqual(snapFiles(dir), [
     snapName(1, 10),
     snapName(1, 20),
-    snapName(2, 30) + '.broken',
-    snapName(2, 40) + '.broken',
+    `${snapName(2, 30)}.broken`,
+    `${snapName(2, 40)}.broken`,
   ]);
   assert.equal(logs.events.filter((e) => e.msg === 'snap: renamed corrupt snapshot').length, 2);
   // Without the filter, 20 is now the newest valid one.
   assert.deepEqual(await s.loadNewest(), snap(20, 1));
   await assert.rejects(
-    s.load(snapName(2, 40) + '.broken'),
+    s.load(`${snapName(2, 40)}.broken`),
     (err: unknown) => err instanceof SnapError && err.code === 'SNAP_CORRUPT',
   );
 });
@@ -99,8 +99,8 @@ test('purge keeps the newest N (etcd --max-snapshots), 0 keeps all, leftovers of
   const dir = tempDir(t, 'conclave-snap-');
   const s = new Snapshotter(dir);
   for (let i = 1; i <= 8; i++) await s.save(snap(i * 100, 1, 10));
-  writeFileSync(join(dir, snapName(1, 900) + '.tmp'), 'partial');
-  assert.deepEqual(await s.purge(0), [snapName(1, 900) + '.tmp']);
+  writeFileSync(join(dir, `${snapName(1, 900)}.tmp`), 'partial');
+  assert.deepEqual(await s.purge(0), [`${snapName(1, 900)}.tmp`]);
   assert.equal((await s.list()).length, 8);
   const purged = await s.purge(5);
   assert.deepEqual(purged, [snapName(1, 100), snapName(1, 200), snapName(1, 300)]);

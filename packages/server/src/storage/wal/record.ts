@@ -9,7 +9,7 @@
 // Records are 8-byte aligned, so a scan for valid records after damage needs to look only at
 // aligned offsets. Payloads use the Raft codec (raft/codec.ts).
 
-import { ByteReader, ByteWriter, readEntry, readHardState, writeEntry, writeHardState } from '../../raft/codec.js';
+import { ByteReader, type ByteWriter, readEntry, readHardState, writeEntry, writeHardState } from '../../raft/codec.js';
 import type { Entry, HardState } from '../../raft/types.js';
 import { crc32c } from './crc32c.js';
 import type { SnapshotMarker } from './types.js';
