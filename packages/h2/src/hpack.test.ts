@@ -526,3 +526,39 @@ test('node:http2 accepts the header blocks the encoder produces, dynamic table r
   // :status 200 is static; the second time the other two are dynamic table references.
   assert.deepEqual(sent, [34, 3]);
 });
+
+test('header-list limit: a bomb of references to a large entry is cut at the limit, the table stays in step', () => {
+  const enc = new HpackEncoder();
+  const dec = new HpackDecoder();
+  // One literal with incremental indexing of a 4,000-octet value, then 10,000 references to it (62).
+  const big = 'x'.repeat(4000);
+  const literal = (name: string, value: string): Buffer => {
+    const lenBytes = (n: number): number[] => (n < 127 ? [n] : [127, ...encodeRest(n - 127)]);
+    const encodeRest = (n: number): number[] => {
+      const out: number[] = [];
+      while (n >= 128) {
+        out.push((n & 0x7f) | 0x80);
+        n = Math.floor(n / 128);
+      }
+      out.push(n);
+      return out;
+    };
+    return Buffer.concat([
+      Buffer.from([0x40, ...lenBytes(name.length)]),
+      Buffer.from(name, 'latin1'),
+      Buffer.from(lenBytes(value.length)),
+      Buffer.from(value, 'latin1'),
+    ]);
+  };
+  const bomb = Buffer.concat([literal('a', big), Buffer.alloc(10_000, 0x80 | 62)]);
+  const out = dec.decode(bomb, 64 * 1024);
+  assert.equal(dec.oversized, true);
+  // Within the limit: 16 fields of 4,033 octets (RFC 9113 §6.5.2 size) fit in 64 KiB.
+  assert.equal(out.length / 2, 16);
+  assert.deepEqual(dynamicTable(dec), [['a', big]]);
+  // The next block decodes normally and resets the flag.
+  assert.deepEqual(dec.decode(enc.encode([':method', 'GET'])), [':method', 'GET']);
+  assert.equal(dec.oversized, false);
+  // Without a limit every field comes back.
+  assert.equal(new HpackDecoder().decode(bomb.subarray(0, 4010)).length / 2, 4010 - literal('a', big).length + 1);
+});

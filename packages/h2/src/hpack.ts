@@ -159,39 +159,64 @@ export class HpackDecoder {
     this.maxSize = limit;
   }
 
-  decode(block: Uint8Array): string[] {
+  /**
+   * True when the last decode() went past its header-list limit: the fields beyond it were decoded
+   * (the dynamic table stays in step with the encoder's) but not returned.
+   */
+  oversized = false;
+
+  /**
+   * Decodes one header block into a flat [name, value, ...] list. Fields are returned while the
+   * list's size (RFC 9113 §6.5.2: name + value + 32 octets each) stays within `maxListSize`; a block
+   * that goes past it sets `oversized`, costs no more than its own length to read and never
+   * materializes more than the limit (a few octets can reference a 4 KiB table entry).
+   */
+  decode(block: Uint8Array, maxListSize = Infinity): string[] {
     const buf = Buffer.isBuffer(block) ? block : Buffer.from(block.buffer, block.byteOffset, block.byteLength);
     const end = buf.length;
     const out: string[] = [];
+    let listSize = 0;
+    let fields = 0;
+    this.oversized = false;
     this.pos = 0;
     while (this.pos < end) {
       const b = buf[this.pos]!;
+      let name: string;
+      let value: string;
       if (b & 0x80) {
         // Indexed field: the common case by far, since gRPC clients index nearly everything.
         const index = this.int(buf, 0x7f);
         if (index === 0) throw new HpackError('indexed field with index 0');
-        if (index <= STATIC_COUNT) out.push(STATIC[index * 2]!, STATIC[index * 2 + 1]!);
-        else {
+        if (index <= STATIC_COUNT) {
+          name = STATIC[index * 2]!;
+          value = STATIC[index * 2 + 1]!;
+        } else {
           const slot = this.slot(index);
-          out.push(this.names[slot]!, this.values[slot]!);
+          name = this.names[slot]!;
+          value = this.values[slot]!;
         }
       } else if (b & 0x40) {
-        const name = this.name(buf, this.int(buf, 0x3f));
-        const value = this.str(buf);
-        out.push(name, value);
+        name = this.name(buf, this.int(buf, 0x3f));
+        value = this.str(buf);
         this.insert(name, value);
       } else if (b & 0x20) {
         // RFC 7541 4.2: updates may only precede the first field of a block.
-        if (out.length > 0) throw new HpackError('dynamic table size update after a header field');
+        if (fields > 0) throw new HpackError('dynamic table size update after a header field');
         const n = this.int(buf, 0x1f);
         if (n > this.limit) throw new HpackError(`dynamic table size update to ${n} exceeds the limit ${this.limit}`);
         this.maxSize = n;
         this.evictTo(n);
+        continue;
       } else {
         // Literal without indexing (0000) or never indexed (0001): the same to a decoder.
-        const name = this.name(buf, this.int(buf, 0x0f));
-        out.push(name, this.str(buf));
+        name = this.name(buf, this.int(buf, 0x0f));
+        value = this.str(buf);
       }
+      fields++;
+      if (this.oversized) continue;
+      listSize += ENTRY_OVERHEAD + name.length + value.length;
+      if (listSize > maxListSize) this.oversized = true;
+      else out.push(name, value);
     }
     return out;
   }

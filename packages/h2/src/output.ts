@@ -52,9 +52,14 @@ export class H2Output {
     return this.socketFull || this.buf.size > OUT_HIGH_WATER;
   }
 
-  /** Our SETTINGS (the server preface) and a connection window opened beyond the default. */
-  preface(streamWindow: number, connWindow: number): void {
-    this.settingsAndWindow(Setting.MAX_CONCURRENT_STREAMS, 0xffffffff, streamWindow, connWindow);
+  /** The server preface: our SETTINGS (id, value pairs) and a connection window opened beyond the default. */
+  preface(settings: ReadonlyArray<readonly [Setting, number]>, connWindow: number): void {
+    this.buf.frame(FrameType.SETTINGS, 0, 0, null, 6 * settings.length);
+    for (const [id, value] of settings) {
+      this.buf.u16(id);
+      this.buf.u32(value);
+    }
+    this.windowUpdate(0, connWindow - DEFAULT_WINDOW);
     this.flush();
   }
 

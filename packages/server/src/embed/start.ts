@@ -234,7 +234,14 @@ export async function startMember(cfg: ServerConfig, opts: { logger?: Logger } =
 
   let grpc: GrpcServer | null = null;
   const router = createRouter({ server: () => server, grpc: () => grpc!, version });
-  grpc = new GrpcServer({ maxRecvBytes: cfg.maxRequestBytes + GRPC_OVERHEAD_BYTES, http: router });
+  grpc = new GrpcServer({
+    maxRecvBytes: cfg.maxRequestBytes + GRPC_OVERHEAD_BYTES,
+    http: router,
+    onError: (err) =>
+      logger.warn('closed a client connection or request after an internal error', {
+        error: (err as Error)?.stack ?? String(err),
+      }),
+  });
   const services = registerServices(grpc, {
     server,
     maxTxnOps: cfg.maxTxnOps,

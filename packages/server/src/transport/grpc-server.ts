@@ -65,6 +65,8 @@ export interface GrpcServerOptions {
   maxRecvBytes: number;
   /** Handles everything that is not gRPC (HTTP/1.1, or HTTP/2 without a gRPC content-type). */
   http: HttpFallback;
+  /** A bug surfaced by a connection's input (the connection or request was closed): for the log. */
+  onError?: (err: unknown) => void;
 }
 
 export class GrpcServer {
@@ -75,7 +77,7 @@ export class GrpcServer {
   interceptor: Interceptor | null = null;
 
   constructor(private readonly opts: GrpcServerOptions) {
-    this.h1 = http.createServer((req, res) => opts.http(req, res));
+    this.h1 = http.createServer((req, res) => this.serveHttp(req, res));
     this.h1.keepAliveTimeout = 30_000;
   }
 
@@ -106,20 +108,36 @@ export class GrpcServer {
   /** Serves HTTP/2 on `socket`; `head` holds bytes already read from it (the sniffed preface). */
   serveHttp2(socket: net.Socket, head: Buffer | null): void {
     let cn: string | undefined | null = null;
-    const conn: H2Connection = new H2Connection(socket, head, {
+    // onClose may run inside the constructor (a bad preface in `head`): it gets the connection as
+    // an argument instead of closing over a variable that is not assigned yet.
+    const conn = new H2Connection(socket, head, {
       onStream: (stream) => {
         if (cn === null) cn = peerCommonName(socket);
         this.onStream(stream, cn);
       },
-      onClose: () => this.connections.delete(conn),
+      onClose: (c) => this.connections.delete(c),
+      onError: (err) => this.opts.onError?.(err),
     });
     if (!conn.isClosed) this.connections.add(conn);
+  }
+
+  /** A plain HTTP request: a handler that throws answers 500 (or cuts a started response), never the process. */
+  private serveHttp(req: http.IncomingMessage | H2HttpRequest, res: http.ServerResponse | H2HttpResponse): void {
+    try {
+      this.opts.http(req, res);
+    } catch (err) {
+      this.opts.onError?.(err);
+      if (!res.headersSent) {
+        res.writeHead(500, { 'content-type': 'text/plain; charset=utf-8' });
+        res.end('Internal Server Error\n');
+      } else res.destroy();
+    }
   }
 
   private onStream(stream: H2Stream, cn: string | undefined): void {
     const ct = stream.header('content-type');
     if (ct === undefined || !ct.startsWith('application/grpc')) {
-      this.opts.http(new H2HttpRequest(stream), new H2HttpResponse(stream));
+      this.serveHttp(new H2HttpRequest(stream), new H2HttpResponse(stream));
       return;
     }
     const path = stream.header(':path') ?? '';

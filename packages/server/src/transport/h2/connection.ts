@@ -25,16 +25,20 @@ import { H2Stream } from './stream.js';
 const STREAM_WINDOW = 1 << 20;
 /** The connection-level receive window we open at start (shared by all streams). */
 const CONN_WINDOW = 16 << 20;
+/** SETTINGS_MAX_HEADER_LIST_SIZE: the decoded size of a request's headers we accept (RFC 9113 §6.5.2). */
+export const MAX_HEADER_LIST = 64 << 10;
 /** Largest header block (HEADERS + CONTINUATION) we accept before treating the client as abusive. */
-const MAX_HEADER_BLOCK = 1 << 20;
+const MAX_HEADER_BLOCK = 4 * MAX_HEADER_LIST;
 /** CONTINUATION frames per header block (empty ones would otherwise pile up without growing the size). */
 const MAX_CONTINUATIONS = 256;
 
 export interface H2ConnectionOptions {
   /** A request's headers are complete: attach to the stream's callbacks synchronously. */
   onStream: (stream: H2Stream) => void;
-  /** The connection closed (after all its streams were closed). */
-  onClose?: () => void;
+  /** The connection closed (after all its streams were closed). May run inside the constructor. */
+  onClose?: (conn: H2Connection) => void;
+  /** A bug surfaced while handling input (the stream or connection concerned was closed): for the log. */
+  onError?: (err: unknown) => void;
 }
 
 class ConnectionError extends Error {
@@ -55,6 +59,8 @@ export class H2Connection {
   private readonly waiting = new Set<H2Stream>();
   private rest: Buffer | null = null;
   private prefaceSeen = 0;
+  /** The client's first frame (which must be SETTINGS, RFC 9113 §3.4) has arrived. */
+  private settingsSeen = false;
   private lastStreamId = 0;
   /** A header block waiting for its CONTINUATION frames. */
   private pendingBlock: { streamId: number; endStream: boolean; parts: Buffer[]; size: number } | null = null;
@@ -74,7 +80,14 @@ export class H2Connection {
     this.out = new H2Output(socket, () => {
       if (this.waiting.size > 0) this.resumeWaiting();
     });
-    this.out.preface(STREAM_WINDOW, CONN_WINDOW);
+    this.out.preface(
+      [
+        [Setting.MAX_CONCURRENT_STREAMS, 0xffffffff],
+        [Setting.INITIAL_WINDOW_SIZE, STREAM_WINDOW],
+        [Setting.MAX_HEADER_LIST_SIZE, MAX_HEADER_LIST],
+      ],
+      CONN_WINDOW,
+    );
     socket.on('data', (chunk: Buffer) => this.onData(chunk));
     socket.on('error', () => {});
     socket.on('close', () => this.onSocketClose());
@@ -118,14 +131,23 @@ export class H2Connection {
         this.onFrame(type, flags, sid, payload);
       }
     } catch (e) {
+      // Last resort: nothing read from a socket may throw out of here (it would end the process).
       if (e instanceof ConnectionError) this.goAway(e.code);
-      else throw e;
+      else {
+        this.opts.onError?.(e);
+        this.goAway(H2Error.INTERNAL_ERROR);
+      }
       return;
     }
     if (off < b.length && !this.closed) this.rest = Buffer.from(b.subarray(off));
   }
 
   private onFrame(type: number, flags: number, sid: number, p: Buffer): void {
+    if (!this.settingsSeen) {
+      if (type !== FrameType.SETTINGS || flags & Flag.ACK)
+        throw new ConnectionError(H2Error.PROTOCOL_ERROR, 'the connection preface must end with SETTINGS');
+      this.settingsSeen = true;
+    }
     if (this.pendingBlock && (type !== FrameType.CONTINUATION || sid !== this.pendingBlock.streamId)) {
       throw new ConnectionError(H2Error.PROTOCOL_ERROR, 'expected CONTINUATION');
     }
@@ -155,6 +177,8 @@ export class H2Connection {
           throw new ConnectionError(sid === 0 ? H2Error.PROTOCOL_ERROR : H2Error.FRAME_SIZE_ERROR, 'bad RST_STREAM');
         const s = this.streams.get(sid);
         if (s) this.closeStream(s);
+        else if (sid > this.lastStreamId)
+          throw new ConnectionError(H2Error.PROTOCOL_ERROR, 'RST_STREAM on an idle stream');
         return;
       }
       case FrameType.SETTINGS:
@@ -165,6 +189,7 @@ export class H2Connection {
         if (!(flags & Flag.ACK)) this.out.pingAck(p);
         return;
       case FrameType.GOAWAY:
+        if (sid !== 0) throw new ConnectionError(H2Error.PROTOCOL_ERROR, 'GOAWAY on a stream');
         // The client stops opening streams; it closes the connection when it is done.
         return;
       case FrameType.WINDOW_UPDATE:
@@ -243,11 +268,12 @@ export class H2Connection {
     let headers: string[];
     try {
       // Decoded even for a stream we refuse: the HPACK table must stay in step with the client's.
-      headers = this.decoder.decode(block);
+      headers = this.decoder.decode(block, MAX_HEADER_LIST);
     } catch (e) {
       if (e instanceof HpackError) throw new ConnectionError(H2Error.COMPRESSION_ERROR, e.message);
       throw e;
     }
+    if (this.decoder.oversized) return this.refuseOversized(sid, endStream);
     const existing = this.streams.get(sid);
     if (existing) {
       // Trailers from the client: they must end the stream.
@@ -264,6 +290,23 @@ export class H2Connection {
     this.streams.set(sid, s);
     this.opts.onStream(s);
     if (endStream && !s.closed) this.remoteEnd(s);
+  }
+
+  /**
+   * Headers beyond MAX_HEADER_LIST: a new request gets 431 (RFC 9113 §10.5.1) without reaching a
+   * handler; oversized trailers reset their stream.
+   */
+  private refuseOversized(sid: number, endStream: boolean): void {
+    const existing = this.streams.get(sid);
+    if (existing) {
+      this.out.reset(sid, H2Error.PROTOCOL_ERROR);
+      this.closeStream(existing);
+      return;
+    }
+    if (sid <= this.lastStreamId) return;
+    this.lastStreamId = sid;
+    this.out.headers(sid, [':status', '431'], true);
+    if (!endStream) this.out.reset(sid, H2Error.NO_ERROR);
   }
 
   private remoteEnd(s: H2Stream): void {
@@ -326,7 +369,10 @@ export class H2Connection {
       return;
     }
     const s = this.streams.get(sid);
-    if (!s) return;
+    if (!s) {
+      if (sid > this.lastStreamId) throw new ConnectionError(H2Error.PROTOCOL_ERROR, 'WINDOW_UPDATE on an idle stream');
+      return;
+    }
     if (inc === 0 || s.sendWindow + inc > MAX_WINDOW) {
       this.out.reset(sid, inc === 0 ? H2Error.PROTOCOL_ERROR : H2Error.FLOW_CONTROL_ERROR);
       this.closeStream(s);
@@ -390,6 +436,6 @@ export class H2Connection {
     this.streams.clear();
     this.waiting.clear();
     for (const s of all) s.markClosed();
-    this.opts.onClose?.();
+    this.opts.onClose?.(this);
   }
 }

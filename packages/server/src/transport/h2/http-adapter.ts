@@ -4,6 +4,7 @@
 
 import { EventEmitter } from 'node:events';
 import { Readable } from 'node:stream';
+import { H2Error } from '@conclave/h2';
 import type { H2Stream } from './stream.js';
 
 export class H2HttpRequest extends Readable {
@@ -31,7 +32,7 @@ export class H2HttpRequest extends Readable {
 }
 
 export class H2HttpResponse extends EventEmitter {
-  private headersSent = false;
+  private sent = false;
   private done = false;
   /** Headers given to writeHead, sent with the first write or end. */
   private pendingHeaders: string[] | null = null;
@@ -45,8 +46,19 @@ export class H2HttpResponse extends EventEmitter {
     };
   }
 
+  get headersSent(): boolean {
+    return this.sent;
+  }
+
+  /** Aborts the response (RST_STREAM INTERNAL_ERROR), as destroying node:http's response cuts the connection. */
+  destroy(): void {
+    if (this.done) return;
+    this.done = true;
+    this.stream.reset(H2Error.INTERNAL_ERROR);
+  }
+
   writeHead(status: number, headers: Record<string, string | number> = {}): this {
-    if (this.headersSent) return this;
+    if (this.sent) return this;
     this.statusCode = status;
     const flat: string[] = [':status', String(status)];
     for (const [k, v] of Object.entries(headers)) flat.push(k.toLowerCase(), String(v));
@@ -55,8 +67,8 @@ export class H2HttpResponse extends EventEmitter {
   }
 
   private sendHeaders(endStream: boolean): void {
-    if (this.headersSent) return;
-    this.headersSent = true;
+    if (this.sent) return;
+    this.sent = true;
     this.stream.respond(this.pendingHeaders ?? [':status', String(this.statusCode)], endStream);
   }
 
@@ -73,7 +85,7 @@ export class H2HttpResponse extends EventEmitter {
   end(chunk?: string | Uint8Array): this {
     if (this.done) return this;
     const b = chunk === undefined ? null : typeof chunk === 'string' ? Buffer.from(chunk, 'utf8') : Buffer.from(chunk);
-    if (!this.headersSent && (!b || b.length === 0)) {
+    if (!this.sent && (!b || b.length === 0)) {
       this.sendHeaders(true);
     } else {
       this.sendHeaders(false);

@@ -1,0 +1,293 @@
+// Tools for the hostile-input tests: a member process on a cleartext or TLS client URL, its resident
+// memory, a probe client that keeps calling it while an attack runs (and records how long each
+// answer took), and a raw HTTP/2 connection that writes any frame and records what comes back.
+
+import { readFileSync } from 'node:fs';
+import net from 'node:net';
+import { join } from 'node:path';
+import tls from 'node:tls';
+import * as grpc from '@grpc/grpc-js';
+import { etcdserverpb } from '@conclave/api';
+import { FrameType, H2Error, HpackEncoder, PREFACE } from '@conclave/h2';
+import { RawClient } from '../../helpers/grpc.js';
+import { makeTestPki, type TestPki } from '../../helpers/pki.js';
+import { startServer, type ServerProcess } from '../../helpers/process.js';
+import { tempDir } from '../../helpers/tmp.js';
+
+export type Mode = 'cleartext' | 'tls';
+export const MODES: readonly Mode[] = ['cleartext', 'tls'];
+
+export interface Target {
+  mode: Mode;
+  srv: ServerProcess;
+  host: string;
+  port: number;
+  ca?: Buffer;
+  /** A grpc-js client on its own connection. */
+  client(): RawClient;
+  /** Resident memory of the member process, MiB. */
+  rssMiB(): number;
+  /** The process has not exited. */
+  alive(): boolean;
+  stop(): Promise<void>;
+}
+
+let pki: { dir: ReturnType<typeof tempDir>; files: TestPki } | null = null;
+function testPki(): TestPki {
+  if (!pki) {
+    const dir = tempDir('conclave-hostile-pki');
+    pki = { dir, files: makeTestPki(dir.path) };
+    process.once('exit', () => pki?.dir.cleanup());
+  }
+  return pki.files;
+}
+
+export async function startTarget(mode: Mode, args: string[] = []): Promise<Target> {
+  const tlsArgs =
+    mode === 'tls'
+      ? [
+          '--listen-client-urls',
+          'https://127.0.0.1:0',
+          '--advertise-client-urls',
+          'https://127.0.0.1:0',
+          '--cert-file',
+          testPki().serverCert,
+          '--key-file',
+          testPki().serverKey,
+        ]
+      : [];
+  const srv = await startServer('conclave', { args: [...tlsArgs, ...args] });
+  const [host, port] = [srv.endpoint.slice(0, srv.endpoint.lastIndexOf(':')), Number(srv.endpoint.split(':').pop())];
+  const ca = mode === 'tls' ? readFileSync(testPki().ca) : undefined;
+  return {
+    mode,
+    srv,
+    host,
+    port,
+    ...(ca ? { ca } : {}),
+    client: () =>
+      ca
+        ? new RawClient(srv.endpoint, {
+            credentials: grpc.credentials.createSsl(ca),
+            channel: { 'grpc.ssl_target_name_override': 'localhost' },
+          })
+        : new RawClient(srv.endpoint),
+    rssMiB: () => rssMiB(srv.child.pid!),
+    alive: () => srv.child.exitCode === null && srv.child.signalCode === null,
+    stop: () => srv.stop(),
+  };
+}
+
+export function rssMiB(pid: number): number {
+  const m = /VmRSS:\s+(\d+) kB/.exec(readFileSync(join('/proc', String(pid), 'status'), 'utf8'));
+  return m ? Number(m[1]) / 1024 : 0;
+}
+
+export interface ProbeReport {
+  calls: number;
+  failures: string[];
+  /** Slowest answer, ms. */
+  maxMs: number;
+}
+
+/**
+ * Puts and reads a key every `everyMs` on its own connection until stop(); each call's latency and
+ * failure is recorded. Calls time out after `timeoutMs` (a failure).
+ */
+export function probe(t: Target, everyMs = 50, timeoutMs = 5000): { stop(): Promise<ProbeReport> } {
+  const c = t.client();
+  const report: ProbeReport = { calls: 0, failures: [], maxMs: 0 };
+  let running = true;
+  const loop = (async () => {
+    let i = 0;
+    while (running) {
+      const start = performance.now();
+      try {
+        const key = `probe/${i++ % 16}`;
+        await c.unary(etcdserverpb.KVService.Put, { key: Buffer.from(key), value: Buffer.from('v') }, { timeoutMs });
+        await c.unary(etcdserverpb.KVService.Range, { key: Buffer.from(key), serializable: true }, { timeoutMs });
+      } catch (e) {
+        report.failures.push(String(e));
+      }
+      report.calls++;
+      report.maxMs = Math.max(report.maxMs, performance.now() - start);
+      await new Promise((r) => setTimeout(r, everyMs));
+    }
+  })();
+  return {
+    stop: async () => {
+      running = false;
+      await loop;
+      c.close();
+      return report;
+    },
+  };
+}
+
+export interface Frame {
+  type: number;
+  flags: number;
+  sid: number;
+  payload: Buffer;
+}
+
+export function frame(type: number, flags: number, sid: number, payload: Uint8Array = Buffer.alloc(0)): Buffer {
+  const h = Buffer.alloc(9);
+  h.writeUIntBE(payload.length, 0, 3);
+  h[3] = type;
+  h[4] = flags;
+  h.writeUInt32BE(sid, 5);
+  return Buffer.concat([h, payload]);
+}
+
+export const settingsFrame = (pairs: Array<[number, number]> = []): Buffer => {
+  const p = Buffer.alloc(6 * pairs.length);
+  pairs.forEach(([id, v], i) => {
+    p.writeUInt16BE(id, i * 6);
+    p.writeUInt32BE(v, i * 6 + 2);
+  });
+  return frame(FrameType.SETTINGS, 0, 0, p);
+};
+
+/** The connection preface and an empty SETTINGS frame: what every client sends first. */
+export const CLIENT_START = Buffer.concat([PREFACE, settingsFrame()]);
+
+/** Request headers for a gRPC call (or, with `contentType`, any request) to `path`. */
+export function requestHeaders(path: string, contentType = 'application/grpc', extra: string[] = []): string[] {
+  return [
+    ':method',
+    'POST',
+    ':scheme',
+    'http',
+    ':path',
+    path,
+    ':authority',
+    'localhost',
+    'content-type',
+    contentType,
+    'te',
+    'trailers',
+    ...extra,
+  ];
+}
+
+/** A gRPC message frame (5-byte prefix). */
+export function grpcMessage(body: Uint8Array, flag = 0): Buffer {
+  const h = Buffer.alloc(5);
+  h[0] = flag;
+  h.writeUInt32BE(body.length, 1);
+  return Buffer.concat([h, body]);
+}
+
+/**
+ * A raw HTTP/2 client connection: writes whatever it is given, parses the frames the server sends,
+ * and answers nothing by itself (the tests decide whether it acknowledges SETTINGS or reads at all).
+ */
+export class RawH2 {
+  readonly frames: Frame[] = [];
+  readonly encoder = new HpackEncoder();
+  closed = false;
+  private buf: Buffer = Buffer.alloc(0);
+  private waiters: Array<() => void> = [];
+
+  private constructor(readonly sock: net.Socket) {
+    sock.on('data', (c: Buffer) => this.onData(c));
+    sock.on('error', () => {});
+    sock.on('close', () => {
+      this.closed = true;
+      this.wake();
+    });
+  }
+
+  static async connect(t: Target, opts: { read?: boolean } = {}): Promise<RawH2> {
+    const sock =
+      t.mode === 'tls'
+        ? tls.connect({ host: t.host, port: t.port, ca: t.ca!, servername: 'localhost', ALPNProtocols: ['h2'] })
+        : net.connect({ host: t.host, port: t.port });
+    await new Promise<void>((resolve, reject) => {
+      sock.once(t.mode === 'tls' ? 'secureConnect' : 'connect', () => resolve());
+      sock.once('error', reject);
+    });
+    const c = new RawH2(sock);
+    if (opts.read === false) sock.pause();
+    return c;
+  }
+
+  write(b: Buffer): boolean {
+    return this.sock.write(b);
+  }
+
+  /** A HEADERS frame (END_HEADERS) with an HPACK block from this connection's encoder. */
+  headers(sid: number, headers: string[], endStream: boolean): Buffer {
+    return frame(FrameType.HEADERS, 0x4 | (endStream ? 1 : 0), sid, this.encoder.encode(headers));
+  }
+
+  private onData(c: Buffer): void {
+    this.buf = this.buf.length ? Buffer.concat([this.buf, c]) : c;
+    while (this.buf.length >= 9) {
+      const len = this.buf.readUIntBE(0, 3);
+      if (this.buf.length < 9 + len) break;
+      this.frames.push({
+        type: this.buf[3]!,
+        flags: this.buf[4]!,
+        sid: this.buf.readUInt32BE(5) & 0x7fffffff,
+        payload: Buffer.from(this.buf.subarray(9, 9 + len)),
+      });
+      this.buf = this.buf.subarray(9 + len);
+    }
+    this.wake();
+  }
+
+  private wake(): void {
+    const ws = this.waiters;
+    this.waiters = [];
+    for (const w of ws) w();
+  }
+
+  /** Waits until `pred` holds for a received frame (returns it) or the connection closes (returns undefined). */
+  async until(pred: (f: Frame) => boolean, timeoutMs = 5000): Promise<Frame | undefined> {
+    const deadline = Date.now() + timeoutMs;
+    for (;;) {
+      const f = this.frames.find(pred);
+      if (f || this.closed) return f;
+      const left = deadline - Date.now();
+      if (left <= 0) throw new Error(`no matching frame within ${timeoutMs} ms; got ${this.describe()}`);
+      await new Promise<void>((resolve) => {
+        const timer = setTimeout(resolve, left);
+        this.waiters.push(() => {
+          clearTimeout(timer);
+          resolve();
+        });
+      });
+    }
+  }
+
+  /** The GOAWAY error code the server sent (waiting for it), or undefined when it closed without one. */
+  async goAwayCode(timeoutMs = 5000): Promise<number | undefined> {
+    const f = await this.until((x) => x.type === FrameType.GOAWAY, timeoutMs);
+    return f?.payload.readUInt32BE(4);
+  }
+
+  /** The RST_STREAM error code for `sid` (waiting for it). */
+  async resetCode(sid: number, timeoutMs = 5000): Promise<number | undefined> {
+    const f = await this.until((x) => x.type === FrameType.RST_STREAM && x.sid === sid, timeoutMs);
+    return f?.payload.readUInt32BE(0);
+  }
+
+  /** Resolves when the server closed the connection. */
+  async closedWithin(timeoutMs = 5000): Promise<boolean> {
+    const deadline = Date.now() + timeoutMs;
+    while (!this.closed && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
+    return this.closed;
+  }
+
+  describe(): string {
+    return this.frames.map((f) => `${FrameType[f.type] ?? f.type}(sid ${f.sid}, flags ${f.flags})`).join(' ');
+  }
+
+  close(): void {
+    this.sock.destroy();
+  }
+}
+
+export const ERR = H2Error;
