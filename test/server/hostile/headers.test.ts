@@ -13,16 +13,13 @@ import {
   frame,
   MODES,
   probe,
+  PROBE_BOUND_MS,
+  RSS_BOUND_MIB,
   RawH2,
   requestHeaders,
   startTarget,
   type Target,
 } from './harness.js';
-
-/** RSS growth allowed during one attack, MiB. */
-const RSS_BOUND_MIB = 64;
-/** Slowest probe answer allowed during an attack, ms. */
-const PROBE_BOUND_MS = 1000;
 
 function hpackInt(prefix: number, mask: number, n: number): number[] {
   if (n < mask) return [prefix | n];
@@ -91,7 +88,7 @@ for (const mode of MODES) {
     ] as const) {
       test(`${what}: 431, the connection stays usable, memory and other clients unaffected`, async () => {
         const rss0 = t.rssMiB();
-        const p = probe(t);
+        const p = await probe(t);
         const c = await RawH2.connect(t);
         const dec = new HpackDecoder();
         let report: ProbeReport;
