@@ -26,6 +26,8 @@ export interface ClusterMember {
   log: string;
   /** Member ID in hex, once known. */
   id: string;
+  /** Exit code of the member's last process, once it exited (null while it runs or if killed by a signal). */
+  exitCode: number | null;
 }
 
 export interface ClusterOptions {
@@ -92,6 +94,7 @@ export class TestCluster {
       child: null,
       log: '',
       id: '',
+      exitCode: null,
     };
     m.endpoint = `127.0.0.1:${m.clientPort}`;
     this.members.push(m);
@@ -168,7 +171,9 @@ export class TestCluster {
     };
     child.stdout!.on('data', onData);
     child.stderr!.on('data', onData);
-    child.once('exit', () => {
+    m.exitCode = null;
+    child.once('exit', (code) => {
+      m.exitCode = code;
       if (m.child === child) m.child = null;
     });
     const deadline = Date.now() + 20000;

@@ -53,10 +53,11 @@ function line(
   msg: string,
   fields: Record<string, unknown>,
   capnsText: string,
+  caller = CONFIG_CALLER,
 ): string {
   const ms = nowMs();
-  if (format === 'zap') return zapLine(level, ms, CONFIG_CALLER, msg, encodeZapFields(fields));
-  return capnslogLine(level, ms, CONFIG_CALLER, capnsText, '');
+  if (format === 'zap') return zapLine(level, ms, caller, msg, encodeZapFields(fields));
+  return capnslogLine(level, ms, caller, capnsText, '');
 }
 
 export function helpExit(): ConfigError {
@@ -90,13 +91,16 @@ export function invalidConfig(message: string, format: LogFormat): ConfigError {
   return new ConfigError('invalid', message, 1, '', err);
 }
 
-/** Errors etcd reports while starting (after flag validation): "failed to start etcd" + fatal. */
-export function startupError(message: string, format: LogFormat): ConfigError {
+/**
+ * Errors etcd reports while starting (after flag validation): "failed to start etcd" + fatal.
+ * `caller` is the package capnslog names ("etcdmain: <id> found data inconsistency with peers").
+ */
+export function startupError(message: string, format: LogFormat, caller = CONFIG_CALLER): ConfigError {
   const err =
     format === 'zap'
-      ? line(format, 'warn', 'failed to start etcd', { error: message }, '') +
-        line(format, 'fatal', 'discovery failed', { error: message }, '')
-      : line(format, 'fatal', '', {}, message);
+      ? line(format, 'warn', 'failed to start etcd', { error: message }, '', caller) +
+        line(format, 'fatal', 'discovery failed', { error: message }, '', caller)
+      : line(format, 'fatal', '', {}, message, caller);
   return new ConfigError('startup', message, 1, '', err);
 }
 

@@ -398,15 +398,12 @@ export const FLAGS: readonly FlagSpec[] = [
     'bool',
     'false',
     'Enable to check data corruption before serving any client/peer traffic.',
-    E,
+    { ...E, ...I },
   ),
-  f(
-    'experimental-corrupt-check-time',
-    'duration',
-    '0s',
-    'Duration of time between cluster corruption check passes.',
-    E,
-  ),
+  f('experimental-corrupt-check-time', 'duration', '0s', 'Duration of time between cluster corruption check passes.', {
+    ...E,
+    ...I,
+  }),
   f('experimental-enable-v2v3', 'string', '', 'Serve v2 requests through the v3 backend under a given prefix.', E),
   f(
     'experimental-backend-bbolt-freelist-type',

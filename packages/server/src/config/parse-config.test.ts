@@ -67,6 +67,8 @@ test('defaults are etcd 3.4 defaults (with zap as the default logger)', () => {
   assert.deepEqual(c.logOutputs, ['default']);
   assert.equal(c.metrics, 'basic');
   assert.equal(c.experimentalWatchProgressNotifyIntervalMs, 600_000);
+  assert.equal(c.experimentalInitialCorruptCheck, false);
+  assert.equal(c.experimentalCorruptCheckTimeMs, 0);
   assert.equal(c.clientTls.autoTls, false);
   assert.equal(c.flags.get('grpc-keepalive-interval'), 7_200_000);
   assert.equal(c.flags.get('max-concurrent-streams'), 4294967295);
@@ -75,6 +77,24 @@ test('defaults are etcd 3.4 defaults (with zap as the default logger)', () => {
   assert.deepEqual(c.notices, [
     { level: 'warn', msg: "'data-dir' was empty; using default", fields: { 'data-dir': 'default.etcd' } },
   ]);
+});
+
+test('corruption check flags (the e2e suite starts every etcdctl member with the initial check)', () => {
+  const c = parseConfig(['--experimental-initial-corrupt-check', '--experimental-corrupt-check-time=1m30s'], NO_ENV);
+  assert.equal(c.experimentalInitialCorruptCheck, true);
+  assert.equal(c.experimentalCorruptCheckTimeMs, 90_000);
+  const e = parseConfig([], {
+    ETCD_EXPERIMENTAL_INITIAL_CORRUPT_CHECK: 'true',
+    ETCD_EXPERIMENTAL_CORRUPT_CHECK_TIME: '5s',
+  });
+  assert.equal(e.experimentalInitialCorruptCheck, true);
+  assert.equal(e.experimentalCorruptCheckTimeMs, 5000);
+  expectError(
+    ['--experimental-corrupt-check-time=5'],
+    'usage',
+    2,
+    'invalid value "5" for flag -experimental-corrupt-check-time: parse error',
+  );
 });
 
 test('every flag form Go accepts: --f v, --f=v, -f v, -f=v; bools without a value', () => {

@@ -397,6 +397,8 @@ function build(st: State, logLevel: ServerConfig['logLevel'], configFile: string
     enableV2: st.bool('enable-v2'),
     experimentalWatchProgressNotifyIntervalMs: st.num('experimental-watch-progress-notify-interval'),
     experimentalEnableLeaseCheckpoint: st.bool('experimental-enable-lease-checkpoint'),
+    experimentalInitialCorruptCheck: st.bool('experimental-initial-corrupt-check'),
+    experimentalCorruptCheckTimeMs: st.num('experimental-corrupt-check-time'),
     configFile,
     flags: st.values,
     sources: st.sources,

@@ -94,6 +94,10 @@ export interface ServerConfig {
   readonly enableV2: boolean;
   readonly experimentalWatchProgressNotifyIntervalMs: number;
   readonly experimentalEnableLeaseCheckpoint: boolean;
+  /** --experimental-initial-corrupt-check: compare HashKV with the peers before serving. */
+  readonly experimentalInitialCorruptCheck: boolean;
+  /** --experimental-corrupt-check-time: the leader's periodic HashKV comparison; 0 = off. */
+  readonly experimentalCorruptCheckTimeMs: number;
 
   /** The --config-file the settings came from ("" when from flags and environment). */
   readonly configFile: string;

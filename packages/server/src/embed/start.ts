@@ -32,6 +32,14 @@ import { startAutoCompaction, type AutoCompactor } from '../etcdserver/auto-comp
 import { PeerServer, PeerTransport } from '../peer/index.js';
 import { fetchRemoteCluster } from './join.js';
 import { AuthConfigError, createTokenProvider, type TokenProvider } from '../auth/index.js';
+import {
+  checkInitialHashKV,
+  PEER_HASHKV_PATH,
+  serveHashKV,
+  startCorruptMonitor,
+  type CorruptMonitor,
+} from '../corrupt/index.js';
+import { etcdserverpb } from '@conclave/api';
 
 export interface MemberHandle {
   /** The client URLs actually bound (port 0 resolved). */
@@ -157,6 +165,9 @@ export async function startMember(cfg: ServerConfig, opts: { logger?: Logger } =
     throw err;
   }
   const peerClientTls = peerTls ? clientTlsOptions(peerTls) : undefined;
+  // etcd's request timeout (5 s + 2 × election timeout): bounds each peer's answer to a hash request.
+  const requestTimeoutMs = 5000 + 2 * cfg.electionTimeoutMs;
+  const peersOf = (s: EtcdServer) => (s.membership.list().length > 0 ? s.membership.list() : members);
 
   let peerServer: PeerServer | null = null;
   let resolveRemoved: () => void = () => {};
@@ -197,6 +208,24 @@ export async function startMember(cfg: ServerConfig, opts: { logger?: Logger } =
         openSnapshotDb: () => s.backend.snapshotStream(),
       }),
     onRemoved: () => resolveRemoved(),
+    ...(cfg.experimentalInitialCorruptCheck
+      ? {
+          beforeRaft: async (s: EtcdServer) => {
+            try {
+              await checkInitialHashKV({
+                memberId: s.memberId,
+                hashKV: (rev) => s.store.hashKV(rev),
+                peers: () => peersOf(s),
+                logger,
+                timeoutMs: requestTimeoutMs,
+                tls: peerClientTls,
+              });
+            } catch (err) {
+              throw startupError((err as Error).message, cfg.logger, 'etcdmain');
+            }
+          },
+        }
+      : {}),
   });
   if (cfg.quotaBackendBytes === null) logger.warn(MSG.DISABLED_BACKEND_QUOTA);
   else
@@ -221,6 +250,13 @@ export async function startMember(cfg: ServerConfig, opts: { logger?: Logger } =
       members: () => server.membership.list(),
       version,
       forwarded: (path, body) => server.routes.serve(path, body),
+      routes: new Map([
+        [
+          PEER_HASHKV_PATH,
+          (req, res) =>
+            serveHashKV({ clusterId: () => server.clusterId, hashKV: (rev) => server.store.hashKV(rev) }, req, res),
+        ],
+      ]),
     },
     server.transport!.faults,
     logger,
@@ -280,6 +316,7 @@ export async function startMember(cfg: ServerConfig, opts: { logger?: Logger } =
   });
 
   let autoCompactor: AutoCompactor | null = null;
+  let corruptMonitor: CorruptMonitor | null = null;
   const ready = (async () => {
     await server.publish();
     try {
@@ -294,6 +331,25 @@ export async function startMember(cfg: ServerConfig, opts: { logger?: Logger } =
       logger.info(clientTls ? MSG.SERVING_CLIENT_SECURE : MSG.SERVING_CLIENT_INSECURE, { address: addr });
     }
     autoCompactor = startAutoCompaction(server, cfg.autoCompaction, logger);
+    corruptMonitor = startCorruptMonitor({
+      intervalMs: cfg.experimentalCorruptCheckTimeMs,
+      memberId: server.memberId,
+      hashKV: (rev) => server.store.hashKV(rev),
+      peers: () => peersOf(server),
+      logger,
+      timeoutMs: requestTimeoutMs,
+      tls: peerClientTls,
+      isLeader: () => server.isLeader,
+      linearizableRead: () => server.linearizableRead(),
+      raiseCorruptAlarm: () =>
+        server.alarms.handle(
+          etcdserverpb.AlarmRequest.create({
+            action: etcdserverpb.AlarmRequest_AlarmAction.ACTIVATE,
+            memberID: 0n,
+            alarm: etcdserverpb.AlarmType.CORRUPT,
+          }),
+        ),
+    });
   })();
 
   let closed: Promise<void> | null = null;
@@ -307,6 +363,7 @@ export async function startMember(cfg: ServerConfig, opts: { logger?: Logger } =
       (closed ??= (async () => {
         logger.info(MSG.CLOSING_ETCD_SERVER, { name: cfg.name, 'data-dir': cfg.dataDir });
         autoCompactor?.stop();
+        corruptMonitor?.stop();
         services.close();
         grpc!.closeConnections();
         peerServer!.closeConnections();

@@ -7,6 +7,7 @@ import { decodeMessage, encodeMessage, etcdError, etcdserverpb, type PartialMess
 import type { Backend } from '../storage/backend/index.js';
 import { RequestKind } from './raft-request.js';
 import type { EtcdServer } from './server.js';
+import { formatId } from '../log/index.js';
 
 const AlarmType = etcdserverpb.AlarmType;
 const AlarmAction = etcdserverpb.AlarmRequest_AlarmAction;
@@ -15,6 +16,8 @@ export interface Alarm {
   memberId: bigint;
   alarm: etcdserverpb.AlarmType;
 }
+
+const alarmName = (t: etcdserverpb.AlarmType): string => etcdserverpb.AlarmType$names[t] ?? String(t);
 
 const keyOf = (a: Alarm): Buffer => {
   const b = Buffer.alloc(9);
@@ -65,14 +68,19 @@ export class AlarmStore {
     const a: Alarm = { memberId: r.memberID, alarm: r.alarm };
     const k = keyOf(a);
     switch (r.action) {
-      case AlarmAction.ACTIVATE:
+      case AlarmAction.ACTIVATE: {
         if (r.alarm === AlarmType.NONE) return [];
+        const first = !this.has(a.alarm);
         this.alarms.set(k.toString('hex'), a);
         this.backend.dbs.alarm.putSync(k, Buffer.from([1]));
+        if (first) this.server?.logger.warn('alarm raised', { alarm: alarmName(a.alarm), from: formatId(a.memberId) });
         return [{ memberID: a.memberId, alarm: a.alarm }];
+      }
       case AlarmAction.DEACTIVATE: {
         if (!this.alarms.delete(k.toString('hex'))) return [];
         this.backend.dbs.alarm.removeSync(k);
+        if (!this.has(a.alarm))
+          this.server?.logger.warn('alarm disarmed', { alarm: alarmName(a.alarm), from: formatId(a.memberId) });
         return [{ memberID: a.memberId, alarm: a.alarm }];
       }
       default:
@@ -127,5 +135,14 @@ export class AlarmStore {
   /** Applied writes are refused while NOSPACE is raised (etcd's capped applier). */
   get capped(): boolean {
     return this.has(AlarmType.NOSPACE);
+  }
+
+  /**
+   * While CORRUPT is raised (by the leader's corruption check) every applied write fails with
+   * "etcdserver: corrupt cluster" (etcd's corrupt applier: Put, DeleteRange, Txn, Compaction,
+   * LeaseGrant, LeaseRevoke); reads served locally still work.
+   */
+  get corrupt(): boolean {
+    return this.has(AlarmType.CORRUPT);
   }
 }

@@ -19,6 +19,16 @@ function txnHasPuts(t: etcdserverpb.TxnRequest): boolean {
   return has(t.success) || has(t.failure);
 }
 
+/** The requests etcd's corrupt applier refuses (the lease ones are applied in lease/). */
+const CORRUPT_REFUSED: ReadonlySet<number> = new Set([
+  RequestKind.Put,
+  RequestKind.DeleteRange,
+  RequestKind.Txn,
+  RequestKind.Compaction,
+  RequestKind.LeaseGrant,
+  RequestKind.LeaseRevoke,
+]);
+
 export type ApplyOutcome = { ok: true; value: unknown } | { ok: false; error: unknown };
 
 /** Extension point: services beyond KV (lease, auth, alarms) register their request kinds here. */
@@ -27,6 +37,8 @@ export type RequestApplier = (req: InternalRequest, entry: Entry) => unknown;
 export interface ApplierDeps {
   /** True while the NOSPACE alarm is raised: writes that add data are refused (etcd's capped applier). */
   capped(): boolean;
+  /** True while the CORRUPT alarm is raised: every applied write fails (etcd's corrupt applier). */
+  corrupt(): boolean;
   backend: Backend;
   store: MvccStore;
   membership: Membership;
@@ -107,6 +119,7 @@ export class Applier {
 
   private dispatch(req: InternalRequest, e: Entry): unknown {
     const { store, kvEnv } = this.deps;
+    if (CORRUPT_REFUSED.has(req.kind) && this.deps.corrupt()) throw etcdError('Corrupt');
     switch (req.kind) {
       case RequestKind.Put: {
         if (this.deps.capped()) throw etcdError('NoSpace');

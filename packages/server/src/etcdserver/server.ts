@@ -65,6 +65,11 @@ export interface EtcdServerOptions {
   transport?: (server: EtcdServer) => PeerTransport;
   /** Called when this member applies its own removal from the cluster. */
   onRemoved?: () => void;
+  /**
+   * Runs once the storage is open, before Raft starts or any peer is contacted (etcd's initial
+   * corruption check). If it throws, the member closes its storage and start() rejects with that error.
+   */
+  beforeRaft?: (server: EtcdServer) => Promise<void>;
   /** Lease checkpointing (--experimental-enable-lease-checkpoint[-persist]); null/absent = off. */
   leaseCheckpoint?: { persist: boolean; intervalMs?: number } | null;
   /** Auth: token provider (--auth-token), --bcrypt-cost, --client-cert-auth. */
@@ -151,6 +156,7 @@ export class EtcdServer implements Proposer, ReadBarrier, LeaderState, ApplyProg
     this.alarms = new AlarmStore(storage.backend, opts.quotaBackendBytes);
     this.applier = new Applier({
       capped: () => this.alarms.capped,
+      corrupt: () => this.alarms.corrupt,
       backend: storage.backend,
       store: this.store,
       membership: this.membership,
@@ -242,6 +248,14 @@ export class EtcdServer implements Proposer, ReadBarrier, LeaderState, ApplyProg
         );
       }
       storage.backend.batch(() => s.membership.setClusterId(clusterId));
+    }
+    if (opts.beforeRaft) {
+      try {
+        await opts.beforeRaft(s);
+      } catch (err) {
+        await s.stop();
+        throw err;
+      }
     }
     if (opts.transport) {
       s.transport = opts.transport(s);

@@ -31,6 +31,8 @@ export interface PeerHandler {
   version: { etcdserver: string; etcdcluster: string };
   /** Serves requests forwarded by other members (e.g. /leases/keepalive); undefined = unknown route. */
   forwarded?(path: string, body: Buffer): Promise<Buffer> | undefined;
+  /** More HTTP/1.1 routes by path (e.g. /members/hashkv for the corruption checks). */
+  routes?: ReadonlyMap<string, http.RequestListener>;
 }
 
 function hexHeader(v: string | string[] | undefined): bigint | null {
@@ -50,6 +52,8 @@ export class PeerServer {
   private readonly sessions = new Set<http2.ServerHttp2Session>();
   /** Raft streams from other members (upgraded HTTP/1.1 connections). */
   private readonly streams = new Set<net.Socket>();
+  /** Every HTTP/1.1 connection on the peer port. */
+  private readonly h1Sockets = new Set<net.Socket>();
   private snapSeq = 0;
 
   constructor(
@@ -65,8 +69,11 @@ export class PeerServer {
     });
     this.h2.on('stream', (stream, headers) => this.route(stream, headers));
     this.h1 = http.createServer((req, res) => {
-      const path = (req.url ?? '').split('?')[0];
-      if (req.method === 'GET' && path === '/members') {
+      const path = (req.url ?? '').split('?')[0] ?? '';
+      const extra = this.handler.routes?.get(path);
+      if (extra) {
+        extra(req, res);
+      } else if (req.method === 'GET' && path === '/members') {
         res.writeHead(200, {
           'content-type': 'application/json',
           [PEER_HEADERS.clusterId]: formatId(this.handler.clusterId()),
@@ -83,6 +90,12 @@ export class PeerServer {
     this.h1.on('upgrade', (req: http.IncomingMessage, sock: net.Socket, head: Buffer) =>
       this.serveRaftUpgrade(req, sock, head),
     );
+    // Connections are handed to h1 by the listener (it never listens itself), so its
+    // closeAllConnections() does not know them: track them here (keep-alive clients of /members).
+    this.h1.on('connection', (sock: net.Socket) => {
+      this.h1Sockets.add(sock);
+      sock.on('close', () => this.h1Sockets.delete(sock));
+    });
   }
 
   private reply(stream: http2.ServerHttp2Stream, status: number, body: string | Buffer, type = 'text/plain'): void {
@@ -260,6 +273,7 @@ export class PeerServer {
   closeConnections(): void {
     for (const s of this.sessions) s.destroy();
     for (const s of this.streams) s.destroy();
+    for (const s of this.h1Sockets) s.destroy();
     this.h1.closeAllConnections();
   }
 }
