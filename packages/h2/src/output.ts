@@ -168,13 +168,16 @@ export class H2Output {
     this.schedule();
   }
 
-  /** GOAWAY, written at once; nothing is sent after it. */
-  goAway(lastStreamId: number, code: H2Error): void {
+  /**
+   * GOAWAY, written at once. With `final` (a connection error) nothing is sent after it; otherwise
+   * (graceful shutdown) the streams up to `lastStreamId` go on until they end.
+   */
+  goAway(lastStreamId: number, code: H2Error, final = true): void {
     this.buf.frame(FrameType.GOAWAY, 0, 0, null, 8);
     this.buf.u32(lastStreamId);
     this.buf.u32(code);
     this.flush();
-    this.closed = true;
+    if (final) this.closed = true;
   }
 
   close(): void {

@@ -53,6 +53,9 @@ export interface MemberHandle {
   close(): Promise<void>;
 }
 
+/** How long in-flight client requests may take to finish when the member stops. */
+const STOP_GRACE_MS = 2000;
+
 /** --max-request-bytes plus the gRPC overhead etcd allows on top (512 KiB). */
 const GRPC_OVERHEAD_BYTES = 512 * 1024;
 
@@ -364,8 +367,11 @@ export async function startMember(cfg: ServerConfig, opts: { logger?: Logger } =
         logger.info(MSG.CLOSING_ETCD_SERVER, { name: cfg.name, 'data-dir': cfg.dataDir });
         autoCompactor?.stop();
         corruptMonitor?.stop();
+        // Graceful stop: no new connections; watch and keep-alive streams end with "server stopped"
+        // (clients move to another member); in-flight requests get a short grace, then all is cut.
+        for (const l of listeners) l.stopAccepting();
         services.close();
-        grpc!.closeConnections();
+        await grpc!.drain(STOP_GRACE_MS);
         peerServer!.closeConnections();
         await Promise.all([...listeners, ...peerListeners].map((l) => l.close()));
         await server.stop();

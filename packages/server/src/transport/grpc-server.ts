@@ -74,11 +74,28 @@ export class GrpcServer {
   private readonly services = new Set<string>();
   readonly h1: http.Server;
   private readonly connections = new Set<H2Connection>();
+  private readonly h1Sockets = new Set<net.Socket>();
   interceptor: Interceptor | null = null;
+  private draining = false;
 
   constructor(private readonly opts: GrpcServerOptions) {
     this.h1 = http.createServer((req, res) => this.serveHttp(req, res));
     this.h1.keepAliveTimeout = 30_000;
+    // Slow or silent HTTP/1.1 clients: the request head must arrive within this time. Request bodies
+    // have no time limit (gateway watch requests stream), only the size limit of the gateway.
+    this.h1.headersTimeout = 10_000;
+    this.h1.requestTimeout = 0;
+    // The listeners hand sockets to this server with emit('connection'); it never listens itself.
+    // Node starts its connection tracking (closeIdleConnections, the headers timeout) on 'listening'.
+    this.h1.emit('listening');
+    this.h1.on('connection', (sock: net.Socket) => {
+      if (this.draining) {
+        sock.destroy();
+        return;
+      }
+      this.h1Sockets.add(sock);
+      sock.once('close', () => this.h1Sockets.delete(sock));
+    });
   }
 
   addService<S extends ServiceDescriptor>(service: S, handlers: ServiceHandlers<S>): void {
@@ -107,6 +124,10 @@ export class GrpcServer {
 
   /** Serves HTTP/2 on `socket`; `head` holds bytes already read from it (the sniffed preface). */
   serveHttp2(socket: net.Socket, head: Buffer | null): void {
+    if (this.draining) {
+      socket.destroy();
+      return;
+    }
     let cn: string | undefined | null = null;
     // onClose may run inside the constructor (a bad preface in `head`): it gets the connection as
     // an argument instead of closing over a variable that is not assigned yet.
@@ -224,10 +245,26 @@ export class GrpcServer {
     };
   }
 
-  /** Closes all HTTP/2 and HTTP/1 connections. */
+  /** Closes all HTTP/2 and HTTP/1 connections at once. */
   closeConnections(): void {
     for (const c of this.connections) c.destroy();
-    this.h1.closeAllConnections();
+    for (const s of this.h1Sockets) s.destroy();
+  }
+
+  /**
+   * Graceful stop: GOAWAY NO_ERROR on every HTTP/2 connection (each closes when its open streams
+   * have ended), idle HTTP/1.1 keep-alive connections closed at once and busy ones as soon as their
+   * response is done; whatever is still open after `graceMs` is cut. Resolves when all are closed.
+   */
+  async drain(graceMs: number): Promise<void> {
+    this.draining = true;
+    for (const c of this.connections) c.drain();
+    const deadline = Date.now() + graceMs;
+    while (this.connections.size + this.h1Sockets.size > 0 && Date.now() < deadline) {
+      this.h1.closeIdleConnections();
+      await new Promise((r) => setTimeout(r, 10));
+    }
+    this.closeConnections();
   }
 }
 

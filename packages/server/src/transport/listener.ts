@@ -21,8 +21,17 @@ export interface ListenTarget {
 export interface BoundListener {
   /** The URL actually bound (port 0 replaced by the real port). */
   url: string;
+  /** Stops accepting connections; those already accepted go on. */
+  stopAccepting(): void;
+  /** Stops accepting, cuts every connection still open, and resolves when the listener is closed. */
   close(): Promise<void>;
 }
+
+/**
+ * Time a new connection gets to show what it speaks (cleartext: its first bytes; TLS: the handshake)
+ * before it is closed. Connections that never get that far hold a socket and nothing else.
+ */
+export const HANDSHAKE_TIMEOUT_MS = 10_000;
 
 const kHandleSymbol = (session: http2.Http2Session): symbol | undefined =>
   Object.getOwnPropertySymbols(session).find((s) => String(s) === 'Symbol(kHandle)');
@@ -97,9 +106,13 @@ function injectHttp2(h2: http2.Http2Server, sock: net.Socket, head: Buffer): voi
 
 function dispatchCleartext(sock: net.Socket, h2: Http2Handler, h1: http.Server): void {
   let head: Buffer = Buffer.alloc(0);
+  const timer = setTimeout(() => sock.destroy(), HANDSHAKE_TIMEOUT_MS);
+  timer.unref();
+  sock.once('close', () => clearTimeout(timer));
   const onData = (chunk: Buffer): void => {
     head = head.length ? Buffer.concat([head, chunk]) : chunk;
     if (head.length < 3) return;
+    clearTimeout(timer);
     sock.removeListener('data', onData);
     sock.pause();
     if (head[0] === 0x50 && head[1] === 0x52 && head[2] === 0x49) {
@@ -144,7 +157,12 @@ export async function listenUrl(raw: string, opts: ListenOptions): Promise<Bound
     throw new Error(`${raw}: TLS URL given but no certificate configured (--cert-file/--key-file or --auto-tls)`);
   const make = (): net.Server => {
     if (spec.secure) {
-      const server = tls.createServer({ ...opts.tls, ALPNProtocols: ['h2', 'http/1.1'], noDelay: true });
+      const server = tls.createServer({
+        ...opts.tls,
+        ALPNProtocols: ['h2', 'http/1.1'],
+        noDelay: true,
+        handshakeTimeout: HANDSHAKE_TIMEOUT_MS,
+      });
       server.on('secureConnection', (s: tls.TLSSocket) => {
         s.on('error', () => {});
         if (opts.verify?.(s)) {
@@ -160,6 +178,13 @@ export async function listenUrl(raw: string, opts: ListenOptions): Promise<Bound
     return net.createServer({ noDelay: true }, (s) => dispatchCleartext(s, opts.h2, opts.h1));
   };
   const servers: net.Server[] = [];
+  // Every accepted socket, for close(): handlers close theirs gracefully first, these are the rest.
+  const sockets = new Set<net.Socket>();
+  const track = (server: net.Server): net.Server =>
+    server.on('connection', (sock: net.Socket) => {
+      sockets.add(sock);
+      sock.once('close', () => sockets.delete(sock));
+    });
   const listen = (server: net.Server, arg: net.ListenOptions): Promise<void> =>
     new Promise((resolve, reject) => {
       server.once('error', reject);
@@ -176,18 +201,18 @@ export async function listenUrl(raw: string, opts: ListenOptions): Promise<Bound
     } catch {
       /* no stale socket */
     }
-    const s = make();
+    const s = track(make());
     await listen(s, { path: spec.path });
     servers.push(s);
     url = raw;
   } else {
     const host = spec.host === 'localhost' ? '127.0.0.1' : spec.host!;
-    const s = make();
+    const s = track(make());
     await listen(s, { host, port: spec.port! });
     servers.push(s);
     const port = (s.address() as net.AddressInfo).port;
     if (spec.host === 'localhost') {
-      const s6 = make();
+      const s6 = track(make());
       try {
         await listen(s6, { host: '::1', port, ipv6Only: true });
         servers.push(s6);
@@ -199,16 +224,17 @@ export async function listenUrl(raw: string, opts: ListenOptions): Promise<Bound
     u.port = String(port);
     url = u.toString().replace(/\/$/, '');
   }
+  const closed = servers.map((s) => new Promise<void>((resolve) => s.once('close', () => resolve())));
+  const stopAccepting = (): void => {
+    for (const s of servers) if (s.listening) s.close();
+  };
   return {
     url,
-    close: () =>
-      Promise.all(
-        servers.map(
-          (s) =>
-            new Promise<void>((resolve) => {
-              s.close(() => resolve());
-            }),
-        ),
-      ).then(() => undefined),
+    stopAccepting,
+    close: async () => {
+      stopAccepting();
+      for (const sock of sockets) sock.destroy();
+      await Promise.all(closed);
+    },
   };
 }

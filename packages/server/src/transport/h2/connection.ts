@@ -67,6 +67,8 @@ export class H2Connection {
   private peerInitialWindow = DEFAULT_WINDOW;
   private recvUnacked = 0;
   private closed = false;
+  /** GOAWAY NO_ERROR sent (drain()): no new streams; the connection closes with its last stream. */
+  private draining = false;
   readonly remoteAddress: string;
   readonly remotePort: number;
 
@@ -102,6 +104,30 @@ export class H2Connection {
   /** Closes the connection at once (server shutdown). */
   destroy(): void {
     this.socket.destroy();
+  }
+
+  /**
+   * Graceful shutdown (RFC 9113 §6.8): GOAWAY NO_ERROR naming the last stream we took; streams the
+   * client opens after that are ignored (it retries them elsewhere); the connection closes once its
+   * open streams have ended.
+   */
+  drain(): void {
+    if (this.closed || this.draining) return;
+    this.draining = true;
+    this.out.goAway(this.lastStreamId, H2Error.NO_ERROR, false);
+    this.closeIfDrained();
+  }
+
+  private closeIfDrained(): void {
+    if (!this.draining || this.closed || this.streams.size > 0) return;
+    // Written at the end of this turn (the last streams' trailers may still be in the buffer).
+    setImmediate(() => {
+      this.out.flush();
+      this.out.close();
+      this.socket.end();
+      this.onSocketClose();
+      setTimeout(() => this.socket.destroy(), 1000).unref();
+    });
   }
 
   // ---- input ----
@@ -177,7 +203,7 @@ export class H2Connection {
           throw new ConnectionError(sid === 0 ? H2Error.PROTOCOL_ERROR : H2Error.FRAME_SIZE_ERROR, 'bad RST_STREAM');
         const s = this.streams.get(sid);
         if (s) this.closeStream(s);
-        else if (sid > this.lastStreamId)
+        else if (sid > this.lastStreamId && !this.draining)
           throw new ConnectionError(H2Error.PROTOCOL_ERROR, 'RST_STREAM on an idle stream');
         return;
       }
@@ -219,7 +245,8 @@ export class H2Connection {
     }
     const s = this.streams.get(sid);
     if (!s) {
-      if (sid > this.lastStreamId) throw new ConnectionError(H2Error.PROTOCOL_ERROR, 'DATA on an idle stream');
+      if (sid > this.lastStreamId && !this.draining)
+        throw new ConnectionError(H2Error.PROTOCOL_ERROR, 'DATA on an idle stream');
       return; // a stream we already closed: the data is dropped
     }
     if (s.remoteEnded) {
@@ -284,7 +311,7 @@ export class H2Connection {
     }
     // A stream we closed (e.g. answered and reset while the client was still sending): frames that
     // were in flight are ignored (RFC 9113 §5.1); the block was decoded to keep HPACK in step.
-    if (sid <= this.lastStreamId) return;
+    if (sid <= this.lastStreamId || this.draining) return;
     this.lastStreamId = sid;
     const s = new H2Stream(this, sid, headers, this.peerInitialWindow);
     this.streams.set(sid, s);
@@ -370,7 +397,8 @@ export class H2Connection {
     }
     const s = this.streams.get(sid);
     if (!s) {
-      if (sid > this.lastStreamId) throw new ConnectionError(H2Error.PROTOCOL_ERROR, 'WINDOW_UPDATE on an idle stream');
+      if (sid > this.lastStreamId && !this.draining)
+        throw new ConnectionError(H2Error.PROTOCOL_ERROR, 'WINDOW_UPDATE on an idle stream');
       return;
     }
     if (inc === 0 || s.sendWindow + inc > MAX_WINDOW) {
@@ -398,6 +426,7 @@ export class H2Connection {
     this.streams.delete(s.id);
     this.waiting.delete(s);
     s.markClosed();
+    if (this.draining) this.closeIfDrained();
   }
 
   /** The stream has queued data or waits for drain: keep it listed until that is resolved. */
