@@ -28,5 +28,24 @@ const args = [
   ...extra,
   ...files.map((f) => relative(root, f)),
 ];
-const child = spawn(process.execPath, args, { cwd: root, stdio: 'inherit' });
+// Several checkouts of this repository on one small machine (worktrees, parallel agents) share two
+// test slots, so their runs queue instead of overloading the cores and failing on timing.
+// CONCLAVE_TEST_SLOTS=0 turns the queue off; a lone run (CI) never waits.
+const slots = Number(process.env.CONCLAVE_TEST_SLOTS ?? '2');
+const queued =
+  slots > 0
+    ? [
+        '/bin/bash',
+        [
+          '-c',
+          'command -v flock >/dev/null || exec "$@"; w=0; while :; do for ((i = 0; i < $0; i++)); do exec 9>"${TMPDIR:-/tmp}/conclave-tests.$i.lock";' +
+            ' flock -n 9 && exec "$@"; done; [ $w = 1 ] || echo "waiting for a test slot (another checkout is running tests)" >&2;' +
+            ' w=1; sleep 2; done',
+          String(slots),
+          process.execPath,
+          ...args,
+        ],
+      ]
+    : [process.execPath, args];
+const child = spawn(queued[0], queued[1], { cwd: root, stdio: 'inherit' });
 child.on('exit', (code, signal) => process.exit(signal ? 1 : (code ?? 1)));
