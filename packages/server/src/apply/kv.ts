@@ -313,6 +313,22 @@ export function applyTxn(
   env: KvApplyEnv,
   readOnly: boolean,
 ): PartialMessage<etcdserverpb.TxnResponse> {
+  // etcd counts a txn (etcd_mvcc_txn_total) when its compares and operations are more than one
+  const c = store.counters;
+  const ops = c.range + c.put + c.delete;
+  try {
+    return applyTxnOps(store, t, env, readOnly);
+  } finally {
+    if (c.range + c.put + c.delete - ops > 1) c.txn++;
+  }
+}
+
+function applyTxnOps(
+  store: MvccStore,
+  t: TxnRequest,
+  env: KvApplyEnv,
+  readOnly: boolean,
+): PartialMessage<etcdserverpb.TxnResponse> {
   const path: boolean[] = [];
   compareToPath(store, t, path);
   checkPath(store, t, path, { i: 0 }, env, store.currentRevision, store.compactRevision, !readOnly);

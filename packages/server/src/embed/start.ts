@@ -197,6 +197,7 @@ export async function startMember(cfg: ServerConfig, opts: { logger?: Logger } =
       ? { persist: cfg.flags.get('experimental-enable-lease-checkpoint-persist') === true }
       : null,
     auth: { tokens, bcryptCost: cfg.bcryptCost, clientCertAuth: cfg.clientTls.clientCertAuth },
+    metricsExtensive: cfg.metrics === 'extensive',
     logger,
     transport: (s) =>
       new PeerTransport({
@@ -209,6 +210,7 @@ export async function startMember(cfg: ServerConfig, opts: { logger?: Logger } =
         onDropped: (msgs) => s.onDropped(msgs),
         onPeerGone: (id) => s.onPeerGone(id),
         openSnapshotDb: () => s.backend.snapshotStream(),
+        stats: s.metrics.peers,
       }),
     onRemoved: () => resolveRemoved(),
     ...(cfg.experimentalInitialCorruptCheck
@@ -260,6 +262,8 @@ export async function startMember(cfg: ServerConfig, opts: { logger?: Logger } =
             serveHashKV({ clusterId: () => server.clusterId, hashKV: (rev) => server.store.hashKV(rev) }, req, res),
         ],
       ]),
+      stats: server.metrics.peers,
+      snapshotDbSaved: (total, fsync) => server.metrics.snap.dbSaved(total, fsync),
     },
     server.transport!.faults,
     logger,
@@ -280,6 +284,7 @@ export async function startMember(cfg: ServerConfig, opts: { logger?: Logger } =
       logger.warn('closed a client connection or request after an internal error', {
         error: (err as Error)?.stack ?? String(err),
       }),
+    callStats: (desc) => server.metrics.grpc.callStats(desc),
   });
   const services = registerServices(grpc, {
     server,

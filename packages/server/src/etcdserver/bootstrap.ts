@@ -6,9 +6,9 @@ import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { MemoryStorage } from '../raft/index.js';
 import type { HardState, Snapshot } from '../raft/types.js';
-import { Backend } from '../storage/backend/index.js';
-import { Snapshotter } from '../storage/snap/index.js';
-import { Wal } from '../storage/wal/index.js';
+import { Backend, type BackendObserver } from '../storage/backend/index.js';
+import { Snapshotter, type SnapshotterOptions } from '../storage/snap/index.js';
+import { Wal, type WalObserver } from '../storage/wal/index.js';
 import type { Logger } from '../log/index.js';
 
 export interface DataDirLayout {
@@ -68,6 +68,8 @@ export interface OpenStorageOptions {
   /** For a fresh member: the IDs to write into the new WAL. */
   fresh: WalMetadata;
   logger: Logger;
+  /** Told WAL and backend latencies (the member's metrics). */
+  observers?: { wal: WalObserver; backend: BackendObserver; snap: SnapshotterOptions['observer'] };
 }
 
 export async function openStorage(opts: OpenStorageOptions): Promise<OpenedStorage> {
@@ -77,14 +79,22 @@ export async function openStorage(opts: OpenStorageOptions): Promise<OpenedStora
     const { level, msg, ...fields } = e;
     opts.logger.log(level === 'warn' || level === 'error' || level === 'debug' ? level : 'info', msg, fields);
   };
-  const snapshotter = new Snapshotter(dirs.snapDir, { logger: walLogger });
-  const backend = await Backend.open({ path: dirs.backendDir });
+  const snapshotter = new Snapshotter(dirs.snapDir, {
+    logger: walLogger,
+    ...(opts.observers ? { observer: opts.observers.snap } : {}),
+  });
+  const backend = await Backend.open({
+    path: dirs.backendDir,
+    ...(opts.observers ? { observer: opts.observers.backend } : {}),
+  });
+  const observer = opts.observers ? { observer: opts.observers.wal } : {};
   const raftStorage = new MemoryStorage();
 
   if (!(await Wal.exists(dirs.walDir))) {
     const wal = await Wal.create(dirs.walDir, {
       metadata: encodeWalMetadata(opts.fresh),
       ...WAL_OPTIONS,
+      ...observer,
       logger: walLogger,
     });
     return {
@@ -103,7 +113,7 @@ export async function openStorage(opts: OpenStorageOptions): Promise<OpenedStora
   const markers = await Wal.validSnapshotMarkers(dirs.walDir);
   const known = new Set(markers.map((m) => `${m.term}/${m.index}`));
   const snapshot = await snapshotter.loadNewest((meta) => known.has(`${meta.term}/${meta.index}`));
-  const wal = await Wal.open(dirs.walDir, { ...WAL_OPTIONS, logger: walLogger });
+  const wal = await Wal.open(dirs.walDir, { ...WAL_OPTIONS, ...observer, logger: walLogger });
   const read = await wal.readAll(
     snapshot ? { index: snapshot.metadata.index, term: snapshot.metadata.term } : undefined,
   );

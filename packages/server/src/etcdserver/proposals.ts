@@ -37,6 +37,8 @@ export interface ProposalsDeps {
   timeoutMs: number;
   /** Delay before a dropped proposal or membership change is proposed again. */
   retryMs: number;
+  /** etcd_server_proposals_failed_total: proposals that timed out, were withdrawn or refused. */
+  counters: { proposalsFailed: number };
 }
 
 export interface Cancellation {
@@ -69,7 +71,9 @@ export class Proposals {
       // A caller that gives up (cancel, deadline) withdraws a proposal Raft has not taken yet; one
       // already in the log still commits (its outcome is then unknown to the caller, as in etcd).
       const withdraw = (reason: unknown): void => {
-        if (this.waiters.delete(id)) reject(reason);
+        if (!this.waiters.delete(id)) return;
+        this.deps.counters.proposalsFailed++;
+        reject(reason);
       };
       c.signal?.addEventListener('abort', () => withdraw(c.signal!.reason), { once: true });
       c.cancel?.onCancel(withdraw);
@@ -77,6 +81,7 @@ export class Proposals {
         this.proposeData({ id, data });
       } catch (err) {
         this.waiters.delete(id);
+        this.deps.counters.proposalsFailed++;
         reject(err);
         return;
       }
@@ -161,6 +166,7 @@ export class Proposals {
     for (const [id, w] of this.waiters) {
       if (w.term >= term) continue;
       this.waiters.delete(id);
+      this.deps.counters.proposalsFailed++;
       w.reject(etcdError('TimeoutDueToLeaderFail'));
     }
   }
@@ -176,6 +182,7 @@ export class Proposals {
     for (const [id, w] of this.waiters) {
       if (w.deadline > now) break;
       this.waiters.delete(id);
+      this.deps.counters.proposalsFailed++;
       w.reject(etcdError(lead !== w.lead || lead === 0n ? 'TimeoutDueToLeaderFail' : 'Timeout'));
     }
   }
@@ -204,6 +211,11 @@ export class Proposals {
       }
     }
     if (this.queued.length && this.deps.lead() !== 0n) setTimeout(() => this.flushQueued(), this.deps.retryMs).unref();
+  }
+
+  /** Requests waiting for their outcome (etcd_server_proposals_pending). */
+  get pending(): number {
+    return this.waiters.size;
   }
 
   /** Fails every waiting request with `err` (the member stopped or its Raft loop failed). */

@@ -31,6 +31,8 @@ export interface ReadIndexerDeps {
   kick: () => void;
   /** Re-ask Raft when no answer came within this many ms (lost message, leader change). */
   retryMs: number;
+  /** etcd's read index metrics: rounds asked again, reads that timed out. */
+  counters: { slowReadIndexes: number; readIndexesFailed: number };
 }
 
 /** A round's Raft request context: | member ID (8 bytes) | round counter (8 bytes) |. */
@@ -68,6 +70,7 @@ export class ReadIndexer {
         timer: setTimeout(() => {
           if (w.done) return;
           w.done = true;
+          this.deps.counters.readIndexesFailed++;
           reject(etcdError('Timeout'));
         }, timeoutMs),
       };
@@ -112,6 +115,7 @@ export class ReadIndexer {
       this.startRound();
       return;
     }
+    this.deps.counters.slowReadIndexes++;
     round.retry = setTimeout(() => this.reissue(round), this.deps.retryMs);
     round.retry.unref();
     this.issue(round);

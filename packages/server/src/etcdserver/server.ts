@@ -6,6 +6,7 @@
 import { etcdError, GrpcStatusError } from '@conclave/api';
 import {
   type ConfChangeType,
+  MessageType,
   ProposalDroppedError,
   RawNode,
   StateRole,
@@ -33,6 +34,7 @@ import { LeaseHost } from '../lease/index.js';
 import { LeaderRoutes } from './forward-routes.js';
 import type { ApplyProgress, LeaderState, Proposer, ProposeOptions, ReadBarrier } from './ports.js';
 import { Auth, type AuthOptions } from '../auth/index.js';
+import { MemberMetrics } from '../metrics/index.js';
 
 export interface EtcdServerOptions {
   name: string;
@@ -74,7 +76,12 @@ export interface EtcdServerOptions {
   leaseCheckpoint?: { persist: boolean; intervalMs?: number } | null;
   /** Auth: token provider (--auth-token), --bcrypt-cost, --client-cert-auth. */
   auth?: AuthOptions;
+  /** --metrics=extensive: also export the per-method gRPC handling-time histograms. */
+  metricsExtensive?: boolean;
 }
+
+/** etcd's warnApplyDuration: applying longer than this counts as a slow apply. */
+const SLOW_APPLY_MS = 100;
 
 /** Campaigns a follower tries after its leader's process is gone, before the election timeout takes over. */
 const FAST_CAMPAIGN_ATTEMPTS = 3;
@@ -121,17 +128,25 @@ export class EtcdServer implements Proposer, ReadBarrier, LeaderState, ApplyProg
   /** Counters for /metrics and benchmarks. */
   readonly stats = { walSaves: 0, walSaveMs: 0, walWaitMs: 0, entries: 0 };
   readonly startedAt = Date.now();
+  /** This member's metrics (its own registry: members in one process share no series). */
+  readonly metrics: MemberMetrics;
+  /** True while a snapshot from the leader is being installed. */
+  private installingSnapshot = false;
+  /** When a heartbeat last went to each member (etcd counts late heartbeats as send failures). */
+  private readonly heartbeatSent = new Map<bigint, number>();
 
   private constructor(
     private readonly opts: EtcdServerOptions,
     storage: OpenedStorage,
+    metrics: MemberMetrics,
   ) {
+    this.metrics = metrics;
     this.storage = storage;
     this.logger = opts.logger;
     this.memberId = storage.metadata.memberId;
     this.clusterId = storage.metadata.clusterId;
     this.ids = new IdGenerator(this.memberId);
-    this.store = MvccStore.open(storage.backend);
+    this.store = MvccStore.open(storage.backend, metrics.mvcc);
     this.membership = new Membership(storage.backend);
     const snapIndex = storage.snapshot?.metadata.index ?? 0;
     this.node = new RawNode({
@@ -173,6 +188,7 @@ export class EtcdServer implements Proposer, ReadBarrier, LeaderState, ApplyProg
       kick: () => this.kick(),
       timeoutMs: requestTimeoutMs(opts),
       retryMs: opts.heartbeatMs,
+      counters: metrics.server,
     });
     this.reads = new ReadIndexer({
       node: this.node,
@@ -180,6 +196,7 @@ export class EtcdServer implements Proposer, ReadBarrier, LeaderState, ApplyProg
       appliedIndex: () => this.applier.appliedIndex,
       kick: () => this.kick(),
       retryMs: opts.electionTicks * opts.heartbeatMs,
+      counters: metrics.server,
     });
     this.snapshots = new SnapshotPolicy({
       storage,
@@ -206,6 +223,7 @@ export class EtcdServer implements Proposer, ReadBarrier, LeaderState, ApplyProg
         routes: this.routes,
         capped: () => this.alarms.capped,
         register: (kind, fn) => this.applier.register(kind, fn),
+        counters: metrics.lease,
       },
       {
         heartbeatMs: opts.heartbeatMs,
@@ -216,6 +234,29 @@ export class EtcdServer implements Proposer, ReadBarrier, LeaderState, ApplyProg
     );
     // Auth: the store and its appliers, and the apply-time permission checks (auth/).
     this.auth = new Auth(this, opts.auth);
+    this.metrics.attach({
+      memberId: this.memberId,
+      leader: () => this.lead,
+      isLeader: () => this.isLeader,
+      isLearner: () => this.isLearner,
+      committedIndex: () => this.committedIndex,
+      appliedIndex: () => this.appliedIndex,
+      pendingProposals: () => this.proposals.pending,
+      clusterVersion: () => this.membership.version || null,
+      // etcd reports its configured negative value when the quota is off; Conclave keeps no number then
+      quotaBackendBytes: () => this.opts.quotaBackendBytes ?? -1,
+      applyingSnapshot: () => this.installingSnapshot,
+      keyCount: () => this.store.keyCount,
+      currentRevision: () => this.store.currentRevision,
+      compactRevision: () => this.store.compactRevision,
+      dbSize: () => this.backend.size(),
+      dbSizeInUse: () => this.backend.sizeInUse(),
+      openReadTxns: () => this.backend.openReaders(),
+      walBytesWritten: () => this.storage.wal.stats.bytesWritten,
+      defragInflight: () => this.backend.busyOperation === 'defragment',
+      peers: () => this.transport?.peers() ?? [],
+      authRevision: () => this.auth.revision,
+    });
   }
 
   readonly leases: LeaseHost;
@@ -228,13 +269,15 @@ export class EtcdServer implements Proposer, ReadBarrier, LeaderState, ApplyProg
 
   static async start(opts: EtcdServerOptions): Promise<EtcdServer> {
     const clusterId = opts.clusterId ?? computeClusterId(opts.initialMembers.map((m) => m.id));
+    const metrics = new MemberMetrics({ extensive: opts.metricsExtensive === true });
     const storage = await openStorage({
       dataDir: opts.dataDir,
       walDir: opts.walDir,
       fresh: { memberId: opts.memberId, clusterId },
       logger: opts.logger,
+      observers: { wal: metrics.wal, backend: metrics.backend, snap: metrics.snap },
     });
-    const s = new EtcdServer(opts, storage);
+    const s = new EtcdServer(opts, storage, metrics);
     s.durableIndex = storage.raftStorage.lastIndex();
     opts.logger.info(MSG.STARTING_LOCAL_MEMBER, {
       'local-member-id': formatId(s.memberId),
@@ -431,7 +474,12 @@ export class EtcdServer implements Proposer, ReadBarrier, LeaderState, ApplyProg
     if (rd.snapshot) {
       st.raftStorage.applySnapshot(rd.snapshot);
       this.durableIndex = Math.max(this.durableIndex, rd.snapshot.metadata.index);
-      await installSnapshot(this, rd.snapshot, this.receivedDbs.get(rd.snapshot.metadata.index));
+      this.installingSnapshot = true;
+      try {
+        await installSnapshot(this, rd.snapshot, this.receivedDbs.get(rd.snapshot.metadata.index));
+      } finally {
+        this.installingSnapshot = false;
+      }
       this.receivedDbs.clear();
     }
     if (rd.hardState) st.raftStorage.setHardState(rd.hardState);
@@ -452,7 +500,9 @@ export class EtcdServer implements Proposer, ReadBarrier, LeaderState, ApplyProg
   private async applyCommitted(entries: Entry[]): Promise<void> {
     // A defragment holds writes off for a moment: apply once it is done.
     if (this.storage.backend.busyOperation !== null) await this.storage.backend.whenIdle();
+    const t = performance.now();
     const outcomes = this.applier.applyEntries(entries);
+    if (performance.now() - t > SLOW_APPLY_MS) this.metrics.server.slowApplies++;
     for (const [id, outcome] of outcomes) this.proposals.settle(id, outcome);
     this.leases.afterApply(entries);
     this.proposals.applied(entries[entries.length - 1]!.term);
@@ -464,6 +514,7 @@ export class EtcdServer implements Proposer, ReadBarrier, LeaderState, ApplyProg
       const prev = this.lead;
       this.lead = lead;
       if (lead !== 0n) {
+        this.metrics.server.leaderChanges++;
         this.logger.info(
           `raft.node: ${formatId(this.memberId)} elected leader ${formatId(lead)} at term ${rd.hardState?.term ?? this.term}`,
         );
@@ -595,7 +646,22 @@ export class EtcdServer implements Proposer, ReadBarrier, LeaderState, ApplyProg
 
   private send(messages: Message[]): void {
     if (messages.length === 0 || !this.transport) return;
+    if (this.role === StateRole.Leader) this.noteHeartbeats(messages);
     this.transport.send(messages);
+  }
+
+  /**
+   * etcd's heartbeat_send_failures_total: a leader's heartbeat to a member that follows the previous
+   * one by more than twice the heartbeat interval (the leader was too busy, e.g. a slow disk).
+   */
+  private noteHeartbeats(messages: Message[]): void {
+    const now = performance.now();
+    for (const m of messages) {
+      if (m.type !== MessageType.Heartbeat) continue;
+      const last = this.heartbeatSent.get(m.to);
+      if (last !== undefined && now - last > 2 * this.opts.heartbeatMs) this.metrics.server.heartbeatSendFailures++;
+      this.heartbeatSent.set(m.to, now);
+    }
   }
 
   private fail(err: unknown): void {
@@ -726,6 +792,7 @@ export class EtcdServer implements Proposer, ReadBarrier, LeaderState, ApplyProg
     await this.store.close();
     await this.storage.wal.close();
     await this.storage.backend.close();
+    this.metrics.close();
   }
 
   /** Is the error one of the request timeouts etcd reports? */

@@ -7,7 +7,7 @@ import { etcdserverpb } from '@conclave/api';
 import type { EtcdServer } from '../etcdserver/server.js';
 import type { GrpcServer } from '../transport/grpc-server.js';
 import { gatewayRoute, serveGateway } from './gateway.js';
-import { renderMetrics } from './metrics.js';
+import { serveMetrics } from './metrics.js';
 
 type Req = http.IncomingMessage | H2HttpRequest;
 type Res = http.ServerResponse | H2HttpResponse;
@@ -62,19 +62,19 @@ export function createRouter(deps: RouterDeps): (req: Req, res: Res) => void {
       // etcd 3.4 writes the JSON without a content type (Go sniffs text/plain); unhealthy goes through http.Error.
       if (!onlyGet(req, res)) return;
       if (!s) return httpError(res, 503, JSON.stringify({ health: 'false' }));
-      void checkHealth(s).then((ok) =>
-        ok
-          ? send(res, 200, JSON.stringify({ health: 'true' }))
-          : httpError(res, 503, JSON.stringify({ health: 'false' })),
-      );
+      void checkHealth(s).then((ok) => {
+        if (ok) s.metrics.server.healthSuccess++;
+        else s.metrics.server.healthFailures++;
+        if (ok) send(res, 200, JSON.stringify({ health: 'true' }));
+        else httpError(res, 503, JSON.stringify({ health: 'false' }));
+      });
       return;
     }
     if (path === '/livez') return send(res, 200, 'ok');
     if (path === '/readyz') return s && s.leader !== 0n ? send(res, 200, 'ok') : send(res, 503, 'not ready');
     if (path === '/version')
       return onlyGet(req, res) ? send(res, 200, JSON.stringify(deps.version), 'application/json') : undefined;
-    if (path === '/metrics')
-      return send(res, 200, s ? renderMetrics(s) : '', 'text/plain; version=0.0.4; charset=utf-8');
+    if (path === '/metrics') return serveMetrics(s?.metrics ?? null, res);
     if (path.startsWith('/v3')) {
       const rpc = gatewayRoute(path);
       if (!rpc) return send(res, 404, 'Not Found\n');

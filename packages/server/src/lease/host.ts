@@ -14,7 +14,13 @@ import type { Backend } from '../storage/backend/index.js';
 import { encodeCheckpoints, registerLeaseAppliers } from './apply.js';
 import { ExpiryLoop } from './expiry-loop.js';
 import type { LeaseForwarder, LeaseTimeToLive } from './forward.js';
-import { DEFAULT_CHECKPOINT_INTERVAL_MS, LeaseNotFoundError, Lessor, NotPrimaryError } from './lessor.js';
+import {
+  DEFAULT_CHECKPOINT_INTERVAL_MS,
+  type LeaseCounters,
+  LeaseNotFoundError,
+  Lessor,
+  NotPrimaryError,
+} from './lessor.js';
 import { peerLeaseForwarder } from './peer-forwarder.js';
 
 /** The member's ports the lease machinery uses. */
@@ -33,6 +39,8 @@ export interface LeaseHostDeps {
   /** True while NOSPACE is raised (LeaseGrant is refused at apply). */
   capped(): boolean;
   register(kind: RequestKind, fn: (req: InternalRequest) => unknown): void;
+  /** What etcd's lease metrics count (the member's metrics). */
+  counters?: LeaseCounters;
 }
 
 export interface LeaseHostOptions {
@@ -89,6 +97,7 @@ export class LeaseHost {
       minTtl: minLeaseTtl(o.heartbeatMs, o.electionTicks),
       expiredRetryMs: o.requestTimeoutMs,
       logger: d.logger,
+      ...(d.counters ? { counters: d.counters } : {}),
       ...(cp
         ? {
             checkpoint: {
@@ -102,7 +111,11 @@ export class LeaseHost {
     registerLeaseAppliers({ lessor: this.lessor, store: d.store, capped: d.capped, register: d.register });
     this.loop = new ExpiryLoop({
       lessor: this.lessor,
-      revoke: (id) => propose(RequestKind.LeaseRevoke, encodeMessage(etcdserverpb.LeaseRevokeRequest, { ID: id })),
+      revoke: (id) =>
+        propose(RequestKind.LeaseRevoke, encodeMessage(etcdserverpb.LeaseRevokeRequest, { ID: id })).then((r) => {
+          if (d.counters) d.counters.expired++;
+          return r;
+        }),
       checkpoint: (cps) => propose(RequestKind.LeaseCheckpoint, encodeCheckpoints(cps)),
       checkpointing: cp !== null,
       logger: d.logger,

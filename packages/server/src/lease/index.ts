@@ -13,6 +13,7 @@ export {
   LEASE_REVOKE_RATE,
   type Checkpoint,
   type LessorOptions,
+  type LeaseCounters,
 } from './lessor.js';
 export { Lease, FOREVER } from './lease.js';
 export type { LeaseForwarder, LeaseTimeToLive } from './forward.js';

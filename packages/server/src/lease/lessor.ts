@@ -55,6 +55,19 @@ export interface LessorOptions {
     propose(cps: Checkpoint[]): Promise<unknown>;
   };
   logger?: Logger;
+  /** What etcd's lease metrics count (grants, revocations, renewals, granted TTLs). */
+  counters?: LeaseCounters;
+}
+
+/** Counts for etcd's etcd_debugging_lease_* families. */
+export interface LeaseCounters {
+  granted: number;
+  revoked: number;
+  renewed: number;
+  /** Expired leases the leader revoked (etcd_debugging_server_lease_expired_total). */
+  expired: number;
+  /** Told each granted lease's TTL in seconds. */
+  readonly ttl: ((seconds: number) => void) | null;
 }
 
 export class Lessor {
@@ -114,6 +127,11 @@ export class Lessor {
     if (ttlSeconds > MAX_LEASE_TTL) throw etcdError('LeaseTTLTooLarge');
     if (this.leases.has(id)) throw etcdError('LeaseExist');
     const l = new Lease(id, Math.max(ttlSeconds, this.o.minTtl));
+    const c = this.o.counters;
+    if (c) {
+      c.granted++;
+      c.ttl?.(l.ttl);
+    }
     this.leases.set(id, l);
     this.persist(l);
     this.recordUndo(() => {
@@ -142,6 +160,7 @@ export class Lessor {
     this.expiries.remove(id);
     this.checkpoints.remove(id);
     this.o.backend.dbs.lease.removeSync(leaseKey(id));
+    if (this.o.counters) this.o.counters.revoked++;
     this.recordUndo(() => {
       this.leases.set(id, l);
       if (this.primary) this.expiries.set(id, l.expiry);
@@ -190,6 +209,7 @@ export class Lessor {
     }
     l.refresh(0);
     this.expiries.set(id, l.expiry);
+    if (this.o.counters) this.o.counters.renewed++;
     return l.ttl;
   }
 

@@ -98,12 +98,18 @@ export class Compactor {
   private async run(job: CompactionJob): Promise<void> {
     const { core } = this;
     const backend = core.backend;
+    const obs = core.counters.compaction;
+    const started = performance.now();
+    let indexMs = 0;
     let from: string | null = '';
     while (from !== null) {
       await tick();
       this.check(job);
+      const t = performance.now();
       from = core.index.compactSlice(job.rev, from, INDEX_SLICE);
+      indexMs += performance.now() - t;
     }
+    obs?.indexPauseMs(indexMs);
     let start = encodeRevKey(0, 0);
     const end = encodeRevKey(job.rev + 1, 0);
     for (;;) {
@@ -120,9 +126,12 @@ export class Compactor {
         if (!this.kept(key, value)) garbage.push(key);
       }
       if (garbage.length > 0) {
+        const t = performance.now();
         backend.batch(() => {
           for (const k of garbage) db.removeSync(k);
         });
+        obs?.dbPauseMs(performance.now() - t);
+        core.counters.compactedKeys += garbage.length;
       }
       if (seen < PHYSICAL_BATCH || last === null) break;
       start = Buffer.concat([last, Buffer.from([0])]); // the smallest key after `last`
@@ -130,6 +139,8 @@ export class Compactor {
     while (backend.busyOperation !== null) await backend.whenIdle();
     this.check(job);
     backend.batch(() => backend.putMeta(META.finishedCompactRev, encodeRevKey(job.rev, 0)));
+    core.counters.lastCompaction = Date.now() / 1000;
+    obs?.totalMs(performance.now() - started);
   }
 
   /** True when the stored revision is still referenced by the (compacted) index. */

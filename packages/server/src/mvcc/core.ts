@@ -8,7 +8,7 @@ import { CompactedError, FutureRevisionError } from './errors.js';
 import { KeyIndex, type KeyEntry } from './key-index.js';
 import { EMPTY, decodeKeyValue, encodeKeyValueInto, keyValueSize, stripValue } from './kv-codec.js';
 import { TOMBSTONE_KEY_LEN, writeRevKey } from './revision.js';
-import type { KeyValue, RangeOptions, RangeSelect } from './types.js';
+import { newMvccCounters, type KeyValue, type MvccCounters, type RangeOptions, type RangeSelect } from './types.js';
 
 const U_PUT = 0; // put on a live key
 const U_CREATE = 1; // put that (re)created a key whose entry existed
@@ -37,7 +37,11 @@ export class StoreCore {
   private readonly uKind: number[] = [];
   private readonly uLease: bigint[] = [];
 
-  constructor(readonly backend: Backend) {}
+  constructor(
+    readonly backend: Backend,
+    /** What etcd's mvcc metrics count (ranges here; puts and deletes in WriteTxn). */
+    readonly counters: MvccCounters = newMvccCounters(),
+  ) {}
 
   get kvDb(): BinaryDb {
     return this.backend.dbs.key;
@@ -66,6 +70,7 @@ export class StoreCore {
     opts: RangeOptions | undefined,
     raw: boolean,
   ): { kvs: T[]; count: number } {
+    this.counters.range++;
     const limit = opts?.limit !== undefined && opts.limit > 0 ? opts.limit : Infinity;
     const countOnly = opts?.countOnly === true;
     const keysOnly = opts?.keysOnly === true;

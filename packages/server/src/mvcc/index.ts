@@ -5,6 +5,7 @@
 // HashKV, history for watchers and commit notifications.
 
 export { MvccStore } from './store.js';
+export { newMvccCounters } from './types.js';
 export { WriteTxn } from './write-txn.js';
 export { CompactedError, FutureRevisionError, MvccError, StoreClosedError } from './errors.js';
 export { decodeKeyValue, encodeKeyValue } from './kv-codec.js';
@@ -17,6 +18,7 @@ export type {
   HashKVResult,
   HistoryOptions,
   KeyValue,
+  MvccCounters,
   MvccEvent,
   PutOptions,
   PutResult,

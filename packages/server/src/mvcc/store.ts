@@ -15,6 +15,7 @@ import type {
   HashKVResult,
   HistoryOptions,
   KeyValue,
+  MvccCounters,
   MvccEvent,
   RangeOptions,
   RangeResult,
@@ -35,14 +36,17 @@ export class MvccStore {
   private closed = false;
   private inTxn = false;
 
-  private constructor(private readonly backend: Backend) {
-    this.core = new StoreCore(backend);
+  private constructor(
+    private readonly backend: Backend,
+    counters: MvccCounters | undefined,
+  ) {
+    this.core = new StoreCore(backend, counters);
     this.compactor = new Compactor(this.core);
   }
 
   /** Opens the store on `backend`: rebuilds the key index and resumes an interrupted compaction. */
-  static open(backend: Backend): MvccStore {
-    const s = new MvccStore(backend);
+  static open(backend: Backend, counters?: MvccCounters): MvccStore {
+    const s = new MvccStore(backend, counters);
     s.load();
     s.unsubscribe.push(
       backend.onReplace((reason) => {
@@ -150,7 +154,15 @@ export class MvccStore {
 
   /** etcd's HashKV at `rev` (0 = current). Throws CompactedError if rev ≤ compactRevision. */
   hashKV(rev = 0): HashKVResult {
-    return hashKV(this.core, rev);
+    const t = performance.now();
+    const r = hashKV(this.core, rev);
+    this.core.counters.hashSeconds?.((performance.now() - t) / 1000);
+    return r;
+  }
+
+  /** What etcd's mvcc metrics count on this store. */
+  get counters(): MvccCounters {
+    return this.core.counters;
   }
 
   /**

@@ -108,3 +108,40 @@ export interface HashKVResult {
 
 /** Receives each committed logical transaction: its revision and its events (in write order). */
 export type CommitListener = (rev: number, events: readonly MvccEvent[]) => void;
+
+/**
+ * What the store counts for etcd's mvcc metrics: operations (each range, put and delete call, txns
+ * of more than one operation), put bytes and compaction work. Plain numbers, read at scrape time.
+ */
+export interface MvccCounters {
+  range: number;
+  put: number;
+  delete: number;
+  txn: number;
+  putBytes: number;
+  compactedKeys: number;
+  /** Unix time (s) of the last finished compaction, 0 before one. */
+  lastCompaction: number;
+  /** Told each compaction's index pause, each physical batch pause and its total duration (ms). */
+  readonly compaction: {
+    indexPauseMs(ms: number): void;
+    dbPauseMs(ms: number): void;
+    totalMs(ms: number): void;
+  } | null;
+  /** Told how long each HashKV took (s). */
+  readonly hashSeconds: ((s: number) => void) | null;
+}
+
+export function newMvccCounters(): MvccCounters {
+  return {
+    range: 0,
+    put: 0,
+    delete: 0,
+    txn: 0,
+    putBytes: 0,
+    compactedKeys: 0,
+    lastCompaction: 0,
+    compaction: null,
+    hashSeconds: null,
+  };
+}

@@ -51,6 +51,9 @@ export class WriteTxn {
   put(key: Buffer, value: Buffer, lease: bigint = 0n, opts?: PutOptions): PutResult {
     this.assertOpen();
     if (key.length === 0) throw new RangeError('mvcc: empty key');
+    const c = this.core.counters;
+    c.put++;
+    c.putBytes += key.length + value.length;
     const r = this.core.put(this.rev, this.sub++, key, value, lease, opts?.prevKv === true);
     const ev: MvccEvent = { type: 'put', kv: r.kv, prevLease: r.prevLease };
     if (r.prevKv) ev.prevKv = r.prevKv;
@@ -62,6 +65,7 @@ export class WriteTxn {
   deleteRange(key: Buffer, end: Buffer | null, opts?: DeleteOptions): DeleteResult {
     this.assertOpen();
     const core = this.core;
+    core.counters.delete++;
     const targets: KeyEntry[] = [];
     if (end === null || end.length === 0) {
       const e = core.index.get(key.toString('latin1'));

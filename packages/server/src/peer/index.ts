@@ -6,3 +6,4 @@ export { PeerTransport, type TransportDeps } from './transport.js';
 export { PeerServer, memberToJson, type PeerHandler } from './server.js';
 export { PeerFaults } from './faults.js';
 export { PEER_HEADERS } from './frame.js';
+export type { PeerCounters, PeerStats } from './stats.js';

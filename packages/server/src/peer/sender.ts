@@ -12,12 +12,17 @@ import { MessageType, type Message } from '../raft/types.js';
 import type { Logger } from '../log/index.js';
 import { formatId } from '../log/index.js';
 import { encodeFrames, PEER_HEADERS } from './frame.js';
+import type { PeerCounters, PeerStats } from './stats.js';
 import { connectPeer, upgradeToRaftStream, UpgradeRefusedError } from './upgrade.js';
 
 /** Bytes buffered on a stream before new messages are dropped. */
 const MAX_BUFFERED = 32 * 1024 * 1024;
 const BACKOFF_MIN_MS = 50;
 const BACKOFF_MAX_MS = 1000;
+/** How often the round trip to a connected member is measured (etcd records its prober's every 30 s). */
+const PROBE_INTERVAL_MS = 30_000;
+/** The first probe comes 2–4 s after the stream is up. */
+const FIRST_PROBE_MS = 2_000;
 
 export interface SenderDeps {
   localId: bigint;
@@ -35,6 +40,8 @@ export interface SenderDeps {
   onPeerGone?(id: bigint): void;
   /** A readable stream of a consistent copy of the backend database, and its size. */
   openSnapshotDb(): Promise<{ size: number; stream: NodeJS.ReadableStream }>;
+  /** Where bytes sent, send failures and round trips are counted (etcd's network metrics). */
+  stats?: PeerStats;
 }
 
 export class PeerSender {
@@ -49,12 +56,15 @@ export class PeerSender {
   private stopped = false;
   private reportedDown = false;
   private sendingSnapshot = false;
+  private readonly counters: PeerCounters | null;
+  private probeTimer: NodeJS.Timeout | null = null;
 
   constructor(
     readonly id: bigint,
     private urls: string[],
     private readonly deps: SenderDeps,
   ) {
+    this.counters = deps.stats?.peer(id) ?? null;
     this.connect();
   }
 
@@ -113,6 +123,7 @@ export class PeerSender {
         this.reportedDown = false;
         // nothing comes back on the stream; reading notices the peer closing it
         sock.resume();
+        this.startProbing();
       },
       (err: unknown) => {
         // (the socket's 'close' may already have run onDown: do not require it to be current)
@@ -165,12 +176,15 @@ export class PeerSender {
     if (rest.length === 0) return;
     const sock = this.socket;
     if (!this.connected || !sock || sock.destroyed || sock.writableLength > MAX_BUFFERED) {
+      if (this.counters) this.counters.sentFailures += rest.length;
       this.deps.reportUnreachable(this.id);
       this.deps.onDropped?.(rest);
       this.connect();
       return;
     }
-    sock.write(encodeFrames(rest));
+    const frames = encodeFrames(rest);
+    if (this.counters) this.counters.sentBytes += frames.length;
+    sock.write(frames);
   }
 
   private async sendSnapshot(m: Message): Promise<void> {
@@ -201,6 +215,7 @@ export class PeerSender {
       });
       req.resume();
       const ok = status === 200;
+      if (ok && this.counters) this.counters.sentBytes += head.length + db.size;
       this.deps.logger.info(ok ? 'sent database snapshot' : 'peer refused database snapshot', {
         'remote-peer-id': formatId(this.id),
         'snapshot-index': m.snapshot?.metadata.index,
@@ -220,8 +235,8 @@ export class PeerSender {
     }
   }
 
-  /** Sends a request to this member's forwarding route and returns its body. */
-  forward(path: string, body: Uint8Array, timeoutMs: number): Promise<Buffer> {
+  /** The HTTP/2 session for forwarded requests and probes, opened on first use. */
+  private forwardSession(): http2.ClientHttp2Session {
     if (!this.session || this.session.destroyed || this.session.closed) {
       const fresh = this.openSession(this.urls[0]!);
       fresh.on('error', () => {});
@@ -230,7 +245,33 @@ export class PeerSender {
       });
       this.session = fresh;
     }
-    const s = this.session;
+    return this.session;
+  }
+
+  /**
+   * Measures the round trip to the member every PROBE_INTERVAL_MS while connected, the first time a
+   * few seconds after the stream came up (not during a cluster's start, when every member connects).
+   */
+  private startProbing(): void {
+    if (!this.deps.stats || this.probeTimer) return;
+    const probe = (): void => {
+      this.probeTimer = null;
+      if (this.stopped || !this.connected) return;
+      const t = performance.now();
+      const req = this.forwardSession().request({ ':method': 'GET', ':path': '/version', ...this.memberHeaders() });
+      const timer = setTimeout(() => req.close(), PROBE_INTERVAL_MS).unref();
+      req.on('error', () => {});
+      req.on('response', () => this.deps.stats?.rttSeconds(this.id, (performance.now() - t) / 1000));
+      req.on('close', () => clearTimeout(timer));
+      req.resume();
+      this.probeTimer = setTimeout(probe, PROBE_INTERVAL_MS).unref();
+    };
+    this.probeTimer = setTimeout(probe, FIRST_PROBE_MS + Math.random() * FIRST_PROBE_MS).unref();
+  }
+
+  /** Sends a request to this member's forwarding route and returns its body. */
+  forward(path: string, body: Uint8Array, timeoutMs: number): Promise<Buffer> {
+    const s = this.forwardSession();
     return new Promise<Buffer>((resolve, reject) => {
       const req = s.request(this.headers(path), { endStream: false });
       const timer = setTimeout(() => {
@@ -269,6 +310,7 @@ export class PeerSender {
   stop(): void {
     this.stopped = true;
     if (this.retryTimer) clearTimeout(this.retryTimer);
+    if (this.probeTimer) clearTimeout(this.probeTimer);
     this.socket?.destroy();
     this.socket = null;
     this.session?.destroy();

@@ -3,7 +3,7 @@
 // the internal routes other members use to forward requests to this one (lease keep-alives).
 
 import { createWriteStream } from 'node:fs';
-import { rename, rm } from 'node:fs/promises';
+import { open, rename, rm } from 'node:fs/promises';
 import http from 'node:http';
 import http2 from 'node:http2';
 import type net from 'node:net';
@@ -15,6 +15,7 @@ import type { Logger } from '../log/index.js';
 import { formatId } from '../log/index.js';
 import type { PeerFaults } from './faults.js';
 import { FrameDecoder, PEER_HEADERS } from './frame.js';
+import type { PeerStats } from './stats.js';
 import { acceptUpgrade, RAFT_UPGRADE, refuseUpgrade } from './upgrade.js';
 
 export interface PeerHandler {
@@ -33,6 +34,10 @@ export interface PeerHandler {
   forwarded?(path: string, body: Buffer): Promise<Buffer> | undefined;
   /** More HTTP/1.1 routes by path (e.g. /members/hashkv for the corruption checks). */
   routes?: ReadonlyMap<string, http.RequestListener>;
+  /** Where bytes received per member are counted (etcd's network metrics). */
+  stats?: PeerStats;
+  /** Told how long saving a received snapshot database took, and its fsync (seconds). */
+  snapshotDbSaved?(totalSeconds: number, fsyncSeconds: number): void;
 }
 
 function hexHeader(v: string | string[] | undefined): bigint | null {
@@ -159,11 +164,14 @@ export class PeerServer {
     this.streams.add(sock);
     sock.on('close', () => this.streams.delete(sock));
     const dec = new FrameDecoder();
+    const counters = this.handler.stats?.peer(from) ?? null;
     const onData = (chunk: Buffer): void => {
       let msgs: Message[];
+      if (counters) counters.receivedBytes += chunk.length;
       try {
         msgs = dec.push(chunk);
       } catch (err) {
+        if (counters) counters.receivedFailures++;
         this.logger.warn('bad peer frame; closing stream', { 'remote-peer-id': formatId(from), error: String(err) });
         sock.destroy();
         return;
@@ -201,11 +209,14 @@ export class PeerServer {
     if (from === null) return;
     const tmp = join(this.handler.snapshotDir, `incoming-${process.pid}-${++this.snapSeq}.snap.db.tmp`);
     const out = createWriteStream(tmp);
+    const started = performance.now();
+    const counters = this.handler.stats?.peer(from) ?? null;
     let head: Buffer | null = Buffer.alloc(0);
     let msg: Message | null = null;
     try {
       await new Promise<void>((resolve, reject) => {
         stream.on('data', (chunk: Buffer) => {
+          if (counters) counters.receivedBytes += chunk.length;
           if (head !== null) {
             head = Buffer.concat([head, chunk]);
             if (head.length < 4) return;
@@ -232,7 +243,17 @@ export class PeerServer {
         this.handler.snapshotDir,
         `${m.snapshot.metadata.index.toString(16).padStart(16, '0')}.snap.db`,
       );
+      // durable before it is named (etcd fsyncs the .snap.db it receives)
+      const fsyncStart = performance.now();
+      const fh = await open(tmp, 'r+');
+      try {
+        await fh.sync();
+      } finally {
+        await fh.close();
+      }
+      const fsyncSeconds = (performance.now() - fsyncStart) / 1000;
       await rename(tmp, final);
+      this.handler.snapshotDbSaved?.((performance.now() - started) / 1000, fsyncSeconds);
       this.logger.info('received database snapshot', {
         'remote-peer-id': formatId(from),
         'snapshot-index': m.snapshot.metadata.index,

@@ -70,6 +70,11 @@ export class PeerTransport {
     if (dropped.length) this.deps.onDropped?.(dropped);
   }
 
+  /** Each remote member with a sender, and whether its stream is up (etcd_network_active_peers). */
+  *peers(): Iterable<[bigint, boolean]> {
+    for (const [id, s] of this.senders) yield [id, s.isConnected];
+  }
+
   /** Is the stream to this member up (for etcd's "started members" checks)? */
   isActive(id: bigint): boolean {
     return this.senders.get(id)?.isConnected ?? false;

@@ -26,7 +26,12 @@ export interface RegisteredServices {
  * `hasleader: true` metadata fails at once with "no leader" when there is none.
  */
 function interceptors(ctx: ServiceContext): Interceptor {
+  const requests = ctx.server.metrics.server.clientRequests;
   return (path, req, call) => {
+    // etcd_server_client_requests_total, by the version clientv3 sends in its metadata
+    const byVersion = req === undefined ? requests.stream : requests.unary;
+    const version = call.metadata('client-api-version') ?? 'unknown';
+    byVersion.set(version, (byVersion.get(version) ?? 0) + 1);
     requireLeaderIfAsked(ctx, call);
     if (!ctx.server.isLearner) return;
     if (path === etcdserverpb.MaintenanceService.Status.path) return;

@@ -84,18 +84,32 @@ export function watchService(
     clusterId: () => s.clusterId,
     memberId: () => s.memberId,
     term: () => s.node.raft.term,
+    counters: s.metrics.watch,
   });
   const opts = {
     progressIntervalMs: ctx.watchProgressNotifyIntervalMs || DEFAULT_PROGRESS_INTERVAL_MS,
     fragmentBytes: ctx.maxRequestBytes + GRPC_OVERHEAD_BYTES,
   };
   const calls = new Set<WatchCall>();
+  const streams = new Set<WatchStream>();
+  const sum = (f: (w: WatchStream) => number) => (): number => {
+    let n = 0;
+    for (const w of streams) n += f(w);
+    return n;
+  };
+  const detachMetrics = s.metrics.attachWatch({
+    watchers: sum((w) => w.watchers.size),
+    slowWatchers: sum((w) => w.lagging),
+    streams: () => streams.size,
+    pendingEvents: sum((w) => w.pendingEvents),
+  });
 
   const Watch = (call: WatchCall): void => {
     if (!guard.admit(call)) return;
     calls.add(call);
     const sink = call instanceof GrpcCall ? grpcSink(call) : messageSink(call);
     const stream = new WatchStream(hub, sink, opts);
+    streams.add(stream);
     const dispatch = (req: etcdserverpb.WatchRequest): Promise<void> | undefined => {
       const create = req.createRequest;
       if (create) {
@@ -126,6 +140,7 @@ export function watchService(
     call.onHalfClose = () => {};
     call.onDone = () => {
       calls.delete(call);
+      streams.delete(stream);
       guard.release(call);
       stream.close();
     };
@@ -137,6 +152,7 @@ export function watchService(
     close: (err) => {
       for (const c of [...calls]) c.finish(err);
       calls.clear();
+      detachMetrics();
       hub.close();
     },
   };

@@ -58,6 +58,35 @@ function parseTimeout(v: string | undefined): number | undefined {
 }
 
 /**
+ * Counters of one method that its calls bump (go-grpc-prometheus's server families and etcd's client
+ * byte counts; the member's metrics/ keeps and exports them).
+ */
+export interface CallStats {
+  started: number;
+  msgReceived: number;
+  msgSent: number;
+  bytesReceived: number;
+  bytesSent: number;
+  /** Finished calls by gRPC status code (index = code). */
+  readonly handled: number[];
+  /** Told each call's duration in seconds when it finishes (null: calls are not timed). */
+  readonly timing: ((seconds: number) => void) | null;
+}
+
+/** Counters for a server without metrics. */
+export function newCallStats(timing: ((seconds: number) => void) | null = null): CallStats {
+  return {
+    started: 0,
+    msgReceived: 0,
+    msgSent: 0,
+    bytesReceived: 0,
+    bytesSent: 0,
+    handled: new Array<number>(17).fill(0),
+    timing,
+  };
+}
+
+/**
  * The server side of one call. Decodes incoming messages with `reqType` and hands them to `onMessage`;
  * sends responses with `send`; finishes with `finish(error?)`.
  */
@@ -69,6 +98,7 @@ export class GrpcCall<Req, Res> implements ServerCall<Req, Res> {
   private headersSent = false;
   private finished = false;
   private deadlineTimer: NodeJS.Timeout | null = null;
+  private readonly startedAt: number;
   onMessage: (req: Req) => void = () => {};
   onHalfClose: () => void = () => {};
   /** Called once when the call ends for any reason (finished, cancelled, connection lost). */
@@ -80,7 +110,10 @@ export class GrpcCall<Req, Res> implements ServerCall<Req, Res> {
     private readonly resType: MessageCodec<Res>,
     private readonly maxRecvBytes: number,
     readonly peerCommonName: string | undefined,
+    private readonly stats: CallStats = newCallStats(),
   ) {
+    stats.started++;
+    this.startedAt = stats.timing ? performance.now() : 0;
     const timeout = parseTimeout(stream.header('grpc-timeout'));
     // Beyond setTimeout's range (~24.8 days, e.g. Go's "2592000S") a timer would fire at once: no deadline.
     if (timeout !== undefined && timeout <= MAX_TIMER_MS) {
@@ -98,6 +131,7 @@ export class GrpcCall<Req, Res> implements ServerCall<Req, Res> {
       if (!this.finished) {
         this.finished = true;
         this.abort(new GrpcStatusError(GrpcCode.CANCELLED, 'context canceled'));
+        this.count(GrpcCode.CANCELLED);
         this.cleanup();
       }
     };
@@ -196,6 +230,8 @@ export class GrpcCall<Req, Res> implements ServerCall<Req, Res> {
         );
         return;
       }
+      this.stats.msgReceived++;
+      this.stats.bytesReceived += len;
       this.onMessage(req);
     }
     if (buf.length > 0 && !this.finished) this.pending = Buffer.from(buf);
@@ -217,6 +253,8 @@ export class GrpcCall<Req, Res> implements ServerCall<Req, Res> {
     const len = w.pos - 5;
     w.buf[0] = 0;
     w.buf.writeUInt32BE(len, 1);
+    this.stats.msgSent++;
+    this.stats.bytesSent += len;
     return this.stream.write(w.finish());
   }
 
@@ -224,6 +262,8 @@ export class GrpcCall<Req, Res> implements ServerCall<Req, Res> {
   sendRaw(body: Uint8Array): boolean {
     if (this.finished || this.stream.closed) return false;
     this.sendHeaders();
+    this.stats.msgSent++;
+    this.stats.bytesSent += body.length;
     if (body.length === 0) return this.stream.write(EMPTY_FRAME);
     const frame = Buffer.allocUnsafe(5 + body.length);
     frame[0] = 0;
@@ -237,10 +277,6 @@ export class GrpcCall<Req, Res> implements ServerCall<Req, Res> {
     if (this.finished) return;
     this.finished = true;
     const stream = this.stream;
-    if (stream.closed) {
-      this.cleanup();
-      return;
-    }
     let code: number = GrpcCode.OK;
     let message = '';
     if (err !== undefined) {
@@ -252,6 +288,11 @@ export class GrpcCall<Req, Res> implements ServerCall<Req, Res> {
         message = err instanceof Error ? err.message : String(err);
       }
     }
+    this.count(code);
+    if (stream.closed) {
+      this.cleanup();
+      return;
+    }
     const trailers = code === GrpcCode.OK && !message ? OK_TRAILERS : ['grpc-status', String(code)];
     if (message) trailers.push('grpc-message', encodeGrpcMessage(message));
     if (!this.headersSent) {
@@ -262,6 +303,13 @@ export class GrpcCall<Req, Res> implements ServerCall<Req, Res> {
       stream.end(trailers);
     }
     this.cleanup();
+  }
+
+  /** The call ended with `code` (go-grpc-prometheus's handled count and handling time). */
+  private count(code: number): void {
+    const st = this.stats;
+    st.handled[code] = (st.handled[code] ?? 0) + 1;
+    if (st.timing) st.timing((performance.now() - this.startedAt) / 1000);
   }
 
   private cleanup(): void {

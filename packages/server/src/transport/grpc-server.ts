@@ -15,7 +15,7 @@ import {
   type ResponseOf,
   type ServiceDescriptor,
 } from '@conclave/api';
-import { GrpcCall, encodeGrpcMessage } from './grpc-call.js';
+import { GrpcCall, encodeGrpcMessage, newCallStats, type CallStats } from './grpc-call.js';
 import type { CallContext, ServerCall } from './call.js';
 import { H2Connection } from './h2/connection.js';
 import { H2HttpRequest, H2HttpResponse } from './h2/http-adapter.js';
@@ -47,6 +47,8 @@ export type ServiceHandlers<S extends ServiceDescriptor> = { [K in keyof S]: Han
 export interface Registered {
   desc: MethodDescriptor<unknown, unknown>;
   handler: (...args: never[]) => unknown;
+  /** The method's call counters. */
+  stats: CallStats;
 }
 
 export type HttpFallback = (
@@ -67,6 +69,8 @@ export interface GrpcServerOptions {
   http: HttpFallback;
   /** A bug surfaced by a connection's input (the connection or request was closed): for the log. */
   onError?: (err: unknown) => void;
+  /** The counters each registered method's calls bump (metrics); plain unexported counters if absent. */
+  callStats?: (desc: MethodDescriptor<unknown, unknown>) => CallStats;
 }
 
 export class GrpcServer {
@@ -103,7 +107,7 @@ export class GrpcServer {
       const desc = service[key] as MethodDescriptor<unknown, unknown>;
       const handler = (handlers as Record<string, (...args: never[]) => unknown>)[key];
       if (!handler) throw new Error(`no handler for ${desc.path}`);
-      this.methods.set(desc.path, { desc, handler });
+      this.methods.set(desc.path, { desc, handler, stats: this.statsFor(desc) });
       this.services.add(desc.service);
     }
   }
@@ -115,11 +119,17 @@ export class GrpcServer {
 
   /** Registers one method's handler (used for services implemented only in part elsewhere). */
   addMethod<M extends ServiceDescriptor[string]>(desc: M, handler: HandlerFor<M>): void {
+    const d = desc as MethodDescriptor<unknown, unknown>;
     this.methods.set(desc.path, {
-      desc: desc as MethodDescriptor<unknown, unknown>,
+      desc: d,
       handler: handler as (...args: never[]) => unknown,
+      stats: this.statsFor(d),
     });
     this.services.add(desc.service);
+  }
+
+  private statsFor(desc: MethodDescriptor<unknown, unknown>): CallStats {
+    return this.opts.callStats?.(desc) ?? newCallStats();
   }
 
   /** Serves HTTP/2 on `socket`; `head` holds bytes already read from it (the sniffed preface). */
@@ -185,7 +195,7 @@ export class GrpcServer {
       return;
     }
     const { desc } = reg;
-    const call = new GrpcCall(stream, desc.requestType, desc.responseType, this.opts.maxRecvBytes, cn);
+    const call = new GrpcCall(stream, desc.requestType, desc.responseType, this.opts.maxRecvBytes, cn, reg.stats);
     if (desc.requestStream) {
       try {
         this.interceptor?.(desc.path, undefined, call);

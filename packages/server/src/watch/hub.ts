@@ -28,6 +28,8 @@ export interface WatchHubOptions {
   clusterId(): bigint;
   memberId(): bigint;
   term(): number;
+  /** Where events sent to watchers are counted (etcd_debugging_mvcc_events_total). */
+  counters?: { events: number };
 }
 
 interface Batch {
@@ -177,6 +179,7 @@ export class WatchHub {
       }
       if (w.prevKv) this.lookupPrev(evs);
       s.sendEvents(w, hdr, evs);
+      if (this.o.counters) this.o.counters.events += evs.length;
       w.minRev = rev + 1;
     }
   }
@@ -276,6 +279,7 @@ export class WatchHub {
       if (b && b.events.length > 0) {
         if (w.prevKv) this.lookupPrev(b.events);
         w.stream.sendEvents(w, hdr, b.events);
+        if (this.o.counters) this.o.counters.events += b.events.length;
       }
       w.minRev = b && b.moreRev !== 0 ? b.moreRev : readTo + 1;
       if (w.minRev > cur) {

@@ -67,6 +67,13 @@ export class WatchStream {
     private readonly o: WatchStreamOptions,
   ) {}
 
+  /** Events queued on this stream and not sent yet (etcd_debugging_mvcc_pending_events_total). */
+  get pendingEvents(): number {
+    let n = 0;
+    for (const o of this.out) if (!Buffer.isBuffer(o)) n += o.frames.length;
+    return n;
+  }
+
   /** False once the transport is congested and the queue is full: new events make victims. */
   get accepting(): boolean {
     return !this.congested || this.queued < MAX_QUEUED_RESPONSES;

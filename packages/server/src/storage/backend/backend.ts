@@ -30,6 +30,15 @@ export interface BackendOptions {
    * at `sync()`; the WAL holds the truth meanwhile). See `sync()` for the trade-off.
    */
   durableCommits?: boolean;
+  /** Told how long each batch commit, defragment and snapshot copy took (etcd's backend metrics). */
+  observer?: BackendObserver;
+}
+
+/** Receives backend operation durations, in seconds. */
+export interface BackendObserver {
+  commitSeconds(s: number): void;
+  defragSeconds(s: number): void;
+  snapshotSeconds(s: number): void;
 }
 
 /** Why the data file was replaced. After 'restore' the contents differ: stores must reload. */
@@ -62,6 +71,7 @@ export class Backend {
     readonly dir: string,
     private readonly mapSize: number,
     private readonly txnFlags: number,
+    private readonly observer: BackendObserver | null,
     gen: number,
     file: string,
     env: Env,
@@ -76,7 +86,15 @@ export class Backend {
     const mapSize = opts.mapSize ?? DEFAULT_MAP_SIZE;
     const { gen, file } = await prepareDir(opts.path);
     const env = await openEnv(file, mapSize);
-    return new Backend(opts.path, mapSize, opts.durableCommits ? TXN_DURABLE : TXN_NO_SYNC, gen, file, env);
+    return new Backend(
+      opts.path,
+      mapSize,
+      opts.durableCommits ? TXN_DURABLE : TXN_NO_SYNC,
+      opts.observer ?? null,
+      gen,
+      file,
+      env,
+    );
   }
 
   /** Current sub-database handles. They change on defragment/restore: look them up per use. */
@@ -116,6 +134,7 @@ export class Backend {
     if (this.busyOp !== null) throw new BackendBusyError(this.busyOp);
     this.depth = 1;
     this.seq++;
+    const t = this.observer ? performance.now() : 0;
     let result: T;
     try {
       result = this.root.transactionSync(() => {
@@ -134,6 +153,7 @@ export class Backend {
       throw err;
     }
     this.depth = 0;
+    if (this.observer) this.observer.commitSeconds((performance.now() - t) / 1000);
     if (this.abortHooks.length > 0) this.abortHooks = [];
     const commits = this.commitHooks;
     if (commits.length > 0) {
@@ -228,6 +248,11 @@ export class Backend {
     return usedPages(this.root, this._dbs);
   }
 
+  /** LMDB reader slots in use (etcd_mvcc_db_open_read_transactions). */
+  openReaders(): number {
+    return (this.root.getStats() as { numReaders: number }).numReaders;
+  }
+
   /** Resolves when no defragment or restore is running. */
   async whenIdle(): Promise<void> {
     while (this.busy) await this.busy;
@@ -240,6 +265,7 @@ export class Backend {
 
   /** Rewrites the data file without free pages (copy-compact, then swap). Writes wait meanwhile. */
   async defragment(): Promise<void> {
+    const t = performance.now();
     await this.exclusive('defragment', async () => {
       const gen = this.gen + 1;
       const final = join(this.dir, dataFileName(gen));
@@ -254,6 +280,7 @@ export class Backend {
       }
       await this.swapTo(gen, final, 'defragment');
     });
+    this.observer?.defragSeconds((performance.now() - t) / 1000);
   }
 
   /** Writes a consistent, compacted copy of the whole backend to `path` (an LMDB data file). */
@@ -277,9 +304,11 @@ export class Backend {
   async snapshotStream(): Promise<{ size: number; stream: ReadStream }> {
     this.assertOpen();
     const tmp = join(this.dir, `snapshot-${process.pid}-${++this.tmpCounter}.tmp`);
+    const t = performance.now();
     await removeDataFile(tmp);
     try {
       await this.track(this.root.backup(tmp, true));
+      this.observer?.snapshotSeconds((performance.now() - t) / 1000);
       const { size } = await stat(tmp);
       const stream = createReadStream(tmp);
       await once(stream, 'open');

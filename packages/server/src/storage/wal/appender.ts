@@ -27,7 +27,7 @@ import {
   written,
 } from './record.js';
 import { type SegmentName, TEMP_SUFFIX, fsyncDir, hex16, segmentName, writeAllAt, writeZeros } from './segment.js';
-import type { SegmentCutStage, SnapshotMarker, StorageLogger, WalFaults, WalStats } from './types.js';
+import type { SegmentCutStage, SnapshotMarker, StorageLogger, WalFaults, WalObserver, WalStats } from './types.js';
 
 /** Largest save written on the calling thread (see tryInline). */
 const INLINE_MAX_BYTES = 1 << 20;
@@ -52,6 +52,8 @@ export interface AppenderConfig {
   faults: WalFaults;
   logger: StorageLogger | undefined;
   counters: WalStats;
+  /** Told the duration of each write and fdatasync (null: not timed). */
+  observer: WalObserver | null;
   /** Called once when a write, sync, cut or fault hook fails; the appender is dead afterwards. */
   onFail: (err: unknown, pending: Op[]) => void;
 }
@@ -121,7 +123,9 @@ export class Appender {
     // for its whole write, missing heartbeats and timers meanwhile.
     if (op.buf.length > INLINE_MAX_BYTES) return false;
     const fd = this.fh.fd;
+    const obs = this.cfg.observer;
     try {
+      let t = obs ? performance.now() : 0;
       for (let done = 0; done < op.buf.length; )
         done += writeSync(fd, op.buf, done, op.buf.length - done, this.offset + done);
       if (op.buf.length > 0) {
@@ -130,11 +134,14 @@ export class Appender {
         counters.writes++;
         counters.bytesWritten += op.buf.length;
         counters.records += op.records;
+        if (obs) obs.writeSeconds((performance.now() - t) / 1000);
       }
       if (this.unsynced && op.sync) {
+        if (obs) t = performance.now();
         fdatasyncSync(fd);
         this.unsynced = false;
         counters.fsyncs++;
+        if (obs) obs.fsyncSeconds((performance.now() - t) / 1000);
       }
     } catch (err) {
       this.fail(err, [op]);
@@ -244,7 +251,9 @@ export class Appender {
       await faults.beforeWrite?.(ctx);
       // Many small buffers: one copy is cheaper than a long iovec (and stays under IOV_MAX).
       if (bufs.length > 16 && bytes <= 8 * 1024 * 1024) bufs = [Buffer.concat(bufs, bytes)];
+      const t = performance.now();
       await writeAllAt(fh, bufs, this.offset);
+      this.cfg.observer?.writeSeconds((performance.now() - t) / 1000);
       this.offset += bytes;
       this.unsynced = true;
       counters.writes++;
@@ -253,7 +262,9 @@ export class Appender {
       await faults.afterWriteBeforeSync?.(ctx);
     }
     if (this.unsynced && batch.some((op) => op.sync)) {
+      const t = performance.now();
       await fh.datasync();
+      this.cfg.observer?.fsyncSeconds((performance.now() - t) / 1000);
       this.unsynced = false;
       counters.fsyncs++;
       await faults.afterSync?.(ctx);

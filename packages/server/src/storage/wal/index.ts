@@ -24,6 +24,7 @@ export type {
   StorageLogger,
   WalCreateOptions,
   WalFaults,
+  WalObserver,
   WalOptions,
   WalReadResult,
   WalStats,

@@ -67,6 +67,14 @@ export interface WalOptions {
   maxBatchBytes?: number;
   logger?: StorageLogger;
   faults?: WalFaults;
+  /** Told how long each write and fdatasync of the log took (etcd's WAL latency metrics). */
+  observer?: WalObserver;
+}
+
+/** Receives the duration of WAL writes and syncs, in seconds. */
+export interface WalObserver {
+  writeSeconds(s: number): void;
+  fsyncSeconds(s: number): void;
 }
 
 export interface WalCreateOptions extends WalOptions {

@@ -293,6 +293,7 @@ export class Wal {
       faults: this.opts.faults ?? {},
       logger: this.opts.logger,
       counters: this.counters,
+      observer: this.opts.observer ?? null,
       onFail: (err, pending) => this.onFail(err, pending),
     };
     this.segments = segments;
