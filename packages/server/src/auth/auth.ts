@@ -14,7 +14,8 @@ import { DEFAULT_COST, hashPassword } from './bcrypt.js';
 import { goStatusText } from './errors.js';
 import { SimpleTokenProvider } from './simple-token.js';
 import { AuthStore, decodeInternalAuthenticate } from './store.js';
-import { createTokenProvider, type AuthInfo, type TokenProvider } from './tokens.js';
+import type { AuthInfo, TokenProvider } from './token-provider.js';
+import { createTokenProvider } from './tokens.js';
 
 export interface AuthOptions {
   /** Issues and checks tokens (--auth-token); default: simple tokens living 300 s. */

@@ -8,7 +8,7 @@
 
 import type { etcdserverpb } from '@conclave/api';
 import type { AuthStore } from './store.js';
-import type { AuthInfo } from './tokens.js';
+import type { AuthInfo } from './token-provider.js';
 
 const NONE = new Uint8Array(0);
 

@@ -5,14 +5,8 @@
 
 export { Auth, type AuthOptions, type ProposeAuth } from './auth.js';
 export { AuthStore, ROOT_ROLE, ROOT_USER } from './store.js';
-export {
-  createTokenProvider,
-  parseGoDuration,
-  AuthConfigError,
-  type AuthInfo,
-  type TokenConfig,
-  type TokenProvider,
-} from './tokens.js';
+export { createTokenProvider, parseGoDuration, type TokenConfig } from './tokens.js';
+export { AuthConfigError, type AuthInfo, type TokenProvider } from './token-provider.js';
 export { SimpleTokenProvider } from './simple-token.js';
 export { JwtTokenProvider, parseJwtSignMethod } from './jwt-token.js';
 export { bcrypt, hashPassword, verifyPassword, DEFAULT_COST as DEFAULT_BCRYPT_COST } from './bcrypt.js';

@@ -7,7 +7,7 @@
 // them fail with "revision of auth store is old" until the client authenticates again.
 
 import { constants, createHmac, createPrivateKey, createPublicKey, sign, verify, type KeyObject } from 'node:crypto';
-import { AuthConfigError, type AuthInfo, type TokenProvider } from './tokens.js';
+import { AuthConfigError, type AuthInfo, type TokenProvider } from './token-provider.js';
 
 type Family = 'RS' | 'PS' | 'ES' | 'HS' | 'EdDSA';
 

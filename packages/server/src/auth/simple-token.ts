@@ -5,7 +5,7 @@
 // password drops their tokens. Tokens are kept in memory only (lost on restart, as in etcd).
 
 import { randomInt } from 'node:crypto';
-import type { AuthInfo, TokenProvider } from './tokens.js';
+import type { AuthInfo, TokenProvider } from './token-provider.js';
 
 const LETTERS = 'abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ';
 const PREFIX_LENGTH = 16;

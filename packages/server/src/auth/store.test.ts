@@ -6,7 +6,7 @@ import { checkDelete, checkPut, checkTxn } from './authorize.js';
 import { hashPassword } from './bcrypt.js';
 import { SimpleTokenProvider } from './simple-token.js';
 import { AuthStore, decodeInternalAuthenticate, encodeInternalAuthenticate } from './store.js';
-import type { AuthInfo } from './tokens.js';
+import type { AuthInfo } from './token-provider.js';
 
 const b = (s: string): Buffer => Buffer.from(s, 'latin1');
 const T = authpb.Permission_Type;

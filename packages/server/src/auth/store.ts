@@ -15,7 +15,7 @@ import { verifyPassword } from './bcrypt.js';
 import { noPasswordUserError } from './errors.js';
 import { UnifiedPermissions } from './permissions.js';
 import type { Logger } from '../log/index.js';
-import type { AuthInfo, TokenProvider } from './tokens.js';
+import type { AuthInfo, TokenProvider } from './token-provider.js';
 
 export const ROOT_USER = 'root';
 export const ROOT_ROLE = 'root';

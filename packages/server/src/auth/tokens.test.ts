@@ -6,7 +6,8 @@ import { join } from 'node:path';
 import { after, test } from 'node:test';
 import { JwtTokenProvider, parseJwtSignMethod } from './jwt-token.js';
 import { SimpleTokenProvider } from './simple-token.js';
-import { AuthConfigError, createTokenProvider, parseGoDuration } from './tokens.js';
+import { AuthConfigError } from './token-provider.js';
+import { createTokenProvider, parseGoDuration } from './tokens.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'conclave-auth-tokens-'));
 after(() => rmSync(dir, { recursive: true, force: true }));

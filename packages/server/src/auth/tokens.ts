@@ -1,34 +1,10 @@
-// Token providers (etcd's auth.TokenProvider) and building one from --auth-token: "simple" (in-memory
+// Building a token provider (token-provider.ts) from --auth-token: "simple" (in-memory
 // random tokens, see simple-token.ts) or "jwt,pub-key=…,priv-key=…,sign-method=…,ttl=…" (jwt-token.ts).
 
 import { readFileSync } from 'node:fs';
 import { JwtTokenProvider, parseJwtSignMethod } from './jwt-token.js';
 import { SimpleTokenProvider } from './simple-token.js';
-
-/** Who a request comes from, and the auth store revision their credentials were checked at. */
-export interface AuthInfo {
-  username: string;
-  revision: number;
-}
-
-export interface TokenProvider {
-  readonly kind: 'simple' | 'jwt';
-  /** The random part of a simple token, chosen before proposing Authenticate ('' for JWT). */
-  genPrefix(): string;
-  /** Issues a token (applied with the Authenticate entry; simple tokens use prefix and index). */
-  assign(username: string, revision: number, prefix: string, index: number): string;
-  /** The user behind a token, or null when it is unknown, expired or forged. */
-  info(token: string, revision: number): AuthInfo | null;
-  invalidateUser(username: string): void;
-  enable(): void;
-  disable(): void;
-  close(): void;
-}
-
-/** An --auth-token configuration error; etcd fails to start with this message. */
-export class AuthConfigError extends Error {
-  override name = 'AuthConfigError';
-}
+import { AuthConfigError, type TokenProvider } from './token-provider.js';
 
 /** Go's time.ParseDuration for the units etcd users write ("5m", "1h30m", "300ms", "2.5s"). */
 export function parseGoDuration(s: string): number {
