@@ -6,7 +6,6 @@
 import * as grpc from '@grpc/grpc-js';
 import { etcdserverpb, grpcServiceDefinition, type PartialMessage } from '@conclave/api';
 
-type Pb = typeof etcdserverpb;
 type AnyClient = grpc.Client & Record<string, (...args: unknown[]) => unknown>;
 
 function ctor(
@@ -202,5 +201,3 @@ export function streamClient(endpoint: string): StreamClient {
     },
   };
 }
-
-export type { Pb };

@@ -17,12 +17,6 @@ export function neverSent(err: ConclaveError): boolean {
   return info.get(err)?.neverSent ?? false;
 }
 
-/** Marks an error as produced before any request was sent (e.g. a token could not be fetched). */
-export function markNeverSent(err: ConclaveError): ConclaveError {
-  info.set(err, { neverSent: true });
-  return err;
-}
-
 export function abortedError(signal: AbortSignal, endpoint?: string): AbortedError {
   return new AbortedError({
     message: 'the operation was aborted',

@@ -34,10 +34,6 @@ export function compareBytes(a: Uint8Array, b: Uint8Array): number {
   return a.length - b.length;
 }
 
-export function equalBytes(a: Uint8Array, b: Uint8Array): boolean {
-  return a.length === b.length && compareBytes(a, b) === 0;
-}
-
 export function hasPrefix(b: Uint8Array, prefix: Uint8Array): boolean {
   if (b.length < prefix.length) return false;
   for (let i = 0; i < prefix.length; i++) if (b[i] !== prefix[i]) return false;

@@ -22,11 +22,6 @@ export function computeClusterId(memberIds: readonly bigint[]): bigint {
   return sha1Prefix(b);
 }
 
-/** Hex form used by etcd in logs and etcdctl output (no leading zeros). */
-export function idToHex(id: bigint): string {
-  return id.toString(16);
-}
-
 const SUFFIX_BITS = 48n;
 const SUFFIX_MASK = (1n << SUFFIX_BITS) - 1n;
 

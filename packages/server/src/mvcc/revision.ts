@@ -67,8 +67,3 @@ export function decodeRevKey(key: Uint8Array): Revision & { tombstone: boolean }
   }
   return { main: readU64(key, 0), sub: readU64(key, 9), tombstone: isTombstoneKey(key) };
 }
-
-/** The smallest key of main revision `main` (sub 0): a range bound. */
-export function revKeyLowerBound(main: number): Buffer {
-  return encodeRevKey(main, 0);
-}

@@ -87,7 +87,6 @@ export function namedBits(bits: readonly number[]): Buffer {
 
 const PRINTABLE = /^[A-Za-z0-9 '()+,\-./:=?]*$/;
 export const utf8String = (s: string): Buffer => tlv(TAG.UTF8_STRING, Buffer.from(s, 'utf8'));
-export const ia5String = (s: string): Buffer => tlv(TAG.IA5_STRING, Buffer.from(s, 'ascii'));
 /** PrintableString when the text allows it, else UTF8String (as Go's x509 does). */
 export const directoryString = (s: string): Buffer =>
   PRINTABLE.test(s) ? tlv(TAG.PRINTABLE_STRING, Buffer.from(s, 'ascii')) : utf8String(s);

@@ -8,11 +8,8 @@ import type { TLSSocket } from 'node:tls';
 import {
   GrpcCode,
   GrpcStatusError,
-  type MessageCodec,
   type MethodDescriptor,
   type PartialMessage,
-  type RequestOf,
-  type ResponseOf,
   type ServiceDescriptor,
 } from '@conclave/api';
 import { GrpcCall, encodeGrpcMessage, newCallStats, type CallStats } from './grpc-call.js';
@@ -291,4 +288,4 @@ function respondUnary(call: GrpcCall<unknown, unknown>, res: unknown): void {
   call.finish();
 }
 
-export type { CallContext, ServerCall, MessageCodec, RequestOf, ResponseOf };
+export type { CallContext, ServerCall };

@@ -13,11 +13,6 @@ import tls from 'node:tls';
 import type http from 'node:http';
 import type http2 from 'node:http2';
 
-export interface ListenTarget {
-  /** The URL as given, e.g. http://127.0.0.1:2379, https://…, unix://path, unixs://path. */
-  url: string;
-}
-
 export interface BoundListener {
   /** The URL actually bound (port 0 replaced by the real port). */
   url: string;

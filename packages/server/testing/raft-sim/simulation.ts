@@ -28,7 +28,6 @@ import { type NodeTuning, SimNode } from './sim-node.js';
 
 export {
   DEFAULT_SIM,
-  PROFILES,
   type Profile,
   profileFor,
   replayCommand,
