@@ -13,6 +13,7 @@ import { spawnSync } from 'node:child_process';
 import { readFileSync, readdirSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { ensureInstalled } from './ensure.mjs';
 
 const root = resolve(fileURLToPath(import.meta.url), '../..');
 const bin = (pkg, file) => join(root, 'node_modules', pkg, file);
@@ -66,6 +67,7 @@ if (unknown.length > 0) {
   console.error(`unknown gate(s): ${unknown.join(', ')}; gates: ${Object.keys(GATES).join(', ')}`);
   process.exit(2);
 }
+ensureInstalled();
 const gates = Object.keys(GATES).filter((g) => wanted.length === 0 || wanted.includes(g));
 const failed = [];
 for (const [i, name] of gates.entries()) {

@@ -13,6 +13,7 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { PUBLISHED } from './build.mjs';
+import { ensureInstalled } from './ensure.mjs';
 
 const root = resolve(fileURLToPath(import.meta.url), '../..');
 const keep = process.argv.includes('--keep');
@@ -34,6 +35,7 @@ function step(label) {
   console.log(`> pack test ${stepNo}/${STEPS}: ${label}`);
 }
 
+ensureInstalled();
 const tmp = mkdtempSync(join(tmpdir(), 'conclave-pack-'));
 try {
   step('build (node scripts/build.mjs)');
