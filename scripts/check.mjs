@@ -6,11 +6,11 @@
 //   cycles      no import cycles outside scripts/check-cycles.allow.json (scripts/check-cycles.mjs)
 //   unused      knip: no unused files, exports, dependencies (knip.json)
 //   generated   `npm run gen` would leave packages/api/src/gen unchanged
-//   lock        `npm install` would leave package-lock.json unchanged
+//   lock        `npm install --package-lock-only` would leave package-lock.json unchanged
 // `npm run check -- lint types` runs only the named gates.
 
 import { spawnSync } from 'node:child_process';
-import { readFileSync, readdirSync, writeFileSync } from 'node:fs';
+import { readFileSync, readdirSync, rmSync, statSync, utimesSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { ensureInstalled } from './ensure.mjs';
@@ -24,15 +24,24 @@ function exec([cmd, ...args]) {
   return { ok: r.status === 0, out: `${r.stdout ?? ''}${r.stderr ?? ''}`.trim() };
 }
 
-/** Runs `fn`, then compares the files it may rewrite; restores them and fails if they changed. */
+/**
+ * Runs `cmd`, which may rewrite `files()`; puts back any file it changed (contents and times, so that
+ * ensure.mjs does not see a newer lock file) and fails naming them.
+ */
 function unchangedBy(label, files, cmd, fix) {
-  const before = new Map(files().map((f) => [f, readFileSync(f)]));
+  const before = new Map(files().map((f) => [f, { data: readFileSync(f), st: statSync(f) }]));
   const r = exec(cmd);
   if (!r.ok) return r;
   const after = files();
-  const changed = after.filter((f) => !before.has(f) || !before.get(f).equals(readFileSync(f)));
+  const changed = after.filter((f) => !before.has(f) || !before.get(f).data.equals(readFileSync(f)));
   const removed = [...before.keys()].filter((f) => !after.includes(f));
-  for (const [f, data] of before) writeFileSync(f, data);
+  for (const f of after) if (!before.has(f)) rmSync(f);
+  for (const f of [...changed, ...removed]) {
+    const b = before.get(f);
+    if (!b) continue;
+    writeFileSync(f, b.data);
+    utimesSync(f, b.st.atime, b.st.mtime);
+  }
   if (changed.length === 0 && removed.length === 0) return { ok: true, out: '' };
   const names = [...changed, ...removed].map((f) => f.slice(root.length + 1)).join(', ');
   return { ok: false, out: `${label} would change ${names}: ${fix}` };
@@ -57,7 +66,7 @@ const GATES = {
       'npm install',
       () => [join(root, 'package-lock.json')],
       ['npm', 'install', '--package-lock-only', '--ignore-scripts', '--no-audit', '--no-fund'],
-      'package-lock.json is out of sync with the package.json files; run npm install and commit the lock',
+      'package-lock.json is out of sync with the package.json files (or misses optional packages of other platforms, which a plain npm install can drop): run npm install --package-lock-only and commit the lock',
     ),
 };
 
