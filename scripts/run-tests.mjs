@@ -38,6 +38,7 @@ const queued =
         '/bin/bash',
         [
           '-c',
+          // biome-ignore lint/suspicious/noTemplateCurlyInString: ${TMPDIR:-/tmp} is the shell's expansion
           'command -v flock >/dev/null || exec "$@"; w=0; while :; do for ((i = 0; i < $0; i++)); do exec 9>"${TMPDIR:-/tmp}/conclave-tests.$i.lock";' +
             ' flock -n 9 && exec "$@"; done; [ $w = 1 ] || echo "waiting for a test slot (another checkout is running tests)" >&2;' +
             ' w=1; sleep 2; done',
