@@ -5,6 +5,8 @@ import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import { TestCluster } from '../helpers/cluster.js';
 import { etcdctl, etcdctlJson } from '../helpers/etcdctl.js';
+import { http1 } from '../helpers/http.js';
+import { parseExposition } from '../helpers/prometheus.js';
 
 let cluster: TestCluster;
 
@@ -96,6 +98,16 @@ describe('cluster membership through etcdctl', () => {
     // Promoting a voter is refused with etcd's error.
     const again = await etcdctl(cluster.endpoints.join(','), ['member', 'promote', learner.id]);
     assert.match(again.stderr, /etcdserver: can only promote a learner member/);
+    // the leader counted both (etcd_server_learner_promote_successes / _failures{Reason})
+    const samples = (await Promise.all(cluster.endpoints.map((e) => http1(`http://${e}`, 'GET', '/metrics')))).flatMap(
+      (r) => parseExposition(r.body).samples,
+    );
+    const total = (name: string, reason?: string) =>
+      samples
+        .filter((x) => x.name === name && (reason === undefined || x.labels['Reason'] === reason))
+        .reduce((n, x) => n + x.value, 0);
+    assert.equal(total('etcd_server_learner_promote_successes'), 1);
+    assert.equal(total('etcd_server_learner_promote_failures', 'etcdserver: can only promote a learner member'), 1);
 
     // Remove the old leader: the others elect a new one and keep serving.
     const leader = await cluster.waitLeader();

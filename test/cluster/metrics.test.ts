@@ -58,6 +58,7 @@ const EXTRA: Record<string, string> = {
   etcd_debugging_mvcc_db_total_size_in_bytes: 'etcd 3.4',
   etcd_network_peer_sent_failures_total: 'etcd has it too; its series appear with the first failure',
   etcd_network_peer_received_failures_total: 'etcd has it too; its series appear with the first failure',
+  etcd_server_learner_promote_failures: 'etcd has it too; its series appear with the first refused promotion',
 };
 
 let cluster: TestCluster;

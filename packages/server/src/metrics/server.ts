@@ -32,6 +32,8 @@ export interface ServerCounters {
   slowReadIndexes: number;
   readIndexesFailed: number;
   learnerPromoteSuccesses: number;
+  /** Promotions refused as leader, by reason (etcd_server_learner_promote_failures). */
+  readonly learnerPromoteFailures: Map<string, number>;
   healthSuccess: number;
   healthFailures: number;
   /** Client requests by type and client-api-version metadata (etcd_server_client_requests_total). */
@@ -47,6 +49,7 @@ export function newServerCounters(): ServerCounters {
     slowReadIndexes: 0,
     readIndexesFailed: 0,
     learnerPromoteSuccesses: 0,
+    learnerPromoteFailures: new Map(),
     healthSuccess: 0,
     healthFailures: 0,
     clientRequests: { unary: new Map(), stream: new Map() },
@@ -102,6 +105,15 @@ export function registerServerFamilies(
     'etcd_server_learner_promote_successes',
     'The total number of successful learner promotions while this member is leader.',
     () => c.learnerPromoteSuccesses,
+  );
+  scrapedCounterVec(
+    r,
+    'etcd_server_learner_promote_failures',
+    'The total number of failed learner promotions (likely learner not ready) while this member is leader.',
+    ['Reason'],
+    function* () {
+      for (const [reason, n] of c.learnerPromoteFailures) yield [{ Reason: reason }, n];
+    },
   );
   scrapedCounter(
     r,

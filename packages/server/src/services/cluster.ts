@@ -74,9 +74,17 @@ export function clusterService(ctx: ServiceContext): ServiceHandlers<typeof etcd
   // Promotion is decided by the leader (it knows the learner's progress); followers forward it.
   s.routes.handle(PROMOTE_ROUTE, async (body) => {
     const id = body.readBigUInt64BE(0);
-    checkPromotable(s, id);
+    const promotions = s.metrics.server;
+    try {
+      checkPromotable(s, id);
+    } catch (err) {
+      const reason = (err as Error).message;
+      promotions.learnerPromoteFailures.set(reason, (promotions.learnerPromoteFailures.get(reason) ?? 0) + 1);
+      throw err;
+    }
     const m = s.membership.get(id)!;
     await s.proposeConfChange(ConfChangeType.AddNode, id, { ...m, isLearner: false });
+    promotions.learnerPromoteSuccesses++;
     return Buffer.alloc(0);
   });
 
