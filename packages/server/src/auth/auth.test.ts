@@ -1,36 +1,46 @@
 import assert from 'node:assert/strict';
 import { afterEach, beforeEach, test } from 'node:test';
 import { encodeMessage, etcdserverpb, GrpcStatusError } from '@conclave/api';
-import type { EtcdServer } from '../etcdserver/server.js';
 import { RequestKind, type InternalRequest } from '../etcdserver/raft-request.js';
+import { applyRequest, type ApplyTargets } from '../apply/dispatch.js';
 import { openFixture, type Fixture } from '../../testing/mvcc-fixture.js';
 import type { Entry } from '../raft/types.js';
 import type { CallContext } from '../transport/call.js';
-import { Auth } from './auth.js';
+import { Auth, type AuthOptions } from './auth.js';
 import { SimpleTokenProvider } from './simple-token.js';
 import { encodeInternalAuthenticate } from './store.js';
 
 const b = (s: string): Buffer => Buffer.from(s, 'latin1');
 
-/** The parts of EtcdServer the auth module uses, with the applier's hooks captured. */
-function fakeServer(fx: Fixture, leaseKeys: Map<bigint, Buffer[]>) {
-  const appliers = new Map<number, (req: InternalRequest, e: Entry) => unknown>();
-  const applier = {
-    authorize: null as ((req: InternalRequest) => void) | null,
-    register: (kind: number, fn: (req: InternalRequest, e: Entry) => unknown) => appliers.set(kind, fn),
-  };
-  const server = {
-    backend: fx.backend,
-    applier,
-    snapshotListeners: new Set<() => void>(),
-    logger: { info() {}, warn() {}, error() {}, debug() {} },
-    leases: {
-      lessor: { lookup: (id: bigint) => (leaseKeys.has(id) ? { sortedKeys: () => leaseKeys.get(id)! } : undefined) },
+const AUTH_KINDS = new Set<number>([
+  RequestKind.Authenticate,
+  RequestKind.AuthEnable,
+  RequestKind.AuthDisable,
+  RequestKind.AuthUserAdd,
+  RequestKind.AuthUserDelete,
+  RequestKind.AuthUserChangePassword,
+  RequestKind.AuthUserGrantRole,
+  RequestKind.AuthUserRevokeRole,
+  RequestKind.AuthRoleAdd,
+  RequestKind.AuthRoleDelete,
+  RequestKind.AuthRoleGrantPermission,
+  RequestKind.AuthRoleRevokePermission,
+]);
+
+/** Auth on a real backend with the ports a member gives it; `apply` applies a request as the applier does. */
+function authFixture(fx: Fixture, leaseKeys: Map<bigint, Buffer[]>, opts: AuthOptions) {
+  const auth = new Auth(
+    {
+      backend: fx.backend,
+      logger: { info() {}, warn() {}, error() {}, debug() {} } as never,
+      leaseKeys: (id) => leaseKeys.get(id) ?? [],
+      progress: { appliedIndex: 100 },
     },
-    appliedIndex: 100,
-  };
+    opts,
+  );
+  const targets = { auth: auth.store } as ApplyTargets;
   let index = 0;
-  /** Applies one request as the applier does: the auth guard, then the registered applier. */
+  /** Applies one request as the applier does: the auth check, then the dispatch (KV kinds stop there). */
   const apply = (
     kind: RequestKind,
     body: Uint8Array,
@@ -44,11 +54,12 @@ function fakeServer(fx: Fixture, leaseKeys: Map<bigint, Buffer[]>) {
         authRevision: who.authRevision ?? 0,
         body,
       };
-      applier.authorize?.(req);
-      const fn = appliers.get(kind);
-      return fn ? fn(req, { index: ++index, term: 1 } as Entry) : 'applied by the KV applier';
+      auth.authorize(req);
+      return AUTH_KINDS.has(kind)
+        ? applyRequest(targets, req, { index: ++index, term: 1 } as Entry)
+        : 'applied by the KV applier';
     });
-  return { server: server as unknown as EtcdServer, apply, appliers };
+  return { auth, apply };
 }
 
 function call(md: Record<string, string> = {}, cn?: string): CallContext {
@@ -73,14 +84,16 @@ function err(fn: () => unknown): string {
 
 let fx: Fixture;
 let auth: Auth;
-let apply: ReturnType<typeof fakeServer>['apply'];
+let apply: ReturnType<typeof authFixture>['apply'];
 const leaseKeys = new Map<bigint, Buffer[]>([[7n, [b('secret/x')]]]);
 
 beforeEach(async () => {
   fx = await openFixture();
-  const f = fakeServer(fx, leaseKeys);
-  apply = f.apply;
-  auth = new Auth(f.server, { tokens: new SimpleTokenProvider(60_000), bcryptCost: 4, clientCertAuth: true });
+  ({ auth, apply } = authFixture(fx, leaseKeys, {
+    tokens: new SimpleTokenProvider(60_000),
+    bcryptCost: 4,
+    clientCertAuth: true,
+  }));
 });
 
 afterEach(async () => {

@@ -1,21 +1,33 @@
-// A member's auth machinery (what etcd's EtcdServer does around its auth store): the store and its
-// Raft appliers, the apply-time permission checks of KV and lease requests (etcd's authApplierV3,
-// which also refuses requests whose token was checked at an older auth revision), who a call comes
-// from (token metadata, or the TLS client certificate's CN with --client-cert-auth), and the checks
-// services run before proposing or while serving reads.
+// A member's auth machinery (what etcd's EtcdServer does around its auth store): the store, the
+// apply-time permission check of each committed request (auth/apply.ts; the store's own changes are
+// applied through apply/dispatch.ts), who a call comes from (token metadata, or the TLS client
+// certificate's CN with --client-cert-auth), and the checks services run before proposing or while
+// serving reads.
 
-import { decodeMessage, etcdError, etcdserverpb, type PartialMessage } from '@conclave/api';
-import type { Entry } from '../raft/types.js';
-import { RequestKind, type InternalRequest } from '../etcdserver/raft-request.js';
-import type { EtcdServer } from '../etcdserver/server.js';
+import { etcdError, type etcdserverpb } from '@conclave/api';
+import type { InternalRequest } from '../etcdserver/raft-request.js';
+import type { ApplyProgress } from '../etcdserver/ports.js';
+import type { Logger } from '../log/index.js';
+import type { Backend } from '../storage/backend/index.js';
 import type { CallContext } from '../transport/call.js';
-import { checkDelete, checkLeaseKeys, checkPut, checkRange, checkTxn, type LeaseKeys } from './authorize.js';
+import { authorizeRequest } from './apply.js';
+import { checkLeaseKeys, checkRange, checkTxn, type LeaseKeys } from './authorize.js';
 import { DEFAULT_COST, hashPassword } from './bcrypt.js';
 import { goStatusText } from './errors.js';
 import { SimpleTokenProvider } from './simple-token.js';
-import { AuthStore, decodeInternalAuthenticate } from './store.js';
+import { AuthStore } from './store.js';
 import type { AuthInfo, TokenProvider } from './token-provider.js';
 import { createTokenProvider } from './tokens.js';
+
+/** The member's ports auth uses. */
+export interface AuthDeps {
+  backend: Backend;
+  logger: Logger;
+  /** Keys attached to a lease (the lessor's lookup; none for an unknown lease). */
+  leaseKeys: LeaseKeys;
+  /** How far this member applied: a simple token issued by a later entry is waited for. */
+  progress: Pick<ApplyProgress, 'appliedIndex'>;
+}
 
 export interface AuthOptions {
   /** Issues and checks tokens (--auth-token); default: simple tokens living 300 s. */
@@ -44,22 +56,24 @@ export class Auth {
   /** Keys attached to a lease (write permission on all of them is needed to revoke it or attach more). */
   readonly leaseKeys: LeaseKeys;
 
-  constructor(
-    private readonly server: EtcdServer,
-    opts: AuthOptions = {},
-  ) {
+  private readonly progress: Pick<ApplyProgress, 'appliedIndex'>;
+
+  constructor(deps: AuthDeps, opts: AuthOptions = {}) {
     this.bcryptCost = opts.bcryptCost ?? DEFAULT_COST;
     this.clientCertAuth = opts.clientCertAuth ?? false;
     this.store = new AuthStore(
-      server.backend,
+      deps.backend,
       opts.tokens ?? createTokenProvider({ type: 'simple', options: {}, ttlSeconds: 300 }),
-      server.logger,
+      deps.logger,
     );
-    if (this.store.tokens.kind === 'simple') server.logger.warn('simple token is not cryptographically signed');
-    this.leaseKeys = (id) => server.leases.lessor.lookup(id)?.sortedKeys() ?? [];
-    this.registerAppliers();
-    server.applier.authorize = (req) => this.authorizeApply(req);
-    server.snapshotListeners.add(() => this.store.load());
+    if (this.store.tokens.kind === 'simple') deps.logger.warn('simple token is not cryptographically signed');
+    this.leaseKeys = deps.leaseKeys;
+    this.progress = deps.progress;
+  }
+
+  /** Re-reads users, roles and the enabled flag (after a snapshot replaced the backend). */
+  reload(): void {
+    this.store.load();
   }
 
   get enabled(): boolean {
@@ -121,14 +135,14 @@ export class Auth {
       const token = call.metadata('token');
       const index =
         token === undefined || this.store.tokens.kind !== 'simple' ? null : SimpleTokenProvider.indexOf(token);
-      if (index === null || index <= this.server.appliedIndex) throw err;
+      if (index === null || index <= this.progress.appliedIndex) throw err;
       return this.waitApplied(index, call.signal, err).then(() => this.identify(call));
     }
   }
 
   private async waitApplied(index: number, signal: AbortSignal, err: unknown): Promise<void> {
     const deadline = Date.now() + TOKEN_INDEX_WAIT_MS;
-    while (this.server.appliedIndex < index) {
+    while (this.progress.appliedIndex < index) {
       if (signal.aborted || Date.now() > deadline) throw err;
       await new Promise((r) => setTimeout(r, 5));
     }
@@ -209,74 +223,8 @@ export class Auth {
   // ---- apply ----
 
   /** Runs before every committed request is applied: refuses KV and lease requests the sender may not make. */
-  private authorizeApply(req: InternalRequest): void {
-    const store = this.store;
-    if (!store.enabled) return;
-    const info: AuthInfo = { username: req.username, revision: req.authRevision };
-    switch (req.kind) {
-      case RequestKind.Put:
-        checkPut(store, this.leaseKeys, info, decodeMessage(etcdserverpb.PutRequest, req.body));
-        return;
-      case RequestKind.DeleteRange:
-        checkDelete(store, info, decodeMessage(etcdserverpb.DeleteRangeRequest, req.body));
-        return;
-      case RequestKind.Txn:
-        checkTxn(store, this.leaseKeys, info, decodeMessage(etcdserverpb.TxnRequest, req.body));
-        return;
-      case RequestKind.LeaseRevoke:
-        // The member's own revocations (lease expiry) carry no user and revision 0; etcd runs them as root.
-        if (req.username === '' && req.authRevision === 0) return;
-        checkLeaseKeys(store, this.leaseKeys, info, decodeMessage(etcdserverpb.LeaseRevokeRequest, req.body).ID);
-        return;
-      default:
-        return;
-    }
-  }
-
-  private registerAppliers(): void {
-    const s = this.store;
-    const admin = (kind: RequestKind, fn: (body: Uint8Array) => void): void => {
-      this.server.applier.register(kind, (req): PartialMessage<{ header?: unknown }> => {
-        s.checkAdmin({ username: req.username, revision: req.authRevision });
-        fn(req.body);
-        return {};
-      });
-    };
-    const pb = etcdserverpb;
-    admin(RequestKind.AuthEnable, () => s.authEnable());
-    admin(RequestKind.AuthDisable, () => s.authDisable());
-    admin(RequestKind.AuthUserAdd, (b) => {
-      const r = decodeMessage(pb.AuthUserAddRequest, b);
-      const noPassword = r.options?.noPassword ?? false;
-      s.userAdd(r.name, noPassword ? new Uint8Array(0) : Buffer.from(r.hashedPassword, 'base64'), r.options);
-    });
-    admin(RequestKind.AuthUserDelete, (b) => s.userDelete(decodeMessage(pb.AuthUserDeleteRequest, b).name));
-    admin(RequestKind.AuthUserChangePassword, (b) => {
-      const r = decodeMessage(pb.AuthUserChangePasswordRequest, b);
-      s.userChangePassword(r.name, Buffer.from(r.hashedPassword, 'base64'));
-    });
-    admin(RequestKind.AuthUserGrantRole, (b) => {
-      const r = decodeMessage(pb.AuthUserGrantRoleRequest, b);
-      s.userGrantRole(r.user, r.role);
-    });
-    admin(RequestKind.AuthUserRevokeRole, (b) => {
-      const r = decodeMessage(pb.AuthUserRevokeRoleRequest, b);
-      s.userRevokeRole(r.name, r.role);
-    });
-    admin(RequestKind.AuthRoleAdd, (b) => s.roleAdd(decodeMessage(pb.AuthRoleAddRequest, b).name));
-    admin(RequestKind.AuthRoleDelete, (b) => s.roleDelete(decodeMessage(pb.AuthRoleDeleteRequest, b).role));
-    admin(RequestKind.AuthRoleGrantPermission, (b) => {
-      const r = decodeMessage(pb.AuthRoleGrantPermissionRequest, b);
-      s.roleGrantPermission(r.name, r.perm);
-    });
-    admin(RequestKind.AuthRoleRevokePermission, (b) => {
-      const r = decodeMessage(pb.AuthRoleRevokePermissionRequest, b);
-      s.roleRevokePermission(r.role, r.key, r.rangeEnd);
-    });
-    this.server.applier.register(RequestKind.Authenticate, (req, e: Entry) => {
-      const r = decodeInternalAuthenticate(req.body);
-      return { token: s.authenticate(r.name, r.simpleToken, e.index) };
-    });
+  authorize(req: InternalRequest): void {
+    authorizeRequest(this.store, this.leaseKeys, req);
   }
 
   close(): void {

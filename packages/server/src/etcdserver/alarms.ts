@@ -3,11 +3,11 @@
 // LeaseGrant fail with "database space exceeded" (reads, deletes, compaction and revoke still work).
 // Recovery: compact, defragment, `etcdctl alarm disarm`.
 
-import { decodeMessage, encodeMessage, etcdError, etcdserverpb, type PartialMessage } from '@conclave/api';
+import { encodeMessage, etcdError, etcdserverpb, type PartialMessage } from '@conclave/api';
 import type { Backend } from '../storage/backend/index.js';
+import type { Proposer, ReadBarrier } from './ports.js';
 import { RequestKind } from './raft-request.js';
-import type { EtcdServer } from './server.js';
-import { formatId } from '../log/index.js';
+import { formatId, type Logger } from '../log/index.js';
 
 const AlarmType = etcdserverpb.AlarmType;
 const AlarmAction = etcdserverpb.AlarmRequest_AlarmAction;
@@ -29,21 +29,29 @@ const keyOf = (a: Alarm): Buffer => {
 /** Rough cost of a request in backend bytes, as etcd's quota estimates it. */
 const COST_OVERHEAD = 64;
 
+/** The member's ports the alarm store uses. */
+export interface AlarmDeps {
+  backend: Backend;
+  /** --quota-backend-bytes; null = no quota. */
+  quotaBytes: number | null;
+  /** This member (raises NOSPACE for itself). */
+  memberId: bigint;
+  /** Alarms are raised and disarmed through Raft. */
+  proposer: Proposer;
+  /** Listing alarms waits for a ReadIndex round. */
+  reads: ReadBarrier;
+  logger: Logger;
+}
+
 export class AlarmStore {
   private alarms = new Map<string, Alarm>();
-  private server: EtcdServer | null = null;
+  private readonly backend: Backend;
+  private readonly quotaBytes: number | null;
 
-  constructor(
-    private readonly backend: Backend,
-    /** --quota-backend-bytes; null = no quota. */
-    private readonly quotaBytes: number | null,
-  ) {
+  constructor(private readonly deps: AlarmDeps) {
+    this.backend = deps.backend;
+    this.quotaBytes = deps.quotaBytes;
     this.load();
-  }
-
-  attach(server: EtcdServer): void {
-    this.server = server;
-    server.applier.register(RequestKind.Alarm, (req) => this.apply(decodeMessage(etcdserverpb.AlarmRequest, req.body)));
   }
 
   load(): void {
@@ -64,7 +72,7 @@ export class AlarmStore {
   }
 
   /** Applied on every member (inside the apply batch). Returns the alarms the request touched. */
-  private apply(r: etcdserverpb.AlarmRequest): PartialMessage<etcdserverpb.AlarmMember>[] {
+  apply(r: etcdserverpb.AlarmRequest): PartialMessage<etcdserverpb.AlarmMember>[] {
     const a: Alarm = { memberId: r.memberID, alarm: r.alarm };
     const k = keyOf(a);
     switch (r.action) {
@@ -73,14 +81,14 @@ export class AlarmStore {
         const first = !this.has(a.alarm);
         this.alarms.set(k.toString('hex'), a);
         this.backend.dbs.alarm.putSync(k, Buffer.from([1]));
-        if (first) this.server?.logger.warn('alarm raised', { alarm: alarmName(a.alarm), from: formatId(a.memberId) });
+        if (first) this.deps.logger.warn('alarm raised', { alarm: alarmName(a.alarm), from: formatId(a.memberId) });
         return [{ memberID: a.memberId, alarm: a.alarm }];
       }
       case AlarmAction.DEACTIVATE: {
         if (!this.alarms.delete(k.toString('hex'))) return [];
         this.backend.dbs.alarm.removeSync(k);
         if (!this.has(a.alarm))
-          this.server?.logger.warn('alarm disarmed', { alarm: alarmName(a.alarm), from: formatId(a.memberId) });
+          this.deps.logger.warn('alarm disarmed', { alarm: alarmName(a.alarm), from: formatId(a.memberId) });
         return [{ memberID: a.memberId, alarm: a.alarm }];
       }
       default:
@@ -98,14 +106,13 @@ export class AlarmStore {
 
   /** The Maintenance.Alarm RPC: GET answers after a ReadIndex round; ACTIVATE/DEACTIVATE go through Raft. */
   async handle(r: etcdserverpb.AlarmRequest): Promise<PartialMessage<etcdserverpb.AlarmMember>[]> {
-    const s = this.server!;
     if (r.action === AlarmAction.GET) {
       // etcd 3.4 puts every Alarm request through Raft, so a GET sees every alarm raised or disarmed
       // before it, through any member; a ReadIndex round gives the same guarantee.
-      await s.linearizableRead();
+      await this.deps.reads.linearizableRead();
       return this.filter(r);
     }
-    return s.propose<PartialMessage<etcdserverpb.AlarmMember>[]>(
+    return this.deps.proposer.propose<PartialMessage<etcdserverpb.AlarmMember>[]>(
       RequestKind.Alarm,
       encodeMessage(etcdserverpb.AlarmRequest, r),
     );
@@ -119,16 +126,13 @@ export class AlarmStore {
     if (this.has(AlarmType.NOSPACE)) throw etcdError('NoSpace');
     if (this.quotaBytes === null) return;
     if (this.backend.size() + costBytes + COST_OVERHEAD <= this.quotaBytes) return;
-    const s = this.server;
-    if (s) {
-      void this.handle(
-        etcdserverpb.AlarmRequest.create({
-          action: AlarmAction.ACTIVATE,
-          memberID: s.memberId,
-          alarm: AlarmType.NOSPACE,
-        }),
-      ).catch(() => {});
-    }
+    void this.handle(
+      etcdserverpb.AlarmRequest.create({
+        action: AlarmAction.ACTIVATE,
+        memberID: this.deps.memberId,
+        alarm: AlarmType.NOSPACE,
+      }),
+    ).catch(() => {});
     throw etcdError('NoSpace');
   }
 

@@ -106,6 +106,12 @@ export class Membership {
     this.backend.dbs.members.putSync(idKey(m.id), encodeMember(m));
   }
 
+  /** A member published its name and client URLs (ignored for an unknown member). Inside a backend batch. */
+  setAttributes(id: bigint, name: string, clientUrls: string[]): void {
+    const m = this.members.get(id);
+    if (m) this.put({ ...m, name, clientUrls });
+  }
+
   /** Removes a member and remembers its ID as removed. Inside a backend batch. */
   remove(id: bigint): void {
     this.members.delete(id);

@@ -4,7 +4,7 @@
 
 import { etcdError } from '@conclave/api';
 import { EntryType, MessageType, ProposalDroppedError, StateRole, type Message, type RawNode } from '../raft/index.js';
-import type { ApplyOutcome } from './applier.js';
+import type { ApplyOutcome } from '../apply/applier.js';
 import { decodeRequest } from './raft-request.js';
 
 interface Waiter {

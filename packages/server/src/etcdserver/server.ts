@@ -19,7 +19,7 @@ import {
 import type { Logger } from '../log/index.js';
 import { MSG, formatId } from '../log/index.js';
 import { MvccStore } from '../mvcc/index.js';
-import { Applier } from './applier.js';
+import { Applier } from '../apply/applier.js';
 import { openStorage, type OpenedStorage } from './bootstrap.js';
 import { IdGenerator, computeClusterId } from './ids.js';
 import { Membership, type Member } from './membership.js';
@@ -101,8 +101,6 @@ export class EtcdServer implements Proposer, ReadBarrier, LeaderState, ApplyProg
   readonly node: RawNode;
   private readonly storage: OpenedStorage;
   readonly logger: Logger;
-  /** Called after a snapshot from the leader replaced the backend (stores with their own state reload). */
-  readonly snapshotListeners = new Set<() => void>();
   private readonly ids: IdGenerator;
   private readonly proposals: Proposals;
   /** Proposals waiting for a leader (dropped by Raft while leaderless). */
@@ -168,20 +166,14 @@ export class EtcdServer implements Proposer, ReadBarrier, LeaderState, ApplyProg
       },
     });
     const initial = new Map(opts.initialMembers.map((m) => [m.id, m]));
-    this.alarms = new AlarmStore(storage.backend, opts.quotaBackendBytes);
-    this.applier = new Applier({
-      capped: () => this.alarms.capped,
-      corrupt: () => this.alarms.corrupt,
+    this.alarms = new AlarmStore({
       backend: storage.backend,
-      store: this.store,
-      membership: this.membership,
-      kvEnv: { leaseExists: (id) => this.leaseExists(id) },
+      quotaBytes: opts.quotaBackendBytes,
+      memberId: this.memberId,
+      proposer: this,
+      reads: this,
       logger: this.logger,
-      applyConfChange: (cc: ConfChange): ConfState => this.node.applyConfChange(cc),
-      initialMembers: initial,
     });
-    if (storage.snapshot) this.applier.confState = storage.snapshot.metadata.confState;
-    this.alarms.attach(this);
     this.proposals = new Proposals({
       node: this.node,
       lead: () => this.lead,
@@ -211,7 +203,7 @@ export class EtcdServer implements Proposer, ReadBarrier, LeaderState, ApplyProg
       sender: (id) => this.transport?.sender(id),
       timeoutMs: requestTimeoutMs(opts),
     });
-    // Leases: the lessor, its appliers, expiry (leader only) and keep-alive routing (lease/).
+    // Leases: the lessor, expiry (leader only) and keep-alive routing (lease/).
     this.leases = new LeaseHost(
       {
         backend: storage.backend,
@@ -221,8 +213,6 @@ export class EtcdServer implements Proposer, ReadBarrier, LeaderState, ApplyProg
         leader: this,
         progress: this,
         routes: this.routes,
-        capped: () => this.alarms.capped,
-        register: (kind, fn) => this.applier.register(kind, fn),
         counters: metrics.lease,
       },
       {
@@ -232,8 +222,36 @@ export class EtcdServer implements Proposer, ReadBarrier, LeaderState, ApplyProg
         checkpoint: opts.leaseCheckpoint ?? null,
       },
     );
-    // Auth: the store and its appliers, and the apply-time permission checks (auth/).
-    this.auth = new Auth(this, opts.auth);
+    // Auth: the store, who calls, and the apply-time permission checks (auth/).
+    this.auth = new Auth(
+      {
+        backend: storage.backend,
+        logger: this.logger,
+        leaseKeys: (id) => this.leases.lessor.lookup(id)?.sortedKeys() ?? [],
+        progress: this,
+      },
+      opts.auth,
+    );
+    // Committed entries: membership changes in the applier, every request kind in apply/dispatch.ts.
+    this.applier = new Applier({
+      backend: storage.backend,
+      membership: this.membership,
+      targets: {
+        store: this.store,
+        kvEnv: { leaseExists: (id) => this.leaseExists(id) },
+        capped: () => this.alarms.capped,
+        membership: this.membership,
+        lessor: this.leases.lessor,
+        auth: this.auth.store,
+        corrupt: () => this.alarms.corrupt,
+        alarms: this.alarms,
+      },
+      authorize: (req) => this.auth.authorize(req),
+      logger: this.logger,
+      applyConfChange: (cc: ConfChange): ConfState => this.node.applyConfChange(cc),
+      initialMembers: initial,
+    });
+    if (storage.snapshot) this.applier.confState = storage.snapshot.metadata.confState;
     this.metrics.attach({
       memberId: this.memberId,
       leader: () => this.lead,
@@ -476,7 +494,21 @@ export class EtcdServer implements Proposer, ReadBarrier, LeaderState, ApplyProg
       this.durableIndex = Math.max(this.durableIndex, rd.snapshot.metadata.index);
       this.installingSnapshot = true;
       try {
-        await installSnapshot(this, rd.snapshot, this.receivedDbs.get(rd.snapshot.metadata.index));
+        await installSnapshot(
+          {
+            memberId: this.memberId,
+            backend: st.backend,
+            applier: this.applier,
+            logger: this.logger,
+            reload: () => {
+              this.membership.load();
+              this.alarms.load();
+              this.auth.reload();
+            },
+          },
+          rd.snapshot,
+          this.receivedDbs.get(rd.snapshot.metadata.index),
+        );
       } finally {
         this.installingSnapshot = false;
       }

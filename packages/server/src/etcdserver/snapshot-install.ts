@@ -2,29 +2,41 @@
 // this member's state (MVCC store, membership, alarms and other stores reload from it), and the
 // applier continues from the database's applied index.
 
+import type { Applier } from '../apply/applier.js';
 import type { Snapshot } from '../raft/types.js';
-import { formatId } from '../log/index.js';
-import type { EtcdServer } from './server.js';
+import { formatId, type Logger } from '../log/index.js';
+import type { Backend } from '../storage/backend/index.js';
 
-export async function installSnapshot(server: EtcdServer, snap: Snapshot, dbPath: string | undefined): Promise<void> {
-  const st = server.storageHandles;
-  const log = server.logger;
+/** What a snapshot replaces on this member. */
+export interface SnapshotInstallTarget {
+  memberId: bigint;
+  backend: Backend;
+  applier: Applier;
+  logger: Logger;
+  /** The stores that keep state in memory re-read it from the restored backend. */
+  reload(): void;
+}
+
+export async function installSnapshot(
+  t: SnapshotInstallTarget,
+  snap: Snapshot,
+  dbPath: string | undefined,
+): Promise<void> {
+  const log = t.logger;
   if (!dbPath) {
     // A snapshot from our own log (restart) needs no database: the backend already holds that state.
     log.warn('snapshot without database; keeping the local backend', { 'snapshot-index': snap.metadata.index });
     return;
   }
   log.info('applying snapshot', {
-    'local-member-id': formatId(server.memberId),
+    'local-member-id': formatId(t.memberId),
     'snapshot-index': snap.metadata.index,
   });
-  await st.backend.restoreFrom(dbPath);
-  server.membership.load();
-  server.alarms.load();
-  server.applier.appliedIndex = st.backend.appliedIndex();
-  server.applier.appliedTerm = st.backend.appliedTerm();
-  server.applier.confState = snap.metadata.confState;
-  server.applier.membershipChanged = true;
-  for (const l of server.snapshotListeners) l();
-  log.info('applied snapshot', { 'snapshot-index': snap.metadata.index, 'applied-index': server.applier.appliedIndex });
+  await t.backend.restoreFrom(dbPath);
+  t.reload();
+  t.applier.appliedIndex = t.backend.appliedIndex();
+  t.applier.appliedTerm = t.backend.appliedTerm();
+  t.applier.confState = snap.metadata.confState;
+  t.applier.membershipChanged = true;
+  log.info('applied snapshot', { 'snapshot-index': snap.metadata.index, 'applied-index': t.applier.appliedIndex });
 }

@@ -4,7 +4,7 @@
 
 import type { Logger } from '../log/index.js';
 import type { OpenedStorage } from './bootstrap.js';
-import type { Applier } from './applier.js';
+import type { Applier } from '../apply/applier.js';
 
 /** Entries kept in memory after a snapshot so slow followers can catch up without one (etcd: 5000). */
 export const SNAPSHOT_CATCH_UP_ENTRIES = 5000;

@@ -1,17 +1,18 @@
-// A member's lease machinery (what etcd's EtcdServer does around its lessor): the lessor and its
-// Raft appliers, the expiry loop, promotion when this member — as leader — has applied the first
-// entry of its term and demotion when it stops leading, and the routing of requests only the
-// leader can answer (keep-alive, TimeToLive): answered here on the leader once it has applied
-// everything committed, otherwise forwarded to the leader through a LeaseForwarder.
+// A member's lease machinery (what etcd's EtcdServer does around its lessor): the lessor (whose
+// requests are applied through apply/dispatch.ts and lease/apply.ts), the expiry loop, promotion
+// when this member — as leader — has applied the first entry of its term and demotion when it stops
+// leading, and the routing of requests only the leader can answer (keep-alive, TimeToLive):
+// answered here on the leader once it has applied everything committed, otherwise forwarded to the
+// leader through a LeaseForwarder.
 
 import { encodeMessage, etcdError, etcdserverpb } from '@conclave/api';
 import { EntryType, type Entry } from '../raft/types.js';
-import { RequestKind, type InternalRequest } from '../etcdserver/raft-request.js';
+import { RequestKind } from '../etcdserver/raft-request.js';
 import type { ApplyProgress, ForwardRoutes, LeaderState, Proposer } from '../etcdserver/ports.js';
 import type { Logger } from '../log/index.js';
 import type { MvccStore } from '../mvcc/index.js';
 import type { Backend } from '../storage/backend/index.js';
-import { encodeCheckpoints, registerLeaseAppliers } from './apply.js';
+import { encodeCheckpoints } from './apply.js';
 import { ExpiryLoop } from './expiry-loop.js';
 import type { LeaseForwarder, LeaseTimeToLive } from './forward.js';
 import {
@@ -36,9 +37,6 @@ export interface LeaseHostDeps {
   progress: ApplyProgress;
   /** Keep-alives and TimeToLive travel to the leader on these routes. */
   routes: ForwardRoutes;
-  /** True while NOSPACE is raised (LeaseGrant is refused at apply). */
-  capped(): boolean;
-  register(kind: RequestKind, fn: (req: InternalRequest) => unknown): void;
   /** What etcd's lease metrics count (the member's metrics). */
   counters?: LeaseCounters;
 }
@@ -108,7 +106,6 @@ export class LeaseHost {
           }
         : {}),
     });
-    registerLeaseAppliers({ lessor: this.lessor, store: d.store, capped: d.capped, register: d.register });
     this.loop = new ExpiryLoop({
       lessor: this.lessor,
       revoke: (id) =>

@@ -1,8 +1,10 @@
 import assert from 'node:assert/strict';
 import { after, afterEach, beforeEach, describe, test } from 'node:test';
 import { encodeMessage, etcdserverpb, GrpcStatusError } from '@conclave/api';
-import { RequestKind, type InternalRequest } from '../etcdserver/raft-request.js';
-import { encodeCheckpoints, registerLeaseAppliers } from './apply.js';
+import { RequestKind } from '../etcdserver/raft-request.js';
+import { applyRequest, type ApplyTargets } from '../apply/dispatch.js';
+import type { Entry } from '../raft/types.js';
+import { encodeCheckpoints } from './apply.js';
 import { b, openFixture, put, type Fixture } from '../../testing/mvcc-fixture.js';
 import {
   Lessor,
@@ -340,11 +342,10 @@ describe('lease records', () => {
 
 describe('lease appliers', () => {
   test('decode LeaseGrant / LeaseRevoke / LeaseCheckpoint entries; NOSPACE refuses grants', () => {
-    const appliers = new Map<number, (req: InternalRequest) => unknown>();
     let capped = false;
-    registerLeaseAppliers({ lessor, store: fx.store, capped: () => capped, register: (k, fn) => appliers.set(k, fn) });
+    const targets = { lessor, store: fx.store, capped: () => capped, corrupt: () => false } as unknown as ApplyTargets;
     const run = (kind: RequestKind, body: Uint8Array) =>
-      apply(() => appliers.get(kind)!({ kind, id: 1n, username: '', authRevision: 0, body }));
+      apply(() => applyRequest(targets, { kind, id: 1n, username: '', authRevision: 0, body }, {} as Entry));
     const granted = run(RequestKind.LeaseGrant, encodeMessage(etcdserverpb.LeaseGrantRequest, { ID: 0x77, TTL: 1 }));
     assert.deepEqual(granted, { header: { revision: 1 }, ID: 0x77n, TTL: 2 });
     put(fx.store, 'held', 'v', 0x77n);

@@ -1,59 +1,31 @@
 // Applies committed Raft entries to the member's state, all in one backend batch per Ready together
-// with the applied index (so replaying the WAL after a crash is idempotent). Each request's outcome
-// (a response or an etcd error) is handed back to the member that proposed it.
+// with the applied index (so replaying the WAL after a crash is idempotent): membership changes here,
+// every other request through the auth check and then apply/dispatch.ts. Each request's outcome (a
+// response or an etcd error) is handed back to the member that proposed it.
 
-import { decodeMessage, etcdError, etcdserverpb, type EtcdErrorName } from '@conclave/api';
+import { etcdError, type EtcdErrorName } from '@conclave/api';
 import { decodeConfChange } from '../raft/codec.js';
 import { type ConfChange, ConfChangeType, type ConfState, type Entry, EntryType } from '../raft/types.js';
 import { META, type Backend } from '../storage/backend/index.js';
-import type { MvccStore } from '../mvcc/index.js';
-import { applyCompaction, applyDelete, applyPut, applyTxn, type KvApplyEnv } from '../apply/kv.js';
-import { isTxnReadOnly } from '../apply/check.js';
 import type { Logger } from '../log/index.js';
-import type { Member, Membership } from './membership.js';
-import { decodeRequest, RequestKind, type InternalRequest } from './raft-request.js';
-
-function txnHasPuts(t: etcdserverpb.TxnRequest): boolean {
-  const has = (ops: etcdserverpb.RequestOp[]): boolean =>
-    ops.some((op) => op.requestPut !== undefined || (op.requestTxn !== undefined && txnHasPuts(op.requestTxn)));
-  return has(t.success) || has(t.failure);
-}
-
-/** The requests etcd's corrupt applier refuses (the lease ones are applied in lease/). */
-const CORRUPT_REFUSED: ReadonlySet<number> = new Set([
-  RequestKind.Put,
-  RequestKind.DeleteRange,
-  RequestKind.Txn,
-  RequestKind.Compaction,
-  RequestKind.LeaseGrant,
-  RequestKind.LeaseRevoke,
-]);
+import type { Member, Membership } from '../etcdserver/membership.js';
+import { decodeRequest, type InternalRequest } from '../etcdserver/raft-request.js';
+import { applyRequest, type ApplyTargets } from './dispatch.js';
 
 export type ApplyOutcome = { ok: true; value: unknown } | { ok: false; error: unknown };
 
-/** Extension point: services beyond KV (lease, auth, alarms) register their request kinds here. */
-export type RequestApplier = (req: InternalRequest, entry: Entry) => unknown;
-
 export interface ApplierDeps {
-  /** True while the NOSPACE alarm is raised: writes that add data are refused (etcd's capped applier). */
-  capped(): boolean;
-  /** True while the CORRUPT alarm is raised: every applied write fails (etcd's corrupt applier). */
-  corrupt(): boolean;
   backend: Backend;
-  store: MvccStore;
   membership: Membership;
-  kvEnv: KvApplyEnv;
+  /** The state requests change (see apply/dispatch.ts). */
+  targets: ApplyTargets;
+  /** Runs before each request is applied; throwing refuses it with that error (auth's permission checks). */
+  authorize(req: InternalRequest): void;
   logger: Logger;
   /** Hands a committed membership change to Raft; returns the new ConfState. */
   applyConfChange(cc: ConfChange): ConfState;
   /** Members known from --initial-cluster, for the bootstrap entries (which carry no attributes). */
   initialMembers: ReadonlyMap<bigint, Member>;
-}
-
-export interface MemberAttributes {
-  id: string;
-  name: string;
-  clientURLs: string[];
 }
 
 export class Applier {
@@ -63,17 +35,10 @@ export class Applier {
   confState: ConfState = { voters: [], learners: [] };
   /** Set when a batch applied a membership change (the server reconnects peers, then clears it). */
   membershipChanged = false;
-  private readonly extra = new Map<number, RequestApplier>();
-  /** Runs before each request is applied; throwing refuses it with that error (auth's permission checks). */
-  authorize: ((req: InternalRequest) => void) | null = null;
 
   constructor(private readonly deps: ApplierDeps) {
     this.appliedIndex = deps.backend.appliedIndex();
     this.appliedTerm = deps.backend.appliedTerm();
-  }
-
-  register(kind: RequestKind, fn: RequestApplier): void {
-    this.extra.set(kind, fn);
   }
 
   /**
@@ -110,52 +75,10 @@ export class Applier {
       return;
     }
     try {
-      this.authorize?.(req);
-      outcomes.set(req.id, { ok: true, value: this.dispatch(req, e) });
+      this.deps.authorize(req);
+      outcomes.set(req.id, { ok: true, value: applyRequest(this.deps.targets, req, e) });
     } catch (error) {
       outcomes.set(req.id, { ok: false, error });
-    }
-  }
-
-  private dispatch(req: InternalRequest, e: Entry): unknown {
-    const { store, kvEnv } = this.deps;
-    if (CORRUPT_REFUSED.has(req.kind) && this.deps.corrupt()) throw etcdError('Corrupt');
-    switch (req.kind) {
-      case RequestKind.Put: {
-        if (this.deps.capped()) throw etcdError('NoSpace');
-        const p = decodeMessage(etcdserverpb.PutRequest, req.body);
-        return store.write((txn) => applyPut(txn, p, kvEnv));
-      }
-      case RequestKind.DeleteRange: {
-        const d = decodeMessage(etcdserverpb.DeleteRangeRequest, req.body);
-        return store.write((txn) => applyDelete(txn, d));
-      }
-      case RequestKind.Txn: {
-        const t = decodeMessage(etcdserverpb.TxnRequest, req.body);
-        const readOnly = isTxnReadOnly(t);
-        if (!readOnly && this.deps.capped() && txnHasPuts(t)) throw etcdError('NoSpace');
-        return applyTxn(store, t, kvEnv, readOnly);
-      }
-      case RequestKind.Compaction: {
-        const c = decodeMessage(etcdserverpb.CompactionRequest, req.body);
-        return applyCompaction(store, c.revision);
-      }
-      case RequestKind.MemberAttributes: {
-        const a = JSON.parse(Buffer.from(req.body).toString('utf8')) as MemberAttributes;
-        const id = BigInt(`0x${a.id}`);
-        const m = this.deps.membership.get(id);
-        if (m) this.deps.membership.put({ ...m, name: a.name, clientUrls: a.clientURLs });
-        return undefined;
-      }
-      case RequestKind.ClusterVersion: {
-        this.deps.membership.setVersion(Buffer.from(req.body).toString('utf8'));
-        return undefined;
-      }
-      default: {
-        const fn = this.extra.get(req.kind);
-        if (!fn) throw new Error(`unknown raft request kind ${req.kind}`);
-        return fn(req, e);
-      }
     }
   }
 

@@ -1,0 +1,148 @@
+// The one place that says how each kind of committed request is applied (etcd's applierV3
+// dispatch): it decodes the request body and calls the module that owns the request's semantics —
+// KV in apply/kv.ts, leases in lease/apply.ts, auth in auth/apply.ts, alarms in
+// etcdserver/alarms.ts, membership attributes and the cluster version in etcdserver/membership.ts.
+// While the NOSPACE alarm is raised, requests that add data are refused here (etcd's capped applier);
+// while CORRUPT is raised, every write (etcd's corrupt applier).
+
+import { decodeMessage, etcdError, etcdserverpb } from '@conclave/api';
+import type { Entry } from '../raft/types.js';
+import { RequestKind, type InternalRequest } from '../etcdserver/raft-request.js';
+import type { Membership } from '../etcdserver/membership.js';
+import type { MvccStore } from '../mvcc/index.js';
+import type { Lessor } from '../lease/lessor.js';
+import { applyLeaseCheckpoint, applyLeaseGrant, applyLeaseRevoke } from '../lease/apply.js';
+import type { AuthStore } from '../auth/store.js';
+import { applyAuthenticate, applyUserAdd, applyUserChangePassword, asRoot } from '../auth/apply.js';
+import { isTxnReadOnly } from './check.js';
+import { applyCompaction, applyDelete, applyPut, applyTxn, type KvApplyEnv } from './kv.js';
+
+/** The state each kind of request changes. */
+export interface ApplyTargets {
+  store: MvccStore;
+  kvEnv: KvApplyEnv;
+  /** True while the NOSPACE alarm is raised. */
+  capped(): boolean;
+  /** True while the CORRUPT alarm is raised. */
+  corrupt(): boolean;
+  membership: Membership;
+  lessor: Lessor;
+  auth: AuthStore;
+  alarms: { apply(r: etcdserverpb.AlarmRequest): unknown };
+}
+
+/** What a member publishes about itself through Raft (etcd's publish). */
+export interface MemberAttributes {
+  id: string;
+  name: string;
+  clientURLs: string[];
+}
+
+const pb = etcdserverpb;
+
+/** The requests etcd's corrupt applier refuses. */
+const CORRUPT_REFUSED: ReadonlySet<number> = new Set([
+  RequestKind.Put,
+  RequestKind.DeleteRange,
+  RequestKind.Txn,
+  RequestKind.Compaction,
+  RequestKind.LeaseGrant,
+  RequestKind.LeaseRevoke,
+]);
+
+function txnHasPuts(t: etcdserverpb.TxnRequest): boolean {
+  const has = (ops: etcdserverpb.RequestOp[]): boolean =>
+    ops.some((op) => op.requestPut !== undefined || (op.requestTxn !== undefined && txnHasPuts(op.requestTxn)));
+  return has(t.success) || has(t.failure);
+}
+
+/** Applies one committed request; returns its response or throws the etcd error its proposer gets. */
+export function applyRequest(t: ApplyTargets, req: InternalRequest, e: Entry): unknown {
+  const body = req.body;
+  if (CORRUPT_REFUSED.has(req.kind) && t.corrupt()) throw etcdError('Corrupt');
+  switch (req.kind) {
+    // ---- KV ----
+    case RequestKind.Put: {
+      if (t.capped()) throw etcdError('NoSpace');
+      const p = decodeMessage(pb.PutRequest, body);
+      return t.store.write((txn) => applyPut(txn, p, t.kvEnv));
+    }
+    case RequestKind.DeleteRange: {
+      const d = decodeMessage(pb.DeleteRangeRequest, body);
+      return t.store.write((txn) => applyDelete(txn, d));
+    }
+    case RequestKind.Txn: {
+      const r = decodeMessage(pb.TxnRequest, body);
+      const readOnly = isTxnReadOnly(r);
+      if (!readOnly && t.capped() && txnHasPuts(r)) throw etcdError('NoSpace');
+      return applyTxn(t.store, r, t.kvEnv, readOnly);
+    }
+    case RequestKind.Compaction:
+      return applyCompaction(t.store, decodeMessage(pb.CompactionRequest, body).revision);
+
+    // ---- leases ----
+    case RequestKind.LeaseGrant:
+      if (t.capped()) throw etcdError('NoSpace');
+      return applyLeaseGrant(t.lessor, t.store, decodeMessage(pb.LeaseGrantRequest, body));
+    case RequestKind.LeaseRevoke:
+      return applyLeaseRevoke(t.lessor, t.store, decodeMessage(pb.LeaseRevokeRequest, body));
+    case RequestKind.LeaseCheckpoint:
+      return applyLeaseCheckpoint(t.lessor, t.store, decodeMessage(pb.LeaseCheckpointRequest, body));
+
+    // ---- alarms ----
+    case RequestKind.Alarm:
+      return t.alarms.apply(decodeMessage(pb.AlarmRequest, body));
+
+    // ---- auth: every change needs the root role; Authenticate issues a token ----
+    case RequestKind.Authenticate:
+      return applyAuthenticate(t.auth, body, e.index);
+    case RequestKind.AuthEnable:
+      return asRoot(t.auth, req, () => t.auth.authEnable());
+    case RequestKind.AuthDisable:
+      return asRoot(t.auth, req, () => t.auth.authDisable());
+    case RequestKind.AuthUserAdd:
+      return asRoot(t.auth, req, () => applyUserAdd(t.auth, decodeMessage(pb.AuthUserAddRequest, body)));
+    case RequestKind.AuthUserDelete:
+      return asRoot(t.auth, req, () => t.auth.userDelete(decodeMessage(pb.AuthUserDeleteRequest, body).name));
+    case RequestKind.AuthUserChangePassword:
+      return asRoot(t.auth, req, () =>
+        applyUserChangePassword(t.auth, decodeMessage(pb.AuthUserChangePasswordRequest, body)),
+      );
+    case RequestKind.AuthUserGrantRole:
+      return asRoot(t.auth, req, () => {
+        const r = decodeMessage(pb.AuthUserGrantRoleRequest, body);
+        t.auth.userGrantRole(r.user, r.role);
+      });
+    case RequestKind.AuthUserRevokeRole:
+      return asRoot(t.auth, req, () => {
+        const r = decodeMessage(pb.AuthUserRevokeRoleRequest, body);
+        t.auth.userRevokeRole(r.name, r.role);
+      });
+    case RequestKind.AuthRoleAdd:
+      return asRoot(t.auth, req, () => t.auth.roleAdd(decodeMessage(pb.AuthRoleAddRequest, body).name));
+    case RequestKind.AuthRoleDelete:
+      return asRoot(t.auth, req, () => t.auth.roleDelete(decodeMessage(pb.AuthRoleDeleteRequest, body).role));
+    case RequestKind.AuthRoleGrantPermission:
+      return asRoot(t.auth, req, () => {
+        const r = decodeMessage(pb.AuthRoleGrantPermissionRequest, body);
+        t.auth.roleGrantPermission(r.name, r.perm);
+      });
+    case RequestKind.AuthRoleRevokePermission:
+      return asRoot(t.auth, req, () => {
+        const r = decodeMessage(pb.AuthRoleRevokePermissionRequest, body);
+        t.auth.roleRevokePermission(r.role, r.key, r.rangeEnd);
+      });
+
+    // ---- membership ----
+    case RequestKind.MemberAttributes: {
+      const a = JSON.parse(Buffer.from(body).toString('utf8')) as MemberAttributes;
+      t.membership.setAttributes(BigInt(`0x${a.id}`), a.name, a.clientURLs);
+      return undefined;
+    }
+    case RequestKind.ClusterVersion:
+      t.membership.setVersion(Buffer.from(body).toString('utf8'));
+      return undefined;
+    default:
+      throw new Error(`unknown raft request kind ${req.kind}`);
+  }
+}
