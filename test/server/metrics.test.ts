@@ -28,10 +28,13 @@ after(async () => {
   dir.cleanup();
 });
 
+let lastText = '';
+
 async function scrape(s: ServerHandle): Promise<Sample[]> {
   const r = await http1(s.clientUrl, 'GET', '/metrics');
   assert.equal(r.status, 200);
   assert.equal(r.headers['content-type'], 'text/plain; version=0.0.4; charset=utf-8');
+  lastText = r.body;
   return parseExposition(r.body).samples;
 }
 
@@ -81,6 +84,14 @@ describe('/metrics of embedded members', () => {
     for (let i = 0; i < 50 && value((m = await scrape(a)), 'grpc_server_handled_total', canceled) !== 1; i++)
       await new Promise((r) => setTimeout(r, 100));
     assert.equal(value(m, 'grpc_server_handled_total', { ...canceled, grpc_type: 'bidi_stream' }), 1);
+    // etcd's e2e test matches the lines as text: label names sorted, as Prometheus' Go client writes them
+    const lines = lastText.split('\n');
+    for (const line of [
+      'grpc_server_handled_total{grpc_code="Canceled",grpc_method="Watch",grpc_service="etcdserverpb.Watch",grpc_type="bidi_stream"} 1',
+      'etcd_mvcc_put_total 2',
+      'etcd_server_client_requests_total{client_api_version="3.4",type="unary"} 3',
+    ])
+      assert.ok(lines.includes(line), line);
     assert.equal(value(m, 'etcd_mvcc_put_total'), 2);
     assert.equal(value(m, 'etcd_mvcc_delete_total'), 1);
     assert.equal(value(m, 'etcd_debugging_mvcc_keys_total'), 1);

@@ -31,10 +31,11 @@ const CODE_NAMES = [
 /** Prometheus' default buckets, which go-grpc-prometheus uses for handling time. */
 const HANDLING_BUCKETS = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10];
 
+/** In the order Prometheus' Go client writes them (sorted by name). */
 interface MethodLabels {
-  grpc_type: string;
-  grpc_service: string;
   grpc_method: string;
+  grpc_service: string;
+  grpc_type: string;
 }
 
 function grpcType(desc: MethodDescriptor<unknown, unknown>): string {
@@ -82,7 +83,7 @@ export function registerGrpcFamilies(r: Registry, extensive: boolean): GrpcFamil
       this.reset();
       for (const { labels, stats } of methods.values())
         for (let code = 0; code < CODE_NAMES.length; code++)
-          this.inc({ ...labels, grpc_code: CODE_NAMES[code]! }, stats.handled[code] ?? 0);
+          this.inc({ grpc_code: CODE_NAMES[code]!, ...labels }, stats.handled[code] ?? 0);
     },
   });
   perMethod(
@@ -95,7 +96,7 @@ export function registerGrpcFamilies(r: Registry, extensive: boolean): GrpcFamil
     callStats(desc) {
       const known = methods.get(desc.path);
       if (known) return known.stats;
-      const labels: MethodLabels = { grpc_type: grpcType(desc), grpc_service: desc.service, grpc_method: desc.name };
+      const labels: MethodLabels = { grpc_method: desc.name, grpc_service: desc.service, grpc_type: grpcType(desc) };
       if (handling) handling.zero({ ...labels });
       const stats = newCallStats(handling ? (s) => handling.observe({ ...labels }, s) : null);
       methods.set(desc.path, { labels, stats });

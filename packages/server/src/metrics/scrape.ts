@@ -6,6 +6,16 @@ import { Counter, Gauge, Histogram, type Registry } from 'prom-client';
 
 export type Labels = Record<string, string>;
 
+/**
+ * The labels with their names in order: prom-client writes them in the object's order, Prometheus' Go
+ * client sorted, and tools match etcd's lines as text (etcd's own e2e test does).
+ */
+export function sortedLabels(labels: Labels): Labels {
+  const out: Labels = {};
+  for (const k of Object.keys(labels).sort()) out[k] = labels[k]!;
+  return out;
+}
+
 /** A counter family without labels whose value is `read()` at scrape time. */
 export function scrapedCounter(registry: Registry, name: string, help: string, read: () => number): Counter {
   return new Counter({
@@ -46,7 +56,7 @@ export function scrapedCounterVec(
     registers: [registry],
     collect() {
       this.reset();
-      for (const [labels, v] of read()) this.inc(labels, v);
+      for (const [labels, v] of read()) this.inc(sortedLabels(labels), v);
     },
   });
 }
@@ -66,7 +76,7 @@ export function scrapedGaugeVec(
     registers: [registry],
     collect() {
       this.reset();
-      for (const [labels, v] of read()) this.set(labels, v);
+      for (const [labels, v] of read()) this.set(sortedLabels(labels), v);
     },
   });
 }
