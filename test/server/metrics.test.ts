@@ -152,6 +152,9 @@ describe('/metrics of embedded members', () => {
     const range = { grpc_method: 'Range', grpc_service: 'etcdserverpb.KV' };
     assert.equal(value(m, 'grpc_server_handled_total', { ...range, grpc_code: 'OutOfRange' }), 1);
     assert.ok((value(m, 'process_resident_memory_bytes') ?? 0) > 10 * 1024 * 1024);
+    // etcdctl check datascale reads the first line starting with the name and parses the rest as a float
+    const rss = lastText.split('\n').find((l) => l.startsWith('process_resident_memory_bytes'));
+    assert.match(rss?.slice('process_resident_memory_bytes'.length).trim() ?? '', /^\d+(\.\d+)?(e\+\d+)?$/);
     assert.ok((value(m, 'process_open_fds') ?? 0) > 0);
   });
 
