@@ -31,7 +31,6 @@ const LEFT_OUT: Record<string, string> = {
   etcd_grpc_proxy_cache_misses_total: 'the gRPC proxy',
   etcd_grpc_proxy_events_coalescing_total: 'the gRPC proxy',
   etcd_grpc_proxy_watchers_coalescing_total: 'the gRPC proxy',
-  etcd_server_apply_duration_seconds: '3.5 only; a per-request timing would cost on the apply path',
   go_gc_gogc_percent: 'Go runtime setting without a V8 counterpart',
   go_memstats_alloc_bytes_total: 'V8 does not count bytes allocated over time',
   go_memstats_buck_hash_sys_bytes: 'Go profiler internals',

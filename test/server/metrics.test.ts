@@ -89,6 +89,7 @@ describe('/metrics of embedded members', () => {
     for (const line of [
       'grpc_server_handled_total{grpc_code="Canceled",grpc_method="Watch",grpc_service="etcdserverpb.Watch",grpc_type="bidi_stream"} 1',
       'etcd_mvcc_put_total 2',
+      'etcd_server_apply_duration_seconds_count{op="Put",success="true",version="v3"} 2',
       'etcd_server_client_requests_total{client_api_version="3.4",type="unary"} 3',
     ])
       assert.ok(lines.includes(line), line);
@@ -98,6 +99,12 @@ describe('/metrics of embedded members', () => {
     assert.equal(value(m, 'etcd_server_version', { server_version: '3.4.23' }), 1);
     assert.equal(value(m, 'etcd_cluster_version', { cluster_version: '3.4' }), 1);
     assert.equal(value(m, 'etcd_debugging_mvcc_events_total'), 1);
+    const applied = (op: string, version = 'v3') =>
+      value(m, 'etcd_server_apply_duration_seconds_count', { op, version, success: 'true' });
+    assert.equal(applied('Put'), 2);
+    assert.equal(applied('DeleteRange'), 1);
+    assert.ok((applied('PUT', 'v2') ?? 0) >= 1, "the member's publish, a v2 PUT in etcd");
+    assert.equal(value(m, 'etcd_server_apply_duration_seconds_bucket', { op: 'Put', success: 'true', le: '+Inf' }), 2);
     const put = { grpc_method: 'Put', grpc_service: 'etcdserverpb.KV', grpc_type: 'unary' };
     assert.equal(value(m, 'grpc_server_started_total', put), 2);
     assert.equal(value(m, 'grpc_server_handled_total', { ...put, grpc_code: 'OK' }), 2);

@@ -26,6 +26,8 @@ export interface ApplierDeps {
   applyConfChange(cc: ConfChange): ConfState;
   /** Members known from --initial-cluster, for the bootstrap entries (which carry no attributes). */
   initialMembers: ReadonlyMap<bigint, Member>;
+  /** Told each request's kind, apply time (s) and success (etcd_server_apply_duration_seconds). */
+  observe?: (kind: number, seconds: number, ok: boolean) => void;
 }
 
 export class Applier {
@@ -74,12 +76,17 @@ export class Applier {
       this.deps.logger.error('failed to decode raft request; skipping entry', { index: e.index, error: String(err) });
       return;
     }
+    const observe = this.deps.observe;
+    const t = observe ? performance.now() : 0;
+    let ok = true;
     try {
       this.deps.authorize(req);
       outcomes.set(req.id, { ok: true, value: applyRequest(this.deps.targets, req, e) });
     } catch (error) {
+      ok = false;
       outcomes.set(req.id, { ok: false, error });
     }
+    if (observe) observe(req.kind, (performance.now() - t) / 1000, ok);
   }
 
   /**

@@ -80,9 +80,6 @@ export interface EtcdServerOptions {
   metricsExtensive?: boolean;
 }
 
-/** etcd's warnApplyDuration: applying longer than this counts as a slow apply. */
-const SLOW_APPLY_MS = 100;
-
 /** Campaigns a follower tries after its leader's process is gone, before the election timeout takes over. */
 const FAST_CAMPAIGN_ATTEMPTS = 3;
 
@@ -247,6 +244,7 @@ export class EtcdServer implements Proposer, ReadBarrier, LeaderState, ApplyProg
         alarms: this.alarms,
       },
       authorize: (req) => this.auth.authorize(req),
+      observe: metrics.apply,
       logger: this.logger,
       applyConfChange: (cc: ConfChange): ConfState => this.node.applyConfChange(cc),
       initialMembers: initial,
@@ -532,9 +530,7 @@ export class EtcdServer implements Proposer, ReadBarrier, LeaderState, ApplyProg
   private async applyCommitted(entries: Entry[]): Promise<void> {
     // A defragment holds writes off for a moment: apply once it is done.
     if (this.storage.backend.busyOperation !== null) await this.storage.backend.whenIdle();
-    const t = performance.now();
     const outcomes = this.applier.applyEntries(entries);
-    if (performance.now() - t > SLOW_APPLY_MS) this.metrics.server.slowApplies++;
     for (const [id, outcome] of outcomes) this.proposals.settle(id, outcome);
     this.leases.afterApply(entries);
     this.proposals.applied(entries[entries.length - 1]!.term);

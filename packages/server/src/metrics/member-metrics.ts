@@ -9,6 +9,7 @@ import type { MvccCounters } from '../mvcc/index.js';
 import type { PeerStats } from '../peer/index.js';
 import type { BackendObserver } from '../storage/backend/index.js';
 import type { WalObserver } from '../storage/wal/index.js';
+import { type ApplyObserver, registerApplyFamily } from './apply.js';
 import { registerDebuggingFamilies } from './debugging.js';
 import { type DiskView, type SnapObserver, registerDiskFamilies } from './disk.js';
 import { type GrpcFamilies, registerGrpcFamilies } from './grpc.js';
@@ -17,6 +18,9 @@ import { type NetworkView, registerNetworkFamilies } from './network.js';
 import { registerProcessFamilies } from './process.js';
 import { histogram, exponentialBuckets } from './scrape.js';
 import { type MemberView, type ServerCounters, newServerCounters, registerServerFamilies } from './server.js';
+
+/** etcd's warnApplyDuration. */
+const SLOW_APPLY_SECONDS = 0.1;
 
 export interface MemberMetricsOptions {
   /** --metrics=extensive: also the per-method gRPC handling-time histogram. */
@@ -41,6 +45,8 @@ export class MemberMetrics {
   readonly snap: SnapObserver;
   readonly peers: PeerStats;
   readonly grpc: GrpcFamilies;
+  /** Told each applied request's kind, duration and success. */
+  readonly apply: ApplyObserver;
   private sources: MemberSources | null = null;
   private watchView: WatchView | null = null;
   private readonly hash: (seconds: number) => void;
@@ -57,6 +63,13 @@ export class MemberMetrics {
     this.grpc = registerGrpcFamilies(r, opts.extensive === true);
     this.peers = registerNetworkFamilies(r, src, () => this.grpc.bytes());
     this.lease = registerDebuggingFamilies(r, () => this.sources?.authRevision() ?? 0);
+    const applied = registerApplyFamily(r);
+    const server = this.server;
+    this.apply = (kind, seconds, ok) => {
+      applied(kind, seconds, ok);
+      // etcd's warnApplyDuration: a request that took over 100 ms to apply is a slow apply
+      if (seconds > SLOW_APPLY_SECONDS) server.slowApplies++;
+    };
     const hash = histogram(
       r,
       'etcd_mvcc_hash_duration_seconds',
