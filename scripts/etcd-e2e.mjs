@@ -13,7 +13,8 @@
 // Prints one line per failing test (the first failing assertion and the first line a member printed
 // that is not a log line), then "etcd-e2e: P/N passed"; exits 0 only when all passed. Logs:
 // ~/.cache/conclave-etcd-e2e/logs/<test>.log (the test) and <test>.members (the members' command
-// lines and stderr); E2E_CACHE moves that folder.
+// lines and stderr); E2E_CACHE moves that folder. Do not rebuild while it runs: members start from
+// packages/server/dist throughout the run.
 
 import { execFileSync, spawn, spawnSync } from 'node:child_process';
 import {
@@ -143,6 +144,16 @@ function killLeftovers() {
   rmSync(pids, { force: true });
 }
 
+let current = null;
+// Interrupted: stop the running test and everything the wrappers started, then exit.
+for (const sig of ['SIGINT', 'SIGTERM', 'SIGHUP']) {
+  process.on(sig, () => {
+    current?.kill('SIGKILL');
+    killLeftovers();
+    process.exit(130);
+  });
+}
+
 function runOne(name) {
   return new Promise((resolve) => {
     writeFileSync(members, '');
@@ -163,6 +174,7 @@ function runOne(name) {
       ],
       { cwd: runDir, stdio: ['ignore', 'pipe', 'pipe'] },
     );
+    current = child;
     child.stdout.on('data', (d) => out.push(d));
     child.stderr.on('data', (d) => out.push(d));
     const timer = setTimeout(() => {
@@ -171,6 +183,7 @@ function runOne(name) {
       child.kill('SIGKILL');
     }, perTestS * 1000);
     child.on('close', () => {
+      current = null;
       clearTimeout(timer);
       killLeftovers();
       const text = Buffer.concat(out).toString('utf8');

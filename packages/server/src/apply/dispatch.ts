@@ -3,12 +3,14 @@
 // KV in apply/kv.ts, leases in lease/apply.ts, auth in auth/apply.ts, alarms in
 // etcdserver/alarms.ts, membership attributes and the cluster version in etcdserver/membership.ts.
 // While the NOSPACE alarm is raised, requests that add data are refused here (etcd's capped applier);
-// while CORRUPT is raised, every write (etcd's corrupt applier).
+// while CORRUPT is raised, every write (etcd's corrupt applier). Writes are charged against the
+// backend quota (etcd's quota applier).
 
 import { decodeMessage, etcdError, etcdserverpb } from '@conclave/api';
 import type { Entry } from '../raft/types.js';
 import { RequestKind, type InternalRequest } from '../etcdserver/raft-request.js';
 import type { Membership } from '../etcdserver/membership.js';
+import { costPut, costTxn, LEASE_OVERHEAD } from '../etcdserver/quota.js';
 import type { MvccStore } from '../mvcc/index.js';
 import type { Lessor } from '../lease/lessor.js';
 import { applyLeaseCheckpoint, applyLeaseGrant, applyLeaseRevoke } from '../lease/apply.js';
@@ -25,6 +27,8 @@ export interface ApplyTargets {
   capped(): boolean;
   /** True while the CORRUPT alarm is raised. */
   corrupt(): boolean;
+  /** Does a write of this quota cost fit --quota-backend-bytes (etcdserver/quota.ts)? */
+  quotaAvailable(cost: number): boolean;
   membership: Membership;
   lessor: Lessor;
   auth: AuthStore;
@@ -50,10 +54,16 @@ const CORRUPT_REFUSED: ReadonlySet<number> = new Set([
   RequestKind.LeaseRevoke,
 ]);
 
-function txnHasPuts(t: etcdserverpb.TxnRequest): boolean {
-  const has = (ops: etcdserverpb.RequestOp[]): boolean =>
-    ops.some((op) => op.requestPut !== undefined || (op.requestTxn !== undefined && txnHasPuts(op.requestTxn)));
-  return has(t.success) || has(t.failure);
+/**
+ * etcd's quota applier: whether a write fits the quota is decided before it is applied; it is
+ * applied either way (every member applies the same log), and when it did not fit its proposer gets
+ * "database space exceeded".
+ */
+function charged<T>(t: ApplyTargets, cost: number, apply: () => T): T {
+  const fits = t.quotaAvailable(cost);
+  const result = apply();
+  if (!fits) throw etcdError('NoSpace');
+  return result;
 }
 
 /** Applies one committed request; returns its response or throws the etcd error its proposer gets. */
@@ -65,7 +75,7 @@ export function applyRequest(t: ApplyTargets, req: InternalRequest, e: Entry): u
     case RequestKind.Put: {
       if (t.capped()) throw etcdError('NoSpace');
       const p = decodeMessage(pb.PutRequest, body);
-      return t.store.write((txn) => applyPut(txn, p, t.kvEnv));
+      return charged(t, costPut(p), () => t.store.write((txn) => applyPut(txn, p, t.kvEnv)));
     }
     case RequestKind.DeleteRange: {
       const d = decodeMessage(pb.DeleteRangeRequest, body);
@@ -74,8 +84,10 @@ export function applyRequest(t: ApplyTargets, req: InternalRequest, e: Entry): u
     case RequestKind.Txn: {
       const r = decodeMessage(pb.TxnRequest, body);
       const readOnly = isTxnReadOnly(r);
-      if (!readOnly && t.capped() && txnHasPuts(r)) throw etcdError('NoSpace');
-      return applyTxn(t.store, r, t.kvEnv, readOnly);
+      const cost = costTxn(r);
+      // etcd's capped applier refuses a txn with Puts directly in a branch (nested ones cost nothing)
+      if (!readOnly && cost > 0 && t.capped()) throw etcdError('NoSpace');
+      return charged(t, cost, () => applyTxn(t.store, r, t.kvEnv, readOnly));
     }
     case RequestKind.Compaction:
       return applyCompaction(t.store, decodeMessage(pb.CompactionRequest, body).revision);
@@ -83,7 +95,9 @@ export function applyRequest(t: ApplyTargets, req: InternalRequest, e: Entry): u
     // ---- leases ----
     case RequestKind.LeaseGrant:
       if (t.capped()) throw etcdError('NoSpace');
-      return applyLeaseGrant(t.lessor, t.store, decodeMessage(pb.LeaseGrantRequest, body));
+      return charged(t, LEASE_OVERHEAD, () =>
+        applyLeaseGrant(t.lessor, t.store, decodeMessage(pb.LeaseGrantRequest, body)),
+      );
     case RequestKind.LeaseRevoke:
       return applyLeaseRevoke(t.lessor, t.store, decodeMessage(pb.LeaseRevokeRequest, body));
     case RequestKind.LeaseCheckpoint:

@@ -1,11 +1,13 @@
-// Alarms (etcd's alarm store) and the backend quota. NOSPACE is raised through Raft when a write
-// would push the backend past --quota-backend-bytes; while any member has it, Put, writing Txns and
-// LeaseGrant fail with "database space exceeded" (reads, deletes, compaction and revoke still work).
-// Recovery: compact, defragment, `etcdctl alarm disarm`.
+// Alarms (etcd's alarm store). NOSPACE is raised through Raft when a write would push the backend
+// past --quota-backend-bytes (quota.ts); while any member has it, Put, Txns with Puts and LeaseGrant
+// fail with "database space exceeded" (reads, deletes, compaction and revoke still work). Recovery:
+// compact, defragment, `etcdctl alarm disarm`. CORRUPT (raised by the corruption check) stops every
+// applied write.
 
 import { encodeMessage, etcdError, etcdserverpb, type PartialMessage } from '@conclave/api';
 import type { Backend } from '../storage/backend/index.js';
 import type { Proposer, ReadBarrier } from './ports.js';
+import { BackendQuota } from './quota.js';
 import { RequestKind } from './raft-request.js';
 import { formatId, type Logger } from '../log/index.js';
 
@@ -26,9 +28,6 @@ const keyOf = (a: Alarm): Buffer => {
   return b;
 };
 
-/** Rough cost of a request in backend bytes, as etcd's quota estimates it. */
-const COST_OVERHEAD = 64;
-
 /** The member's ports the alarm store uses. */
 export interface AlarmDeps {
   backend: Backend;
@@ -46,11 +45,12 @@ export interface AlarmDeps {
 export class AlarmStore {
   private alarms = new Map<string, Alarm>();
   private readonly backend: Backend;
-  private readonly quotaBytes: number | null;
+  /** The backend quota (--quota-backend-bytes), also charged when writes are applied (apply/dispatch.ts). */
+  readonly quota: BackendQuota;
 
   constructor(private readonly deps: AlarmDeps) {
     this.backend = deps.backend;
-    this.quotaBytes = deps.quotaBytes;
+    this.quota = new BackendQuota(deps.backend, deps.quotaBytes);
     this.load();
   }
 
@@ -119,21 +119,23 @@ export class AlarmStore {
   }
 
   /**
-   * The quota check before a write is proposed: fails with NOSPACE when the alarm is on, or when the
-   * write would exceed the quota (then raises the alarm for this member through Raft).
+   * etcd's quota check before a write is proposed (Put, Txn, LeaseGrant; its gRPC quota interceptor):
+   * undefined when the request's cost fits; otherwise raises NOSPACE for this member through Raft and
+   * rejects with "database space exceeded" once the alarm is applied (so an alarm list right after
+   * the error shows it, as with etcd).
    */
-  checkQuota(costBytes: number): void {
-    if (this.has(AlarmType.NOSPACE)) throw etcdError('NoSpace');
-    if (this.quotaBytes === null) return;
-    if (this.backend.size() + costBytes + COST_OVERHEAD <= this.quotaBytes) return;
-    void this.handle(
+  checkQuota(cost: number): Promise<never> | undefined {
+    if (this.quota.available(cost)) return undefined;
+    const raise = this.handle(
       etcdserverpb.AlarmRequest.create({
         action: AlarmAction.ACTIVATE,
         memberID: this.deps.memberId,
         alarm: AlarmType.NOSPACE,
       }),
-    ).catch(() => {});
-    throw etcdError('NoSpace');
+    ).catch(() => undefined);
+    return raise.then(() => {
+      throw etcdError('NoSpace');
+    });
   }
 
   /** Applied writes are refused while NOSPACE is raised (etcd's capped applier). */

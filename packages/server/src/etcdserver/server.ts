@@ -241,6 +241,7 @@ export class EtcdServer implements Proposer, ReadBarrier, LeaderState, ApplyProg
         lessor: this.leases.lessor,
         auth: this.auth.store,
         corrupt: () => this.alarms.corrupt,
+        quotaAvailable: (cost) => this.alarms.quota.available(cost),
         alarms: this.alarms,
       },
       authorize: (req) => this.auth.authorize(req),

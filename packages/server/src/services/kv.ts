@@ -4,6 +4,7 @@
 import { encodeMessage, etcdserverpb, type PartialMessage } from '@conclave/api';
 import { checkDelete, checkPut, checkRange, checkTxn, isTxnReadOnly } from '../apply/check.js';
 import { applyRange, applyTxn } from '../apply/kv.js';
+import { costPut, costTxn } from '../etcdserver/quota.js';
 import { RequestKind } from '../etcdserver/raft-request.js';
 import type { ServiceHandlers } from '../transport/grpc-server.js';
 import { header, type ServiceContext } from './context.js';
@@ -43,6 +44,9 @@ export function kvService(ctx: ServiceContext): ServiceHandlers<typeof etcdserve
       );
     },
     Put: async (req, call) => {
+      // etcd's quota interceptor runs before the request is validated
+      const overQuota = s.alarms.checkQuota(costPut(req));
+      if (overQuota) await overQuota;
       checkPut(req);
       const who = await auth.proposeOptions(call);
       const res = await s.propose<PartialMessage<etcdserverpb.PutResponse>>(
@@ -63,6 +67,8 @@ export function kvService(ctx: ServiceContext): ServiceHandlers<typeof etcdserve
       return withHeader(ctx, res);
     },
     Txn: async (req, call) => {
+      const overQuota = s.alarms.checkQuota(costTxn(req));
+      if (overQuota) await overQuota;
       checkTxn(req, ctx.maxTxnOps);
       if (isTxnReadOnly(req)) {
         if (!txnSerializable(req)) await s.linearizableRead();

@@ -4,6 +4,7 @@
 // lease gives TTL 0 on keep-alive and TTL -1 on TimeToLive rather than an error.
 
 import { encodeMessage, etcdserverpb, Writer, type PartialMessage } from '@conclave/api';
+import { LEASE_OVERHEAD } from '../etcdserver/quota.js';
 import { RequestKind } from '../etcdserver/raft-request.js';
 import { LeaseNotFoundError, type LeaseHost } from '../lease/index.js';
 import { GrpcCall } from '../transport/grpc-call.js';
@@ -13,9 +14,6 @@ import { header, requireLeaderIfAsked, type ServiceContext } from './context.js'
 import type { StreamGuard } from './stream-guard.js';
 
 type KeepAliveCall = ServerCall<etcdserverpb.LeaseKeepAliveRequest, etcdserverpb.LeaseKeepAliveResponse>;
-
-/** etcd's quota cost of a LeaseGrant (leaseOverhead); AlarmStore.checkQuota adds its own 64. */
-const LEASE_GRANT_COST = 0;
 
 export interface LeaseService {
   handlers: ServiceHandlers<typeof etcdserverpb.LeaseService>;
@@ -131,7 +129,8 @@ export function leaseService(ctx: ServiceContext, guard: StreamGuard): LeaseServ
   const handlers: ServiceHandlers<typeof etcdserverpb.LeaseService> = {
     LeaseGrant: async (req, call) => {
       requireLeaderIfAsked(ctx, call);
-      s.alarms.checkQuota(LEASE_GRANT_COST);
+      const overQuota = s.alarms.checkQuota(LEASE_OVERHEAD);
+      if (overQuota) await overQuota;
       const body = encodeMessage(etcdserverpb.LeaseGrantRequest, {
         TTL: req.TTL,
         ID: req.ID === 0n ? nextLeaseId(ctx) : req.ID,
