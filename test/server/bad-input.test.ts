@@ -282,6 +282,24 @@ describe('command-line flags', () => {
     assert.equal(c.stderr.split('\n')[0], 'flag provided but not defined: -bogus');
   });
 
+  test('an unknown --cipher-suites name stops the start with etcd exit code and error', async () => {
+    const args = (d: string) => [
+      '--logger=zap',
+      `--data-dir=${dir.path}/${d}`,
+      '--cipher-suites=TLS_RSA_WITH_AES_128_GCM_SHA256,TLS_FOO',
+    ];
+    const [e, c] = await Promise.all([run('etcd', args('e'), dir.path), conclaveRun(args('c'))]);
+    assert.equal(e.code, 1);
+    assert.equal(c.code, e.code);
+    const failure = /"msg":"failed to start etcd","error":"unexpected TLS cipher suite \\"TLS_FOO\\""/;
+    assert.match(e.stderr, failure);
+    assert.match(c.stderr, failure);
+    assert.match(
+      c.stderr,
+      /"level":"fatal",.*"msg":"discovery failed","error":"unexpected TLS cipher suite \\"TLS_FOO\\""/,
+    );
+  });
+
   test('a flag Conclave does not implement, with a non-default value, is refused', async () => {
     const c = await conclaveRun(['--discovery=http://x', `--data-dir=${dir.path}/d`]);
     assert.equal(c.code, 2);

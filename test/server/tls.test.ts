@@ -4,11 +4,12 @@
 
 import assert from 'node:assert/strict';
 import { X509Certificate } from 'node:crypto';
-import { readFileSync, statSync } from 'node:fs';
+import { readFileSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import * as grpc from '@grpc/grpc-js';
 import { GrpcCode } from '@conclave/api';
+import { integer, oid, sequence, TAG, time, tlv } from '../../packages/server/src/tls/asn1.js';
 import { generateSelfSignedCertificate } from '../../packages/server/src/tls/index.js';
 import { etcdctl } from '../helpers/etcdctl.js';
 import { callError, RawClient } from '../helpers/grpc.js';
@@ -195,5 +196,100 @@ describe('--auto-tls', () => {
       '--print-value-only',
     ]);
     assert.equal(get.stdout, 'tls\n');
+  });
+});
+
+describe('--cipher-suites (Go names)', () => {
+  let url: string;
+  before(async () => {
+    const s = await startTls('ciphers', [
+      '--cert-file',
+      pki.serverCert,
+      '--key-file',
+      pki.serverKey,
+      '--cipher-suites',
+      'TLS_ECDHE_ECDSA_WITH_AES_128_GCM_SHA256,TLS_ECDHE_ECDSA_WITH_CHACHA20_POLY1305',
+    ]);
+    url = s.url;
+  });
+
+  test('TLS 1.2 serves only the listed suites; TLS 1.3 stays on, as with Go', async () => {
+    const tls12 = (ciphers: string) => ({ ca: read(pki.ca), ciphers, maxVersion: 'TLSv1.2' as const });
+    const ok = await http1(url, 'GET', '/health', { tls: tls12('ECDHE-ECDSA-AES128-GCM-SHA256') });
+    assert.equal(ok.status, 200);
+    const chacha = await http1(url, 'GET', '/health', { tls: tls12('ECDHE-ECDSA-CHACHA20-POLY1305') });
+    assert.equal(chacha.status, 200);
+    await assert.rejects(
+      http1(url, 'GET', '/health', { tls: tls12('ECDHE-ECDSA-AES256-GCM-SHA384') }),
+      /handshake failure/,
+    );
+    const tls13 = await http1(url, 'GET', '/health', { tls: { ca: read(pki.ca), minVersion: 'TLSv1.3' } });
+    assert.equal(tls13.status, 200);
+  });
+});
+
+describe('--client-crl-file', () => {
+  /** A CRL revoking `serials` (its signature is not checked, by etcd either). */
+  const crl = (serials: bigint[]): Buffer => {
+    const alg = sequence(oid('1.2.840.10045.4.3.2'));
+    const at = time(new Date());
+    const tbs = sequence(
+      integer(1),
+      alg,
+      sequence(),
+      at,
+      at,
+      sequence(...serials.map((s) => sequence(integer(s), at))),
+    );
+    return sequence(tbs, alg, tlv(TAG.BIT_STRING, Buffer.from([0, 0])));
+  };
+  const clientSerial = (): bigint => BigInt(`0x${new X509Certificate(read(pki.clientCert)).serialNumber}`);
+  const withClient = ['--cacert', pki.ca, '--cert', pki.clientCert, '--key', pki.clientKey] as const;
+
+  test("a revoked client certificate is refused after the handshake, logged as etcd's rejected connection", async () => {
+    const crlFile = join(dir.path, 'clients.crl');
+    writeFileSync(crlFile, crl([clientSerial(), 12345n]));
+    const { srv, url } = await startTls('crl', [
+      '--cert-file',
+      pki.serverCert,
+      '--key-file',
+      pki.serverKey,
+      '--trusted-ca-file',
+      pki.ca,
+      '--client-cert-auth',
+      '--client-crl-file',
+      crlFile,
+    ]);
+    const refused = await etcdctl(url, [...withClient, '--dial-timeout', '2s', 'put', 'k', 'v']);
+    assert.notEqual(refused.code, 0);
+    assert.match(refused.stderr, /Error:/);
+    assert.match(
+      srv.log(),
+      new RegExp(
+        `"msg":"rejected connection","remote-addr":"127\\.0\\.0\\.1:\\d+","server-name":"","ip-addresses":\\[\\],"dns-names":\\[\\],"error":"transport: certificate serial ${clientSerial().toString(16)} revoked"`,
+      ),
+    );
+    // etcd reads the file at every connection: once the certificate is no longer listed it is served
+    writeFileSync(crlFile, crl([12345n]));
+    const served = await etcdctl(url, [...withClient, 'put', 'k', 'v']);
+    assert.equal(served.code, 0, served.stderr);
+  });
+
+  test('an unreadable CRL: the member starts, as etcd, and refuses every TLS connection with the read error', async () => {
+    const missing = join(dir.path, 'missing.crl');
+    const { srv, url } = await startTls('crl-missing', [
+      '--cert-file',
+      pki.serverCert,
+      '--key-file',
+      pki.serverKey,
+      '--trusted-ca-file',
+      pki.ca,
+      '--client-cert-auth',
+      '--client-crl-file',
+      missing,
+    ]);
+    const refused = await etcdctl(url, [...withClient, '--dial-timeout', '2s', 'put', 'k', 'v']);
+    assert.notEqual(refused.code, 0);
+    assert.ok(srv.log().includes(`"error":"open ${missing}: no such file or directory"`));
   });
 });

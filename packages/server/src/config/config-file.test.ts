@@ -79,6 +79,8 @@ test("a config file like etcd's sample sets every kind of value", () => {
     clientCertAuth: true,
     autoTls: false,
     allowedCn: '',
+    allowedHostname: '',
+    crlFile: '',
   });
   assert.equal(c.peerTls.autoTls, true);
   assert.equal(c.peerTls.allowedCn, 'etcd-peer');

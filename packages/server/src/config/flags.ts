@@ -276,9 +276,10 @@ export const FLAGS: readonly FlagSpec[] = [
   f('cert-file', 'string', '', 'Path to the client server TLS cert file.', { ...S, ...I, ...CLI }),
   f('key-file', 'string', '', 'Path to the client server TLS key file.', { ...S, ...I, ...CLI }),
   f('client-cert-auth', 'bool', 'false', 'Enable client cert authentication.', { ...S, ...I, ...CLI }),
-  f('client-crl-file', 'string', '', 'Path to the client certificate revocation list file.', { ...S, ...CLI }),
+  f('client-crl-file', 'string', '', 'Path to the client certificate revocation list file.', { ...S, ...I, ...CLI }),
   f('client-cert-allowed-hostname', 'string', '', 'Allowed TLS hostname for client cert authentication.', {
     ...S,
+    ...I,
     ...CLI,
   }),
   f('trusted-ca-file', 'string', '', 'Path to the client server TLS trusted CA cert file.', { ...S, ...I, ...CLI }),
@@ -294,6 +295,7 @@ export const FLAGS: readonly FlagSpec[] = [
   }),
   f('peer-cert-allowed-hostname', 'string', '', 'Allowed TLS hostname for inter peer authentication.', {
     ...S,
+    ...I,
     ...CLI,
   }),
   f(
@@ -303,13 +305,13 @@ export const FLAGS: readonly FlagSpec[] = [
     'Peer TLS using self-generated certificates if --peer-key-file and --peer-cert-file are not provided.',
     { ...S, ...I, ...CLI },
   ),
-  f('peer-crl-file', 'string', '', 'Path to the peer certificate revocation list file.', { ...S, ...CLI }),
+  f('peer-crl-file', 'string', '', 'Path to the peer certificate revocation list file.', { ...S, ...I, ...CLI }),
   f(
     'cipher-suites',
     'strings',
     '',
     'Comma-separated list of supported TLS cipher suites between client/server and peers (empty will be auto-populated by Go).',
-    S,
+    { ...S, ...I },
   ),
   f(
     'cors',

@@ -509,6 +509,10 @@ test('TLS flags land in clientTls / peerTls', () => {
       '--peer-auto-tls',
       '--peer-cert-allowed-cn=etcd-peer',
       '--peer-client-cert-auth=true',
+      '--client-crl-file=/clients.crl',
+      '--client-cert-allowed-hostname=app.example',
+      '--peer-crl-file=/peers.crl',
+      '--cipher-suites=TLS_ECDHE_RSA_WITH_AES_128_GCM_SHA256,TLS_AES_128_GCM_SHA256',
     ],
     NO_ENV,
   );
@@ -519,6 +523,8 @@ test('TLS flags land in clientTls / peerTls', () => {
     clientCertAuth: true,
     autoTls: false,
     allowedCn: '',
+    allowedHostname: 'app.example',
+    crlFile: '/clients.crl',
   });
   assert.deepEqual(c.peerTls, {
     certFile: '',
@@ -527,5 +533,9 @@ test('TLS flags land in clientTls / peerTls', () => {
     clientCertAuth: true,
     autoTls: true,
     allowedCn: 'etcd-peer',
+    allowedHostname: '',
+    crlFile: '/peers.crl',
   });
+  assert.deepEqual(c.cipherSuites, ['TLS_ECDHE_RSA_WITH_AES_128_GCM_SHA256', 'TLS_AES_128_GCM_SHA256']);
+  assert.equal(parseConfig(['--peer-cert-allowed-hostname=n1.example'], NO_ENV).peerTls.allowedHostname, 'n1.example');
 });

@@ -23,6 +23,10 @@ export interface TlsConfig {
   readonly autoTls: boolean;
   /** Required CN of client certificates (peer only: --peer-cert-allowed-cn; "" = any). */
   readonly allowedCn: string;
+  /** Required host name or IP of client certificates (--client-/--peer-cert-allowed-hostname; "" = any). */
+  readonly allowedHostname: string;
+  /** Certificate revocation list (--client-crl-file / --peer-crl-file; "" = none). */
+  readonly crlFile: string;
 }
 
 export interface AutoCompactionConfig {
@@ -73,6 +77,8 @@ export interface ServerConfig {
 
   readonly clientTls: TlsConfig;
   readonly peerTls: TlsConfig;
+  /** --cipher-suites: Go cipher suite names, for client and peer TLS (checked at start-up). */
+  readonly cipherSuites: readonly string[];
 
   /** "simple" or "jwt". */
   readonly authToken: 'simple' | 'jwt';

@@ -13,11 +13,15 @@ import {
 } from '../config/index.js';
 import { createLogger, formatId, MSG, type Logger } from '../log/index.js';
 import {
-  checkAllowedCn,
+  checkCertPolicy,
+  cipherOptions,
+  CipherSuiteError,
+  listenerChecks,
   checkListenerUrls,
   clientTlsOptions,
   resolveListenerTls,
   serverTlsOptions,
+  type CipherOptions,
   type TlsInfo,
 } from '../tls/index.js';
 import { computeMemberId } from '../etcdserver/ids.js';
@@ -40,6 +44,7 @@ import {
   type CorruptMonitor,
 } from '../corrupt/index.js';
 import { etcdserverpb } from '@conclave/api';
+import { quotaLogLines } from '../etcdserver/quota.js';
 
 export interface MemberHandle {
   /** The client URLs actually bound (port 0 resolved). */
@@ -105,13 +110,26 @@ async function joinExisting(
 export async function startMember(cfg: ServerConfig, opts: { logger?: Logger } = {}): Promise<MemberHandle> {
   const logger = opts.logger ?? createLogger({ format: cfg.logger, level: cfg.logLevel, outputs: cfg.logOutputs });
   logger.info(MSG.CONFIGURING_PEER_LISTENERS, { 'listen-peer-urls': cfg.listenPeerUrls.map((u) => u.href) });
+  // etcd checks --cipher-suites when it configures the peer listeners: an unknown name stops the start
+  let ciphers: CipherOptions | undefined;
+  try {
+    ciphers = cipherOptions(cfg.cipherSuites);
+  } catch (err) {
+    if (err instanceof CipherSuiteError) throw startupError(err.message, cfg.logger);
+    throw err;
+  }
   const peerTls = resolveListenerTls({
     side: 'peer',
     tls: cfg.peerTls,
     dataDir: cfg.dataDir,
     listenUrls: cfg.listenPeerUrls,
     logger,
+    ciphers,
   });
+  const peerPolicyProblem = peerTls
+    ? checkCertPolicy({ allowedCn: peerTls.allowedCn ?? '', allowedHostname: peerTls.allowedHostname ?? '' })
+    : undefined;
+  if (peerPolicyProblem) throw startupError(peerPolicyProblem, cfg.logger);
   for (const w of checkListenerUrls('peer', cfg.listenPeerUrls, peerTls)) logger.warn(w.msg, w.fields);
   logger.info(MSG.CONFIGURING_CLIENT_LISTENERS, { 'listen-client-urls': cfg.listenClientUrls.map((u) => u.href) });
   const clientTls = resolveListenerTls({
@@ -120,6 +138,7 @@ export async function startMember(cfg: ServerConfig, opts: { logger?: Logger } =
     dataDir: cfg.dataDir,
     listenUrls: cfg.listenClientUrls,
     logger,
+    ciphers,
   });
   for (const w of checkListenerUrls('client', cfg.listenClientUrls, clientTls)) logger.warn(w.msg, w.fields);
 
@@ -232,12 +251,9 @@ export async function startMember(cfg: ServerConfig, opts: { logger?: Logger } =
         }
       : {}),
   });
-  if (cfg.quotaBackendBytes === null) logger.warn(MSG.DISABLED_BACKEND_QUOTA);
-  else
-    logger.info(MSG.ENABLED_BACKEND_QUOTA_DEFAULT, {
-      'quota-name': 'v3-applier',
-      'quota-size-bytes': cfg.quotaBackendBytes,
-    });
+  for (const line of quotaLogLines(Number(cfg.flags.get('quota-backend-bytes') ?? 0))) {
+    logger.log(line.level, line.msg, line.fields);
+  }
   logger.info(MSG.STARTING_ETCD_SERVER, {
     'local-member-id': formatId(server.memberId),
     'local-server-version': ETCD_COMPAT_VERSION,
@@ -272,7 +288,7 @@ export async function startMember(cfg: ServerConfig, opts: { logger?: Logger } =
     h2: nodeHttp2(peerServer.h2),
     h1: peerServer.h1,
     ...(peerTls ? { tls: serverTlsOptions(peerTls) } : {}),
-    ...(peerTls?.allowedCn ? { verify: (s) => checkAllowedCn(s, peerTls.allowedCn!) } : {}),
+    ...(peerTls ? listenerChecks(peerTls, logger, { alert: true }) : {}),
   };
 
   let grpc: GrpcServer | null = null;
@@ -299,7 +315,7 @@ export async function startMember(cfg: ServerConfig, opts: { logger?: Logger } =
     h2: (sock, head) => grpc!.serveHttp2(sock, head),
     h1: grpc.h1,
     ...(clientTls ? { tls: serverTlsOptions(clientTls) } : {}),
-    ...(clientTls?.allowedCn ? { verify: (s) => checkAllowedCn(s, clientTls.allowedCn!) } : {}),
+    ...(clientTls ? listenerChecks(clientTls, logger, { alert: false }) : {}),
   };
   const peerListeners: BoundListener[] = [];
   const listeners: BoundListener[] = [];

@@ -13,7 +13,7 @@ import type { Logger } from '../log/index.js';
 import { formatId } from '../log/index.js';
 import { encodeFrames, PEER_HEADERS } from './frame.js';
 import type { PeerCounters, PeerStats } from './stats.js';
-import { connectPeer, upgradeToRaftStream, UpgradeRefusedError } from './upgrade.js';
+import { connectPeer, PeerTlsAlertError, upgradeToRaftStream, UpgradeRefusedError } from './upgrade.js';
 
 /** Bytes buffered on a stream before new messages are dropped. */
 const MAX_BUFFERED = 32 * 1024 * 1024;
@@ -51,6 +51,8 @@ export class PeerSender {
   private session: http2.ClientHttp2Session | null = null;
   private connected = false;
   private connecting = false;
+  /** The last dial error logged (cleared once connected). */
+  private lastDialError = '';
   private backoff = BACKOFF_MIN_MS;
   private retryTimer: NodeJS.Timeout | null = null;
   private stopped = false;
@@ -118,6 +120,7 @@ export class PeerSender {
         if (this.socket !== sock) return;
         this.connecting = false;
         this.connected = true;
+        this.lastDialError = '';
         this.backoff = BACKOFF_MIN_MS;
         if (this.reportedDown) this.deps.logger.info('peer became active', { 'remote-peer-id': formatId(this.id) });
         this.reportedDown = false;
@@ -128,7 +131,16 @@ export class PeerSender {
       (err: unknown) => {
         // (the socket's 'close' may already have run onDown: do not require it to be current)
         if (this.stopped) return;
-        if (err instanceof UpgradeRefusedError) {
+        if (err instanceof PeerTlsAlertError) {
+          // logged once per distinct error until the stream connects again
+          if (this.lastDialError !== err.message) {
+            this.lastDialError = err.message;
+            this.deps.logger.warn('failed to dial remote peer', {
+              'remote-peer-id': formatId(this.id),
+              error: err.message,
+            });
+          }
+        } else if (err instanceof UpgradeRefusedError) {
           this.deps.logger.warn('peer refused the Raft stream', {
             'remote-peer-id': formatId(this.id),
             status: err.status,

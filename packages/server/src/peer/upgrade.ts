@@ -6,6 +6,7 @@
 
 import net from 'node:net';
 import tls, { type ConnectionOptions } from 'node:tls';
+import { remoteAlertError } from '../tls/index.js';
 
 export const RAFT_UPGRADE = 'conclave-raft/1';
 
@@ -76,6 +77,12 @@ export function upgradeToRaftStream(sock: net.Socket, headers: Record<string, st
     const onClose = (): void => done(new Error('peer closed the connection while upgrading'));
     const onData = (chunk: Buffer): void => {
       head = head.length ? Buffer.concat([head, chunk]) : chunk;
+      // a peer listener that refused our certificate answers with a TLS alert record (tls/cert-policy.ts)
+      if (head[0] === 0x15) {
+        if (head.length < 7) return;
+        const alert = remoteAlertError(head);
+        if (alert) return done(new PeerTlsAlertError(alert));
+      }
       const end = head.indexOf('\r\n\r\n');
       if (end < 0) {
         if (head.length > MAX_HEAD) done(new Error('peer sent an oversized HTTP response head'));
@@ -93,6 +100,11 @@ export function upgradeToRaftStream(sock: net.Socket, headers: Record<string, st
     sock.on('error', onError);
     sock.on('close', onClose);
   });
+}
+
+/** The peer refused this member's certificate (Go's text for the alert it sent, e.g. "remote error: tls: bad certificate"). */
+export class PeerTlsAlertError extends Error {
+  override readonly name = 'PeerTlsAlertError';
 }
 
 /** The server's answer to an upgrade it refuses (then it closes the socket). */

@@ -1,16 +1,14 @@
 import assert from 'node:assert/strict';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
-import { connect, createServer, type ConnectionOptions, type TLSSocket } from 'node:tls';
 import { createLogger } from '../log/index.js';
 import { generateSelfSignedCertificate } from './self-signed.js';
 import {
   checkListenerUrls,
   clientTlsOptions,
   describeTlsInfo,
-  enforceAllowedCn,
   resolveListenerTls,
   serverTlsOptions,
   type TlsInfo,
@@ -96,66 +94,6 @@ test('server options: cert and key required, client-cert-auth requests and verif
         .rejectUnauthorized,
       false,
     );
-  });
-});
-
-async function handshake(port: number, opts: ConnectionOptions): Promise<string> {
-  return new Promise((resolve, reject) => {
-    const sock = connect({ host: '127.0.0.1', port, servername: 'localhost', ...opts });
-    let data = '';
-    sock.on('data', (d: Buffer) => (data += d.toString()));
-    sock.on('close', () => resolve(data));
-    sock.on('error', reject);
-  });
-}
-
-test('mutual TLS with --peer-cert-allowed-cn: the right CN is served, others are cut off, no cert is refused', async () => {
-  await withDir(async (dir) => {
-    const server = writePair(dir, 'server', { hosts: ['127.0.0.1:0'], extKeyUsage: ['serverAuth', 'clientAuth'] });
-    const good = writePair(dir, 'good', { hosts: [], commonName: 'etcd-peer', extKeyUsage: ['clientAuth'] });
-    const bad = writePair(dir, 'bad', { hosts: [], commonName: 'intruder', extKeyUsage: ['clientAuth'] });
-    const caFile = join(dir, 'ca.pem');
-    writeFileSync(caFile, [good.cert, bad.cert, server.cert].map((f) => readFileSync(f, 'utf8')).join(''));
-    const info: TlsInfo = {
-      certFile: server.cert,
-      keyFile: server.key,
-      trustedCaFile: caFile,
-      clientCertAuth: true,
-      allowedCn: 'etcd-peer',
-    };
-    const rejected: string[] = [];
-    const srv = createServer(serverTlsOptions(info), (s: TLSSocket) => s.end('welcome'));
-    enforceAllowedCn(srv, info.allowedCn ?? '', (err) => rejected.push(err.message));
-    await new Promise<void>((r) => srv.listen(0, '127.0.0.1', r));
-    const port = (srv.address() as { port: number }).port;
-    try {
-      const asGood = clientTlsOptions({
-        certFile: good.cert,
-        keyFile: good.key,
-        trustedCaFile: server.cert,
-        clientCertAuth: false,
-      });
-      assert.equal(await handshake(port, asGood), 'welcome');
-      const asBad = clientTlsOptions({
-        certFile: bad.cert,
-        keyFile: bad.key,
-        trustedCaFile: server.cert,
-        clientCertAuth: false,
-      });
-      assert.equal(await handshake(port, asBad), '');
-      assert.deepEqual(rejected, ['CommonName authentication failed']);
-      const anonymous = clientTlsOptions({
-        certFile: '',
-        keyFile: '',
-        trustedCaFile: server.cert,
-        clientCertAuth: false,
-      });
-      await assert.rejects(
-        handshake(port, anonymous).then((d) => (d === '' ? Promise.reject(new Error('closed')) : d)),
-      );
-    } finally {
-      srv.close();
-    }
   });
 });
 

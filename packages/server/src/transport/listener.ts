@@ -132,6 +132,8 @@ export interface ListenOptions {
   tls?: tls.SecureContextOptions & { requestCert?: boolean; rejectUnauthorized?: boolean };
   /** Checks a TLS connection after the handshake (e.g. the allowed client CN); an error closes it. */
   verify?: (s: tls.TLSSocket) => Error | undefined;
+  /** Closes a connection `verify` refused (default: destroy it). */
+  reject?: (s: tls.TLSSocket, err: Error) => void;
 }
 
 function parseListenUrl(raw: string): { secure: boolean; path?: string; host?: string; port?: number } {
@@ -160,8 +162,10 @@ export async function listenUrl(raw: string, opts: ListenOptions): Promise<Bound
       });
       server.on('secureConnection', (s: tls.TLSSocket) => {
         s.on('error', () => {});
-        if (opts.verify?.(s)) {
-          s.destroy();
+        const refused = opts.verify?.(s);
+        if (refused) {
+          if (opts.reject) opts.reject(s, refused);
+          else s.destroy();
           return;
         }
         if (s.alpnProtocol === 'h2') opts.h2(s, null);
