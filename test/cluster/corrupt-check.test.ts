@@ -153,8 +153,10 @@ describe('corruption checks', () => {
         }),
       );
       await delay(500);
-      const leader = c.members[await c.waitLeader()]!;
-      assert.match(leader.log, /"msg":"finished peer corruption check","number-of-peers-checked":2/);
+      // (leadership may have moved under load: some leader checked both peers)
+      assert.ok(
+        c.members.some((m) => /"msg":"finished peer corruption check","number-of-peers-checked":2/.test(m.log)),
+      );
       assert.deepEqual((await cs[0]!.unary(M.Alarm, { action: GET, alarm: NONE })).alarms, []);
       for (const m of c.members) assert.doesNotMatch(m.log, /alarm raised|hash mismatch|must match|must be less/);
     } finally {

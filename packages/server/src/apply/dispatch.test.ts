@@ -14,6 +14,7 @@ function recordingTargets(used: string[]): ApplyTargets {
   return new Proxy({} as ApplyTargets, {
     get: (_t, p) => {
       if (p === 'capped' || p === 'corrupt') return () => false;
+      if (p === 'quotaAvailable') return () => true;
       used.push(String(p));
       return any();
     },
