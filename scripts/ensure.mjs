@@ -158,7 +158,7 @@ function goEtcdClient() {
 }
 
 /** Go programs under test/go/<name> built against etcd's Go client, into node_modules/.cache/conclave-go. */
-export const GO_TOOLS = ['gomutex'];
+export const GO_TOOLS = ['gomutex', 'boltcheck'];
 const GO_CACHE = join(root, 'node_modules/.cache/conclave-go');
 export const goToolPath = (name) => join(GO_CACHE, name);
 
