@@ -1,12 +1,12 @@
 // etcdserverpb.Maintenance: Status, Alarm, Defragment, Hash, HashKV, Snapshot, MoveLeader.
 
-import { createHash } from 'node:crypto';
 import { etcdError, etcdserverpb, GrpcCode, GrpcStatusError } from '@conclave/api';
 import { crc32c } from '../mvcc/index.js';
 import { CompactedError, FutureRevisionError } from '../mvcc/index.js';
 import type { ServiceHandlers } from '../transport/grpc-server.js';
 import { header, type ServiceContext } from './context.js';
 import type { AlarmStore } from '../etcdserver/alarms.js';
+import { openEtcdSnapshot } from '../snapshot/index.js';
 
 /** Snapshot chunks: etcd sends 32 KiB per message. */
 const SNAPSHOT_CHUNK = 32 * 1024;
@@ -73,39 +73,42 @@ export function maintenanceService(
       }
     },
     Snapshot: (_req, call) => {
+      // etcd's format (a bbolt file of etcd's buckets, then the SHA-256 of its bytes in a last
+      // message, which etcdctl and etcdutl verify), from one read transaction taken together with
+      // the membership and alarms, so writes may go on while it streams.
+      const source = { view: s.backend.readView(), members: s.membership.list(), alarms: alarms.list() };
+      const hdr = header(ctx, s.store.currentRevision);
       void (async () => {
-        const { size, stream } = await s.backend.snapshotStream();
-        const sha = createHash('sha256');
-        let remaining = size;
-        // A congested client (send returned false) is waited for, so that a large database is not
-        // read into memory faster than it leaves; a cancel wakes the wait too.
-        let wake: (() => void) | null = null;
-        call.onCancel(() => wake?.());
-        for await (const chunk of stream as AsyncIterable<Buffer>) {
-          for (let off = 0; off < chunk.length; off += SNAPSHOT_CHUNK) {
-            if (call.isFinished) {
-              stream.destroy();
-              return;
-            }
-            const part = chunk.subarray(off, off + SNAPSHOT_CHUNK);
-            sha.update(part);
-            remaining -= part.length;
-            if (
-              !call.send({ header: header(ctx, s.store.currentRevision), remainingBytes: remaining, blob: part }) &&
-              !call.isFinished
-            ) {
-              await new Promise<void>((resolve) => {
-                wake = resolve;
-                call.onDrain(resolve);
-              });
-              wake = null;
+        const snap = await openEtcdSnapshot(source);
+        try {
+          let remaining = snap.size;
+          // A congested client (send returned false) is waited for, so that the database is not
+          // produced faster than it leaves; a cancel wakes the wait too.
+          let wake: (() => void) | null = null;
+          call.onCancel(() => wake?.());
+          for (const chunk of snap.chunks()) {
+            for (let off = 0; off < chunk.length; off += SNAPSHOT_CHUNK) {
+              if (call.isFinished) return;
+              const part = chunk.subarray(off, off + SNAPSHOT_CHUNK);
+              remaining -= part.length;
+              if (!call.send({ header: hdr, remainingBytes: remaining, blob: part }) && !call.isFinished) {
+                await new Promise<void>((resolve) => {
+                  wake = resolve;
+                  call.onDrain(resolve);
+                });
+                wake = null;
+              }
             }
           }
+          call.send({ header: hdr, remainingBytes: 0, blob: snap.digest() });
+          call.finish();
+        } finally {
+          snap.close();
         }
-        // etcd appends the SHA-256 of the database in a last message, which etcdctl verifies.
-        call.send({ header: header(ctx, s.store.currentRevision), remainingBytes: 0, blob: sha.digest() });
-        call.finish();
-      })().catch((e: unknown) => call.finish(new GrpcStatusError(GrpcCode.UNKNOWN, String((e as Error).message ?? e))));
+      })().catch((e: unknown) => {
+        source.view.release();
+        call.finish(new GrpcStatusError(GrpcCode.UNKNOWN, String((e as Error).message ?? e)));
+      });
     },
     MoveLeader: async (req) => {
       if (!s.isLeader) throw etcdError('NotLeader');

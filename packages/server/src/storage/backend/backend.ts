@@ -10,7 +10,7 @@
 // BackendBusyError; callers await `whenIdle()`), the new file is opened, handles are swapped
 // synchronously, then the old environment is closed.
 
-import type { RootDatabase } from 'lmdb';
+import type { RootDatabase, Transaction } from 'lmdb';
 import { once } from 'node:events';
 import { createReadStream, statSync, type ReadStream } from 'node:fs';
 import { copyFile, rm, stat } from 'node:fs/promises';
@@ -39,6 +39,13 @@ export interface BackendObserver {
   commitSeconds(s: number): void;
   defragSeconds(s: number): void;
   snapshotSeconds(s: number): void;
+}
+
+/** See Backend.readView(). */
+export interface BackendReadView {
+  dbs: Dbs;
+  txn: Transaction;
+  release(): void;
 }
 
 /** Why the data file was replaced. After 'restore' the contents differ: stores must reload. */
@@ -318,6 +325,30 @@ export class Backend {
       await removeDataFile(tmp);
       throw err;
     }
+  }
+
+  /**
+   * A read-only view of the whole backend frozen at this moment (one LMDB read transaction), for a
+   * snapshot streamed while writes go on: read it with `{ transaction: view.txn }`. Defragment,
+   * restore and close wait until it is released; release it promptly (it also keeps LMDB from
+   * reusing pages freed meanwhile).
+   */
+  readView(): BackendReadView {
+    this.assertOpen();
+    const txn = this.root.useReadTransaction();
+    let release!: () => void;
+    void this.track(new Promise<void>((r) => (release = r)));
+    let released = false;
+    return {
+      dbs: this._dbs,
+      txn,
+      release: () => {
+        if (released) return;
+        released = true;
+        txn.done();
+        release();
+      },
+    };
   }
 
   /**

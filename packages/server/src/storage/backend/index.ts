@@ -4,7 +4,13 @@
 // so replaying the WAL after a crash is idempotent. Also: durability (`sync`), size figures,
 // defragmentation, consistent snapshots and restore.
 
-export { Backend, type BackendObserver, type BackendOptions, type ReplaceReason } from './backend.js';
+export {
+  Backend,
+  type BackendObserver,
+  type BackendOptions,
+  type BackendReadView,
+  type ReplaceReason,
+} from './backend.js';
 export type { BinaryDb, Dbs } from './env.js';
 export { BackendBusyError, BackendClosedError, BackendError, NotInBatchError } from './errors.js';
 export {
