@@ -4,8 +4,14 @@
 import { ConfigError, parseConfig, reportNotices } from './config/index.js';
 import { createLogger, flushAllLogs, MSG } from './log/index.js';
 import { startMember } from './embed/start.js';
+import { snapshotCommand } from './snapshot/cli.js';
 
 async function main(): Promise<void> {
+  // `conclave snapshot save | restore | status`: etcdutl's snapshot commands.
+  if (process.argv[2] === 'snapshot') {
+    process.exitCode = await snapshotCommand(process.argv.slice(3));
+    return;
+  }
   let cfg;
   try {
     cfg = parseConfig(process.argv.slice(2), process.env);

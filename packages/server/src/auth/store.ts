@@ -24,7 +24,9 @@ const ENABLED_KEY = Buffer.from('authEnabled');
 const REVISION_KEY = Buffer.from('authRevision');
 
 const utf8 = (s: string): Buffer => Buffer.from(s, 'utf8');
-const nameKey = (name: string): Buffer => createHash('sha256').update(name, 'utf8').digest();
+/** The backend key of a user or role record: the SHA-256 of its name (also used by snapshot restore). */
+export const authNameKey = (name: string): Buffer => createHash('sha256').update(name, 'utf8').digest();
+const nameKey = authNameKey;
 /** Go's string order (bytes), for user names, role names and a user's roles. */
 export const byteOrder = (a: string, b: string): number => (a === b ? 0 : Buffer.compare(utf8(a), utf8(b)));
 

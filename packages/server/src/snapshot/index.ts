@@ -4,3 +4,10 @@
 
 export { openEtcdSnapshot, SNAPSHOT_HASH_SIZE, type EtcdSnapshotStream, type OpenSnapshotOptions } from './stream.js';
 export { etcdBuckets, type ExportSource } from './export.js';
+export { snapshotCommand } from './cli.js';
+export { restoreSnapshot, RestoreError, RESTORE_DEFAULTS, type RestoreOptions } from './restore.js';
+export { snapshotStatus, formatStatus, humanBytes, type SnapshotStatus, type StatusFormat } from './status.js';
+export { saveSnapshot, SaveError, type SaveOptions } from './save.js';
+export { checkSnapshotHash, hasSnapshotHash, SnapshotHashError } from './hash-check.js';
+export { importEtcdBackend, SnapshotFormatError, type ImportResult } from './import.js';
+export { writeDataDir, resolveCluster, type ResolvedCluster } from './data-dir.js';
