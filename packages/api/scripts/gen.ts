@@ -46,6 +46,19 @@ interface TypeInfo {
 }
 
 const registry = new Map<string, TypeInfo>();
+/** "Request of `KV.Put`" / "Response of ..." for every message an rpc takes or returns. */
+const rpcUse = new Map<string, string[]>();
+
+/** A doc comment of the given paragraphs (undefined ones left out). */
+function doc(indent: string, ...paragraphs: (string | undefined)[]): string[] {
+  const lines = paragraphs
+    .filter((p): p is string => p !== undefined && p !== '')
+    .join('\n\n')
+    .replaceAll('*/', '*\\/')
+    .split('\n');
+  if (lines.length === 1) return [`${indent}/** ${lines[0]} */`];
+  return [`${indent}/**`, ...lines.map((l) => (l ? `${indent} * ${l}` : `${indent} *`)), `${indent} */`];
+}
 
 function listProtos(dir: string, out: string[] = []): string[] {
   for (const name of readdirSync(dir).sort()) {
@@ -99,11 +112,19 @@ class Emitter {
   }
 
   emitEnum(e: ProtoEnum, tsName: string): void {
+    this.lines.push(...doc('', e.comment, `The values of enum \`${e.fullName}\`, by name.`));
     this.lines.push(`export const ${tsName} = {`);
-    for (const v of e.values) this.lines.push(`  ${v.name}: ${v.number},`);
+    for (const v of e.values) {
+      if (v.comment !== undefined) this.lines.push(...doc('  ', v.comment));
+      this.lines.push(`  ${v.name}: ${v.number},`);
+    }
     this.lines.push('} as const;');
+    this.lines.push(...doc('', `A value of enum \`${e.fullName}\` (the constant of the same name lists them).`));
     this.lines.push(`export type ${tsName} = (typeof ${tsName})[keyof typeof ${tsName}];`);
-    this.lines.push(`const ${tsName}$names: Readonly<Record<number, string>> = {`);
+    this.lines.push(
+      ...doc('', `The name of each value of enum \`${e.fullName}\`, by number (as JSON and etcd's texts spell it).`),
+    );
+    this.lines.push(`export const ${tsName}$names: Readonly<Record<number, string>> = {`);
     const seen = new Set<number>();
     for (const v of e.values) {
       if (seen.has(v.number)) continue;
@@ -123,14 +144,23 @@ class Emitter {
     const fields = m.fields.map((f) => this.fieldInfo(f, scope));
 
     // Interface.
+    const use = rpcUse.get(m.fullName)?.join('; ');
+    this.lines.push(
+      ...doc('', m.comment ?? (use ? `${use}.` : undefined), `Message \`${m.fullName}\`; its codec has the same name.`),
+    );
     this.lines.push(`export interface ${tsName} {`);
-    for (const f of fields) {
+    for (const [i, f] of fields.entries()) {
       const opt = f.optional ? '?' : '';
+      const comment = m.fields[i]!.comment;
+      if (comment !== undefined) this.lines.push(...doc('  ', comment));
       this.lines.push(`  ${f.prop}${opt}: ${f.tsType};`);
     }
     this.lines.push('}', '');
 
     // Codec.
+    this.lines.push(
+      ...doc('', `Codec of message \`${m.fullName}\`: binary protobuf (encode, decode) and JSON (toJSON, fromJSON).`),
+    );
     this.lines.push(`export const ${tsName}: MessageCodec<${tsName}> = {`);
     this.lines.push(`  typeName: '${m.fullName}',`);
 
@@ -360,6 +390,20 @@ function generate(files: ProtoFile[]): Map<string, string> {
     register(f.package, '', [...f.enums, ...f.messages]);
     byPkg.set(f.package, [...(byPkg.get(f.package) ?? []), f]);
   }
+  for (const f of files) {
+    for (const svc of f.services) {
+      for (const rpc of svc.rpcs) {
+        for (const [ref, what] of [
+          [rpc.requestType, 'Request'],
+          [rpc.responseType, 'Response'],
+        ] as const) {
+          const full = resolveType(ref, f.package);
+          const key = [...registry].find(([, t]) => t === full)![0];
+          rpcUse.set(key, [...(rpcUse.get(key) ?? []), `${what} of \`${svc.name}.${rpc.name}\``]);
+        }
+      }
+    }
+  }
   const out = new Map<string, string>();
   for (const [pkg, pkgFiles] of byPkg) {
     const em = new Emitter(pkg);
@@ -368,11 +412,18 @@ function generate(files: ProtoFile[]): Map<string, string> {
       for (const m of f.messages) em.emitMessage(m, registry.get(m.fullName)!.tsName);
       for (const svc of f.services) {
         const full = `${pkg}.${svc.name}`;
-        em.lines.push(`/** Service ${full}. */`);
+        em.lines.push(
+          ...doc(
+            '',
+            svc.comment,
+            `Service \`${full}\`: a descriptor (path, streaming, codecs) of each method, by name.`,
+          ),
+        );
         em.lines.push(`export const ${svc.name}Service = {`);
         for (const rpc of svc.rpcs) {
           const req = em.ref(resolveType(rpc.requestType, pkg));
           const res = em.ref(resolveType(rpc.responseType, pkg));
+          if (rpc.comment !== undefined) em.lines.push(...doc('  ', rpc.comment));
           em.lines.push(
             `  ${rpc.name}: method('${full}', '${rpc.name}', ${rpc.requestStream}, ${rpc.responseStream}, ${req}, ${res}),`,
           );
@@ -380,10 +431,6 @@ function generate(files: ProtoFile[]): Map<string, string> {
         em.lines.push('} as const;', '');
       }
     }
-    // Enums' name tables are exported so that other packages' codecs can print them.
-    const namesExports = [...registry.values()]
-      .filter((t) => t.pkg === pkg && t.kind === 'enum')
-      .map((t) => `${t.tsName}$names`);
     const header = [
       '// Generated by packages/api/scripts/gen.ts from packages/api/proto — do not edit.',
       '/* eslint-disable */',
@@ -396,8 +443,7 @@ function generate(files: ProtoFile[]): Map<string, string> {
       'void [DecodeError, arrayFromJSON, boolFromJSON, bytesFromJSON, bytesToJSON, enumFromJSON, int32FromJSON, int64FromJSON, objectFromJSON, pick, stringFromJSON, method, EMPTY];',
       '',
     ];
-    const footer = namesExports.length ? [`export { ${namesExports.join(', ')} };`, ''] : [];
-    out.set(`${pkg.replace(/\./g, '-')}.ts`, [...header, ...em.lines, ...footer].join('\n'));
+    out.set(`${pkg.replace(/\./g, '-')}.ts`, [...header, ...em.lines].join('\n'));
   }
   return out;
 }

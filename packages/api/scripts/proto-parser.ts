@@ -1,5 +1,7 @@
 // A parser for the proto3 subset the project's .proto files use: package, import, option (ignored),
 // message (nested), enum, scalar/message/enum fields, repeated, oneof, reserved, service/rpc/stream.
+// The `//` lines right above a message, enum, enum value, field, service or rpc are kept as its
+// comment (the generator turns them into doc comments); separator lines of dashes are left out.
 
 export interface ProtoField {
   name: string;
@@ -7,13 +9,15 @@ export interface ProtoField {
   type: string; // scalar name or a (possibly qualified) type reference
   repeated: boolean;
   oneof?: string;
+  comment?: string;
 }
 
 export interface ProtoEnum {
   kind: 'enum';
   name: string;
   fullName: string;
-  values: { name: string; number: number }[];
+  values: { name: string; number: number; comment?: string }[];
+  comment?: string;
 }
 
 export interface ProtoMessage {
@@ -23,6 +27,7 @@ export interface ProtoMessage {
   fields: ProtoField[];
   oneofs: string[];
   nested: (ProtoMessage | ProtoEnum)[];
+  comment?: string;
 }
 
 export interface ProtoRpc {
@@ -31,11 +36,13 @@ export interface ProtoRpc {
   requestStream: boolean;
   responseType: string;
   responseStream: boolean;
+  comment?: string;
 }
 
 export interface ProtoService {
   name: string;
   rpcs: ProtoRpc[];
+  comment?: string;
 }
 
 export interface ProtoFile {
@@ -47,43 +54,84 @@ export interface ProtoFile {
   services: ProtoService[];
 }
 
-function tokenize(src: string, path: string): string[] {
+interface Tokens {
+  tokens: string[];
+  /** The comment block that ends on the line above token i, if any. */
+  comments: (string | undefined)[];
+}
+
+function tokenize(src: string, path: string): Tokens {
   const tokens: string[] = [];
+  const comments: (string | undefined)[] = [];
   let i = 0;
+  let line = 1;
+  let block: string[] = [];
+  let blockEnd = -1;
+  const push = (t: string): void => {
+    comments[tokens.length] = blockEnd === line - 1 && block.length > 0 ? block.join('\n') : undefined;
+    tokens.push(t);
+    block = [];
+    blockEnd = -1;
+  };
   while (i < src.length) {
     const c = src[i]!;
-    if (/\s/.test(c)) {
+    if (c === '\n') {
+      line++;
+      i++;
+    } else if (/\s/.test(c)) {
       i++;
     } else if (src.startsWith('//', i)) {
-      while (i < src.length && src[i] !== '\n') i++;
+      let j = i;
+      while (j < src.length && src[j] !== '\n') j++;
+      const text = src
+        .slice(i + 2, j)
+        .replace(/^ /, '')
+        .trimEnd();
+      if (blockEnd !== line - 1) block = [];
+      if (!/^-+$/.test(text)) block.push(text);
+      blockEnd = line;
+      i = j;
     } else if (src.startsWith('/*', i)) {
       const end = src.indexOf('*/', i + 2);
       if (end < 0) throw new Error(`${path}: unterminated comment`);
+      for (let k = i; k < end; k++) if (src[k] === '\n') line++;
       i = end + 2;
     } else if (c === '"' || c === "'") {
       let j = i + 1;
       while (j < src.length && src[j] !== c) j += src[j] === '\\' ? 2 : 1;
-      tokens.push(src.slice(i, j + 1));
+      push(src.slice(i, j + 1));
       i = j + 1;
     } else if (/[A-Za-z0-9_.\-+]/.test(c)) {
       let j = i;
       while (j < src.length && /[A-Za-z0-9_.\-+]/.test(src[j]!)) j++;
-      tokens.push(src.slice(i, j));
+      push(src.slice(i, j));
       i = j;
     } else {
-      tokens.push(c);
+      push(c);
       i++;
     }
   }
-  return tokens;
+  return { tokens, comments };
 }
 
 class Parser {
   private pos = 0;
+  private readonly tokens: string[];
+  private readonly comments: (string | undefined)[];
   constructor(
-    private readonly tokens: string[],
+    { tokens, comments }: Tokens,
     private readonly path: string,
-  ) {}
+  ) {
+    this.tokens = tokens;
+    this.comments = comments;
+  }
+
+  /** Sets `comment` on `o` when the token at `at` has one. */
+  private withComment<T extends { comment?: string }>(o: T, at: number): T {
+    const c = this.comments[at];
+    if (c !== undefined) o.comment = c;
+    return o;
+  }
 
   private peek(): string | undefined {
     return this.tokens[this.pos];
@@ -115,6 +163,7 @@ class Parser {
     const file: ProtoFile = { path: this.path, package: '', imports: [], messages: [], enums: [], services: [] };
     while (this.peek() !== undefined) {
       const t = this.next();
+      const at = this.pos - 1;
       switch (t) {
         case 'syntax':
           this.expect('=');
@@ -133,13 +182,13 @@ class Parser {
           this.skipStatement();
           break;
         case 'message':
-          file.messages.push(this.parseMessage(file.package));
+          file.messages.push(this.withComment(this.parseMessage(file.package), at));
           break;
         case 'enum':
-          file.enums.push(this.parseEnum(file.package));
+          file.enums.push(this.withComment(this.parseEnum(file.package), at));
           break;
         case 'service':
-          file.services.push(this.parseService());
+          file.services.push(this.withComment(this.parseService(), at));
           break;
         case ';':
           break;
@@ -159,8 +208,9 @@ class Parser {
       const t = this.next();
       if (t === '}') break;
       if (t === ';') continue;
-      if (t === 'message') msg.nested.push(this.parseMessage(fullName));
-      else if (t === 'enum') msg.nested.push(this.parseEnum(fullName));
+      const at = this.pos - 1;
+      if (t === 'message') msg.nested.push(this.withComment(this.parseMessage(fullName), at));
+      else if (t === 'enum') msg.nested.push(this.withComment(this.parseEnum(fullName), at));
       else if (t === 'option' || t === 'reserved' || t === 'extensions') this.skipStatement();
       else if (t === 'oneof') {
         const oneof = this.next();
@@ -173,14 +223,15 @@ class Parser {
             this.skipStatement();
             continue;
           }
-          msg.fields.push(this.parseField(u, false, oneof));
+          const fieldAt = this.pos - 1;
+          msg.fields.push(this.withComment(this.parseField(u, false, oneof), fieldAt));
         }
       } else if (t === 'repeated') {
-        msg.fields.push(this.parseField(this.next(), true));
+        msg.fields.push(this.withComment(this.parseField(this.next(), true), at));
       } else if (t === 'map' || t === 'optional' || t === 'required' || t === 'group') {
         throw new Error(`${this.path}: '${t}' is not supported by this generator (message ${fullName})`);
       } else {
-        msg.fields.push(this.parseField(t, false));
+        msg.fields.push(this.withComment(this.parseField(t, false), at));
       }
     }
     return msg;
@@ -214,6 +265,7 @@ class Parser {
         this.skipStatement();
         continue;
       }
+      const at = this.pos - 1;
       this.expect('=');
       const number = Number(this.next());
       let u = this.next();
@@ -222,7 +274,7 @@ class Parser {
         u = this.next();
       }
       if (u !== ';') throw new Error(`${this.path}: expected ';' in enum ${name}`);
-      e.values.push({ name: t, number });
+      e.values.push(this.withComment<ProtoEnum['values'][number]>({ name: t, number }, at));
     }
     return e;
   }
@@ -240,6 +292,7 @@ class Parser {
         continue;
       }
       if (t !== 'rpc') throw new Error(`${this.path}: unexpected '${t}' in service ${name}`);
+      const at = this.pos - 1;
       const rpcName = this.next();
       this.expect('(');
       let requestStream = false;
@@ -269,7 +322,9 @@ class Parser {
       } else if (end !== ';') {
         throw new Error(`${this.path}: expected ';' or '{' after rpc ${rpcName}`);
       }
-      svc.rpcs.push({ name: rpcName, requestType, requestStream, responseType, responseStream });
+      svc.rpcs.push(
+        this.withComment<ProtoRpc>({ name: rpcName, requestType, requestStream, responseType, responseStream }, at),
+      );
     }
     return svc;
   }

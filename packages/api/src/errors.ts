@@ -22,8 +22,10 @@ export const GrpcCode = {
   DATA_LOSS: 15,
   UNAUTHENTICATED: 16,
 } as const;
+/** A gRPC status code (a value of {@link GrpcCode}). */
 export type GrpcCode = (typeof GrpcCode)[keyof typeof GrpcCode];
 
+/** The name of each gRPC status code by number, e.g. 5 → "NOT_FOUND". */
 export const GRPC_CODE_NAMES: Readonly<Record<number, string>> = Object.fromEntries(
   Object.entries(GrpcCode).map(([k, v]) => [v, k]),
 );
@@ -118,6 +120,7 @@ export const EtcdErrors = {
   ElectionMissingLeaderKey: { code: C.UNKNOWN, message: '"leader" field must be provided' },
 } as const satisfies Record<string, { code: GrpcCode; message: string }>;
 
+/** The stable name of one of etcd's errors (a key of {@link EtcdErrors}), e.g. "Compacted". */
 export type EtcdErrorName = keyof typeof EtcdErrors;
 
 const byMessage = new Map<string, EtcdErrorName>(

@@ -1,8 +1,12 @@
-// @conclave/client — a TypeScript client for etcd v3 clusters (Conclave or etcd itself), over
-// @grpc/grpc-js: KV with transactions and pagination, watches that resume without gaps, leases kept
-// alive across failures, Cluster / Maintenance / Auth, namespaces, a pool of per-endpoint
-// connections with round-robin balancing and circuit breaking, and retries that never repeat a
-// write that may have been applied. Every call takes { signal, timeoutMs }; every error is typed.
+/**
+ * @conclave/client — a TypeScript client for etcd v3 clusters (Conclave or etcd itself), over
+ * @grpc/grpc-js: KV with transactions and pagination, watches that resume without gaps, leases kept
+ * alive across failures, Cluster / Maintenance / Auth, namespaces, a pool of per-endpoint
+ * connections with round-robin balancing and circuit breaking, and retries that never repeat a
+ * write that may have been applied. Every call takes { signal, timeoutMs }; every error is typed.
+ *
+ * @module @conclave/client
+ */
 
 export { Client, type ClientOptions } from './client.js';
 export { KeySpace, type KeyRange, type GetOptions, type PaginateOptions } from './kv/keyspace.js';

@@ -1,12 +1,16 @@
-// @conclave/concurrency — coordination recipes on etcd v3's Lease, Txn and Watch, built only on
-// @conclave/client's public API, so they run against Conclave and any etcd v3 cluster alike: Session
-// (a lease kept alive, `done` when lost), Mutex / RWMutex / Semaphore (fencing tokens, session-loss
-// aware), Election (campaign, proclaim, resign, leader, observe with "no leader"), runSTM (the four
-// isolation levels of etcd's STM), ServiceRegistry (registration with heartbeats and automatic
-// re-registration, discovery, watch, pickers), ConfigWatcher (typed, snapshot-consistent prefix
-// view), Barrier, DoubleBarrier, Queue and PriorityQueue. Key layouts match etcd's Go recipes
-// (clientv3/concurrency, contrib/recipes, naming/endpoints), so Go and TypeScript services can share
-// a lock, an election, a queue or a service registry.
+/**
+ * @conclave/concurrency — coordination recipes on etcd v3's Lease, Txn and Watch, built only on
+ * @conclave/client's public API, so they run against Conclave and any etcd v3 cluster alike: Session
+ * (a lease kept alive, `done` when lost), Mutex / RWMutex / Semaphore (fencing tokens, session-loss
+ * aware), Election (campaign, proclaim, resign, leader, observe with "no leader"), runSTM (the four
+ * isolation levels of etcd's STM), ServiceRegistry (registration with heartbeats and automatic
+ * re-registration, discovery, watch, pickers), ConfigWatcher (typed, snapshot-consistent prefix
+ * view), Barrier, DoubleBarrier, Queue and PriorityQueue. Key layouts match etcd's Go recipes
+ * (clientv3/concurrency, contrib/recipes, naming/endpoints), so Go and TypeScript services can share
+ * a lock, an election, a queue or a service registry.
+ *
+ * @module @conclave/concurrency
+ */
 
 export { Session, type SessionOptions, type SessionEnd } from './session/session.js';
 export { Mutex, type LockOptions } from './mutex/mutex.js';

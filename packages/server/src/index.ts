@@ -1,12 +1,17 @@
-// @conclave/server — an etcd v3-compatible member: Raft consensus, WAL and snapshots, MVCC on LMDB,
-// the etcd v3 gRPC API and JSON gateway. The `conclave` binary takes etcd's flags; startServer()
-// embeds a member in a Node process (tests, local development, SDK users' own tests).
+/**
+ * @conclave/server — an etcd v3-compatible member: Raft consensus, WAL and snapshots, MVCC on LMDB,
+ * the etcd v3 gRPC API and JSON gateway. The `conclave` binary takes etcd's flags; startServer()
+ * embeds a member in a Node process (tests, local development, SDK users' own tests).
+ *
+ * @module @conclave/server
+ */
 
 import { mkdirSync } from 'node:fs';
 import { parseConfig } from './config/index.js';
 import { createLogger, type Logger, type LogLevel } from './log/index.js';
 import { startMember } from './embed/start.js';
 
+/** Options of {@link startServer}. Only `dataDir` is required. */
 export interface StartServerOptions {
   /** Data directory (created if missing). */
   dataDir: string;
@@ -26,19 +31,44 @@ export interface StartServerOptions {
   flags?: Record<string, string | number | boolean>;
 }
 
+/** A running member started by {@link startServer}. */
 export interface ServerHandle {
   /** The first client URL actually bound, e.g. "http://127.0.0.1:40123". */
   clientUrl: string;
+  /** Every client URL bound, in the order of `listenClientUrls`. */
   clientUrls: string[];
   /** host:port of clientUrl, as etcd clients take endpoints. */
   endpoint: string;
   /** This member's ID (hex, as etcd prints it). */
   memberId: string;
+  /** Stops the member: stops accepting calls, lets calls in flight finish, closes its storage. */
   close(): Promise<void>;
+  /** The same as `close()`, for `await using server = await startServer(...)`. */
   [Symbol.asyncDispose](): Promise<void>;
 }
 
-/** Starts a single-member server and resolves once it serves client requests. */
+/**
+ * Starts a single-member server in this process and resolves once it serves client requests; it
+ * speaks the etcd v3 API on `handle.endpoint`. Meant for tests and local development: each call
+ * is a new one-member cluster with its data in `dataDir` (reopened if it exists).
+ *
+ * @example
+ * ```ts
+ * import { startServer } from '@conclave/server';
+ * import { Client } from '@conclave/client';
+ *
+ * const server = await startServer({ dataDir: '/tmp/orders-test.etcd' });
+ * const client = new Client({ endpoints: [server.endpoint] });
+ * try {
+ *   await client.put('orders/1', 'new');
+ * } finally {
+ *   await client.close();
+ *   await server.close();
+ * }
+ * ```
+ *
+ * @throws {@link ConfigError} when `flags` holds an unknown flag or a bad value.
+ */
 export async function startServer(opts: StartServerOptions): Promise<ServerHandle> {
   mkdirSync(opts.dataDir, { recursive: true });
   const name = opts.name ?? 'default';
@@ -75,4 +105,4 @@ export async function startServer(opts: StartServerOptions): Promise<ServerHandl
 }
 
 export { ConfigError, type ConfigErrorKind } from './config/index.js';
-export type { LogLevel } from './log/index.js';
+export { LOG_LEVELS, type LogLevel } from './log/index.js';

@@ -7,10 +7,17 @@ import { method } from '../runtime/service.js';
 const EMPTY: Uint8Array = new Uint8Array(0);
 void [DecodeError, arrayFromJSON, boolFromJSON, bytesFromJSON, bytesToJSON, enumFromJSON, int32FromJSON, int64FromJSON, objectFromJSON, pick, stringFromJSON, method, EMPTY];
 
+/**
+ * Flags given when a user is created.
+ *
+ * Message `authpb.UserAddOptions`; its codec has the same name.
+ */
 export interface UserAddOptions {
+  /** The user cannot log in with a password (certificate CN only). */
   noPassword: boolean;
 }
 
+/** Codec of message `authpb.UserAddOptions`: binary protobuf (encode, decode) and JSON (toJSON, fromJSON). */
 export const UserAddOptions: MessageCodec<UserAddOptions> = {
   typeName: 'authpb.UserAddOptions',
   create(init?: PartialMessage<UserAddOptions>): UserAddOptions {
@@ -54,13 +61,23 @@ export const UserAddOptions: MessageCodec<UserAddOptions> = {
   },
 };
 
+/**
+ * A user as kept by the auth store.
+ *
+ * Message `authpb.User`; its codec has the same name.
+ */
 export interface User {
+  /** User name. */
   name: Uint8Array;
+  /** Password hash (bcrypt), never the clear text. */
   password: Uint8Array;
+  /** Names of the roles granted to this user. */
   roles: string[];
+  /** Options given at creation. */
   options?: UserAddOptions;
 }
 
+/** Codec of message `authpb.User`: binary protobuf (encode, decode) and JSON (toJSON, fromJSON). */
 export const User: MessageCodec<User> = {
   typeName: 'authpb.User',
   create(init?: PartialMessage<User>): User {
@@ -140,24 +157,36 @@ export const User: MessageCodec<User> = {
   },
 };
 
+/** The values of enum `authpb.Permission.Type`, by name. */
 export const Permission_Type = {
   READ: 0,
   WRITE: 1,
   READWRITE: 2,
 } as const;
+/** A value of enum `authpb.Permission.Type` (the constant of the same name lists them). */
 export type Permission_Type = (typeof Permission_Type)[keyof typeof Permission_Type];
-const Permission_Type$names: Readonly<Record<number, string>> = {
+/** The name of each value of enum `authpb.Permission.Type`, by number (as JSON and etcd's texts spell it). */
+export const Permission_Type$names: Readonly<Record<number, string>> = {
   0: 'READ',
   1: 'WRITE',
   2: 'READWRITE',
 };
 
+/**
+ * Access to one key or one key range.
+ *
+ * Message `authpb.Permission`; its codec has the same name.
+ */
 export interface Permission {
+  /** Which kind of access is granted. */
   permType: Permission_Type;
+  /** First key covered. */
   key: Uint8Array;
+  /** End of the range [key, range_end); empty means the single key. */
   rangeEnd: Uint8Array;
 }
 
+/** Codec of message `authpb.Permission`: binary protobuf (encode, decode) and JSON (toJSON, fromJSON). */
 export const Permission: MessageCodec<Permission> = {
   typeName: 'authpb.Permission',
   create(init?: PartialMessage<Permission>): Permission {
@@ -223,11 +252,19 @@ export const Permission: MessageCodec<Permission> = {
   },
 };
 
+/**
+ * A role as kept by the auth store.
+ *
+ * Message `authpb.Role`; its codec has the same name.
+ */
 export interface Role {
+  /** Role name. */
   name: Uint8Array;
+  /** The permissions this role grants. */
   keyPermission: Permission[];
 }
 
+/** Codec of message `authpb.Role`: binary protobuf (encode, decode) and JSON (toJSON, fromJSON). */
 export const Role: MessageCodec<Role> = {
   typeName: 'authpb.Role',
   create(init?: PartialMessage<Role>): Role {
@@ -284,5 +321,3 @@ export const Role: MessageCodec<Role> = {
     };
   },
 };
-
-export { Permission_Type$names };

@@ -9,25 +9,45 @@ import * as mvccpb from './mvccpb.js';
 const EMPTY: Uint8Array = new Uint8Array(0);
 void [DecodeError, arrayFromJSON, boolFromJSON, bytesFromJSON, bytesToJSON, enumFromJSON, int32FromJSON, int64FromJSON, objectFromJSON, pick, stringFromJSON, method, EMPTY];
 
+/**
+ * Kinds of alarm a member can raise.
+ *
+ * The values of enum `etcdserverpb.AlarmType`, by name.
+ */
 export const AlarmType = {
+  /** No alarm; in a GET request, means any alarm. */
   NONE: 0,
+  /** The backend quota is used up. */
   NOSPACE: 1,
+  /** Data corruption was detected. */
   CORRUPT: 2,
 } as const;
+/** A value of enum `etcdserverpb.AlarmType` (the constant of the same name lists them). */
 export type AlarmType = (typeof AlarmType)[keyof typeof AlarmType];
-const AlarmType$names: Readonly<Record<number, string>> = {
+/** The name of each value of enum `etcdserverpb.AlarmType`, by number (as JSON and etcd's texts spell it). */
+export const AlarmType$names: Readonly<Record<number, string>> = {
   0: 'NONE',
   1: 'NOSPACE',
   2: 'CORRUPT',
 };
 
+/**
+ * Sent first (field 1) in every response.
+ *
+ * Message `etcdserverpb.ResponseHeader`; its codec has the same name.
+ */
 export interface ResponseHeader {
+  /** ID of the cluster that answered. */
   clusterId: bigint;
+  /** ID of the member that answered. */
   memberId: bigint;
+  /** Store revision when the request was served (0 where the store is not involved). */
   revision: bigint;
+  /** Raft term when the request was served. */
   raftTerm: bigint;
 }
 
+/** Codec of message `etcdserverpb.ResponseHeader`: binary protobuf (encode, decode) and JSON (toJSON, fromJSON). */
 export const ResponseHeader: MessageCodec<ResponseHeader> = {
   typeName: 'etcdserverpb.ResponseHeader',
   create(init?: PartialMessage<ResponseHeader>): ResponseHeader {
@@ -104,18 +124,25 @@ export const ResponseHeader: MessageCodec<ResponseHeader> = {
   },
 };
 
+/** The values of enum `etcdserverpb.RangeRequest.SortOrder`, by name. */
 export const RangeRequest_SortOrder = {
+  /** No sorting requested. */
   NONE: 0,
+  /** Smallest first. */
   ASCEND: 1,
+  /** Largest first. */
   DESCEND: 2,
 } as const;
+/** A value of enum `etcdserverpb.RangeRequest.SortOrder` (the constant of the same name lists them). */
 export type RangeRequest_SortOrder = (typeof RangeRequest_SortOrder)[keyof typeof RangeRequest_SortOrder];
-const RangeRequest_SortOrder$names: Readonly<Record<number, string>> = {
+/** The name of each value of enum `etcdserverpb.RangeRequest.SortOrder`, by number (as JSON and etcd's texts spell it). */
+export const RangeRequest_SortOrder$names: Readonly<Record<number, string>> = {
   0: 'NONE',
   1: 'ASCEND',
   2: 'DESCEND',
 };
 
+/** The values of enum `etcdserverpb.RangeRequest.SortTarget`, by name. */
 export const RangeRequest_SortTarget = {
   KEY: 0,
   VERSION: 1,
@@ -123,8 +150,10 @@ export const RangeRequest_SortTarget = {
   MOD: 3,
   VALUE: 4,
 } as const;
+/** A value of enum `etcdserverpb.RangeRequest.SortTarget` (the constant of the same name lists them). */
 export type RangeRequest_SortTarget = (typeof RangeRequest_SortTarget)[keyof typeof RangeRequest_SortTarget];
-const RangeRequest_SortTarget$names: Readonly<Record<number, string>> = {
+/** The name of each value of enum `etcdserverpb.RangeRequest.SortTarget`, by number (as JSON and etcd's texts spell it). */
+export const RangeRequest_SortTarget$names: Readonly<Record<number, string>> = {
   0: 'KEY',
   1: 'VERSION',
   2: 'CREATE',
@@ -132,22 +161,41 @@ const RangeRequest_SortTarget$names: Readonly<Record<number, string>> = {
   4: 'VALUE',
 };
 
+/**
+ * Request of `KV.Range`.
+ *
+ * Message `etcdserverpb.RangeRequest`; its codec has the same name.
+ */
 export interface RangeRequest {
+  /** The key, or the start of the range. */
   key: Uint8Array;
+  /** End of [key, range_end); empty = only key; a single 0x00 byte = every key >= key. */
   rangeEnd: Uint8Array;
+  /** Most keys to return; 0 = no limit. */
   limit: bigint;
+  /** Read as of this revision; <= 0 = the current one. */
   revision: bigint;
+  /** Direction of sorting. */
   sortOrder: RangeRequest_SortOrder;
+  /** Field to sort by. */
   sortTarget: RangeRequest_SortTarget;
+  /** Serve from the local member without a linearizable read. */
   serializable: boolean;
+  /** Leave values out of the result. */
   keysOnly: boolean;
+  /** Return only the count, no key-values. */
   countOnly: boolean;
+  /** Keep only keys with mod_revision >= this (0 = no bound). */
   minModRevision: bigint;
+  /** Keep only keys with mod_revision <= this (0 = no bound). */
   maxModRevision: bigint;
+  /** Keep only keys with create_revision >= this (0 = no bound). */
   minCreateRevision: bigint;
+  /** Keep only keys with create_revision <= this (0 = no bound). */
   maxCreateRevision: bigint;
 }
 
+/** Codec of message `etcdserverpb.RangeRequest`: binary protobuf (encode, decode) and JSON (toJSON, fromJSON). */
 export const RangeRequest: MessageCodec<RangeRequest> = {
   typeName: 'etcdserverpb.RangeRequest',
   create(init?: PartialMessage<RangeRequest>): RangeRequest {
@@ -323,13 +371,22 @@ export const RangeRequest: MessageCodec<RangeRequest> = {
   },
 };
 
+/**
+ * Response of `KV.Range`.
+ *
+ * Message `etcdserverpb.RangeResponse`; its codec has the same name.
+ */
 export interface RangeResponse {
   header?: ResponseHeader;
+  /** The matching key-values (empty for count_only). */
   kvs: mvccpb.KeyValue[];
+  /** True when the limit cut the result short. */
   more: boolean;
+  /** Number of keys in the range, regardless of limit. */
   count: bigint;
 }
 
+/** Codec of message `etcdserverpb.RangeResponse`: binary protobuf (encode, decode) and JSON (toJSON, fromJSON). */
 export const RangeResponse: MessageCodec<RangeResponse> = {
   typeName: 'etcdserverpb.RangeResponse',
   create(init?: PartialMessage<RangeResponse>): RangeResponse {
@@ -412,15 +469,27 @@ export const RangeResponse: MessageCodec<RangeResponse> = {
   },
 };
 
+/**
+ * Request of `KV.Put`.
+ *
+ * Message `etcdserverpb.PutRequest`; its codec has the same name.
+ */
 export interface PutRequest {
+  /** Key to write. */
   key: Uint8Array;
+  /** New value. */
   value: Uint8Array;
+  /** Lease to attach the key to; 0 = none. */
   lease: bigint;
+  /** Return the previous key-value in the response. */
   prevKv: boolean;
+  /** Keep the current value (the key must exist). */
   ignoreValue: boolean;
+  /** Keep the current lease (the key must exist). */
   ignoreLease: boolean;
 }
 
+/** Codec of message `etcdserverpb.PutRequest`: binary protobuf (encode, decode) and JSON (toJSON, fromJSON). */
 export const PutRequest: MessageCodec<PutRequest> = {
   typeName: 'etcdserverpb.PutRequest',
   create(init?: PartialMessage<PutRequest>): PutRequest {
@@ -519,11 +588,18 @@ export const PutRequest: MessageCodec<PutRequest> = {
   },
 };
 
+/**
+ * Response of `KV.Put`.
+ *
+ * Message `etcdserverpb.PutResponse`; its codec has the same name.
+ */
 export interface PutResponse {
   header?: ResponseHeader;
+  /** The key-value before this put, when asked for and present. */
   prevKv?: mvccpb.KeyValue;
 }
 
+/** Codec of message `etcdserverpb.PutResponse`: binary protobuf (encode, decode) and JSON (toJSON, fromJSON). */
 export const PutResponse: MessageCodec<PutResponse> = {
   typeName: 'etcdserverpb.PutResponse',
   create(init?: PartialMessage<PutResponse>): PutResponse {
@@ -584,12 +660,21 @@ export const PutResponse: MessageCodec<PutResponse> = {
   },
 };
 
+/**
+ * Request of `KV.DeleteRange`.
+ *
+ * Message `etcdserverpb.DeleteRangeRequest`; its codec has the same name.
+ */
 export interface DeleteRangeRequest {
+  /** The key, or the start of the range. */
   key: Uint8Array;
+  /** End of [key, range_end); same conventions as RangeRequest. */
   rangeEnd: Uint8Array;
+  /** Return the deleted key-values in the response. */
   prevKv: boolean;
 }
 
+/** Codec of message `etcdserverpb.DeleteRangeRequest`: binary protobuf (encode, decode) and JSON (toJSON, fromJSON). */
 export const DeleteRangeRequest: MessageCodec<DeleteRangeRequest> = {
   typeName: 'etcdserverpb.DeleteRangeRequest',
   create(init?: PartialMessage<DeleteRangeRequest>): DeleteRangeRequest {
@@ -655,12 +740,20 @@ export const DeleteRangeRequest: MessageCodec<DeleteRangeRequest> = {
   },
 };
 
+/**
+ * Response of `KV.DeleteRange`.
+ *
+ * Message `etcdserverpb.DeleteRangeResponse`; its codec has the same name.
+ */
 export interface DeleteRangeResponse {
   header?: ResponseHeader;
+  /** How many keys were deleted. */
   deleted: bigint;
+  /** The deleted key-values, when asked for. */
   prevKvs: mvccpb.KeyValue[];
 }
 
+/** Codec of message `etcdserverpb.DeleteRangeResponse`: binary protobuf (encode, decode) and JSON (toJSON, fromJSON). */
 export const DeleteRangeResponse: MessageCodec<DeleteRangeResponse> = {
   typeName: 'etcdserverpb.DeleteRangeResponse',
   create(init?: PartialMessage<DeleteRangeResponse>): DeleteRangeResponse {
@@ -732,13 +825,20 @@ export const DeleteRangeResponse: MessageCodec<DeleteRangeResponse> = {
   },
 };
 
+/**
+ * One operation inside a transaction branch.
+ *
+ * Message `etcdserverpb.RequestOp`; its codec has the same name.
+ */
 export interface RequestOp {
   requestRange?: RangeRequest;
   requestPut?: PutRequest;
   requestDeleteRange?: DeleteRangeRequest;
+  /** Nested transaction. */
   requestTxn?: TxnRequest;
 }
 
+/** Codec of message `etcdserverpb.RequestOp`: binary protobuf (encode, decode) and JSON (toJSON, fromJSON). */
 export const RequestOp: MessageCodec<RequestOp> = {
   typeName: 'etcdserverpb.RequestOp',
   create(init?: PartialMessage<RequestOp>): RequestOp {
@@ -839,6 +939,11 @@ export const RequestOp: MessageCodec<RequestOp> = {
   },
 };
 
+/**
+ * The result of one RequestOp, at the same position.
+ *
+ * Message `etcdserverpb.ResponseOp`; its codec has the same name.
+ */
 export interface ResponseOp {
   responseRange?: RangeResponse;
   responsePut?: PutResponse;
@@ -846,6 +951,7 @@ export interface ResponseOp {
   responseTxn?: TxnResponse;
 }
 
+/** Codec of message `etcdserverpb.ResponseOp`: binary protobuf (encode, decode) and JSON (toJSON, fromJSON). */
 export const ResponseOp: MessageCodec<ResponseOp> = {
   typeName: 'etcdserverpb.ResponseOp',
   create(init?: PartialMessage<ResponseOp>): ResponseOp {
@@ -946,20 +1052,24 @@ export const ResponseOp: MessageCodec<ResponseOp> = {
   },
 };
 
+/** The values of enum `etcdserverpb.Compare.CompareResult`, by name. */
 export const Compare_CompareResult = {
   EQUAL: 0,
   GREATER: 1,
   LESS: 2,
   NOT_EQUAL: 3,
 } as const;
+/** A value of enum `etcdserverpb.Compare.CompareResult` (the constant of the same name lists them). */
 export type Compare_CompareResult = (typeof Compare_CompareResult)[keyof typeof Compare_CompareResult];
-const Compare_CompareResult$names: Readonly<Record<number, string>> = {
+/** The name of each value of enum `etcdserverpb.Compare.CompareResult`, by number (as JSON and etcd's texts spell it). */
+export const Compare_CompareResult$names: Readonly<Record<number, string>> = {
   0: 'EQUAL',
   1: 'GREATER',
   2: 'LESS',
   3: 'NOT_EQUAL',
 };
 
+/** The values of enum `etcdserverpb.Compare.CompareTarget`, by name. */
 export const Compare_CompareTarget = {
   VERSION: 0,
   CREATE: 1,
@@ -967,8 +1077,10 @@ export const Compare_CompareTarget = {
   VALUE: 3,
   LEASE: 4,
 } as const;
+/** A value of enum `etcdserverpb.Compare.CompareTarget` (the constant of the same name lists them). */
 export type Compare_CompareTarget = (typeof Compare_CompareTarget)[keyof typeof Compare_CompareTarget];
-const Compare_CompareTarget$names: Readonly<Record<number, string>> = {
+/** The name of each value of enum `etcdserverpb.Compare.CompareTarget`, by number (as JSON and etcd's texts spell it). */
+export const Compare_CompareTarget$names: Readonly<Record<number, string>> = {
   0: 'VERSION',
   1: 'CREATE',
   2: 'MOD',
@@ -976,18 +1088,28 @@ const Compare_CompareTarget$names: Readonly<Record<number, string>> = {
   4: 'LEASE',
 };
 
+/**
+ * One guard of a transaction: compares a field of a key with a given value.
+ *
+ * Message `etcdserverpb.Compare`; its codec has the same name.
+ */
 export interface Compare {
+  /** The comparison to make. */
   result: Compare_CompareResult;
+  /** Which field of the key is compared (selects the target_union member). */
   target: Compare_CompareTarget;
+  /** Key to test. */
   key: Uint8Array;
   version?: bigint;
   createRevision?: bigint;
   modRevision?: bigint;
   value?: Uint8Array;
   lease?: bigint;
+  /** When set, every key in [key, range_end) must satisfy the comparison. */
   rangeEnd: Uint8Array;
 }
 
+/** Codec of message `etcdserverpb.Compare`: binary protobuf (encode, decode) and JSON (toJSON, fromJSON). */
 export const Compare: MessageCodec<Compare> = {
   typeName: 'etcdserverpb.Compare',
   create(init?: PartialMessage<Compare>): Compare {
@@ -1139,12 +1261,21 @@ export const Compare: MessageCodec<Compare> = {
   },
 };
 
+/**
+ * If every compare holds, run success, else run failure.
+ *
+ * Message `etcdserverpb.TxnRequest`; its codec has the same name.
+ */
 export interface TxnRequest {
+  /** Guards, all of which must hold. */
   compare: Compare[];
+  /** Operations run when the guards hold. */
   success: RequestOp[];
+  /** Operations run otherwise. */
   failure: RequestOp[];
 }
 
+/** Codec of message `etcdserverpb.TxnRequest`: binary protobuf (encode, decode) and JSON (toJSON, fromJSON). */
 export const TxnRequest: MessageCodec<TxnRequest> = {
   typeName: 'etcdserverpb.TxnRequest',
   create(init?: PartialMessage<TxnRequest>): TxnRequest {
@@ -1219,12 +1350,20 @@ export const TxnRequest: MessageCodec<TxnRequest> = {
   },
 };
 
+/**
+ * Response of `KV.Txn`.
+ *
+ * Message `etcdserverpb.TxnResponse`; its codec has the same name.
+ */
 export interface TxnResponse {
   header?: ResponseHeader;
+  /** True when the success branch ran. */
   succeeded: boolean;
+  /** One result per operation of the branch that ran. */
   responses: ResponseOp[];
 }
 
+/** Codec of message `etcdserverpb.TxnResponse`: binary protobuf (encode, decode) and JSON (toJSON, fromJSON). */
 export const TxnResponse: MessageCodec<TxnResponse> = {
   typeName: 'etcdserverpb.TxnResponse',
   create(init?: PartialMessage<TxnResponse>): TxnResponse {
@@ -1296,11 +1435,19 @@ export const TxnResponse: MessageCodec<TxnResponse> = {
   },
 };
 
+/**
+ * Request of `KV.Compact`.
+ *
+ * Message `etcdserverpb.CompactionRequest`; its codec has the same name.
+ */
 export interface CompactionRequest {
+  /** Remove history older than this revision. */
   revision: bigint;
+  /** Wait until the compaction has been applied to the backend. */
   physical: boolean;
 }
 
+/** Codec of message `etcdserverpb.CompactionRequest`: binary protobuf (encode, decode) and JSON (toJSON, fromJSON). */
 export const CompactionRequest: MessageCodec<CompactionRequest> = {
   typeName: 'etcdserverpb.CompactionRequest',
   create(init?: PartialMessage<CompactionRequest>): CompactionRequest {
@@ -1355,10 +1502,16 @@ export const CompactionRequest: MessageCodec<CompactionRequest> = {
   },
 };
 
+/**
+ * Response of `KV.Compact`.
+ *
+ * Message `etcdserverpb.CompactionResponse`; its codec has the same name.
+ */
 export interface CompactionResponse {
   header?: ResponseHeader;
 }
 
+/** Codec of message `etcdserverpb.CompactionResponse`: binary protobuf (encode, decode) and JSON (toJSON, fromJSON). */
 export const CompactionResponse: MessageCodec<CompactionResponse> = {
   typeName: 'etcdserverpb.CompactionResponse',
   create(init?: PartialMessage<CompactionResponse>): CompactionResponse {
@@ -1405,12 +1558,18 @@ export const CompactionResponse: MessageCodec<CompactionResponse> = {
   },
 };
 
+/**
+ * One client message on the watch stream.
+ *
+ * Message `etcdserverpb.WatchRequest`; its codec has the same name.
+ */
 export interface WatchRequest {
   createRequest?: WatchCreateRequest;
   cancelRequest?: WatchCancelRequest;
   progressRequest?: WatchProgressRequest;
 }
 
+/** Codec of message `etcdserverpb.WatchRequest`: binary protobuf (encode, decode) and JSON (toJSON, fromJSON). */
 export const WatchRequest: MessageCodec<WatchRequest> = {
   typeName: 'etcdserverpb.WatchRequest',
   create(init?: PartialMessage<WatchRequest>): WatchRequest {
@@ -1491,27 +1650,42 @@ export const WatchRequest: MessageCodec<WatchRequest> = {
   },
 };
 
+/** The values of enum `etcdserverpb.WatchCreateRequest.FilterType`, by name. */
 export const WatchCreateRequest_FilterType = {
+  /** Do not send PUT events. */
   NOPUT: 0,
+  /** Do not send DELETE events. */
   NODELETE: 1,
 } as const;
+/** A value of enum `etcdserverpb.WatchCreateRequest.FilterType` (the constant of the same name lists them). */
 export type WatchCreateRequest_FilterType = (typeof WatchCreateRequest_FilterType)[keyof typeof WatchCreateRequest_FilterType];
-const WatchCreateRequest_FilterType$names: Readonly<Record<number, string>> = {
+/** The name of each value of enum `etcdserverpb.WatchCreateRequest.FilterType`, by number (as JSON and etcd's texts spell it). */
+export const WatchCreateRequest_FilterType$names: Readonly<Record<number, string>> = {
   0: 'NOPUT',
   1: 'NODELETE',
 };
 
+/** Message `etcdserverpb.WatchCreateRequest`; its codec has the same name. */
 export interface WatchCreateRequest {
+  /** The key, or the start of the range, to watch. */
   key: Uint8Array;
+  /** End of [key, range_end); same conventions as RangeRequest. */
   rangeEnd: Uint8Array;
+  /** First revision to report (inclusive); 0 = from now. */
   startRevision: bigint;
+  /** Ask for periodic empty responses while nothing happens. */
   progressNotify: boolean;
+  /** Event kinds to leave out. */
   filters: WatchCreateRequest_FilterType[];
+  /** Include the previous key-value in every event. */
   prevKv: boolean;
+  /** ID the client wants for this watcher; 0 = let the server choose. */
   watchId: bigint;
+  /** Allow large revisions to be split over several responses. */
   fragment: boolean;
 }
 
+/** Codec of message `etcdserverpb.WatchCreateRequest`: binary protobuf (encode, decode) and JSON (toJSON, fromJSON). */
 export const WatchCreateRequest: MessageCodec<WatchCreateRequest> = {
   typeName: 'etcdserverpb.WatchCreateRequest',
   create(init?: PartialMessage<WatchCreateRequest>): WatchCreateRequest {
@@ -1639,10 +1813,13 @@ export const WatchCreateRequest: MessageCodec<WatchCreateRequest> = {
   },
 };
 
+/** Message `etcdserverpb.WatchCancelRequest`; its codec has the same name. */
 export interface WatchCancelRequest {
+  /** Watcher to stop. */
   watchId: bigint;
 }
 
+/** Codec of message `etcdserverpb.WatchCancelRequest`: binary protobuf (encode, decode) and JSON (toJSON, fromJSON). */
 export const WatchCancelRequest: MessageCodec<WatchCancelRequest> = {
   typeName: 'etcdserverpb.WatchCancelRequest',
   create(init?: PartialMessage<WatchCancelRequest>): WatchCancelRequest {
@@ -1686,9 +1863,15 @@ export const WatchCancelRequest: MessageCodec<WatchCancelRequest> = {
   },
 };
 
+/**
+ * Ask the server to report the progress of the stream (a header revision) soon.
+ *
+ * Message `etcdserverpb.WatchProgressRequest`; its codec has the same name.
+ */
 export interface WatchProgressRequest {
 }
 
+/** Codec of message `etcdserverpb.WatchProgressRequest`: binary protobuf (encode, decode) and JSON (toJSON, fromJSON). */
 export const WatchProgressRequest: MessageCodec<WatchProgressRequest> = {
   typeName: 'etcdserverpb.WatchProgressRequest',
   create(init?: PartialMessage<WatchProgressRequest>): WatchProgressRequest {
@@ -1722,17 +1905,30 @@ export const WatchProgressRequest: MessageCodec<WatchProgressRequest> = {
   },
 };
 
+/**
+ * One server message on the watch stream.
+ *
+ * Message `etcdserverpb.WatchResponse`; its codec has the same name.
+ */
 export interface WatchResponse {
   header?: ResponseHeader;
+  /** Watcher this response is for. */
   watchId: bigint;
+  /** Answer to a create request. */
   created: boolean;
+  /** The watcher has stopped; no more events will follow for it. */
   canceled: boolean;
+  /** Set when the requested start revision was already compacted away. */
   compactRevision: bigint;
+  /** Why the watcher was canceled, if it was. */
   cancelReason: string;
+  /** More parts of the events of this revision follow. */
   fragment: boolean;
+  /** The events, all of one revision. */
   events: mvccpb.Event[];
 }
 
+/** Codec of message `etcdserverpb.WatchResponse`: binary protobuf (encode, decode) and JSON (toJSON, fromJSON). */
 export const WatchResponse: MessageCodec<WatchResponse> = {
   typeName: 'etcdserverpb.WatchResponse',
   create(init?: PartialMessage<WatchResponse>): WatchResponse {
@@ -1859,11 +2055,19 @@ export const WatchResponse: MessageCodec<WatchResponse> = {
   },
 };
 
+/**
+ * Request of `Lease.LeaseGrant`.
+ *
+ * Message `etcdserverpb.LeaseGrantRequest`; its codec has the same name.
+ */
 export interface LeaseGrantRequest {
+  /** Requested time to live, in seconds. */
   TTL: bigint;
+  /** Requested lease ID; 0 = let the server choose. */
   ID: bigint;
 }
 
+/** Codec of message `etcdserverpb.LeaseGrantRequest`: binary protobuf (encode, decode) and JSON (toJSON, fromJSON). */
 export const LeaseGrantRequest: MessageCodec<LeaseGrantRequest> = {
   typeName: 'etcdserverpb.LeaseGrantRequest',
   create(init?: PartialMessage<LeaseGrantRequest>): LeaseGrantRequest {
@@ -1918,13 +2122,22 @@ export const LeaseGrantRequest: MessageCodec<LeaseGrantRequest> = {
   },
 };
 
+/**
+ * Response of `Lease.LeaseGrant`.
+ *
+ * Message `etcdserverpb.LeaseGrantResponse`; its codec has the same name.
+ */
 export interface LeaseGrantResponse {
   header?: ResponseHeader;
+  /** ID of the new lease. */
   ID: bigint;
+  /** Time to live the server granted, in seconds. */
   TTL: bigint;
+  /** Error text (kept for compatibility; errors normally come as gRPC status). */
   error: string;
 }
 
+/** Codec of message `etcdserverpb.LeaseGrantResponse`: binary protobuf (encode, decode) and JSON (toJSON, fromJSON). */
 export const LeaseGrantResponse: MessageCodec<LeaseGrantResponse> = {
   typeName: 'etcdserverpb.LeaseGrantResponse',
   create(init?: PartialMessage<LeaseGrantResponse>): LeaseGrantResponse {
@@ -2004,10 +2217,17 @@ export const LeaseGrantResponse: MessageCodec<LeaseGrantResponse> = {
   },
 };
 
+/**
+ * Request of `Lease.LeaseRevoke`.
+ *
+ * Message `etcdserverpb.LeaseRevokeRequest`; its codec has the same name.
+ */
 export interface LeaseRevokeRequest {
+  /** Lease to end. */
   ID: bigint;
 }
 
+/** Codec of message `etcdserverpb.LeaseRevokeRequest`: binary protobuf (encode, decode) and JSON (toJSON, fromJSON). */
 export const LeaseRevokeRequest: MessageCodec<LeaseRevokeRequest> = {
   typeName: 'etcdserverpb.LeaseRevokeRequest',
   create(init?: PartialMessage<LeaseRevokeRequest>): LeaseRevokeRequest {
@@ -2051,10 +2271,16 @@ export const LeaseRevokeRequest: MessageCodec<LeaseRevokeRequest> = {
   },
 };
 
+/**
+ * Response of `Lease.LeaseRevoke`.
+ *
+ * Message `etcdserverpb.LeaseRevokeResponse`; its codec has the same name.
+ */
 export interface LeaseRevokeResponse {
   header?: ResponseHeader;
 }
 
+/** Codec of message `etcdserverpb.LeaseRevokeResponse`: binary protobuf (encode, decode) and JSON (toJSON, fromJSON). */
 export const LeaseRevokeResponse: MessageCodec<LeaseRevokeResponse> = {
   typeName: 'etcdserverpb.LeaseRevokeResponse',
   create(init?: PartialMessage<LeaseRevokeResponse>): LeaseRevokeResponse {
@@ -2101,11 +2327,20 @@ export const LeaseRevokeResponse: MessageCodec<LeaseRevokeResponse> = {
   },
 };
 
+/**
+ * Server-internal: remaining TTL of one lease, recorded through Raft.
+ * No client RPC uses it; kept so the message set matches etcd.
+ *
+ * Message `etcdserverpb.LeaseCheckpoint`; its codec has the same name.
+ */
 export interface LeaseCheckpoint {
+  /** Lease being checkpointed. */
   ID: bigint;
+  /** Seconds left before it expires. */
   remainingTTL: bigint;
 }
 
+/** Codec of message `etcdserverpb.LeaseCheckpoint`: binary protobuf (encode, decode) and JSON (toJSON, fromJSON). */
 export const LeaseCheckpoint: MessageCodec<LeaseCheckpoint> = {
   typeName: 'etcdserverpb.LeaseCheckpoint',
   create(init?: PartialMessage<LeaseCheckpoint>): LeaseCheckpoint {
@@ -2160,10 +2395,16 @@ export const LeaseCheckpoint: MessageCodec<LeaseCheckpoint> = {
   },
 };
 
+/**
+ * Server-internal batch of lease checkpoints (not used by any client RPC).
+ *
+ * Message `etcdserverpb.LeaseCheckpointRequest`; its codec has the same name.
+ */
 export interface LeaseCheckpointRequest {
   checkpoints: LeaseCheckpoint[];
 }
 
+/** Codec of message `etcdserverpb.LeaseCheckpointRequest`: binary protobuf (encode, decode) and JSON (toJSON, fromJSON). */
 export const LeaseCheckpointRequest: MessageCodec<LeaseCheckpointRequest> = {
   typeName: 'etcdserverpb.LeaseCheckpointRequest',
   create(init?: PartialMessage<LeaseCheckpointRequest>): LeaseCheckpointRequest {
@@ -2210,10 +2451,16 @@ export const LeaseCheckpointRequest: MessageCodec<LeaseCheckpointRequest> = {
   },
 };
 
+/**
+ * Server-internal reply to a checkpoint batch (not used by any client RPC).
+ *
+ * Message `etcdserverpb.LeaseCheckpointResponse`; its codec has the same name.
+ */
 export interface LeaseCheckpointResponse {
   header?: ResponseHeader;
 }
 
+/** Codec of message `etcdserverpb.LeaseCheckpointResponse`: binary protobuf (encode, decode) and JSON (toJSON, fromJSON). */
 export const LeaseCheckpointResponse: MessageCodec<LeaseCheckpointResponse> = {
   typeName: 'etcdserverpb.LeaseCheckpointResponse',
   create(init?: PartialMessage<LeaseCheckpointResponse>): LeaseCheckpointResponse {
@@ -2260,10 +2507,17 @@ export const LeaseCheckpointResponse: MessageCodec<LeaseCheckpointResponse> = {
   },
 };
 
+/**
+ * Request of `Lease.LeaseKeepAlive`.
+ *
+ * Message `etcdserverpb.LeaseKeepAliveRequest`; its codec has the same name.
+ */
 export interface LeaseKeepAliveRequest {
+  /** Lease to refresh. */
   ID: bigint;
 }
 
+/** Codec of message `etcdserverpb.LeaseKeepAliveRequest`: binary protobuf (encode, decode) and JSON (toJSON, fromJSON). */
 export const LeaseKeepAliveRequest: MessageCodec<LeaseKeepAliveRequest> = {
   typeName: 'etcdserverpb.LeaseKeepAliveRequest',
   create(init?: PartialMessage<LeaseKeepAliveRequest>): LeaseKeepAliveRequest {
@@ -2307,12 +2561,20 @@ export const LeaseKeepAliveRequest: MessageCodec<LeaseKeepAliveRequest> = {
   },
 };
 
+/**
+ * Response of `Lease.LeaseKeepAlive`.
+ *
+ * Message `etcdserverpb.LeaseKeepAliveResponse`; its codec has the same name.
+ */
 export interface LeaseKeepAliveResponse {
   header?: ResponseHeader;
+  /** Lease that was refreshed. */
   ID: bigint;
+  /** New time to live in seconds; 0 when the lease does not exist. */
   TTL: bigint;
 }
 
+/** Codec of message `etcdserverpb.LeaseKeepAliveResponse`: binary protobuf (encode, decode) and JSON (toJSON, fromJSON). */
 export const LeaseKeepAliveResponse: MessageCodec<LeaseKeepAliveResponse> = {
   typeName: 'etcdserverpb.LeaseKeepAliveResponse',
   create(init?: PartialMessage<LeaseKeepAliveResponse>): LeaseKeepAliveResponse {
@@ -2381,11 +2643,19 @@ export const LeaseKeepAliveResponse: MessageCodec<LeaseKeepAliveResponse> = {
   },
 };
 
+/**
+ * Request of `Lease.LeaseTimeToLive`.
+ *
+ * Message `etcdserverpb.LeaseTimeToLiveRequest`; its codec has the same name.
+ */
 export interface LeaseTimeToLiveRequest {
+  /** Lease to describe. */
   ID: bigint;
+  /** Also list the keys attached to it. */
   keys: boolean;
 }
 
+/** Codec of message `etcdserverpb.LeaseTimeToLiveRequest`: binary protobuf (encode, decode) and JSON (toJSON, fromJSON). */
 export const LeaseTimeToLiveRequest: MessageCodec<LeaseTimeToLiveRequest> = {
   typeName: 'etcdserverpb.LeaseTimeToLiveRequest',
   create(init?: PartialMessage<LeaseTimeToLiveRequest>): LeaseTimeToLiveRequest {
@@ -2440,14 +2710,24 @@ export const LeaseTimeToLiveRequest: MessageCodec<LeaseTimeToLiveRequest> = {
   },
 };
 
+/**
+ * Response of `Lease.LeaseTimeToLive`.
+ *
+ * Message `etcdserverpb.LeaseTimeToLiveResponse`; its codec has the same name.
+ */
 export interface LeaseTimeToLiveResponse {
   header?: ResponseHeader;
+  /** The lease described. */
   ID: bigint;
+  /** Seconds left; -1 when the lease does not exist or has expired. */
   TTL: bigint;
+  /** TTL given when the lease was granted. */
   grantedTTL: bigint;
+  /** Keys attached to the lease, when asked for. */
   keys: Uint8Array[];
 }
 
+/** Codec of message `etcdserverpb.LeaseTimeToLiveResponse`: binary protobuf (encode, decode) and JSON (toJSON, fromJSON). */
 export const LeaseTimeToLiveResponse: MessageCodec<LeaseTimeToLiveResponse> = {
   typeName: 'etcdserverpb.LeaseTimeToLiveResponse',
   create(init?: PartialMessage<LeaseTimeToLiveResponse>): LeaseTimeToLiveResponse {
@@ -2538,9 +2818,15 @@ export const LeaseTimeToLiveResponse: MessageCodec<LeaseTimeToLiveResponse> = {
   },
 };
 
+/**
+ * Request of `Lease.LeaseLeases`.
+ *
+ * Message `etcdserverpb.LeaseLeasesRequest`; its codec has the same name.
+ */
 export interface LeaseLeasesRequest {
 }
 
+/** Codec of message `etcdserverpb.LeaseLeasesRequest`: binary protobuf (encode, decode) and JSON (toJSON, fromJSON). */
 export const LeaseLeasesRequest: MessageCodec<LeaseLeasesRequest> = {
   typeName: 'etcdserverpb.LeaseLeasesRequest',
   create(init?: PartialMessage<LeaseLeasesRequest>): LeaseLeasesRequest {
@@ -2574,10 +2860,16 @@ export const LeaseLeasesRequest: MessageCodec<LeaseLeasesRequest> = {
   },
 };
 
+/**
+ * One entry of a lease listing.
+ *
+ * Message `etcdserverpb.LeaseStatus`; its codec has the same name.
+ */
 export interface LeaseStatus {
   ID: bigint;
 }
 
+/** Codec of message `etcdserverpb.LeaseStatus`: binary protobuf (encode, decode) and JSON (toJSON, fromJSON). */
 export const LeaseStatus: MessageCodec<LeaseStatus> = {
   typeName: 'etcdserverpb.LeaseStatus',
   create(init?: PartialMessage<LeaseStatus>): LeaseStatus {
@@ -2621,11 +2913,18 @@ export const LeaseStatus: MessageCodec<LeaseStatus> = {
   },
 };
 
+/**
+ * Response of `Lease.LeaseLeases`.
+ *
+ * Message `etcdserverpb.LeaseLeasesResponse`; its codec has the same name.
+ */
 export interface LeaseLeasesResponse {
   header?: ResponseHeader;
+  /** All live leases. */
   leases: LeaseStatus[];
 }
 
+/** Codec of message `etcdserverpb.LeaseLeasesResponse`: binary protobuf (encode, decode) and JSON (toJSON, fromJSON). */
 export const LeaseLeasesResponse: MessageCodec<LeaseLeasesResponse> = {
   typeName: 'etcdserverpb.LeaseLeasesResponse',
   create(init?: PartialMessage<LeaseLeasesResponse>): LeaseLeasesResponse {
@@ -2686,14 +2985,21 @@ export const LeaseLeasesResponse: MessageCodec<LeaseLeasesResponse> = {
   },
 };
 
+/** Message `etcdserverpb.Member`; its codec has the same name. */
 export interface Member {
+  /** Member ID. */
   ID: bigint;
+  /** Human-readable name; empty until the member has started. */
   name: string;
+  /** URLs other members use to reach this one. */
   peerURLs: string[];
+  /** URLs clients use; empty until the member has started. */
   clientURLs: string[];
+  /** True for a non-voting learner. */
   isLearner: boolean;
 }
 
+/** Codec of message `etcdserverpb.Member`: binary protobuf (encode, decode) and JSON (toJSON, fromJSON). */
 export const Member: MessageCodec<Member> = {
   typeName: 'etcdserverpb.Member',
   create(init?: PartialMessage<Member>): Member {
@@ -2781,11 +3087,19 @@ export const Member: MessageCodec<Member> = {
   },
 };
 
+/**
+ * Request of `Cluster.MemberAdd`.
+ *
+ * Message `etcdserverpb.MemberAddRequest`; its codec has the same name.
+ */
 export interface MemberAddRequest {
+  /** Peer URLs of the new member. */
   peerURLs: string[];
+  /** Add it as a learner. */
   isLearner: boolean;
 }
 
+/** Codec of message `etcdserverpb.MemberAddRequest`: binary protobuf (encode, decode) and JSON (toJSON, fromJSON). */
 export const MemberAddRequest: MessageCodec<MemberAddRequest> = {
   typeName: 'etcdserverpb.MemberAddRequest',
   create(init?: PartialMessage<MemberAddRequest>): MemberAddRequest {
@@ -2840,12 +3154,20 @@ export const MemberAddRequest: MessageCodec<MemberAddRequest> = {
   },
 };
 
+/**
+ * Response of `Cluster.MemberAdd`.
+ *
+ * Message `etcdserverpb.MemberAddResponse`; its codec has the same name.
+ */
 export interface MemberAddResponse {
   header?: ResponseHeader;
+  /** The member just added. */
   member?: Member;
+  /** All members afterwards. */
   members: Member[];
 }
 
+/** Codec of message `etcdserverpb.MemberAddResponse`: binary protobuf (encode, decode) and JSON (toJSON, fromJSON). */
 export const MemberAddResponse: MessageCodec<MemberAddResponse> = {
   typeName: 'etcdserverpb.MemberAddResponse',
   create(init?: PartialMessage<MemberAddResponse>): MemberAddResponse {
@@ -2920,10 +3242,17 @@ export const MemberAddResponse: MessageCodec<MemberAddResponse> = {
   },
 };
 
+/**
+ * Request of `Cluster.MemberRemove`.
+ *
+ * Message `etcdserverpb.MemberRemoveRequest`; its codec has the same name.
+ */
 export interface MemberRemoveRequest {
+  /** Member to remove. */
   ID: bigint;
 }
 
+/** Codec of message `etcdserverpb.MemberRemoveRequest`: binary protobuf (encode, decode) and JSON (toJSON, fromJSON). */
 export const MemberRemoveRequest: MessageCodec<MemberRemoveRequest> = {
   typeName: 'etcdserverpb.MemberRemoveRequest',
   create(init?: PartialMessage<MemberRemoveRequest>): MemberRemoveRequest {
@@ -2967,11 +3296,18 @@ export const MemberRemoveRequest: MessageCodec<MemberRemoveRequest> = {
   },
 };
 
+/**
+ * Response of `Cluster.MemberRemove`.
+ *
+ * Message `etcdserverpb.MemberRemoveResponse`; its codec has the same name.
+ */
 export interface MemberRemoveResponse {
   header?: ResponseHeader;
+  /** All members afterwards. */
   members: Member[];
 }
 
+/** Codec of message `etcdserverpb.MemberRemoveResponse`: binary protobuf (encode, decode) and JSON (toJSON, fromJSON). */
 export const MemberRemoveResponse: MessageCodec<MemberRemoveResponse> = {
   typeName: 'etcdserverpb.MemberRemoveResponse',
   create(init?: PartialMessage<MemberRemoveResponse>): MemberRemoveResponse {
@@ -3032,11 +3368,19 @@ export const MemberRemoveResponse: MessageCodec<MemberRemoveResponse> = {
   },
 };
 
+/**
+ * Request of `Cluster.MemberUpdate`.
+ *
+ * Message `etcdserverpb.MemberUpdateRequest`; its codec has the same name.
+ */
 export interface MemberUpdateRequest {
+  /** Member to change. */
   ID: bigint;
+  /** Its new peer URLs. */
   peerURLs: string[];
 }
 
+/** Codec of message `etcdserverpb.MemberUpdateRequest`: binary protobuf (encode, decode) and JSON (toJSON, fromJSON). */
 export const MemberUpdateRequest: MessageCodec<MemberUpdateRequest> = {
   typeName: 'etcdserverpb.MemberUpdateRequest',
   create(init?: PartialMessage<MemberUpdateRequest>): MemberUpdateRequest {
@@ -3091,11 +3435,18 @@ export const MemberUpdateRequest: MessageCodec<MemberUpdateRequest> = {
   },
 };
 
+/**
+ * Response of `Cluster.MemberUpdate`.
+ *
+ * Message `etcdserverpb.MemberUpdateResponse`; its codec has the same name.
+ */
 export interface MemberUpdateResponse {
   header?: ResponseHeader;
+  /** All members afterwards. */
   members: Member[];
 }
 
+/** Codec of message `etcdserverpb.MemberUpdateResponse`: binary protobuf (encode, decode) and JSON (toJSON, fromJSON). */
 export const MemberUpdateResponse: MessageCodec<MemberUpdateResponse> = {
   typeName: 'etcdserverpb.MemberUpdateResponse',
   create(init?: PartialMessage<MemberUpdateResponse>): MemberUpdateResponse {
@@ -3156,10 +3507,17 @@ export const MemberUpdateResponse: MessageCodec<MemberUpdateResponse> = {
   },
 };
 
+/**
+ * Request of `Cluster.MemberList`.
+ *
+ * Message `etcdserverpb.MemberListRequest`; its codec has the same name.
+ */
 export interface MemberListRequest {
+  /** Serve the list through a linearizable read (added in 3.5). */
   linearizable: boolean;
 }
 
+/** Codec of message `etcdserverpb.MemberListRequest`: binary protobuf (encode, decode) and JSON (toJSON, fromJSON). */
 export const MemberListRequest: MessageCodec<MemberListRequest> = {
   typeName: 'etcdserverpb.MemberListRequest',
   create(init?: PartialMessage<MemberListRequest>): MemberListRequest {
@@ -3203,11 +3561,18 @@ export const MemberListRequest: MessageCodec<MemberListRequest> = {
   },
 };
 
+/**
+ * Response of `Cluster.MemberList`.
+ *
+ * Message `etcdserverpb.MemberListResponse`; its codec has the same name.
+ */
 export interface MemberListResponse {
   header?: ResponseHeader;
+  /** All members. */
   members: Member[];
 }
 
+/** Codec of message `etcdserverpb.MemberListResponse`: binary protobuf (encode, decode) and JSON (toJSON, fromJSON). */
 export const MemberListResponse: MessageCodec<MemberListResponse> = {
   typeName: 'etcdserverpb.MemberListResponse',
   create(init?: PartialMessage<MemberListResponse>): MemberListResponse {
@@ -3268,10 +3633,17 @@ export const MemberListResponse: MessageCodec<MemberListResponse> = {
   },
 };
 
+/**
+ * Request of `Cluster.MemberPromote`.
+ *
+ * Message `etcdserverpb.MemberPromoteRequest`; its codec has the same name.
+ */
 export interface MemberPromoteRequest {
+  /** Learner to promote. */
   ID: bigint;
 }
 
+/** Codec of message `etcdserverpb.MemberPromoteRequest`: binary protobuf (encode, decode) and JSON (toJSON, fromJSON). */
 export const MemberPromoteRequest: MessageCodec<MemberPromoteRequest> = {
   typeName: 'etcdserverpb.MemberPromoteRequest',
   create(init?: PartialMessage<MemberPromoteRequest>): MemberPromoteRequest {
@@ -3315,11 +3687,18 @@ export const MemberPromoteRequest: MessageCodec<MemberPromoteRequest> = {
   },
 };
 
+/**
+ * Response of `Cluster.MemberPromote`.
+ *
+ * Message `etcdserverpb.MemberPromoteResponse`; its codec has the same name.
+ */
 export interface MemberPromoteResponse {
   header?: ResponseHeader;
+  /** All members afterwards. */
   members: Member[];
 }
 
+/** Codec of message `etcdserverpb.MemberPromoteResponse`: binary protobuf (encode, decode) and JSON (toJSON, fromJSON). */
 export const MemberPromoteResponse: MessageCodec<MemberPromoteResponse> = {
   typeName: 'etcdserverpb.MemberPromoteResponse',
   create(init?: PartialMessage<MemberPromoteResponse>): MemberPromoteResponse {
@@ -3380,24 +3759,36 @@ export const MemberPromoteResponse: MessageCodec<MemberPromoteResponse> = {
   },
 };
 
+/** The values of enum `etcdserverpb.AlarmRequest.AlarmAction`, by name. */
 export const AlarmRequest_AlarmAction = {
   GET: 0,
   ACTIVATE: 1,
   DEACTIVATE: 2,
 } as const;
+/** A value of enum `etcdserverpb.AlarmRequest.AlarmAction` (the constant of the same name lists them). */
 export type AlarmRequest_AlarmAction = (typeof AlarmRequest_AlarmAction)[keyof typeof AlarmRequest_AlarmAction];
-const AlarmRequest_AlarmAction$names: Readonly<Record<number, string>> = {
+/** The name of each value of enum `etcdserverpb.AlarmRequest.AlarmAction`, by number (as JSON and etcd's texts spell it). */
+export const AlarmRequest_AlarmAction$names: Readonly<Record<number, string>> = {
   0: 'GET',
   1: 'ACTIVATE',
   2: 'DEACTIVATE',
 };
 
+/**
+ * Request of `Maintenance.Alarm`.
+ *
+ * Message `etcdserverpb.AlarmRequest`; its codec has the same name.
+ */
 export interface AlarmRequest {
+  /** What to do. */
   action: AlarmRequest_AlarmAction;
+  /** Member the alarm belongs to; 0 = all members. */
   memberID: bigint;
+  /** Which alarm. */
   alarm: AlarmType;
 }
 
+/** Codec of message `etcdserverpb.AlarmRequest`: binary protobuf (encode, decode) and JSON (toJSON, fromJSON). */
 export const AlarmRequest: MessageCodec<AlarmRequest> = {
   typeName: 'etcdserverpb.AlarmRequest',
   create(init?: PartialMessage<AlarmRequest>): AlarmRequest {
@@ -3463,11 +3854,19 @@ export const AlarmRequest: MessageCodec<AlarmRequest> = {
   },
 };
 
+/**
+ * One raised alarm.
+ *
+ * Message `etcdserverpb.AlarmMember`; its codec has the same name.
+ */
 export interface AlarmMember {
+  /** Member that raised it. */
   memberID: bigint;
+  /** Its kind. */
   alarm: AlarmType;
 }
 
+/** Codec of message `etcdserverpb.AlarmMember`: binary protobuf (encode, decode) and JSON (toJSON, fromJSON). */
 export const AlarmMember: MessageCodec<AlarmMember> = {
   typeName: 'etcdserverpb.AlarmMember',
   create(init?: PartialMessage<AlarmMember>): AlarmMember {
@@ -3522,11 +3921,18 @@ export const AlarmMember: MessageCodec<AlarmMember> = {
   },
 };
 
+/**
+ * Response of `Maintenance.Alarm`.
+ *
+ * Message `etcdserverpb.AlarmResponse`; its codec has the same name.
+ */
 export interface AlarmResponse {
   header?: ResponseHeader;
+  /** Alarms matching the request. */
   alarms: AlarmMember[];
 }
 
+/** Codec of message `etcdserverpb.AlarmResponse`: binary protobuf (encode, decode) and JSON (toJSON, fromJSON). */
 export const AlarmResponse: MessageCodec<AlarmResponse> = {
   typeName: 'etcdserverpb.AlarmResponse',
   create(init?: PartialMessage<AlarmResponse>): AlarmResponse {
@@ -3587,23 +3993,37 @@ export const AlarmResponse: MessageCodec<AlarmResponse> = {
   },
 };
 
+/** The values of enum `etcdserverpb.DowngradeRequest.DowngradeAction`, by name. */
 export const DowngradeRequest_DowngradeAction = {
+  /** Only check that the target version is allowed. */
   VALIDATE: 0,
+  /** Start downgrading. */
   ENABLE: 1,
+  /** Stop a downgrade in progress. */
   CANCEL: 2,
 } as const;
+/** A value of enum `etcdserverpb.DowngradeRequest.DowngradeAction` (the constant of the same name lists them). */
 export type DowngradeRequest_DowngradeAction = (typeof DowngradeRequest_DowngradeAction)[keyof typeof DowngradeRequest_DowngradeAction];
-const DowngradeRequest_DowngradeAction$names: Readonly<Record<number, string>> = {
+/** The name of each value of enum `etcdserverpb.DowngradeRequest.DowngradeAction`, by number (as JSON and etcd's texts spell it). */
+export const DowngradeRequest_DowngradeAction$names: Readonly<Record<number, string>> = {
   0: 'VALIDATE',
   1: 'ENABLE',
   2: 'CANCEL',
 };
 
+/**
+ * Request of `Maintenance.Downgrade`.
+ *
+ * Message `etcdserverpb.DowngradeRequest`; its codec has the same name.
+ */
 export interface DowngradeRequest {
+  /** What to do. */
   action: DowngradeRequest_DowngradeAction;
+  /** Target cluster version. */
   version: string;
 }
 
+/** Codec of message `etcdserverpb.DowngradeRequest`: binary protobuf (encode, decode) and JSON (toJSON, fromJSON). */
 export const DowngradeRequest: MessageCodec<DowngradeRequest> = {
   typeName: 'etcdserverpb.DowngradeRequest',
   create(init?: PartialMessage<DowngradeRequest>): DowngradeRequest {
@@ -3658,11 +4078,18 @@ export const DowngradeRequest: MessageCodec<DowngradeRequest> = {
   },
 };
 
+/**
+ * Response of `Maintenance.Downgrade`.
+ *
+ * Message `etcdserverpb.DowngradeResponse`; its codec has the same name.
+ */
 export interface DowngradeResponse {
   header?: ResponseHeader;
+  /** Cluster version now. */
   version: string;
 }
 
+/** Codec of message `etcdserverpb.DowngradeResponse`: binary protobuf (encode, decode) and JSON (toJSON, fromJSON). */
 export const DowngradeResponse: MessageCodec<DowngradeResponse> = {
   typeName: 'etcdserverpb.DowngradeResponse',
   create(init?: PartialMessage<DowngradeResponse>): DowngradeResponse {
@@ -3720,9 +4147,15 @@ export const DowngradeResponse: MessageCodec<DowngradeResponse> = {
   },
 };
 
+/**
+ * Request of `Maintenance.Status`.
+ *
+ * Message `etcdserverpb.StatusRequest`; its codec has the same name.
+ */
 export interface StatusRequest {
 }
 
+/** Codec of message `etcdserverpb.StatusRequest`: binary protobuf (encode, decode) and JSON (toJSON, fromJSON). */
 export const StatusRequest: MessageCodec<StatusRequest> = {
   typeName: 'etcdserverpb.StatusRequest',
   create(init?: PartialMessage<StatusRequest>): StatusRequest {
@@ -3756,19 +4189,35 @@ export const StatusRequest: MessageCodec<StatusRequest> = {
   },
 };
 
+/**
+ * Fields 11-13 (storageVersion, dbSizeQuota, downgradeInfo) were added by
+ * etcd 3.6 and are not part of this 3.5 contract.
+ *
+ * Message `etcdserverpb.StatusResponse`; its codec has the same name.
+ */
 export interface StatusResponse {
   header?: ResponseHeader;
+  /** Server version of the member (for example 3.5.0). */
   version: string;
+  /** Size of the backend file in bytes. */
   dbSize: bigint;
+  /** Member ID this member believes is the leader. */
   leader: bigint;
+  /** Raft committed index of this member. */
   raftIndex: bigint;
+  /** Raft term of this member. */
   raftTerm: bigint;
+  /** Raft applied index of this member. */
   raftAppliedIndex: bigint;
+  /** Alarm and health messages. */
   errors: string[];
+  /** Bytes of the backend file actually in use. */
   dbSizeInUse: bigint;
+  /** True when this member is a learner. */
   isLearner: boolean;
 }
 
+/** Codec of message `etcdserverpb.StatusResponse`: binary protobuf (encode, decode) and JSON (toJSON, fromJSON). */
 export const StatusResponse: MessageCodec<StatusResponse> = {
   typeName: 'etcdserverpb.StatusResponse',
   create(init?: PartialMessage<StatusResponse>): StatusResponse {
@@ -3914,9 +4363,15 @@ export const StatusResponse: MessageCodec<StatusResponse> = {
   },
 };
 
+/**
+ * Request of `Maintenance.Defragment`.
+ *
+ * Message `etcdserverpb.DefragmentRequest`; its codec has the same name.
+ */
 export interface DefragmentRequest {
 }
 
+/** Codec of message `etcdserverpb.DefragmentRequest`: binary protobuf (encode, decode) and JSON (toJSON, fromJSON). */
 export const DefragmentRequest: MessageCodec<DefragmentRequest> = {
   typeName: 'etcdserverpb.DefragmentRequest',
   create(init?: PartialMessage<DefragmentRequest>): DefragmentRequest {
@@ -3950,10 +4405,16 @@ export const DefragmentRequest: MessageCodec<DefragmentRequest> = {
   },
 };
 
+/**
+ * Response of `Maintenance.Defragment`.
+ *
+ * Message `etcdserverpb.DefragmentResponse`; its codec has the same name.
+ */
 export interface DefragmentResponse {
   header?: ResponseHeader;
 }
 
+/** Codec of message `etcdserverpb.DefragmentResponse`: binary protobuf (encode, decode) and JSON (toJSON, fromJSON). */
 export const DefragmentResponse: MessageCodec<DefragmentResponse> = {
   typeName: 'etcdserverpb.DefragmentResponse',
   create(init?: PartialMessage<DefragmentResponse>): DefragmentResponse {
@@ -4000,9 +4461,15 @@ export const DefragmentResponse: MessageCodec<DefragmentResponse> = {
   },
 };
 
+/**
+ * Request of `Maintenance.Hash`.
+ *
+ * Message `etcdserverpb.HashRequest`; its codec has the same name.
+ */
 export interface HashRequest {
 }
 
+/** Codec of message `etcdserverpb.HashRequest`: binary protobuf (encode, decode) and JSON (toJSON, fromJSON). */
 export const HashRequest: MessageCodec<HashRequest> = {
   typeName: 'etcdserverpb.HashRequest',
   create(init?: PartialMessage<HashRequest>): HashRequest {
@@ -4036,11 +4503,18 @@ export const HashRequest: MessageCodec<HashRequest> = {
   },
 };
 
+/**
+ * Response of `Maintenance.Hash`.
+ *
+ * Message `etcdserverpb.HashResponse`; its codec has the same name.
+ */
 export interface HashResponse {
   header?: ResponseHeader;
+  /** Hash of the whole backend. */
   hash: number;
 }
 
+/** Codec of message `etcdserverpb.HashResponse`: binary protobuf (encode, decode) and JSON (toJSON, fromJSON). */
 export const HashResponse: MessageCodec<HashResponse> = {
   typeName: 'etcdserverpb.HashResponse',
   create(init?: PartialMessage<HashResponse>): HashResponse {
@@ -4098,10 +4572,17 @@ export const HashResponse: MessageCodec<HashResponse> = {
   },
 };
 
+/**
+ * Request of `Maintenance.HashKV`.
+ *
+ * Message `etcdserverpb.HashKVRequest`; its codec has the same name.
+ */
 export interface HashKVRequest {
+  /** Hash history up to this revision; 0 = the current one. */
   revision: bigint;
 }
 
+/** Codec of message `etcdserverpb.HashKVRequest`: binary protobuf (encode, decode) and JSON (toJSON, fromJSON). */
 export const HashKVRequest: MessageCodec<HashKVRequest> = {
   typeName: 'etcdserverpb.HashKVRequest',
   create(init?: PartialMessage<HashKVRequest>): HashKVRequest {
@@ -4145,12 +4626,21 @@ export const HashKVRequest: MessageCodec<HashKVRequest> = {
   },
 };
 
+/**
+ * Field 4 (hash_revision) was added by etcd 3.6 and is not part of this
+ * 3.5 contract.
+ *
+ * Message `etcdserverpb.HashKVResponse`; its codec has the same name.
+ */
 export interface HashKVResponse {
   header?: ResponseHeader;
+  /** Hash of the key history up to the revision. */
   hash: number;
+  /** Compacted revision when hashing began. */
   compactRevision: bigint;
 }
 
+/** Codec of message `etcdserverpb.HashKVResponse`: binary protobuf (encode, decode) and JSON (toJSON, fromJSON). */
 export const HashKVResponse: MessageCodec<HashKVResponse> = {
   typeName: 'etcdserverpb.HashKVResponse',
   create(init?: PartialMessage<HashKVResponse>): HashKVResponse {
@@ -4219,9 +4709,15 @@ export const HashKVResponse: MessageCodec<HashKVResponse> = {
   },
 };
 
+/**
+ * Request of `Maintenance.Snapshot`.
+ *
+ * Message `etcdserverpb.SnapshotRequest`; its codec has the same name.
+ */
 export interface SnapshotRequest {
 }
 
+/** Codec of message `etcdserverpb.SnapshotRequest`: binary protobuf (encode, decode) and JSON (toJSON, fromJSON). */
 export const SnapshotRequest: MessageCodec<SnapshotRequest> = {
   typeName: 'etcdserverpb.SnapshotRequest',
   create(init?: PartialMessage<SnapshotRequest>): SnapshotRequest {
@@ -4255,12 +4751,22 @@ export const SnapshotRequest: MessageCodec<SnapshotRequest> = {
   },
 };
 
+/**
+ * One chunk of a snapshot stream. Field 4 (version) was added by etcd 3.6
+ * and is not part of this 3.5 contract.
+ *
+ * Message `etcdserverpb.SnapshotResponse`; its codec has the same name.
+ */
 export interface SnapshotResponse {
+  /** The first header of the stream gives the point in time of the snapshot. */
   header?: ResponseHeader;
+  /** Blob bytes still to come after this chunk. */
   remainingBytes: bigint;
+  /** The next piece of the backend file. */
   blob: Uint8Array;
 }
 
+/** Codec of message `etcdserverpb.SnapshotResponse`: binary protobuf (encode, decode) and JSON (toJSON, fromJSON). */
 export const SnapshotResponse: MessageCodec<SnapshotResponse> = {
   typeName: 'etcdserverpb.SnapshotResponse',
   create(init?: PartialMessage<SnapshotResponse>): SnapshotResponse {
@@ -4329,10 +4835,17 @@ export const SnapshotResponse: MessageCodec<SnapshotResponse> = {
   },
 };
 
+/**
+ * Request of `Maintenance.MoveLeader`.
+ *
+ * Message `etcdserverpb.MoveLeaderRequest`; its codec has the same name.
+ */
 export interface MoveLeaderRequest {
+  /** Member that should become leader. */
   targetID: bigint;
 }
 
+/** Codec of message `etcdserverpb.MoveLeaderRequest`: binary protobuf (encode, decode) and JSON (toJSON, fromJSON). */
 export const MoveLeaderRequest: MessageCodec<MoveLeaderRequest> = {
   typeName: 'etcdserverpb.MoveLeaderRequest',
   create(init?: PartialMessage<MoveLeaderRequest>): MoveLeaderRequest {
@@ -4376,10 +4889,16 @@ export const MoveLeaderRequest: MessageCodec<MoveLeaderRequest> = {
   },
 };
 
+/**
+ * Response of `Maintenance.MoveLeader`.
+ *
+ * Message `etcdserverpb.MoveLeaderResponse`; its codec has the same name.
+ */
 export interface MoveLeaderResponse {
   header?: ResponseHeader;
 }
 
+/** Codec of message `etcdserverpb.MoveLeaderResponse`: binary protobuf (encode, decode) and JSON (toJSON, fromJSON). */
 export const MoveLeaderResponse: MessageCodec<MoveLeaderResponse> = {
   typeName: 'etcdserverpb.MoveLeaderResponse',
   create(init?: PartialMessage<MoveLeaderResponse>): MoveLeaderResponse {
@@ -4426,9 +4945,15 @@ export const MoveLeaderResponse: MessageCodec<MoveLeaderResponse> = {
   },
 };
 
+/**
+ * Request of `Auth.AuthEnable`.
+ *
+ * Message `etcdserverpb.AuthEnableRequest`; its codec has the same name.
+ */
 export interface AuthEnableRequest {
 }
 
+/** Codec of message `etcdserverpb.AuthEnableRequest`: binary protobuf (encode, decode) and JSON (toJSON, fromJSON). */
 export const AuthEnableRequest: MessageCodec<AuthEnableRequest> = {
   typeName: 'etcdserverpb.AuthEnableRequest',
   create(init?: PartialMessage<AuthEnableRequest>): AuthEnableRequest {
@@ -4462,10 +4987,16 @@ export const AuthEnableRequest: MessageCodec<AuthEnableRequest> = {
   },
 };
 
+/**
+ * Response of `Auth.AuthEnable`.
+ *
+ * Message `etcdserverpb.AuthEnableResponse`; its codec has the same name.
+ */
 export interface AuthEnableResponse {
   header?: ResponseHeader;
 }
 
+/** Codec of message `etcdserverpb.AuthEnableResponse`: binary protobuf (encode, decode) and JSON (toJSON, fromJSON). */
 export const AuthEnableResponse: MessageCodec<AuthEnableResponse> = {
   typeName: 'etcdserverpb.AuthEnableResponse',
   create(init?: PartialMessage<AuthEnableResponse>): AuthEnableResponse {
@@ -4512,9 +5043,15 @@ export const AuthEnableResponse: MessageCodec<AuthEnableResponse> = {
   },
 };
 
+/**
+ * Request of `Auth.AuthDisable`.
+ *
+ * Message `etcdserverpb.AuthDisableRequest`; its codec has the same name.
+ */
 export interface AuthDisableRequest {
 }
 
+/** Codec of message `etcdserverpb.AuthDisableRequest`: binary protobuf (encode, decode) and JSON (toJSON, fromJSON). */
 export const AuthDisableRequest: MessageCodec<AuthDisableRequest> = {
   typeName: 'etcdserverpb.AuthDisableRequest',
   create(init?: PartialMessage<AuthDisableRequest>): AuthDisableRequest {
@@ -4548,10 +5085,16 @@ export const AuthDisableRequest: MessageCodec<AuthDisableRequest> = {
   },
 };
 
+/**
+ * Response of `Auth.AuthDisable`.
+ *
+ * Message `etcdserverpb.AuthDisableResponse`; its codec has the same name.
+ */
 export interface AuthDisableResponse {
   header?: ResponseHeader;
 }
 
+/** Codec of message `etcdserverpb.AuthDisableResponse`: binary protobuf (encode, decode) and JSON (toJSON, fromJSON). */
 export const AuthDisableResponse: MessageCodec<AuthDisableResponse> = {
   typeName: 'etcdserverpb.AuthDisableResponse',
   create(init?: PartialMessage<AuthDisableResponse>): AuthDisableResponse {
@@ -4598,9 +5141,15 @@ export const AuthDisableResponse: MessageCodec<AuthDisableResponse> = {
   },
 };
 
+/**
+ * Request of `Auth.AuthStatus`.
+ *
+ * Message `etcdserverpb.AuthStatusRequest`; its codec has the same name.
+ */
 export interface AuthStatusRequest {
 }
 
+/** Codec of message `etcdserverpb.AuthStatusRequest`: binary protobuf (encode, decode) and JSON (toJSON, fromJSON). */
 export const AuthStatusRequest: MessageCodec<AuthStatusRequest> = {
   typeName: 'etcdserverpb.AuthStatusRequest',
   create(init?: PartialMessage<AuthStatusRequest>): AuthStatusRequest {
@@ -4634,12 +5183,20 @@ export const AuthStatusRequest: MessageCodec<AuthStatusRequest> = {
   },
 };
 
+/**
+ * Response of `Auth.AuthStatus`.
+ *
+ * Message `etcdserverpb.AuthStatusResponse`; its codec has the same name.
+ */
 export interface AuthStatusResponse {
   header?: ResponseHeader;
+  /** True when authentication is on. */
   enabled: boolean;
+  /** Revision of the auth store. */
   authRevision: bigint;
 }
 
+/** Codec of message `etcdserverpb.AuthStatusResponse`: binary protobuf (encode, decode) and JSON (toJSON, fromJSON). */
 export const AuthStatusResponse: MessageCodec<AuthStatusResponse> = {
   typeName: 'etcdserverpb.AuthStatusResponse',
   create(init?: PartialMessage<AuthStatusResponse>): AuthStatusResponse {
@@ -4708,11 +5265,17 @@ export const AuthStatusResponse: MessageCodec<AuthStatusResponse> = {
   },
 };
 
+/**
+ * Request of `Auth.Authenticate`.
+ *
+ * Message `etcdserverpb.AuthenticateRequest`; its codec has the same name.
+ */
 export interface AuthenticateRequest {
   name: string;
   password: string;
 }
 
+/** Codec of message `etcdserverpb.AuthenticateRequest`: binary protobuf (encode, decode) and JSON (toJSON, fromJSON). */
 export const AuthenticateRequest: MessageCodec<AuthenticateRequest> = {
   typeName: 'etcdserverpb.AuthenticateRequest',
   create(init?: PartialMessage<AuthenticateRequest>): AuthenticateRequest {
@@ -4767,11 +5330,18 @@ export const AuthenticateRequest: MessageCodec<AuthenticateRequest> = {
   },
 };
 
+/**
+ * Response of `Auth.Authenticate`.
+ *
+ * Message `etcdserverpb.AuthenticateResponse`; its codec has the same name.
+ */
 export interface AuthenticateResponse {
   header?: ResponseHeader;
+  /** Token to send as the token metadata on later calls. */
   token: string;
 }
 
+/** Codec of message `etcdserverpb.AuthenticateResponse`: binary protobuf (encode, decode) and JSON (toJSON, fromJSON). */
 export const AuthenticateResponse: MessageCodec<AuthenticateResponse> = {
   typeName: 'etcdserverpb.AuthenticateResponse',
   create(init?: PartialMessage<AuthenticateResponse>): AuthenticateResponse {
@@ -4829,13 +5399,23 @@ export const AuthenticateResponse: MessageCodec<AuthenticateResponse> = {
   },
 };
 
+/**
+ * Request of `Auth.UserAdd`.
+ *
+ * Message `etcdserverpb.AuthUserAddRequest`; its codec has the same name.
+ */
 export interface AuthUserAddRequest {
+  /** Name of the new user. */
   name: string;
+  /** Clear-text password (replaced by hashedPassword before it is replicated). */
   password: string;
+  /** Creation options. */
   options?: authpb.UserAddOptions;
+  /** bcrypt hash of the password, filled in by the server (added in 3.5). */
   hashedPassword: string;
 }
 
+/** Codec of message `etcdserverpb.AuthUserAddRequest`: binary protobuf (encode, decode) and JSON (toJSON, fromJSON). */
 export const AuthUserAddRequest: MessageCodec<AuthUserAddRequest> = {
   typeName: 'etcdserverpb.AuthUserAddRequest',
   create(init?: PartialMessage<AuthUserAddRequest>): AuthUserAddRequest {
@@ -4915,10 +5495,16 @@ export const AuthUserAddRequest: MessageCodec<AuthUserAddRequest> = {
   },
 };
 
+/**
+ * Response of `Auth.UserAdd`.
+ *
+ * Message `etcdserverpb.AuthUserAddResponse`; its codec has the same name.
+ */
 export interface AuthUserAddResponse {
   header?: ResponseHeader;
 }
 
+/** Codec of message `etcdserverpb.AuthUserAddResponse`: binary protobuf (encode, decode) and JSON (toJSON, fromJSON). */
 export const AuthUserAddResponse: MessageCodec<AuthUserAddResponse> = {
   typeName: 'etcdserverpb.AuthUserAddResponse',
   create(init?: PartialMessage<AuthUserAddResponse>): AuthUserAddResponse {
@@ -4965,10 +5551,16 @@ export const AuthUserAddResponse: MessageCodec<AuthUserAddResponse> = {
   },
 };
 
+/**
+ * Request of `Auth.UserGet`.
+ *
+ * Message `etcdserverpb.AuthUserGetRequest`; its codec has the same name.
+ */
 export interface AuthUserGetRequest {
   name: string;
 }
 
+/** Codec of message `etcdserverpb.AuthUserGetRequest`: binary protobuf (encode, decode) and JSON (toJSON, fromJSON). */
 export const AuthUserGetRequest: MessageCodec<AuthUserGetRequest> = {
   typeName: 'etcdserverpb.AuthUserGetRequest',
   create(init?: PartialMessage<AuthUserGetRequest>): AuthUserGetRequest {
@@ -5012,11 +5604,18 @@ export const AuthUserGetRequest: MessageCodec<AuthUserGetRequest> = {
   },
 };
 
+/**
+ * Response of `Auth.UserGet`.
+ *
+ * Message `etcdserverpb.AuthUserGetResponse`; its codec has the same name.
+ */
 export interface AuthUserGetResponse {
   header?: ResponseHeader;
+  /** Roles granted to the user. */
   roles: string[];
 }
 
+/** Codec of message `etcdserverpb.AuthUserGetResponse`: binary protobuf (encode, decode) and JSON (toJSON, fromJSON). */
 export const AuthUserGetResponse: MessageCodec<AuthUserGetResponse> = {
   typeName: 'etcdserverpb.AuthUserGetResponse',
   create(init?: PartialMessage<AuthUserGetResponse>): AuthUserGetResponse {
@@ -5074,9 +5673,15 @@ export const AuthUserGetResponse: MessageCodec<AuthUserGetResponse> = {
   },
 };
 
+/**
+ * Request of `Auth.UserList`.
+ *
+ * Message `etcdserverpb.AuthUserListRequest`; its codec has the same name.
+ */
 export interface AuthUserListRequest {
 }
 
+/** Codec of message `etcdserverpb.AuthUserListRequest`: binary protobuf (encode, decode) and JSON (toJSON, fromJSON). */
 export const AuthUserListRequest: MessageCodec<AuthUserListRequest> = {
   typeName: 'etcdserverpb.AuthUserListRequest',
   create(init?: PartialMessage<AuthUserListRequest>): AuthUserListRequest {
@@ -5110,11 +5715,18 @@ export const AuthUserListRequest: MessageCodec<AuthUserListRequest> = {
   },
 };
 
+/**
+ * Response of `Auth.UserList`.
+ *
+ * Message `etcdserverpb.AuthUserListResponse`; its codec has the same name.
+ */
 export interface AuthUserListResponse {
   header?: ResponseHeader;
+  /** All user names. */
   users: string[];
 }
 
+/** Codec of message `etcdserverpb.AuthUserListResponse`: binary protobuf (encode, decode) and JSON (toJSON, fromJSON). */
 export const AuthUserListResponse: MessageCodec<AuthUserListResponse> = {
   typeName: 'etcdserverpb.AuthUserListResponse',
   create(init?: PartialMessage<AuthUserListResponse>): AuthUserListResponse {
@@ -5172,10 +5784,17 @@ export const AuthUserListResponse: MessageCodec<AuthUserListResponse> = {
   },
 };
 
+/**
+ * Request of `Auth.UserDelete`.
+ *
+ * Message `etcdserverpb.AuthUserDeleteRequest`; its codec has the same name.
+ */
 export interface AuthUserDeleteRequest {
+  /** User to remove. */
   name: string;
 }
 
+/** Codec of message `etcdserverpb.AuthUserDeleteRequest`: binary protobuf (encode, decode) and JSON (toJSON, fromJSON). */
 export const AuthUserDeleteRequest: MessageCodec<AuthUserDeleteRequest> = {
   typeName: 'etcdserverpb.AuthUserDeleteRequest',
   create(init?: PartialMessage<AuthUserDeleteRequest>): AuthUserDeleteRequest {
@@ -5219,10 +5838,16 @@ export const AuthUserDeleteRequest: MessageCodec<AuthUserDeleteRequest> = {
   },
 };
 
+/**
+ * Response of `Auth.UserDelete`.
+ *
+ * Message `etcdserverpb.AuthUserDeleteResponse`; its codec has the same name.
+ */
 export interface AuthUserDeleteResponse {
   header?: ResponseHeader;
 }
 
+/** Codec of message `etcdserverpb.AuthUserDeleteResponse`: binary protobuf (encode, decode) and JSON (toJSON, fromJSON). */
 export const AuthUserDeleteResponse: MessageCodec<AuthUserDeleteResponse> = {
   typeName: 'etcdserverpb.AuthUserDeleteResponse',
   create(init?: PartialMessage<AuthUserDeleteResponse>): AuthUserDeleteResponse {
@@ -5269,12 +5894,21 @@ export const AuthUserDeleteResponse: MessageCodec<AuthUserDeleteResponse> = {
   },
 };
 
+/**
+ * Request of `Auth.UserChangePassword`.
+ *
+ * Message `etcdserverpb.AuthUserChangePasswordRequest`; its codec has the same name.
+ */
 export interface AuthUserChangePasswordRequest {
+  /** User whose password changes. */
   name: string;
+  /** New clear-text password (replaced by hashedPassword before it is replicated). */
   password: string;
+  /** bcrypt hash of the new password, filled in by the server (added in 3.5). */
   hashedPassword: string;
 }
 
+/** Codec of message `etcdserverpb.AuthUserChangePasswordRequest`: binary protobuf (encode, decode) and JSON (toJSON, fromJSON). */
 export const AuthUserChangePasswordRequest: MessageCodec<AuthUserChangePasswordRequest> = {
   typeName: 'etcdserverpb.AuthUserChangePasswordRequest',
   create(init?: PartialMessage<AuthUserChangePasswordRequest>): AuthUserChangePasswordRequest {
@@ -5340,10 +5974,16 @@ export const AuthUserChangePasswordRequest: MessageCodec<AuthUserChangePasswordR
   },
 };
 
+/**
+ * Response of `Auth.UserChangePassword`.
+ *
+ * Message `etcdserverpb.AuthUserChangePasswordResponse`; its codec has the same name.
+ */
 export interface AuthUserChangePasswordResponse {
   header?: ResponseHeader;
 }
 
+/** Codec of message `etcdserverpb.AuthUserChangePasswordResponse`: binary protobuf (encode, decode) and JSON (toJSON, fromJSON). */
 export const AuthUserChangePasswordResponse: MessageCodec<AuthUserChangePasswordResponse> = {
   typeName: 'etcdserverpb.AuthUserChangePasswordResponse',
   create(init?: PartialMessage<AuthUserChangePasswordResponse>): AuthUserChangePasswordResponse {
@@ -5390,11 +6030,19 @@ export const AuthUserChangePasswordResponse: MessageCodec<AuthUserChangePassword
   },
 };
 
+/**
+ * Request of `Auth.UserGrantRole`.
+ *
+ * Message `etcdserverpb.AuthUserGrantRoleRequest`; its codec has the same name.
+ */
 export interface AuthUserGrantRoleRequest {
+  /** User receiving the role. */
   user: string;
+  /** Role to give. */
   role: string;
 }
 
+/** Codec of message `etcdserverpb.AuthUserGrantRoleRequest`: binary protobuf (encode, decode) and JSON (toJSON, fromJSON). */
 export const AuthUserGrantRoleRequest: MessageCodec<AuthUserGrantRoleRequest> = {
   typeName: 'etcdserverpb.AuthUserGrantRoleRequest',
   create(init?: PartialMessage<AuthUserGrantRoleRequest>): AuthUserGrantRoleRequest {
@@ -5449,10 +6097,16 @@ export const AuthUserGrantRoleRequest: MessageCodec<AuthUserGrantRoleRequest> = 
   },
 };
 
+/**
+ * Response of `Auth.UserGrantRole`.
+ *
+ * Message `etcdserverpb.AuthUserGrantRoleResponse`; its codec has the same name.
+ */
 export interface AuthUserGrantRoleResponse {
   header?: ResponseHeader;
 }
 
+/** Codec of message `etcdserverpb.AuthUserGrantRoleResponse`: binary protobuf (encode, decode) and JSON (toJSON, fromJSON). */
 export const AuthUserGrantRoleResponse: MessageCodec<AuthUserGrantRoleResponse> = {
   typeName: 'etcdserverpb.AuthUserGrantRoleResponse',
   create(init?: PartialMessage<AuthUserGrantRoleResponse>): AuthUserGrantRoleResponse {
@@ -5499,11 +6153,19 @@ export const AuthUserGrantRoleResponse: MessageCodec<AuthUserGrantRoleResponse> 
   },
 };
 
+/**
+ * Request of `Auth.UserRevokeRole`.
+ *
+ * Message `etcdserverpb.AuthUserRevokeRoleRequest`; its codec has the same name.
+ */
 export interface AuthUserRevokeRoleRequest {
+  /** User losing the role. */
   name: string;
+  /** Role to take away. */
   role: string;
 }
 
+/** Codec of message `etcdserverpb.AuthUserRevokeRoleRequest`: binary protobuf (encode, decode) and JSON (toJSON, fromJSON). */
 export const AuthUserRevokeRoleRequest: MessageCodec<AuthUserRevokeRoleRequest> = {
   typeName: 'etcdserverpb.AuthUserRevokeRoleRequest',
   create(init?: PartialMessage<AuthUserRevokeRoleRequest>): AuthUserRevokeRoleRequest {
@@ -5558,10 +6220,16 @@ export const AuthUserRevokeRoleRequest: MessageCodec<AuthUserRevokeRoleRequest> 
   },
 };
 
+/**
+ * Response of `Auth.UserRevokeRole`.
+ *
+ * Message `etcdserverpb.AuthUserRevokeRoleResponse`; its codec has the same name.
+ */
 export interface AuthUserRevokeRoleResponse {
   header?: ResponseHeader;
 }
 
+/** Codec of message `etcdserverpb.AuthUserRevokeRoleResponse`: binary protobuf (encode, decode) and JSON (toJSON, fromJSON). */
 export const AuthUserRevokeRoleResponse: MessageCodec<AuthUserRevokeRoleResponse> = {
   typeName: 'etcdserverpb.AuthUserRevokeRoleResponse',
   create(init?: PartialMessage<AuthUserRevokeRoleResponse>): AuthUserRevokeRoleResponse {
@@ -5608,10 +6276,17 @@ export const AuthUserRevokeRoleResponse: MessageCodec<AuthUserRevokeRoleResponse
   },
 };
 
+/**
+ * Request of `Auth.RoleAdd`.
+ *
+ * Message `etcdserverpb.AuthRoleAddRequest`; its codec has the same name.
+ */
 export interface AuthRoleAddRequest {
+  /** Name of the new role. */
   name: string;
 }
 
+/** Codec of message `etcdserverpb.AuthRoleAddRequest`: binary protobuf (encode, decode) and JSON (toJSON, fromJSON). */
 export const AuthRoleAddRequest: MessageCodec<AuthRoleAddRequest> = {
   typeName: 'etcdserverpb.AuthRoleAddRequest',
   create(init?: PartialMessage<AuthRoleAddRequest>): AuthRoleAddRequest {
@@ -5655,10 +6330,16 @@ export const AuthRoleAddRequest: MessageCodec<AuthRoleAddRequest> = {
   },
 };
 
+/**
+ * Response of `Auth.RoleAdd`.
+ *
+ * Message `etcdserverpb.AuthRoleAddResponse`; its codec has the same name.
+ */
 export interface AuthRoleAddResponse {
   header?: ResponseHeader;
 }
 
+/** Codec of message `etcdserverpb.AuthRoleAddResponse`: binary protobuf (encode, decode) and JSON (toJSON, fromJSON). */
 export const AuthRoleAddResponse: MessageCodec<AuthRoleAddResponse> = {
   typeName: 'etcdserverpb.AuthRoleAddResponse',
   create(init?: PartialMessage<AuthRoleAddResponse>): AuthRoleAddResponse {
@@ -5705,10 +6386,16 @@ export const AuthRoleAddResponse: MessageCodec<AuthRoleAddResponse> = {
   },
 };
 
+/**
+ * Request of `Auth.RoleGet`.
+ *
+ * Message `etcdserverpb.AuthRoleGetRequest`; its codec has the same name.
+ */
 export interface AuthRoleGetRequest {
   role: string;
 }
 
+/** Codec of message `etcdserverpb.AuthRoleGetRequest`: binary protobuf (encode, decode) and JSON (toJSON, fromJSON). */
 export const AuthRoleGetRequest: MessageCodec<AuthRoleGetRequest> = {
   typeName: 'etcdserverpb.AuthRoleGetRequest',
   create(init?: PartialMessage<AuthRoleGetRequest>): AuthRoleGetRequest {
@@ -5752,11 +6439,18 @@ export const AuthRoleGetRequest: MessageCodec<AuthRoleGetRequest> = {
   },
 };
 
+/**
+ * Response of `Auth.RoleGet`.
+ *
+ * Message `etcdserverpb.AuthRoleGetResponse`; its codec has the same name.
+ */
 export interface AuthRoleGetResponse {
   header?: ResponseHeader;
+  /** Permissions the role grants. */
   perm: authpb.Permission[];
 }
 
+/** Codec of message `etcdserverpb.AuthRoleGetResponse`: binary protobuf (encode, decode) and JSON (toJSON, fromJSON). */
 export const AuthRoleGetResponse: MessageCodec<AuthRoleGetResponse> = {
   typeName: 'etcdserverpb.AuthRoleGetResponse',
   create(init?: PartialMessage<AuthRoleGetResponse>): AuthRoleGetResponse {
@@ -5817,9 +6511,15 @@ export const AuthRoleGetResponse: MessageCodec<AuthRoleGetResponse> = {
   },
 };
 
+/**
+ * Request of `Auth.RoleList`.
+ *
+ * Message `etcdserverpb.AuthRoleListRequest`; its codec has the same name.
+ */
 export interface AuthRoleListRequest {
 }
 
+/** Codec of message `etcdserverpb.AuthRoleListRequest`: binary protobuf (encode, decode) and JSON (toJSON, fromJSON). */
 export const AuthRoleListRequest: MessageCodec<AuthRoleListRequest> = {
   typeName: 'etcdserverpb.AuthRoleListRequest',
   create(init?: PartialMessage<AuthRoleListRequest>): AuthRoleListRequest {
@@ -5853,11 +6553,18 @@ export const AuthRoleListRequest: MessageCodec<AuthRoleListRequest> = {
   },
 };
 
+/**
+ * Response of `Auth.RoleList`.
+ *
+ * Message `etcdserverpb.AuthRoleListResponse`; its codec has the same name.
+ */
 export interface AuthRoleListResponse {
   header?: ResponseHeader;
+  /** All role names. */
   roles: string[];
 }
 
+/** Codec of message `etcdserverpb.AuthRoleListResponse`: binary protobuf (encode, decode) and JSON (toJSON, fromJSON). */
 export const AuthRoleListResponse: MessageCodec<AuthRoleListResponse> = {
   typeName: 'etcdserverpb.AuthRoleListResponse',
   create(init?: PartialMessage<AuthRoleListResponse>): AuthRoleListResponse {
@@ -5915,10 +6622,16 @@ export const AuthRoleListResponse: MessageCodec<AuthRoleListResponse> = {
   },
 };
 
+/**
+ * Request of `Auth.RoleDelete`.
+ *
+ * Message `etcdserverpb.AuthRoleDeleteRequest`; its codec has the same name.
+ */
 export interface AuthRoleDeleteRequest {
   role: string;
 }
 
+/** Codec of message `etcdserverpb.AuthRoleDeleteRequest`: binary protobuf (encode, decode) and JSON (toJSON, fromJSON). */
 export const AuthRoleDeleteRequest: MessageCodec<AuthRoleDeleteRequest> = {
   typeName: 'etcdserverpb.AuthRoleDeleteRequest',
   create(init?: PartialMessage<AuthRoleDeleteRequest>): AuthRoleDeleteRequest {
@@ -5962,10 +6675,16 @@ export const AuthRoleDeleteRequest: MessageCodec<AuthRoleDeleteRequest> = {
   },
 };
 
+/**
+ * Response of `Auth.RoleDelete`.
+ *
+ * Message `etcdserverpb.AuthRoleDeleteResponse`; its codec has the same name.
+ */
 export interface AuthRoleDeleteResponse {
   header?: ResponseHeader;
 }
 
+/** Codec of message `etcdserverpb.AuthRoleDeleteResponse`: binary protobuf (encode, decode) and JSON (toJSON, fromJSON). */
 export const AuthRoleDeleteResponse: MessageCodec<AuthRoleDeleteResponse> = {
   typeName: 'etcdserverpb.AuthRoleDeleteResponse',
   create(init?: PartialMessage<AuthRoleDeleteResponse>): AuthRoleDeleteResponse {
@@ -6012,11 +6731,19 @@ export const AuthRoleDeleteResponse: MessageCodec<AuthRoleDeleteResponse> = {
   },
 };
 
+/**
+ * Request of `Auth.RoleGrantPermission`.
+ *
+ * Message `etcdserverpb.AuthRoleGrantPermissionRequest`; its codec has the same name.
+ */
 export interface AuthRoleGrantPermissionRequest {
+  /** Role receiving the permission. */
   name: string;
+  /** The permission to add. */
   perm?: authpb.Permission;
 }
 
+/** Codec of message `etcdserverpb.AuthRoleGrantPermissionRequest`: binary protobuf (encode, decode) and JSON (toJSON, fromJSON). */
 export const AuthRoleGrantPermissionRequest: MessageCodec<AuthRoleGrantPermissionRequest> = {
   typeName: 'etcdserverpb.AuthRoleGrantPermissionRequest',
   create(init?: PartialMessage<AuthRoleGrantPermissionRequest>): AuthRoleGrantPermissionRequest {
@@ -6074,10 +6801,16 @@ export const AuthRoleGrantPermissionRequest: MessageCodec<AuthRoleGrantPermissio
   },
 };
 
+/**
+ * Response of `Auth.RoleGrantPermission`.
+ *
+ * Message `etcdserverpb.AuthRoleGrantPermissionResponse`; its codec has the same name.
+ */
 export interface AuthRoleGrantPermissionResponse {
   header?: ResponseHeader;
 }
 
+/** Codec of message `etcdserverpb.AuthRoleGrantPermissionResponse`: binary protobuf (encode, decode) and JSON (toJSON, fromJSON). */
 export const AuthRoleGrantPermissionResponse: MessageCodec<AuthRoleGrantPermissionResponse> = {
   typeName: 'etcdserverpb.AuthRoleGrantPermissionResponse',
   create(init?: PartialMessage<AuthRoleGrantPermissionResponse>): AuthRoleGrantPermissionResponse {
@@ -6124,12 +6857,21 @@ export const AuthRoleGrantPermissionResponse: MessageCodec<AuthRoleGrantPermissi
   },
 };
 
+/**
+ * Request of `Auth.RoleRevokePermission`.
+ *
+ * Message `etcdserverpb.AuthRoleRevokePermissionRequest`; its codec has the same name.
+ */
 export interface AuthRoleRevokePermissionRequest {
+  /** Role losing the permission. */
   role: string;
+  /** Key of the permission to remove. */
   key: Uint8Array;
+  /** Range end of the permission to remove. */
   rangeEnd: Uint8Array;
 }
 
+/** Codec of message `etcdserverpb.AuthRoleRevokePermissionRequest`: binary protobuf (encode, decode) and JSON (toJSON, fromJSON). */
 export const AuthRoleRevokePermissionRequest: MessageCodec<AuthRoleRevokePermissionRequest> = {
   typeName: 'etcdserverpb.AuthRoleRevokePermissionRequest',
   create(init?: PartialMessage<AuthRoleRevokePermissionRequest>): AuthRoleRevokePermissionRequest {
@@ -6195,10 +6937,16 @@ export const AuthRoleRevokePermissionRequest: MessageCodec<AuthRoleRevokePermiss
   },
 };
 
+/**
+ * Response of `Auth.RoleRevokePermission`.
+ *
+ * Message `etcdserverpb.AuthRoleRevokePermissionResponse`; its codec has the same name.
+ */
 export interface AuthRoleRevokePermissionResponse {
   header?: ResponseHeader;
 }
 
+/** Codec of message `etcdserverpb.AuthRoleRevokePermissionResponse`: binary protobuf (encode, decode) and JSON (toJSON, fromJSON). */
 export const AuthRoleRevokePermissionResponse: MessageCodec<AuthRoleRevokePermissionResponse> = {
   typeName: 'etcdserverpb.AuthRoleRevokePermissionResponse',
   create(init?: PartialMessage<AuthRoleRevokePermissionResponse>): AuthRoleRevokePermissionResponse {
@@ -6245,69 +6993,132 @@ export const AuthRoleRevokePermissionResponse: MessageCodec<AuthRoleRevokePermis
   },
 };
 
-/** Service etcdserverpb.KV. */
+/**
+ * Reads and writes on the key space.
+ *
+ * Service `etcdserverpb.KV`: a descriptor (path, streaming, codecs) of each method, by name.
+ */
 export const KVService = {
+  /** Read one key or a range of keys. */
   Range: method('etcdserverpb.KV', 'Range', false, false, RangeRequest, RangeResponse),
+  /** Write one key; makes a new revision. */
   Put: method('etcdserverpb.KV', 'Put', false, false, PutRequest, PutResponse),
+  /** Remove one key or a range of keys. */
   DeleteRange: method('etcdserverpb.KV', 'DeleteRange', false, false, DeleteRangeRequest, DeleteRangeResponse),
+  /** Conditional multi-operation, applied atomically at one revision. */
   Txn: method('etcdserverpb.KV', 'Txn', false, false, TxnRequest, TxnResponse),
+  /** Drop history older than a revision. */
   Compact: method('etcdserverpb.KV', 'Compact', false, false, CompactionRequest, CompactionResponse),
 } as const;
 
-/** Service etcdserverpb.Watch. */
+/**
+ * Change notifications. One bidirectional stream carries many watchers:
+ * the client sends create/cancel/progress requests, the server sends events.
+ *
+ * Service `etcdserverpb.Watch`: a descriptor (path, streaming, codecs) of each method, by name.
+ */
 export const WatchService = {
   Watch: method('etcdserverpb.Watch', 'Watch', true, true, WatchRequest, WatchResponse),
 } as const;
 
-/** Service etcdserverpb.Lease. */
+/**
+ * Leases: time-limited handles that keys can be attached to.
+ *
+ * Service `etcdserverpb.Lease`: a descriptor (path, streaming, codecs) of each method, by name.
+ */
 export const LeaseService = {
+  /** Create a lease. */
   LeaseGrant: method('etcdserverpb.Lease', 'LeaseGrant', false, false, LeaseGrantRequest, LeaseGrantResponse),
+  /** End a lease now, deleting every key attached to it. */
   LeaseRevoke: method('etcdserverpb.Lease', 'LeaseRevoke', false, false, LeaseRevokeRequest, LeaseRevokeResponse),
+  /** Refresh leases; bidirectional stream, one response per request. */
   LeaseKeepAlive: method('etcdserverpb.Lease', 'LeaseKeepAlive', true, true, LeaseKeepAliveRequest, LeaseKeepAliveResponse),
+  /** Remaining and granted TTL of a lease, optionally with its keys. */
   LeaseTimeToLive: method('etcdserverpb.Lease', 'LeaseTimeToLive', false, false, LeaseTimeToLiveRequest, LeaseTimeToLiveResponse),
+  /** List the IDs of all live leases. */
   LeaseLeases: method('etcdserverpb.Lease', 'LeaseLeases', false, false, LeaseLeasesRequest, LeaseLeasesResponse),
 } as const;
 
-/** Service etcdserverpb.Cluster. */
+/**
+ * Cluster membership.
+ *
+ * Service `etcdserverpb.Cluster`: a descriptor (path, streaming, codecs) of each method, by name.
+ */
 export const ClusterService = {
+  /** Add a member (voter or learner). */
   MemberAdd: method('etcdserverpb.Cluster', 'MemberAdd', false, false, MemberAddRequest, MemberAddResponse),
+  /** Remove a member. */
   MemberRemove: method('etcdserverpb.Cluster', 'MemberRemove', false, false, MemberRemoveRequest, MemberRemoveResponse),
+  /** Change the peer URLs of a member. */
   MemberUpdate: method('etcdserverpb.Cluster', 'MemberUpdate', false, false, MemberUpdateRequest, MemberUpdateResponse),
+  /** List all members. */
   MemberList: method('etcdserverpb.Cluster', 'MemberList', false, false, MemberListRequest, MemberListResponse),
+  /** Turn a learner into a voting member. */
   MemberPromote: method('etcdserverpb.Cluster', 'MemberPromote', false, false, MemberPromoteRequest, MemberPromoteResponse),
 } as const;
 
-/** Service etcdserverpb.Maintenance. */
+/**
+ * Operations on a single member and cluster health.
+ *
+ * Service `etcdserverpb.Maintenance`: a descriptor (path, streaming, codecs) of each method, by name.
+ */
 export const MaintenanceService = {
+  /** Query, raise or clear alarms. */
   Alarm: method('etcdserverpb.Maintenance', 'Alarm', false, false, AlarmRequest, AlarmResponse),
+  /** Status of the member that answers. */
   Status: method('etcdserverpb.Maintenance', 'Status', false, false, StatusRequest, StatusResponse),
+  /** Compact the backend file of the member to give space back. */
   Defragment: method('etcdserverpb.Maintenance', 'Defragment', false, false, DefragmentRequest, DefragmentResponse),
+  /** Hash of the whole backend (meant for tests). */
   Hash: method('etcdserverpb.Maintenance', 'Hash', false, false, HashRequest, HashResponse),
+  /** Hash of the MVCC key history up to a revision (consistency checks). */
   HashKV: method('etcdserverpb.Maintenance', 'HashKV', false, false, HashKVRequest, HashKVResponse),
+  /** Stream a copy of the backend; server streaming. */
   Snapshot: method('etcdserverpb.Maintenance', 'Snapshot', false, true, SnapshotRequest, SnapshotResponse),
+  /** Ask the leader to hand leadership to another member. */
   MoveLeader: method('etcdserverpb.Maintenance', 'MoveLeader', false, false, MoveLeaderRequest, MoveLeaderResponse),
+  /** Validate, start or cancel a cluster version downgrade (added in 3.5). */
   Downgrade: method('etcdserverpb.Maintenance', 'Downgrade', false, false, DowngradeRequest, DowngradeResponse),
 } as const;
 
-/** Service etcdserverpb.Auth. */
+/**
+ * Users, roles, permissions and authentication.
+ *
+ * Service `etcdserverpb.Auth`: a descriptor (path, streaming, codecs) of each method, by name.
+ */
 export const AuthService = {
+  /** Turn authentication on (needs a root user with the root role). */
   AuthEnable: method('etcdserverpb.Auth', 'AuthEnable', false, false, AuthEnableRequest, AuthEnableResponse),
+  /** Turn authentication off. */
   AuthDisable: method('etcdserverpb.Auth', 'AuthDisable', false, false, AuthDisableRequest, AuthDisableResponse),
+  /** Whether authentication is on, and the auth revision (added in 3.5). */
   AuthStatus: method('etcdserverpb.Auth', 'AuthStatus', false, false, AuthStatusRequest, AuthStatusResponse),
+  /** Exchange a user name and password for a token. */
   Authenticate: method('etcdserverpb.Auth', 'Authenticate', false, false, AuthenticateRequest, AuthenticateResponse),
+  /** Create a user. */
   UserAdd: method('etcdserverpb.Auth', 'UserAdd', false, false, AuthUserAddRequest, AuthUserAddResponse),
+  /** Roles of a user. */
   UserGet: method('etcdserverpb.Auth', 'UserGet', false, false, AuthUserGetRequest, AuthUserGetResponse),
+  /** Names of all users. */
   UserList: method('etcdserverpb.Auth', 'UserList', false, false, AuthUserListRequest, AuthUserListResponse),
+  /** Remove a user. */
   UserDelete: method('etcdserverpb.Auth', 'UserDelete', false, false, AuthUserDeleteRequest, AuthUserDeleteResponse),
+  /** Set the password of a user. */
   UserChangePassword: method('etcdserverpb.Auth', 'UserChangePassword', false, false, AuthUserChangePasswordRequest, AuthUserChangePasswordResponse),
+  /** Give a role to a user. */
   UserGrantRole: method('etcdserverpb.Auth', 'UserGrantRole', false, false, AuthUserGrantRoleRequest, AuthUserGrantRoleResponse),
+  /** Take a role away from a user. */
   UserRevokeRole: method('etcdserverpb.Auth', 'UserRevokeRole', false, false, AuthUserRevokeRoleRequest, AuthUserRevokeRoleResponse),
+  /** Create a role. */
   RoleAdd: method('etcdserverpb.Auth', 'RoleAdd', false, false, AuthRoleAddRequest, AuthRoleAddResponse),
+  /** Permissions of a role. */
   RoleGet: method('etcdserverpb.Auth', 'RoleGet', false, false, AuthRoleGetRequest, AuthRoleGetResponse),
+  /** Names of all roles. */
   RoleList: method('etcdserverpb.Auth', 'RoleList', false, false, AuthRoleListRequest, AuthRoleListResponse),
+  /** Remove a role. */
   RoleDelete: method('etcdserverpb.Auth', 'RoleDelete', false, false, AuthRoleDeleteRequest, AuthRoleDeleteResponse),
+  /** Add a key or range permission to a role. */
   RoleGrantPermission: method('etcdserverpb.Auth', 'RoleGrantPermission', false, false, AuthRoleGrantPermissionRequest, AuthRoleGrantPermissionResponse),
+  /** Remove a key or range permission from a role. */
   RoleRevokePermission: method('etcdserverpb.Auth', 'RoleRevokePermission', false, false, AuthRoleRevokePermissionRequest, AuthRoleRevokePermissionResponse),
 } as const;
-
-export { AlarmType$names, RangeRequest_SortOrder$names, RangeRequest_SortTarget$names, Compare_CompareResult$names, Compare_CompareTarget$names, WatchCreateRequest_FilterType$names, AlarmRequest_AlarmAction$names, DowngradeRequest_DowngradeAction$names };

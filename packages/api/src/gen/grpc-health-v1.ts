@@ -7,10 +7,17 @@ import { method } from '../runtime/service.js';
 const EMPTY: Uint8Array = new Uint8Array(0);
 void [DecodeError, arrayFromJSON, boolFromJSON, bytesFromJSON, bytesToJSON, enumFromJSON, int32FromJSON, int64FromJSON, objectFromJSON, pick, stringFromJSON, method, EMPTY];
 
+/**
+ * Request of `Health.Check`; Request of `Health.Watch`.
+ *
+ * Message `grpc.health.v1.HealthCheckRequest`; its codec has the same name.
+ */
 export interface HealthCheckRequest {
+  /** Fully qualified service name, or empty for the whole server. */
   service: string;
 }
 
+/** Codec of message `grpc.health.v1.HealthCheckRequest`: binary protobuf (encode, decode) and JSON (toJSON, fromJSON). */
 export const HealthCheckRequest: MessageCodec<HealthCheckRequest> = {
   typeName: 'grpc.health.v1.HealthCheckRequest',
   create(init?: PartialMessage<HealthCheckRequest>): HealthCheckRequest {
@@ -54,24 +61,34 @@ export const HealthCheckRequest: MessageCodec<HealthCheckRequest> = {
   },
 };
 
+/** The values of enum `grpc.health.v1.HealthCheckResponse.ServingStatus`, by name. */
 export const HealthCheckResponse_ServingStatus = {
   UNKNOWN: 0,
   SERVING: 1,
   NOT_SERVING: 2,
+  /** The service name is not known (sent by Watch only; Check fails with NOT_FOUND). */
   SERVICE_UNKNOWN: 3,
 } as const;
+/** A value of enum `grpc.health.v1.HealthCheckResponse.ServingStatus` (the constant of the same name lists them). */
 export type HealthCheckResponse_ServingStatus = (typeof HealthCheckResponse_ServingStatus)[keyof typeof HealthCheckResponse_ServingStatus];
-const HealthCheckResponse_ServingStatus$names: Readonly<Record<number, string>> = {
+/** The name of each value of enum `grpc.health.v1.HealthCheckResponse.ServingStatus`, by number (as JSON and etcd's texts spell it). */
+export const HealthCheckResponse_ServingStatus$names: Readonly<Record<number, string>> = {
   0: 'UNKNOWN',
   1: 'SERVING',
   2: 'NOT_SERVING',
   3: 'SERVICE_UNKNOWN',
 };
 
+/**
+ * Response of `Health.Check`; Response of `Health.Watch`.
+ *
+ * Message `grpc.health.v1.HealthCheckResponse`; its codec has the same name.
+ */
 export interface HealthCheckResponse {
   status: HealthCheckResponse_ServingStatus;
 }
 
+/** Codec of message `grpc.health.v1.HealthCheckResponse`: binary protobuf (encode, decode) and JSON (toJSON, fromJSON). */
 export const HealthCheckResponse: MessageCodec<HealthCheckResponse> = {
   typeName: 'grpc.health.v1.HealthCheckResponse',
   create(init?: PartialMessage<HealthCheckResponse>): HealthCheckResponse {
@@ -115,10 +132,10 @@ export const HealthCheckResponse: MessageCodec<HealthCheckResponse> = {
   },
 };
 
-/** Service grpc.health.v1.Health. */
+/** Service `grpc.health.v1.Health`: a descriptor (path, streaming, codecs) of each method, by name. */
 export const HealthService = {
+  /** Serving status of one service (an empty name = the server as a whole). */
   Check: method('grpc.health.v1.Health', 'Check', false, false, HealthCheckRequest, HealthCheckResponse),
+  /** The same status, sent now and again on every change; server streaming. */
   Watch: method('grpc.health.v1.Health', 'Watch', false, true, HealthCheckRequest, HealthCheckResponse),
 } as const;
-
-export { HealthCheckResponse_ServingStatus$names };

@@ -7,15 +7,27 @@ import { method } from '../runtime/service.js';
 const EMPTY: Uint8Array = new Uint8Array(0);
 void [DecodeError, arrayFromJSON, boolFromJSON, bytesFromJSON, bytesToJSON, enumFromJSON, int32FromJSON, int64FromJSON, objectFromJSON, pick, stringFromJSON, method, EMPTY];
 
+/**
+ * One stored version of a key, as returned by reads and carried in events.
+ *
+ * Message `mvccpb.KeyValue`; its codec has the same name.
+ */
 export interface KeyValue {
+  /** The key itself; never empty. */
   key: Uint8Array;
+  /** Revision at which the current generation of this key was created. */
   createRevision: bigint;
+  /** Revision of the latest write to this key. */
   modRevision: bigint;
+  /** Count of writes since creation: 1 after the first put, 0 once deleted. */
   version: bigint;
+  /** The stored value. */
   value: Uint8Array;
+  /** Lease the key is bound to; 0 means none. */
   lease: bigint;
 }
 
+/** Codec of message `mvccpb.KeyValue`: binary protobuf (encode, decode) and JSON (toJSON, fromJSON). */
 export const KeyValue: MessageCodec<KeyValue> = {
   typeName: 'mvccpb.KeyValue',
   create(init?: PartialMessage<KeyValue>): KeyValue {
@@ -114,22 +126,36 @@ export const KeyValue: MessageCodec<KeyValue> = {
   },
 };
 
+/** The values of enum `mvccpb.Event.EventType`, by name. */
 export const Event_EventType = {
+  /** The key was written (created or updated). */
   PUT: 0,
+  /** The key was removed (deleted, or its lease ended). */
   DELETE: 1,
 } as const;
+/** A value of enum `mvccpb.Event.EventType` (the constant of the same name lists them). */
 export type Event_EventType = (typeof Event_EventType)[keyof typeof Event_EventType];
-const Event_EventType$names: Readonly<Record<number, string>> = {
+/** The name of each value of enum `mvccpb.Event.EventType`, by number (as JSON and etcd's texts spell it). */
+export const Event_EventType$names: Readonly<Record<number, string>> = {
   0: 'PUT',
   1: 'DELETE',
 };
 
+/**
+ * A change to one key, delivered on watch streams.
+ *
+ * Message `mvccpb.Event`; its codec has the same name.
+ */
 export interface Event {
+  /** What kind of change happened. */
   type: Event_EventType;
+  /** The key after the change; for DELETE, mod_revision is the deleting revision. */
   kv?: KeyValue;
+  /** The key before the change, sent only when the watcher asked for it. */
   prevKv?: KeyValue;
 }
 
+/** Codec of message `mvccpb.Event`: binary protobuf (encode, decode) and JSON (toJSON, fromJSON). */
 export const Event: MessageCodec<Event> = {
   typeName: 'mvccpb.Event',
   create(init?: PartialMessage<Event>): Event {
@@ -200,5 +226,3 @@ export const Event: MessageCodec<Event> = {
     };
   },
 };
-
-export { Event_EventType$names };

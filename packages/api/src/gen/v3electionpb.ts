@@ -9,12 +9,21 @@ import * as mvccpb from './mvccpb.js';
 const EMPTY: Uint8Array = new Uint8Array(0);
 void [DecodeError, arrayFromJSON, boolFromJSON, bytesFromJSON, bytesToJSON, enumFromJSON, int32FromJSON, int64FromJSON, objectFromJSON, pick, stringFromJSON, method, EMPTY];
 
+/**
+ * Request of `Election.Campaign`.
+ *
+ * Message `v3electionpb.CampaignRequest`; its codec has the same name.
+ */
 export interface CampaignRequest {
+  /** Election name. */
   name: Uint8Array;
+  /** Lease that bounds the leadership; leadership passes on when it ends. */
   lease: bigint;
+  /** Value published once leadership is won. */
   value: Uint8Array;
 }
 
+/** Codec of message `v3electionpb.CampaignRequest`: binary protobuf (encode, decode) and JSON (toJSON, fromJSON). */
 export const CampaignRequest: MessageCodec<CampaignRequest> = {
   typeName: 'v3electionpb.CampaignRequest',
   create(init?: PartialMessage<CampaignRequest>): CampaignRequest {
@@ -80,11 +89,18 @@ export const CampaignRequest: MessageCodec<CampaignRequest> = {
   },
 };
 
+/**
+ * Response of `Election.Campaign`.
+ *
+ * Message `v3electionpb.CampaignResponse`; its codec has the same name.
+ */
 export interface CampaignResponse {
   header?: etcdserverpb.ResponseHeader;
+  /** Proof of leadership, for Proclaim and Resign. */
   leader?: LeaderKey;
 }
 
+/** Codec of message `v3electionpb.CampaignResponse`: binary protobuf (encode, decode) and JSON (toJSON, fromJSON). */
 export const CampaignResponse: MessageCodec<CampaignResponse> = {
   typeName: 'v3electionpb.CampaignResponse',
   create(init?: PartialMessage<CampaignResponse>): CampaignResponse {
@@ -145,13 +161,23 @@ export const CampaignResponse: MessageCodec<CampaignResponse> = {
   },
 };
 
+/**
+ * Identifies one holder of leadership in one election.
+ *
+ * Message `v3electionpb.LeaderKey`; its codec has the same name.
+ */
 export interface LeaderKey {
+  /** Election name. */
   name: Uint8Array;
+  /** Key whose existence means leadership is held. */
   key: Uint8Array;
+  /** Create revision of that key (usable in transaction guards). */
   rev: bigint;
+  /** Lease of the leader. */
   lease: bigint;
 }
 
+/** Codec of message `v3electionpb.LeaderKey`: binary protobuf (encode, decode) and JSON (toJSON, fromJSON). */
 export const LeaderKey: MessageCodec<LeaderKey> = {
   typeName: 'v3electionpb.LeaderKey',
   create(init?: PartialMessage<LeaderKey>): LeaderKey {
@@ -228,10 +254,17 @@ export const LeaderKey: MessageCodec<LeaderKey> = {
   },
 };
 
+/**
+ * Request of `Election.Leader`; Request of `Election.Observe`.
+ *
+ * Message `v3electionpb.LeaderRequest`; its codec has the same name.
+ */
 export interface LeaderRequest {
+  /** Election name. */
   name: Uint8Array;
 }
 
+/** Codec of message `v3electionpb.LeaderRequest`: binary protobuf (encode, decode) and JSON (toJSON, fromJSON). */
 export const LeaderRequest: MessageCodec<LeaderRequest> = {
   typeName: 'v3electionpb.LeaderRequest',
   create(init?: PartialMessage<LeaderRequest>): LeaderRequest {
@@ -275,11 +308,18 @@ export const LeaderRequest: MessageCodec<LeaderRequest> = {
   },
 };
 
+/**
+ * Response of `Election.Leader`; Response of `Election.Observe`.
+ *
+ * Message `v3electionpb.LeaderResponse`; its codec has the same name.
+ */
 export interface LeaderResponse {
   header?: etcdserverpb.ResponseHeader;
+  /** Key of the leader, with its current value. */
   kv?: mvccpb.KeyValue;
 }
 
+/** Codec of message `v3electionpb.LeaderResponse`: binary protobuf (encode, decode) and JSON (toJSON, fromJSON). */
 export const LeaderResponse: MessageCodec<LeaderResponse> = {
   typeName: 'v3electionpb.LeaderResponse',
   create(init?: PartialMessage<LeaderResponse>): LeaderResponse {
@@ -340,10 +380,17 @@ export const LeaderResponse: MessageCodec<LeaderResponse> = {
   },
 };
 
+/**
+ * Request of `Election.Resign`.
+ *
+ * Message `v3electionpb.ResignRequest`; its codec has the same name.
+ */
 export interface ResignRequest {
+  /** Leadership to give up. */
   leader?: LeaderKey;
 }
 
+/** Codec of message `v3electionpb.ResignRequest`: binary protobuf (encode, decode) and JSON (toJSON, fromJSON). */
 export const ResignRequest: MessageCodec<ResignRequest> = {
   typeName: 'v3electionpb.ResignRequest',
   create(init?: PartialMessage<ResignRequest>): ResignRequest {
@@ -390,10 +437,16 @@ export const ResignRequest: MessageCodec<ResignRequest> = {
   },
 };
 
+/**
+ * Response of `Election.Resign`.
+ *
+ * Message `v3electionpb.ResignResponse`; its codec has the same name.
+ */
 export interface ResignResponse {
   header?: etcdserverpb.ResponseHeader;
 }
 
+/** Codec of message `v3electionpb.ResignResponse`: binary protobuf (encode, decode) and JSON (toJSON, fromJSON). */
 export const ResignResponse: MessageCodec<ResignResponse> = {
   typeName: 'v3electionpb.ResignResponse',
   create(init?: PartialMessage<ResignResponse>): ResignResponse {
@@ -440,11 +493,19 @@ export const ResignResponse: MessageCodec<ResignResponse> = {
   },
 };
 
+/**
+ * Request of `Election.Proclaim`.
+ *
+ * Message `v3electionpb.ProclaimRequest`; its codec has the same name.
+ */
 export interface ProclaimRequest {
+  /** Leadership being exercised. */
   leader?: LeaderKey;
+  /** New value to publish. */
   value: Uint8Array;
 }
 
+/** Codec of message `v3electionpb.ProclaimRequest`: binary protobuf (encode, decode) and JSON (toJSON, fromJSON). */
 export const ProclaimRequest: MessageCodec<ProclaimRequest> = {
   typeName: 'v3electionpb.ProclaimRequest',
   create(init?: PartialMessage<ProclaimRequest>): ProclaimRequest {
@@ -502,10 +563,16 @@ export const ProclaimRequest: MessageCodec<ProclaimRequest> = {
   },
 };
 
+/**
+ * Response of `Election.Proclaim`.
+ *
+ * Message `v3electionpb.ProclaimResponse`; its codec has the same name.
+ */
 export interface ProclaimResponse {
   header?: etcdserverpb.ResponseHeader;
 }
 
+/** Codec of message `v3electionpb.ProclaimResponse`: binary protobuf (encode, decode) and JSON (toJSON, fromJSON). */
 export const ProclaimResponse: MessageCodec<ProclaimResponse> = {
   typeName: 'v3electionpb.ProclaimResponse',
   create(init?: PartialMessage<ProclaimResponse>): ProclaimResponse {
@@ -552,11 +619,20 @@ export const ProclaimResponse: MessageCodec<ProclaimResponse> = {
   },
 };
 
-/** Service v3electionpb.Election. */
+/**
+ * Leader election on a named prefix, held by a lease.
+ *
+ * Service `v3electionpb.Election`: a descriptor (path, streaming, codecs) of each method, by name.
+ */
 export const ElectionService = {
+  /** Wait to become leader, then return the key that proves it. */
   Campaign: method('v3electionpb.Election', 'Campaign', false, false, CampaignRequest, CampaignResponse),
+  /** As leader, publish a new value. */
   Proclaim: method('v3electionpb.Election', 'Proclaim', false, false, ProclaimRequest, ProclaimResponse),
+  /** Key-value of the current leader, if there is a leader. */
   Leader: method('v3electionpb.Election', 'Leader', false, false, LeaderRequest, LeaderResponse),
+  /** Stream every change of leader or value, in order; server streaming. */
   Observe: method('v3electionpb.Election', 'Observe', false, true, LeaderRequest, LeaderResponse),
+  /** Give up leadership. */
   Resign: method('v3electionpb.Election', 'Resign', false, false, ResignRequest, ResignResponse),
 } as const;

@@ -8,11 +8,19 @@ import * as etcdserverpb from './etcdserverpb.js';
 const EMPTY: Uint8Array = new Uint8Array(0);
 void [DecodeError, arrayFromJSON, boolFromJSON, bytesFromJSON, bytesToJSON, enumFromJSON, int32FromJSON, int64FromJSON, objectFromJSON, pick, stringFromJSON, method, EMPTY];
 
+/**
+ * Request of `Lock.Lock`.
+ *
+ * Message `v3lockpb.LockRequest`; its codec has the same name.
+ */
 export interface LockRequest {
+  /** Lock name (the key prefix shared by everyone contending for it). */
   name: Uint8Array;
+  /** Lease that bounds the hold; the lock is lost when the lease ends. */
   lease: bigint;
 }
 
+/** Codec of message `v3lockpb.LockRequest`: binary protobuf (encode, decode) and JSON (toJSON, fromJSON). */
 export const LockRequest: MessageCodec<LockRequest> = {
   typeName: 'v3lockpb.LockRequest',
   create(init?: PartialMessage<LockRequest>): LockRequest {
@@ -67,11 +75,18 @@ export const LockRequest: MessageCodec<LockRequest> = {
   },
 };
 
+/**
+ * Response of `Lock.Lock`.
+ *
+ * Message `v3lockpb.LockResponse`; its codec has the same name.
+ */
 export interface LockResponse {
   header?: etcdserverpb.ResponseHeader;
+  /** Key that holds the lock while it exists; pass it to Unlock. */
   key: Uint8Array;
 }
 
+/** Codec of message `v3lockpb.LockResponse`: binary protobuf (encode, decode) and JSON (toJSON, fromJSON). */
 export const LockResponse: MessageCodec<LockResponse> = {
   typeName: 'v3lockpb.LockResponse',
   create(init?: PartialMessage<LockResponse>): LockResponse {
@@ -129,10 +144,17 @@ export const LockResponse: MessageCodec<LockResponse> = {
   },
 };
 
+/**
+ * Request of `Lock.Unlock`.
+ *
+ * Message `v3lockpb.UnlockRequest`; its codec has the same name.
+ */
 export interface UnlockRequest {
+  /** Key returned by Lock. */
   key: Uint8Array;
 }
 
+/** Codec of message `v3lockpb.UnlockRequest`: binary protobuf (encode, decode) and JSON (toJSON, fromJSON). */
 export const UnlockRequest: MessageCodec<UnlockRequest> = {
   typeName: 'v3lockpb.UnlockRequest',
   create(init?: PartialMessage<UnlockRequest>): UnlockRequest {
@@ -176,10 +198,16 @@ export const UnlockRequest: MessageCodec<UnlockRequest> = {
   },
 };
 
+/**
+ * Response of `Lock.Unlock`.
+ *
+ * Message `v3lockpb.UnlockResponse`; its codec has the same name.
+ */
 export interface UnlockResponse {
   header?: etcdserverpb.ResponseHeader;
 }
 
+/** Codec of message `v3lockpb.UnlockResponse`: binary protobuf (encode, decode) and JSON (toJSON, fromJSON). */
 export const UnlockResponse: MessageCodec<UnlockResponse> = {
   typeName: 'v3lockpb.UnlockResponse',
   create(init?: PartialMessage<UnlockResponse>): UnlockResponse {
@@ -226,8 +254,14 @@ export const UnlockResponse: MessageCodec<UnlockResponse> = {
   },
 };
 
-/** Service v3lockpb.Lock. */
+/**
+ * Distributed locks held by a lease.
+ *
+ * Service `v3lockpb.Lock`: a descriptor (path, streaming, codecs) of each method, by name.
+ */
 export const LockService = {
+  /** Wait until the named lock is ours, then return the key that holds it. */
   Lock: method('v3lockpb.Lock', 'Lock', false, false, LockRequest, LockResponse),
+  /** Release a lock by deleting its key. */
   Unlock: method('v3lockpb.Lock', 'Unlock', false, false, UnlockRequest, UnlockResponse),
 } as const;

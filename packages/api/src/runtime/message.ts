@@ -19,6 +19,7 @@ export type PartialMessage<T> = T extends Uint8Array
           ? { [K in keyof T]?: PartialMessage<T[K]> }
           : T;
 
+/** Encoder and decoder of one message type: binary protobuf and proto3 JSON. Every generated message has one, under the message's own name (`etcdserverpb.PutRequest` is both the type and its codec). */
 export interface MessageCodec<T> {
   /** Fully-qualified protobuf name, e.g. "etcdserverpb.RangeRequest". */
   readonly typeName: string;
@@ -47,6 +48,15 @@ export function encodeMessageInto<T>(codec: MessageCodec<T>, m: PartialMessage<T
   codec.encode(m, w);
 }
 
+/**
+ * Decodes a whole message from `bytes`; throws {@link DecodeError} on malformed input or trailing bytes.
+ *
+ * @example
+ * ```ts
+ * const req = decodeMessage(etcdserverpb.PutRequest, bytes);
+ * req.key; // Uint8Array
+ * ```
+ */
 export function decodeMessage<T>(codec: MessageCodec<T>, bytes: Uint8Array): T {
   const r = new Reader(bytes);
   const m = codec.decode(r, bytes.length);

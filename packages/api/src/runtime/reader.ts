@@ -1,12 +1,14 @@
 // Protobuf wire-format reader over a Uint8Array. Bytes fields are returned as zero-copy views of the
 // input (Buffer views when the input is a Buffer). Throws DecodeError on malformed input.
 
+/** Input that is not valid protobuf for the message being decoded (truncated, overlong, wrong wire type); the message says what was wrong. */
 export class DecodeError extends Error {
   override name = 'DecodeError';
 }
 
 const utf8 = new TextDecoder('utf-8');
 
+/** Reads protobuf wire format from a byte array between `pos` and `end`; the generated codecs' `decode` methods take one. Reading past `end` throws {@link DecodeError}. */
 export class Reader {
   readonly buf: Uint8Array;
   pos: number;
@@ -22,6 +24,7 @@ export class Reader {
     throw new DecodeError('protobuf: truncated message');
   }
 
+  /** An unsigned 32-bit varint (also tags and lengths). */
   uint32(): number {
     const b = this.buf;
     let p = this.pos;
@@ -54,10 +57,12 @@ export class Reader {
     throw new DecodeError('protobuf: varint too long');
   }
 
+  /** An int32 field value. */
   int32(): number {
     return this.uint32() | 0;
   }
 
+  /** A sint32 (ZigZag) field value. */
   sint32(): number {
     const v = this.uint32();
     return (v >>> 1) ^ -(v & 1);
@@ -98,20 +103,24 @@ export class Reader {
     return (BigInt(hi) << 32n) | BigInt(lo);
   }
 
+  /** An int64 field value (two's complement) as a bigint. */
   int64(): bigint {
     const v = this.uint64();
     return v >= 0x8000000000000000n ? BigInt.asIntN(64, v) : v;
   }
 
+  /** A sint64 (ZigZag) field value as a bigint. */
   sint64(): bigint {
     const v = this.uint64();
     return (v >> 1n) ^ -(v & 1n);
   }
 
+  /** A bool field value. */
   bool(): boolean {
     return this.uint32() !== 0;
   }
 
+  /** A fixed32 field value. */
   fixed32(): number {
     if (this.pos + 4 > this.end) this.truncated();
     const b = this.buf;
@@ -120,12 +129,14 @@ export class Reader {
     return (b[p]! | (b[p + 1]! << 8) | (b[p + 2]! << 16)) + b[p + 3]! * 0x1000000;
   }
 
+  /** A fixed64 field value as a bigint. */
   fixed64(): bigint {
     const lo = BigInt(this.fixed32());
     const hi = BigInt(this.fixed32());
     return (hi << 32n) | lo;
   }
 
+  /** A double field value. */
   double(): number {
     if (this.pos + 8 > this.end) this.truncated();
     const v = new DataView(this.buf.buffer, this.buf.byteOffset + this.pos, 8).getFloat64(0, true);
@@ -140,6 +151,7 @@ export class Reader {
     return n;
   }
 
+  /** A bytes field value (a view of the input, not a copy). */
   bytes(): Uint8Array {
     const n = this.length();
     const start = this.pos;
@@ -147,6 +159,7 @@ export class Reader {
     return this.buf.subarray(start, start + n);
   }
 
+  /** A string field value, decoded from UTF-8. */
   string(): string {
     const n = this.length();
     const start = this.pos;
@@ -164,6 +177,7 @@ export class Reader {
     return utf8.decode(b.subarray(start, start + n));
   }
 
+  /** Skips a field value of the given wire type (unknown fields are skipped, as protobuf requires). */
   skip(wireType: number): void {
     switch (wireType) {
       case 0:

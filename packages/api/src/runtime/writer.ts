@@ -9,6 +9,7 @@ let memoValA: Uint8Array = new Uint8Array(0);
 let memoKeyB: bigint | null = null;
 let memoValB: Uint8Array = new Uint8Array(0);
 
+/** Writes protobuf wire format into one growable buffer in a single pass; the generated codecs' `encode` methods take one. */
 export class Writer {
   buf: Buffer;
   pos: number;
@@ -24,6 +25,7 @@ export class Writer {
     return this;
   }
 
+  /** Grows the buffer so that `n` more bytes fit. */
   ensure(n: number): void {
     if (this.pos + n <= this.buf.length) return;
     let size = this.buf.length * 2;
@@ -40,10 +42,12 @@ export class Writer {
     return out;
   }
 
+  /** A field's key: its number and wire type (0 varint, 1 fixed64, 2 length-delimited, 5 fixed32). */
   tag(field: number, wireType: number): void {
     this.uint32((field << 3) | wireType);
   }
 
+  /** An unsigned 32-bit varint (also used for tags and lengths). */
   uint32(v: number): void {
     this.ensure(5);
     const b = this.buf;
@@ -57,11 +61,13 @@ export class Writer {
     this.pos = p;
   }
 
+  /** An int32 field value: a varint, sign-extended to 10 bytes when negative (as protobuf requires). */
   int32(v: number): void {
     if (v < 0) this.varint64(BigInt(v));
     else this.uint32(v);
   }
 
+  /** A sint32 field value: a ZigZag-encoded varint. */
   sint32(v: number): void {
     this.uint32(((v << 1) ^ (v >> 31)) >>> 0);
   }
@@ -111,34 +117,40 @@ export class Writer {
     }
   }
 
+  /** A sint64 field value: a ZigZag-encoded 64-bit varint. */
   sint64(v: bigint | number): void {
     const b = BigInt(v);
     this.varint64(BigInt.asUintN(64, (b << 1n) ^ (b >> 63n)));
   }
 
+  /** A bool field value: one varint byte. */
   bool(v: boolean): void {
     this.ensure(1);
     this.buf[this.pos++] = v ? 1 : 0;
   }
 
+  /** A fixed32 field value: 4 bytes, little-endian. */
   fixed32(v: number): void {
     this.ensure(4);
     this.buf.writeUInt32LE(v >>> 0, this.pos);
     this.pos += 4;
   }
 
+  /** A fixed64 field value: 8 bytes, little-endian. */
   fixed64(v: bigint | number): void {
     this.ensure(8);
     this.buf.writeBigUInt64LE(BigInt.asUintN(64, BigInt(v)), this.pos);
     this.pos += 8;
   }
 
+  /** A double field value: 8 bytes, IEEE 754 little-endian. */
   double(v: number): void {
     this.ensure(8);
     this.buf.writeDoubleLE(v, this.pos);
     this.pos += 8;
   }
 
+  /** A bytes field value: its length, then the bytes. */
   bytes(v: Uint8Array): void {
     const n = v.length;
     this.uint32(n);
@@ -147,6 +159,7 @@ export class Writer {
     this.pos += n;
   }
 
+  /** A string field value: its UTF-8 length, then the UTF-8 bytes. */
   string(v: string): void {
     const n = v.length;
     if (n < 128) {
@@ -213,6 +226,7 @@ export class Writer {
 let shared: Writer | null = null;
 
 /** A writer for short-lived use by synchronous encoders: reused between calls; take `finish()` copies. */
+/** The process-wide writer that `encodeMessage` uses, reset (with `reserve` bytes left at the front); the bytes are valid until its next use. */
 export function sharedWriter(reserve = 0): Writer {
   if (!shared) shared = new Writer(64 * 1024);
   if (shared.buf.length > 4 * 1024 * 1024) shared = new Writer(64 * 1024);

@@ -15,15 +15,22 @@ import { capnslogLine, encodeZapFields, nowMs, zapLine, type LogFormat, type Log
 import { flagsText, usageText } from './usage.js';
 import { versionText } from './version.js';
 
+/** Which way start-up ended: see {@link ConfigError} (`help` and `version` are not failures). */
 export type ConfigErrorKind = 'help' | 'version' | 'usage' | 'invalid' | 'startup' | 'fatal' | 'panic' | 'unsupported';
 
 /** The caller/package Conclave's config messages are logged under. */
 export const CONFIG_CALLER = 'server/config';
 
+/**
+ * Start-up ended before the server ran: bad or unsupported flags, `--help`, `--version`, or an
+ * error etcd reports while starting. {@link startServer} rejects with it when its `flags` are bad;
+ * `exitCode`, `stdout` and `stderr` are what the `conclave` command (like etcd) would exit with and print.
+ */
 export class ConfigError extends Error {
   override readonly name = 'ConfigError';
   /** Process exit code etcd uses for this case. */
   readonly exitCode: number;
+  /** Which case this is. */
   readonly kind: ConfigErrorKind;
   /** Text to write to stdout (help and version only). */
   readonly stdout: string;

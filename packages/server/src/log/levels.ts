@@ -1,7 +1,9 @@
 // Log levels, named as zap names them (etcd's --log-level values), with their order and the
 // one-letter codes capnslog prints.
 
+/** The log levels, least severe first (etcd's `--log-level` values). */
 export const LOG_LEVELS = ['debug', 'info', 'warn', 'error', 'dpanic', 'panic', 'fatal'] as const;
+/** A log level (one of {@link LOG_LEVELS}); a logger writes entries at its level and above. */
 export type LogLevel = (typeof LOG_LEVELS)[number];
 
 /** Severity order (zap's numeric levels): a logger at level L writes entries whose value is >= L's. */
