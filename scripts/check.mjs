@@ -7,7 +7,7 @@
 //   unused      knip: no unused files, exports, dependencies (knip.json)
 //   generated   `npm run gen` would leave packages/api/src/gen unchanged
 //   lock        `npm install --package-lock-only` would leave package-lock.json unchanged
-//   api docs    TypeDoc builds docs/api with every export documented (scripts/api-docs.mjs, typedoc.json)
+//   api docs    TypeDoc builds docs/api with every export documented (scripts/check-api-docs.mjs, typedoc.json)
 // `npm run check -- lint types` runs only the named gates.
 
 import { spawnSync } from 'node:child_process';
@@ -69,7 +69,7 @@ const GATES = {
       ['npm', 'install', '--package-lock-only', '--ignore-scripts', '--no-audit', '--no-fund'],
       'package-lock.json is out of sync with the package.json files (or misses optional packages of other platforms, which a plain npm install can drop): run npm install --package-lock-only and commit the lock',
     ),
-  'api docs': () => exec(node(join(root, 'scripts/api-docs.mjs'), '--check')),
+  'api docs': () => exec(node(join(root, 'scripts/check-api-docs.mjs'))),
 };
 
 const wanted = process.argv.slice(2);

@@ -33,8 +33,8 @@ export function method<Req, Res, RS extends boolean, SS extends boolean>(
   return { path: `/${service}/${name}`, service, name, requestStream, responseStream, requestType, responseType };
 }
 
-// biome-ignore lint/suspicious/noExplicitAny: methods of any message types (with unknown, codecs that take a message as a parameter would not fit)
 /** A generated service: its method descriptors by method name (e.g. `etcdserverpb.KVService`). */
+// biome-ignore lint/suspicious/noExplicitAny: methods of any message types (with unknown, codecs that take a message as a parameter would not fit)
 export type ServiceDescriptor = Readonly<Record<string, MethodDescriptor<any, any, boolean, boolean>>>;
 
 /** The request message type of a method descriptor. */
