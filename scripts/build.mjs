@@ -110,16 +110,29 @@ function typecheck() {
   if (r.status !== 0) throw new Error('tsc -b failed');
 }
 
-const IMPORT_SPEC = /(?:from|import\()\s*['"]([^'"]+)['"]/g;
+/** The module specifiers a declaration file imports or re-exports, found by TypeScript's parser (not in comments). */
+async function importsOf(code) {
+  const { default: ts } = await import('typescript');
+  const out = [];
+  const visit = (n) => {
+    const spec = ts.isImportDeclaration(n) || ts.isExportDeclaration(n) ? n.moduleSpecifier : undefined;
+    if (spec && ts.isStringLiteral(spec)) out.push(spec.text);
+    if (ts.isImportTypeNode(n) && ts.isLiteralTypeNode(n.argument) && ts.isStringLiteral(n.argument.literal)) {
+      out.push(n.argument.literal.text);
+    }
+    ts.forEachChild(n, visit);
+  };
+  visit(ts.createSourceFile('index.d.ts', code, ts.ScriptTarget.Latest, true));
+  return out;
+}
 
-/** Copies index.d.ts and every declaration file it reaches through relative imports into dist/. */
-function copyDeclarations(srcDir, outDir, isExternal, name) {
+async function copyDeclarations(srcDir, outDir, isExternal, name) {
   const todo = ['index.d.ts'];
   const seen = new Set(todo);
   while (todo.length > 0) {
     const file = todo.pop();
     const code = readFileSync(join(srcDir, file), 'utf8');
-    for (const [, spec] of code.matchAll(IMPORT_SPEC)) {
+    for (const spec of await importsOf(code)) {
       if (!spec.startsWith('.')) {
         if (!isExternal(spec)) throw new Error(`${name} declarations import "${spec}", not a dependency`);
         continue;
@@ -150,7 +163,7 @@ async function buildDeclarations() {
         rmSync(join(out, name), { recursive: true });
     }
     if (copy) {
-      copyDeclarations(join(input, '..'), join(pkgDir, 'dist'), isExternal, pkg.name);
+      await copyDeclarations(join(input, '..'), join(pkgDir, 'dist'), isExternal, pkg.name);
       continue;
     }
     const bundle = await rollup({
@@ -171,7 +184,7 @@ async function buildDeclarations() {
     await bundle.close();
     const code = output[0].code;
     // Anything imported by the bundle must be a declared dependency or a Node builtin.
-    for (const [, spec] of code.matchAll(IMPORT_SPEC)) {
+    for (const spec of await importsOf(code)) {
       if (!isExternal(spec)) throw new Error(`${pkg.name} declarations import "${spec}", not a dependency`);
     }
     writeFileSync(join(pkgDir, 'dist/index.d.ts'), code);
