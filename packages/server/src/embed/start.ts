@@ -292,7 +292,12 @@ export async function startMember(cfg: ServerConfig, opts: { logger?: Logger } =
   };
 
   let grpc: GrpcServer | null = null;
-  const router = createRouter({ server: () => server, grpc: () => grpc!, version });
+  const routed = { leader: server, alarms: server.alarms, reads: server, metrics: server.metrics };
+  const router = createRouter({
+    member: () => routed,
+    grpc: () => grpc!,
+    version,
+  });
   grpc = new GrpcServer({
     maxRecvBytes: cfg.maxRequestBytes + GRPC_OVERHEAD_BYTES,
     http: router,
@@ -303,7 +308,18 @@ export async function startMember(cfg: ServerConfig, opts: { logger?: Logger } =
     callStats: (desc) => server.metrics.grpc.callStats(desc),
   });
   const services = registerServices(grpc, {
-    server,
+    member: server,
+    proposer: server,
+    reads: server,
+    store: server.store,
+    backend: server.backend,
+    cluster: server,
+    routes: server.routes,
+    leases: server.leases,
+    auth: server.auth,
+    alarms: server.alarms,
+    metrics: server.metrics,
+    nextId: () => server.nextId(),
     maxTxnOps: cfg.maxTxnOps,
     maxRequestBytes: cfg.maxRequestBytes,
     version: ETCD_COMPAT_VERSION,

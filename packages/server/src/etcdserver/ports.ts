@@ -3,6 +3,8 @@
 // EtcdServer (which implements them all). As in etcd, where the lessor and the auth store never see
 // EtcdServer and the RPC layer sees RaftKV / Lessor / Authenticator.
 
+import type { ConfChangeType } from '../raft/types.js';
+import type { Member, Membership } from './membership.js';
 import type { RequestKind } from './raft-request.js';
 
 export interface ProposeOptions {
@@ -60,4 +62,27 @@ export interface ForwardRoutes {
    * come back as etcd errors; an unreachable or unknown leader as "no leader".
    */
   forwardToLeader(path: string, body: Uint8Array, timeoutMs?: number): Promise<Buffer>;
+}
+
+/** This member as clients see it: who it is, who leads, how far it is (headers, Status, health). */
+export interface MemberStatus extends LeaderState, ApplyProgress {
+  readonly clusterId: bigint;
+  /** Is this member a learner (non-voting)? */
+  readonly isLearner: boolean;
+}
+
+/** Membership changes and leadership transfer (the Cluster and Maintenance services). */
+export interface ClusterControl {
+  readonly membership: Pick<Membership, 'get' | 'list' | 'isRemoved'>;
+  /**
+   * Proposes a membership change and resolves once it is applied on this member (rejects with etcd's
+   * errors: member exists, peer URLs exist, member not found; timeouts as other proposals).
+   */
+  proposeConfChange(type: ConfChangeType, nodeId: bigint, context: Member | null): Promise<void>;
+  /** Hands leadership to `target` (a voting member) and waits until it leads (etcd's MoveLeader). */
+  moveLeader(target: bigint): Promise<void>;
+  /** Is the peer stream to member `id` up (etcd's "started members" checks)? */
+  isPeerActive(id: bigint): boolean;
+  /** How much of the leader's log each member has (on the leader; null elsewhere). */
+  replicationProgress(): ReadonlyMap<bigint, { readonly match: number }> | null;
 }

@@ -32,7 +32,7 @@ import type { PeerTransport } from '../peer/index.js';
 import { installSnapshot } from './snapshot-install.js';
 import { LeaseHost } from '../lease/index.js';
 import { LeaderRoutes } from './forward-routes.js';
-import type { ApplyProgress, LeaderState, Proposer, ProposeOptions, ReadBarrier } from './ports.js';
+import type { ClusterControl, MemberStatus, Proposer, ProposeOptions, ReadBarrier } from './ports.js';
 import { Auth, type AuthOptions } from '../auth/index.js';
 import { MemberMetrics } from '../metrics/index.js';
 
@@ -88,7 +88,7 @@ function requestTimeoutMs(o: EtcdServerOptions): number {
   return 5000 + 2 * o.electionTicks * o.heartbeatMs;
 }
 
-export class EtcdServer implements Proposer, ReadBarrier, LeaderState, ApplyProgress {
+export class EtcdServer implements Proposer, ReadBarrier, MemberStatus, ClusterControl {
   readonly memberId: bigint;
   clusterId: bigint;
   readonly store: MvccStore;
@@ -787,6 +787,14 @@ export class EtcdServer implements Proposer, ReadBarrier, LeaderState, ApplyProg
         )
       : Buffer.alloc(0);
     return this.proposals.proposeConfChange(id, () => this.node.proposeConfChange({ type, nodeId, context: ctx, id }));
+  }
+
+  isPeerActive(id: bigint): boolean {
+    return this.transport?.isActive(id) ?? false;
+  }
+
+  replicationProgress(): ReadonlyMap<bigint, { readonly match: number }> | null {
+    return this.node.status().progress;
   }
 
   /** Hands leadership to `target` (a voting member) and waits until it leads (etcd's MoveLeader). */

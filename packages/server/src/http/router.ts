@@ -4,7 +4,9 @@
 import type http from 'node:http';
 import type { H2HttpRequest, H2HttpResponse } from '../transport/h2/http-adapter.js';
 import { etcdserverpb } from '@conclave/api';
-import type { EtcdServer } from '../etcdserver/server.js';
+import type { AlarmStore } from '../etcdserver/alarms.js';
+import type { LeaderState, ReadBarrier } from '../etcdserver/ports.js';
+import type { MemberMetrics } from '../metrics/index.js';
 import type { GrpcServer } from '../transport/grpc-server.js';
 import { gatewayRoute, serveGateway } from './gateway.js';
 import { serveMetrics } from './metrics.js';
@@ -12,8 +14,17 @@ import { serveMetrics } from './metrics.js';
 type Req = http.IncomingMessage | H2HttpRequest;
 type Res = http.ServerResponse | H2HttpResponse;
 
+/** What the health, readiness and metrics endpoints look at. */
+export interface RouterMember {
+  leader: Pick<LeaderState, 'leader'>;
+  alarms: Pick<AlarmStore, 'list'>;
+  reads: ReadBarrier;
+  metrics: MemberMetrics;
+}
+
 export interface RouterDeps {
-  server: () => EtcdServer | null;
+  /** The member (null until it runs). */
+  member: () => RouterMember | null;
   grpc: () => GrpcServer;
   version: { etcdserver: string; etcdcluster: string };
 }
@@ -39,12 +50,12 @@ function onlyGet(req: Req, res: Res): boolean {
 }
 
 /** etcd's health check: a leader, no alarm, and a linearizable read that completes within a second. */
-async function checkHealth(s: EtcdServer): Promise<boolean> {
-  if (s.leader === 0n) return false;
+async function checkHealth(s: RouterMember): Promise<boolean> {
+  if (s.leader.leader === 0n) return false;
   if (s.alarms.list().some((a) => a.alarm !== etcdserverpb.AlarmType.NONE)) return false;
   try {
     await Promise.race([
-      s.linearizableRead(),
+      s.reads.linearizableRead(),
       new Promise((_, reject) => setTimeout(() => reject(new Error('timeout')), 1000).unref()),
     ]);
     return true;
@@ -57,7 +68,7 @@ export function createRouter(deps: RouterDeps): (req: Req, res: Res) => void {
   return (req, res) => {
     const url = req.url ?? '/';
     const path = url.split('?')[0]!;
-    const s = deps.server();
+    const s = deps.member();
     if (path === '/health') {
       // etcd 3.4 writes the JSON without a content type (Go sniffs text/plain); unhealthy goes through http.Error.
       if (!onlyGet(req, res)) return;
@@ -71,7 +82,7 @@ export function createRouter(deps: RouterDeps): (req: Req, res: Res) => void {
       return;
     }
     if (path === '/livez') return send(res, 200, 'ok');
-    if (path === '/readyz') return s && s.leader !== 0n ? send(res, 200, 'ok') : send(res, 503, 'not ready');
+    if (path === '/readyz') return s && s.leader.leader !== 0n ? send(res, 200, 'ok') : send(res, 503, 'not ready');
     if (path === '/version')
       return onlyGet(req, res) ? send(res, 200, JSON.stringify(deps.version), 'application/json') : undefined;
     if (path === '/metrics') return serveMetrics(s?.metrics ?? null, res);

@@ -4,7 +4,6 @@
 // are served after a ReadIndex round, as etcd 3.4 serves them through Raft.
 
 import { encodeMessage, etcdserverpb, type MessageCodec, type PartialMessage } from '@conclave/api';
-import type { Auth } from '../auth/index.js';
 import { encodeInternalAuthenticate } from '../auth/store.js';
 import { RequestKind } from '../etcdserver/raft-request.js';
 import type { CallContext } from '../transport/call.js';
@@ -14,10 +13,9 @@ import { header, type ServiceContext } from './context.js';
 type Header = { header: PartialMessage<etcdserverpb.ResponseHeader> };
 
 export function authService(ctx: ServiceContext): ServiceHandlers<typeof etcdserverpb.AuthService> {
-  const s = ctx.server;
-  const auth: Auth = s.auth;
+  const { auth, proposer, reads } = ctx;
   const store = auth.store;
-  const hdr = (): Header => ({ header: header(ctx, s.store.currentRevision) });
+  const hdr = (): Header => ({ header: header(ctx, ctx.store.currentRevision) });
 
   /** A change proposed through Raft with the caller's identity (the root role is checked when applied). */
   const change =
@@ -25,13 +23,13 @@ export function authService(ctx: ServiceContext): ServiceHandlers<typeof etcdser
     async (req: Req, call: CallContext): Promise<Header> => {
       const opts = await auth.proposeOptions(call);
       const body = prepare ? await prepare(req) : (req as PartialMessage<Req>);
-      await s.propose(kind, encodeMessage(codec, body), { ...opts, cancel: call });
+      await proposer.propose(kind, encodeMessage(codec, body), { ...opts, cancel: call });
       return hdr();
     };
 
   /** Local reads: after a ReadIndex round, with the caller resolved (etcd serves them through Raft). */
   const caller = async (call: CallContext) => {
-    await s.linearizableRead();
+    await reads.linearizableRead();
     return auth.identifyAsync(call);
   };
 
@@ -42,16 +40,19 @@ export function authService(ctx: ServiceContext): ServiceHandlers<typeof etcdser
     AuthEnable: change(RequestKind.AuthEnable, etcdserverpb.AuthEnableRequest),
     AuthDisable: change(RequestKind.AuthDisable, etcdserverpb.AuthDisableRequest),
     AuthStatus: async () => {
-      await s.linearizableRead();
+      await reads.linearizableRead();
       return { ...hdr(), enabled: store.enabled, authRevision: BigInt(store.revision) };
     },
     Authenticate: async (req, call) => {
-      await s.linearizableRead();
+      await reads.linearizableRead();
       for (;;) {
         const checkedAt = await store.checkPassword(req.name, req.password);
         const opts = await auth.proposeOptions(call);
         const body = encodeInternalAuthenticate({ name: req.name, simpleToken: store.tokens.genPrefix() });
-        const res = await s.propose<{ token: string }>(RequestKind.Authenticate, body, { ...opts, cancel: call });
+        const res = await proposer.propose<{ token: string }>(RequestKind.Authenticate, body, {
+          ...opts,
+          cancel: call,
+        });
         // The password was checked against a store that changed before the token was issued: check again.
         if (checkedAt === store.revision) return { ...hdr(), token: res.token };
       }

@@ -5,7 +5,7 @@ import { etcdError, type etcdserverpb, type PartialMessage } from '@conclave/api
 import { parseUrlList } from '../config/index.js';
 import { computeMemberId } from '../etcdserver/ids.js';
 import type { Member } from '../etcdserver/membership.js';
-import type { EtcdServer } from '../etcdserver/server.js';
+import type { ClusterControl } from '../etcdserver/ports.js';
 import { ConfChangeType } from '../raft/index.js';
 import type { ServiceHandlers } from '../transport/grpc-server.js';
 import { header, type ServiceContext } from './context.js';
@@ -29,100 +29,102 @@ function peerUrls(urls: readonly string[]): string[] {
   }
 }
 
-const voters = (s: EtcdServer): Member[] => s.membership.list().filter((m) => !m.isLearner);
+const voters = (c: ClusterControl): Member[] => c.membership.list().filter((m) => !m.isLearner);
 const started = (m: Member): boolean => m.name !== '';
-const connected = (s: EtcdServer, m: Member): boolean => m.id === s.memberId || (s.transport?.isActive(m.id) ?? false);
+/** Is `m` this member (`me`) or connected to it? */
+const connected = (c: ClusterControl, me: bigint, m: Member): boolean => m.id === me || c.isPeerActive(m.id);
 
 /** etcd's IsReadyToAddVotingMember + isConnectedFullySince. */
-function mayAddVoter(s: EtcdServer): void {
-  const vs = voters(s);
+function mayAddVoter(c: ClusterControl, me: bigint): void {
+  const vs = voters(c);
   const nmembers = vs.length + 1;
   const nstarted = vs.filter(started).length;
   if (!(nstarted === 1 && nmembers === 2) && nstarted < Math.floor(nmembers / 2) + 1)
     throw etcdError('MemberNotEnoughStarted');
-  if (!vs.every((m) => connected(s, m))) throw etcdError('Unhealthy');
+  if (!vs.every((m) => connected(c, me, m))) throw etcdError('Unhealthy');
 }
 
 /** etcd's mayRemoveMember. */
-function mayRemoveVoter(s: EtcdServer, id: bigint): void {
-  const vs = voters(s);
+function mayRemoveVoter(c: ClusterControl, me: bigint, id: bigint): void {
+  const vs = voters(c);
   const nstarted = vs.filter((m) => m.id !== id && started(m)).length;
   if (nstarted < Math.floor((vs.length - 1) / 2) + 1) throw etcdError('MemberNotEnoughStarted');
   const target = vs.find((m) => m.id === id);
-  if (target && id !== s.memberId && !connected(s, target)) return; // a member that is down is safe to remove
-  const active = vs.filter((m) => connected(s, m)).length;
+  if (target && id !== me && !connected(c, me, target)) return; // a member that is down is safe to remove
+  const active = vs.filter((m) => connected(c, me, m)).length;
   if (active - 1 < 1 + Math.floor((vs.length - 1) / 2)) throw etcdError('Unhealthy');
 }
 
 /** On the leader: the learner exists, is a learner, and has caught up with the leader. */
-function checkPromotable(s: EtcdServer, id: bigint): void {
-  const m = s.membership.get(id);
+function checkPromotable(c: ClusterControl, me: bigint, id: bigint): void {
+  const m = c.membership.get(id);
   if (!m) throw etcdError('MemberNotFound');
   if (!m.isLearner) throw etcdError('MemberNotLearner');
-  const progress = s.node.status().progress;
-  const leaderMatch = progress?.get(s.memberId)?.match ?? 0;
+  const progress = c.replicationProgress();
+  const leaderMatch = progress?.get(me)?.match ?? 0;
   const learnerMatch = progress?.get(id)?.match ?? 0;
   if (learnerMatch < leaderMatch * LEARNER_READY_PERCENT) throw etcdError('LearnerNotReady');
 }
 
 export function clusterService(ctx: ServiceContext): ServiceHandlers<typeof etcdserverpb.ClusterService> {
-  const s = ctx.server;
+  const { cluster: c, routes } = ctx;
+  const me = ctx.member.memberId;
   const strict = ctx.strictReconfigCheck ?? true;
   // etcd's cluster service headers carry no revision.
-  const members = () => ({ header: header(ctx, 0), members: s.membership.list().map(toPbMember) });
+  const members = () => ({ header: header(ctx, 0), members: c.membership.list().map(toPbMember) });
 
   // Promotion is decided by the leader (it knows the learner's progress); followers forward it.
-  s.routes.handle(PROMOTE_ROUTE, async (body) => {
+  routes.handle(PROMOTE_ROUTE, async (body) => {
     const id = body.readBigUInt64BE(0);
-    const promotions = s.metrics.server;
+    const promotions = ctx.metrics.server;
     try {
-      checkPromotable(s, id);
+      checkPromotable(c, me, id);
     } catch (err) {
       const reason = (err as Error).message;
       promotions.learnerPromoteFailures.set(reason, (promotions.learnerPromoteFailures.get(reason) ?? 0) + 1);
       throw err;
     }
-    const m = s.membership.get(id)!;
-    await s.proposeConfChange(ConfChangeType.AddNode, id, { ...m, isLearner: false });
+    const m = c.membership.get(id)!;
+    await c.proposeConfChange(ConfChangeType.AddNode, id, { ...m, isLearner: false });
     promotions.learnerPromoteSuccesses++;
     return Buffer.alloc(0);
   });
 
   return {
     MemberList: async (req) => {
-      if (req.linearizable) await s.linearizableRead();
+      if (req.linearizable) await ctx.reads.linearizableRead();
       return members();
     },
     MemberAdd: async (req) => {
       const urls = peerUrls(req.peerURLs);
       if (req.isLearner) {
-        if (s.membership.list().filter((m) => m.isLearner).length >= MAX_LEARNERS) throw etcdError('TooManyLearners');
+        if (c.membership.list().filter((m) => m.isLearner).length >= MAX_LEARNERS) throw etcdError('TooManyLearners');
       } else if (strict) {
-        mayAddVoter(s);
+        mayAddVoter(c, me);
       }
       const id = computeMemberId(urls, '', Math.floor(Date.now() / 1000));
       const m: Member = { id, name: '', peerUrls: urls, clientUrls: [], isLearner: req.isLearner };
-      await s.proposeConfChange(req.isLearner ? ConfChangeType.AddLearnerNode : ConfChangeType.AddNode, id, m);
+      await c.proposeConfChange(req.isLearner ? ConfChangeType.AddLearnerNode : ConfChangeType.AddNode, id, m);
       return { ...members(), member: { ID: id, peerURLs: urls, isLearner: req.isLearner } };
     },
     MemberRemove: async (req) => {
-      const m = s.membership.get(req.ID);
+      const m = c.membership.get(req.ID);
       if (!m) throw etcdError('MemberNotFound');
-      if (strict && !m.isLearner) mayRemoveVoter(s, req.ID);
-      await s.proposeConfChange(ConfChangeType.RemoveNode, req.ID, null);
+      if (strict && !m.isLearner) mayRemoveVoter(c, me, req.ID);
+      await c.proposeConfChange(ConfChangeType.RemoveNode, req.ID, null);
       return members();
     },
     MemberUpdate: async (req) => {
-      const m = s.membership.get(req.ID);
+      const m = c.membership.get(req.ID);
       if (!m) throw etcdError('MemberNotFound');
       const urls = peerUrls(req.peerURLs);
-      await s.proposeConfChange(ConfChangeType.UpdateNode, req.ID, { ...m, peerUrls: urls });
+      await c.proposeConfChange(ConfChangeType.UpdateNode, req.ID, { ...m, peerUrls: urls });
       return members();
     },
     MemberPromote: async (req) => {
       const body = Buffer.alloc(8);
       body.writeBigUInt64BE(req.ID);
-      await s.routes.forwardToLeader(PROMOTE_ROUTE, body);
+      await routes.forwardToLeader(PROMOTE_ROUTE, body);
       return members();
     },
   };

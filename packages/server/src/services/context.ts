@@ -1,12 +1,36 @@
-// What every service handler needs from the member: the EtcdServer, limits from the config, and
-// helpers for response headers and etcd's interceptors (hasleader).
+// What the service handlers are given (the member's ports, as etcd's v3rpc layer sees RaftKV,
+// Lessor and Authenticator rather than the whole server), limits from the config, and helpers for
+// response headers and etcd's interceptors (hasleader).
 
 import { etcdError, type etcdserverpb, type PartialMessage } from '@conclave/api';
-import type { EtcdServer } from '../etcdserver/server.js';
+import type { AlarmStore } from '../etcdserver/alarms.js';
+import type { ClusterControl, ForwardRoutes, MemberStatus, Proposer, ReadBarrier } from '../etcdserver/ports.js';
+import type { Auth } from '../auth/index.js';
+import type { LeaseHost } from '../lease/index.js';
+import type { MemberMetrics } from '../metrics/index.js';
+import type { MvccStore } from '../mvcc/index.js';
+import type { Backend } from '../storage/backend/index.js';
 import type { CallContext } from '../transport/call.js';
 
 export interface ServiceContext {
-  server: EtcdServer;
+  /** Who this member is, who leads, how far it applied (headers, hasleader, learners, Status). */
+  member: MemberStatus;
+  /** Writes go through Raft. */
+  proposer: Proposer;
+  /** Linearizable reads wait for a ReadIndex round. */
+  reads: ReadBarrier;
+  store: MvccStore;
+  backend: Backend;
+  /** Membership changes and leadership transfer. */
+  cluster: ClusterControl;
+  /** Requests only the leader answers (learner promotion). */
+  routes: ForwardRoutes;
+  leases: LeaseHost;
+  auth: Auth;
+  alarms: AlarmStore;
+  metrics: MemberMetrics;
+  /** etcd's request ID generator (lease IDs are drawn from it). */
+  nextId(): bigint;
   maxTxnOps: number;
   maxRequestBytes: number;
   /** The version the member reports (etcd's server version). */
@@ -19,11 +43,11 @@ export interface ServiceContext {
 
 /** A response header for this member at `revision` (etcd fills cluster, member and term at the edge). */
 export function header(ctx: ServiceContext, revision: number | bigint): PartialMessage<etcdserverpb.ResponseHeader> {
-  const s = ctx.server;
-  return { clusterId: s.clusterId, memberId: s.memberId, revision, raftTerm: s.term };
+  const m = ctx.member;
+  return { clusterId: m.clusterId, memberId: m.memberId, revision, raftTerm: m.term };
 }
 
 /** etcd's hasleader interceptor: with `hasleader: true` metadata, fail at once when there is no leader. */
 export function requireLeaderIfAsked(ctx: ServiceContext, call: CallContext): void {
-  if (call.metadata('hasleader') === 'true' && ctx.server.leader === 0n) throw etcdError('NoLeader');
+  if (call.metadata('hasleader') === 'true' && ctx.member.leader === 0n) throw etcdError('NoLeader');
 }

@@ -10,7 +10,7 @@ import { waiterKey } from './lock.js';
 type LeaderKey = v3electionpb.LeaderKey;
 
 export function electionService(ctx: ServiceContext): ServiceHandlers<typeof v3electionpb.ElectionService> {
-  const base = new LocalKv(ctx.server);
+  const base = new LocalKv(ctx);
   const prefixOf = (name: Uint8Array) => Buffer.concat([Buffer.from(name), Buffer.from('/')]);
 
   /** Sets the leader's value if it still leads (etcd's Proclaim); false when it does not. */

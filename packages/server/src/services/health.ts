@@ -7,7 +7,7 @@ import type { ServiceContext } from './context.js';
 const { SERVING, NOT_SERVING } = healthpb.HealthCheckResponse_ServingStatus;
 
 export function healthService(ctx: ServiceContext): ServiceHandlers<typeof healthpb.HealthService> {
-  const status = () => (ctx.server.leader !== 0n ? SERVING : NOT_SERVING);
+  const status = () => (ctx.member.leader !== 0n ? SERVING : NOT_SERVING);
   return {
     Check: () => ({ status: status() }),
     Watch: (_req, call) => {

@@ -26,14 +26,14 @@ export interface RegisteredServices {
  * `hasleader: true` metadata fails at once with "no leader" when there is none.
  */
 function interceptors(ctx: ServiceContext): Interceptor {
-  const requests = ctx.server.metrics.server.clientRequests;
+  const requests = ctx.metrics.server.clientRequests;
   return (path, req, call) => {
     // etcd_server_client_requests_total, by the version clientv3 sends in its metadata
     const byVersion = req === undefined ? requests.stream : requests.unary;
     const version = call.metadata('client-api-version') ?? 'unknown';
     byVersion.set(version, (byVersion.get(version) ?? 0) + 1);
     requireLeaderIfAsked(ctx, call);
-    if (!ctx.server.isLearner) return;
+    if (!ctx.member.isLearner) return;
     if (path === etcdserverpb.MaintenanceService.Status.path) return;
     if (path === etcdserverpb.KVService.Range.path && (req as etcdserverpb.RangeRequest | undefined)?.serializable)
       return;
@@ -44,11 +44,8 @@ function interceptors(ctx: ServiceContext): Interceptor {
 export function registerServices(grpc: GrpcServer, ctx: ServiceContext): RegisteredServices {
   grpc.interceptor = interceptors(ctx);
   grpc.addService(etcdserverpb.KVService, kvService(ctx));
-  const auth = ctx.server.auth;
-  grpc.addService(
-    etcdserverpb.MaintenanceService,
-    guardMaintenanceService(auth, maintenanceService(ctx, ctx.server.alarms)),
-  );
+  const auth = ctx.auth;
+  grpc.addService(etcdserverpb.MaintenanceService, guardMaintenanceService(auth, maintenanceService(ctx, ctx.alarms)));
   grpc.addService(etcdserverpb.ClusterService, guardClusterService(auth, clusterService(ctx)));
   grpc.addService(etcdserverpb.AuthService, authService(ctx));
   grpc.addService(healthpb.HealthService, healthService(ctx));

@@ -27,29 +27,30 @@ function txnSerializable(t: etcdserverpb.TxnRequest): boolean {
 }
 
 export function kvService(ctx: ServiceContext): ServiceHandlers<typeof etcdserverpb.KVService> {
-  const s = ctx.server;
+  const { proposer, reads, store } = ctx;
   // auth: reads are checked here (etcd's doSerialize); writes carry the caller into the log and are
-  // checked when applied (auth/auth.ts), where a token checked at an older auth revision is refused.
-  const auth = s.auth;
+  // checked when applied (auth/apply.ts), where a token checked at an older auth revision is refused.
+  const auth = ctx.auth;
+  const kvEnv = { leaseExists: (id: bigint) => ctx.leases.lessor.has(id) };
   return {
     Range: async (req, call) => {
       checkRange(req);
-      if (!req.serializable) await s.linearizableRead();
-      if (!auth.involved(call)) return withHeader(ctx, applyRange(s.store, req));
+      if (!req.serializable) await reads.linearizableRead();
+      if (!auth.involved(call)) return withHeader(ctx, applyRange(store, req));
       const info = await auth.identifyAsync(call);
       return auth.serialize(
         info,
         () => auth.checkRange(info, req),
-        () => withHeader(ctx, applyRange(s.store, req)),
+        () => withHeader(ctx, applyRange(store, req)),
       );
     },
     Put: async (req, call) => {
       // etcd's quota interceptor runs before the request is validated
-      const overQuota = s.alarms.checkQuota(costPut(req));
+      const overQuota = ctx.alarms.checkQuota(costPut(req));
       if (overQuota) await overQuota;
       checkPut(req);
       const who = await auth.proposeOptions(call);
-      const res = await s.propose<PartialMessage<etcdserverpb.PutResponse>>(
+      const res = await proposer.propose<PartialMessage<etcdserverpb.PutResponse>>(
         RequestKind.Put,
         encodeMessage(etcdserverpb.PutRequest, req),
         { ...who, cancel: call },
@@ -59,7 +60,7 @@ export function kvService(ctx: ServiceContext): ServiceHandlers<typeof etcdserve
     DeleteRange: async (req, call) => {
       checkDelete(req);
       const who = await auth.proposeOptions(call);
-      const res = await s.propose<PartialMessage<etcdserverpb.DeleteRangeResponse>>(
+      const res = await proposer.propose<PartialMessage<etcdserverpb.DeleteRangeResponse>>(
         RequestKind.DeleteRange,
         encodeMessage(etcdserverpb.DeleteRangeRequest, req),
         { ...who, cancel: call },
@@ -67,22 +68,21 @@ export function kvService(ctx: ServiceContext): ServiceHandlers<typeof etcdserve
       return withHeader(ctx, res);
     },
     Txn: async (req, call) => {
-      const overQuota = s.alarms.checkQuota(costTxn(req));
+      const overQuota = ctx.alarms.checkQuota(costTxn(req));
       if (overQuota) await overQuota;
       checkTxn(req, ctx.maxTxnOps);
       if (isTxnReadOnly(req)) {
-        if (!txnSerializable(req)) await s.linearizableRead();
-        if (!auth.involved(call))
-          return withHeader(ctx, applyTxn(s.store, req, { leaseExists: (id) => s.leaseExists(id) }, true));
+        if (!txnSerializable(req)) await reads.linearizableRead();
+        if (!auth.involved(call)) return withHeader(ctx, applyTxn(store, req, kvEnv, true));
         const info = await auth.identifyAsync(call);
         return auth.serialize(
           info,
           () => auth.checkTxn(info, req),
-          () => withHeader(ctx, applyTxn(s.store, req, { leaseExists: (id) => s.leaseExists(id) }, true)),
+          () => withHeader(ctx, applyTxn(store, req, kvEnv, true)),
         );
       }
       const who = await auth.proposeOptions(call);
-      const res = await s.propose<PartialMessage<etcdserverpb.TxnResponse>>(
+      const res = await proposer.propose<PartialMessage<etcdserverpb.TxnResponse>>(
         RequestKind.Txn,
         encodeMessage(etcdserverpb.TxnRequest, req),
         { ...who, cancel: call },
@@ -91,7 +91,7 @@ export function kvService(ctx: ServiceContext): ServiceHandlers<typeof etcdserve
     },
     Compact: async (req, call) => {
       const who = await auth.proposeOptions(call);
-      const res = await s.propose<{ header: Header; done: Promise<void> }>(
+      const res = await proposer.propose<{ header: Header; done: Promise<void> }>(
         RequestKind.Compaction,
         encodeMessage(etcdserverpb.CompactionRequest, req),
         {
@@ -101,7 +101,7 @@ export function kvService(ctx: ServiceContext): ServiceHandlers<typeof etcdserve
       );
       if (req.physical) {
         await res.done;
-        await s.backend.sync();
+        await ctx.backend.sync();
       }
       return { header: header(ctx, res.header.revision ?? 0) };
     },

@@ -24,13 +24,13 @@ export interface LeaseService {
 /** Generates lease IDs as etcd does: the request ID generator with the sign bit cleared, never 0. */
 function nextLeaseId(ctx: ServiceContext): bigint {
   for (;;) {
-    const id = ctx.server.nextId() & 0x7fff_ffff_ffff_ffffn;
+    const id = ctx.nextId() & 0x7fff_ffff_ffff_ffffn;
     if (id !== 0n) return id;
   }
 }
 
 export function leaseService(ctx: ServiceContext, guard: StreamGuard): LeaseService {
-  const s = ctx.server;
+  const m = ctx.member;
   // Keep-alive responses are hot (one per renewal): the header is encoded once per revision and term.
   let hdrRev = -1;
   let hdrTerm = -1;
@@ -38,12 +38,12 @@ export function leaseService(ctx: ServiceContext, guard: StreamGuard): LeaseServ
   let hdr: Buffer = Buffer.alloc(0);
   const w = new Writer(64);
   const keepAliveBody = (id: bigint, rev: number, ttl: number): Buffer => {
-    const term = s.node.raft.term;
-    if (rev !== hdrRev || term !== hdrTerm || s.clusterId !== hdrCluster) {
-      hdr = encodeHeaderField({ clusterId: s.clusterId, memberId: s.memberId, revision: rev, raftTerm: term });
+    const term = m.term;
+    if (rev !== hdrRev || term !== hdrTerm || m.clusterId !== hdrCluster) {
+      hdr = encodeHeaderField({ clusterId: m.clusterId, memberId: m.memberId, revision: rev, raftTerm: term });
       hdrRev = rev;
       hdrTerm = term;
-      hdrCluster = s.clusterId;
+      hdrCluster = m.clusterId;
     }
     w.reset();
     w.raw(hdr);
@@ -57,7 +57,7 @@ export function leaseService(ctx: ServiceContext, guard: StreamGuard): LeaseServ
     }
     return w.finish();
   };
-  const host: LeaseHost = s.leases;
+  const host: LeaseHost = ctx.leases;
   const streams = new Set<KeepAliveCall>();
 
   const keepAlive = (call: KeepAliveCall): void => {
@@ -76,7 +76,7 @@ export function leaseService(ctx: ServiceContext, guard: StreamGuard): LeaseServ
         ? (id: bigint, rev: number, ttl: number): void => void call.sendRaw(keepAliveBody(id, rev, ttl))
         : (id: bigint, rev: number, ttl: number): void =>
             void call.send({
-              header: { clusterId: s.clusterId, memberId: s.memberId, revision: rev, raftTerm: s.node.raft.term },
+              header: { clusterId: m.clusterId, memberId: m.memberId, revision: rev, raftTerm: m.term },
               ID: id,
               TTL: ttl,
             });
@@ -84,7 +84,7 @@ export function leaseService(ctx: ServiceContext, guard: StreamGuard): LeaseServ
       while (queue.length > 0 && !call.isFinished) {
         const id = queue.shift()!;
         // The header is taken before renewing: a revocation seen after it has a later revision.
-        const rev = s.store.currentRevision;
+        const rev = ctx.store.currentRevision;
         let r: number | Promise<number>;
         try {
           r = host.renew(id);
@@ -129,25 +129,29 @@ export function leaseService(ctx: ServiceContext, guard: StreamGuard): LeaseServ
   const handlers: ServiceHandlers<typeof etcdserverpb.LeaseService> = {
     LeaseGrant: async (req, call) => {
       requireLeaderIfAsked(ctx, call);
-      const overQuota = s.alarms.checkQuota(LEASE_OVERHEAD);
+      const overQuota = ctx.alarms.checkQuota(LEASE_OVERHEAD);
       if (overQuota) await overQuota;
       const body = encodeMessage(etcdserverpb.LeaseGrantRequest, {
         TTL: req.TTL,
         ID: req.ID === 0n ? nextLeaseId(ctx) : req.ID,
       });
-      const res = await s.propose<PartialMessage<etcdserverpb.LeaseGrantResponse>>(RequestKind.LeaseGrant, body, {
-        ...(await s.auth.proposeOptions(call)),
-        cancel: call,
-      });
+      const res = await ctx.proposer.propose<PartialMessage<etcdserverpb.LeaseGrantResponse>>(
+        RequestKind.LeaseGrant,
+        body,
+        {
+          ...(await ctx.auth.proposeOptions(call)),
+          cancel: call,
+        },
+      );
       return { ...res, header: header(ctx, res.header?.revision ?? 0) };
     },
     LeaseRevoke: async (req, call) => {
       requireLeaderIfAsked(ctx, call);
-      const res = await s.propose<PartialMessage<etcdserverpb.LeaseRevokeResponse>>(
+      const res = await ctx.proposer.propose<PartialMessage<etcdserverpb.LeaseRevokeResponse>>(
         RequestKind.LeaseRevoke,
         encodeMessage(etcdserverpb.LeaseRevokeRequest, req),
         {
-          ...(await s.auth.proposeOptions(call)),
+          ...(await ctx.auth.proposeOptions(call)),
           cancel: call,
         },
       );
@@ -159,7 +163,7 @@ export function leaseService(ctx: ServiceContext, guard: StreamGuard): LeaseServ
       try {
         const t = await host.timeToLive(req.ID, req.keys);
         return {
-          header: header(ctx, s.store.currentRevision),
+          header: header(ctx, ctx.store.currentRevision),
           ID: t.id,
           TTL: t.ttl,
           grantedTTL: t.grantedTtl,
@@ -167,12 +171,12 @@ export function leaseService(ctx: ServiceContext, guard: StreamGuard): LeaseServ
         };
       } catch (e) {
         if (!(e instanceof LeaseNotFoundError)) throw e;
-        return { header: header(ctx, s.store.currentRevision), ID: req.ID, TTL: -1 };
+        return { header: header(ctx, ctx.store.currentRevision), ID: req.ID, TTL: -1 };
       }
     },
     LeaseLeases: (_req, call) => {
       requireLeaderIfAsked(ctx, call);
-      return { header: header(ctx, s.store.currentRevision), leases: host.lessor.list().map((l) => ({ ID: l.id })) };
+      return { header: header(ctx, ctx.store.currentRevision), leases: host.lessor.list().map((l) => ({ ID: l.id })) };
     },
   };
 

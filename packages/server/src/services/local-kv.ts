@@ -12,7 +12,7 @@ import {
 } from '@conclave/api';
 import { applyRange } from '../apply/kv.js';
 import { RequestKind } from '../etcdserver/raft-request.js';
-import type { EtcdServer } from '../etcdserver/server.js';
+import type { ServiceContext } from './context.js';
 import type { CallContext } from '../transport/call.js';
 
 type PbKv = PartialMessage<mvccpb.KeyValue>;
@@ -34,9 +34,12 @@ export function prefixEnd(prefix: Buffer): Buffer {
  * The member's KV on behalf of one caller: with auth on, every operation is checked with the
  * caller's credentials, as etcd's services calling etcd through its client with the caller's token.
  */
+/** The member's ports the local KV uses. */
+export type LocalKvPorts = Pick<ServiceContext, 'auth' | 'proposer' | 'reads' | 'store'>;
+
 export class LocalKv {
   constructor(
-    private readonly server: EtcdServer,
+    private readonly server: LocalKvPorts,
     private readonly call?: CallContext,
   ) {}
 
@@ -47,7 +50,7 @@ export class LocalKv {
 
   async txn(t: PartialMessage<etcdserverpb.TxnRequest>, signal?: AbortSignal): Promise<TxnResult> {
     const auth = this.call ? await this.server.auth.proposeOptions(this.call) : {};
-    return this.server.propose<TxnResult>(RequestKind.Txn, encodeMessage(etcdserverpb.TxnRequest, t), {
+    return this.server.proposer.propose<TxnResult>(RequestKind.Txn, encodeMessage(etcdserverpb.TxnRequest, t), {
       ...auth,
       ...(signal ? { signal } : {}),
     });
@@ -55,7 +58,7 @@ export class LocalKv {
 
   /** A linearizable range read. */
   async range(r: PartialMessage<etcdserverpb.RangeRequest>): Promise<{ kvs: PbKv[]; revision: number }> {
-    await this.server.linearizableRead();
+    await this.server.reads.linearizableRead();
     const req = etcdserverpb.RangeRequest.create(r);
     if (this.call && this.server.auth.involved(this.call))
       this.server.auth.checkRange(await this.server.auth.identifyAsync(this.call), req);

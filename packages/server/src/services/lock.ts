@@ -14,7 +14,7 @@ export function waiterKey(name: Uint8Array, lease: bigint): Buffer {
 }
 
 export function lockService(ctx: ServiceContext): ServiceHandlers<typeof v3lockpb.LockService> {
-  const base = new LocalKv(ctx.server);
+  const base = new LocalKv(ctx);
   return asPlainErrors({
     Lock: async (req, call) => {
       const kv = base.as(call);

@@ -15,24 +15,24 @@ export function maintenanceService(
   ctx: ServiceContext,
   alarms: AlarmStore,
 ): ServiceHandlers<typeof etcdserverpb.MaintenanceService> {
-  const s = ctx.server;
+  const m = ctx.member;
   return {
     Status: async () => {
       const errors: string[] = [];
-      if (s.leader === 0n) errors.push('etcdserver: no leader');
+      if (m.leader === 0n) errors.push('etcdserver: no leader');
       for (const a of alarms.list())
         errors.push(`memberID:${a.memberId} alarm:${etcdserverpb.AlarmType$names[a.alarm] ?? a.alarm} `);
-      const me = s.membership.get(s.memberId);
+      const me = ctx.cluster.membership.get(m.memberId);
       return {
-        header: header(ctx, s.store.currentRevision),
+        header: header(ctx, ctx.store.currentRevision),
         version: ctx.version,
-        dbSize: await s.backend.size(),
-        leader: s.leader,
-        raftIndex: s.committedIndex,
-        raftTerm: s.term,
-        raftAppliedIndex: s.appliedIndex,
+        dbSize: await ctx.backend.size(),
+        leader: m.leader,
+        raftIndex: m.committedIndex,
+        raftTerm: m.term,
+        raftAppliedIndex: m.appliedIndex,
         errors,
-        dbSizeInUse: s.backend.sizeInUse(),
+        dbSizeInUse: ctx.backend.sizeInUse(),
         isLearner: me?.isLearner ?? false,
       };
     },
@@ -41,26 +41,26 @@ export function maintenanceService(
       return { alarms: await alarms.handle(req) };
     },
     Defragment: async () => {
-      await s.backend.defragment();
-      return { header: header(ctx, s.store.currentRevision) };
+      await ctx.backend.defragment();
+      return { header: header(ctx, ctx.store.currentRevision) };
     },
     Hash: async () => {
       // A hash of everything the backend holds (etcd: of the whole bolt file), for tests.
-      await s.linearizableRead();
+      await ctx.reads.linearizableRead();
       const t = performance.now();
       let h = 0;
-      for (const db of Object.values(s.backend.dbs)) {
+      for (const db of Object.values(ctx.backend.dbs)) {
         for (const { key, value } of db.getRange()) {
           h = crc32c(h, key);
           h = crc32c(h, value);
         }
       }
-      s.metrics.hashSeconds((performance.now() - t) / 1000);
-      return { header: header(ctx, s.store.currentRevision), hash: h >>> 0 };
+      ctx.metrics.hashSeconds((performance.now() - t) / 1000);
+      return { header: header(ctx, ctx.store.currentRevision), hash: h >>> 0 };
     },
     HashKV: async (req) => {
       try {
-        const r = s.store.hashKV(Number(req.revision));
+        const r = ctx.store.hashKV(Number(req.revision));
         return {
           header: header(ctx, r.revision),
           hash: r.hash >>> 0,
@@ -76,8 +76,8 @@ export function maintenanceService(
       // etcd's format (a bbolt file of etcd's buckets, then the SHA-256 of its bytes in a last
       // message, which etcdctl and etcdutl verify), from one read transaction taken together with
       // the membership and alarms, so writes may go on while it streams.
-      const source = { view: s.backend.readView(), members: s.membership.list(), alarms: alarms.list() };
-      const hdr = header(ctx, s.store.currentRevision);
+      const source = { view: ctx.backend.readView(), members: ctx.cluster.membership.list(), alarms: alarms.list() };
+      const hdr = header(ctx, ctx.store.currentRevision);
       void (async () => {
         const snap = await openEtcdSnapshot(source);
         try {
@@ -111,9 +111,9 @@ export function maintenanceService(
       });
     },
     MoveLeader: async (req) => {
-      if (!s.isLeader) throw etcdError('NotLeader');
-      await s.moveLeader(req.targetID);
-      return { header: header(ctx, s.store.currentRevision) };
+      if (!m.isLeader) throw etcdError('NotLeader');
+      await ctx.cluster.moveLeader(req.targetID);
+      return { header: header(ctx, ctx.store.currentRevision) };
     },
     Downgrade: async () => {
       throw new GrpcStatusError(

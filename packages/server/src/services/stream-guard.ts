@@ -21,7 +21,7 @@ export class StreamGuard {
 
   /** Checks a new stream; false when it was refused (and finished). */
   admit(call: ServerCall<never, never> | AnyCall): boolean {
-    const s = this.ctx.server;
+    const s = this.ctx.member;
     const c = call as AnyCall;
     if (s.isLearner) {
       c.finish(etcdError('NotSupportedForLearner'));
@@ -50,12 +50,12 @@ export class StreamGuard {
 
   private start(): void {
     if (this.timer) return;
-    this.timer = setInterval(() => this.check(), this.ctx.server.leases.electionTimeoutMs);
+    this.timer = setInterval(() => this.check(), this.ctx.leases.electionTimeoutMs);
     this.timer.unref();
   }
 
   private check(): void {
-    if (this.ctx.server.leader === 0n) this.noLeader++;
+    if (this.ctx.member.leader === 0n) this.noLeader++;
     else this.noLeader = 0;
     if (this.noLeader >= MAX_NO_LEADER_COUNT) {
       for (const c of [...this.watched]) c.finish(etcdError('NoLeader'));

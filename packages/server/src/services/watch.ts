@@ -77,14 +77,14 @@ export function watchService(
   guard: StreamGuard,
   authorize?: (call: WatchCall, req: etcdserverpb.WatchCreateRequest) => string | null | Promise<string | null>,
 ): WatchService {
-  const s = ctx.server;
+  const m = ctx.member;
   const hub = new WatchHub({
-    store: s.store,
-    backend: s.backend,
-    clusterId: () => s.clusterId,
-    memberId: () => s.memberId,
-    term: () => s.node.raft.term,
-    counters: s.metrics.watch,
+    store: ctx.store,
+    backend: ctx.backend,
+    clusterId: () => m.clusterId,
+    memberId: () => m.memberId,
+    term: () => m.term,
+    counters: ctx.metrics.watch,
   });
   const opts = {
     progressIntervalMs: ctx.watchProgressNotifyIntervalMs || DEFAULT_PROGRESS_INTERVAL_MS,
@@ -97,7 +97,7 @@ export function watchService(
     for (const w of streams) n += f(w);
     return n;
   };
-  const detachMetrics = s.metrics.attachWatch({
+  const detachMetrics = ctx.metrics.attachWatch({
     watchers: sum((w) => w.watchers.size),
     slowWatchers: sum((w) => w.lagging),
     streams: () => streams.size,
