@@ -27,20 +27,22 @@ export function checkDelete(r: DeleteRangeRequest): void {
   if (r.key.length === 0) throw etcdError('EmptyKey');
 }
 
+/** etcd's checkRequestOp: an op that carries no request (an empty oneof) is "key not found". */
 function checkOp(op: RequestOp, maxTxnOps: number): void {
   if (op.requestRange) checkRange(op.requestRange);
   else if (op.requestPut) checkPut(op.requestPut);
   else if (op.requestDeleteRange) checkDelete(op.requestDeleteRange);
   else if (op.requestTxn) checkTxn(op.requestTxn, maxTxnOps);
+  else throw etcdError('KeyNotFound');
 }
 
+/** etcd's checkTxnRequest: a nested txn may use only the ops its parents left (max-txn-ops minus their widest list). */
 export function checkTxn(r: TxnRequest, maxTxnOps: number): void {
-  if (r.compare.length > maxTxnOps || r.success.length > maxTxnOps || r.failure.length > maxTxnOps) {
-    throw etcdError('TooManyOps');
-  }
+  const opc = Math.max(r.compare.length, r.success.length, r.failure.length);
+  if (opc > maxTxnOps) throw etcdError('TooManyOps');
   for (const c of r.compare) if (c.key.length === 0) throw etcdError('EmptyKey');
-  for (const op of r.success) checkOp(op, maxTxnOps);
-  for (const op of r.failure) checkOp(op, maxTxnOps);
+  for (const op of r.success) checkOp(op, maxTxnOps - opc);
+  for (const op of r.failure) checkOp(op, maxTxnOps - opc);
   checkIntervals(r.success);
   checkIntervals(r.failure);
 }
