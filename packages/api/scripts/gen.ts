@@ -339,7 +339,9 @@ class Emitter {
         encode.push('}');
         decode.push(`case ${tag(2)}: {`);
         decode.push(...decodeOne.map((l) => `  ${l}`));
+        decode.push('  r.enter();');
         decode.push(`  m.${prop}.push(${ref}.decode(r, e));`);
+        decode.push('  r.depth--;');
         decode.push('  break;');
         decode.push('}');
         toJSON.push(
@@ -357,7 +359,9 @@ class Emitter {
         decode.push(`case ${tag(2)}: {`);
         if (inOneof) decode.push(...this.clearOneof(f, scope).map((l) => `  ${l}`));
         decode.push(...decodeOne.map((l) => `  ${l}`));
+        decode.push('  r.enter();');
         decode.push(`  m.${prop} = ${ref}.decode(r, e);`);
+        decode.push('  r.depth--;');
         decode.push('  break;');
         decode.push('}');
         toJSON.push(`if (${acc} != null) o['${f.name}'] = ${ref}.toJSON(${acc});`);

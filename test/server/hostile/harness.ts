@@ -2,10 +2,12 @@
 // memory, a probe client that keeps calling it while an attack runs (and records how long each
 // answer took), and a raw HTTP/2 connection that writes any frame and records what comes back.
 
+import { spawn } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import net from 'node:net';
 import { join } from 'node:path';
 import tls from 'node:tls';
+import { fileURLToPath } from 'node:url';
 import * as grpc from '@grpc/grpc-js';
 import { etcdserverpb } from '@conclave/api';
 import { FrameType, H2Error, HpackEncoder, PREFACE } from '@conclave/h2';
@@ -13,6 +15,8 @@ import { RawClient } from '../../helpers/grpc.js';
 import { makeTestPki, type TestPki } from '../../helpers/pki.js';
 import { startServer, type ServerProcess } from '../../helpers/process.js';
 import { tempDir } from '../../helpers/tmp.js';
+
+const PROBE_CHILD = fileURLToPath(new URL('./probe-child.mjs', import.meta.url));
 
 export type Mode = 'cleartext' | 'tls';
 export const MODES: readonly Mode[] = ['cleartext', 'tls'];
@@ -100,41 +104,44 @@ export interface ProbeReport {
 }
 
 /**
- * Puts and reads a key every `everyMs` on its own connection until stop(); each call's latency and
- * failure is recorded. Calls time out after `timeoutMs` (a failure). Resolves once connected (a
- * first call done), so connection set-up is not counted.
+ * Puts and reads a key every `everyMs` on its own connection, in a child process (an attack generated
+ * in this process must not delay it), until stop(); each call's latency and failure is recorded.
+ * Calls time out after `timeoutMs` (a failure). Resolves once connected (a first call done), so
+ * connection set-up is not counted.
  */
 export async function probe(t: Target, everyMs = 50, timeoutMs = 5000): Promise<{ stop(): Promise<ProbeReport> }> {
-  const c = t.client();
-  await c.unary(
-    etcdserverpb.KVService.Range,
-    { key: Buffer.from('probe/'), serializable: true },
-    { timeoutMs: 20_000 },
-  );
-  const report: ProbeReport = { calls: 0, failures: [], maxMs: 0 };
-  let running = true;
-  const loop = (async () => {
-    let i = 0;
-    while (running) {
-      const start = performance.now();
-      try {
-        const key = `probe/${i++ % 16}`;
-        await c.unary(etcdserverpb.KVService.Put, { key: Buffer.from(key), value: Buffer.from('v') }, { timeoutMs });
-        await c.unary(etcdserverpb.KVService.Range, { key: Buffer.from(key), serializable: true }, { timeoutMs });
-      } catch (e) {
-        report.failures.push(String(e));
-      }
-      report.calls++;
-      report.maxMs = Math.max(report.maxMs, performance.now() - start);
-      await new Promise((r) => setTimeout(r, everyMs));
-    }
-  })();
+  const args = [
+    PROBE_CHILD,
+    t.srv.endpoint,
+    String(everyMs),
+    String(timeoutMs),
+    ...(t.mode === 'tls' ? [testPki().ca] : []),
+  ];
+  const child = spawn(process.execPath, args, { stdio: ['pipe', 'pipe', 'inherit'] });
+  let out = '';
+  child.stdout!.on('data', (d: Buffer) => (out += d.toString()));
+  const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
+  await Promise.race([
+    new Promise<void>((resolve) => {
+      const check = (): void => {
+        if (out.includes('ready\n')) {
+          child.stdout!.off('data', check);
+          resolve();
+        }
+      };
+      child.stdout!.on('data', check);
+    }),
+    exited.then(() => {
+      throw new Error(`the probe exited before it was connected: ${out}`);
+    }),
+  ]);
   return {
     stop: async () => {
-      running = false;
-      await loop;
-      c.close();
-      return report;
+      child.stdin!.end();
+      await exited;
+      const line = out.split('\n').find((l) => l.startsWith('{'));
+      if (!line) throw new Error(`the probe printed no report: ${out}`);
+      return JSON.parse(line) as ProbeReport;
     },
   };
 }

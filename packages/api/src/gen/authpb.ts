@@ -128,7 +128,9 @@ export const User: MessageCodec<User> = {
         case 34: {
           const n = r.length();
           const e = r.pos + n;
+          r.enter();
           m.options = UserAddOptions.decode(r, e);
+          r.depth--;
           break;
         }
         default:
@@ -297,7 +299,9 @@ export const Role: MessageCodec<Role> = {
         case 18: {
           const n = r.length();
           const e = r.pos + n;
+          r.enter();
           m.keyPermission.push(Permission.decode(r, e));
+          r.depth--;
           break;
         }
         default:

@@ -428,13 +428,17 @@ export const RangeResponse: MessageCodec<RangeResponse> = {
         case 10: {
           const n = r.length();
           const e = r.pos + n;
+          r.enter();
           m.header = ResponseHeader.decode(r, e);
+          r.depth--;
           break;
         }
         case 18: {
           const n = r.length();
           const e = r.pos + n;
+          r.enter();
           m.kvs.push(mvccpb.KeyValue.decode(r, e));
+          r.depth--;
           break;
         }
         case 24:
@@ -629,13 +633,17 @@ export const PutResponse: MessageCodec<PutResponse> = {
         case 10: {
           const n = r.length();
           const e = r.pos + n;
+          r.enter();
           m.header = ResponseHeader.decode(r, e);
+          r.depth--;
           break;
         }
         case 18: {
           const n = r.length();
           const e = r.pos + n;
+          r.enter();
           m.prevKv = mvccpb.KeyValue.decode(r, e);
+          r.depth--;
           break;
         }
         default:
@@ -789,7 +797,9 @@ export const DeleteRangeResponse: MessageCodec<DeleteRangeResponse> = {
         case 10: {
           const n = r.length();
           const e = r.pos + n;
+          r.enter();
           m.header = ResponseHeader.decode(r, e);
+          r.depth--;
           break;
         }
         case 16:
@@ -798,7 +808,9 @@ export const DeleteRangeResponse: MessageCodec<DeleteRangeResponse> = {
         case 26: {
           const n = r.length();
           const e = r.pos + n;
+          r.enter();
           m.prevKvs.push(mvccpb.KeyValue.decode(r, e));
+          r.depth--;
           break;
         }
         default:
@@ -883,7 +895,9 @@ export const RequestOp: MessageCodec<RequestOp> = {
           m.requestTxn = undefined;
           const n = r.length();
           const e = r.pos + n;
+          r.enter();
           m.requestRange = RangeRequest.decode(r, e);
+          r.depth--;
           break;
         }
         case 18: {
@@ -892,7 +906,9 @@ export const RequestOp: MessageCodec<RequestOp> = {
           m.requestTxn = undefined;
           const n = r.length();
           const e = r.pos + n;
+          r.enter();
           m.requestPut = PutRequest.decode(r, e);
+          r.depth--;
           break;
         }
         case 26: {
@@ -901,7 +917,9 @@ export const RequestOp: MessageCodec<RequestOp> = {
           m.requestTxn = undefined;
           const n = r.length();
           const e = r.pos + n;
+          r.enter();
           m.requestDeleteRange = DeleteRangeRequest.decode(r, e);
+          r.depth--;
           break;
         }
         case 34: {
@@ -910,7 +928,9 @@ export const RequestOp: MessageCodec<RequestOp> = {
           m.requestDeleteRange = undefined;
           const n = r.length();
           const e = r.pos + n;
+          r.enter();
           m.requestTxn = TxnRequest.decode(r, e);
+          r.depth--;
           break;
         }
         default:
@@ -996,7 +1016,9 @@ export const ResponseOp: MessageCodec<ResponseOp> = {
           m.responseTxn = undefined;
           const n = r.length();
           const e = r.pos + n;
+          r.enter();
           m.responseRange = RangeResponse.decode(r, e);
+          r.depth--;
           break;
         }
         case 18: {
@@ -1005,7 +1027,9 @@ export const ResponseOp: MessageCodec<ResponseOp> = {
           m.responseTxn = undefined;
           const n = r.length();
           const e = r.pos + n;
+          r.enter();
           m.responsePut = PutResponse.decode(r, e);
+          r.depth--;
           break;
         }
         case 26: {
@@ -1014,7 +1038,9 @@ export const ResponseOp: MessageCodec<ResponseOp> = {
           m.responseTxn = undefined;
           const n = r.length();
           const e = r.pos + n;
+          r.enter();
           m.responseDeleteRange = DeleteRangeResponse.decode(r, e);
+          r.depth--;
           break;
         }
         case 34: {
@@ -1023,7 +1049,9 @@ export const ResponseOp: MessageCodec<ResponseOp> = {
           m.responseDeleteRange = undefined;
           const n = r.length();
           const e = r.pos + n;
+          r.enter();
           m.responseTxn = TxnResponse.decode(r, e);
+          r.depth--;
           break;
         }
         default:
@@ -1311,19 +1339,25 @@ export const TxnRequest: MessageCodec<TxnRequest> = {
         case 10: {
           const n = r.length();
           const e = r.pos + n;
+          r.enter();
           m.compare.push(Compare.decode(r, e));
+          r.depth--;
           break;
         }
         case 18: {
           const n = r.length();
           const e = r.pos + n;
+          r.enter();
           m.success.push(RequestOp.decode(r, e));
+          r.depth--;
           break;
         }
         case 26: {
           const n = r.length();
           const e = r.pos + n;
+          r.enter();
           m.failure.push(RequestOp.decode(r, e));
+          r.depth--;
           break;
         }
         default:
@@ -1399,7 +1433,9 @@ export const TxnResponse: MessageCodec<TxnResponse> = {
         case 10: {
           const n = r.length();
           const e = r.pos + n;
+          r.enter();
           m.header = ResponseHeader.decode(r, e);
+          r.depth--;
           break;
         }
         case 16:
@@ -1408,7 +1444,9 @@ export const TxnResponse: MessageCodec<TxnResponse> = {
         case 26: {
           const n = r.length();
           const e = r.pos + n;
+          r.enter();
           m.responses.push(ResponseOp.decode(r, e));
+          r.depth--;
           break;
         }
         default:
@@ -1535,7 +1573,9 @@ export const CompactionResponse: MessageCodec<CompactionResponse> = {
         case 10: {
           const n = r.length();
           const e = r.pos + n;
+          r.enter();
           m.header = ResponseHeader.decode(r, e);
+          r.depth--;
           break;
         }
         default:
@@ -1607,7 +1647,9 @@ export const WatchRequest: MessageCodec<WatchRequest> = {
           m.progressRequest = undefined;
           const n = r.length();
           const e = r.pos + n;
+          r.enter();
           m.createRequest = WatchCreateRequest.decode(r, e);
+          r.depth--;
           break;
         }
         case 18: {
@@ -1615,7 +1657,9 @@ export const WatchRequest: MessageCodec<WatchRequest> = {
           m.progressRequest = undefined;
           const n = r.length();
           const e = r.pos + n;
+          r.enter();
           m.cancelRequest = WatchCancelRequest.decode(r, e);
+          r.depth--;
           break;
         }
         case 26: {
@@ -1623,7 +1667,9 @@ export const WatchRequest: MessageCodec<WatchRequest> = {
           m.cancelRequest = undefined;
           const n = r.length();
           const e = r.pos + n;
+          r.enter();
           m.progressRequest = WatchProgressRequest.decode(r, e);
+          r.depth--;
           break;
         }
         default:
@@ -1994,7 +2040,9 @@ export const WatchResponse: MessageCodec<WatchResponse> = {
         case 10: {
           const n = r.length();
           const e = r.pos + n;
+          r.enter();
           m.header = ResponseHeader.decode(r, e);
+          r.depth--;
           break;
         }
         case 16:
@@ -2018,7 +2066,9 @@ export const WatchResponse: MessageCodec<WatchResponse> = {
         case 90: {
           const n = r.length();
           const e = r.pos + n;
+          r.enter();
           m.events.push(mvccpb.Event.decode(r, e));
+          r.depth--;
           break;
         }
         default:
@@ -2179,7 +2229,9 @@ export const LeaseGrantResponse: MessageCodec<LeaseGrantResponse> = {
         case 10: {
           const n = r.length();
           const e = r.pos + n;
+          r.enter();
           m.header = ResponseHeader.decode(r, e);
+          r.depth--;
           break;
         }
         case 16:
@@ -2304,7 +2356,9 @@ export const LeaseRevokeResponse: MessageCodec<LeaseRevokeResponse> = {
         case 10: {
           const n = r.length();
           const e = r.pos + n;
+          r.enter();
           m.header = ResponseHeader.decode(r, e);
+          r.depth--;
           break;
         }
         default:
@@ -2428,7 +2482,9 @@ export const LeaseCheckpointRequest: MessageCodec<LeaseCheckpointRequest> = {
         case 10: {
           const n = r.length();
           const e = r.pos + n;
+          r.enter();
           m.checkpoints.push(LeaseCheckpoint.decode(r, e));
+          r.depth--;
           break;
         }
         default:
@@ -2484,7 +2540,9 @@ export const LeaseCheckpointResponse: MessageCodec<LeaseCheckpointResponse> = {
         case 10: {
           const n = r.length();
           const e = r.pos + n;
+          r.enter();
           m.header = ResponseHeader.decode(r, e);
+          r.depth--;
           break;
         }
         default:
@@ -2610,7 +2668,9 @@ export const LeaseKeepAliveResponse: MessageCodec<LeaseKeepAliveResponse> = {
         case 10: {
           const n = r.length();
           const e = r.pos + n;
+          r.enter();
           m.header = ResponseHeader.decode(r, e);
+          r.depth--;
           break;
         }
         case 16:
@@ -2775,7 +2835,9 @@ export const LeaseTimeToLiveResponse: MessageCodec<LeaseTimeToLiveResponse> = {
         case 10: {
           const n = r.length();
           const e = r.pos + n;
+          r.enter();
           m.header = ResponseHeader.decode(r, e);
+          r.depth--;
           break;
         }
         case 16:
@@ -2954,13 +3016,17 @@ export const LeaseLeasesResponse: MessageCodec<LeaseLeasesResponse> = {
         case 10: {
           const n = r.length();
           const e = r.pos + n;
+          r.enter();
           m.header = ResponseHeader.decode(r, e);
+          r.depth--;
           break;
         }
         case 18: {
           const n = r.length();
           const e = r.pos + n;
+          r.enter();
           m.leases.push(LeaseStatus.decode(r, e));
+          r.depth--;
           break;
         }
         default:
@@ -3203,19 +3269,25 @@ export const MemberAddResponse: MessageCodec<MemberAddResponse> = {
         case 10: {
           const n = r.length();
           const e = r.pos + n;
+          r.enter();
           m.header = ResponseHeader.decode(r, e);
+          r.depth--;
           break;
         }
         case 18: {
           const n = r.length();
           const e = r.pos + n;
+          r.enter();
           m.member = Member.decode(r, e);
+          r.depth--;
           break;
         }
         case 26: {
           const n = r.length();
           const e = r.pos + n;
+          r.enter();
           m.members.push(Member.decode(r, e));
+          r.depth--;
           break;
         }
         default:
@@ -3337,13 +3409,17 @@ export const MemberRemoveResponse: MessageCodec<MemberRemoveResponse> = {
         case 10: {
           const n = r.length();
           const e = r.pos + n;
+          r.enter();
           m.header = ResponseHeader.decode(r, e);
+          r.depth--;
           break;
         }
         case 18: {
           const n = r.length();
           const e = r.pos + n;
+          r.enter();
           m.members.push(Member.decode(r, e));
+          r.depth--;
           break;
         }
         default:
@@ -3476,13 +3552,17 @@ export const MemberUpdateResponse: MessageCodec<MemberUpdateResponse> = {
         case 10: {
           const n = r.length();
           const e = r.pos + n;
+          r.enter();
           m.header = ResponseHeader.decode(r, e);
+          r.depth--;
           break;
         }
         case 18: {
           const n = r.length();
           const e = r.pos + n;
+          r.enter();
           m.members.push(Member.decode(r, e));
+          r.depth--;
           break;
         }
         default:
@@ -3602,13 +3682,17 @@ export const MemberListResponse: MessageCodec<MemberListResponse> = {
         case 10: {
           const n = r.length();
           const e = r.pos + n;
+          r.enter();
           m.header = ResponseHeader.decode(r, e);
+          r.depth--;
           break;
         }
         case 18: {
           const n = r.length();
           const e = r.pos + n;
+          r.enter();
           m.members.push(Member.decode(r, e));
+          r.depth--;
           break;
         }
         default:
@@ -3728,13 +3812,17 @@ export const MemberPromoteResponse: MessageCodec<MemberPromoteResponse> = {
         case 10: {
           const n = r.length();
           const e = r.pos + n;
+          r.enter();
           m.header = ResponseHeader.decode(r, e);
+          r.depth--;
           break;
         }
         case 18: {
           const n = r.length();
           const e = r.pos + n;
+          r.enter();
           m.members.push(Member.decode(r, e));
+          r.depth--;
           break;
         }
         default:
@@ -3962,13 +4050,17 @@ export const AlarmResponse: MessageCodec<AlarmResponse> = {
         case 10: {
           const n = r.length();
           const e = r.pos + n;
+          r.enter();
           m.header = ResponseHeader.decode(r, e);
+          r.depth--;
           break;
         }
         case 18: {
           const n = r.length();
           const e = r.pos + n;
+          r.enter();
           m.alarms.push(AlarmMember.decode(r, e));
+          r.depth--;
           break;
         }
         default:
@@ -4119,7 +4211,9 @@ export const DowngradeResponse: MessageCodec<DowngradeResponse> = {
         case 10: {
           const n = r.length();
           const e = r.pos + n;
+          r.enter();
           m.header = ResponseHeader.decode(r, e);
+          r.depth--;
           break;
         }
         case 18:
@@ -4295,7 +4389,9 @@ export const StatusResponse: MessageCodec<StatusResponse> = {
         case 10: {
           const n = r.length();
           const e = r.pos + n;
+          r.enter();
           m.header = ResponseHeader.decode(r, e);
+          r.depth--;
           break;
         }
         case 18:
@@ -4438,7 +4534,9 @@ export const DefragmentResponse: MessageCodec<DefragmentResponse> = {
         case 10: {
           const n = r.length();
           const e = r.pos + n;
+          r.enter();
           m.header = ResponseHeader.decode(r, e);
+          r.depth--;
           break;
         }
         default:
@@ -4544,7 +4642,9 @@ export const HashResponse: MessageCodec<HashResponse> = {
         case 10: {
           const n = r.length();
           const e = r.pos + n;
+          r.enter();
           m.header = ResponseHeader.decode(r, e);
+          r.depth--;
           break;
         }
         case 16:
@@ -4676,7 +4776,9 @@ export const HashKVResponse: MessageCodec<HashKVResponse> = {
         case 10: {
           const n = r.length();
           const e = r.pos + n;
+          r.enter();
           m.header = ResponseHeader.decode(r, e);
+          r.depth--;
           break;
         }
         case 16:
@@ -4802,7 +4904,9 @@ export const SnapshotResponse: MessageCodec<SnapshotResponse> = {
         case 10: {
           const n = r.length();
           const e = r.pos + n;
+          r.enter();
           m.header = ResponseHeader.decode(r, e);
+          r.depth--;
           break;
         }
         case 16:
@@ -4922,7 +5026,9 @@ export const MoveLeaderResponse: MessageCodec<MoveLeaderResponse> = {
         case 10: {
           const n = r.length();
           const e = r.pos + n;
+          r.enter();
           m.header = ResponseHeader.decode(r, e);
+          r.depth--;
           break;
         }
         default:
@@ -5020,7 +5126,9 @@ export const AuthEnableResponse: MessageCodec<AuthEnableResponse> = {
         case 10: {
           const n = r.length();
           const e = r.pos + n;
+          r.enter();
           m.header = ResponseHeader.decode(r, e);
+          r.depth--;
           break;
         }
         default:
@@ -5118,7 +5226,9 @@ export const AuthDisableResponse: MessageCodec<AuthDisableResponse> = {
         case 10: {
           const n = r.length();
           const e = r.pos + n;
+          r.enter();
           m.header = ResponseHeader.decode(r, e);
+          r.depth--;
           break;
         }
         default:
@@ -5232,7 +5342,9 @@ export const AuthStatusResponse: MessageCodec<AuthStatusResponse> = {
         case 10: {
           const n = r.length();
           const e = r.pos + n;
+          r.enter();
           m.header = ResponseHeader.decode(r, e);
+          r.depth--;
           break;
         }
         case 16:
@@ -5371,7 +5483,9 @@ export const AuthenticateResponse: MessageCodec<AuthenticateResponse> = {
         case 10: {
           const n = r.length();
           const e = r.pos + n;
+          r.enter();
           m.header = ResponseHeader.decode(r, e);
+          r.depth--;
           break;
         }
         case 18:
@@ -5463,7 +5577,9 @@ export const AuthUserAddRequest: MessageCodec<AuthUserAddRequest> = {
         case 26: {
           const n = r.length();
           const e = r.pos + n;
+          r.enter();
           m.options = authpb.UserAddOptions.decode(r, e);
+          r.depth--;
           break;
         }
         case 34:
@@ -5528,7 +5644,9 @@ export const AuthUserAddResponse: MessageCodec<AuthUserAddResponse> = {
         case 10: {
           const n = r.length();
           const e = r.pos + n;
+          r.enter();
           m.header = ResponseHeader.decode(r, e);
+          r.depth--;
           break;
         }
         default:
@@ -5645,7 +5763,9 @@ export const AuthUserGetResponse: MessageCodec<AuthUserGetResponse> = {
         case 10: {
           const n = r.length();
           const e = r.pos + n;
+          r.enter();
           m.header = ResponseHeader.decode(r, e);
+          r.depth--;
           break;
         }
         case 18:
@@ -5756,7 +5876,9 @@ export const AuthUserListResponse: MessageCodec<AuthUserListResponse> = {
         case 10: {
           const n = r.length();
           const e = r.pos + n;
+          r.enter();
           m.header = ResponseHeader.decode(r, e);
+          r.depth--;
           break;
         }
         case 18:
@@ -5871,7 +5993,9 @@ export const AuthUserDeleteResponse: MessageCodec<AuthUserDeleteResponse> = {
         case 10: {
           const n = r.length();
           const e = r.pos + n;
+          r.enter();
           m.header = ResponseHeader.decode(r, e);
+          r.depth--;
           break;
         }
         default:
@@ -6007,7 +6131,9 @@ export const AuthUserChangePasswordResponse: MessageCodec<AuthUserChangePassword
         case 10: {
           const n = r.length();
           const e = r.pos + n;
+          r.enter();
           m.header = ResponseHeader.decode(r, e);
+          r.depth--;
           break;
         }
         default:
@@ -6130,7 +6256,9 @@ export const AuthUserGrantRoleResponse: MessageCodec<AuthUserGrantRoleResponse> 
         case 10: {
           const n = r.length();
           const e = r.pos + n;
+          r.enter();
           m.header = ResponseHeader.decode(r, e);
+          r.depth--;
           break;
         }
         default:
@@ -6253,7 +6381,9 @@ export const AuthUserRevokeRoleResponse: MessageCodec<AuthUserRevokeRoleResponse
         case 10: {
           const n = r.length();
           const e = r.pos + n;
+          r.enter();
           m.header = ResponseHeader.decode(r, e);
+          r.depth--;
           break;
         }
         default:
@@ -6363,7 +6493,9 @@ export const AuthRoleAddResponse: MessageCodec<AuthRoleAddResponse> = {
         case 10: {
           const n = r.length();
           const e = r.pos + n;
+          r.enter();
           m.header = ResponseHeader.decode(r, e);
+          r.depth--;
           break;
         }
         default:
@@ -6480,13 +6612,17 @@ export const AuthRoleGetResponse: MessageCodec<AuthRoleGetResponse> = {
         case 10: {
           const n = r.length();
           const e = r.pos + n;
+          r.enter();
           m.header = ResponseHeader.decode(r, e);
+          r.depth--;
           break;
         }
         case 18: {
           const n = r.length();
           const e = r.pos + n;
+          r.enter();
           m.perm.push(authpb.Permission.decode(r, e));
+          r.depth--;
           break;
         }
         default:
@@ -6594,7 +6730,9 @@ export const AuthRoleListResponse: MessageCodec<AuthRoleListResponse> = {
         case 10: {
           const n = r.length();
           const e = r.pos + n;
+          r.enter();
           m.header = ResponseHeader.decode(r, e);
+          r.depth--;
           break;
         }
         case 18:
@@ -6708,7 +6846,9 @@ export const AuthRoleDeleteResponse: MessageCodec<AuthRoleDeleteResponse> = {
         case 10: {
           const n = r.length();
           const e = r.pos + n;
+          r.enter();
           m.header = ResponseHeader.decode(r, e);
+          r.depth--;
           break;
         }
         default:
@@ -6776,7 +6916,9 @@ export const AuthRoleGrantPermissionRequest: MessageCodec<AuthRoleGrantPermissio
         case 18: {
           const n = r.length();
           const e = r.pos + n;
+          r.enter();
           m.perm = authpb.Permission.decode(r, e);
+          r.depth--;
           break;
         }
         default:
@@ -6834,7 +6976,9 @@ export const AuthRoleGrantPermissionResponse: MessageCodec<AuthRoleGrantPermissi
         case 10: {
           const n = r.length();
           const e = r.pos + n;
+          r.enter();
           m.header = ResponseHeader.decode(r, e);
+          r.depth--;
           break;
         }
         default:
@@ -6970,7 +7114,9 @@ export const AuthRoleRevokePermissionResponse: MessageCodec<AuthRoleRevokePermis
         case 10: {
           const n = r.length();
           const e = r.pos + n;
+          r.enter();
           m.header = ResponseHeader.decode(r, e);
+          r.depth--;
           break;
         }
         default:

@@ -194,13 +194,17 @@ export const Event: MessageCodec<Event> = {
         case 18: {
           const n = r.length();
           const e = r.pos + n;
+          r.enter();
           m.kv = KeyValue.decode(r, e);
+          r.depth--;
           break;
         }
         case 26: {
           const n = r.length();
           const e = r.pos + n;
+          r.enter();
           m.prevKv = KeyValue.decode(r, e);
+          r.depth--;
           break;
         }
         default:

@@ -130,13 +130,17 @@ export const CampaignResponse: MessageCodec<CampaignResponse> = {
         case 10: {
           const n = r.length();
           const e = r.pos + n;
+          r.enter();
           m.header = etcdserverpb.ResponseHeader.decode(r, e);
+          r.depth--;
           break;
         }
         case 18: {
           const n = r.length();
           const e = r.pos + n;
+          r.enter();
           m.leader = LeaderKey.decode(r, e);
+          r.depth--;
           break;
         }
         default:
@@ -349,13 +353,17 @@ export const LeaderResponse: MessageCodec<LeaderResponse> = {
         case 10: {
           const n = r.length();
           const e = r.pos + n;
+          r.enter();
           m.header = etcdserverpb.ResponseHeader.decode(r, e);
+          r.depth--;
           break;
         }
         case 18: {
           const n = r.length();
           const e = r.pos + n;
+          r.enter();
           m.kv = mvccpb.KeyValue.decode(r, e);
+          r.depth--;
           break;
         }
         default:
@@ -414,7 +422,9 @@ export const ResignRequest: MessageCodec<ResignRequest> = {
         case 10: {
           const n = r.length();
           const e = r.pos + n;
+          r.enter();
           m.leader = LeaderKey.decode(r, e);
+          r.depth--;
           break;
         }
         default:
@@ -470,7 +480,9 @@ export const ResignResponse: MessageCodec<ResignResponse> = {
         case 10: {
           const n = r.length();
           const e = r.pos + n;
+          r.enter();
           m.header = etcdserverpb.ResponseHeader.decode(r, e);
+          r.depth--;
           break;
         }
         default:
@@ -535,7 +547,9 @@ export const ProclaimRequest: MessageCodec<ProclaimRequest> = {
         case 10: {
           const n = r.length();
           const e = r.pos + n;
+          r.enter();
           m.leader = LeaderKey.decode(r, e);
+          r.depth--;
           break;
         }
         case 18:
@@ -596,7 +610,9 @@ export const ProclaimResponse: MessageCodec<ProclaimResponse> = {
         case 10: {
           const n = r.length();
           const e = r.pos + n;
+          r.enter();
           m.header = etcdserverpb.ResponseHeader.decode(r, e);
+          r.depth--;
           break;
         }
         default:

@@ -116,7 +116,9 @@ export const LockResponse: MessageCodec<LockResponse> = {
         case 10: {
           const n = r.length();
           const e = r.pos + n;
+          r.enter();
           m.header = etcdserverpb.ResponseHeader.decode(r, e);
+          r.depth--;
           break;
         }
         case 18:
@@ -231,7 +233,9 @@ export const UnlockResponse: MessageCodec<UnlockResponse> = {
         case 10: {
           const n = r.length();
           const e = r.pos + n;
+          r.enter();
           m.header = etcdserverpb.ResponseHeader.decode(r, e);
+          r.depth--;
           break;
         }
         default:

@@ -48,8 +48,16 @@ export function goQuoteChar(c: number): string {
 
 class Eof extends Error {}
 
+/**
+ * Nesting depth beyond which a value is refused with Go's "exceeded max depth". Go allows 10,000; this
+ * recursive reader stays within V8's stack by stopping at 1,000, far above any etcd request (a Txn
+ * nested as deep as --max-txn-ops allows is about 4 levels per Txn).
+ */
+export const MAX_JSON_DEPTH = 1000;
+
 class Scanner {
   i = 0;
+  private depth = 0;
   constructor(readonly b: Buffer) {}
 
   fail(context: string): never {
@@ -79,12 +87,18 @@ class Scanner {
     return this.fail('looking for beginning of value');
   }
 
+  private enter(): void {
+    if (++this.depth > MAX_JSON_DEPTH) throw new JsonDecodeError('exceeded max depth');
+  }
+
   object(): Record<string, unknown> {
+    this.enter();
     const o = Object.create(null) as Record<string, unknown>;
     this.i++; // {
     this.skipSpace();
     if (this.peek() === 0x7d) {
       this.i++;
+      this.depth--;
       return o;
     }
     for (;;) {
@@ -103,6 +117,7 @@ class Scanner {
       }
       if (c === 0x7d) {
         this.i++;
+        this.depth--;
         return o;
       }
       this.fail('after object key:value pair');
@@ -110,11 +125,13 @@ class Scanner {
   }
 
   array(): unknown[] {
+    this.enter();
     const a: unknown[] = [];
     this.i++; // [
     this.skipSpace();
     if (this.peek() === 0x5d) {
       this.i++;
+      this.depth--;
       return a;
     }
     for (;;) {
@@ -127,6 +144,7 @@ class Scanner {
       }
       if (c === 0x5d) {
         this.i++;
+        this.depth--;
         return a;
       }
       this.fail('after array element');

@@ -8,16 +8,30 @@ export class DecodeError extends Error {
 
 const utf8 = new TextDecoder('utf-8');
 
+/**
+ * Messages nested deeper than this are refused. Decoding recurses once per level; protobuf-go stops
+ * at 10,000, which would overflow V8's stack here. The only recursive etcd message is a Txn inside a
+ * Txn (two levels each), and etcd's Txn check bounds its useful depth by --max-txn-ops (128).
+ */
+export const MAX_DECODE_DEPTH = 1000;
+
 /** Reads protobuf wire format from a byte array between `pos` and `end`; the generated codecs' `decode` methods take one. Reading past `end` throws {@link DecodeError}. */
 export class Reader {
   readonly buf: Uint8Array;
   pos: number;
   readonly end: number;
+  /** Nesting depth of the message being decoded (generated decoders count it with enter()). */
+  depth = 0;
 
   constructor(buf: Uint8Array, pos = 0, end = buf.length) {
     this.buf = buf;
     this.pos = pos;
     this.end = end;
+  }
+
+  /** A nested message starts (the generated decoder decrements `depth` when it ends). */
+  enter(): void {
+    if (++this.depth > MAX_DECODE_DEPTH) throw new DecodeError('protobuf: exceeded maximum recursion depth');
   }
 
   private truncated(): never {
@@ -195,11 +209,16 @@ export class Reader {
         this.pos += 4;
         return;
       case 3:
-        for (;;) {
+        // A group, skipped to its end marker; groups nested in it counted without recursing.
+        for (let open = 1; open > 0; ) {
           const t = this.uint32();
-          if ((t & 7) === 4) return;
-          this.skip(t & 7);
+          const wt = t & 7;
+          if (wt === 4) open--;
+          else if (wt === 3) {
+            if (++open > MAX_DECODE_DEPTH) throw new DecodeError('protobuf: exceeded maximum recursion depth');
+          } else this.skip(wt);
         }
+        return;
       default:
         throw new DecodeError(`protobuf: invalid wire type ${wireType}`);
     }

@@ -190,7 +190,7 @@ export const FLAGS: readonly FlagSpec[] = [
     'uint32',
     '4294967295',
     'Maximum concurrent streams that each client can open at a time.',
-    { ...M, hd: q('math.MaxUint32') },
+    { ...M, ...I, hd: q('math.MaxUint32') },
   ),
   f(
     'grpc-keepalive-min-time',

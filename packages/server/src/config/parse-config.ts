@@ -369,6 +369,7 @@ function build(st: State, logLevel: ServerConfig['logLevel'], configFile: string
     quotaBackendBytes: quota < 0 ? null : quota === 0 ? DEFAULT_QUOTA_BYTES : quota,
     maxTxnOps: st.num('max-txn-ops'),
     maxRequestBytes: st.num('max-request-bytes'),
+    maxConcurrentStreams: st.num('max-concurrent-streams'),
     autoCompaction,
     clientTls: {
       certFile: st.str('cert-file'),

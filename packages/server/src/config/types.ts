@@ -73,6 +73,8 @@ export interface ServerConfig {
   readonly quotaBackendBytes: number | null;
   readonly maxTxnOps: number;
   readonly maxRequestBytes: number;
+  /** --max-concurrent-streams (SETTINGS_MAX_CONCURRENT_STREAMS); etcd's default math.MaxUint32 means Conclave's 1000. */
+  readonly maxConcurrentStreams: number;
   readonly autoCompaction: AutoCompactionConfig;
 
   readonly clientTls: TlsConfig;

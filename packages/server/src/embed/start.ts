@@ -29,6 +29,7 @@ import type { Member } from '../etcdserver/membership.js';
 import { EtcdServer } from '../etcdserver/server.js';
 import { layout } from '../etcdserver/bootstrap.js';
 import { GrpcServer } from '../transport/grpc-server.js';
+import { effectiveMaxStreams } from '../transport/h2/limits.js';
 import { listenUrl, nodeHttp2, type BoundListener, type ListenOptions } from '../transport/listener.js';
 import { createRouter } from '../http/router.js';
 import { registerServices } from '../services/index.js';
@@ -301,6 +302,7 @@ export async function startMember(cfg: ServerConfig, opts: { logger?: Logger } =
   grpc = new GrpcServer({
     maxRecvBytes: cfg.maxRequestBytes + GRPC_OVERHEAD_BYTES,
     http: router,
+    limits: { maxConcurrentStreams: effectiveMaxStreams(cfg.maxConcurrentStreams) },
     onError: (err) =>
       logger.warn('closed a client connection or request after an internal error', {
         error: (err as Error)?.stack ?? String(err),

@@ -109,40 +109,62 @@ export function gatewayRoute(path: string): string | undefined {
   return m ? ROUTES[m[1]!] : undefined;
 }
 
-/** Splits a byte stream into consecutive JSON values (objects separated by whitespace or nothing). */
-class JsonStreamSplitter {
-  private buf = '';
+/**
+ * Splits a text stream into consecutive JSON objects (separated by whitespace or nothing). Each chunk
+ * is scanned once, with the scanning state carried over: the cost is linear in the input however it
+ * is chunked (re-scanning the buffer per chunk cost 43 CPU-s for an unterminated 16 MiB body).
+ */
+export class JsonStreamSplitter {
+  private depth = 0;
+  private inStr = false;
+  private escaped = false;
+  /** The pieces of the object being read, from its opening brace. */
+  private parts: string[] = [];
+  private size = 0;
+
+  /** @param maxBytes the largest object accepted (a longer one throws TooLargeError) */
+  constructor(private readonly maxBytes: number) {}
+
   push(chunk: string): unknown[] {
-    this.buf += chunk;
     const out: unknown[] = [];
-    let depth = 0;
-    let inStr = false;
-    let start = -1;
-    for (let i = 0; i < this.buf.length; i++) {
-      const c = this.buf[i];
-      if (inStr) {
-        if (c === '\\') i++;
-        else if (c === '"') inStr = false;
+    let start = this.depth > 0 ? 0 : -1;
+    for (let i = 0; i < chunk.length; i++) {
+      const c = chunk.charCodeAt(i);
+      if (this.inStr) {
+        if (this.escaped) this.escaped = false;
+        else if (c === 0x5c) this.escaped = true;
+        else if (c === 0x22) this.inStr = false;
         continue;
       }
-      if (c === '"') inStr = true;
-      else if (c === '{') {
-        if (depth === 0) start = i;
-        depth++;
-      } else if (c === '}') {
-        depth--;
-        if (depth === 0 && start >= 0) {
-          out.push(decodeFirstValue(this.buf.slice(start, i + 1)));
-          this.buf = this.buf.slice(i + 1);
-          i = -1;
+      if (c === 0x22) this.inStr = true;
+      else if (c === 0x7b) {
+        if (this.depth === 0) start = i;
+        this.depth++;
+      } else if (c === 0x7d && this.depth > 0) {
+        this.depth--;
+        if (this.depth === 0 && start >= 0) {
+          this.parts.push(chunk.slice(start, i + 1));
+          const text = this.parts.join('');
+          this.parts = [];
+          this.size = 0;
           start = -1;
+          out.push(decodeFirstValue(text));
         }
       }
     }
+    if (this.depth > 0 && start >= 0) {
+      this.size += chunk.length - start;
+      if (this.size > this.maxBytes) throw new TooLargeError(this.maxBytes);
+      this.parts.push(chunk.slice(start));
+    }
     return out;
   }
-  rest(): string {
-    return this.buf.trim();
+}
+
+/** A gateway request body beyond the gRPC receive limit (what etcd's gateway would get from gRPC). */
+class TooLargeError extends GrpcStatusError {
+  constructor(max: number) {
+    super(GrpcCode.RESOURCE_EXHAUSTED, `grpc: received message larger than max (${max + 1} vs. ${max})`);
   }
 }
 
@@ -247,7 +269,8 @@ export function serveGateway(grpc: GrpcServer, rpcPath: string, req: Req, res: R
   const { desc } = reg;
   const streaming = desc.requestStream || desc.responseStream;
   const call = new GatewayCall<unknown, unknown>(req, res, desc.responseType, streaming);
-  const splitter = new JsonStreamSplitter();
+  const maxBytes = grpc.maxRecvBytes;
+  const splitter = new JsonStreamSplitter(maxBytes);
   const decode = (json: unknown): unknown => desc.requestType.fromJSON(json);
 
   if (desc.requestStream) {
@@ -257,7 +280,8 @@ export function serveGateway(grpc: GrpcServer, rpcPath: string, req: Req, res: R
       try {
         for (const obj of splitter.push(chunk)) call.onMessage(decode(obj));
       } catch (e) {
-        call.finish(new GrpcStatusError(GrpcCode.INVALID_ARGUMENT, (e as Error).message));
+        call.finish(e instanceof GrpcStatusError ? e : new GrpcStatusError(GrpcCode.INVALID_ARGUMENT, (e as Error).message));
+        req.destroy();
       }
     });
     req.on('end', () => call.onHalfClose());
@@ -265,10 +289,22 @@ export function serveGateway(grpc: GrpcServer, rpcPath: string, req: Req, res: R
   }
 
   const chunks: Buffer[] = [];
+  let size = 0;
+  let tooLarge = false;
   req.on('data', (chunk: Buffer) => {
+    if (tooLarge) return;
+    size += chunk.length;
+    if (size > maxBytes) {
+      // The body is not kept beyond the limit; the answer goes out at once.
+      tooLarge = true;
+      chunks.length = 0;
+      call.finish(new TooLargeError(maxBytes));
+      return;
+    }
     chunks.push(chunk);
   });
   req.on('end', () => {
+    if (tooLarge) return;
     let msg: unknown;
     try {
       // As grpc-gateway: the first JSON value, read by Go's rules (an empty body is an empty request)

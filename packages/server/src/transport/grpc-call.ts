@@ -1,7 +1,7 @@
 // One gRPC call on an HTTP/2 stream: request-message framing in, response framing + status out.
 // Lean by design (see DESIGN.md: grpc-js's server costs two thirds of the unary throughput here).
 
-import { gunzipSync, inflateSync } from 'node:zlib';
+import { gunzipSync } from 'node:zlib';
 import { GrpcCode, GrpcStatusError, Reader, sharedWriter, type MessageCodec, type PartialMessage } from '@conclave/api';
 import type { ServerCall } from './call.js';
 import type { H2Stream } from './h2/stream.js';
@@ -94,7 +94,13 @@ export class GrpcCall<Req, Res> implements ServerCall<Req, Res> {
   private controller: AbortController | null = null;
   private cancelCallbacks: Array<(reason: unknown) => void> | null = null;
   private cancelReason: unknown = undefined;
-  private pending: Buffer | null = null;
+  /** The body of a message split across chunks, allocated at its declared size; `partialLen` filled. */
+  private partial: Buffer | null = null;
+  private partialLen = 0;
+  private partialFlag = 0;
+  /** A 5-byte message prefix split across chunks. */
+  private prefix: Buffer | null = null;
+  private prefixLen = 0;
   private headersSent = false;
   private finished = false;
   private deadlineTimer: NodeJS.Timeout | null = null;
@@ -180,12 +186,46 @@ export class GrpcCall<Req, Res> implements ServerCall<Req, Res> {
     if (this.controller && !this.controller.signal.aborted) this.controller.abort(reason);
   }
 
+  /**
+   * Request bytes off the wire, in chunks of any size. A message that arrives whole in one chunk is
+   * decoded in place; one split across chunks is copied once into a buffer of its declared size
+   * (checked against the limit first), so assembling it costs time linear in its size however small
+   * the chunks are.
+   */
   private onData(chunk: Buffer): void {
-    let buf = this.pending ? Buffer.concat([this.pending, chunk]) : chunk;
-    this.pending = null;
-    while (!this.finished) {
-      if (buf.length < 5) break;
-      const len = buf.readUInt32BE(1);
+    let off = 0;
+    const n = chunk.length;
+    while (off < n && !this.finished) {
+      const msg = this.partial;
+      if (msg !== null) {
+        const take = Math.min(msg.length - this.partialLen, n - off);
+        chunk.copy(msg, this.partialLen, off, off + take);
+        this.partialLen += take;
+        off += take;
+        if (this.partialLen < msg.length) break;
+        this.partial = null;
+        this.stream.setBuffered(0);
+        this.deliver(this.partialFlag, msg);
+        continue;
+      }
+      let flag: number;
+      let len: number;
+      if (this.prefixLen === 0 && n - off >= 5) {
+        flag = chunk[off]!;
+        len = chunk.readUInt32BE(off + 1);
+        off += 5;
+      } else {
+        // A prefix split across chunks.
+        const prefix = (this.prefix ??= Buffer.alloc(5));
+        const take = Math.min(5 - this.prefixLen, n - off);
+        chunk.copy(prefix, this.prefixLen, off, off + take);
+        this.prefixLen += take;
+        off += take;
+        if (this.prefixLen < 5) break;
+        this.prefixLen = 0;
+        flag = prefix[0]!;
+        len = prefix.readUInt32BE(1);
+      }
       if (len > this.maxRecvBytes) {
         this.finish(
           new GrpcStatusError(
@@ -195,46 +235,59 @@ export class GrpcCall<Req, Res> implements ServerCall<Req, Res> {
         );
         return;
       }
-      if (buf.length < 5 + len) break;
-      const compressed = buf[0] === 1;
-      let body = buf.subarray(5, 5 + len);
-      buf = buf.subarray(5 + len);
-      if (compressed) {
-        const enc = this.metadata('grpc-encoding');
-        try {
-          if (enc === 'gzip') body = gunzipSync(body);
-          else if (enc === 'deflate') body = inflateSync(body);
-          else throw new Error(`unsupported grpc-encoding ${enc ?? 'identity'}`);
-        } catch (e) {
-          this.finish(
-            new GrpcStatusError(GrpcCode.INTERNAL, `grpc: failed to decompress the received message: ${String(e)}`),
-          );
-          return;
-        }
-        if (body.length > this.maxRecvBytes) {
-          this.finish(
-            new GrpcStatusError(
-              GrpcCode.RESOURCE_EXHAUSTED,
-              `grpc: received message after decompression larger than max (${body.length} vs. ${this.maxRecvBytes})`,
-            ),
-          );
-          return;
-        }
+      if (n - off >= len) {
+        this.deliver(flag, chunk.subarray(off, off + len));
+        off += len;
+        continue;
       }
-      let req: Req;
-      try {
-        req = this.reqType.decode(new Reader(body), body.length) as Req;
-      } catch (e) {
+      this.partial = Buffer.allocUnsafe(len);
+      this.partialLen = 0;
+      this.partialFlag = flag;
+      this.stream.setBuffered(len);
+    }
+  }
+
+  /** One whole message: its compressed flag checked, inflated when gzip'd, decoded, handed over. */
+  private deliver(flag: number, body: Buffer): void {
+    const wireLen = body.length;
+    if (flag !== 0) {
+      if (flag !== 1) {
+        this.finish(new GrpcStatusError(GrpcCode.INTERNAL, `grpc: received unexpected payload format ${flag}`));
+        return;
+      }
+      if (this.metadata('grpc-encoding') !== 'gzip') {
+        // Any other encoding was refused when the call started (grpc-server.ts).
         this.finish(
-          new GrpcStatusError(GrpcCode.INTERNAL, `grpc: error unmarshalling request: ${(e as Error).message}`),
+          new GrpcStatusError(GrpcCode.INTERNAL, 'grpc: compressed flag set with identity or empty encoding'),
         );
         return;
       }
-      this.stats.msgReceived++;
-      this.stats.bytesReceived += len;
-      this.onMessage(req);
+      try {
+        // Inflating stops as soon as the output passes the limit: a 2 MB bomb never becomes 2 GB.
+        body = gunzipSync(body, { maxOutputLength: this.maxRecvBytes });
+      } catch (e) {
+        const tooLarge = (e as NodeJS.ErrnoException).code === 'ERR_BUFFER_TOO_LARGE';
+        this.finish(
+          tooLarge
+            ? new GrpcStatusError(
+                GrpcCode.RESOURCE_EXHAUSTED,
+                `grpc: received message after decompression larger than max ${this.maxRecvBytes}`,
+              )
+            : new GrpcStatusError(GrpcCode.INTERNAL, `grpc: failed to decompress the message: ${(e as Error).message}`),
+        );
+        return;
+      }
     }
-    if (buf.length > 0 && !this.finished) this.pending = Buffer.from(buf);
+    let req: Req;
+    try {
+      req = this.reqType.decode(new Reader(body), body.length) as Req;
+    } catch (e) {
+      this.finish(new GrpcStatusError(GrpcCode.INTERNAL, `grpc: error unmarshalling request: ${(e as Error).message}`));
+      return;
+    }
+    this.stats.msgReceived++;
+    this.stats.bytesReceived += wireLen;
+    this.onMessage(req);
   }
 
   private sendHeaders(): void {
@@ -313,6 +366,8 @@ export class GrpcCall<Req, Res> implements ServerCall<Req, Res> {
   }
 
   private cleanup(): void {
+    this.partial = null;
+    this.stream.setBuffered(0);
     if (this.deadlineTimer) clearTimeout(this.deadlineTimer);
     this.deadlineTimer = null;
     this.onDone();

@@ -15,8 +15,11 @@ import {
 import { GrpcCall, encodeGrpcMessage, newCallStats, type CallStats } from './grpc-call.js';
 import type { CallContext, ServerCall } from './call.js';
 import { H2Connection } from './h2/connection.js';
+import { DEFAULT_LIMITS, type H2Limits } from './h2/limits.js';
 import { H2HttpRequest, H2HttpResponse } from './h2/http-adapter.js';
 import type { H2Stream } from './h2/stream.js';
+
+const TRAILERS_ONLY = [':status', '200', 'content-type', 'application/grpc'] as const;
 
 /** A response whose protobuf body is already encoded (e.g. stored KeyValues spliced into a RangeResponse). */
 export class RawResponse {
@@ -64,6 +67,8 @@ export interface GrpcServerOptions {
   maxRecvBytes: number;
   /** Handles everything that is not gRPC (HTTP/1.1, or HTTP/2 without a gRPC content-type). */
   http: HttpFallback;
+  /** Connection limits (defaults: transport/h2/limits.ts). */
+  limits?: Partial<H2Limits>;
   /** A bug surfaced by a connection's input (the connection or request was closed): for the log. */
   onError?: (err: unknown) => void;
   /** The counters each registered method's calls bump (metrics); plain unexported counters if absent. */
@@ -78,8 +83,10 @@ export class GrpcServer {
   private readonly h1Sockets = new Set<net.Socket>();
   interceptor: Interceptor | null = null;
   private draining = false;
+  private readonly limits: H2Limits;
 
   constructor(private readonly opts: GrpcServerOptions) {
+    this.limits = { ...DEFAULT_LIMITS, ...opts.limits };
     this.h1 = http.createServer((req, res) => this.serveHttp(req, res));
     this.h1.keepAliveTimeout = 30_000;
     // Slow or silent HTTP/1.1 clients: the request head must arrive within this time. Request bodies
@@ -107,6 +114,11 @@ export class GrpcServer {
       this.methods.set(desc.path, { desc, handler, stats: this.statsFor(desc) });
       this.services.add(desc.service);
     }
+  }
+
+  /** The largest request message accepted (the gateway applies it to request bodies). */
+  get maxRecvBytes(): number {
+    return this.opts.maxRecvBytes;
   }
 
   /** The registered method for a gRPC path (used by the JSON gateway). */
@@ -145,6 +157,7 @@ export class GrpcServer {
       },
       onClose: (c) => this.connections.delete(c),
       onError: (err) => this.opts.onError?.(err),
+      limits: this.limits,
     });
     if (!conn.isClosed) this.connections.add(conn);
   }
@@ -186,6 +199,21 @@ export class GrpcServer {
           String(GrpcCode.UNIMPLEMENTED),
           'grpc-message',
           encodeGrpcMessage(msg),
+        ],
+        true,
+      );
+      return;
+    }
+    const enc = stream.header('grpc-encoding');
+    if (enc !== undefined && enc !== 'identity' && enc !== 'gzip') {
+      // As grpc-go: only gzip has a decompressor (etcd 3.5; 3.4 has none).
+      stream.respond(
+        [
+          ...TRAILERS_ONLY,
+          'grpc-status',
+          String(GrpcCode.UNIMPLEMENTED),
+          'grpc-message',
+          encodeGrpcMessage(`grpc: Decompressor is not installed for grpc-encoding "${enc}"`),
         ],
         true,
       );

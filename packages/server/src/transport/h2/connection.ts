@@ -19,6 +19,15 @@ import {
   PREFACE,
   Setting,
 } from '@conclave/h2';
+import {
+  DEFAULT_LIMITS,
+  emptyFrameLimit,
+  type H2Limits,
+  pingLimit,
+  type RateLimit,
+  resetLimit,
+  settingsLimit,
+} from './limits.js';
 import { H2Stream } from './stream.js';
 
 /** Our SETTINGS_INITIAL_WINDOW_SIZE: what a client may send on one stream before we acknowledge. */
@@ -29,6 +38,8 @@ const CONN_WINDOW = 16 << 20;
 export const MAX_HEADER_LIST = 64 << 10;
 /** Largest header block (HEADERS + CONTINUATION) we accept before treating the client as abusive. */
 const MAX_HEADER_BLOCK = 4 * MAX_HEADER_LIST;
+/** Streams one read may open before the rest of it waits for the next turn of the event loop. */
+const STREAMS_PER_TURN = 64;
 /** CONTINUATION frames per header block (empty ones would otherwise pile up without growing the size). */
 const MAX_CONTINUATIONS = 256;
 
@@ -39,6 +50,7 @@ export interface H2ConnectionOptions {
   onClose?: (conn: H2Connection) => void;
   /** A bug surfaced while handling input (the stream or connection concerned was closed): for the log. */
   onError?: (err: unknown) => void;
+  limits?: H2Limits;
 }
 
 class ConnectionError extends Error {
@@ -57,7 +69,22 @@ export class H2Connection {
   private readonly streams = new Map<number, H2Stream>();
   /** Streams with response data waiting for window or a drain waiter. */
   private readonly waiting = new Set<H2Stream>();
-  private rest: Buffer | null = null;
+  /** An incomplete frame from the last read (allocated at the frame's size) and how much of it arrived. */
+  private partial: Buffer | null = null;
+  private partialLen = 0;
+  /** Streams opened while handling the current read (see STREAMS_PER_TURN). */
+  private openedThisTurn = 0;
+  /** Part of a read waits for the next turn (defer()); the socket is not read until it is handled. */
+  private deferring = false;
+  /** Reading is paused until the output drains (see onData). */
+  private paused = false;
+  /** Request bytes all streams' consumers hold for incomplete messages. */
+  private buffered = 0;
+  private readonly limits: H2Limits;
+  private readonly pings = pingLimit();
+  private readonly settingsFrames = settingsLimit();
+  private readonly resets = resetLimit();
+  private readonly emptyFrames = emptyFrameLimit();
   private prefaceSeen = 0;
   /** The client's first frame (which must be SETTINGS, RFC 9113 §3.4) has arrived. */
   private settingsSeen = false;
@@ -79,12 +106,17 @@ export class H2Connection {
   ) {
     this.remoteAddress = socket.remoteAddress ?? '';
     this.remotePort = socket.remotePort ?? 0;
+    this.limits = opts.limits ?? DEFAULT_LIMITS;
     this.out = new H2Output(socket, () => {
       if (this.waiting.size > 0) this.resumeWaiting();
+      if (this.paused && !this.out.congested && !this.closed) {
+        this.paused = false;
+        if (!this.deferring) this.socket.resume();
+      }
     });
     this.out.preface(
       [
-        [Setting.MAX_CONCURRENT_STREAMS, 0xffffffff],
+        [Setting.MAX_CONCURRENT_STREAMS, this.limits.maxConcurrentStreams],
         [Setting.INITIAL_WINDOW_SIZE, STREAM_WINDOW],
         [Setting.MAX_HEADER_LIST_SIZE, MAX_HEADER_LIST],
       ],
@@ -94,7 +126,7 @@ export class H2Connection {
     socket.on('error', () => {});
     socket.on('close', () => this.onSocketClose());
     if (head && head.length > 0) this.onData(head);
-    socket.resume();
+    if (!this.paused && !this.deferring) socket.resume();
   }
 
   get isClosed(): boolean {
@@ -134,18 +166,25 @@ export class H2Connection {
 
   private onData(chunk: Buffer): void {
     if (this.closed) return;
-    const b = this.rest ? Buffer.concat([this.rest, chunk]) : chunk;
-    this.rest = null;
     let off = 0;
     try {
       if (this.prefaceSeen < PREFACE.length) {
-        const n = Math.min(PREFACE.length - this.prefaceSeen, b.length);
-        if (b.compare(PREFACE, this.prefaceSeen, this.prefaceSeen + n, 0, n) !== 0)
+        const n = Math.min(PREFACE.length - this.prefaceSeen, chunk.length);
+        if (chunk.compare(PREFACE, this.prefaceSeen, this.prefaceSeen + n, 0, n) !== 0)
           throw new ConnectionError(H2Error.PROTOCOL_ERROR, 'bad connection preface');
         this.prefaceSeen += n;
         off = n;
       }
+      if (this.partial !== null) off = this.fillPartial(chunk, off);
+      const b = chunk;
+      this.openedThisTurn = 0;
       while (b.length - off >= 9 && !this.closed) {
+        if (this.openedThisTurn >= STREAMS_PER_TURN) {
+          // Fairness: one read that opens many streams does not hold the event loop; the rest of
+          // it is handled on a later turn, after other connections and timers had theirs.
+          this.defer(b.subarray(off));
+          return;
+        }
         const len = (b[off]! << 16) | (b[off + 1]! << 8) | b[off + 2]!;
         if (len > DEFAULT_MAX_FRAME) throw new ConnectionError(H2Error.FRAME_SIZE_ERROR, `frame of ${len} bytes`);
         if (b.length - off - 9 < len) break;
@@ -156,6 +195,7 @@ export class H2Connection {
         off += 9 + len;
         this.onFrame(type, flags, sid, payload);
       }
+      if (off < b.length && !this.closed) this.keepPartial(b, off);
     } catch (e) {
       // Last resort: nothing read from a socket may throw out of here (it would end the process).
       if (e instanceof ConnectionError) this.goAway(e.code);
@@ -165,7 +205,63 @@ export class H2Connection {
       }
       return;
     }
-    if (off < b.length && !this.closed) this.rest = Buffer.from(b.subarray(off));
+    // Backpressure: a client that sends faster than it reads what that produces (PING acks,
+    // answers to a flood of requests) is not read from until its socket drains.
+    if (this.out.congested && !this.paused && !this.closed) {
+      this.paused = true;
+      this.socket.pause();
+    }
+  }
+
+  /** Handles `rest` on the next turn; the socket is not read meanwhile. */
+  private defer(rest: Buffer): void {
+    this.deferring = true;
+    this.socket.pause();
+    setImmediate(() => {
+      this.deferring = false;
+      if (this.closed) return;
+      this.onData(rest);
+      if (!this.paused && !this.deferring && !this.closed) this.socket.resume();
+    });
+  }
+
+  /**
+   * Keeps the start of an incomplete frame, in a buffer of the whole frame's size once its length is
+   * known: a frame trickling in over many small reads is copied once, not once per read.
+   */
+  private keepPartial(b: Buffer, off: number): void {
+    const n = b.length - off;
+    let size = 9;
+    if (n >= 9) size = 9 + ((b[off]! << 16) | (b[off + 1]! << 8) | b[off + 2]!);
+    const buf = Buffer.allocUnsafe(size);
+    b.copy(buf, 0, off);
+    this.partial = buf;
+    this.partialLen = n;
+  }
+
+  /** Completes the incomplete frame from `chunk`; returns the offset after what it took. */
+  private fillPartial(chunk: Buffer, off: number): number {
+    let buf = this.partial!;
+    if (this.partialLen < 9) {
+      const take = Math.min(9 - this.partialLen, chunk.length - off);
+      chunk.copy(buf, this.partialLen, off, off + take);
+      this.partialLen += take;
+      off += take;
+      if (this.partialLen < 9) return off;
+      const len = (buf[0]! << 16) | (buf[1]! << 8) | buf[2]!;
+      if (len > DEFAULT_MAX_FRAME) throw new ConnectionError(H2Error.FRAME_SIZE_ERROR, `frame of ${len} bytes`);
+      const whole = Buffer.allocUnsafe(9 + len);
+      buf.copy(whole, 0, 0, 9);
+      this.partial = buf = whole;
+    }
+    const take = Math.min(buf.length - this.partialLen, chunk.length - off);
+    chunk.copy(buf, this.partialLen, off, off + take);
+    this.partialLen += take;
+    off += take;
+    if (this.partialLen < buf.length) return off;
+    this.partial = null;
+    this.onFrame(buf[3]!, buf[4]!, buf.readUInt32BE(5) & 0x7fffffff, buf.subarray(9));
+    return off;
   }
 
   private onFrame(type: number, flags: number, sid: number, p: Buffer): void {
@@ -185,6 +281,7 @@ export class H2Connection {
       case FrameType.CONTINUATION: {
         const pb = this.pendingBlock;
         if (!pb) throw new ConnectionError(H2Error.PROTOCOL_ERROR, 'unexpected CONTINUATION');
+        if (p.length === 0 && !(flags & Flag.END_HEADERS)) this.calm(this.emptyFrames, 'empty CONTINUATION frames');
         pb.parts.push(p);
         pb.size += p.length;
         if (pb.size > MAX_HEADER_BLOCK || pb.parts.length > MAX_CONTINUATIONS)
@@ -202,8 +299,11 @@ export class H2Connection {
         if (sid === 0 || p.length !== 4)
           throw new ConnectionError(sid === 0 ? H2Error.PROTOCOL_ERROR : H2Error.FRAME_SIZE_ERROR, 'bad RST_STREAM');
         const s = this.streams.get(sid);
-        if (s) this.closeStream(s);
-        else if (sid > this.lastStreamId && !this.draining)
+        if (s) {
+          // Rapid reset: a stream reset before its answer is work thrown away.
+          if (!s.localEnded) this.calm(this.resets, 'too many streams reset');
+          this.closeStream(s);
+        } else if (sid > this.lastStreamId && !this.draining)
           throw new ConnectionError(H2Error.PROTOCOL_ERROR, 'RST_STREAM on an idle stream');
         return;
       }
@@ -212,7 +312,10 @@ export class H2Connection {
       case FrameType.PING:
         if (sid !== 0) throw new ConnectionError(H2Error.PROTOCOL_ERROR, 'PING on a stream');
         if (p.length !== 8) throw new ConnectionError(H2Error.FRAME_SIZE_ERROR, 'PING length');
-        if (!(flags & Flag.ACK)) this.out.pingAck(p);
+        if (!(flags & Flag.ACK)) {
+          this.calm(this.pings, 'too many PINGs');
+          this.out.pingAck(p);
+        }
         return;
       case FrameType.GOAWAY:
         if (sid !== 0) throw new ConnectionError(H2Error.PROTOCOL_ERROR, 'GOAWAY on a stream');
@@ -243,6 +346,8 @@ export class H2Connection {
       if (p.length === 0 || pad >= p.length) throw new ConnectionError(H2Error.PROTOCOL_ERROR, 'bad padding');
       data = p.subarray(1, p.length - pad);
     }
+    const end = (flags & Flag.END_STREAM) !== 0;
+    if (p.length === 0 && !end) this.calm(this.emptyFrames, 'empty DATA frames');
     const s = this.streams.get(sid);
     if (!s) {
       if (sid > this.lastStreamId && !this.draining)
@@ -254,7 +359,6 @@ export class H2Connection {
       this.closeStream(s);
       return;
     }
-    const end = (flags & Flag.END_STREAM) !== 0;
     if (!end) {
       s.recvUnacked += p.length;
       if (s.recvUnacked > STREAM_WINDOW) {
@@ -270,7 +374,15 @@ export class H2Connection {
     // Marked ended before the data is handed over: a handler that answers at once must see the
     // request complete (or it would reset a stream the client already closed).
     if (end) s.remoteEnded = true;
-    if (data.length > 0) s.onData(data);
+    if (data.length > 0) {
+      s.onData(data);
+      if (this.buffered > this.limits.maxBufferedBytes && !s.closed) {
+        // This stream's incomplete message would take the connection past its budget.
+        this.out.reset(sid, H2Error.ENHANCE_YOUR_CALM);
+        this.closeStream(s);
+        return;
+      }
+    }
     if (end && !s.closed) this.remoteEnd(s);
   }
 
@@ -286,6 +398,7 @@ export class H2Connection {
     if (flags & Flag.PRIORITY) start += 5;
     if (start > end) throw new ConnectionError(H2Error.PROTOCOL_ERROR, 'bad HEADERS padding');
     const block = p.subarray(start, end);
+    if (block.length === 0 && !(flags & Flag.END_HEADERS)) this.calm(this.emptyFrames, 'empty HEADERS frames');
     const endStream = (flags & Flag.END_STREAM) !== 0;
     if (flags & Flag.END_HEADERS) this.onHeaderBlock(sid, block, endStream);
     else this.pendingBlock = { streamId: sid, endStream, parts: [Buffer.from(block)], size: block.length };
@@ -313,6 +426,13 @@ export class H2Connection {
     // were in flight are ignored (RFC 9113 §5.1); the block was decoded to keep HPACK in step.
     if (sid <= this.lastStreamId || this.draining) return;
     this.lastStreamId = sid;
+    if (this.streams.size >= this.limits.maxConcurrentStreams) {
+      // RFC 9113 §5.1.2: beyond SETTINGS_MAX_CONCURRENT_STREAMS; the client may retry it later.
+      this.calm(this.resets, 'too many streams refused');
+      this.out.reset(sid, H2Error.REFUSED_STREAM);
+      return;
+    }
+    this.openedThisTurn++;
     const s = new H2Stream(this, sid, headers, this.peerInitialWindow);
     this.streams.set(sid, s);
     this.opts.onStream(s);
@@ -350,6 +470,7 @@ export class H2Connection {
       return;
     }
     if (p.length % 6 !== 0) throw new ConnectionError(H2Error.FRAME_SIZE_ERROR, 'SETTINGS length');
+    this.calm(this.settingsFrames, 'too many SETTINGS');
     let grew = false;
     for (let i = 0; i < p.length; i += 6) {
       const id = p.readUInt16BE(i);
@@ -410,7 +531,17 @@ export class H2Connection {
     if (s.waiting) this.resumeStream(s);
   }
 
+  /** A frame that does no work, beyond its rate: the client is told to calm down and disconnected. */
+  private calm(limit: RateLimit, what: string): void {
+    if (!limit.take()) throw new ConnectionError(H2Error.ENHANCE_YOUR_CALM, what);
+  }
+
   // ---- stream lifecycle (called by streams) ----
+
+  /** A stream's consumer holds `delta` more (or fewer) request bytes for an incomplete message. */
+  adjustBuffered(delta: number): void {
+    this.buffered += delta;
+  }
 
   /** The stream's response is complete (END_STREAM written). */
   streamEnded(s: H2Stream): void {
@@ -451,6 +582,8 @@ export class H2Connection {
   private goAway(code: H2Error): void {
     if (this.closed) return;
     this.out.goAway(this.lastStreamId, code);
+    // Nothing more is read: a flooding client's remaining frames cost nothing.
+    this.socket.pause();
     this.socket.end();
     this.onSocketClose();
     setTimeout(() => this.socket.destroy(), 1000).unref();
@@ -460,7 +593,7 @@ export class H2Connection {
     if (this.closed) return;
     this.closed = true;
     this.out.close();
-    this.rest = null;
+    this.partial = null;
     const all = [...this.streams.values()];
     this.streams.clear();
     this.waiting.clear();

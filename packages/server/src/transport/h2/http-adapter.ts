@@ -8,13 +8,19 @@ import { H2Error } from '@conclave/h2';
 import type { H2Stream } from './stream.js';
 
 export class H2HttpRequest extends Readable {
+  override _read(): void {
+    this.stream.setBuffered(this.readableLength);
+  }
+
   readonly headers: Record<string, string> = {};
   readonly method: string;
   readonly url: string;
   readonly socket: { remoteAddress: string; remotePort: number };
 
+  private readonly stream: H2Stream;
+
   constructor(stream: H2Stream) {
-    super({ read: () => {} });
+    super();
     const h = stream.headers;
     for (let i = 0; i < h.length; i += 2) {
       const name = h[i]!;
@@ -26,7 +32,11 @@ export class H2HttpRequest extends Readable {
     this.method = stream.header(':method') ?? 'GET';
     this.url = stream.header(':path') ?? '/';
     this.socket = { remoteAddress: stream.conn.remoteAddress, remotePort: stream.conn.remotePort };
-    stream.onData = (chunk) => this.push(Buffer.from(chunk));
+    this.stream = stream;
+    // Body bytes the reader has not taken yet count against the connection's request-data budget.
+    stream.onData = (chunk) => {
+      if (!this.push(Buffer.from(chunk))) stream.setBuffered(this.readableLength);
+    };
     stream.onEnd = () => this.push(null);
   }
 }

@@ -23,6 +23,8 @@ export class H2Stream {
   /** Trailers (or, with null, a bare END_STREAM) to send once the queue is empty. */
   private ending: string[] | null | undefined = undefined;
   private drainWaiters: Array<() => void> | null = null;
+  /** Request bytes its consumer holds for an incomplete message (counted per connection). */
+  private buffered = 0;
 
   /** A chunk of the request body. */
   onData: (chunk: Buffer) => void = noop;
@@ -39,6 +41,16 @@ export class H2Stream {
     sendWindow: number,
   ) {
     this.sendWindow = sendWindow;
+  }
+
+  /**
+   * The consumer holds `n` bytes of request data it cannot use yet (an incomplete message). The
+   * connection bounds the sum over its streams.
+   */
+  setBuffered(n: number): void {
+    if (n === this.buffered) return;
+    this.conn.adjustBuffered(n - this.buffered);
+    this.buffered = n;
   }
 
   /** First value of a request header (lower-case name), or undefined. */
@@ -145,6 +157,7 @@ export class H2Stream {
   markClosed(): void {
     if (this.closed) return;
     this.closed = true;
+    this.setBuffered(0);
     this.queue = [];
     this.queuedBytes = 0;
     this.drainWaiters = null;
