@@ -343,7 +343,13 @@ describe('lease records', () => {
 describe('lease appliers', () => {
   test('decode LeaseGrant / LeaseRevoke / LeaseCheckpoint entries; NOSPACE refuses grants', () => {
     let capped = false;
-    const targets = { lessor, store: fx.store, capped: () => capped, corrupt: () => false } as unknown as ApplyTargets;
+    const targets = {
+      lessor,
+      store: fx.store,
+      capped: () => capped,
+      corrupt: () => false,
+      quotaAvailable: () => true,
+    } as unknown as ApplyTargets;
     const run = (kind: RequestKind, body: Uint8Array) =>
       apply(() => applyRequest(targets, { kind, id: 1n, username: '', authRevision: 0, body }, {} as Entry));
     const granted = run(RequestKind.LeaseGrant, encodeMessage(etcdserverpb.LeaseGrantRequest, { ID: 0x77, TTL: 1 }));
