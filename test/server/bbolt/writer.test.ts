@@ -7,8 +7,8 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, test } from 'node:test';
-import { BoltReader } from './reader.js';
-import { BoltWriteError, type BoltWriter } from './writer.js';
+import { BoltReader } from '../../../packages/server/src/storage/bbolt/reader.js';
+import { BoltWriteError, type BoltWriter } from '../../../packages/server/src/storage/bbolt/writer.js';
 import {
   BUCKET_LEAF_FLAG,
   MAGIC,
@@ -20,7 +20,7 @@ import {
   readMetaPage,
   readPageHeader,
   readU32,
-} from './format.js';
+} from '../../../packages/server/src/storage/bbolt/format.js';
 import {
   boltcheck,
   dumpModel,
@@ -30,7 +30,7 @@ import {
   writeAll,
   writeFile,
   type Model,
-} from './test-util.js';
+} from './fixture.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'bbolt-writer-'));
 after(() => rmSync(dir, { recursive: true, force: true }));

@@ -1,13 +1,17 @@
-// Test helpers for the bbolt writer and reader: a seeded random source, building a file from
-// in-memory buckets, and the Go referee (test/go/boltcheck, the real go.etcd.io/bbolt library,
-// built by `npm test` into node_modules/.cache/conclave-go).
+// Fixtures for the tests of the bbolt writer and reader (packages/server/src/storage/bbolt): a seeded
+// random source, building a file from in-memory buckets, and the Go referee (test/go/boltcheck, the
+// real go.etcd.io/bbolt library, built by `npm test` into node_modules/.cache/conclave-go).
 
 import { spawnSync } from 'node:child_process';
 import { existsSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { BoltWriter, type BoltWriterOptions, type BucketInput } from './writer.js';
+import {
+  BoltWriter,
+  type BoltWriterOptions,
+  type BucketInput,
+} from '../../../packages/server/src/storage/bbolt/writer.js';
 
-export const BOLTCHECK = join(import.meta.dirname, '../../../../../node_modules/.cache/conclave-go/boltcheck');
+export const BOLTCHECK = join(import.meta.dirname, '../../../node_modules/.cache/conclave-go/boltcheck');
 
 export function haveBoltcheck(): boolean {
   return existsSync(BOLTCHECK);

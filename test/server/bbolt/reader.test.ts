@@ -7,8 +7,8 @@ import { mkdtempSync, readFileSync, rmSync, truncateSync, writeFileSync } from '
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, test } from 'node:test';
-import { BoltReader, BoltReadError, type BucketRef } from './reader.js';
-import { boltcheck, rng, writeFile } from './test-util.js';
+import { BoltReader, BoltReadError, type BucketRef } from '../../../packages/server/src/storage/bbolt/reader.js';
+import { boltcheck, rng, writeFile } from './fixture.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'bbolt-reader-'));
 after(() => rmSync(dir, { recursive: true, force: true }));
