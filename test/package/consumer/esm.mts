@@ -1,4 +1,4 @@
-// Type-checked (not run) against the packed declarations with skipLibCheck: false, as an ES module.
+// Type-checked (not run) against the packed declarations with skipLibCheck: false, as an ES module (.mts).
 import { authpb, type etcdserverpb, GrpcCode, mvccpb, type PartialMessage } from '@conclave/api';
 import { Client, type KeyValue, type WatchEvent } from '@conclave/client';
 import { Election, Mutex, Session } from '@conclave/concurrency';
