@@ -9,8 +9,7 @@ import { join } from 'node:path';
 import tls from 'node:tls';
 import { fileURLToPath } from 'node:url';
 import * as grpc from '@grpc/grpc-js';
-import { etcdserverpb } from '@conclave/api';
-import { FrameType, H2Error, HpackEncoder, PREFACE } from '@conclave/h2';
+import { FrameType, HpackEncoder, PREFACE } from '@conclave/h2';
 import { RawClient } from '../../helpers/grpc.js';
 import { makeTestPki, type TestPki } from '../../helpers/pki.js';
 import { startServer, type ServerProcess } from '../../helpers/process.js';
@@ -311,5 +310,3 @@ export class RawH2 {
     this.sock.destroy();
   }
 }
-
-export const ERR = H2Error;

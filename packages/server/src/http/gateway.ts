@@ -280,7 +280,9 @@ export function serveGateway(grpc: GrpcServer, rpcPath: string, req: Req, res: R
       try {
         for (const obj of splitter.push(chunk)) call.onMessage(decode(obj));
       } catch (e) {
-        call.finish(e instanceof GrpcStatusError ? e : new GrpcStatusError(GrpcCode.INVALID_ARGUMENT, (e as Error).message));
+        call.finish(
+          e instanceof GrpcStatusError ? e : new GrpcStatusError(GrpcCode.INVALID_ARGUMENT, (e as Error).message),
+        );
         req.destroy();
       }
     });
