@@ -148,7 +148,12 @@ describe('corruption checks', () => {
         cs.map(async (client, i) => {
           while (Date.now() < until) {
             const r = await client.unary(KV.Put, { key: Buffer.from(`k${i}-${n++ % 7}`), value: Buffer.from(`v${n}`) });
-            if (n % 40 === 0) await client.unary(KV.Compact, { revision: r.header!.revision - 5n });
+            if (n % 40 !== 0) continue;
+            // Another client may already have compacted past this revision: etcd answers that case with
+            // ErrCompacted, which is the only error tolerated here.
+            await client.unary(KV.Compact, { revision: r.header!.revision - 5n }).catch((e: unknown) => {
+              if (!(e instanceof CallError && /required revision has been compacted/.test(e.message))) throw e;
+            });
           }
         }),
       );

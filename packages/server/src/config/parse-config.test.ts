@@ -287,7 +287,7 @@ function nonDefault(spec: FlagSpec): string {
 
 test('every flag Conclave does not implement fails with a non-default value, and passes with its default', () => {
   const missing = FLAGS.filter((s) => !s.implemented && s.kind !== 'ignored');
-  assert.ok(missing.length >= 30);
+  assert.ok(missing.length > 0);
   for (const spec of missing) {
     const e = expectError(
       [`--${spec.name}=${nonDefault(spec)}`],
