@@ -130,4 +130,41 @@ describe('startServer()', () => {
     // Closing twice is harmless.
     await srv.close();
   });
+
+  test('a logger option receives the entries with their fields; the member installs no signal handler', async () => {
+    const signals = () => process.listenerCount('SIGINT') + process.listenerCount('SIGTERM');
+    const entries: Array<[string, string, Readonly<Record<string, unknown>>]> = [];
+    const logger = {
+      debug: (msg: string, f: Readonly<Record<string, unknown>>) => entries.push(['debug', msg, f]),
+      info: (msg: string, f: Readonly<Record<string, unknown>>) => entries.push(['info', msg, f]),
+      warn: (msg: string, f: Readonly<Record<string, unknown>>) => entries.push(['warn', msg, f]),
+      error: (msg: string, f: Readonly<Record<string, unknown>>) => entries.push(['error', msg, f]),
+    };
+    const srv = await startServer({ dataDir: join(dir.path, 'e.etcd'), logger, logLevel: 'info' });
+    try {
+      // (members started earlier in this file count too: signals belong to the embedding application)
+      assert.equal(signals(), 0, 'no SIGINT/SIGTERM listener added by an embedded member');
+      const started = entries.find(([, msg]) => msg === 'starting local member');
+      assert.ok(started, 'the member logged its start');
+      assert.equal(started[0], 'info');
+      assert.equal(started[2]['local-member-id'], srv.memberId);
+      assert.ok(!entries.some(([level]) => level === 'debug'), 'nothing below the level');
+    } finally {
+      await srv.close();
+    }
+  });
+
+  test("bad settings fail with etcd's flag errors", async () => {
+    const dataDir = join(dir.path, 'f.etcd');
+    await assert.rejects(startServer({ dataDir, flags: { 'no-such-flag': 1 } }), {
+      name: 'ConfigError',
+      message: /flag provided but not defined: -no-such-flag/,
+    });
+    await assert.rejects(startServer({ dataDir, flags: { 'max-txn-ops': 'many' } }), {
+      message: /invalid value "many" for flag -max-txn-ops: parse error/,
+    });
+    await assert.rejects(startServer({ dataDir, listenClientUrls: ['http://example.com:1'] }), {
+      message: /expected IP in URL for binding \(http:\/\/example.com:1\)/,
+    });
+  });
 });

@@ -2,11 +2,13 @@
 // environment, --config-file), a member serving until SIGTERM/SIGINT, then a graceful stop.
 
 import { ConfigError, parseConfig, reportNotices } from './config/index.js';
-import { createLogger, flushAllLogs, MSG } from './log/index.js';
+import { createLogger, flushAllLogs, flushLogsOnSignals, MSG } from './log/index.js';
 import { startMember } from './embed/start.js';
 import { snapshotCommand } from './snapshot/cli.js';
 
 async function main(): Promise<void> {
+  // This process owns its signals: buffered log lines are written before SIGINT/SIGTERM end it.
+  flushLogsOnSignals();
   // `conclave snapshot save | restore | status`: etcdutl's snapshot commands.
   if (process.argv[2] === 'snapshot') {
     process.exitCode = await snapshotCommand(process.argv.slice(3));

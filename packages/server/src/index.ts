@@ -7,8 +7,8 @@
  */
 
 import { mkdirSync } from 'node:fs';
-import { parseConfig } from './config/index.js';
-import { createLogger, type Logger, type LogLevel } from './log/index.js';
+import { configFromSettings, flagValue, type FlagValue } from './config/index.js';
+import { createLogger, externalLogger, type Logger, type LogLevel, type ServerLogger } from './log/index.js';
 import { startMember } from './embed/start.js';
 
 /** Options of {@link startServer}. Only `dataDir` is required. */
@@ -23,9 +23,11 @@ export interface StartServerOptions {
   advertiseClientUrls?: string[];
   /** Peer URL (default "http://127.0.0.1:0"). */
   peerUrl?: string;
-  /** Log level (default "warn"); ignored when `logger` is given. */
+  /** The lowest level logged (default "warn"), also for `logger`. */
   logLevel?: LogLevel;
-  /** Log lines go here instead of stderr. */
+  /** Log entries go to this logger (one call per entry, with its fields) instead of lines to stderr. */
+  logger?: ServerLogger;
+  /** Log lines (etcd's JSON lines) go here instead of stderr; ignored when `logger` is given. */
   logWrite?: (line: string) => void;
   /** Any other etcd flag by name without dashes, e.g. { 'max-txn-ops': 256, 'auto-compaction-mode': 'revision' }. */
   flags?: Record<string, string | number | boolean>;
@@ -74,23 +76,26 @@ export async function startServer(opts: StartServerOptions): Promise<ServerHandl
   const name = opts.name ?? 'default';
   const peer = opts.peerUrl ?? 'http://127.0.0.1:0';
   const listen = opts.listenClientUrls ?? ['http://127.0.0.1:0'];
-  const argv = [
-    `--name=${name}`,
-    `--data-dir=${opts.dataDir}`,
-    `--listen-client-urls=${listen.join(',')}`,
-    `--advertise-client-urls=${(opts.advertiseClientUrls ?? listen).join(',')}`,
-    `--listen-peer-urls=${peer}`,
-    `--initial-advertise-peer-urls=${peer}`,
-    `--initial-cluster=${name}=${peer}`,
-    `--log-level=${opts.logLevel ?? 'warn'}`,
-  ];
-  for (const [k, v] of Object.entries(opts.flags ?? {})) argv.push(`--${k}=${String(v)}`);
-  const cfg = parseConfig(argv, {});
-  const logger: Logger = createLogger({
-    format: cfg.logger,
-    level: cfg.logLevel,
-    ...(opts.logWrite ? { write: opts.logWrite } : { outputs: cfg.logOutputs }),
-  });
+  const urls = (flag: string, list: readonly string[]): FlagValue => flagValue(flag, list.join(','));
+  const settings = new Map<string, FlagValue>([
+    ['name', name],
+    ['data-dir', opts.dataDir],
+    ['listen-client-urls', urls('listen-client-urls', listen)],
+    ['advertise-client-urls', urls('advertise-client-urls', opts.advertiseClientUrls ?? listen)],
+    ['listen-peer-urls', urls('listen-peer-urls', [peer])],
+    ['initial-advertise-peer-urls', urls('initial-advertise-peer-urls', [peer])],
+    ['initial-cluster', `${name}=${peer}`],
+    ['log-level', opts.logLevel ?? 'warn'],
+  ]);
+  for (const [k, v] of Object.entries(opts.flags ?? {})) settings.set(k, flagValue(k, String(v)));
+  const cfg = configFromSettings(settings);
+  const logger: Logger = opts.logger
+    ? externalLogger(opts.logger, cfg.logLevel)
+    : createLogger({
+        format: cfg.logger,
+        level: cfg.logLevel,
+        ...(opts.logWrite ? { write: opts.logWrite } : { outputs: cfg.logOutputs }),
+      });
   const member = await startMember(cfg, { logger });
   const clientUrl = member.clientUrls[0]!;
   const close = () => member.close();
@@ -105,4 +110,4 @@ export async function startServer(opts: StartServerOptions): Promise<ServerHandl
 }
 
 export { ConfigError, type ConfigErrorKind } from './config/index.js';
-export { LOG_LEVELS, type LogLevel } from './log/index.js';
+export { LOG_LEVELS, type LogLevel, type ServerLogger } from './log/index.js';

@@ -3,7 +3,15 @@
 // validation and error texts/exit codes; parsed into a typed ServerConfig. Flags Conclave does not
 // implement are accepted only with their default value. Also the version identity Conclave reports.
 
-export { parseConfig, reportNotices, DEFAULT_QUOTA_BYTES, MAX_QUOTA_BYTES, type ParseOptions } from './parse-config.js';
+export {
+  parseConfig,
+  configFromSettings,
+  flagValue,
+  reportNotices,
+  DEFAULT_QUOTA_BYTES,
+  MAX_QUOTA_BYTES,
+  type ParseOptions,
+} from './parse-config.js';
 export type { ServerConfig, TlsConfig, AutoCompactionConfig, ConfigNotice } from './types.js';
 export { ConfigError, startupError, type ConfigErrorKind } from './errors.js';
 export {

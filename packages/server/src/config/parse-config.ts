@@ -7,9 +7,12 @@
 //   4. flags Conclave does not implement must have their default value
 //   5. etcd's validation (logging, URLs, election timing, advertise URLs, compaction mode)
 //   6. start-up derivations (data dir, initial cluster, compaction retention, auth token)
+// configFromSettings() builds the same ServerConfig from typed values (embedding: startServer()),
+// with steps 4 to 6 only.
 
 import {
   checkLogOutputs,
+  goQuote,
   goQuoteList,
   MSG,
   parseLogLevel,
@@ -17,7 +20,7 @@ import {
   type LogFormat,
   type LogLevel,
 } from '../log/index.js';
-import { parseArgv, type Assignment } from './argv.js';
+import { convertFlagValue, parseArgv, type Assignment } from './argv.js';
 import { ConfigFileError, readConfigFile } from './config-file.js';
 import { applyEnv, ignoredFlagNotice } from './env.js';
 import {
@@ -34,7 +37,7 @@ import {
   usageError,
   versionExit,
 } from './errors.js';
-import { FLAGS, type FlagSpec, type FlagValue } from './flags.js';
+import { FLAG_BY_NAME, FLAGS, type FlagSpec, type FlagValue } from './flags.js';
 import { isGoIP, parseGoDuration, parseGoInt, parseUrlList, splitHostPort, type EtcdUrl } from './go-values.js';
 import type { ConfigNotice, ServerConfig } from './types.js';
 
@@ -178,6 +181,39 @@ export function parseConfig(
   checkSupported(st);
   const logLevel = validate(st, advertiseMissing);
   return build(st, logLevel, configFile);
+}
+
+/**
+ * A ServerConfig from typed values by etcd flag name (every other flag at its default): no command
+ * line, environment or config file, but the same checks and derivations as parseConfig(). Throws
+ * ConfigError for an unknown flag name or an invalid setting.
+ */
+export function configFromSettings(settings: ReadonlyMap<string, FlagValue>): ServerConfig {
+  const st = new State();
+  for (const [name, value] of settings) {
+    if (!FLAG_BY_NAME.has(name)) throw usageError(`flag provided but not defined: -${name}`);
+    st.values.set(name, value);
+    st.sources.set(name, 'flag');
+  }
+  checkSupported(st);
+  const logLevel = validate(st, false);
+  return build(st, logLevel, '');
+}
+
+/** One flag's typed value from its text, as the command line would give it; throws etcd's ConfigError. */
+export function flagValue(name: string, raw: string): FlagValue {
+  const spec = FLAG_BY_NAME.get(name);
+  if (spec === undefined) throw usageError(`flag provided but not defined: -${name}`);
+  const r = convertFlagValue(spec, raw, DEFAULTS.get(name) as FlagValue);
+  if ('error' in r) {
+    const bool = spec.kind === 'bool' || spec.kind === 'ignored';
+    throw usageError(
+      bool
+        ? `invalid boolean value ${goQuote(raw)} for -${name}: ${r.error}`
+        : `invalid value ${goQuote(raw)} for flag -${name}: ${r.error}`,
+    );
+  }
+  return r.value;
 }
 
 function checkSupported(st: State): void {

@@ -7,7 +7,8 @@
 export { createLogger, checkLogOutputs, type Logger, type LoggerOptions, type LogFormat } from './logger.js';
 export type { LogFields } from './encode.js';
 export { LOG_LEVELS, LEVEL_VALUE, parseLogLevel, type LogLevel } from './levels.js';
-export { flushAllLogs } from './sink.js';
+export { flushAllLogs, flushLogsOnSignals } from './sink.js';
+export { externalLogger, type ServerLogger } from './external.js';
 export { MSG, CAPNSLOG_MSG } from './milestones.js';
 export {
   formatGoDuration,

@@ -205,10 +205,14 @@ test('no line is lost when the process exits or is signalled right after logging
     const loggerUrl = new URL('./index.ts', import.meta.url).href;
     writeFileSync(
       script,
-      `import { createLogger } from ${JSON.stringify(loggerUrl)};
+      `import { createLogger, flushLogsOnSignals } from ${JSON.stringify(loggerUrl)};
 const log = createLogger({ outputs: ['stderr', 'stdout', ${JSON.stringify(file)}] });
-for (let i = 0; i < 5000; i++) log.info('line', { i });
 const mode = process.argv[2];
+// a library installs no signal handler; the binary asks for the flush on SIGINT/SIGTERM
+const embedded = process.listenerCount('SIGTERM') + process.listenerCount('SIGINT');
+if (embedded !== 0) throw new Error(embedded + ' signal listeners installed by the logger');
+if (mode !== 'natural' && mode !== 'exit') flushLogsOnSignals();
+for (let i = 0; i < 5000; i++) log.info('line', { i });
 if (mode === 'exit') process.exit(3);
 if (mode === 'handled') process.on('SIGTERM', () => { log.info('line', { i: 5000 }); process.exit(0); });
 if (mode === 'signal' || mode === 'handled') {

@@ -1,10 +1,11 @@
 // Log outputs: stderr, stdout, files (appended, as zap opens them) or a caller-supplied function.
 // Lines are buffered and written in one batch on the next turn of the event loop (or at once when
 // 64 KiB are pending), so logging never costs a syscall per line. Every sink is flushed
-// synchronously when the process exits ('exit' event), on SIGINT/SIGTERM (then, if nothing else
-// handles the signal, it is re-raised so the default action still ends the process), by
-// flushAllLogs(), and by a logger's fatal()/panic(). Sinks for the same target are shared by all
-// loggers, so lines from different loggers keep their order.
+// synchronously when the process exits ('exit' event), by flushAllLogs(), by a logger's
+// fatal()/panic(), and — in a process that owns its signals, the `conclave` binary, which calls
+// flushLogsOnSignals() — on SIGINT/SIGTERM. A library embedding the server installs no signal
+// handler: signals belong to its application. Sinks for the same target are shared by all loggers,
+// so lines from different loggers keep their order.
 
 import { closeSync, openSync, writeSync } from 'node:fs';
 import { resolve } from 'node:path';
@@ -72,6 +73,7 @@ class SharedSink {
 const shared = new Map<string, SharedSink>();
 const live = new Set<SharedSink>();
 let exitHook = false;
+let signalHook = false;
 
 function onSignal(signal: NodeJS.Signals): void {
   flushAllLogs();
@@ -84,6 +86,16 @@ function installExitHook(): void {
   if (exitHook) return;
   exitHook = true;
   process.on('exit', flushAllLogs);
+}
+
+/**
+ * For a process that owns its signals (the `conclave` binary): on SIGINT/SIGTERM every sink is
+ * flushed; if nothing else handles the signal, it is then re-raised so that its default action
+ * still ends the process. Idempotent.
+ */
+export function flushLogsOnSignals(): void {
+  if (signalHook) return;
+  signalHook = true;
   for (const signal of ['SIGINT', 'SIGTERM'] as const) process.once(signal, onSignal);
 }
 
