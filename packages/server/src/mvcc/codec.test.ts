@@ -1,6 +1,5 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { Crc32c, crc32c } from './crc32c.js';
 import { EMPTY, decodeKeyOf, decodeKeyValue, decodeKvHeader, encodeKeyValue, stripValue } from './kv-codec.js';
 import { decodeRevKey, encodeRevKey, isTombstoneKey, revKeyMain, revKeySub } from './revision.js';
 import type { KeyValue } from './types.js';
@@ -108,22 +107,4 @@ test('KeyValue decoding skips unknown fields and rejects truncated input', () =>
   assert.deepEqual([kv.key.toString(), kv.version], ['a', 1]);
   assert.throws(() => decodeKeyValue(Buffer.from('0a05616263', 'hex')), RangeError);
   assert.throws(() => decodeKeyValue(Buffer.from('10ff', 'hex')), RangeError);
-});
-
-test('CRC-32C matches the standard check value and works incrementally', () => {
-  assert.equal(crc32c(0, Buffer.from('123456789')), 0xe3069283);
-  assert.equal(crc32c(0, EMPTY), 0);
-  assert.equal(crc32c(0, Buffer.alloc(32, 0)), 0x8a9136aa);
-  const data = Buffer.from(Array.from({ length: 1000 }, (_, i) => (i * 31) & 0xff));
-  const whole = crc32c(0, data);
-  for (const cut of [1, 7, 8, 9, 500, 999]) {
-    assert.equal(new Crc32c().update(data.subarray(0, cut)).update(data.subarray(cut)).digest(), whole);
-  }
-  // Bytewise reference implementation.
-  let c = ~0;
-  for (const byte of data) {
-    c ^= byte;
-    for (let k = 0; k < 8; k++) c = c & 1 ? (c >>> 1) ^ 0x82f63b78 : c >>> 1;
-  }
-  assert.equal(whole, ~c >>> 0);
 });

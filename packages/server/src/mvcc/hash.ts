@@ -4,7 +4,7 @@
 // or not their physical compaction has finished.
 
 import type { StoreCore } from './core.js';
-import { Crc32c } from './crc32c.js';
+import { Crc32c } from '../checksum/crc32c.js';
 import { CompactedError, FutureRevisionError } from './errors.js';
 import { REV_KEY_LEN, encodeRevKey, revKeyMain } from './revision.js';
 import type { HashKVResult } from './types.js';

@@ -10,7 +10,6 @@ export { WriteTxn } from './write-txn.js';
 export { CompactedError, FutureRevisionError, MvccError, StoreClosedError } from './errors.js';
 export { decodeKeyValue, encodeKeyValue } from './kv-codec.js';
 export { decodeRevKey, encodeRevKey, isTombstoneKey, type Revision } from './revision.js';
-export { crc32c } from './crc32c.js';
 export type {
   CommitListener,
   DeleteOptions,

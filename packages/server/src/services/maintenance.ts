@@ -1,7 +1,7 @@
 // etcdserverpb.Maintenance: Status, Alarm, Defragment, Hash, HashKV, Snapshot, MoveLeader.
 
 import { etcdError, etcdserverpb, GrpcCode, GrpcStatusError } from '@conclave/api';
-import { crc32c } from '../mvcc/index.js';
+import { crc32c } from '../checksum/crc32c.js';
 import { CompactedError, FutureRevisionError } from '../mvcc/index.js';
 import type { ServiceHandlers } from '../transport/grpc-server.js';
 import { header, type ServiceContext } from './context.js';
@@ -51,8 +51,8 @@ export function maintenanceService(
       let h = 0;
       for (const db of Object.values(ctx.backend.dbs)) {
         for (const { key, value } of db.getRange()) {
-          h = crc32c(h, key);
-          h = crc32c(h, value);
+          h = crc32c(key, h);
+          h = crc32c(value, h);
         }
       }
       ctx.metrics.hashSeconds((performance.now() - t) / 1000);

@@ -3,7 +3,7 @@
 // values; the revision of the last key in `key`; the number of entries in all buckets; the
 // database size (high-water mark × page size) — in etcdutl 3.5's four output formats.
 
-import { Crc32c } from '../mvcc/crc32c.js';
+import { Crc32c } from '../checksum/crc32c.js';
 import { revKeyMain } from '../mvcc/revision.js';
 import { BoltReader } from '../storage/bbolt/index.js';
 

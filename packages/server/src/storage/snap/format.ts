@@ -10,7 +10,7 @@
 
 import { ByteReader, ByteWriter, readSnapshotMetadata, writeSnapshotMetadata } from '../../raft/codec.js';
 import type { Snapshot, SnapshotMetadata } from '../../raft/types.js';
-import { crc32c } from '../wal/index.js';
+import { crc32c } from '../../checksum/crc32c.js';
 
 export const SNAP_SUFFIX = '.snap';
 export const BROKEN_SUFFIX = '.broken';

@@ -3,11 +3,9 @@
 // Segmented append-only files of CRC-32C-framed records (metadata, entries, hard state, snapshot
 // markers); group commit (many concurrent save() calls → one writev + one fdatasync); torn-tail
 // repair on open, typed errors for any other damage; segment cut via temp file + fsync + rename +
-// directory fsync; release and purge of old segments (etcd's --max-wals). Also exports the
-// CRC-32C used by storage/snap.
+// directory fsync; release and purge of old segments (etcd's --max-wals).
 
 export { Wal, DEFAULT_SEGMENT_SIZE } from './wal.js';
-export { crc32c } from './crc32c.js';
 export {
   WalError,
   WalCorruptionError,

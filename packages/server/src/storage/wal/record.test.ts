@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { ByteWriter } from '../../raft/codec.js';
-import { crc32c } from './crc32c.js';
+import { crc32c } from '../../checksum/crc32c.js';
 import { EntryType } from '../../raft/types.js';
 import {
   RECORD_HEADER_SIZE,

@@ -11,7 +11,7 @@
 
 import { ByteReader, type ByteWriter, readEntry, readHardState, writeEntry, writeHardState } from '../../raft/codec.js';
 import type { Entry, HardState } from '../../raft/types.js';
-import { crc32c } from './crc32c.js';
+import { crc32c } from '../../checksum/crc32c.js';
 import type { SnapshotMarker } from './types.js';
 
 export enum RecordType {

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { test } from 'node:test';
-import { crc32c } from './crc32c.js';
+import { Crc32c, crc32c } from './crc32c.js';
 
 /** Bit-at-a-time reference implementation. */
 function reference(data: Uint8Array): number {
@@ -38,4 +38,13 @@ test('crc32c continues across pieces', () => {
     assert.equal(crc32c(data, crc32c(data, 0, 0, cut), cut), crc32c(data));
     assert.equal(crc32c(data.subarray(cut), crc32c(data.subarray(0, cut))), crc32c(data));
   }
+});
+
+test('Crc32c accumulates pieces like one call over the whole', () => {
+  const data = Buffer.from(Array.from({ length: 1000 }, (_, i) => (i * 31) & 0xff));
+  const whole = crc32c(data);
+  for (const cut of [0, 1, 7, 8, 9, 500, 999, 1000]) {
+    assert.equal(new Crc32c().update(data.subarray(0, cut)).update(data.subarray(cut)).digest(), whole);
+  }
+  assert.equal(new Crc32c().digest(), 0);
 });

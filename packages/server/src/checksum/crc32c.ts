@@ -1,5 +1,5 @@
-// CRC-32C (Castagnoli, reflected polynomial 0x82F63B78), the checksum of every WAL record and
-// snapshot file. Table-driven, slicing-by-8: eight 256-entry tables let the main loop consume eight
+// CRC-32C (Castagnoli, reflected polynomial 0x82F63B78): the checksum of every WAL record and
+// snapshot file, and of HashKV and the snapshot db hash (Go's crc32.MakeTable(crc32.Castagnoli)). Table-driven, slicing-by-8: eight 256-entry tables let the main loop consume eight
 // bytes per iteration with independent lookups. Same parameters as iSCSI / ext4 / etcd's WAL:
 // init 0xFFFFFFFF, final xor 0xFFFFFFFF, so crc32c("123456789") === 0xE3069283.
 
@@ -47,4 +47,18 @@ export function crc32c(data: Uint8Array, crc = 0, start = 0, end = data.length):
   }
   while (i < end) c = T[(c ^ data[i++]!) & 0xff]! ^ (c >>> 8);
   return ~c >>> 0;
+}
+
+/** Incremental CRC-32C, like Go's hash.Hash32 over a Castagnoli table. */
+export class Crc32c {
+  private crc = 0;
+
+  update(data: Uint8Array): this {
+    this.crc = crc32c(data, this.crc);
+    return this;
+  }
+
+  digest(): number {
+    return this.crc;
+  }
 }
