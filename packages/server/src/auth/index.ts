@@ -5,7 +5,7 @@
 
 export { Auth, type AuthOptions, type ProposeAuth } from './auth.js';
 export { AuthStore, ROOT_ROLE, ROOT_USER, authNameKey } from './store.js';
-export { createTokenProvider, parseGoDuration, type TokenConfig } from './tokens.js';
+export { createTokenProvider, type TokenConfig } from './tokens.js';
 export { AuthConfigError, type AuthInfo, type TokenProvider } from './token-provider.js';
 export { SimpleTokenProvider } from './simple-token.js';
 export { JwtTokenProvider, parseJwtSignMethod } from './jwt-token.js';

@@ -7,7 +7,7 @@
 
 import { encodeMessage, etcdserverpb } from '@conclave/api';
 import type { AutoCompactionConfig } from '../config/index.js';
-import type { Logger } from '../log/index.js';
+import { formatGoDuration, type Logger } from '../log/index.js';
 import { RequestKind } from './raft-request.js';
 import type { EtcdServer } from './server.js';
 
@@ -23,16 +23,6 @@ export type CompactionTarget = Pick<EtcdServer, 'isLeader' | 'propose'> & {
 const REVISION_CHECK_MS = 5 * 60 * 1000;
 const HOUR_MS = 60 * 60 * 1000;
 
-/** Go's time.Duration String() for whole milliseconds ("1h0m0s", "5m0s", "1.5s", "500ms"). */
-function goDuration(ms: number): string {
-  if (ms === 0) return '0s';
-  if (ms < 1000) return `${ms}ms`;
-  const h = Math.floor(ms / HOUR_MS);
-  const m = Math.floor((ms % HOUR_MS) / 60_000);
-  const s = (ms % 60_000) / 1000;
-  return `${h > 0 ? `${h}h` : ''}${h > 0 || m > 0 ? `${m}m` : ''}${s}s`;
-}
-
 const isCompacted = (err: unknown): boolean =>
   err instanceof Error && err.message.endsWith('required revision has been compacted');
 
@@ -46,7 +36,7 @@ export function startAutoCompaction(
   if (periodic ? cfg.retentionMs <= 0 : cfg.retentionRevisions <= 0) return null;
   const kind = periodic ? 'periodic' : 'revision';
   const retentionField: Record<string, unknown> = periodic
-    ? { 'compact-period': goDuration(cfg.retentionMs) }
+    ? { 'compact-period': formatGoDuration(cfg.retentionMs) }
     : { 'revision-compaction-retention': cfg.retentionRevisions };
   /** The last revision compacted to (successfully, or found already compacted). */
   let done = 0;
@@ -83,7 +73,7 @@ export function startAutoCompaction(
         logger.info(`completed auto ${kind} compaction`, {
           revision: rev,
           ...retentionField,
-          took: goDuration(Date.now() - started),
+          took: formatGoDuration(Date.now() - started),
         });
       });
   };
