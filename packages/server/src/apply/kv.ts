@@ -3,6 +3,7 @@
 // Txn (compares evaluated up front for the whole tree, all-or-nothing), Compaction.
 
 import { etcdError, etcdserverpb, type PartialMessage, type mvccpb } from '@conclave/api';
+import { goSort } from './go-sort.js';
 import {
   CompactedError,
   FutureRevisionError,
@@ -61,41 +62,82 @@ export function toPbKv(kv: KeyValue): PbKv {
 
 const num = (v: bigint): number => Number(v);
 
-/** True when the request needs every key in range before limit is applied (sorting or filters). */
-export function rangeNeedsFullScan(r: RangeRequest): boolean {
-  return (
-    r.sortOrder !== SortOrder.NONE ||
-    r.sortTarget !== SortTarget.KEY ||
-    r.minModRevision !== 0n ||
-    r.maxModRevision !== 0n ||
-    r.minCreateRevision !== 0n ||
-    r.maxCreateRevision !== 0n
-  );
+/** Revision filters: etcd then reads every key in range, filters, sorts and cuts. */
+function hasRevisionFilter(r: RangeRequest): boolean {
+  return r.minModRevision !== 0n || r.maxModRevision !== 0n || r.minCreateRevision !== 0n || r.maxCreateRevision !== 0n;
 }
 
-function compareBy(target: number): (a: KeyValue, b: KeyValue) => number {
+/** etcd's Less of each sort target (kvSortByKey, ...ByVersion, ...ByCreate, ...ByMod, ...ByValue). */
+function lessBy(target: number): (a: KeyValue, b: KeyValue) => boolean {
   switch (target) {
     case SortTarget.VERSION:
-      return (a, b) => a.version - b.version;
+      return (a, b) => a.version < b.version;
     case SortTarget.CREATE:
-      return (a, b) => a.createRevision - b.createRevision;
+      return (a, b) => a.createRevision < b.createRevision;
     case SortTarget.MOD:
-      return (a, b) => a.modRevision - b.modRevision;
+      return (a, b) => a.modRevision < b.modRevision;
     case SortTarget.VALUE:
-      return (a, b) => Buffer.compare(a.value, b.value);
+      return (a, b) => Buffer.compare(a.value, b.value) < 0;
     default:
-      return (a, b) => Buffer.compare(a.key, b.key);
+      return (a, b) => Buffer.compare(a.key, b.key) < 0;
   }
 }
 
 /**
- * The key-index selection for a sorted or filtered range, when the sort target is one the index
- * knows (key, create or mod revision): then only the first `limit` values are read. Null otherwise.
+ * Range exactly as etcd's applierV3backend.Range:
+ *   - with a sort order or a revision filter every key in range is read; otherwise, with a limit,
+ *     limit + 1 keys in key order (the extra one tells `more`);
+ *   - the revision filters drop keys (count stays the number of keys in range);
+ *   - a sort target other than KEY with order NONE sorts ascending, over what was read: with a
+ *     limit and no filter that is the first limit + 1 keys, not the whole range;
+ *   - sorting is Go's sort.Sort, which is not stable (go-sort.ts): keys with equal sort values come
+ *     out in the order its steps leave them;
+ *   - then the result is cut to the limit (`more` when something was cut).
  */
-function selectionOf(r: RangeRequest): RangeSelect | null {
-  if (r.countOnly) return null;
-  let order = r.sortOrder;
-  if (r.sortTarget !== SortTarget.KEY && order === SortOrder.NONE) order = SortOrder.ASCEND;
+export function applyRange(view: KvReader, r: RangeRequest): PartialMessage<etcdserverpb.RangeResponse> {
+  const limit = num(r.limit);
+  const readAll = r.sortOrder !== SortOrder.NONE || hasRevisionFilter(r);
+  const order = r.sortTarget !== SortTarget.KEY && r.sortOrder === SortOrder.NONE ? SortOrder.ASCEND : r.sortOrder;
+  const rev = r.revision > 0n ? num(r.revision) : 0;
+  try {
+    if (readAll && limit > 0 && !r.countOnly) {
+      const fast = selectTop(view, r, order, limit, rev);
+      if (fast) return rangeResponse(r, fast, fast.kvs);
+    }
+    const rr = view.range(buf(r.key), endOf(r.rangeEnd), {
+      rev,
+      limit: readAll || limit === 0 ? 0 : limit + 1,
+      countOnly: r.countOnly,
+    });
+    let kvs = rr.kvs;
+    if (r.maxModRevision !== 0n) kvs = kvs.filter((kv) => kv.modRevision <= r.maxModRevision);
+    if (r.minModRevision !== 0n) kvs = kvs.filter((kv) => kv.modRevision >= r.minModRevision);
+    if (r.maxCreateRevision !== 0n) kvs = kvs.filter((kv) => kv.createRevision <= r.maxCreateRevision);
+    if (r.minCreateRevision !== 0n) kvs = kvs.filter((kv) => kv.createRevision >= r.minCreateRevision);
+    if (order === SortOrder.ASCEND || order === SortOrder.DESCEND) {
+      kvs = kvs === rr.kvs ? [...kvs] : kvs;
+      if (r.sortTarget === SortTarget.KEY) {
+        // keys are unique and read in ascending order: every sort gives the same answer
+        if (order === SortOrder.DESCEND) kvs.reverse();
+      } else {
+        const less = lessBy(r.sortTarget);
+        goSort(kvs, order === SortOrder.ASCEND ? less : (a, b) => less(b, a));
+      }
+    }
+    return rangeResponse(r, rr, kvs);
+  } catch (e) {
+    throw mapMvccError(e);
+  }
+}
+
+/**
+ * The faster path for a sorted or filtered range with a limit, when the sort target is one the key
+ * index knows (key, create or mod revision): the index picks the first limit + 1 keys before any
+ * value is read. Its answer is etcd's only when no two of those keys have equal sort values (equal
+ * ones come out of Go's unstable sort in an order only the full sort decides): otherwise null, and
+ * the caller reads everything as etcd does.
+ */
+function selectTop(view: KvReader, r: RangeRequest, order: number, limit: number, rev: number): RangeResult | null {
   const by =
     r.sortTarget === SortTarget.KEY
       ? 'key'
@@ -105,7 +147,7 @@ function selectionOf(r: RangeRequest): RangeSelect | null {
           ? 'mod'
           : null;
   if (by === null) return null;
-  return {
+  const select: RangeSelect = {
     by,
     descending: order === SortOrder.DESCEND,
     minCreate: num(r.minCreateRevision),
@@ -113,38 +155,11 @@ function selectionOf(r: RangeRequest): RangeSelect | null {
     minMod: num(r.minModRevision),
     maxMod: num(r.maxModRevision),
   };
-}
-
-export function applyRange(view: KvReader, r: RangeRequest): PartialMessage<etcdserverpb.RangeResponse> {
-  const full = rangeNeedsFullScan(r);
-  const select = full ? selectionOf(r) : null;
-  let limit = full && !select ? 0 : num(r.limit);
-  if (limit > 0) limit += 1; // one extra tells whether there are more
-  let rr: RangeResult;
-  try {
-    rr = view.range(buf(r.key), endOf(r.rangeEnd), {
-      rev: r.revision > 0n ? num(r.revision) : 0,
-      limit,
-      countOnly: r.countOnly,
-      ...(select ? { select } : {}),
-    });
-  } catch (e) {
-    throw mapMvccError(e);
-  }
-  let kvs = rr.kvs;
-  if (select) return rangeResponse(r, rr, kvs);
-  if (r.maxModRevision !== 0n) kvs = kvs.filter((kv) => kv.modRevision <= r.maxModRevision);
-  if (r.minModRevision !== 0n) kvs = kvs.filter((kv) => kv.modRevision >= r.minModRevision);
-  if (r.maxCreateRevision !== 0n) kvs = kvs.filter((kv) => kv.createRevision <= r.maxCreateRevision);
-  if (r.minCreateRevision !== 0n) kvs = kvs.filter((kv) => kv.createRevision >= r.minCreateRevision);
-  let order = r.sortOrder;
-  if (r.sortTarget !== SortTarget.KEY && order === SortOrder.NONE) order = SortOrder.ASCEND;
-  if (order === SortOrder.ASCEND || order === SortOrder.DESCEND) {
-    const cmp = compareBy(r.sortTarget);
-    kvs = kvs === rr.kvs ? [...kvs] : kvs;
-    kvs.sort(order === SortOrder.ASCEND ? cmp : (a, b) => cmp(b, a));
-  }
-  return rangeResponse(r, rr, kvs);
+  const rr = view.range(buf(r.key), endOf(r.rangeEnd), { rev, limit: limit + 1, select });
+  if (by === 'key') return rr;
+  const value = by === 'create' ? (kv: KeyValue) => kv.createRevision : (kv: KeyValue) => kv.modRevision;
+  for (let i = 1; i < rr.kvs.length; i++) if (value(rr.kvs[i]!) === value(rr.kvs[i - 1]!)) return null;
+  return rr;
 }
 
 function rangeResponse(r: RangeRequest, rr: RangeResult, kvs: KeyValue[]): PartialMessage<etcdserverpb.RangeResponse> {
