@@ -318,14 +318,14 @@ export const FLAGS: readonly FlagSpec[] = [
     'cors',
     '*',
     'Comma-separated whitelist of origins for CORS, or cross-origin resource sharing, (empty or * means allow all).',
-    S,
+    { ...S, ...I },
   ),
   f(
     'host-whitelist',
     'unique-strings',
     '*',
     'Acceptable hostnames from HTTP client requests, if server is not secure (empty or * means allow all).',
-    S,
+    { ...S, ...I },
   ),
 
   f('auth-token', 'string', 'simple', "Specify a v3 authentication token type and its options ('simple' or 'jwt').", {
@@ -474,12 +474,13 @@ export const FLAGS: readonly FlagSpec[] = [
   f('config-file', 'string', '', 'Path to the server configuration file.', { ...I, ...CLI }),
   f('version', 'bool', 'false', 'Print the version and exit.', { ...I, ...CLI }),
   f('log-output', 'unique-strings', 'default', "[TO BE DEPRECATED IN v3.5] use '--log-outputs'.", I),
-  f('enable-grpc-gateway', 'bool', 'true', 'Enable GRPC gateway.'),
+  f('enable-grpc-gateway', 'bool', 'true', 'Enable GRPC gateway.', I),
   f(
     'experimental-enable-lease-checkpoint-persist',
     'bool',
     'false',
     'Enable persisting remainingTTL to prevent indefinite auto-renewal of long lived leases.',
+    I,
   ),
   f('unsafe-no-fsync', 'bool', 'false', 'Disables fsync, unsafe, will cause data loss.'),
   ...IGNORED_FLAGS.map((n) => f(n, 'ignored', '', '', { ...I, ...CLI })),

@@ -9,6 +9,7 @@ import {
   startupError,
   ETCD_COMPAT_VERSION,
   ETCD_CLUSTER_VERSION,
+  type EtcdUrl,
   type ServerConfig,
 } from '../config/index.js';
 import { createLogger, formatId, MSG, type Logger } from '../log/index.js';
@@ -31,11 +32,13 @@ import { layout } from '../etcdserver/bootstrap.js';
 import { GrpcServer } from '../transport/grpc-server.js';
 import { effectiveMaxStreams } from '../transport/h2/limits.js';
 import { listenUrl, nodeHttp2, type BoundListener, type ListenOptions } from '../transport/listener.js';
+import { withAccessControl } from '../http/access.js';
 import { createRouter } from '../http/router.js';
 import { registerServices } from '../services/index.js';
 import { startAutoCompaction, type AutoCompactor } from '../etcdserver/auto-compact.js';
 import { PeerServer, PeerTransport } from '../peer/index.js';
 import { fetchRemoteCluster } from './join.js';
+import { listenMetricsUrls } from './metrics-urls.js';
 import { AuthConfigError, createTokenProvider, type TokenProvider } from '../auth/index.js';
 import {
   checkInitialHashKV,
@@ -298,10 +301,19 @@ export async function startMember(cfg: ServerConfig, opts: { logger?: Logger } =
     member: () => routed,
     grpc: () => grpc!,
     version,
+    gateway: cfg.flags.get('enable-grpc-gateway') !== false,
+  });
+  const clientHttp = withAccessControl(router, {
+    // --cors holds "*" or URLs (etcd compares an Origin with each URL's String())
+    cors: ((cfg.flags.get('cors') ?? ['*']) as readonly (string | EtcdUrl)[]).map((o) =>
+      typeof o === 'string' ? o : o.href,
+    ),
+    hostWhitelist: (cfg.flags.get('host-whitelist') ?? ['*']) as readonly string[],
+    logger,
   });
   grpc = new GrpcServer({
     maxRecvBytes: cfg.maxRequestBytes + GRPC_OVERHEAD_BYTES,
-    http: router,
+    http: clientHttp,
     limits: { maxConcurrentStreams: effectiveMaxStreams(cfg.maxConcurrentStreams) },
     onError: (err) =>
       logger.warn('closed a client connection or request after an internal error', {
@@ -337,6 +349,7 @@ export async function startMember(cfg: ServerConfig, opts: { logger?: Logger } =
   };
   const peerListeners: BoundListener[] = [];
   const listeners: BoundListener[] = [];
+  const metricsListeners: BoundListener[] = [];
   try {
     for (const u of cfg.listenPeerUrls) {
       const bound = await listenUrl(u.href, peerListenOpts);
@@ -344,8 +357,9 @@ export async function startMember(cfg: ServerConfig, opts: { logger?: Logger } =
       logger.info(MSG.SERVING_PEER_TRAFFIC, { address: bound.url.replace(/^\w+:\/\//, '') });
     }
     for (const u of cfg.listenClientUrls) listeners.push(await listenUrl(u.href, clientListenOpts));
+    metricsListeners.push(...(await listenMetricsUrls(cfg.listenMetricsUrls, router, clientTls, logger)));
   } catch (err) {
-    await Promise.all([...peerListeners, ...listeners].map((l) => l.close()));
+    await Promise.all([...peerListeners, ...listeners, ...metricsListeners].map((l) => l.close()));
     await server.stop();
     throw err;
   }
@@ -355,6 +369,7 @@ export async function startMember(cfg: ServerConfig, opts: { logger?: Logger } =
     'listen-peer-urls': peerListeners.map((l) => l.url),
     'advertise-client-urls': advertised,
     'listen-client-urls': listeners.map((l) => l.url),
+    'listen-metrics-urls': cfg.listenMetricsUrls.map((u) => u.href),
   });
 
   let autoCompactor: AutoCompactor | null = null;
@@ -412,7 +427,7 @@ export async function startMember(cfg: ServerConfig, opts: { logger?: Logger } =
         services.close();
         await grpc!.drain(STOP_GRACE_MS);
         peerServer!.closeConnections();
-        await Promise.all([...listeners, ...peerListeners].map((l) => l.close()));
+        await Promise.all([...listeners, ...peerListeners, ...metricsListeners].map((l) => l.close()));
         await server.stop();
         await ready.catch(() => {});
         logger.info(MSG.CLOSED_ETCD_SERVER, { name: cfg.name, 'data-dir': cfg.dataDir });

@@ -27,6 +27,8 @@ export interface RouterDeps {
   member: () => RouterMember | null;
   grpc: () => GrpcServer;
   version: { etcdserver: string; etcdcluster: string };
+  /** --enable-grpc-gateway (default true): without it /v3/... is not served (404). */
+  gateway?: boolean;
 }
 
 const TEXT = 'text/plain; charset=utf-8';
@@ -86,7 +88,7 @@ export function createRouter(deps: RouterDeps): (req: Req, res: Res) => void {
     if (path === '/version')
       return onlyGet(req, res) ? send(res, 200, JSON.stringify(deps.version), 'application/json') : undefined;
     if (path === '/metrics') return serveMetrics(s?.metrics ?? null, res);
-    if (path.startsWith('/v3')) {
+    if (path.startsWith('/v3') && deps.gateway !== false) {
       const rpc = gatewayRoute(path);
       if (!rpc) return send(res, 404, 'Not Found\n');
       if (req.method !== 'POST') return send(res, 405, 'Method Not Allowed\n');

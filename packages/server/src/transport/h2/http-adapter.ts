@@ -15,7 +15,7 @@ export class H2HttpRequest extends Readable {
   readonly headers: Record<string, string> = {};
   readonly method: string;
   readonly url: string;
-  readonly socket: { remoteAddress: string; remotePort: number };
+  readonly socket: { remoteAddress: string; remotePort: number; encrypted: boolean };
 
   private readonly stream: H2Stream;
 
@@ -29,9 +29,18 @@ export class H2HttpRequest extends Readable {
       // Repeated fields join with ", " (cookies with "; "), as node:http does.
       this.headers[name] = prev === undefined ? h[i + 1]! : `${prev}${name === 'cookie' ? '; ' : ', '}${h[i + 1]!}`;
     }
+    // Go's Request.Host for HTTP/2 is the :authority pseudo-header
+    if (this.headers['host'] === undefined) {
+      const authority = stream.header(':authority');
+      if (authority !== undefined) this.headers['host'] = authority;
+    }
     this.method = stream.header(':method') ?? 'GET';
     this.url = stream.header(':path') ?? '/';
-    this.socket = { remoteAddress: stream.conn.remoteAddress, remotePort: stream.conn.remotePort };
+    this.socket = {
+      remoteAddress: stream.conn.remoteAddress,
+      remotePort: stream.conn.remotePort,
+      encrypted: (stream.conn.socket as { encrypted?: boolean }).encrypted === true,
+    };
     this.stream = stream;
     // Body bytes the reader has not taken yet count against the connection's request-data budget.
     stream.onData = (chunk) => {
