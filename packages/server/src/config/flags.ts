@@ -426,7 +426,7 @@ export const FLAGS: readonly FlagSpec[] = [
     'int',
     '1000',
     'ExperimentalCompactionBatchLimit sets the maximum revisions deleted in each compaction batch.',
-    { ...E, hd: '1000' },
+    { ...E, ...I, hd: '1000' },
   ),
   f(
     'experimental-peer-skip-client-san-verification',

@@ -328,6 +328,10 @@ test("validation errors carry etcd's exact texts (exit 1)", () => {
       '--election-timeout[60000ms] is too long, and should be set less than 50000ms',
     ],
     [['--auto-compaction-mode=foo'], 'unknown auto-compaction-mode "foo"'],
+    [
+      ['--experimental-enable-lease-checkpoint-persist'],
+      'setting experimental-enable-lease-checkpoint-persist requires experimental-enable-lease-checkpoint',
+    ],
     [['--logger=bogus'], 'unknown logger option "bogus"'],
     [['--log-outputs=default,stderr'], 'multi logoutput for "default" is not supported yet'],
     [['--log-outputs='], 'open sink "": open : no such file or directory'],

@@ -315,6 +315,12 @@ function validate(st: State, advertiseMissing: boolean): LogLevel {
   if (advertiseMissing) throw fail(ERR_UNSET_ADVERTISE_CLIENT_URLS);
   const mode = st.str('auto-compaction-mode');
   if (mode !== '' && mode !== 'periodic' && mode !== 'revision') throw fail(`unknown auto-compaction-mode "${mode}"`);
+  const checkpoint = st.bool('experimental-enable-lease-checkpoint');
+  const persist = st.bool('experimental-enable-lease-checkpoint-persist');
+  if (checkpoint && !persist) st.notices.push({ level: 'warn', msg: MSG.LEASE_CHECKPOINT_WITHOUT_PERSIST });
+  if (persist && !checkpoint) {
+    throw fail('setting experimental-enable-lease-checkpoint-persist requires experimental-enable-lease-checkpoint');
+  }
   return debug ? 'debug' : parsedLevel;
 }
 

@@ -216,6 +216,8 @@ export async function startMember(cfg: ServerConfig, opts: { logger?: Logger } =
     preVote: cfg.preVote,
     initialElectionTickAdvance: cfg.initialElectionTickAdvance,
     clientUrls: advertised,
+    // etcd takes 0 as its default (1000); a negative limit would never finish a compaction there
+    compactionBatchLimit: Math.max(0, Number(cfg.flags.get('experimental-compaction-batch-limit') ?? 0)) || undefined,
     leaseCheckpoint: cfg.experimentalEnableLeaseCheckpoint
       ? { persist: cfg.flags.get('experimental-enable-lease-checkpoint-persist') === true }
       : null,

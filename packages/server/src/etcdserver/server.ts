@@ -65,6 +65,8 @@ export interface EtcdServerOptions {
   clusterId?: bigint;
   /** Creates the peer transport once the member's IDs are known (none for a lone member in tests). */
   transport?: (server: EtcdServer) => PeerTransport;
+  /** --experimental-compaction-batch-limit (default 1000). */
+  compactionBatchLimit?: number;
   /** Called when this member applies its own removal from the cluster. */
   onRemoved?: () => void;
   /**
@@ -141,7 +143,7 @@ export class EtcdServer implements Proposer, ReadBarrier, MemberStatus, ClusterC
     this.memberId = storage.metadata.memberId;
     this.clusterId = storage.metadata.clusterId;
     this.ids = new IdGenerator(this.memberId);
-    this.store = MvccStore.open(storage.backend, metrics.mvcc);
+    this.store = MvccStore.open(storage.backend, metrics.mvcc, opts.compactionBatchLimit);
     this.membership = new Membership(storage.backend);
     const snapIndex = storage.snapshot?.metadata.index ?? 0;
     this.node = new RawNode({

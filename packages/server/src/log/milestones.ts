@@ -35,6 +35,8 @@ export const MSG = {
   IGNORING_CLIENT_AUTO_TLS: 'ignoring client auto TLS since certs given',
   IGNORING_PEER_AUTO_TLS: 'ignoring peer auto TLS since certs given',
   DATA_DIR_EMPTY: "'data-dir' was empty; using default",
+  LEASE_CHECKPOINT_WITHOUT_PERSIST:
+    'Detected that checkpointing is enabled without persistence. Consider enabling experimental-enable-lease-checkpoint-persist',
   LOADED_CONFIG_FILE:
     'loaded server configuration, other configuration command line flags and environment variables will be ignored if provided',
   FAILED_TO_VERIFY_FLAGS: 'failed to verify flags',

@@ -1,7 +1,8 @@
 // Background compaction, one job at a time, in etcd's order: compact the key index at the
 // revision (in slices, yielding to the event loop), then delete from LMDB every revision ≤ the
-// compaction revision that the index no longer holds (in batches of LMDB transactions, yielding in
-// between), then record the finished compaction revision. A revision r ≤ rev survives compaction
+// compaction revision that the index no longer holds (in batches of --experimental-compaction-batch-
+// limit revisions, one LMDB transaction each, resting 10 ms in between as etcd does; the last batch
+// records the finished compaction revision). A revision r ≤ rev survives compaction
 // exactly when it is the first revision of its key's first generation, which makes the physical
 // pass correct after a restart too (the index is rebuilt from what is left, then compacted again).
 
@@ -13,10 +14,13 @@ import { encodeRevKey, revKeyMain, revKeySub } from './revision.js';
 
 /** Index entries compacted per event-loop turn. */
 const INDEX_SLICE = 10_000;
-/** Revisions examined per LMDB transaction of the physical pass. */
-const PHYSICAL_BATCH = 1_000;
+/** Revisions examined per LMDB transaction of the physical pass (etcd's defaultCompactBatchLimit). */
+export const DEFAULT_COMPACTION_BATCH_LIMIT = 1_000;
+/** The rest between two batches of the physical pass (etcd's 10 ms). */
+const BATCH_REST_MS = 10;
 
 const tick = () => new Promise<void>((resolve) => setImmediate(resolve));
+const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
 
 export interface CompactionJob {
   readonly rev: number;
@@ -42,7 +46,11 @@ export class Compactor {
   private running: Promise<void> | null = null;
   private stopped = false;
 
-  constructor(private readonly core: StoreCore) {}
+  constructor(
+    private readonly core: StoreCore,
+    /** Revisions scanned per LMDB transaction (--experimental-compaction-batch-limit; at least 1). */
+    private readonly batchLimit = DEFAULT_COMPACTION_BATCH_LIMIT,
+  ) {}
 
   enqueue(job: CompactionJob): void {
     if (this.stopped) {
@@ -112,33 +120,35 @@ export class Compactor {
     obs?.indexPauseMs(indexMs);
     let start = encodeRevKey(0, 0);
     const end = encodeRevKey(job.rev + 1, 0);
+    const limit = this.batchLimit;
     for (;;) {
-      await tick();
       while (backend.busyOperation !== null) await backend.whenIdle();
       this.check(job);
+      const t = performance.now();
       const db = core.kvDb;
       const garbage: Buffer[] = [];
       let seen = 0;
       let last: Buffer | null = null;
-      for (const { key, value } of db.getRange({ start, end, limit: PHYSICAL_BATCH })) {
+      for (const { key, value } of db.getRange({ start, end, limit })) {
         seen++;
         last = key;
         if (!this.kept(key, value)) garbage.push(key);
       }
-      if (garbage.length > 0) {
-        const t = performance.now();
+      // As etcd: a batch shorter than the limit is the last one; it records the finished compaction
+      // in the same transaction. Every full batch is one db pause observed, then a 10 ms rest.
+      const final = seen < limit;
+      if (garbage.length > 0 || final) {
         backend.batch(() => {
           for (const k of garbage) db.removeSync(k);
+          if (final) backend.putMeta(META.finishedCompactRev, encodeRevKey(job.rev, 0));
         });
-        obs?.dbPauseMs(performance.now() - t);
-        core.counters.compactedKeys += garbage.length;
       }
-      if (seen < PHYSICAL_BATCH || last === null) break;
+      core.counters.compactedKeys += garbage.length;
+      if (final || last === null) break;
+      obs?.dbPauseMs(performance.now() - t);
       start = Buffer.concat([last, Buffer.from([0])]); // the smallest key after `last`
+      await sleep(BATCH_REST_MS);
     }
-    while (backend.busyOperation !== null) await backend.whenIdle();
-    this.check(job);
-    backend.batch(() => backend.putMeta(META.finishedCompactRev, encodeRevKey(job.rev, 0)));
     core.counters.lastCompaction = Date.now() / 1000;
     obs?.totalMs(performance.now() - started);
   }

@@ -39,14 +39,18 @@ export class MvccStore {
   private constructor(
     private readonly backend: Backend,
     counters: MvccCounters | undefined,
+    compactionBatchLimit: number | undefined,
   ) {
     this.core = new StoreCore(backend, counters);
-    this.compactor = new Compactor(this.core);
+    this.compactor = new Compactor(this.core, compactionBatchLimit);
   }
 
-  /** Opens the store on `backend`: rebuilds the key index and resumes an interrupted compaction. */
-  static open(backend: Backend, counters?: MvccCounters): MvccStore {
-    const s = new MvccStore(backend, counters);
+  /**
+   * Opens the store on `backend`: rebuilds the key index and resumes an interrupted compaction.
+   * `compactionBatchLimit`: revisions a compaction removes per backend transaction (default 1000).
+   */
+  static open(backend: Backend, counters?: MvccCounters, compactionBatchLimit?: number): MvccStore {
+    const s = new MvccStore(backend, counters, compactionBatchLimit);
     s.load();
     s.unsubscribe.push(
       backend.onReplace((reason) => {
