@@ -16,10 +16,12 @@ import {
   RawResponse,
   type BidiHandler,
   type GrpcServer,
+  type Registered,
   type ServerStreamHandler,
   type UnaryHandler,
 } from '../transport/grpc-server.js';
 import type { ServerCall } from '../transport/call.js';
+import { GatewaySlots } from './gateway-slots.js';
 
 type Req = http.IncomingMessage | H2HttpRequest;
 type Res = http.ServerResponse | H2HttpResponse;
@@ -266,6 +268,24 @@ export function serveGateway(grpc: GrpcServer, rpcPath: string, req: Req, res: R
     res.end(JSON.stringify({ error: 'Not Implemented', message: 'Not Implemented', code: GrpcCode.UNIMPLEMENTED }));
     return;
   }
+  // etcd's gateway opens a gRPC stream per call: at most --max-concurrent-streams run, the rest wait
+  const withdraw = slotsOf(grpc).take((release) => {
+    res.once('close', release);
+    res.once('finish', release);
+    serveCall(grpc, reg, req, res);
+  });
+  res.once('close', withdraw);
+}
+
+const slots = new WeakMap<GrpcServer, GatewaySlots>();
+
+function slotsOf(grpc: GrpcServer): GatewaySlots {
+  let s = slots.get(grpc);
+  if (!s) slots.set(grpc, (s = new GatewaySlots(grpc.maxConcurrentStreams)));
+  return s;
+}
+
+function serveCall(grpc: GrpcServer, reg: Registered, req: Req, res: Res): void {
   const { desc } = reg;
   const streaming = desc.requestStream || desc.responseStream;
   const call = new GatewayCall<unknown, unknown>(req, res, desc.responseType, streaming);

@@ -121,6 +121,11 @@ export class GrpcServer {
     return this.opts.maxRecvBytes;
   }
 
+  /** The stream limit of a connection (the JSON gateway bounds its calls by it, as etcd's does). */
+  get maxConcurrentStreams(): number {
+    return this.limits.maxConcurrentStreams;
+  }
+
   /** The registered method for a gRPC path (used by the JSON gateway). */
   lookup(path: string): Registered | undefined {
     return this.methods.get(path);
