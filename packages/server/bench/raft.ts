@@ -44,7 +44,7 @@ class Cluster {
     }
     this.node(1n).raw.campaign();
     this.pump();
-    if (this.node(1n).raw.raft.state !== StateRole.Leader) throw new Error('bench: no leader');
+    if (this.node(1n).raw.role !== StateRole.Leader) throw new Error('bench: no leader');
   }
 
   node(id: NodeId): BenchNode {

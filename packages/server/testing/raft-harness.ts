@@ -62,15 +62,15 @@ export class TestNode {
   }
 
   get raft() {
-    return this.node.raft;
+    return RawNode.internals(this.node);
   }
 
   get role(): StateRole {
-    return this.node.raft.state;
+    return this.node.role;
   }
 
   get term(): number {
-    return this.node.raft.term;
+    return this.node.term;
   }
 
   /** Handles every pending Ready as the server would; returns the messages to send. */

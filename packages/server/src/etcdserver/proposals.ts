@@ -118,10 +118,10 @@ export class Proposals {
     const w = this.waiters.get(p.id);
     if (!w) return; // timed out meanwhile
     try {
-      const raft = this.deps.node.raft;
-      const leader = raft.state === StateRole.Leader;
-      this.deps.node.propose(p.data);
-      w.term = leader ? raft.term : Number.POSITIVE_INFINITY;
+      const node = this.deps.node;
+      const leader = node.role === StateRole.Leader;
+      node.propose(p.data);
+      w.term = leader ? node.term : Number.POSITIVE_INFINITY;
     } catch (err) {
       if (err instanceof ProposalDroppedError) {
         // No leader, or a leadership transfer: wait for the next leader (the request timeout still runs).

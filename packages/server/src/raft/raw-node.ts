@@ -85,13 +85,21 @@ const STATE_NAMES = {
 } as const;
 
 export class RawNode {
-  /** @internal The state machine itself, for tests and the simulator. */
-  readonly raft: Raft;
+  private readonly raft: Raft;
   private prevSoftState: SoftState;
   private prevHardState: HardState;
   private outstanding: Ready | null = null;
   /** A snapshot that arrived while the outstanding Ready's membership changes were being applied. */
   private deferredSnapshot: Message | null = null;
+
+  /**
+   * @internal The state machine inside `node`, for raft's own tests, their harness and the
+   * simulator. The server never reads it: what it needs is on RawNode's API (term, commitIndex,
+   * lead, role, status()).
+   */
+  static internals(node: RawNode): Raft {
+    return node.raft;
+  }
 
   constructor(config: Config) {
     this.raft = new Raft(config);

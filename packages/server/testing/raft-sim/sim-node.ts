@@ -138,9 +138,10 @@ export class SimNode {
     if (founders && storage.lastIndex() === 0 && storage.initialState().hardState.term === 0) {
       this.raw.bootstrap(founders.voters, founders.learners);
     }
-    this.raw.raft.observer = {
+    const raft = RawNode.internals(this.raw);
+    raft.observer = {
       onElected: (id, term, voters, granted) => {
-        const log = this.raw.raft.raftLog;
+        const log = raft.raftLog;
         checker.onElected(id, term, voters, granted, (i) => log.term(i), log.firstIndex(), log.lastIndex());
       },
       onCommit: (id, term, index, voters, acked) => checker.onCommit(id, term, index, voters, acked),
@@ -162,7 +163,7 @@ export class SimNode {
   }
 
   get isLeader(): boolean {
-    return this.alive && this.raw.raft.state === StateRole.Leader;
+    return this.alive && this.raw.role === StateRole.Leader;
   }
 
   private restoreState(s: Snapshot, checker: Checker): void {

@@ -275,7 +275,7 @@ export class Simulation {
   private leader(): SimNode | undefined {
     let best: SimNode | undefined;
     for (const n of this.nodes.values()) {
-      if (n.isLeader && (!best || n.raw.raft.term > best.raw.raft.term)) best = n;
+      if (n.isLeader && (!best || n.raw.term > best.raw.term)) best = n;
     }
     return best;
   }
@@ -296,7 +296,7 @@ export class Simulation {
           n.reads.set(ctx, { ctx, floor: this.checker.maxApplied });
         } else if (p < 0.97) {
           const l = this.leader();
-          const voters = l ? l.raw.raft.tracker.voters : [];
+          const voters = l ? l.raw.basicStatus().config.voters : [];
           if (l && voters.length > 1) {
             const to = this.rng.pick(voters);
             this.trace(`transfer leadership ${l.id} -> ${to}`);
@@ -470,7 +470,7 @@ export class Simulation {
     while (this.now < deadline) {
       this.retireRemoved();
       const l = this.leader();
-      if (l && this.now - proposedAt > 500 && l.raw.raft.tracker.isVoter(l.id)) {
+      if (l && this.now - proposedAt > 500 && l.raw.basicStatus().config.voters.includes(l.id)) {
         try {
           l.raw.propose(enc.encode(this.marker));
           proposedAt = this.now;
@@ -488,7 +488,7 @@ export class Simulation {
       .filter((n) => !n.retired)
       .map(
         (n) =>
-          `${n.id}:${n.alive ? StateRole[n.raw.raft.state] : 'down'}@t${n.alive ? n.raw.raft.term : '-'} applied=${n.appliedIndex}`,
+          `${n.id}:${n.alive ? StateRole[n.raw.role] : 'down'}@t${n.alive ? n.raw.term : '-'} applied=${n.appliedIndex}`,
       )
       .join(' ');
     throw new Error(
