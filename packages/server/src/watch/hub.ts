@@ -4,13 +4,14 @@
 // watcher receiving at most 1,000 revisions per response). A watcher whose stream is congested
 // becomes a victim and catches up from history once the stream drains, so a slow or catching-up
 // watcher never delays the others, and memory stays bounded. A watcher whose next revision was
-// compacted away is canceled with the compaction revision.
+// compacted away is canceled with the compaction revision. The hub sees each watcher's stream only
+// as a WatcherSink (watcher.ts): it hands it responses and tells it when a watcher lags or catches
+// up; the stream keeps its own counts.
 
 import type { etcdserverpb, PartialMessage } from '@conclave/api';
 import type { MvccEvent, MvccStore } from '../mvcc/index.js';
 import type { Backend } from '../storage/backend/index.js';
 import { EventBytes, encodeHeaderField } from './encode.js';
-import type { WatchStream } from './stream.js';
 import type { Watcher } from './watcher.js';
 import { WatcherGroup } from './watcher-group.js';
 
@@ -100,45 +101,33 @@ export class WatchHub {
       return;
     }
     w.state = 'unsynced';
-    w.stream.lagging++;
+    w.stream.behind(w);
     this.unsynced.add(w);
     this.scheduleSync();
   }
 
+  /** Forgets `w` (canceled, or its stream ended); its stream settles its own counts. */
   remove(w: Watcher): void {
-    switch (w.state) {
-      case 'synced':
-        this.synced.delete(w);
-        break;
-      case 'unsynced':
-        this.unsynced.delete(w);
-        w.stream.lagging--;
-        break;
-      case 'victim':
-        w.stream.victims.delete(w);
-        w.stream.lagging--;
-        break;
-      default:
-        break;
-    }
+    if (w.state === 'synced') this.synced.delete(w);
+    else if (w.state === 'unsynced') this.unsynced.delete(w);
     w.state = 'done';
   }
 
-  /** A congested stream drained: its victims catch up (or rejoin the synced group). */
-  streamDrained(s: WatchStream): void {
+  /**
+   * A congested stream drained: its victims rejoin the synced group (state "synced") if nothing
+   * was committed for them meanwhile, else they catch up from history (state "unsynced").
+   */
+  resume(victims: readonly Watcher[]): void {
     const cur = this.currentRevision;
-    for (const w of s.victims) {
+    for (const w of victims) {
       if (w.minRev > cur) {
         w.state = 'synced';
         this.synced.add(w);
-        s.lagging--;
       } else {
         w.state = 'unsynced';
         this.unsynced.add(w);
       }
     }
-    s.victims.clear();
-    s.noteSynced();
     if (this.unsynced.size > 0) this.scheduleSync();
   }
 
@@ -173,8 +162,7 @@ export class WatchHub {
         this.synced.delete(w);
         w.state = 'victim';
         w.minRev = rev;
-        s.victims.add(w);
-        s.lagging++;
+        s.stalled(w);
         continue;
       }
       if (w.prevKv) this.lookupPrev(evs);
@@ -296,18 +284,15 @@ export class WatchHub {
     this.unsynced.delete(w);
     w.state = 'synced';
     this.synced.add(w);
-    w.stream.lagging--;
-    w.stream.noteSynced();
+    w.stream.caughtUp(w);
   }
 
   /** The watcher's next revision was compacted: canceled with the compaction revision (etcd: no reason text). */
   private compacted(w: Watcher, compactRev: number): void {
     this.unsynced.delete(w);
     w.state = 'done';
-    const s = w.stream;
-    s.lagging--;
-    s.control({ header: this.header(0), watchId: w.id, canceled: true, compactRevision: compactRev });
-    s.noteSynced();
+    w.stream.control({ header: this.header(0), watchId: w.id, canceled: true, compactRevision: compactRev });
+    w.stream.caughtUp(w);
   }
 
   /** The backend was restored from a snapshot: every synced watcher re-checks against history. */
@@ -315,7 +300,7 @@ export class WatchHub {
     for (const w of [...this.synced.watchers]) {
       this.synced.delete(w);
       w.state = 'unsynced';
-      w.stream.lagging++;
+      w.stream.behind(w);
       this.unsynced.add(w);
     }
     this.scheduleSync();

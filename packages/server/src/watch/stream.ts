@@ -1,12 +1,12 @@
 // One client watch stream (etcd's serverWatchStream + mvcc.watchStream): the watchers created on
 // it by ID, the responses queued for the transport, congestion tracking (a bounded number of
 // responses may be queued while the transport is congested; past that the stream stops accepting
-// and its watchers become victims), progress requests and periodic progress notifications.
+// and its watchers become victims), progress requests and periodic progress notifications. It is
+// each of its watchers' WatcherSink, and counts for itself which of them lag.
 
-import { etcdserverpb } from '@conclave/api';
-import type { WatchHub } from './hub.js';
+import { etcdserverpb, type PartialMessage } from '@conclave/api';
 import { controlResponse, eventResponseSize, writeEventResponse, type EventBytes } from './encode.js';
-import { Watcher } from './watcher.js';
+import { Watcher, type WatcherSink } from './watcher.js';
 
 /** Responses a stream may queue while its transport is congested (etcd's chanBufLen). */
 export const MAX_QUEUED_RESPONSES = 128;
@@ -22,6 +22,18 @@ export interface WatchSink {
   write(frames: Buffer): boolean;
   /** Calls `cb` once the transport has drained (after a write returned false). */
   onDrain(cb: () => void): void;
+}
+
+/** What a stream needs of the member's watchable store (WatchHub implements it). */
+export interface WatchRegistry {
+  readonly currentRevision: number;
+  header(revision: number): PartialMessage<etcdserverpb.ResponseHeader>;
+  /** Registers a new watcher (it reports whether it lags through its sink). */
+  add(w: Watcher): void;
+  /** Forgets a watcher. */
+  remove(w: Watcher): void;
+  /** The stream drained: its victims (in state "victim") become synced or unsynced. */
+  resume(victims: readonly Watcher[]): void;
 }
 
 export interface WatchStreamOptions {
@@ -43,12 +55,12 @@ interface PendingEvents {
   body: number;
 }
 
-export class WatchStream {
+export class WatchStream implements WatcherSink {
   readonly watchers = new Map<bigint, Watcher>();
   /** Watchers waiting for this stream to drain. */
-  readonly victims = new Set<Watcher>();
+  private readonly victimSet = new Set<Watcher>();
   /** Watchers of this stream that are not synced (unsynced or victims). */
-  lagging = 0;
+  private laggingCount = 0;
   closed = false;
   private nextId = 0n;
   /** Queued responses: complete gRPC messages (control) or events responses to assemble. */
@@ -62,10 +74,20 @@ export class WatchStream {
   private timer: NodeJS.Timeout | null = null;
 
   constructor(
-    private readonly hub: WatchHub,
+    private readonly hub: WatchRegistry,
     private readonly sink: WatchSink,
     private readonly o: WatchStreamOptions,
   ) {}
+
+  /** Watchers of this stream that are not synced (unsynced or victims): etcd's slow watchers. */
+  get lagging(): number {
+    return this.laggingCount;
+  }
+
+  /** Watchers waiting for this stream to drain. */
+  get victims(): ReadonlySet<Watcher> {
+    return this.victimSet;
+  }
 
   /** Events queued on this stream and not sent yet (etcd_debugging_mvcc_pending_events_total). */
   get pendingEvents(): number {
@@ -137,7 +159,7 @@ export class WatchStream {
     if (!w || this.closed) return;
     this.watchers.delete(id);
     this.progressWatchers.delete(w);
-    this.hub.remove(w);
+    this.forget(w);
     this.control({ header: this.hub.header(this.hub.currentRevision), watchId: id, canceled: true });
   }
 
@@ -147,7 +169,7 @@ export class WatchStream {
    */
   requestProgress(): void {
     if (this.closed) return;
-    if (this.lagging === 0) this.sendProgressAll();
+    if (this.laggingCount === 0) this.sendProgressAll();
     else this.progressWanted = true;
   }
 
@@ -157,15 +179,15 @@ export class WatchStream {
     this.closed = true;
     if (this.timer) clearInterval(this.timer);
     this.timer = null;
-    for (const w of this.watchers.values()) this.hub.remove(w);
+    for (const w of this.watchers.values()) this.forget(w);
     this.watchers.clear();
     this.progressWatchers.clear();
-    this.victims.clear();
+    this.victimSet.clear();
     this.out = [];
     this.outBytes = 0;
   }
 
-  // ---- called by the hub ----
+  // ---- the WatcherSink, called by the hub ----
 
   /** Queues an events response for `w` (fragmented if it asked for it and the response is large). */
   sendEvents(w: Watcher, header: Buffer, events: readonly EventBytes[]): void {
@@ -201,19 +223,50 @@ export class WatchStream {
   }
 
   /** Queues a control response (never subject to the queue bound) and flushes soon. */
-  control(r: Parameters<typeof controlResponse>[0]): void {
+  control(r: PartialMessage<etcdserverpb.WatchResponse>): void {
     this.push(controlResponse(r));
   }
 
-  /** A watcher of this stream became synced: answer a pending progress request when none lags. */
-  noteSynced(): void {
-    if (this.lagging === 0 && this.progressWanted) {
+  behind(_w: Watcher): void {
+    this.laggingCount++;
+  }
+
+  stalled(w: Watcher): void {
+    this.victimSet.add(w);
+    this.laggingCount++;
+  }
+
+  caughtUp(_w: Watcher): void {
+    this.laggingCount--;
+    this.noteSynced();
+  }
+
+  // ---- internals ----
+
+  /** Takes `w` out of the hub, and out of this stream's lag counts if it lagged. */
+  private forget(w: Watcher): void {
+    const lagged = w.state === 'unsynced' || w.state === 'victim';
+    this.victimSet.delete(w);
+    this.hub.remove(w);
+    if (lagged) this.laggingCount--;
+  }
+
+  /** The transport drained: victims go back to the hub (those that rejoin the synced group no longer lag). */
+  private drained(): void {
+    const victims = [...this.victimSet];
+    this.victimSet.clear();
+    this.hub.resume(victims);
+    for (const w of victims) if (w.state === 'synced') this.laggingCount--;
+    this.noteSynced();
+  }
+
+  /** A watcher of this stream stopped lagging: answer a pending progress request when none lags. */
+  private noteSynced(): void {
+    if (this.laggingCount === 0 && this.progressWanted) {
       this.progressWanted = false;
       this.sendProgressAll();
     }
   }
-
-  // ---- internals ----
 
   private sendProgressAll(): void {
     this.control({ header: this.hub.header(this.hub.currentRevision), watchId: -1 });
@@ -259,7 +312,7 @@ export class WatchStream {
       this.sink.onDrain(() => {
         this.congested = false;
         this.queued = 0;
-        if (!this.closed) this.hub.streamDrained(this);
+        if (!this.closed) this.drained();
       });
     }
   }

@@ -1,10 +1,9 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { WatcherGroup } from './watcher-group.js';
-import { Watcher } from './watcher.js';
-import type { WatchStream } from './stream.js';
+import { Watcher, type WatcherSink } from './watcher.js';
 
-const stream = {} as WatchStream;
+const stream = {} as WatcherSink;
 let nextId = 0n;
 
 function watcher(key: string, end: string | null, single = false): Watcher {

@@ -2,9 +2,29 @@
 // (minRev), its options (filters, prev_kv, fragment, progress_notify) and where it stands in the
 // watchable store: synced (receives live events), unsynced (catching up from history), victim
 // (its stream is congested: it will catch up from history once the stream drains), or done
-// (canceled, or ended by compaction).
+// (canceled, or ended by compaction). Also the one interface the hub sees of a watcher's stream.
 
-import type { WatchStream } from './stream.js';
+import type { etcdserverpb, PartialMessage } from '@conclave/api';
+import type { EventBytes } from './encode.js';
+
+/**
+ * What the hub sees of the stream a watcher belongs to (WatchStream implements it): where the
+ * watcher's responses go, whether it takes more, and the lag events the stream counts for itself.
+ */
+export interface WatcherSink {
+  /** False once the stream is congested and its queue is full: new events make the watcher a victim. */
+  readonly accepting: boolean;
+  /** Queues an events response for `w`. */
+  sendEvents(w: Watcher, header: Buffer, events: readonly EventBytes[]): void;
+  /** Queues a control response (created, canceled, progress). */
+  control(r: PartialMessage<etcdserverpb.WatchResponse>): void;
+  /** `w` is behind: it catches up from history (created at a past revision, or the backend was restored). */
+  behind(w: Watcher): void;
+  /** `w` met a full queue: it waits for the stream to drain, then catches up from history. */
+  stalled(w: Watcher): void;
+  /** `w` caught up (or was canceled by compaction): it no longer lags. */
+  caughtUp(w: Watcher): void;
+}
 
 export type WatcherState = 'synced' | 'unsynced' | 'victim' | 'done';
 
@@ -16,7 +36,7 @@ export class Watcher {
   progressIdle = true;
 
   constructor(
-    readonly stream: WatchStream,
+    readonly stream: WatcherSink,
     readonly id: bigint,
     /** First key, as a latin1 string of its bytes. */
     readonly key: string,
