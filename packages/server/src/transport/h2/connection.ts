@@ -28,7 +28,7 @@ import {
   resetLimit,
   settingsLimit,
 } from './limits.js';
-import { H2Stream } from './stream.js';
+import { H2Stream, type StreamConnection } from './stream.js';
 
 /** Our SETTINGS_INITIAL_WINDOW_SIZE: what a client may send on one stream before we acknowledge. */
 const STREAM_WINDOW = 1 << 20;
@@ -62,7 +62,7 @@ class ConnectionError extends Error {
   }
 }
 
-export class H2Connection {
+export class H2Connection implements StreamConnection {
   /** The sending side: streams write their headers, data and resets through it. */
   readonly out: H2Output;
   private readonly decoder = new HpackDecoder();

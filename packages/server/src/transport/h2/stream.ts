@@ -1,7 +1,24 @@
 // One HTTP/2 request stream on the server side: the request's headers and body in, the response's
-// headers, data and trailers out, subject to the client's flow-control windows.
+// headers, data and trailers out, subject to the client's flow-control windows. A stream sees its
+// connection only as a StreamConnection.
 
-import type { H2Connection } from './connection.js';
+import type { H2Output } from '@conclave/h2';
+
+/** What a stream needs of its connection (H2Connection implements it). */
+export interface StreamConnection {
+  readonly remoteAddress: string;
+  readonly remotePort: number;
+  /** The connection's frame output (shared by its streams). */
+  readonly out: H2Output;
+  /** Request bytes held by the streams' consumers changed by `delta` (bounded per connection). */
+  adjustBuffered(delta: number): void;
+  /** The stream's response is complete (END_STREAM written). */
+  streamEnded(s: H2Stream): void;
+  /** The stream has data waiting for flow-control window. */
+  blocked(s: H2Stream): void;
+  /** The stream is gone (reset). */
+  closeStream(s: H2Stream): void;
+}
 
 /** Queued-but-unsent response bytes above which write() asks the caller to wait for onDrain. */
 const HIGH_WATER = 64 * 1024;
@@ -34,7 +51,7 @@ export class H2Stream {
   onClose: () => void = noop;
 
   constructor(
-    readonly conn: H2Connection,
+    readonly conn: StreamConnection,
     readonly id: number,
     /** Request headers, flat: [name0, value0, name1, value1, ...]. */
     readonly headers: string[],
