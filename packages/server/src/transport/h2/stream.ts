@@ -2,12 +2,15 @@
 // headers, data and trailers out, subject to the client's flow-control windows. A stream sees its
 // connection only as a StreamConnection.
 
+import type net from 'node:net';
 import type { H2Output } from '@conclave/h2';
 
 /** What a stream needs of its connection (H2Connection implements it). */
 export interface StreamConnection {
   readonly remoteAddress: string;
   readonly remotePort: number;
+  /** The connection's socket (a TLSSocket on https listeners). */
+  readonly socket: net.Socket;
   /** The connection's frame output (shared by its streams). */
   readonly out: H2Output;
   /** Request bytes held by the streams' consumers changed by `delta` (bounded per connection). */
