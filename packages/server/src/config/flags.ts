@@ -482,7 +482,7 @@ export const FLAGS: readonly FlagSpec[] = [
     'Enable persisting remainingTTL to prevent indefinite auto-renewal of long lived leases.',
     I,
   ),
-  f('unsafe-no-fsync', 'bool', 'false', 'Disables fsync, unsafe, will cause data loss.'),
+  f('unsafe-no-fsync', 'bool', 'false', 'Disables fsync, unsafe, will cause data loss.', I),
   ...IGNORED_FLAGS.map((n) => f(n, 'ignored', '', '', { ...I, ...CLI })),
 ];
 

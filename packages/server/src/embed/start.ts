@@ -217,6 +217,7 @@ export async function startMember(cfg: ServerConfig, opts: { logger?: Logger } =
     initialElectionTickAdvance: cfg.initialElectionTickAdvance,
     clientUrls: advertised,
     // etcd takes 0 as its default (1000); a negative limit would never finish a compaction there
+    unsafeNoFsync: cfg.flags.get('unsafe-no-fsync') === true,
     compactionBatchLimit: Math.max(0, Number(cfg.flags.get('experimental-compaction-batch-limit') ?? 0)) || undefined,
     leaseCheckpoint: cfg.experimentalEnableLeaseCheckpoint
       ? { persist: cfg.flags.get('experimental-enable-lease-checkpoint-persist') === true }

@@ -70,6 +70,8 @@ export interface OpenStorageOptions {
   logger: Logger;
   /** Told WAL and backend latencies (the member's metrics). */
   observers?: { wal: WalObserver; backend: BackendObserver; snap: SnapshotterOptions['observer'] };
+  /** --unsafe-no-fsync: neither the WAL nor the backend fsyncs. */
+  unsafeNoFsync?: boolean;
 }
 
 export async function openStorage(opts: OpenStorageOptions): Promise<OpenedStorage> {
@@ -86,8 +88,12 @@ export async function openStorage(opts: OpenStorageOptions): Promise<OpenedStora
   const backend = await Backend.open({
     path: dirs.backendDir,
     ...(opts.observers ? { observer: opts.observers.backend } : {}),
+    unsafeNoFsync: opts.unsafeNoFsync === true,
   });
-  const observer = opts.observers ? { observer: opts.observers.wal } : {};
+  const observer = {
+    ...(opts.observers ? { observer: opts.observers.wal } : {}),
+    unsafeNoFsync: opts.unsafeNoFsync === true,
+  };
   const raftStorage = new MemoryStorage();
 
   if (!(await Wal.exists(dirs.walDir))) {

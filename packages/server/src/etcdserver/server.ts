@@ -67,6 +67,8 @@ export interface EtcdServerOptions {
   transport?: (server: EtcdServer) => PeerTransport;
   /** --experimental-compaction-batch-limit (default 1000). */
   compactionBatchLimit?: number;
+  /** --unsafe-no-fsync: the WAL and the backend never fsync. */
+  unsafeNoFsync?: boolean;
   /** Called when this member applies its own removal from the cluster. */
   onRemoved?: () => void;
   /**
@@ -295,6 +297,7 @@ export class EtcdServer implements Proposer, ReadBarrier, MemberStatus, ClusterC
       fresh: { memberId: opts.memberId, clusterId },
       logger: opts.logger,
       observers: { wal: metrics.wal, backend: metrics.backend, snap: metrics.snap },
+      unsafeNoFsync: opts.unsafeNoFsync === true,
     });
     const s = new EtcdServer(opts, storage, metrics);
     s.durableIndex = storage.raftStorage.lastIndex();

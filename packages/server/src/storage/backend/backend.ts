@@ -32,6 +32,8 @@ export interface BackendOptions {
   durableCommits?: boolean;
   /** Told how long each batch commit, defragment and snapshot copy took (etcd's backend metrics). */
   observer?: BackendObserver;
+  /** --unsafe-no-fsync: `sync()` and durable commits never fsync (bbolt's NoSync in etcd). */
+  unsafeNoFsync?: boolean;
 }
 
 /** Receives backend operation durations, in seconds. */
@@ -82,6 +84,7 @@ export class Backend {
     gen: number,
     file: string,
     env: Env,
+    private readonly noFsync = false,
   ) {
     this.gen = gen;
     this.file = file;
@@ -96,11 +99,12 @@ export class Backend {
     return new Backend(
       opts.path,
       mapSize,
-      opts.durableCommits ? TXN_DURABLE : TXN_NO_SYNC,
+      opts.durableCommits && !opts.unsafeNoFsync ? TXN_DURABLE : TXN_NO_SYNC,
       opts.observer ?? null,
       gen,
       file,
       env,
+      opts.unsafeNoFsync === true,
     );
   }
 
@@ -237,6 +241,7 @@ export class Backend {
    */
   async sync(): Promise<void> {
     this.assertOpen();
+    if (this.noFsync) return;
     const root = this.root as unknown as { sync(cb: (err?: unknown) => void): void };
     await this.track(
       new Promise<void>((resolve, reject) => {

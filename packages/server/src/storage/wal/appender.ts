@@ -54,6 +54,8 @@ export interface AppenderConfig {
   counters: WalStats;
   /** Told the duration of each write and fdatasync (null: not timed). */
   observer: WalObserver | null;
+  /** --unsafe-no-fsync: segment data is never synced (the directory still is after a cut). */
+  noFsync: boolean;
   /** Called once when a write, sync, cut or fault hook fails; the appender is dead afterwards. */
   onFail: (err: unknown, pending: Op[]) => void;
 }
@@ -136,7 +138,7 @@ export class Appender {
         counters.records += op.records;
         if (obs) obs.writeSeconds((performance.now() - t) / 1000);
       }
-      if (this.unsynced && op.sync) {
+      if (this.unsynced && op.sync && !this.cfg.noFsync) {
         if (obs) t = performance.now();
         fdatasyncSync(fd);
         this.unsynced = false;
@@ -176,7 +178,7 @@ export class Appender {
   async close(): Promise<void> {
     if (this.flushing || this.queue.length) await new Promise<void>((res) => this.drainWaiters.push(res));
     try {
-      if (this.fh && this.unsynced && !this.dead) {
+      if (this.fh && this.unsynced && !this.dead && !this.cfg.noFsync) {
         await this.fh.datasync();
         this.cfg.counters.fsyncs++;
       }
@@ -261,7 +263,7 @@ export class Appender {
       counters.records += records;
       await faults.afterWriteBeforeSync?.(ctx);
     }
-    if (this.unsynced && batch.some((op) => op.sync)) {
+    if (this.unsynced && batch.some((op) => op.sync) && !this.cfg.noFsync) {
       const t = performance.now();
       await fh.datasync();
       this.cfg.observer?.fsyncSeconds((performance.now() - t) / 1000);
@@ -337,8 +339,10 @@ export class Appender {
     const prevSize = this.offset;
     const { size } = await fh.stat();
     if (size > prevSize) await fh.truncate(prevSize);
-    await fh.sync();
-    counters.fsyncs++;
+    if (!this.cfg.noFsync) {
+      await fh.sync();
+      counters.fsyncs++;
+    }
     this.unsynced = false;
     await hook('beforeCreate');
 
@@ -349,8 +353,10 @@ export class Appender {
     try {
       header = segmentHeaderBytes(to, prevSize, this.written);
       await writeAllAt(temp.fh, [header], 0);
-      await temp.fh.sync();
-      counters.fsyncs++;
+      if (!this.cfg.noFsync) {
+        await temp.fh.sync();
+        counters.fsyncs++;
+      }
       await hook('beforeRename');
       await rename(temp.path, join(dir, to.name));
       await hook('afterRename');

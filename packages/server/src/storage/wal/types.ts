@@ -69,6 +69,11 @@ export interface WalOptions {
   faults?: WalFaults;
   /** Told how long each write and fdatasync of the log took (etcd's WAL latency metrics). */
   observer?: WalObserver;
+  /**
+   * --unsafe-no-fsync: never fdatasync segment data (saves, cuts, close), as etcd's WAL with
+   * SetUnsafeNoFsync. A crash of the machine can lose or tear acknowledged writes. Default false.
+   */
+  unsafeNoFsync?: boolean;
 }
 
 /** Receives the duration of WAL writes and syncs, in seconds. */

@@ -294,6 +294,7 @@ export class Wal {
       logger: this.opts.logger,
       counters: this.counters,
       observer: this.opts.observer ?? null,
+      noFsync: this.opts.unsafeNoFsync === true,
       onFail: (err, pending) => this.onFail(err, pending),
     };
     this.segments = segments;
