@@ -10,6 +10,7 @@ import { META, type Backend } from '../storage/backend/index.js';
 import type { Logger } from '../log/index.js';
 import type { Member, Membership } from '../etcdserver/membership.js';
 import { decodeRequest, type InternalRequest } from '../etcdserver/raft-request.js';
+import { requestText, responseText, type SlowApplyWarner } from './slow-apply.js';
 import { applyRequest, type ApplyTargets } from './dispatch.js';
 
 export type ApplyOutcome = { ok: true; value: unknown } | { ok: false; error: unknown };
@@ -28,6 +29,8 @@ export interface ApplierDeps {
   initialMembers: ReadonlyMap<bigint, Member>;
   /** Told each request's kind, apply time (s) and success (etcd_server_apply_duration_seconds). */
   observe?: (kind: number, seconds: number, ok: boolean) => void;
+  /** etcd's "apply request took too long" (--experimental-warning-apply-duration). */
+  slowApply?: SlowApplyWarner;
 }
 
 export class Applier {
@@ -76,17 +79,26 @@ export class Applier {
       this.deps.logger.error('failed to decode raft request; skipping entry', { index: e.index, error: String(err) });
       return;
     }
-    const observe = this.deps.observe;
-    const t = observe ? performance.now() : 0;
-    let ok = true;
+    const { observe, slowApply } = this.deps;
+    const t = observe || slowApply ? performance.now() : 0;
+    let outcome: ApplyOutcome;
     try {
       this.deps.authorize(req);
-      outcomes.set(req.id, { ok: true, value: applyRequest(this.deps.targets, req, e) });
+      outcome = { ok: true, value: applyRequest(this.deps.targets, req, e) };
     } catch (error) {
-      ok = false;
-      outcomes.set(req.id, { ok: false, error });
+      outcome = { ok: false, error };
     }
-    if (observe) observe(req.kind, (performance.now() - t) / 1000, ok);
+    outcomes.set(req.id, outcome);
+    if (!observe && !slowApply) return;
+    const ms = performance.now() - t;
+    observe?.(req.kind, ms / 1000, outcome.ok);
+    slowApply?.check(
+      ms,
+      '',
+      () => requestText(req),
+      () => (outcome.ok ? responseText(req.kind, outcome.value, slowApply.header) : ''),
+      outcome.ok ? undefined : outcome.error,
+    );
   }
 
   /**

@@ -447,7 +447,7 @@ export const FLAGS: readonly FlagSpec[] = [
     'duration',
     '100ms',
     'Warning is generated if requests take more than this duration.',
-    E,
+    { ...E, ...I },
   ),
 
   f('force-new-cluster', 'bool', 'false', 'Force to create a new one-member cluster.', {

@@ -218,6 +218,7 @@ export async function startMember(cfg: ServerConfig, opts: { logger?: Logger } =
     clientUrls: advertised,
     // etcd takes 0 as its default (1000); a negative limit would never finish a compaction there
     unsafeNoFsync: cfg.flags.get('unsafe-no-fsync') === true,
+    warningApplyDurationMs: Number(cfg.flags.get('experimental-warning-apply-duration') ?? 100),
     compactionBatchLimit: Math.max(0, Number(cfg.flags.get('experimental-compaction-batch-limit') ?? 0)) || undefined,
     leaseCheckpoint: cfg.experimentalEnableLeaseCheckpoint
       ? { persist: cfg.flags.get('experimental-enable-lease-checkpoint-persist') === true }
@@ -342,6 +343,7 @@ export async function startMember(cfg: ServerConfig, opts: { logger?: Logger } =
     version: ETCD_COMPAT_VERSION,
     strictReconfigCheck: cfg.strictReconfigCheck,
     watchProgressNotifyIntervalMs: cfg.experimentalWatchProgressNotifyIntervalMs,
+    slowApply: server.slowApply,
   });
 
   const clientListenOpts: ListenOptions = {

@@ -3,6 +3,7 @@
 // serves linearizable reads through batched ReadIndex rounds. A single member is a one-voter Raft
 // cluster: the write path is the same as in a cluster.
 
+import { slowApplyWarner, type SlowApplyWarner } from '../apply/slow-apply.js';
 import { etcdError, GrpcStatusError } from '@conclave/api';
 import {
   type ConfChangeType,
@@ -69,6 +70,8 @@ export interface EtcdServerOptions {
   compactionBatchLimit?: number;
   /** --unsafe-no-fsync: the WAL and the backend never fsync. */
   unsafeNoFsync?: boolean;
+  /** --experimental-warning-apply-duration in ms (default 100): slower applies are logged and counted. */
+  warningApplyDurationMs?: number;
   /** Called when this member applies its own removal from the cluster. */
   onRemoved?: () => void;
   /**
@@ -134,6 +137,9 @@ export class EtcdServer implements Proposer, ReadBarrier, MemberStatus, ClusterC
   /** When a heartbeat last went to each member (etcd counts late heartbeats as send failures). */
   private readonly heartbeatSent = new Map<bigint, number>();
 
+  /** etcd's "apply request took too long" warning and etcd_server_slow_apply_total. */
+  readonly slowApply: SlowApplyWarner;
+
   private constructor(
     private readonly opts: EtcdServerOptions,
     storage: OpenedStorage,
@@ -142,6 +148,14 @@ export class EtcdServer implements Proposer, ReadBarrier, MemberStatus, ClusterC
     this.metrics = metrics;
     this.storage = storage;
     this.logger = opts.logger;
+    this.slowApply = slowApplyWarner(
+      this.logger,
+      opts.warningApplyDurationMs ?? 100,
+      () => {
+        metrics.server.slowApplies++;
+      },
+      () => ({ clusterId: this.clusterId, memberId: this.memberId, raftTerm: this.term }),
+    );
     this.memberId = storage.metadata.memberId;
     this.clusterId = storage.metadata.clusterId;
     this.ids = new IdGenerator(this.memberId);
@@ -250,6 +264,7 @@ export class EtcdServer implements Proposer, ReadBarrier, MemberStatus, ClusterC
       },
       authorize: (req) => this.auth.authorize(req),
       observe: metrics.apply,
+      slowApply: this.slowApply,
       logger: this.logger,
       applyConfChange: (cc: ConfChange): ConfState => this.node.applyConfChange(cc),
       initialMembers: initial,

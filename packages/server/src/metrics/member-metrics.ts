@@ -19,9 +19,6 @@ import { registerProcessFamilies } from './process.js';
 import { histogram, exponentialBuckets } from './scrape.js';
 import { type MemberView, type ServerCounters, newServerCounters, registerServerFamilies } from './server.js';
 
-/** etcd's warnApplyDuration. */
-const SLOW_APPLY_SECONDS = 0.1;
-
 export interface MemberMetricsOptions {
   /** --metrics=extensive: also the per-method gRPC handling-time histogram. */
   extensive?: boolean;
@@ -64,12 +61,8 @@ export class MemberMetrics {
     this.peers = registerNetworkFamilies(r, src, () => this.grpc.bytes());
     this.lease = registerDebuggingFamilies(r, () => this.sources?.authRevision() ?? 0);
     const applied = registerApplyFamily(r);
-    const server = this.server;
-    this.apply = (kind, seconds, ok) => {
-      applied(kind, seconds, ok);
-      // etcd's warnApplyDuration: a request that took over 100 ms to apply is a slow apply
-      if (seconds > SLOW_APPLY_SECONDS) server.slowApplies++;
-    };
+    // slow applies (etcd_server_slow_apply_total) are counted by apply/slow-apply.ts
+    this.apply = (kind, seconds, ok) => applied(kind, seconds, ok);
     const hash = histogram(
       r,
       'etcd_mvcc_hash_duration_seconds',

@@ -2,6 +2,7 @@
 // Lessor and Authenticator rather than the whole server), limits from the config, and helpers for
 // response headers and etcd's interceptors (hasleader).
 
+import type { SlowApplyWarner } from '../apply/slow-apply.js';
 import { etcdError, type etcdserverpb, type PartialMessage } from '@conclave/api';
 import type { AlarmStore } from '../etcdserver/alarms.js';
 import type { ClusterControl, ForwardRoutes, MemberStatus, Proposer, ReadBarrier } from '../etcdserver/ports.js';
@@ -39,6 +40,8 @@ export interface ServiceContext {
   strictReconfigCheck?: boolean;
   /** --experimental-watch-progress-notify-interval in ms (default 10 min; etcd's minimum is 100 ms). */
   watchProgressNotifyIntervalMs?: number;
+  /** etcd's "apply request took too long" warning, for read-only ranges too. */
+  slowApply?: SlowApplyWarner;
 }
 
 /** A response header for this member at `revision` (etcd fills cluster, member and term at the edge). */

@@ -3,6 +3,7 @@
 
 import { encodeMessage, etcdserverpb, type PartialMessage } from '@conclave/api';
 import { checkDelete, checkPut, checkRange, checkTxn, isTxnReadOnly } from '../apply/check.js';
+import { compactText, rangeResponseText } from '../apply/slow-apply.js';
 import { applyRange, applyTxn } from '../apply/kv.js';
 import { costPut, costTxn } from '../etcdserver/quota.js';
 import { RequestKind } from '../etcdserver/raft-request.js';
@@ -34,15 +35,30 @@ export function kvService(ctx: ServiceContext): ServiceHandlers<typeof etcdserve
   const kvEnv = { leaseExists: (id: bigint) => ctx.leases.lessor.has(id) };
   return {
     Range: async (req, call) => {
-      checkRange(req);
-      if (!req.serializable) await reads.linearizableRead();
-      if (!auth.involved(call)) return withHeader(ctx, applyRange(store, req));
-      const info = await auth.identifyAsync(call);
-      return auth.serialize(
-        info,
-        () => auth.checkRange(info, req),
-        () => withHeader(ctx, applyRange(store, req)),
-      );
+      const start = performance.now();
+      let res: PartialMessage<etcdserverpb.RangeResponse> | undefined;
+      const range = () => {
+        res = applyRange(store, req);
+        return withHeader(ctx, res);
+      };
+      try {
+        checkRange(req);
+        if (!req.serializable) await reads.linearizableRead();
+        if (!auth.involved(call)) return range();
+        const info = await auth.identifyAsync(call);
+        return auth.serialize(info, () => auth.checkRange(info, req), range);
+      } catch (err) {
+        res = undefined;
+        throw err;
+      } finally {
+        // etcd's warnOfExpensiveReadOnlyRangeRequest: from the request's arrival to its answer
+        ctx.slowApply?.check(
+          performance.now() - start,
+          'read-only range ',
+          () => compactText(req),
+          () => (res ? rangeResponseText(res) : ''),
+        );
+      }
     },
     Put: async (req, call) => {
       // etcd's quota interceptor runs before the request is validated
