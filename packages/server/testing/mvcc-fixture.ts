@@ -86,7 +86,11 @@ export function dumpIndex(store: MvccStore): Array<[string, string, Array<[numbe
   ).core;
   const out: Array<[string, string, Array<[number, number, number[]]>]> = [];
   for (const e of core.index.values()) {
-    out.push([e.k, String(e.lease), e.gens.map((g) => [g.created, g.ver, [...g.revs]] as [number, number, number[]])]);
+    out.push([
+      e.k,
+      String(e.lease),
+      e.generations().map((g) => [g.created, g.ver, g.revs] as [number, number, number[]]),
+    ]);
   }
   return out;
 }

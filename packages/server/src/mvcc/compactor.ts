@@ -156,8 +156,6 @@ export class Compactor {
   /** True when the stored revision is still referenced by the (compacted) index. */
   private kept(revKey: Buffer, value: Buffer): boolean {
     const e = this.core.index.get(decodeKeyOf(value).toString('latin1'));
-    if (!e) return false;
-    const r = e.gens[0]!.revs;
-    return r.length > 0 && r[0] === revKeyMain(revKey) && r[1] === revKeySub(revKey);
+    return e?.isFirst(revKeyMain(revKey), revKeySub(revKey)) === true;
   }
 }

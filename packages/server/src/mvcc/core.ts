@@ -125,7 +125,7 @@ export class StoreCore {
       if (!index.at(e, atRev)) return;
       count++;
       const mod = index.hitMain;
-      const create = index.hitGen!.created;
+      const create = index.hitCreated;
       if ((sel.minMod !== 0 && mod < sel.minMod) || (sel.maxMod !== 0 && mod > sel.maxMod)) return;
       if ((sel.minCreate !== 0 && create < sel.minCreate) || (sel.maxCreate !== 0 && create > sel.maxCreate)) return;
       cands.push({ main: mod, sub: index.hitSub, create });
@@ -174,9 +174,8 @@ export class StoreCore {
     } else if (e.live) {
       kind = U_PUT;
       prevLease = e.lease;
-      const g = e.gens[e.gens.length - 1]!;
-      created = g.created;
-      version = g.ver + 1;
+      created = e.c;
+      version = e.v + 1;
       if (wantPrev) prevKv = this.readEntryAt(e, Number.MAX_SAFE_INTEGER);
     } else {
       kind = U_CREATE;

@@ -18,7 +18,7 @@ function testEntry(index: KeyIndex): KeyEntry {
   return e;
 }
 
-const gens = (e: KeyEntry) => e.gens.map((g) => [...g.revs]);
+const gens = (e: KeyEntry) => e.generations().map((g) => g.revs);
 
 test('at(): the revision visible at each revision, as etcd keyIndex.get', () => {
   const index = new KeyIndex();
@@ -49,9 +49,9 @@ test('at(): the revision visible at each revision, as etcd keyIndex.get', () => 
   assert.equal(e.live, false);
   e.put(18, 0);
   assert.ok(index.at(e, 100) && index.hitMain === 18);
-  assert.equal(e.gens[3]!.created, 18);
-  assert.equal(e.gens[3]!.ver, 1);
-  assert.equal(e.gens[2]!.ver, 3); // two puts and the tombstone, as etcd
+  assert.equal(e.generations()[3]!.created, 18);
+  assert.equal(e.generations()[3]!.ver, 1);
+  assert.equal(e.generations()[2]!.ver, 3); // two puts and the tombstone, as etcd
 });
 
 test('compactEntry() and keep() follow etcd keyIndex.compact / keep', () => {
@@ -96,8 +96,8 @@ test('a live key keeps its latest revision through compaction; ver and created s
   e.put(5, 0);
   assert.equal(KeyIndex.compactEntry(e, 10), false);
   assert.deepEqual(gens(e), [[5, 0]]);
-  assert.equal(e.gens[0]!.ver, 3);
-  assert.equal(e.gens[0]!.created, 2);
+  assert.equal(e.generations()[0]!.ver, 3);
+  assert.equal(e.generations()[0]!.created, 2);
 });
 
 test('the tree orders binary keys by bytes; compactSlice resumes and removes empty entries', () => {
