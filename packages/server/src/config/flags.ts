@@ -467,7 +467,7 @@ export const FLAGS: readonly FlagSpec[] = [
     'string',
     '',
     "Specify a particular log level for each etcd package (eg: 'etcdmain=CRITICAL,etcdserver=DEBUG').",
-    { group: 'TO BE DEPRECATED' },
+    { group: 'TO BE DEPRECATED', ...I },
   ),
 
   // Not listed by `etcd --help`, but accepted by etcd 3.4.23.

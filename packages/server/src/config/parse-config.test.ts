@@ -310,6 +310,12 @@ test('every flag Conclave does not implement fails with a non-default value, and
     2,
     'conclave: flag --log-outputs=systemd/journal is not supported yet',
   );
+  expectError(
+    ['--logger=capnslog', '--log-package-levels=etcdserver=DEBUG'],
+    'unsupported',
+    2,
+    'conclave: flag --log-package-levels with --logger=capnslog is not supported yet',
+  );
   expectError(['gateway', '--listen-addr=x'], 'unsupported', 2, 'conclave: command "gateway" is not supported yet');
   expectError(['grpc-proxy', 'start'], 'unsupported', 2, 'conclave: command "grpc-proxy" is not supported yet');
 });

@@ -223,6 +223,11 @@ function checkSupported(st: State): void {
     if (canonical(v) !== canonical(DEFAULTS.get(spec.name) as FlagValue)) throw unsupported(`flag --${spec.name}`);
   }
   if (st.list('log-outputs').includes('systemd/journal')) throw unsupported('flag --log-outputs=systemd/journal');
+  // etcd applies package levels to capnslog's loggers only; Conclave's capnslog lines do not carry
+  // etcd's package names, so that combination is refused rather than half-honoured
+  if (st.str('log-package-levels') !== '' && st.str('logger') === 'capnslog') {
+    throw unsupported('flag --log-package-levels with --logger=capnslog');
+  }
 }
 
 function checkBindUrls(urls: readonly EtcdUrl[]): string | undefined {
@@ -271,6 +276,14 @@ function validate(st: State, advertiseMissing: boolean): LogLevel {
     st.notices.push({
       level: 'raw',
       msg: "[WARNING] Deprecated '--logger=capnslog' flag is set; use '--logger=zap' flag instead",
+    });
+  }
+  const pkgLevels = st.str('log-package-levels');
+  if (pkgLevels !== '') {
+    // with zap (Conclave's default) etcd prints this and otherwise ignores the flag
+    st.notices.push({
+      level: 'raw',
+      msg: `[WARNING] Deprecated '--log-package-levels=${pkgLevels}' flag is set; use '--logger=zap' flag instead`,
     });
   }
   if (logger !== 'zap' && logger !== 'capnslog') throw invalidConfig(`unknown logger option "${logger}"`, 'zap');
