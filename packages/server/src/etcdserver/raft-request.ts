@@ -45,6 +45,30 @@ export interface InternalRequest {
 const writer = new ByteWriter(1024);
 const EMPTY_USER = new Uint8Array(0);
 
+/**
+ * Encoded requests are carved out of shared slabs: an entry stays in the in-memory Raft log until a
+ * snapshot compacts it (up to --snapshot-count entries), and an ArrayBuffer of its own per entry
+ * cost about 500 bytes of overhead on top of a 300-byte put (docs/benchmarks.md, "Where the memory
+ * goes"). The log drops entries in order, so a slab is freed once the log has moved past it.
+ */
+const SLAB = 64 * 1024;
+/** Requests larger than this get a buffer of their own (a slab holds at least eight). */
+const SLAB_MAX = SLAB / 8;
+let slab = new Uint8Array(SLAB);
+let slabPos = 0;
+
+function copyOut(src: Uint8Array, n: number): Uint8Array {
+  if (n > SLAB_MAX) return src.slice(0, n);
+  if (slabPos + n > SLAB) {
+    slab = new Uint8Array(SLAB);
+    slabPos = 0;
+  }
+  const out = slab.subarray(slabPos, slabPos + n);
+  out.set(src.subarray(0, n));
+  slabPos = (slabPos + n + 7) & ~7;
+  return out;
+}
+
 export function encodeRequest(r: InternalRequest): Uint8Array {
   const w = writer;
   w.pos = 0;
@@ -53,7 +77,7 @@ export function encodeRequest(r: InternalRequest): Uint8Array {
   w.bytes(r.username === '' ? EMPTY_USER : Buffer.from(r.username, 'utf8'));
   w.uvarint(r.authRevision);
   w.bytes(r.body);
-  return w.finish();
+  return copyOut(w.buf, w.pos);
 }
 
 export function decodeRequest(data: Uint8Array): InternalRequest {
