@@ -1,0 +1,330 @@
+#!/usr/bin/env node
+// `npm run bench:scale`: memory and scale of one member, Conclave beside the reference etcd 3.4, under
+// the same load: etcdbench puts of 256-byte values over a key space (100 clients), then what the
+// member holds and how it restarts. Prints, per side: idle RSS, load rate, RSS right after the load
+// (with its anonymous / file-mapped split), bytes on disk, a count-only range over every key, peak
+// RSS while one client reads every key with its value (one unlimited Range), RSS after a physical
+// compaction, restart time after SIGKILL until a linearizable read is served, and RSS after restart.
+//
+//   npm run bench:scale                                  # 1,000,000 puts over 1,000,000 keys
+//   npm run bench:scale -- --total 200000 --key-space 200000
+//   npm run bench:scale -- --total 20000 --only conclave --no-full-range
+//
+// Flags: --total N (puts), --key-space N, --val-size N (256), --only etcd|conclave, --runs N (1),
+// --no-full-range (skip the unlimited range, which needs about 3x its size in client memory),
+// --keep (print the data directories and leave them), --node-flags "..." (extra node flags).
+// etcdbench comes from ../shared/etcdbench/build.sh (path taken from $ETCDBENCH or ~/.cache/etcdbench).
+
+import { spawn, spawnSync } from 'node:child_process';
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import net from 'node:net';
+import { homedir, tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+const root = resolve(fileURLToPath(import.meta.url), '../..');
+const bench = process.env.ETCDBENCH ?? join(homedir(), '.cache/etcdbench/etcdbench');
+if (!existsSync(bench)) {
+  console.error(`etcdbench not found at ${bench}: run ../shared/etcdbench/build.sh (or set ETCDBENCH)`);
+  process.exit(1);
+}
+
+const opt = { total: 1_000_000, keySpace: 1_000_000, valSize: 256, runs: 1, only: null, fullRange: true, keep: false };
+let nodeFlags = [];
+const args = process.argv.slice(2);
+for (let i = 0; i < args.length; i++) {
+  const a = args[i];
+  if (a === '--total') opt.total = Number(args[++i]);
+  else if (a === '--key-space') opt.keySpace = Number(args[++i]);
+  else if (a === '--val-size') opt.valSize = Number(args[++i]);
+  else if (a === '--runs') opt.runs = Number(args[++i]);
+  else if (a === '--only') opt.only = args[++i];
+  else if (a === '--no-full-range') opt.fullRange = false;
+  else if (a === '--keep') opt.keep = true;
+  else if (a === '--node-flags') nodeFlags = args[++i].split(/\s+/).filter(Boolean);
+  else {
+    console.error(`unknown argument ${a}`);
+    process.exit(2);
+  }
+}
+const sides = opt.only ? [opt.only] : ['etcd', 'conclave'];
+const MB = 1024 * 1024;
+const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
+
+function freePort() {
+  return new Promise((res) => {
+    const s = net.createServer();
+    s.listen(0, '127.0.0.1', () => {
+      const p = s.address().port;
+      s.close(() => res(p));
+    });
+  });
+}
+
+/** RSS and its split (MB) of a live process, from /proc/PID/status. */
+function memOf(pid) {
+  try {
+    const st = readFileSync(`/proc/${pid}/status`, 'utf8');
+    const kb = (name) => Number(new RegExp(`^${name}:\\s+(\\d+)`, 'm').exec(st)?.[1] ?? 0) / 1024;
+    return { rss: kb('VmRSS'), anon: kb('RssAnon'), file: kb('RssFile'), hwm: kb('VmHWM') };
+  } catch {
+    return { rss: 0, anon: 0, file: 0, hwm: 0 };
+  }
+}
+
+function diskMB(dir) {
+  const r = spawnSync('du', ['-sb', dir], { encoding: 'utf8' });
+  return Number(r.stdout.split('\t')[0]) / MB;
+}
+
+// etcdctl 3.4 has no --count-only: the count-only range is asked with etcd 3.5's etcdctl.
+const fetch35 = spawnSync('bash', [resolve(root, '../../shared/etcd35/fetch.sh')], { encoding: 'utf8' });
+const etcdctl35 = fetch35.status === 0 ? join(fetch35.stdout.trim(), 'etcdctl') : null;
+if (!etcdctl35) console.error('etcd 3.5 etcdctl not found (shared/etcd35/fetch.sh): count-only range skipped');
+
+function etcdctl(endpoint, args, opts = {}) {
+  return spawnSync(
+    opts.bin ?? 'etcdctl',
+    ['--endpoints', endpoint, '--command-timeout', opts.timeout ?? '600s', ...args],
+    {
+      env: { ...process.env, ETCDCTL_API: '3' },
+      encoding: 'utf8',
+      maxBuffer: 1 << 26,
+      stdio: opts.stdout === 'ignore' ? ['ignore', 'ignore', 'pipe'] : 'pipe',
+    },
+  );
+}
+
+class Member {
+  constructor(kind, dir, cp, pp) {
+    Object.assign(this, { kind, dir, cp, pp, child: null, err: '' });
+    this.endpoint = `127.0.0.1:${cp}`;
+  }
+
+  static async create(kind) {
+    const dir = mkdtempSync(join(tmpdir(), `bench-scale-${kind}-`));
+    return new Member(kind, dir, await freePort(), await freePort());
+  }
+
+  start() {
+    const flags = [
+      '--name',
+      'b',
+      '--data-dir',
+      join(this.dir, 'data'),
+      '--listen-client-urls',
+      `http://${this.endpoint}`,
+      '--advertise-client-urls',
+      `http://${this.endpoint}`,
+      '--listen-peer-urls',
+      `http://127.0.0.1:${this.pp}`,
+      '--initial-advertise-peer-urls',
+      `http://127.0.0.1:${this.pp}`,
+      '--initial-cluster',
+      `b=http://127.0.0.1:${this.pp}`,
+      '--quota-backend-bytes',
+      String(8 * 1024 ** 3),
+      '--logger',
+      'zap',
+      '--log-level',
+      'warn',
+    ];
+    const [cmd, pre] =
+      this.kind === 'etcd'
+        ? ['etcd', []]
+        : [process.execPath, [...nodeFlags, join(root, 'packages/server/dist/cli.js')]];
+    this.child = spawn(cmd, [...pre, ...flags], { stdio: ['ignore', 'ignore', 'pipe'] });
+    this.err = '';
+    this.child.stderr.on('data', (d) => {
+      this.err = (this.err + d).slice(-4000);
+    });
+    this.started = performance.now();
+  }
+
+  /** Waits until a linearizable read is served; returns the ms since start(). */
+  async serving() {
+    for (;;) {
+      const r = etcdctl(this.endpoint, ['get', 'bench-ready'], { timeout: '2s' });
+      if (r.status === 0) return performance.now() - this.started;
+      if (this.child.exitCode !== null) throw new Error(`${this.kind} exited: ${this.err}`);
+      await sleep(50);
+    }
+  }
+
+  get pid() {
+    return this.child.pid;
+  }
+
+  async kill() {
+    const c = this.child;
+    if (c.exitCode === null) {
+      c.kill('SIGKILL');
+      await new Promise((r) => (c.exitCode !== null || c.signalCode !== null ? r() : c.once('exit', r)));
+    }
+  }
+
+  async remove() {
+    await this.kill();
+    if (opt.keep) console.log(`  data left in ${this.dir}`);
+    else rmSync(this.dir, { recursive: true, force: true });
+  }
+}
+
+/** Samples the RSS of `pid` every 20 ms while `fn` runs; returns fn's result and the peak (MB). */
+async function peakDuring(pid, fn) {
+  let peak = memOf(pid).rss;
+  const t = setInterval(() => (peak = Math.max(peak, memOf(pid).rss)), 20);
+  try {
+    const r = await fn();
+    return { r, peak: Math.max(peak, memOf(pid).rss) };
+  } finally {
+    clearInterval(t);
+  }
+}
+
+/** etcdctl in a child process that does not block this one (so sampling goes on). */
+function etcdctlAsync(endpoint, args) {
+  return new Promise((res, rej) => {
+    const t = performance.now();
+    const c = spawn('etcdctl', ['--endpoints', endpoint, '--command-timeout', '600s', ...args], {
+      env: { ...process.env, ETCDCTL_API: '3' },
+      stdio: ['ignore', 'ignore', 'pipe'],
+    });
+    let err = '';
+    c.stderr.on('data', (d) => (err += d));
+    c.on('exit', (code) => (code === 0 ? res(performance.now() - t) : rej(new Error(`etcdctl ${args}: ${err}`))));
+  });
+}
+
+function revision(endpoint) {
+  const r = etcdctl(endpoint, ['get', 'bench-ready', '-w', 'json']);
+  return JSON.parse(r.stdout).header.revision;
+}
+
+async function runSide(kind) {
+  const m = await Member.create(kind);
+  const out = { kind };
+  try {
+    m.start();
+    await m.serving();
+    await sleep(2000);
+    out.idle = memOf(m.pid).rss;
+    const t = performance.now();
+    const b = spawnSync(
+      bench,
+      [
+        '-endpoints',
+        m.endpoint,
+        '-total',
+        String(opt.total),
+        '-key-space',
+        String(opt.keySpace),
+        '-val-size',
+        String(opt.valSize),
+        '-timeout',
+        '7200s',
+        'put',
+      ],
+      { encoding: 'utf8', maxBuffer: 1 << 24 },
+    );
+    const wall = (performance.now() - t) / 1000;
+    const res = JSON.parse(b.stdout.trim().split('\n').pop());
+    if (res.errors > 0) throw new Error(`load errors: ${res.errors} (${res.first_error})`);
+    out.rate = res.ops_per_sec;
+    out.loadSeconds = wall;
+    await sleep(3000);
+    out.afterLoad = memOf(m.pid);
+    out.disk = diskMB(m.dir);
+    const counts = [];
+    let keys = 0;
+    for (let i = 0; etcdctl35 && i < 3; i++) {
+      const s = performance.now();
+      const r = etcdctl(m.endpoint, ['get', 'bench/', '--prefix', '--count-only', '-w', 'fields'], {
+        bin: etcdctl35,
+      });
+      counts.push(performance.now() - s);
+      keys = Number(/"Count" : (\d+)/.exec(r.stdout)?.[1]);
+    }
+    out.keys = keys;
+    out.countMs = counts.length ? Math.min(...counts) : undefined;
+    if (opt.fullRange) {
+      const base = memOf(m.pid).rss;
+      const { r: ms, peak } = await peakDuring(m.pid, () => etcdctlAsync(m.endpoint, ['get', 'bench/', '--prefix']));
+      out.fullRange = { ms, peak, base };
+      await sleep(3000);
+      out.afterRange = memOf(m.pid).rss;
+    }
+    const rev = revision(m.endpoint);
+    const c = etcdctl(m.endpoint, ['compact', String(rev), '--physical']);
+    if (c.status !== 0) throw new Error(`compact: ${c.stderr}`);
+    await sleep(5000);
+    out.afterCompact = memOf(m.pid);
+    await m.kill();
+    m.start();
+    out.restartMs = await m.serving();
+    await sleep(3000);
+    out.afterRestart = memOf(m.pid);
+    out.diskAfterRestart = diskMB(m.dir);
+    return out;
+  } catch (err) {
+    console.error(`${kind}: ${err.message}\n${m.err}`);
+    throw err;
+  } finally {
+    await m.remove();
+  }
+}
+
+// Each row: a name and what it reads from one run (a number, or [anon, file] for the RSS split).
+const rows = [
+  ['idle RSS (MB)', (o) => o.idle],
+  ['load rate (puts/s)', (o) => o.rate],
+  ['RSS right after the load (MB)', (o) => o.afterLoad.rss],
+  ['  anon / file-mapped (MB)', (o) => [o.afterLoad.anon, o.afterLoad.file]],
+  ['bytes on disk (MB)', (o) => o.disk],
+  ['distinct keys', (o) => o.keys],
+  ['count-only range (ms)', (o) => o.countMs],
+  ['full range: time (ms)', (o) => o.fullRange?.ms],
+  ['full range: peak RSS (MB)', (o) => o.fullRange?.peak],
+  ['RSS after compaction (MB)', (o) => o.afterCompact.rss],
+  ['restart after SIGKILL until serving (ms)', (o) => o.restartMs],
+  ['RSS after restart (MB)', (o) => o.afterRestart.rss],
+  ['  anon / file-mapped (MB)', (o) => [o.afterRestart.anon, o.afterRestart.file]],
+];
+
+const median = (xs) => {
+  const v = xs.filter((x) => typeof x === 'number' && Number.isFinite(x)).sort((a, b) => a - b);
+  return v.length === 0 ? undefined : v.length % 2 ? v[v.length >> 1] : (v[v.length / 2 - 1] + v[v.length / 2]) / 2;
+};
+const f0 = (x) => (x === undefined ? '-' : Math.round(x).toLocaleString('en-US'));
+
+console.log(
+  `bench:scale: ${opt.total} puts of ${opt.valSize}-byte values over ${opt.keySpace} keys, 100 clients, one member each`,
+);
+const results = { etcd: [], conclave: [] };
+for (let i = 0; i < opt.runs; i++) {
+  // Alternate which side goes first, so a machine shared with other work loads both alike.
+  for (const kind of i % 2 === 0 ? sides : [...sides].reverse()) {
+    const o = await runSide(kind);
+    results[kind].push(o);
+    console.log(`${kind} run ${i + 1}: ${JSON.stringify(o)}`);
+  }
+}
+const both = sides.length === 2;
+console.log(
+  `\n${`(median of ${opt.runs} run${opt.runs > 1 ? 's' : ''})`.padEnd(42)}${sides.map((s) => s.padStart(14)).join('')}${both ? 'conclave/etcd'.padStart(15) : ''}`,
+);
+for (const [name, fn] of rows) {
+  const cell = {};
+  const num = {};
+  for (const s of sides) {
+    const vals = results[s].map(fn);
+    if (Array.isArray(vals[0])) {
+      cell[s] = `${f0(median(vals.map((v) => v[0])))} / ${f0(median(vals.map((v) => v[1])))}`;
+    } else {
+      num[s] = median(vals);
+      cell[s] = f0(num[s]);
+    }
+  }
+  const ratio = both && num.etcd && num.conclave !== undefined ? `${(num.conclave / num.etcd).toFixed(2)}x` : '';
+  console.log(`${name.padEnd(42)}${sides.map((s) => cell[s].padStart(14)).join('')}${ratio.padStart(15)}`);
+}
