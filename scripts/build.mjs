@@ -23,7 +23,8 @@ export const PUBLISHED = [
   // `typeof` aliases, which drops the interface half of each message (type + codec of one name).
   { dir: 'api', entries: ['src/index.ts'], copyDeclarations: true },
   { dir: 'server', entries: ['src/index.ts', 'src/cli.ts'] },
-  { dir: 'client', entries: ['src/index.ts'] },
+  // internal: the Emitter, AsyncQueue and argument checks @conclave/concurrency shares (not documented API)
+  { dir: 'client', entries: ['src/index.ts', 'src/internal.ts'] },
   { dir: 'concurrency', entries: ['src/index.ts'] },
 ];
 /** Workspace packages bundled into the published ones instead of being dependencies. */
@@ -147,9 +148,7 @@ async function copyDeclarations(srcDir, outDir, isExternal, name) {
 }
 
 async function buildDeclarations() {
-  const { rollup } = await import('rollup');
-  const { dts } = await import('rollup-plugin-dts');
-  for (const { dir, copyDeclarations: copy } of PUBLISHED) {
+  for (const { dir, entries, copyDeclarations: copy } of PUBLISHED) {
     const pkgDir = join(root, 'packages', dir);
     const pkg = readJson(join(pkgDir, 'package.json'));
     const deps = externals(pkg);
@@ -166,29 +165,41 @@ async function buildDeclarations() {
       await copyDeclarations(join(input, '..'), join(pkgDir, 'dist'), isExternal, pkg.name);
       continue;
     }
-    const bundle = await rollup({
-      input,
-      external: isExternal,
-      // No lib and no @types: the files are only parsed and joined here (tsc -b checked them).
-      plugins: [
-        { name: 'conclave-bundled', resolveId: (id) => BUNDLED[id] ?? null },
-        dts({ tsconfig: join(pkgDir, 'tsconfig.json'), compilerOptions: { noLib: true, types: [] } }),
-      ],
-      onwarn(warning) {
-        // Type imports a declaration file no longer needs once bundled: harmless.
-        if (warning.code === 'UNUSED_EXTERNAL_IMPORT') return;
-        throw new Error(`${pkg.name} declarations: ${warning.message}`);
-      },
-    });
-    const { output } = await bundle.generate({ format: 'es' });
-    await bundle.close();
-    const code = output[0].code;
-    // Anything imported by the bundle must be a declared dependency or a Node builtin.
-    for (const spec of await importsOf(code)) {
-      if (!isExternal(spec)) throw new Error(`${pkg.name} declarations import "${spec}", not a dependency`);
+    // one declaration bundle per exported entry point (index, the client's internal; not the CLI)
+    for (const entry of entries) {
+      const name = entry.replace(/^src\//, '').replace(/\.ts$/, '');
+      if (name === 'cli') continue;
+      await bundleDeclarations(pkg, pkgDir, join(root, '.tsbuild', dir, `src/${name}.d.ts`), name, isExternal);
     }
-    writeFileSync(join(pkgDir, 'dist/index.d.ts'), code);
   }
+}
+
+/** Rolls the declarations reached from `input` into dist/<name>.d.ts. */
+async function bundleDeclarations(pkg, pkgDir, input, name, isExternal) {
+  const { rollup } = await import('rollup');
+  const { dts } = await import('rollup-plugin-dts');
+  const bundle = await rollup({
+    input,
+    external: isExternal,
+    // No lib and no @types: the files are only parsed and joined here (tsc -b checked them).
+    plugins: [
+      { name: 'conclave-bundled', resolveId: (id) => BUNDLED[id] ?? null },
+      dts({ tsconfig: join(pkgDir, 'tsconfig.json'), compilerOptions: { noLib: true, types: [] } }),
+    ],
+    onwarn(warning) {
+      // Type imports a declaration file no longer needs once bundled: harmless.
+      if (warning.code === 'UNUSED_EXTERNAL_IMPORT') return;
+      throw new Error(`${pkg.name} declarations: ${warning.message}`);
+    },
+  });
+  const { output } = await bundle.generate({ format: 'es' });
+  await bundle.close();
+  const code = output[0].code;
+  // Anything imported by the bundle must be a declared dependency or a Node builtin.
+  for (const spec of await importsOf(code)) {
+    if (!isExternal(spec)) throw new Error(`${pkg.name} declarations import "${spec}", not a dependency`);
+  }
+  writeFileSync(join(pkgDir, `dist/${name}.d.ts`), code);
 }
 
 async function main() {

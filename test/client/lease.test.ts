@@ -58,7 +58,7 @@ describeTargets(['lease'], (ctx) => {
     assert.equal(ka.signal.aborted, false);
     ka.close();
     assert.equal(ka.signal.aborted, true);
-    assert.equal(await c.lease.keepAliveOnce(l.id), 2);
+    assert.equal((await c.lease.keepAliveOnce(l.id)).ttl, 2);
     await c.lease.revoke(l.id);
     await assert.rejects(c.lease.keepAliveOnce(l.id), LeaseNotFoundError);
   });

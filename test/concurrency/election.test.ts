@@ -6,7 +6,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { AbortedError, ElectionNotLeaderError, type KeyValue, type WatchEvent } from '@conclave/client';
-import { Election, Session, SessionExpiredError, type LeaderChange } from '@conclave/concurrency';
+import { Election, ReleasedError, Session, SessionExpiredError, type LeaderChange } from '@conclave/concurrency';
 import { delay, describeClusters, until } from './clusters.js';
 
 const describeLeader = (l: KeyValue | undefined): string => (l ? `${l.keyString}=${l.valueString}` : '(none)');
@@ -128,7 +128,9 @@ describeClusters((ctx) => {
     sa.orphan(); // a stops renewing, as if partitioned away
     await bWins;
     assert.ok(toldAt > 0 && toldAt < electedAt, `a told at ${toldAt}, b elected at ${electedAt}`);
-    assert.ok(a.signal.reason instanceof SessionExpiredError);
+    const why = a.signal.reason;
+    assert.ok(why instanceof ReleasedError && why.reason === 'session-lost', String(why));
+    assert.ok(why.cause instanceof SessionExpiredError);
     assert.equal(a.isElected, false);
     await assert.rejects(a.proclaim('still me?'), ElectionNotLeaderError);
     assert.equal((await b.leader())?.valueString, 'b');

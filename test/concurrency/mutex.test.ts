@@ -8,7 +8,7 @@ import { spawn } from 'node:child_process';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { AbortedError, cmp, op, type Client, type WatchEvent } from '@conclave/client';
-import { Mutex, RWMutex, Semaphore, Session, SessionExpiredError } from '@conclave/concurrency';
+import { Mutex, RWMutex, ReleasedError, Semaphore, Session, SessionExpiredError } from '@conclave/concurrency';
 import { delay, describeClusters, until } from './clusters.js';
 
 const GOMUTEX = join(import.meta.dirname, '../../node_modules/.cache/conclave-go/gomutex');
@@ -113,7 +113,9 @@ describeClusters((ctx) => {
     assert.ok(toldAt < gotAt, `told at ${toldAt - orphanedAt} ms, the waiter got the lock at ${gotAt - orphanedAt} ms`);
     // not at once: the lease (renewed every 2/3 s) is still valid for most of its 2 s TTL after orphan()
     assert.ok(toldAt - orphanedAt > 300, `told ${toldAt - orphanedAt} ms after the keepalives stopped`);
-    assert.ok(holder.signal.reason instanceof SessionExpiredError);
+    const why = holder.signal.reason;
+    assert.ok(why instanceof ReleasedError && why.reason === 'session-lost', String(why));
+    assert.ok(why.cause instanceof SessionExpiredError);
     assert.equal(holder.isHeld, false);
     assert.ok(t2 > t1);
     // the old holder's guarded write fails: the key it compares against is gone

@@ -5,10 +5,10 @@ import type * as grpc from '@grpc/grpc-js';
 import { AuthApi } from './auth/auth.js';
 import { TokenManager } from './auth/token-manager.js';
 import { ClusterApi } from './cluster/cluster.js';
-import { endpointsFromMembers } from './connection/auto-sync.js';
-import type { CircuitBreakerOptions } from './connection/circuit-breaker.js';
-import type { TlsOptions } from './connection/endpoint.js';
-import { Pool } from './connection/pool.js';
+import { endpointsFromMembers } from './endpoint/auto-sync.js';
+import type { CircuitBreakerOptions } from './endpoint/circuit-breaker.js';
+import { endpointList, parseEndpoint, type TlsOptions } from './endpoint/endpoint.js';
+import { Pool } from './endpoint/pool.js';
 import { AuthNotEnabledError } from './errors/etcd.js';
 import { KeySpace } from './kv/keyspace.js';
 import { KeepAliveManager } from './lease/keepalive.js';
@@ -17,11 +17,24 @@ import type { RpcKind } from './rpc/policy.js';
 import { DEFAULT_RETRY, Rpc, type CallOptions, type RetryPolicy } from './rpc/rpc.js';
 import { StatusHub, type StatusEvent } from './status/status.js';
 import { EMPTY } from './util/bytes.js';
+import {
+  checkBool,
+  checkChoice,
+  checkCount,
+  checkMs,
+  checkString,
+  invalid,
+  options as optionsArg,
+} from './util/validate.js';
+import type { TransportKind } from './transport/transport.js';
 import { WatchManager } from './watch/watch-manager.js';
 
 export interface ClientOptions {
-  /** Server addresses: "host:port", "http://host:port" or "https://host:port". */
-  endpoints: string[];
+  /**
+   * Server addresses: "host:port", "http://host:port" or "https://host:port". One string, or
+   * entries joined with commas (etcdctl's form), are split.
+   */
+  endpoints: string[] | string;
   /** With `password`: authenticate, send the token with every call, re-authenticate when it expires. */
   username?: string;
   password?: string;
@@ -38,11 +51,55 @@ export interface ClientOptions {
   /** When endpoints are taken out of rotation and probed back. */
   circuitBreaker?: CircuitBreakerOptions;
   /**
-   * Extra @grpc/grpc-js channel options. They configure the grpc-js channel that carries lease
-   * keepalive and snapshot streams; unary calls and watches use the client's own HTTP/2 transport
-   * (src/transport) and are not affected by them.
+   * What carries the calls to each endpoint (one connection per endpoint either way): `'h2'`
+   * (default), the client's own HTTP/2 transport; or `'grpc-js'`, @grpc/grpc-js — for HTTP CONNECT
+   * proxies (`grpc_proxy`, `https_proxy`, `http_proxy` environment variables) or grpc-js channel
+   * options.
    */
+  transport?: TransportKind;
+  /** Extra @grpc/grpc-js channel options, with `transport: 'grpc-js'` (ignored otherwise). */
   grpcOptions?: grpc.ChannelOptions;
+}
+
+function checkClientOptions(o: ClientOptions): void {
+  if (typeof o !== 'object' || o === null || Array.isArray(o))
+    invalid('Client: options', 'an object with at least `endpoints`', o);
+  const w = (f: string): string => `Client: options.${f}`;
+  if (o.username !== undefined) checkString(o.username, w('username'));
+  if (o.password !== undefined) checkString(o.password, w('password'));
+  if (o.timeoutMs !== undefined) checkMs(o.timeoutMs, w('timeoutMs'));
+  if (o.requireLeader !== undefined) checkBool(o.requireLeader, w('requireLeader'));
+  if (o.autoSyncIntervalMs !== undefined) checkMs(o.autoSyncIntervalMs, w('autoSyncIntervalMs'), true);
+  if (o.tls !== undefined) {
+    optionsArg(o.tls, w('tls'));
+    for (const f of ['ca', 'cert', 'key'] as const) {
+      const v = o.tls[f];
+      if (v !== undefined && typeof v !== 'string' && !Buffer.isBuffer(v))
+        invalid(w(`tls.${f}`), 'a PEM string or Buffer', v);
+    }
+    if (o.tls.serverName !== undefined) checkString(o.tls.serverName, w('tls.serverName'));
+  }
+  if (o.retry !== undefined) {
+    optionsArg(o.retry, w('retry'));
+    for (const [kind, p] of Object.entries(o.retry)) {
+      if (kind !== 'read' && kind !== 'idempotent' && kind !== 'write')
+        invalid(w('retry'), "keyed by 'read', 'idempotent' or 'write'", kind);
+      optionsArg(p, w(`retry.${kind}`));
+      if (p.retries !== undefined) checkCount(p.retries, w(`retry.${kind}.retries`), 0);
+      if (p.minDelayMs !== undefined) checkMs(p.minDelayMs, w(`retry.${kind}.minDelayMs`), true);
+      if (p.maxDelayMs !== undefined) checkMs(p.maxDelayMs, w(`retry.${kind}.maxDelayMs`), true);
+      if (p.attemptTimeoutMs !== undefined) checkMs(p.attemptTimeoutMs, w(`retry.${kind}.attemptTimeoutMs`));
+    }
+  }
+  if (o.circuitBreaker !== undefined) {
+    optionsArg(o.circuitBreaker, w('circuitBreaker'));
+    const b = o.circuitBreaker;
+    if (b.failureThreshold !== undefined) checkCount(b.failureThreshold, w('circuitBreaker.failureThreshold'));
+    if (b.minCooldownMs !== undefined) checkMs(b.minCooldownMs, w('circuitBreaker.minCooldownMs'), true);
+    if (b.maxCooldownMs !== undefined) checkMs(b.maxCooldownMs, w('circuitBreaker.maxCooldownMs'), true);
+  }
+  if (o.grpcOptions !== undefined) optionsArg(o.grpcOptions, w('grpcOptions'));
+  if (o.transport !== undefined) checkChoice(o.transport, w('transport'), ['h2', 'grpc-js']);
 }
 
 export class Client extends KeySpace {
@@ -55,16 +112,16 @@ export class Client extends KeySpace {
   private closing: Promise<void> | undefined;
 
   constructor(options: ClientOptions) {
-    if (!options || !Array.isArray(options.endpoints) || options.endpoints.length === 0) {
-      throw new TypeError('Client: `endpoints` must list at least one endpoint');
-    }
+    checkClientOptions(options);
+    const endpoints = endpointList(options.endpoints, 'Client: options.endpoints');
     const hub = new StatusHub();
     const pool = new Pool(
-      options.endpoints,
+      endpoints,
       {
         ...(options.tls ? { tls: options.tls } : {}),
         ...(options.circuitBreaker ? { breaker: options.circuitBreaker } : {}),
         ...(options.grpcOptions ? { channelOptions: options.grpcOptions } : {}),
+        ...(options.transport ? { transport: options.transport } : {}),
       },
       hub,
     );
@@ -113,15 +170,27 @@ export class Client extends KeySpace {
     return this.pool.addresses;
   }
 
-  /** Replaces the endpoint list (channels of endpoints kept are reused). */
-  setEndpoints(endpoints: string[]): void {
-    if (this.pool.setEndpoints(endpoints)) this.hub.emit({ type: 'endpointsChanged', endpoints: this.pool.addresses });
+  /** Replaces the endpoint list (connections of endpoints kept are reused). */
+  setEndpoints(endpoints: string[] | string): void {
+    const list = endpointList(endpoints, 'setEndpoints: endpoints');
+    const secure = this.pool.defaultSecure;
+    for (const e of list) parseEndpoint(e, secure);
+    if (this.pool.setEndpoints(list)) this.hub.emit({ type: 'endpointsChanged', endpoints: this.pool.addresses });
   }
 
   /** Sets the endpoints to the client URLs of the cluster's voting members (MemberList); returns them. */
   async sync(opts: CallOptions = {}): Promise<string[]> {
     const list = await this.cluster.list(opts);
-    const eps = endpointsFromMembers(list.members);
+    // client URLs this client cannot dial (unix sockets, say) are left out
+    const secure = this.pool.defaultSecure;
+    const eps = endpointsFromMembers(list.members).filter((e) => {
+      try {
+        parseEndpoint(e, secure);
+        return true;
+      } catch {
+        return false;
+      }
+    });
     if (eps.length > 0 && !this.core.rpc.isClosed) this.setEndpoints(eps);
     return this.endpoints;
   }

@@ -39,8 +39,8 @@ export { AuthApi, type Permission, type PermissionType } from './auth/auth.js';
 export type { StatusEvent } from './status/status.js';
 export type { CallOptions, RetryPolicy } from './rpc/rpc.js';
 export type { RpcKind } from './rpc/policy.js';
-export type { TlsOptions } from './connection/endpoint.js';
-export type { CircuitBreakerOptions } from './connection/circuit-breaker.js';
+export type { TlsOptions } from './endpoint/endpoint.js';
+export type { CircuitBreakerOptions } from './endpoint/circuit-breaker.js';
 export type { Bytes, RangeSpec } from './util/bytes.js';
 export * from './errors/base.js';
 export {

@@ -16,7 +16,6 @@ export { Session, type SessionOptions, type SessionEnd } from './session/session
 export { Mutex, type LockOptions } from './mutex/mutex.js';
 export { RWMutex } from './mutex/rwmutex.js';
 export { Semaphore } from './mutex/semaphore.js';
-export { KeyDeletedError } from './mutex/queue-key.js';
 export { Election, type CampaignOptions } from './election/election.js';
 export type { LeaderChange } from './election/observe.js';
 export { runSTM, type STM, type STMOptions, type Isolation } from './stm/stm.js';
@@ -45,6 +44,9 @@ export {
   SessionExpiredError,
   SessionClosedError,
   NotHeldError,
+  ReleasedError,
+  type ReleaseReason,
+  KeyDeletedError,
   STMConflictError,
   TooManyClientsError,
 } from './util/errors.js';

@@ -2,6 +2,12 @@
 
 import { etcdserverpb } from '@conclave/api';
 import type { CallOptions, Rpc } from '../rpc/rpc.js';
+import { callOptions, checkBool, checkInt, checkString, invalid } from '../util/validate.js';
+
+function checkUrls(v: unknown, where: string): void {
+  if (!Array.isArray(v) || v.length === 0) invalid(where, 'a non-empty array of URLs', v);
+  for (const u of v) checkString(u, `${where}[]`, true);
+}
 
 const C = etcdserverpb.ClusterService;
 
@@ -30,7 +36,9 @@ export class ClusterApi {
   constructor(private readonly rpc: Rpc) {}
 
   /** Every member. `linearizable` (etcd 3.5+) reads it through Raft instead of the answering member's view. */
-  async list(opts: CallOptions & { linearizable?: boolean } = {}): Promise<MemberList> {
+  async list(opts?: CallOptions & { linearizable?: boolean }): Promise<MemberList> {
+    opts = callOptions(opts, 'cluster.list');
+    if (opts.linearizable !== undefined) checkBool(opts.linearizable, 'cluster.list: options.linearizable');
     const res = await this.rpc.unary(
       C.MemberList,
       { linearizable: opts.linearizable ?? false },
@@ -46,8 +54,10 @@ export class ClusterApi {
   /** Adds a member (start it afterwards with --initial-cluster-state existing). */
   async add(
     peerURLs: string[],
-    opts: CallOptions & { learner?: boolean } = {},
+    opts?: CallOptions & { learner?: boolean },
   ): Promise<{ member: Member; members: Member[] }> {
+    checkUrls(peerURLs, 'cluster.add: peerURLs');
+    opts = callOptions(opts, 'cluster.add');
     const res = await this.rpc.unary(
       C.MemberAdd,
       { peerURLs, isLearner: opts.learner ?? false },
@@ -57,18 +67,25 @@ export class ClusterApi {
     return { member: memberFrom(res.member), members: res.members.map(memberFrom) };
   }
 
-  async remove(id: bigint, opts: CallOptions = {}): Promise<Member[]> {
+  async remove(id: bigint, opts?: CallOptions): Promise<Member[]> {
+    checkInt(id, 'cluster.remove: id', 1, true);
+    opts = callOptions(opts, 'cluster.remove');
     const res = await this.rpc.unary(C.MemberRemove, { ID: id }, { ...opts, kind: 'write' });
     return res.members.map(memberFrom);
   }
 
-  async update(id: bigint, peerURLs: string[], opts: CallOptions = {}): Promise<Member[]> {
+  async update(id: bigint, peerURLs: string[], opts?: CallOptions): Promise<Member[]> {
+    checkInt(id, 'cluster.update: id', 1, true);
+    checkUrls(peerURLs, 'cluster.update: peerURLs');
+    opts = callOptions(opts, 'cluster.update');
     const res = await this.rpc.unary(C.MemberUpdate, { ID: id, peerURLs }, { ...opts, kind: 'write' });
     return res.members.map(memberFrom);
   }
 
   /** Promotes a learner to a voting member (it must have caught up with the leader). */
-  async promote(id: bigint, opts: CallOptions = {}): Promise<Member[]> {
+  async promote(id: bigint, opts?: CallOptions): Promise<Member[]> {
+    checkInt(id, 'cluster.promote: id', 1, true);
+    opts = callOptions(opts, 'cluster.promote');
     const res = await this.rpc.unary(C.MemberPromote, { ID: id }, { ...opts, kind: 'write' });
     return res.members.map(memberFrom);
   }

@@ -14,6 +14,20 @@ import { Watcher } from '../watch/watcher.js';
 import type { WatchOptions } from '../watch/types.js';
 import { keyValueFrom, type KeyValue } from './key-value.js';
 import {
+  callOptions,
+  checkBool,
+  checkBytes,
+  checkChoice,
+  checkCount,
+  checkInt,
+  checkSignal,
+  options,
+} from '../util/validate.js';
+import {
+  checkDelete,
+  checkPut,
+  checkRange,
+  checkRangeSpec,
   deleteRequest,
   deleteResult,
   putRequest,
@@ -52,7 +66,22 @@ export interface ClientCore {
   keepalives: KeepAliveManager;
 }
 
-function splitKey(k: KeyRange, opts: RangeSpec | undefined): { key: Bytes; spec: RangeSpec } {
+const FILTERS = ['noPut', 'noDelete'];
+
+function checkWatch(key: Bytes, o: WatchOptions): void {
+  checkBytes(key, 'watch: key');
+  checkRangeSpec(o, 'watch: options');
+  if (o.startRevision !== undefined) checkInt(o.startRevision, 'watch: options.startRevision');
+  if (o.signal !== undefined) checkSignal(o.signal, 'watch: options.signal');
+  if (o.filters !== undefined) {
+    if (!Array.isArray(o.filters)) checkChoice(o.filters, 'watch: options.filters', FILTERS);
+    for (const f of o.filters) checkChoice(f, 'watch: options.filters[]', FILTERS);
+  }
+  if (o.onCompacted !== undefined) checkChoice(o.onCompacted, 'watch: options.onCompacted', ['error', 'resync']);
+  for (const f of ['prevKv', 'progressNotify'] as const) if (o[f] !== undefined) checkBool(o[f], `watch: options.${f}`);
+}
+
+function splitKey(k: KeyRange, opts: RangeSpec | undefined, where: string): { key: Bytes; spec: RangeSpec } {
   const pick = (s: RangeSpec | undefined): RangeSpec => {
     const out: RangeSpec = {};
     if (s?.prefix) out.prefix = true;
@@ -61,6 +90,9 @@ function splitKey(k: KeyRange, opts: RangeSpec | undefined): { key: Bytes; spec:
     return out;
   };
   if (typeof k === 'string' || k instanceof Uint8Array) return { key: k, spec: pick(opts) };
+  if (typeof k !== 'object' || k === null || Array.isArray(k)) checkBytes(k, `${where}: key`);
+  checkBytes(k.key, `${where}: key.key`);
+  checkRangeSpec(k, `${where}: key`);
   const a = pick(k);
   const b = pick(opts);
   const n = Object.keys(a).length + Object.keys(b).length;
@@ -81,7 +113,9 @@ export class KeySpace {
   }
 
   /** Writes a key. */
-  async put(key: Bytes, value: Bytes, opts: PutQuery & CallOptions = {}): Promise<PutResult> {
+  async put(key: Bytes, value: Bytes, opts?: PutQuery & CallOptions): Promise<PutResult> {
+    opts = callOptions(opts, 'put');
+    checkPut(key, value, opts, 'put');
     const res = await this.core.rpc.unary(KV.Put, putRequest(this.prefix, key, value, opts), {
       ...opts,
       kind: 'write',
@@ -90,7 +124,10 @@ export class KeySpace {
   }
 
   /** Reads one key; `undefined` when it does not exist. */
-  async get(key: Bytes, opts: GetOptions = {}): Promise<KeyValue | undefined> {
+  async get(key: Bytes, opts?: GetOptions): Promise<KeyValue | undefined> {
+    opts = callOptions(opts, 'get');
+    checkBytes(key, 'get: key');
+    if (opts.revision !== undefined) checkInt(opts.revision, 'get: options.revision');
     const req = rangeRequest(this.prefix, key, { ...opts, prefix: false, end: undefined, fromKey: false });
     const res = await this.core.rpc.unary(KV.Range, req, { ...opts, kind: 'read' });
     const kv = res.kvs[0];
@@ -98,8 +135,10 @@ export class KeySpace {
   }
 
   /** Reads a key or a range (prefix, `[key, end)`, from key), with limit, sort, revision, keysOnly, countOnly, serializable. */
-  async range(key: KeyRange, opts: RangeQuery & CallOptions = {}): Promise<RangeResult> {
-    const { key: k, spec } = splitKey(key, opts);
+  async range(key: KeyRange, opts?: RangeQuery & CallOptions): Promise<RangeResult> {
+    opts = callOptions(opts, 'range');
+    const { key: k, spec } = splitKey(key, opts, 'range');
+    checkRange(k, opts, 'range');
     const res = await this.core.rpc.unary(KV.Range, rangeRequest(this.prefix, k, { ...opts, ...specOnly(spec) }), {
       ...opts,
       kind: 'read',
@@ -112,11 +151,18 @@ export class KeySpace {
    * revision of the first (or `revision`), so the iteration sees one consistent snapshot; if that
    * revision is compacted meanwhile, it throws CompactedError.
    */
-  async *paginate(key: KeyRange, opts: PaginateOptions = {}): AsyncGenerator<KeyValue, void, undefined> {
-    const { key: k, spec } = splitKey(key, opts);
+  paginate(key: KeyRange, opts?: PaginateOptions): AsyncGenerator<KeyValue, void, undefined> {
+    // checked here, not inside the generator: a bad argument throws at the call, not at the first next()
+    const o = callOptions(opts, 'paginate');
+    const { key: k, spec } = splitKey(key, o, 'paginate');
+    checkRange(k, o, 'paginate');
+    if (o.pageSize !== undefined) checkCount(o.pageSize, 'paginate: options.pageSize');
+    return this.pages(k, spec, o);
+  }
+
+  private async *pages(k: Bytes, spec: RangeSpec, opts: PaginateOptions): AsyncGenerator<KeyValue, void, undefined> {
     const wire = wireRange(this.prefix, k, spec);
     const pageSize = opts.pageSize ?? 1000;
-    if (!(pageSize > 0)) throw new TypeError('pageSize must be positive');
     let revision = opts.revision ? BigInt(opts.revision) : 0n;
     let start = wire.key;
     const call: CallOptions = {
@@ -142,8 +188,10 @@ export class KeySpace {
   }
 
   /** Deletes a key or a range. */
-  async delete(key: KeyRange, opts: DeleteQuery & CallOptions = {}): Promise<DeleteResult> {
-    const { key: k, spec } = splitKey(key, opts);
+  async delete(key: KeyRange, opts?: DeleteQuery & CallOptions): Promise<DeleteResult> {
+    opts = callOptions(opts, 'delete');
+    const { key: k, spec } = splitKey(key, opts, 'delete');
+    checkDelete(k, opts, 'delete');
     const res = await this.core.rpc.unary(
       KV.DeleteRange,
       deleteRequest(this.prefix, k, { ...specOnly(spec), prevKv: opts.prevKv ?? false }),
@@ -175,14 +223,18 @@ export class KeySpace {
   }
 
   /** Compacts the key-value history up to `revision`; `physical` waits until the space is reclaimed. */
-  async compact(revision: bigint | number, opts: CallOptions & { physical?: boolean } = {}): Promise<void> {
+  async compact(revision: bigint | number, opts?: CallOptions & { physical?: boolean }): Promise<void> {
+    opts = callOptions(opts, 'compact');
+    checkInt(revision, 'compact: revision', 1);
     await this.core.rpc.unary(KV.Compact, { revision, physical: opts.physical ?? false }, { ...opts, kind: 'write' });
   }
 
   /** Watches a key or a range; see Watcher. Many watches share one stream. */
-  watch(key: KeyRange, opts: WatchOptions = {}): Watcher {
+  watch(key: KeyRange, opts?: WatchOptions): Watcher {
+    opts = options(opts, 'watch: options');
+    const { key: k, spec } = splitKey(key, opts, 'watch');
+    checkWatch(k, opts);
     if (this.core.rpc.isClosed) throw this.core.rpc.closedError();
-    const { key: k, spec } = splitKey(key, opts);
     const wire = wireRange(this.prefix, k, spec);
     const filters: etcdserverpb.WatchCreateRequest_FilterType[] = [];
     for (const f of opts.filters ?? []) filters.push(f === 'noPut' ? 0 : 1);
@@ -211,7 +263,7 @@ export class KeySpace {
 
   /** A view of the keys under `prefix` (relative to this view's own prefix). */
   namespace(prefix: Bytes): KeySpace {
-    return new KeySpace(this.core, concatBytes(this.prefix, toBytes(prefix)));
+    return new KeySpace(this.core, concatBytes(this.prefix, toBytes(prefix, 'namespace: prefix')));
   }
 }
 

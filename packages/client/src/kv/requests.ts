@@ -3,6 +3,7 @@
 
 import type { etcdserverpb, PartialMessage } from '@conclave/api';
 import { EMPTY, prefixRange, resolveRange, toBytes, type Bytes, type RangeSpec } from '../util/bytes.js';
+import { checkBytes, checkChoice, checkCount, checkInt, options } from '../util/validate.js';
 import { keyValueFrom, type KeyValue } from './key-value.js';
 
 export type SortTarget = 'key' | 'version' | 'create' | 'mod' | 'value';
@@ -72,6 +73,42 @@ const SORT_TARGET: Record<SortTarget, etcdserverpb.RangeRequest_SortTarget> = {
   value: 4,
 };
 const SORT_ORDER: Record<SortOrder, etcdserverpb.RangeRequest_SortOrder> = { none: 0, ascend: 1, descend: 2 };
+const SORT_TARGETS = Object.keys(SORT_TARGET);
+const SORT_ORDERS = Object.keys(SORT_ORDER);
+
+/** Checks a range spec (`prefix`, `end`, `fromKey`) given as options. */
+export function checkRangeSpec(spec: RangeSpec, where: string): void {
+  if (spec.end !== undefined) checkBytes(spec.end, `${where}.end`);
+}
+
+/** Checks a read's key and options; throws TypeError naming the bad argument. */
+export function checkRange(key: unknown, q: RangeQuery | undefined, where: string): void {
+  checkBytes(key, `${where}: key`);
+  const o = options(q, `${where}: options`);
+  checkRangeSpec(o, `${where}: options`);
+  if (o.limit !== undefined) checkCount(o.limit, `${where}: options.limit`, 0);
+  for (const f of ['revision', 'minModRevision', 'maxModRevision', 'minCreateRevision', 'maxCreateRevision'] as const)
+    if (o[f] !== undefined) checkInt(o[f], `${where}: options.${f}`);
+  if (o.sort !== undefined) {
+    options(o.sort, `${where}: options.sort`);
+    if (o.sort.target !== undefined) checkChoice(o.sort.target, `${where}: options.sort.target`, SORT_TARGETS);
+    if (o.sort.order !== undefined) checkChoice(o.sort.order, `${where}: options.sort.order`, SORT_ORDERS);
+  }
+}
+
+/** Checks a put's key, value and options. */
+export function checkPut(key: unknown, value: unknown, q: PutQuery | undefined, where: string): void {
+  checkBytes(key, `${where}: key`);
+  checkBytes(value, `${where}: value`);
+  const o = options(q, `${where}: options`);
+  if (o.lease !== undefined) checkInt(o.lease, `${where}: options.lease`);
+}
+
+/** Checks a delete's key and options. */
+export function checkDelete(key: unknown, q: DeleteQuery | undefined, where: string): void {
+  checkBytes(key, `${where}: key`);
+  checkRangeSpec(options(q, `${where}: options`), `${where}: options`);
+}
 
 export function wireRange(
   prefix: Uint8Array,

@@ -8,15 +8,15 @@
 // revoked), or when its local deadline passes without a successful renewal: leader changes and
 // endpoint failures in between are invisible to the holder.
 
-import { etcdserverpb, type PartialMessage } from '@conclave/api';
-import type * as grpc from '@grpc/grpc-js';
-import type { Endpoint } from '../connection/endpoint.js';
+import { GrpcCode, etcdserverpb } from '@conclave/api';
+import type { Endpoint } from '../endpoint/endpoint.js';
 import { type ConclaveError, LeaseLostError, UnavailableError } from '../errors/base.js';
 import { errorFromStatus } from '../errors/map.js';
 import { codecs } from '../rpc/codecs.js';
 import type { Rpc } from '../rpc/rpc.js';
 import { Emitter } from '../util/emitter.js';
 import { backoffDelay } from '../util/timers.js';
+import type { Metadata, StreamCall } from '../transport/transport.js';
 
 const KEEPALIVE = etcdserverpb.LeaseService.LeaseKeepAlive;
 
@@ -108,9 +108,8 @@ interface LeaseState {
 
 export class KeepAliveManager {
   private readonly leases = new Map<bigint, LeaseState>();
-  private stream:
-    | grpc.ClientDuplexStream<PartialMessage<etcdserverpb.LeaseKeepAliveRequest>, etcdserverpb.LeaseKeepAliveResponse>
-    | undefined;
+  private stream: StreamCall | undefined;
+  private readonly codec = codecs(KEEPALIVE);
   private streamEndpoint: Endpoint | undefined;
   /** The auth token the stream was opened with. */
   private streamToken: string | undefined;
@@ -214,7 +213,7 @@ export class KeepAliveManager {
     }
     if (this.stream) {
       st.sent.push(now);
-      this.stream.write({ ID: st.id });
+      this.stream.write(this.codec.serialize({ ID: st.id }));
     } else this.connect();
     st.next = setTimeout(() => this.tick(st), interval);
   }
@@ -248,7 +247,7 @@ export class KeepAliveManager {
     const exclude = new Set<Endpoint>();
     if (this.lastFailed) exclude.add(this.lastFailed);
     const ep = this.rpc.pool.pick(exclude);
-    let md: grpc.Metadata;
+    let md: Metadata;
     let token: string | undefined;
     try {
       ({ md, token } = await this.rpc.metadata(true));
@@ -258,30 +257,42 @@ export class KeepAliveManager {
       return;
     }
     if (this.closed || this.leases.size === 0) return;
-    const c = codecs(KEEPALIVE);
-    const stream = ep.grpc.makeBidiStreamRequest(KEEPALIVE.path, c.serialize, c.deserialize, md, {});
+    const stream: StreamCall = ep.transport.bidi(KEEPALIVE.path, md, {
+      onMessage: (b) => {
+        if (this.stream !== stream) return;
+        let res: etcdserverpb.LeaseKeepAliveResponse;
+        try {
+          res = this.codec.deserialize(b);
+        } catch {
+          this.lost(
+            stream,
+            errorFromStatus({ code: GrpcCode.INTERNAL, details: 'Failed to parse server response' }, ep.address),
+          );
+          return;
+        }
+        this.onData(res);
+      },
+      onEnd: (st) => {
+        if (st.code !== GrpcCode.OK) this.lost(stream, errorFromStatus(st, ep.address, st));
+        else
+          this.lost(
+            stream,
+            new UnavailableError({
+              message: `keepalive stream ended by ${ep.address}`,
+              code: 'Unavailable',
+              retriable: true,
+              endpoint: ep.address,
+            }),
+          );
+      },
+    });
     this.stream = stream;
     this.streamEndpoint = ep;
     this.streamToken = token;
-    stream.on('data', (res: etcdserverpb.LeaseKeepAliveResponse) => {
-      if (this.stream === stream) this.onData(res);
-    });
-    stream.on('error', (e: grpc.ServiceError) => this.lost(stream, errorFromStatus(e, ep.address, e)));
-    stream.on('end', () =>
-      this.lost(
-        stream,
-        new UnavailableError({
-          message: `keepalive stream ended by ${ep.address}`,
-          code: 'Unavailable',
-          retriable: true,
-          endpoint: ep.address,
-        }),
-      ),
-    );
     for (const st of this.leases.values()) this.tick(st);
   }
 
-  private lost(stream: NonNullable<KeepAliveManager['stream']>, err: ConclaveError): void {
+  private lost(stream: StreamCall, err: ConclaveError): void {
     if (this.stream !== stream) return;
     const ep = this.streamEndpoint!;
     this.stream = undefined;

@@ -3,8 +3,9 @@
 
 import { etcdserverpb } from '@conclave/api';
 import { LeaseNotFoundError } from '../errors/etcd.js';
-import type { CallOptions, Rpc } from '../rpc/rpc.js';
+import type { CallOptions, CallStats, Rpc } from '../rpc/rpc.js';
 import { hasPrefix } from '../util/bytes.js';
+import { callOptions, checkBool, checkInt, checkTtl, invalid } from '../util/validate.js';
 import type { KeepAliveManager, LeaseKeepAlive } from './keepalive.js';
 
 const L = etcdserverpb.LeaseService;
@@ -13,7 +14,10 @@ export interface Lease {
   id: bigint;
   /** TTL in seconds granted by the server. */
   ttl: number;
-  /** performance.now() just before the grant was sent: the lease cannot expire before grantedAt + ttl. */
+  /**
+   * performance.now() just before the grant that succeeded was sent (the last attempt, after any
+   * retries): the lease cannot expire before grantedAt + ttl.
+   */
   grantedAt: number;
 }
 
@@ -34,18 +38,30 @@ export class LeaseApi {
     private readonly prefix: Uint8Array,
   ) {}
 
-  /** Grants a lease of `ttl` seconds (optionally with a chosen ID). */
-  async grant(ttl: number, opts: CallOptions & { id?: bigint | number } = {}): Promise<Lease> {
-    const grantedAt = performance.now();
-    const res = await this.rpc.unary(L.LeaseGrant, { TTL: ttl, ID: opts.id ?? 0 }, { ...opts, kind: 'idempotent' });
-    return { id: res.ID, ttl: Number(res.TTL), grantedAt };
+  /**
+   * Grants a lease of `ttl` seconds, a positive integer (the server raises it to its minimum TTL,
+   * etcd's is 2 × the election timeout), optionally with a chosen ID.
+   */
+  async grant(ttl: number, opts?: CallOptions & { id?: bigint | number }): Promise<Lease> {
+    checkTtl(ttl, 'lease.grant: ttl');
+    opts = callOptions(opts, 'lease.grant');
+    if (opts.id !== undefined) checkInt(opts.id, 'lease.grant: options.id');
+    const stats: CallStats = { attempts: 0 };
+    const res = await this.rpc.unary(
+      L.LeaseGrant,
+      { TTL: ttl, ID: opts.id ?? 0 },
+      { ...opts, kind: 'idempotent', stats },
+    );
+    return { id: res.ID, ttl: Number(res.TTL), grantedAt: stats.sentAt ?? performance.now() };
   }
 
   /**
    * Revokes a lease, deleting its keys. If a previous attempt may have been applied before a retry,
    * the retry's "lease not found" counts as success.
    */
-  async revoke(id: bigint | number, opts: CallOptions = {}): Promise<void> {
+  async revoke(id: bigint | number, opts?: CallOptions): Promise<void> {
+    checkInt(id, 'lease.revoke: id', 1);
+    opts = callOptions(opts, 'lease.revoke');
     const stats = { attempts: 0 };
     try {
       await this.rpc.unary(L.LeaseRevoke, { ID: id }, { ...opts, kind: 'idempotent', stats });
@@ -55,7 +71,11 @@ export class LeaseApi {
     }
   }
 
-  async timeToLive(id: bigint | number, opts: CallOptions & { keys?: boolean } = {}): Promise<LeaseTimeToLive> {
+  /** The lease's remaining and granted TTL (and with `keys`, its keys); `ttl` is -1 for a lease that no longer exists. */
+  async timeToLive(id: bigint | number, opts?: CallOptions & { keys?: boolean }): Promise<LeaseTimeToLive> {
+    checkInt(id, 'lease.timeToLive: id', 1);
+    opts = callOptions(opts, 'lease.timeToLive');
+    if (opts.keys !== undefined) checkBool(opts.keys, 'lease.timeToLive: options.keys');
     const res = await this.rpc.unary(
       L.LeaseTimeToLive,
       { ID: id, keys: opts.keys ?? false },
@@ -67,7 +87,8 @@ export class LeaseApi {
   }
 
   /** IDs of every lease. */
-  async leases(opts: CallOptions = {}): Promise<bigint[]> {
+  async leases(opts?: CallOptions): Promise<bigint[]> {
+    opts = callOptions(opts, 'lease.leases');
     const res = await this.rpc.unary(L.LeaseLeases, {}, { ...opts, kind: 'read' });
     return res.leases.map((l) => l.ID);
   }
@@ -77,16 +98,28 @@ export class LeaseApi {
    * `grant()` (rather than its ID) so loss can be detected even before the first renewal answers.
    */
   keepAlive(lease: bigint | number | Lease): LeaseKeepAlive {
-    if (typeof lease === 'object') return this.keepalives.keepAlive(lease.id, lease.ttl, lease.grantedAt);
+    if (typeof lease === 'object' && lease !== null) {
+      checkInt(lease.id, 'lease.keepAlive: lease.id', 1);
+      if (typeof lease.ttl !== 'number' || typeof lease.grantedAt !== 'number')
+        invalid('lease.keepAlive: lease', 'a Lease from grant() (with id, ttl and grantedAt) or a lease ID', lease);
+      return this.keepalives.keepAlive(BigInt(lease.id), lease.ttl, lease.grantedAt);
+    }
+    checkInt(lease, 'lease.keepAlive: lease', 1);
     return this.keepalives.keepAlive(BigInt(lease));
   }
 
-  /** Renews a lease once; returns the new TTL (seconds). Throws LeaseNotFoundError if it no longer exists. */
-  async keepAliveOnce(id: bigint | number, opts: CallOptions = {}): Promise<number> {
+  /**
+   * Renews a lease once; resolves with it as `grant()` does (its new TTL and when the renewal that
+   * succeeded was sent), ready for `keepAlive()`. Throws LeaseNotFoundError if it no longer exists.
+   */
+  async keepAliveOnce(id: bigint | number, opts?: CallOptions): Promise<Lease> {
+    checkInt(id, 'lease.keepAliveOnce: id', 1);
+    opts = callOptions(opts, 'lease.keepAliveOnce');
+    const stats: CallStats = { attempts: 0 };
     const res = await this.rpc.unary(
       L.LeaseKeepAlive,
       { ID: id },
-      { ...opts, kind: 'idempotent', requireLeader: true },
+      { ...opts, kind: 'idempotent', requireLeader: true, stats },
     );
     if (res.TTL <= 0n) {
       throw new LeaseNotFoundError({
@@ -95,6 +128,6 @@ export class LeaseApi {
         retriable: false,
       });
     }
-    return Number(res.TTL);
+    return { id: BigInt(id), ttl: Number(res.TTL), grantedAt: stats.sentAt ?? performance.now() };
   }
 }

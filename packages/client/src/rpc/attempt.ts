@@ -1,14 +1,14 @@
-// One attempt of a unary call on one endpoint (unary calls use the endpoint's own HTTP/2 transport,
-// bidi ones grpc-js): the deadline goes to gRPC, the AbortSignal cancels the call, and a failure
-// becomes a typed error with what is known about whether it reached a server.
+// One attempt of a call on one endpoint's transport: the deadline goes to gRPC, the AbortSignal
+// cancels the call, and a failure becomes a typed error with what is known about whether it
+// reached a server.
 
 import { GrpcCode, type MethodDescriptor, type PartialMessage } from '@conclave/api';
-import type * as grpc from '@grpc/grpc-js';
-import type { Endpoint } from '../connection/endpoint.js';
+import type { Endpoint } from '../endpoint/endpoint.js';
 import { AbortedError, type ConclaveError } from '../errors/base.js';
 import { errorFromStatus } from '../errors/map.js';
 import { codecs } from './codecs.js';
 import { isNeverSent } from './policy.js';
+import type { CallStatus, Metadata } from '../transport/transport.js';
 
 const info = new WeakMap<ConclaveError, { neverSent: boolean }>();
 
@@ -32,7 +32,7 @@ export function attempt<Req, Res>(
   ep: Endpoint,
   m: MethodDescriptor<Req, Res>,
   req: PartialMessage<Req>,
-  metadata: grpc.Metadata,
+  metadata: Metadata,
   deadline: number,
   signal: AbortSignal | undefined,
 ): Promise<Res> {
@@ -42,12 +42,7 @@ export function attempt<Req, Res>(
 }
 
 /** The error of a failed attempt: aborted by the caller, or the status with whether it never left. */
-function failure(
-  e: { code: number; details: string },
-  ep: Endpoint,
-  signal: AbortSignal | undefined,
-  headers: boolean,
-): ConclaveError {
+function failure(e: CallStatus, ep: Endpoint, signal: AbortSignal | undefined, headers: boolean): ConclaveError {
   if (signal?.aborted) return abortedError(signal, ep.address);
   const err = errorFromStatus(e, ep.address, e);
   info.set(err, { neverSent: isNeverSent(e.code, e.details, headers) });
@@ -58,7 +53,7 @@ export function unaryAttempt<Req, Res>(
   ep: Endpoint,
   m: MethodDescriptor<Req, Res>,
   req: PartialMessage<Req>,
-  metadata: grpc.Metadata,
+  metadata: Metadata,
   deadline: number,
   signal: AbortSignal | undefined,
 ): Promise<Res> {
@@ -73,7 +68,9 @@ export function unaryAttempt<Req, Res>(
       return;
     }
     const onAbort = (): void => cancel();
-    const cancel = ep.h2.call(m.path, message, metadata, deadline, {
+    // the transport never ends a call inside unary(): the listener below is always removed
+    signal?.addEventListener('abort', onAbort, { once: true });
+    const cancel = ep.transport.unary(m.path, message, metadata, deadline, {
       onHeaders: () => {
         headers = true;
       },
@@ -95,10 +92,7 @@ export function unaryAttempt<Req, Res>(
         reject(failure(e, ep, signal, headers));
       },
     });
-    if (signal) {
-      if (signal.aborted) cancel();
-      else signal.addEventListener('abort', onAbort, { once: true });
-    }
+    if (signal?.aborted) cancel();
   });
 }
 
@@ -107,7 +101,7 @@ function bidiOnceAttempt<Req, Res>(
   ep: Endpoint,
   m: MethodDescriptor<Req, Res>,
   req: PartialMessage<Req>,
-  metadata: grpc.Metadata,
+  metadata: Metadata,
   deadline: number,
   signal: AbortSignal | undefined,
 ): Promise<Res> {
@@ -115,7 +109,6 @@ function bidiOnceAttempt<Req, Res>(
     const c = codecs(m);
     let headers = false;
     let settled = false;
-    const call = ep.grpc.makeBidiStreamRequest(m.path, c.serialize, c.deserialize, metadata, { deadline });
     const onAbort = (): void => call.cancel();
     const settle = (): boolean => {
       if (settled) return false;
@@ -123,27 +116,45 @@ function bidiOnceAttempt<Req, Res>(
       signal?.removeEventListener('abort', onAbort);
       return true;
     };
-    call.once('metadata', () => {
-      headers = true;
-    });
-    call.on('data', (res: Res) => {
-      if (!settle()) return;
-      resolve(res);
-      call.cancel();
-    });
-    call.on('error', (e: grpc.ServiceError) => {
-      if (!settle()) return;
-      reject(failure(e, ep, signal, headers));
-    });
-    call.on('end', () => {
-      if (!settle()) return;
-      reject(errorFromStatus({ code: 14, details: 'stream ended without a response' }, ep.address));
-    });
-    call.write(req);
+    signal?.addEventListener('abort', onAbort, { once: true });
+    const call = ep.transport.bidi(
+      m.path,
+      metadata,
+      {
+        onHeaders: () => {
+          headers = true;
+        },
+        onMessage: (b) => {
+          if (!settle()) return;
+          let res: Res;
+          try {
+            res = c.deserialize(b);
+          } catch (err) {
+            reject(
+              errorFromStatus(
+                { code: GrpcCode.INTERNAL, details: `Response message parsing error: ${(err as Error).message}` },
+                ep.address,
+              ),
+            );
+            call.cancel();
+            return;
+          }
+          resolve(res);
+          call.cancel();
+        },
+        onEnd: (st) => {
+          if (!settle()) return;
+          if (st.code === GrpcCode.OK)
+            reject(
+              errorFromStatus({ code: GrpcCode.UNAVAILABLE, details: 'stream ended without a response' }, ep.address),
+            );
+          else reject(failure(st, ep, signal, headers));
+        },
+      },
+      deadline,
+    );
+    call.write(c.serialize(req));
     call.end();
-    if (signal) {
-      if (signal.aborted) call.cancel();
-      else signal.addEventListener('abort', onAbort, { once: true });
-    }
+    if (signal?.aborted) call.cancel();
   });
 }

@@ -6,10 +6,9 @@
 // call's deadline (`timeoutMs`) and stops at once when its AbortSignal aborts.
 
 import type { MethodDescriptor, PartialMessage } from '@conclave/api';
-import * as grpc from '@grpc/grpc-js';
 import pRetry, { AbortError as StopRetry } from 'p-retry';
-import type { Endpoint } from '../connection/endpoint.js';
-import type { Pool } from '../connection/pool.js';
+import type { Endpoint } from '../endpoint/endpoint.js';
+import type { Pool } from '../endpoint/pool.js';
 import {
   AbortedError,
   ClientClosedError,
@@ -20,6 +19,7 @@ import {
 import { toConclaveError } from '../errors/map.js';
 import { sleep } from '../util/timers.js';
 import type { TokenManager } from '../auth/token-manager.js';
+import type { Metadata } from '../transport/transport.js';
 import { abortedError, attempt as runAttempt, neverSent } from './attempt.js';
 import { isAuthRefresh, isEndpointFailure, mayRetry, type AttemptInfo, type RpcKind } from './policy.js';
 
@@ -50,11 +50,22 @@ export interface RpcSettings {
   retry: Record<RpcKind, RetryPolicy>;
 }
 
+const NONE: Metadata = Object.freeze({});
+const LEADER: Metadata = Object.freeze({ hasleader: 'true' });
+
 export const DEFAULT_RETRY: Record<RpcKind, RetryPolicy> = {
   read: { retries: 20, minDelayMs: 25, maxDelayMs: 1000, attemptTimeoutMs: 5000 },
   idempotent: { retries: 20, minDelayMs: 25, maxDelayMs: 1000, attemptTimeoutMs: 5000 },
   write: { retries: 20, minDelayMs: 25, maxDelayMs: 1000 },
 };
+
+/** What a call reports about its attempts. */
+export interface CallStats {
+  attempts: number;
+  endpoint?: string;
+  /** performance.now() just before the last attempt was sent. */
+  sentAt?: number;
+}
 
 export interface InvokeOptions extends CallOptions {
   kind: RpcKind;
@@ -62,8 +73,8 @@ export interface InvokeOptions extends CallOptions {
   endpoint?: Endpoint;
   /** Do not attach the auth token (Authenticate itself). */
   noAuth?: boolean;
-  /** Filled in with the number of attempts made and the endpoint of the last one. */
-  stats?: { attempts: number; endpoint?: string };
+  /** Filled in with the number of attempts made, the endpoint of the last one and when it was sent (performance.now()). */
+  stats?: CallStats;
 }
 
 export class Rpc {
@@ -96,23 +107,15 @@ export class Rpc {
     return this.tokens !== undefined && (isAuthRefresh(err) || err.code === 'UserEmpty');
   }
 
-  private plainMetadata(requireLeader: boolean): grpc.Metadata {
-    const md = new grpc.Metadata();
-    if (requireLeader) md.set('hasleader', 'true');
-    return md;
-  }
-
   /** Metadata for a call or stream: auth token and `hasleader`. Returns the token used. */
-  async metadata(requireLeader: boolean, noAuth = false): Promise<{ md: grpc.Metadata; token: string | undefined }> {
-    const md = new grpc.Metadata();
+  async metadata(requireLeader: boolean, noAuth = false): Promise<{ md: Metadata; token: string | undefined }> {
     let token: string | undefined;
     if (this.tokens && !noAuth) {
       token = this.tokens.current ?? (await this.tokens.get());
       // '' = the cluster had auth disabled when the client authenticated
-      if (token !== '') md.set('token', token);
+      if (token !== '') return { md: requireLeader ? { token, hasleader: 'true' } : { token }, token };
     }
-    if (requireLeader) md.set('hasleader', 'true');
-    return { md, token };
+    return { md: requireLeader ? LEADER : NONE, token };
   }
 
   async unary<Req, Res>(m: MethodDescriptor<Req, Res>, req: PartialMessage<Req>, o: InvokeOptions): Promise<Res> {
@@ -142,10 +145,10 @@ export class Rpc {
         o.stats.endpoint = ep.address;
       }
       let token: string | undefined;
-      let md: grpc.Metadata;
+      let md: Metadata;
       try {
         if (this.tokens && !o.noAuth) ({ md, token } = await this.metadata(requireLeader, o.noAuth));
-        else md = this.plainMetadata(requireLeader);
+        else md = requireLeader ? LEADER : NONE;
       } catch (e) {
         // getting a token failed: nothing of this call was sent; retry only a transient failure
         const err = toConclaveError(e);
@@ -155,6 +158,7 @@ export class Rpc {
       }
       const cap = o.kind !== 'write' ? policy.attemptTimeoutMs : undefined;
       const attemptDeadline = cap !== undefined && Date.now() + cap < deadline ? Date.now() + cap : deadline;
+      if (o.stats) o.stats.sentAt = performance.now();
       try {
         const res = await runAttempt(ep, m, req, md, attemptDeadline, signal);
         this.pool.succeeded(ep);

@@ -1,21 +1,10 @@
-// gRPC-over-HTTP/2 details of a unary call's status: the grpc-timeout header, the status a
+// gRPC-over-HTTP/2 details of a call's status: the grpc-timeout header, the status a
 // response's headers and trailers carry, and the codes grpc-js gives to HTTP statuses and
 // RST_STREAM codes (so errors read the same as they did when grpc-js made every call).
 
 import { GrpcCode } from '@conclave/api';
 import { H2Error } from '@conclave/h2';
-import * as grpc from '@grpc/grpc-js';
-
-export interface CallStatus {
-  code: number;
-  details: string;
-  /** Response trailers (or headers of a trailers-only response), when the server sent any. */
-  metadata?: grpc.Metadata;
-}
-
-export function status(code: number, details: string, metadata?: grpc.Metadata): CallStatus {
-  return metadata ? { code, details, metadata } : { code, details };
-}
+import { type CallStatus, status } from './transport.js';
 
 const UNITS: ReadonlyArray<[string, number]> = [
   ['m', 1],
@@ -92,29 +81,14 @@ export function statusFromFields(head: readonly string[], tail: readonly string[
   for (let i = 0; i < head.length; i += 2) if (head[i] === ':status') httpStatus = Number(head[i + 1]);
   let code = -1;
   let details = '';
-  const md = new grpc.Metadata();
   for (let i = 0; i < fields.length; i += 2) {
     const name = fields[i]!;
-    const value = fields[i + 1]!;
-    if (name === 'grpc-status') code = Number(value);
-    else if (name === 'grpc-message') details = percentDecode(Buffer.from(value, 'latin1').toString('utf8'));
-    else if (
-      name.charCodeAt(0) !== 58 /* ':' */ &&
-      name !== 'content-type' &&
-      name !== 'grpc-encoding' &&
-      name !== 'grpc-accept-encoding'
-    ) {
-      try {
-        if (name.endsWith('-bin')) md.add(name, Buffer.from(value, 'base64'));
-        else md.add(name, Buffer.from(value, 'latin1').toString('utf8'));
-      } catch {
-        // a header grpc-js's Metadata refuses (invalid key) is dropped, as grpc-js drops it
-      }
-    }
+    if (name === 'grpc-status') code = Number(fields[i + 1]);
+    else if (name === 'grpc-message') details = percentDecode(Buffer.from(fields[i + 1]!, 'latin1').toString('utf8'));
   }
   if (httpStatus !== 200 && (code < 0 || httpStatus === 0)) {
-    return status(codeForHttpStatus(httpStatus), `Received HTTP status code ${httpStatus}`, md);
+    return status(codeForHttpStatus(httpStatus), `Received HTTP status code ${httpStatus}`);
   }
-  if (code < 0 || !Number.isInteger(code)) return status(GrpcCode.UNKNOWN, 'No status received', md);
-  return status(code, details, md);
+  if (code < 0 || !Number.isInteger(code)) return status(GrpcCode.UNKNOWN, 'No status received');
+  return status(code, details);
 }

@@ -4,7 +4,8 @@
 
 import type { etcdserverpb, PartialMessage } from '@conclave/api';
 import { toBytes, type Bytes, type RangeSpec } from '../util/bytes.js';
-import { wireRange } from '../kv/requests.js';
+import { checkBytes, checkInt, options } from '../util/validate.js';
+import { checkRangeSpec, wireRange } from '../kv/requests.js';
 
 export type CompareOperator = '=' | '==' | '!=' | '>' | '<';
 export type CompareTarget = 'version' | 'createRevision' | 'modRevision' | 'value' | 'lease';
@@ -39,8 +40,21 @@ function make(
   operand: bigint | number | Bytes,
   range?: RangeSpec,
 ): Compare {
-  if (!(operator in RESULT)) throw new TypeError(`unknown compare operator ${JSON.stringify(operator)}`);
+  const where = `cmp.${target}`;
+  checkBytes(key, `${where}: key`);
+  if (typeof operator !== 'string' || !Object.hasOwn(RESULT, operator))
+    throw new TypeError(`${where}: unknown compare operator ${JSON.stringify(operator)} (one of = == != > <)`);
+  if (target === 'value') checkBytes(operand, `${where}: value`);
+  else checkInt(operand, `${where}: ${target === 'lease' ? 'lease' : target === 'version' ? 'version' : 'revision'}`);
+  if (range !== undefined) checkRangeSpec(options(range, `${where}: range`), `${where}: range`);
   return { target, key, operator, operand, range };
+}
+
+const TARGETS = new Set<unknown>(Object.keys(TARGET));
+
+/** Whether `v` is a condition made by `cmp.*`. */
+export function isCompare(v: unknown): v is Compare {
+  return typeof v === 'object' && v !== null && TARGETS.has((v as Compare).target);
 }
 
 /** Builders for transaction conditions. */

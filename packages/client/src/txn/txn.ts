@@ -19,7 +19,9 @@ import {
   type RangeResult,
 } from '../kv/requests.js';
 import type { CallOptions } from '../rpc/rpc.js';
-import { compareRequest, type Compare } from './compare.js';
+import { callOptions, invalid } from '../util/validate.js';
+import { checkDelete, checkPut, checkRange } from '../kv/requests.js';
+import { compareRequest, isCompare, type Compare } from './compare.js';
 
 export type Op =
   | { readonly type: 'get'; readonly key: Bytes; readonly query: RangeQuery | undefined }
@@ -34,17 +36,44 @@ export type Op =
 
 /** Builders for transaction operations. */
 export const op = {
-  get: (key: Bytes, query?: RangeQuery): Op => ({ type: 'get', key, query }),
-  put: (key: Bytes, value: Bytes, query?: PutQuery): Op => ({ type: 'put', key, value, query }),
-  delete: (key: Bytes, query?: DeleteQuery): Op => ({ type: 'delete', key, query }),
+  /** Reads a key or range (the options of `range`). */
+  get: (key: Bytes, query?: RangeQuery): Op => {
+    checkRange(key, query, 'op.get');
+    return { type: 'get', key, query };
+  },
+  /** Writes a key (the options of `put`). */
+  put: (key: Bytes, value: Bytes, query?: PutQuery): Op => {
+    checkPut(key, value, query, 'op.put');
+    return { type: 'put', key, value, query };
+  },
+  /** Deletes a key or range (the options of `delete`). */
+  delete: (key: Bytes, query?: DeleteQuery): Op => {
+    checkDelete(key, query, 'op.delete');
+    return { type: 'delete', key, query };
+  },
   /** A nested transaction (etcd 3.3+). */
-  txn: (compare: readonly Compare[], success: readonly Op[], failure: readonly Op[] = []): Op => ({
-    type: 'txn',
-    compare,
-    success,
-    failure,
-  }),
+  txn: (compare: readonly Compare[], success: readonly Op[], failure: readonly Op[] = []): Op => {
+    checkList(compare, 'op.txn: compare', isCompare, 'cmp');
+    checkList(success, 'op.txn: success', isOp, 'op');
+    checkList(failure, 'op.txn: failure', isOp, 'op');
+    return { type: 'txn', compare, success, failure };
+  },
 };
+
+const OP_TYPES = new Set(['get', 'put', 'delete', 'txn']);
+
+function isOp(v: unknown): boolean {
+  return typeof v === 'object' && v !== null && OP_TYPES.has((v as { type?: string }).type as string);
+}
+
+function checkList(list: unknown, where: string, ok: (v: unknown) => boolean, builder: string): void {
+  if (!Array.isArray(list)) invalid(where, 'an array', list);
+  for (const v of list) if (!ok(v)) invalid(`${where}[]`, `made by ${builder}.*`, v);
+}
+
+function checkItems(items: unknown[], where: string, ok: (v: unknown) => boolean, builder: string): void {
+  for (const v of items) if (!ok(v)) invalid(where, `made by ${builder}.*`, v);
+}
 
 export type OpResult =
   | ({ type: 'get' } & RangeResult)
@@ -128,7 +157,9 @@ export class Txn {
     ) => Promise<TxnResult>,
   ) {}
 
+  /** Conditions that must all hold for `then` to run (made by `cmp.*`). */
   if(...conditions: Compare[]): this {
+    checkItems(conditions, 'txn.if: condition', isCompare, 'cmp');
     this.compares.push(...conditions);
     return this;
   }
@@ -142,16 +173,25 @@ export class Txn {
       void this.commit().then(args[0] as (v: TxnResult) => unknown, args[1] as (e: unknown) => unknown);
       return this;
     }
+    checkItems(ops, 'txn.then: op', isOp, 'op');
     this.success.push(...ops);
     return this;
   }
 
+  /** Ops to run when some condition fails. */
   else(...ops: Op[]): this {
+    checkItems(ops, 'txn.else: op', isOp, 'op');
     this.failure.push(...ops);
     return this;
   }
 
-  commit(opts: CallOptions = {}): Promise<TxnResult> {
+  /** Sends the transaction. */
+  commit(opts?: CallOptions): Promise<TxnResult> {
+    try {
+      opts = callOptions(opts, 'txn.commit');
+    } catch (e) {
+      return Promise.reject(e);
+    }
     return this.run(this.compares, this.success, this.failure, opts);
   }
 }

@@ -1,6 +1,9 @@
 // A single-consumer async queue: producers push values, end or fail it; the consumer iterates with
 // `for await`. Leaving the loop early (break, return, throw) calls `onReturn`, so the producer can
-// release what feeds the queue (a watch, a status subscription).
+// release what feeds the queue (a watch, a status subscription). In `all` mode every value is
+// delivered in order (watch batches, election changes); in `latest` mode a value not yet consumed
+// is replaced by a newer one (service sets, configuration: a slow consumer skips to the newest
+// state but never sees an older one after a newer one). Shared by @conclave/concurrency.
 
 export class AsyncQueue<T> implements AsyncIterableIterator<T> {
   private readonly items: T[] = [];
@@ -10,7 +13,10 @@ export class AsyncQueue<T> implements AsyncIterableIterator<T> {
   private error: unknown;
   private hasError = false;
 
-  constructor(private readonly onReturn?: () => void) {}
+  constructor(
+    private readonly onReturn?: () => void,
+    private readonly mode: 'all' | 'latest' = 'all',
+  ) {}
 
   /** Values pushed and not yet consumed. */
   get size(): number {
@@ -28,6 +34,10 @@ export class AsyncQueue<T> implements AsyncIterableIterator<T> {
       this.waiting = undefined;
       w.resolve({ value, done: false });
       return;
+    }
+    if (this.mode === 'latest' && this.head < this.items.length) {
+      this.items.length = 0;
+      this.head = 0;
     }
     this.items.push(value);
   }

@@ -1,6 +1,8 @@
 // Keys and values: every API accepts `string | Uint8Array`; strings are UTF-8. Range helpers follow
 // etcd's conventions (prefix end = last byte + 1, "\0" as the end of the keyspace).
 
+import { invalid } from './validate.js';
+
 /** A key or value: a UTF-8 string or raw bytes. */
 export type Bytes = string | Uint8Array;
 
@@ -8,8 +10,11 @@ export const EMPTY = new Uint8Array(0);
 /** The single zero byte etcd uses for "from this key on" (range end) and "every key" (key). */
 export const ZERO = Uint8Array.of(0);
 
-export function toBytes(v: Bytes): Uint8Array {
-  return typeof v === 'string' ? Buffer.from(v, 'utf8') : v;
+/** The bytes of a key or value (a string is encoded as UTF-8); a TypeError for anything else. */
+export function toBytes(v: Bytes, where = 'a key or value'): Uint8Array {
+  if (typeof v === 'string') return Buffer.from(v, 'utf8');
+  if (v instanceof Uint8Array) return v;
+  return invalid(where, 'a string or Uint8Array', v);
 }
 
 export function toText(b: Uint8Array): string {

@@ -4,7 +4,7 @@
 // backoff (immediately for the first retry). Watch streams carry `hasleader` metadata so a member
 // cut off from its leader cancels them instead of going quiet.
 
-import type { Endpoint } from '../connection/endpoint.js';
+import type { Endpoint } from '../endpoint/endpoint.js';
 import type { ConclaveError } from '../errors/base.js';
 import { toConclaveError } from '../errors/map.js';
 import type { Rpc } from '../rpc/rpc.js';

@@ -4,13 +4,12 @@
 // (`fragment`) are reassembled before delivery.
 
 import { etcdserverpb, GrpcCode, type PartialMessage } from '@conclave/api';
-import type * as grpc from '@grpc/grpc-js';
-import type { Endpoint } from '../connection/endpoint.js';
+import type { Endpoint } from '../endpoint/endpoint.js';
 import { type ConclaveError, UnavailableError } from '../errors/base.js';
 import { type CompactedError, WatchCanceledError } from '../errors/etcd.js';
 import { errorFromStatus, statusMessage } from '../errors/map.js';
 import { codecs } from '../rpc/codecs.js';
-import type { BidiStream } from '../transport/bidi.js';
+import type { Metadata, StreamCall } from '../transport/transport.js';
 import type { Watcher } from './watcher.js';
 
 const WATCH = etcdserverpb.WatchService.Watch;
@@ -18,8 +17,8 @@ const WATCH = etcdserverpb.WatchService.Watch;
 export type StreamLost = (stream: WatchStream, err: ConclaveError, watchers: Watcher[]) => void;
 
 export class WatchStream {
-  /** The Watch call, on the endpoint's own HTTP/2 connection (not grpc-js). */
-  private readonly call: BidiStream;
+  /** The Watch call, on the endpoint's transport. */
+  private readonly call: StreamCall;
   private readonly serialize: (req: PartialMessage<etcdserverpb.WatchRequest>) => Buffer;
   /** Watchers waiting to send their create request. */
   private readonly queue: Watcher[] = [];
@@ -32,7 +31,7 @@ export class WatchStream {
 
   constructor(
     readonly endpoint: Endpoint,
-    metadata: grpc.Metadata,
+    metadata: Metadata,
     private readonly onLost: StreamLost,
     private readonly onHealthy: (stream: WatchStream) => void,
     /** Cancel reasons that mean the stream's credentials are stale: the whole stream is lost with them instead. */
@@ -42,7 +41,7 @@ export class WatchStream {
   ) {
     const c = codecs(WATCH);
     this.serialize = c.serialize;
-    this.call = endpoint.h2.bidi(WATCH.path, metadata, {
+    this.call = endpoint.transport.bidi(WATCH.path, metadata, {
       onMessage: (b) => {
         let res: etcdserverpb.WatchResponse;
         try {

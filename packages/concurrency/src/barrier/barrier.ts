@@ -2,16 +2,24 @@
 // it exists, `release()` deletes it and lets every waiter through. Waiting is one watch on the key.
 
 import { cmp, op, type CallOptions, type KeySpace } from '@conclave/client';
+import { callOptions, checkInt, checkString } from '@conclave/client/internal';
+import { checkKeySpace } from '../session/session.js';
 import { anySignal, waitForDelete } from '../util/async.js';
 
 export class Barrier {
+  /** A barrier on `key`. */
   constructor(
     readonly client: KeySpace,
     readonly key: string,
-  ) {}
+  ) {
+    checkKeySpace(client, 'Barrier: client');
+    checkString(key, 'Barrier: key', true);
+  }
 
   /** Creates the barrier key; resolves with whether this call created it (false: already held). */
-  async hold(opts: CallOptions & { lease?: bigint } = {}): Promise<boolean> {
+  async hold(opts?: CallOptions & { lease?: bigint }): Promise<boolean> {
+    opts = callOptions(opts, 'Barrier.hold');
+    if (opts.lease !== undefined) checkInt(opts.lease, 'Barrier.hold: options.lease');
     const r = await this.client
       .txn()
       .if(cmp.version(this.key, '=', 0))
@@ -21,12 +29,14 @@ export class Barrier {
   }
 
   /** Deletes the barrier key, releasing every waiter. */
-  async release(opts: CallOptions = {}): Promise<void> {
+  async release(opts?: CallOptions): Promise<void> {
+    opts = callOptions(opts, 'Barrier.release');
     await this.client.delete(this.key, opts);
   }
 
   /** Resolves once the barrier key does not exist (at once if it was never held or already released). */
-  async wait(opts: { signal?: AbortSignal; timeoutMs?: number } = {}): Promise<void> {
+  async wait(opts?: { signal?: AbortSignal; timeoutMs?: number }): Promise<void> {
+    opts = callOptions(opts, 'Barrier.wait');
     const signal = anySignal([opts.signal], opts.timeoutMs);
     for (;;) {
       const r = await this.client.range(this.key, { countOnly: true, signal });

@@ -8,7 +8,8 @@ import { cmp, op, type CallOptions } from '@conclave/client';
 import { anySignal, waitForDelete, waitForEvent } from '../util/async.js';
 import { TooManyClientsError } from '../util/errors.js';
 import { uniqueSuffix } from '../util/keys.js';
-import type { Session } from '../session/session.js';
+import { callOptions, checkCount, checkString } from '@conclave/client/internal';
+import { checkSession, type Session } from '../session/session.js';
 
 export class DoubleBarrier {
   private myKey: string | undefined;
@@ -19,7 +20,9 @@ export class DoubleBarrier {
     readonly key: string,
     readonly count: number,
   ) {
-    if (!Number.isInteger(count) || count < 1) throw new TypeError('DoubleBarrier: count must be a positive integer');
+    checkSession(session, 'DoubleBarrier: session');
+    checkString(key, 'DoubleBarrier: key', true);
+    checkCount(count, 'DoubleBarrier: count');
   }
 
   private get waiters(): string {
@@ -31,7 +34,8 @@ export class DoubleBarrier {
   }
 
   /** Registers and waits until `count` participants have entered. Rejects with TooManyClientsError beyond `count`. */
-  async enter(opts: { signal?: AbortSignal; timeoutMs?: number } = {}): Promise<void> {
+  async enter(opts?: { signal?: AbortSignal; timeoutMs?: number }): Promise<void> {
+    opts = callOptions(opts, 'DoubleBarrier.enter');
     if (this.myKey) throw new TypeError('DoubleBarrier: already entered');
     const signal = this.session.linkedSignal(opts.signal, opts.timeoutMs);
     const kv = this.session.client;
@@ -62,7 +66,8 @@ export class DoubleBarrier {
   }
 
   /** Leaves and waits until every participant has left. */
-  async leave(opts: { signal?: AbortSignal; timeoutMs?: number } = {}): Promise<void> {
+  async leave(opts?: { signal?: AbortSignal; timeoutMs?: number }): Promise<void> {
+    opts = callOptions(opts, 'DoubleBarrier.leave');
     const signal = anySignal([this.session.signal, opts.signal], opts.timeoutMs);
     const kv = this.session.client;
     const mine = this.myKey;
@@ -95,7 +100,8 @@ export class DoubleBarrier {
   }
 
   /** Withdraws from the barrier without waiting (deletes this participant's key). */
-  async abandon(opts: CallOptions = {}): Promise<void> {
+  async abandon(opts?: CallOptions): Promise<void> {
+    opts = callOptions(opts, 'DoubleBarrier.abandon');
     const mine = this.myKey;
     this.myKey = undefined;
     this.myRev = undefined;

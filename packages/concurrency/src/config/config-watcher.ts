@@ -9,8 +9,16 @@
 
 import { ConclaveError, type KeySpace, type KeyValue, type WatchEvent } from '@conclave/client';
 import { anySignal } from '../util/async.js';
-import { Channel } from '../util/channel.js';
-import { Emitter } from '../util/emitter.js';
+import {
+  AsyncQueue,
+  Emitter,
+  checkFunction,
+  checkSignal,
+  checkString,
+  invalid,
+  options,
+} from '@conclave/client/internal';
+import { checkKeySpace } from '../session/session.js';
 
 /** The prefix's contents at one revision. */
 export interface ConfigSnapshot {
@@ -66,7 +74,7 @@ export interface ConfigWatcherEvents<T> extends Record<string, unknown[]> {
 
 export class ConfigWatcher<T> extends Emitter<ConfigWatcherEvents<T>> {
   private state: ConfigState<T>;
-  private readonly subscribers = new Set<Channel<ConfigState<T>>>();
+  private readonly subscribers = new Set<AsyncQueue<ConfigState<T>>>();
   private readonly controller = new AbortController();
   private failure: Error | undefined;
 
@@ -83,6 +91,14 @@ export class ConfigWatcher<T> extends Emitter<ConfigWatcherEvents<T>> {
    * contents are invalid), and starts following it.
    */
   static async start<T>(client: KeySpace, prefix: string, opts: ConfigWatcherOptions<T>): Promise<ConfigWatcher<T>> {
+    checkKeySpace(client, 'ConfigWatcher.start: client');
+    checkString(prefix, 'ConfigWatcher.start: prefix');
+    options(opts, 'ConfigWatcher.start: options');
+    if (opts === undefined) invalid('ConfigWatcher.start: options', 'an object with a `parse` function', opts);
+    checkFunction(opts.parse, 'ConfigWatcher.start: options.parse');
+    if (opts.validate !== undefined) checkFunction(opts.validate, 'ConfigWatcher.start: options.validate');
+    if (opts.onInvalid !== undefined) checkFunction(opts.onInvalid, 'ConfigWatcher.start: options.onInvalid');
+    if (opts.signal !== undefined) checkSignal(opts.signal, 'ConfigWatcher.start: options.signal');
     const kv = client.namespace(prefix);
     const r = await kv.range('', { prefix: true, ...(opts.signal ? { signal: opts.signal } : {}) });
     const entries = new Map<string, KeyValue>();
@@ -106,7 +122,7 @@ export class ConfigWatcher<T> extends Emitter<ConfigWatcherEvents<T>> {
    * watcher closes (with the error, if it failed).
    */
   changes(opts: { signal?: AbortSignal; includeCurrent?: boolean } = {}): AsyncIterableIterator<ConfigState<T>> {
-    const ch: Channel<ConfigState<T>> = new Channel<ConfigState<T>>('latest', () => this.subscribers.delete(ch));
+    const ch: AsyncQueue<ConfigState<T>> = new AsyncQueue<ConfigState<T>>(() => this.subscribers.delete(ch), 'latest');
     if (this.failure) ch.fail(this.failure);
     else if (this.controller.signal.aborted) ch.end();
     else {

@@ -1,38 +1,49 @@
 // Leader election with etcd's Go key layout (`prefix/<lease id in hex>`, value = the proclaimed
 // value, leader = the oldest key by create revision), so Go (clientv3/concurrency.Election, etcdctl
 // elect) and TypeScript candidates take part in the same election. Campaigning is the Mutex waiting
-// line (mutex/queue-key.ts): each candidate waits only on its predecessor, and leadership is granted
+// line (holder/waiting-line.ts): each candidate waits only on its predecessor, and leadership is granted
 // only by a read showing the candidate's own key still alive.
 //
 // A leader is told when its session ends (`signal`); the leader key's create revision (`rev`) is a
 // term number, strictly increasing across leaders, and `isLeader()` guards writes in transactions.
 
 import { cmp, op, type CallOptions, type Compare, type KeySpace, type KeyValue } from '@conclave/client';
+import { callOptions, checkString } from '@conclave/client/internal';
+import { Hold, Holder } from '../holder/holder.js';
+import { enqueue, release, releaseQuietly, waitTurn } from '../holder/waiting-line.js';
+import type { LockOptions } from '../mutex/mutex.js';
+import { checkKeySpace, checkSession, type Session } from '../session/session.js';
 import { abortedError, retrying } from '../util/async.js';
-import { NotHeldError, notLeader } from '../util/errors.js';
+import { ReleasedError, notLeader } from '../util/errors.js';
 import { FIRST_CREATE, acquireLocal, leaseHex } from '../util/keys.js';
-import { Hold, enqueue, release, releaseQuietly, releasedReason, waitTurn } from '../mutex/queue-key.js';
-import type { Session } from '../session/session.js';
 import { observeElection, type LeaderChange } from './observe.js';
 
-export interface CampaignOptions {
-  /** Gives up the campaign (the candidacy is withdrawn); rejects with AbortedError. */
-  signal?: AbortSignal;
-  timeoutMs?: number;
-}
+/** Options of `campaign` (the options of every call that waits for a hold). */
+export type CampaignOptions = LockOptions;
 
-export class Election {
+/**
+ * Leader election, compatible with etcd's Go `concurrency.Election` and `etcdctl elect`.
+ *
+ * ```ts
+ * const election = new Election(session, 'elections/scheduler');
+ * await election.lead('node-a:8080', async (signal, term) => {
+ *   // leader until fn ends (then it resigns) or `signal` aborts (leadership lost)
+ *   await runScheduler({ signal, term });
+ * });
+ * for await (const { leader } of Election.observe(client, 'elections/scheduler')) console.log(leader?.valueString);
+ * ```
+ */
+export class Election extends Holder {
   /** The election's key prefix, with the trailing "/". */
   readonly prefix: string;
   /** This candidate's key: `prefix/<lease id in hex>`. */
   readonly key: string;
-  private hold: Hold | undefined;
-  private busy = false;
 
-  constructor(
-    readonly session: Session,
-    prefix: string,
-  ) {
+  /** A candidate in the election under `prefix` (no trailing "/"), through `session`'s lease. */
+  constructor(session: Session, prefix: string) {
+    checkSession(session, 'Election: session');
+    checkString(prefix, 'Election: prefix', true);
+    super(session, 'leadership');
     this.prefix = `${prefix}/`;
     this.key = `${this.prefix}${leaseHex(session.lease)}`;
   }
@@ -43,12 +54,16 @@ export class Election {
     prefix: string,
     opts: { signal?: AbortSignal } = {},
   ): AsyncIterableIterator<LeaderChange> {
-    return observeElection(client, `${prefix}/`, opts);
+    checkKeySpace(client, 'Election.observe: client');
+    checkString(prefix, 'Election.observe: prefix', true);
+    return observeElection(client, `${prefix}/`, callOptions(opts, 'Election.observe'));
   }
 
   /** The current leader of the election under `prefix`, or undefined. */
-  static async leader(client: KeySpace, prefix: string, opts: CallOptions = {}): Promise<KeyValue | undefined> {
-    const r = await client.range(`${prefix}/`, { ...FIRST_CREATE, ...opts });
+  static async leader(client: KeySpace, prefix: string, opts?: CallOptions): Promise<KeyValue | undefined> {
+    checkKeySpace(client, 'Election.leader: client');
+    checkString(prefix, 'Election.leader: prefix', true);
+    const r = await client.range(`${prefix}/`, { ...FIRST_CREATE, ...callOptions(opts, 'Election.leader') });
     return r.kvs[0];
   }
 
@@ -57,49 +72,65 @@ export class Election {
    * the session is lost meanwhile; on abort the candidacy is withdrawn. If this session already has
    * a candidacy (e.g. a resumed lease), it is reused and its value updated.
    */
-  async campaign(value: string, opts: CampaignOptions = {}): Promise<void> {
-    if (this.busy || this.hold) throw new TypeError('Election: already campaigning or leader through this object');
-    this.busy = true;
-    const signal = this.session.linkedSignal(opts.signal, opts.timeoutMs);
-    let rev: bigint | undefined;
-    let local: (() => void) | undefined;
-    try {
-      local = await acquireLocal(this.session, this.key, signal);
-      const q = await enqueue(this.session, this.key, value, undefined, signal);
-      rev = q.rev;
-      if (q.existed && q.existed.valueString !== value) {
-        const r0 = rev;
-        const p = await retrying(
-          () =>
-            this.session.client
-              .txn()
-              .if(cmp.createRevision(this.key, '=', r0))
-              .then(op.put(this.key, value, { lease: this.session.lease }))
-              .commit({ signal }),
-          signal,
-        );
-        if (!p.succeeded) throw notLeader();
+  async campaign(value: string, opts?: CampaignOptions): Promise<void> {
+    checkString(value, 'Election.campaign: value');
+    const o = callOptions(opts, 'Election.campaign');
+    await this.acquiring(async () => {
+      const signal = this.session.linkedSignal(o.signal, o.timeoutMs);
+      let rev: bigint | undefined;
+      let local: (() => void) | undefined;
+      try {
+        local = await acquireLocal(this.session, this.key, signal);
+        const q = await enqueue(this.session, this.key, value, undefined, signal);
+        rev = q.rev;
+        if (q.existed && q.existed.valueString !== value) {
+          const r0 = rev;
+          const p = await retrying(
+            () =>
+              this.session.client
+                .txn()
+                .if(cmp.createRevision(this.key, '=', r0))
+                .then(op.put(this.key, value, { lease: this.session.lease }))
+                .commit({ signal }),
+            signal,
+          );
+          if (!p.succeeded) throw notLeader();
+        }
+        const at = await waitTurn(this.session, this.key, rev, this.prefix, signal);
+        if (signal.aborted) throw abortedError(signal);
+        return new Hold(this.session, 'leadership', this.key, rev, at, local);
+      } catch (e) {
+        // withdraw (only if this object got the key), then let another object of this session use it
+        if (local) await releaseQuietly(this.session, this.key, rev);
+        local?.();
+        throw this.session.mapError(e);
       }
-      const at = await waitTurn(this.session, this.key, rev, this.prefix, signal);
-      if (signal.aborted) throw abortedError(signal);
-      this.hold = new Hold(this.session, this.key, rev, at, local);
-    } catch (e) {
-      // withdraw (only if this object got the key), then let another object of this session use it
-      if (local) await releaseQuietly(this.session, this.key, rev);
-      local?.();
-      throw this.session.mapError(e);
-    } finally {
-      this.busy = false;
-    }
+    });
+  }
+
+  /**
+   * Campaigns with `value`, runs `fn(signal, term)` once elected, and resigns however `fn` ends;
+   * resolves with what `fn` returns. `signal` aborts if leadership is lost while `fn` runs.
+   */
+  lead<T>(
+    value: string,
+    fn: (signal: AbortSignal, term: bigint) => T | PromiseLike<T>,
+    opts?: CampaignOptions,
+  ): Promise<T> {
+    checkString(value, 'Election.lead: value');
+    return this.within(() => this.campaign(value, opts), fn);
   }
 
   /**
    * Announces a new value without a new election. Rejects with ElectionNotLeaderError ("election:
-   * not leader") if this candidate is not (or no longer) the leader.
+   * not leader") if this candidate is not (or no longer) the leader; if the leader key was deleted
+   * or replaced meanwhile, the hold ends (ReleasedError, reason `key-deleted`).
    */
-  async proclaim(value: string, opts: CallOptions = {}): Promise<void> {
+  async proclaim(value: string, opts?: CallOptions): Promise<void> {
+    checkString(value, 'Election.proclaim: value');
+    const o = callOptions(opts, 'Election.proclaim');
     const h = this.hold;
-    if (!h || h.signal.aborted) throw notLeader();
+    if (!h || !this.isHeld) throw notLeader();
     let ok: boolean;
     try {
       const r = await retrying(
@@ -108,8 +139,8 @@ export class Election {
             .txn()
             .if(cmp.createRevision(h.key, '=', h.rev))
             .then(op.put(h.key, value, { lease: this.session.lease }))
-            .commit(opts),
-        opts.signal,
+            .commit(o),
+        o.signal,
         this.session.ttl * 1000,
       );
       ok = r.succeeded;
@@ -117,55 +148,46 @@ export class Election {
       throw this.session.mapError(e);
     }
     if (!ok) {
-      if (this.hold === h) {
-        this.hold = undefined;
-        await h.finish(notLeader(), undefined);
-      }
+      h.lose(new ReleasedError('key-deleted', 'leadership', notLeader()));
       throw notLeader();
     }
   }
 
-  /** Steps down (deletes the leader key if it is still this term's); the next candidate takes over. A no-op if not leader. */
-  async resign(opts: CallOptions = {}): Promise<void> {
-    const h = this.hold;
-    if (!h) return;
-    this.hold = undefined;
-    await h.finish(releasedReason('leadership'), () => release(this.session, h.key, h.rev, opts.signal));
+  /**
+   * Steps down (deletes the leader key if it is still this term's); the next candidate takes over.
+   * Rejects with NotHeldError if this candidate was not elected (or already resigned).
+   */
+  async resign(opts?: CallOptions): Promise<void> {
+    const o = callOptions(opts, 'Election.resign');
+    await this.releasing('resigned', (h) => release(this.session, h.key, h.rev, o.signal));
   }
 
   /** The current leader's key-value, or undefined when there is none. */
-  leader(opts: CallOptions = {}): Promise<KeyValue | undefined> {
+  leader(opts?: CallOptions): Promise<KeyValue | undefined> {
     return Election.leader(this.session.client, this.prefix.slice(0, -1), opts);
   }
 
   /** Leader changes (the current state first, then every change, "no leader" included); see observe.ts. */
   observe(opts: { signal?: AbortSignal } = {}): AsyncIterableIterator<LeaderChange> {
-    return observeElection(this.session.client, this.prefix, opts);
+    return observeElection(this.session.client, this.prefix, callOptions(opts, 'Election.observe'));
   }
 
-  /** Whether this candidate is leader as far as it knows (elected, not resigned, session alive). */
+  /** Whether this candidate is the leader as far as it knows (elected, not resigned, not lost); same as `isHeld`. */
   get isElected(): boolean {
-    return this.hold !== undefined && !this.hold.signal.aborted;
+    return this.isHeld;
   }
 
-  /** The term: create revision of the leader key while (or since last) elected. Strictly increasing across leaders. */
+  /** The term: create revision of the leader key of the current or last term (the fencing token). */
   get rev(): bigint {
-    return this.held().rev;
+    return this.fencingToken;
   }
 
-  /** A transaction condition true only while this term's leader key exists. */
+  /** A transaction condition true only while this term's leader key exists (same as `isOwner()`). */
   isLeader(): Compare {
-    const h = this.held();
-    return cmp.createRevision(h.key, '=', h.rev);
+    return this.isOwner();
   }
 
-  /** Aborts when the leadership ends: session loss (SessionExpiredError / SessionClosedError), resign, or a failed proclaim. */
-  get signal(): AbortSignal {
-    return this.held().signal;
-  }
-
-  private held(): Hold {
-    if (!this.hold) throw new NotHeldError('leadership');
-    return this.hold;
+  protected releaseHold(): Promise<void> {
+    return this.resign();
   }
 }

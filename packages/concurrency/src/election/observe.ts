@@ -9,7 +9,7 @@
 
 import type { KeySpace, KeyValue, WatchEvent } from '@conclave/client';
 import { anySignal } from '../util/async.js';
-import { Channel } from '../util/channel.js';
+import { AsyncQueue } from '@conclave/client/internal';
 
 export interface LeaderChange {
   /** The leader's key-value (key `prefix/<lease hex>`, value = the proclaimed value), or undefined: no leader. */
@@ -40,7 +40,7 @@ export function observeElection(
 ): AsyncIterableIterator<LeaderChange> {
   const controller = new AbortController();
   const stop = anySignal([controller.signal, opts.signal]);
-  const ch = new Channel<LeaderChange>('all', () => controller.abort());
+  const ch = new AsyncQueue<LeaderChange>(() => controller.abort());
   run(kv, prefix, ch, stop).then(
     () => ch.end(),
     (e: unknown) => (stop.aborted ? ch.end() : ch.fail(e)),
@@ -48,7 +48,7 @@ export function observeElection(
   return ch;
 }
 
-async function run(kv: KeySpace, prefix: string, ch: Channel<LeaderChange>, signal: AbortSignal): Promise<void> {
+async function run(kv: KeySpace, prefix: string, ch: AsyncQueue<LeaderChange>, signal: AbortSignal): Promise<void> {
   const candidates = new Map<string, KeyValue>();
   let reported: KeyValue | undefined | null = null;
   const report = (revision: bigint): void => {

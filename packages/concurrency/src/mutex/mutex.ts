@@ -1,38 +1,49 @@
 // A distributed mutex with etcd's Go key layout (`prefix/<lease id in hex>`, queue by create
 // revision), so TypeScript and Go services (clientv3/concurrency.Mutex, etcdctl lock) exclude each
-// other on the same prefix. See queue-key.ts for the protocol.
+// other on the same prefix. See holder/waiting-line.ts for the protocol.
 //
 // Safety: holding a lock says nothing to the resource it protects — a holder can be paused past its
 // lease and wake up believing it still holds. Guard writes with `isOwner()` in a transaction, or pass
 // `fencingToken` (the key's create revision: strictly increasing across holders) to the resource.
 
-import type { CallOptions, Compare } from '@conclave/client';
-import { cmp } from '@conclave/client';
+import type { CallOptions } from '@conclave/client';
+import { callOptions, checkString } from '@conclave/client/internal';
+import { Hold, Holder } from '../holder/holder.js';
+import { enqueue, release, releaseQuietly, waitTurn } from '../holder/waiting-line.js';
+import { checkSession, type Session } from '../session/session.js';
 import { abortedError } from '../util/async.js';
-import { NotHeldError } from '../util/errors.js';
 import { FIRST_CREATE, acquireLocal, leaseHex, tryAcquireLocal } from '../util/keys.js';
-import type { Session } from '../session/session.js';
-import { Hold, enqueue, release, releaseQuietly, releasedReason, waitTurn } from './queue-key.js';
 
+/** Options of the calls that wait for a hold (`lock`, `rLock`, `acquire`, `campaign`). */
 export interface LockOptions {
-  /** Gives up waiting (the queue entry is removed); `lock` rejects with AbortedError. */
+  /** Gives up waiting (the queue entry is removed); the call rejects with AbortedError. */
   signal?: AbortSignal;
   /** Gives up waiting after this many ms (AbortedError whose cause is a TimeoutError). */
   timeoutMs?: number;
 }
 
-export class Mutex {
+/**
+ * A distributed lock, compatible with etcd's Go `concurrency.Mutex` and `etcdctl lock`.
+ *
+ * ```ts
+ * const mutex = new Mutex(session, 'locks/report');
+ * await mutex.withLock(async (signal, fencingToken) => {
+ *   // only one holder at a time; `signal` aborts if the lock is lost
+ *   await client.txn().if(mutex.isOwner()).then(op.put('report/owner', String(fencingToken))).commit();
+ * });
+ * ```
+ */
+export class Mutex extends Holder {
   /** The lock's key prefix, with the trailing "/" (as in Go). */
   readonly prefix: string;
   /** This contender's key: `prefix/<lease id in hex>`. */
   readonly key: string;
-  private hold: Hold | undefined;
-  private busy = false;
 
-  constructor(
-    readonly session: Session,
-    prefix: string,
-  ) {
+  /** A mutex on the keys under `prefix` (no trailing "/"), held through `session`'s lease. */
+  constructor(session: Session, prefix: string) {
+    checkSession(session, 'Mutex: session');
+    checkString(prefix, 'Mutex: prefix', true);
+    super(session, 'mutex');
     this.prefix = `${prefix}/`;
     this.key = `${this.prefix}${leaseHex(session.lease)}`;
   }
@@ -42,10 +53,10 @@ export class Mutex {
    * session is lost while waiting (its queue entry went with the lease), AbortedError on
    * `signal`/`timeoutMs`. Transient cluster failures (leader change, endpoint down) are retried.
    */
-  async lock(opts: LockOptions = {}): Promise<bigint> {
-    this.enter();
-    try {
-      const signal = this.session.linkedSignal(opts.signal, opts.timeoutMs);
+  async lock(opts?: LockOptions): Promise<bigint> {
+    const o = callOptions(opts, 'Mutex.lock');
+    const h = await this.acquiring(async () => {
+      const signal = this.session.linkedSignal(o.signal, o.timeoutMs);
       const local = await acquireLocal(this.session, this.key, signal);
       let rev: bigint | undefined;
       try {
@@ -56,26 +67,24 @@ export class Mutex {
         if (owner && owner.createRevision !== rev)
           at = await waitTurn(this.session, this.key, rev, this.prefix, signal);
         if (signal.aborted) throw abortedError(signal);
-        this.hold = new Hold(this.session, this.key, rev, at, local);
-        return rev;
+        return new Hold(this.session, 'mutex', this.key, rev, at, local);
       } catch (e) {
         // withdraw first, then let another object of this session use the key
         await releaseQuietly(this.session, this.key, rev);
         local();
         throw this.session.mapError(e);
       }
-    } finally {
-      this.busy = false;
-    }
+    });
+    return h!.rev;
   }
 
   /** Takes the lock if nobody holds it, without waiting; resolves with whether it did. */
-  async tryLock(opts: CallOptions = {}): Promise<boolean> {
-    this.enter();
-    try {
+  async tryLock(opts?: CallOptions): Promise<boolean> {
+    const o = callOptions(opts, 'Mutex.tryLock');
+    const h = await this.acquiring(async () => {
       const local = tryAcquireLocal(this.session, this.key);
-      if (!local) return false;
-      const signal = this.session.linkedSignal(opts.signal, opts.timeoutMs);
+      if (!local) return undefined;
+      const signal = this.session.linkedSignal(o.signal, o.timeoutMs);
       let rev: bigint | undefined;
       try {
         const q = await enqueue(this.session, this.key, '', { key: this.prefix, query: FIRST_CREATE }, signal);
@@ -84,78 +93,39 @@ export class Mutex {
         if (owner && owner.createRevision !== rev) {
           await release(this.session, this.key, rev);
           local();
-          return false;
+          return undefined;
         }
-        this.hold = new Hold(this.session, this.key, rev, q.revision, local);
-        return true;
+        return new Hold(this.session, 'mutex', this.key, rev, q.revision, local);
       } catch (e) {
         // withdraw first, then let another object of this session use the key
         await releaseQuietly(this.session, this.key, rev);
         local();
         throw this.session.mapError(e);
       }
-    } finally {
-      this.busy = false;
-    }
+    });
+    return h !== undefined;
   }
 
   /**
-   * Releases the lock: `signal` aborts first, then the key is deleted if it is still this holder's
-   * (a delete guarded by its create revision). A no-op if not locked. After a session loss it only
-   * clears the local state.
+   * Releases the lock: `signal` aborts first (ReleasedError, reason `unlocked`), then the key is
+   * deleted if it is still this holder's (a delete guarded by its create revision). After a loss it
+   * only clears the local state. Rejects with NotHeldError if the lock was not taken (or was
+   * already released).
    */
-  async unlock(opts: CallOptions = {}): Promise<void> {
-    const h = this.hold;
-    if (!h) return;
-    this.hold = undefined;
-    await h.finish(releasedReason('mutex'), () => release(this.session, h.key, h.rev, opts.signal));
-  }
-
-  /** Whether this Mutex holds the lock as far as it knows (locked, and its session not ended). */
-  get isHeld(): boolean {
-    return this.hold !== undefined && !this.hold.signal.aborted;
+  async unlock(opts?: CallOptions): Promise<void> {
+    const o = callOptions(opts, 'Mutex.unlock');
+    await this.releasing('unlocked', (h) => release(this.session, h.key, h.rev, o.signal));
   }
 
   /**
-   * The fencing token of the current (or last lost) hold: the lock key's create revision. Strictly
-   * increasing across successive holders of the lock, Go holders included. Throws NotHeldError if
-   * not locked.
+   * Takes the lock, runs `fn(signal, fencingToken)`, and releases the lock however `fn` ends;
+   * resolves with what `fn` returns. `signal` aborts if the lock is lost while `fn` runs.
    */
-  get fencingToken(): bigint {
-    return this.held().rev;
+  withLock<T>(fn: (signal: AbortSignal, fencingToken: bigint) => T | PromiseLike<T>, opts?: LockOptions): Promise<T> {
+    return this.within(() => this.lock(opts), fn);
   }
 
-  /** Revision at which the hold was confirmed (the state of the store then showed this holder first). */
-  get acquiredRevision(): bigint {
-    return this.held().revision;
-  }
-
-  /**
-   * A transaction condition that holds only while this holder's key exists (Go's `IsOwner`):
-   * `client.txn().if(mutex.isOwner()).then(op.put(...))` writes only if the lock is still held —
-   * also when the holder was paused past its lease. Throws NotHeldError if not locked.
-   */
-  isOwner(): Compare {
-    const h = this.held();
-    return cmp.createRevision(h.key, '=', h.rev);
-  }
-
-  /**
-   * Aborts when the hold ends: with SessionExpiredError / SessionClosedError if the session ends
-   * (stop using the resource), or a `Released` error on unlock. Throws NotHeldError if not locked.
-   */
-  get signal(): AbortSignal {
-    return this.held().signal;
-  }
-
-  private held(): Hold {
-    if (!this.hold) throw new NotHeldError('mutex');
-    return this.hold;
-  }
-
-  private enter(): void {
-    if (this.busy) throw new TypeError('Mutex: lock() or tryLock() already in progress on this object');
-    if (this.hold) throw new TypeError('Mutex: already locked by this object (unlock first)');
-    this.busy = true;
+  protected releaseHold(): Promise<void> {
+    return this.unlock();
   }
 }

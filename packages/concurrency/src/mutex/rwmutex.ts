@@ -4,102 +4,103 @@
 // the newest key of either kind created before it. Same confirmation rule as Mutex: the turn is
 // granted only by a read that shows the contender's own key still there.
 
-import type { CallOptions, Compare } from '@conclave/client';
-import { cmp } from '@conclave/client';
+import type { CallOptions } from '@conclave/client';
+import { callOptions, checkString } from '@conclave/client/internal';
+import { Hold, Holder } from '../holder/holder.js';
+import { enqueue, release, releaseQuietly, waitTurn } from '../holder/waiting-line.js';
+import { checkSession, type Session } from '../session/session.js';
 import { abortedError } from '../util/async.js';
-import { NotHeldError } from '../util/errors.js';
 import { uniqueSuffix } from '../util/keys.js';
-import type { Session } from '../session/session.js';
-import { Hold, enqueue, release, releaseQuietly, releasedReason, waitTurn } from './queue-key.js';
 import type { LockOptions } from './mutex.js';
 
-export class RWMutex {
+/**
+ * A readers-writer lock (etcd contrib/recipes layout): many readers or one writer at a time.
+ *
+ * ```ts
+ * const rw = new RWMutex(session, 'locks/catalog');
+ * const rows = await rw.withRead(() => readCatalog());
+ * await rw.withWrite((signal, token) => rewriteCatalog(token, signal));
+ * ```
+ */
+export class RWMutex extends Holder {
   /** The lock's key prefix, with the trailing "/". */
   readonly prefix: string;
-  private hold: (Hold & { mode?: 'read' | 'write' }) | undefined;
-  private busy = false;
+  private holdMode: 'read' | 'write' | undefined;
 
-  constructor(
-    readonly session: Session,
-    prefix: string,
-  ) {
+  /** A readers-writer lock on the keys under `prefix` (no trailing "/"), held through `session`'s lease. */
+  constructor(session: Session, prefix: string) {
+    checkSession(session, 'RWMutex: session');
+    checkString(prefix, 'RWMutex: prefix', true);
+    super(session, 'rwmutex');
     this.prefix = `${prefix}/`;
   }
 
   /** Waits for a shared (read) hold; resolves with its token (the key's create revision). */
-  rLock(opts: LockOptions = {}): Promise<bigint> {
-    return this.acquire('read', `${this.prefix}write/`, opts);
+  rLock(opts?: LockOptions): Promise<bigint> {
+    return this.acquire('read', `${this.prefix}write/`, callOptions(opts, 'RWMutex.rLock'));
   }
 
   /** Waits for the exclusive (write) hold; resolves with its fencing token, strictly increasing across writers. */
-  lock(opts: LockOptions = {}): Promise<bigint> {
-    return this.acquire('write', this.prefix, opts);
+  lock(opts?: LockOptions): Promise<bigint> {
+    return this.acquire('write', this.prefix, callOptions(opts, 'RWMutex.lock'));
   }
 
-  /** Releases a read hold. */
-  rUnlock(opts: CallOptions = {}): Promise<void> {
-    return this.releaseMode('read', opts);
+  /** Releases a read hold (NotHeldError if none was taken; TypeError if the hold is a write hold). */
+  rUnlock(opts?: CallOptions): Promise<void> {
+    return this.releaseMode('read', callOptions(opts, 'RWMutex.rUnlock'));
   }
 
-  /** Releases the write hold. */
-  unlock(opts: CallOptions = {}): Promise<void> {
-    return this.releaseMode('write', opts);
+  /** Releases the write hold (NotHeldError if none was taken; TypeError if the hold is a read hold). */
+  unlock(opts?: CallOptions): Promise<void> {
+    return this.releaseMode('write', callOptions(opts, 'RWMutex.unlock'));
   }
 
-  /** 'read', 'write', or undefined when nothing is held. */
+  /** Takes a read hold, runs `fn(signal, token)`, and releases it however `fn` ends. */
+  withRead<T>(fn: (signal: AbortSignal, token: bigint) => T | PromiseLike<T>, opts?: LockOptions): Promise<T> {
+    return this.within(() => this.rLock(opts), fn);
+  }
+
+  /** Takes the write hold, runs `fn(signal, fencingToken)`, and releases it however `fn` ends. */
+  withWrite<T>(fn: (signal: AbortSignal, fencingToken: bigint) => T | PromiseLike<T>, opts?: LockOptions): Promise<T> {
+    return this.within(() => this.lock(opts), fn);
+  }
+
+  /** 'read' or 'write' while a hold is current, else undefined. */
   get mode(): 'read' | 'write' | undefined {
-    return this.hold?.mode;
+    return this.isHeld ? this.holdMode : undefined;
   }
 
-  /** Create revision of the held key (the fencing token for writers). */
-  get fencingToken(): bigint {
-    return this.held().rev;
+  /** The key of the current or last hold (`prefix/read/<unique>` or `prefix/write/<unique>`). */
+  get key(): string {
+    return this.last().key;
   }
 
-  /** Condition true only while this hold's key exists. */
-  isOwner(): Compare {
-    const h = this.held();
-    return cmp.createRevision(h.key, '=', h.rev);
+  protected releaseHold(): Promise<void> {
+    return this.releaseMode(this.holdMode ?? 'write', {});
   }
 
-  /** Aborts when the hold ends (session loss, or release). */
-  get signal(): AbortSignal {
-    return this.held().signal;
+  private async acquire(mode: 'read' | 'write', waitPrefix: string, o: LockOptions): Promise<bigint> {
+    const h = await this.acquiring(async () => {
+      const key = `${this.prefix}${mode}/${uniqueSuffix(this.session.lease)}`;
+      const signal = this.session.linkedSignal(o.signal, o.timeoutMs);
+      let rev: bigint | undefined;
+      try {
+        const q = await enqueue(this.session, key, '', undefined, signal);
+        rev = q.rev;
+        const at = await waitTurn(this.session, key, rev, waitPrefix, signal);
+        if (signal.aborted) throw abortedError(signal);
+        this.holdMode = mode;
+        return new Hold(this.session, `rwmutex ${mode} hold`, key, rev, at, () => undefined);
+      } catch (e) {
+        await releaseQuietly(this.session, key, rev);
+        throw this.session.mapError(e);
+      }
+    });
+    return h!.rev;
   }
 
-  private held(): Hold {
-    if (!this.hold) throw new NotHeldError('rwmutex');
-    return this.hold;
-  }
-
-  private async acquire(mode: 'read' | 'write', waitPrefix: string, opts: LockOptions): Promise<bigint> {
-    if (this.busy || this.hold) throw new TypeError('RWMutex: already held or being acquired by this object');
-    this.busy = true;
-    const key = `${this.prefix}${mode}/${uniqueSuffix(this.session.lease)}`;
-    const signal = this.session.linkedSignal(opts.signal, opts.timeoutMs);
-    let rev: bigint | undefined;
-    try {
-      const q = await enqueue(this.session, key, '', undefined, signal);
-      rev = q.rev;
-      const at = await waitTurn(this.session, key, rev, waitPrefix, signal);
-      if (signal.aborted) throw abortedError(signal);
-      const h = new Hold(this.session, key, rev, at, () => undefined) as Hold & { mode?: 'read' | 'write' };
-      h.mode = mode;
-      this.hold = h;
-      return rev;
-    } catch (e) {
-      await releaseQuietly(this.session, key, rev);
-      throw this.session.mapError(e);
-    } finally {
-      this.busy = false;
-    }
-  }
-
-  private async releaseMode(mode: 'read' | 'write', opts: CallOptions): Promise<void> {
-    const h = this.hold;
-    if (!h) return;
-    if (h.mode !== mode) throw new TypeError(`RWMutex: the hold is a ${h.mode} hold`);
-    this.hold = undefined;
-    await h.finish(releasedReason(`rwmutex ${mode} hold`), () => release(this.session, h.key, h.rev, opts.signal));
+  private async releaseMode(mode: 'read' | 'write', o: CallOptions): Promise<void> {
+    if (this.isHeld && this.holdMode !== mode) throw new TypeError(`RWMutex: the hold is a ${this.holdMode} hold`);
+    await this.releasing('unlocked', (h) => release(this.session, h.key, h.rev, o.signal));
   }
 }

@@ -5,78 +5,82 @@
 // release costs one watch event per waiter and a read only for the waiter it admits. Every user of
 // a semaphore must pass the same `permits`.
 
-import { CompactedError, cmp, op, type CallOptions, type Compare, type TxnResult } from '@conclave/client';
+import { CompactedError, op, type CallOptions, type TxnResult } from '@conclave/client';
+import { callOptions, checkCount, checkString } from '@conclave/client/internal';
+import { Hold, Holder } from '../holder/holder.js';
+import { enqueue, keyLost, release, releaseQuietly } from '../holder/waiting-line.js';
+import { checkSession, type Session } from '../session/session.js';
 import { abortedError, retrying, throwIfAborted } from '../util/async.js';
-import { NotHeldError, SessionExpiredError } from '../util/errors.js';
 import { acquireLocal, leaseHex } from '../util/keys.js';
-import type { Session } from '../session/session.js';
-import { Hold, KeyDeletedError, enqueue, release, releaseQuietly, releasedReason } from './queue-key.js';
 import type { LockOptions } from './mutex.js';
 
-export class Semaphore {
+/**
+ * A counting semaphore: at most `permits` sessions hold it at once.
+ *
+ * ```ts
+ * const gpus = new Semaphore(session, 'pools/gpu', 4);
+ * await gpus.withPermit(async (signal) => train(signal));
+ * ```
+ */
+export class Semaphore extends Holder {
+  /** The semaphore's key prefix, with the trailing "/". */
   readonly prefix: string;
   /** This contender's key: `prefix/<lease id in hex>`. */
   readonly key: string;
-  private hold: Hold | undefined;
-  private busy = false;
+  /** How many holders at once (every user of the semaphore must pass the same number). */
+  readonly permits: number;
 
-  constructor(
-    readonly session: Session,
-    prefix: string,
-    readonly permits: number,
-  ) {
-    if (!Number.isInteger(permits) || permits < 1) throw new TypeError('Semaphore: permits must be a positive integer');
+  /** A semaphore of `permits` on the keys under `prefix` (no trailing "/"), held through `session`'s lease. */
+  constructor(session: Session, prefix: string, permits: number) {
+    checkSession(session, 'Semaphore: session');
+    checkString(prefix, 'Semaphore: prefix', true);
+    checkCount(permits, 'Semaphore: permits');
+    super(session, 'semaphore permit');
+    this.permits = permits;
     this.prefix = `${prefix}/`;
     this.key = `${this.prefix}${leaseHex(session.lease)}`;
   }
 
   /** Waits for a permit; resolves with the key's create revision. Rejects like Mutex.lock. */
-  async acquire(opts: LockOptions = {}): Promise<bigint> {
-    if (this.busy || this.hold) throw new TypeError('Semaphore: already held or being acquired by this object');
-    this.busy = true;
-    const signal = this.session.linkedSignal(opts.signal, opts.timeoutMs);
-    let rev: bigint | undefined;
-    let local: (() => void) | undefined;
-    try {
-      local = await acquireLocal(this.session, this.key, signal);
-      const q = await enqueue(this.session, this.key, '', undefined, signal);
-      rev = q.rev;
-      const at = await this.waitPermit(rev, signal);
-      if (signal.aborted) throw abortedError(signal);
-      this.hold = new Hold(this.session, this.key, rev, at, local);
-      return rev;
-    } catch (e) {
-      // withdraw (only if this object got the key), then let another object of this session use it
-      if (local) await releaseQuietly(this.session, this.key, rev);
-      local?.();
-      throw this.session.mapError(e);
-    } finally {
-      this.busy = false;
-    }
+  async acquire(opts?: LockOptions): Promise<bigint> {
+    const o = callOptions(opts, 'Semaphore.acquire');
+    const h = await this.acquiring(async () => {
+      const signal = this.session.linkedSignal(o.signal, o.timeoutMs);
+      let rev: bigint | undefined;
+      let local: (() => void) | undefined;
+      try {
+        local = await acquireLocal(this.session, this.key, signal);
+        const q = await enqueue(this.session, this.key, '', undefined, signal);
+        rev = q.rev;
+        const at = await this.waitPermit(rev, signal);
+        if (signal.aborted) throw abortedError(signal);
+        return new Hold(this.session, 'semaphore permit', this.key, rev, at, local);
+      } catch (e) {
+        // withdraw (only if this object got the key), then let another object of this session use it
+        if (local) await releaseQuietly(this.session, this.key, rev);
+        local?.();
+        throw this.session.mapError(e);
+      }
+    });
+    return h!.rev;
   }
 
-  /** Gives the permit back (deletes the key if still this holder's). A no-op if not held. */
-  async release(opts: CallOptions = {}): Promise<void> {
-    const h = this.hold;
-    if (!h) return;
-    this.hold = undefined;
-    await h.finish(releasedReason('semaphore permit'), () => release(this.session, h.key, h.rev, opts.signal));
+  /**
+   * Gives the permit back (deletes the key if still this holder's). Rejects with NotHeldError if
+   * no permit was taken (or it was already given back).
+   */
+  async release(opts?: CallOptions): Promise<void> {
+    const o = callOptions(opts, 'Semaphore.release');
+    await this.releasing('unlocked', (h) => release(this.session, h.key, h.rev, o.signal));
   }
 
-  get isHeld(): boolean {
-    return this.hold !== undefined && !this.hold.signal.aborted;
+  /** Takes a permit, runs `fn(signal, token)`, and gives the permit back however `fn` ends. */
+  withPermit<T>(fn: (signal: AbortSignal, token: bigint) => T | PromiseLike<T>, opts?: LockOptions): Promise<T> {
+    return this.within(() => this.acquire(opts), fn);
   }
 
-  /** Condition true only while this holder's key exists. */
-  isOwner(): Compare {
-    if (!this.hold) throw new NotHeldError('semaphore');
-    return cmp.createRevision(this.hold.key, '=', this.hold.rev);
-  }
-
-  /** Aborts when the permit is lost (session ended) or released. */
-  get signal(): AbortSignal {
-    if (!this.hold) throw new NotHeldError('semaphore');
-    return this.hold.signal;
+  protected releaseHold(): Promise<void> {
+    return this.release();
   }
 
   /** Own key present and fewer than `permits` older keys, as of one read. */
@@ -92,11 +96,7 @@ export class Semaphore {
     );
     const [mine, older] = r.responses;
     const kv = mine?.type === 'get' ? mine.kvs[0] : undefined;
-    if (!kv || kv.createRevision !== rev) {
-      const ttl = await this.session.client.lease.timeToLive(this.session.lease).catch(() => undefined);
-      if (ttl && ttl.ttl < 0) throw this.session.mapError(new SessionExpiredError(this.session.lease, 'expired'));
-      throw new KeyDeletedError(this.key);
-    }
+    if (!kv || kv.createRevision !== rev) throw await keyLost(this.session, this.key);
     return { ahead: older?.type === 'get' ? older.kvs.length : 0, revision: r.revision };
   }
 

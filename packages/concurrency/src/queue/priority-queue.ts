@@ -4,6 +4,8 @@
 // of the priority, with the bookkeeping key `__prefix/<p>` guarding against a concurrent allocation.
 
 import { cmp, op, type CallOptions, type KeySpace } from '@conclave/client';
+import { callOptions, checkString } from '@conclave/client/internal';
+import { checkKeySpace } from '../session/session.js';
 import { dequeueFrom } from './claim.js';
 
 export class PriorityQueue {
@@ -14,11 +16,15 @@ export class PriorityQueue {
     readonly client: KeySpace,
     prefix: string,
   ) {
+    checkKeySpace(client, 'PriorityQueue: client');
+    checkString(prefix, 'PriorityQueue: prefix', true);
     this.prefix = `${prefix}/`;
   }
 
   /** Adds an item with `priority` (0..65535; lower is served first); resolves with its key. */
-  async enqueue(value: string, priority: number, opts: CallOptions = {}): Promise<string> {
+  async enqueue(value: string, priority: number, opts?: CallOptions): Promise<string> {
+    checkString(value, 'PriorityQueue.enqueue: value');
+    opts = callOptions(opts, 'PriorityQueue.enqueue');
     if (!Number.isInteger(priority) || priority < 0 || priority > 65535)
       throw new TypeError('PriorityQueue: priority must be an integer in 0..65535');
     const base = `${this.prefix}${String(priority).padStart(5, '0')}`;
@@ -48,12 +54,14 @@ export class PriorityQueue {
   }
 
   /** Takes the item with the lowest priority number (oldest first within it), waiting while empty. */
-  async dequeue(opts: { signal?: AbortSignal; timeoutMs?: number } = {}): Promise<string> {
+  async dequeue(opts?: { signal?: AbortSignal; timeoutMs?: number }): Promise<string> {
+    opts = callOptions(opts, 'PriorityQueue.dequeue');
     const kv = await dequeueFrom(this.client, this.prefix, { target: 'key', order: 'ascend' }, opts);
     return kv.valueString;
   }
 
-  async size(opts: CallOptions = {}): Promise<number> {
+  async size(opts?: CallOptions): Promise<number> {
+    opts = callOptions(opts, 'PriorityQueue.size');
     return (await this.client.range(this.prefix, { prefix: true, countOnly: true, ...opts })).count;
   }
 }

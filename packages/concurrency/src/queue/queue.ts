@@ -5,6 +5,8 @@
 // keep it under a lease until done.
 
 import { cmp, op, type CallOptions, type KeySpace } from '@conclave/client';
+import { callOptions, checkString } from '@conclave/client/internal';
+import { checkKeySpace } from '../session/session.js';
 import { dequeueFrom } from './claim.js';
 
 let counter = 0;
@@ -24,11 +26,15 @@ export class Queue {
     readonly client: KeySpace,
     prefix: string,
   ) {
+    checkKeySpace(client, 'Queue: client');
+    checkString(prefix, 'Queue: prefix', true);
     this.prefix = prefix;
   }
 
   /** Appends an item; resolves with its key. */
-  async enqueue(value: string, opts: CallOptions = {}): Promise<string> {
+  async enqueue(value: string, opts?: CallOptions): Promise<string> {
+    checkString(value, 'Queue.enqueue: value');
+    opts = callOptions(opts, 'Queue.enqueue');
     for (;;) {
       const key = `${this.prefix}/${nanoKey()}`;
       const r = await this.client
@@ -41,13 +47,15 @@ export class Queue {
   }
 
   /** Takes the oldest item, waiting while the queue is empty. */
-  async dequeue(opts: { signal?: AbortSignal; timeoutMs?: number } = {}): Promise<string> {
+  async dequeue(opts?: { signal?: AbortSignal; timeoutMs?: number }): Promise<string> {
+    opts = callOptions(opts, 'Queue.dequeue');
     const kv = await dequeueFrom(this.client, `${this.prefix}/`, { target: 'mod', order: 'ascend' }, opts);
     return kv.valueString;
   }
 
   /** Number of items waiting. */
-  async size(opts: CallOptions = {}): Promise<number> {
+  async size(opts?: CallOptions): Promise<number> {
+    opts = callOptions(opts, 'Queue.size');
     return (await this.client.range(`${this.prefix}/`, { prefix: true, countOnly: true, ...opts })).count;
   }
 }

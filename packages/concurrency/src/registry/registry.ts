@@ -10,9 +10,8 @@
 
 import { cmp, op, type CallOptions, type Client, type KeySpace, type KeyValue } from '@conclave/client';
 import { anySignal, sleep } from '../util/async.js';
-import { Channel } from '../util/channel.js';
-import { Emitter } from '../util/emitter.js';
-import { Session } from '../session/session.js';
+import { AsyncQueue, Emitter, callOptions, checkString, checkTtl, options } from '@conclave/client/internal';
+import { Session, checkKeySpace } from '../session/session.js';
 import {
   decodeInstance,
   encodeInstance,
@@ -87,17 +86,23 @@ export class ServiceRegistry {
   private readonly controller = new AbortController();
   private statusLoop = false;
 
+  /** A registry on `client` (or a namespace view); instances live at `<prefix><service>/<id>`. */
   constructor(
     readonly client: KeySpace,
-    opts: ServiceRegistryOptions = {},
+    opts?: ServiceRegistryOptions,
   ) {
+    checkKeySpace(client, 'ServiceRegistry: client');
+    opts = options(opts, 'ServiceRegistry: options');
+    if (opts.prefix !== undefined) checkString(opts.prefix, 'ServiceRegistry: options.prefix');
+    if (opts.ttl !== undefined) checkTtl(opts.ttl, 'ServiceRegistry: options.ttl');
     this.prefix = opts.prefix ?? '';
     this.ttl = opts.ttl ?? 10;
   }
 
   /** Registers an instance; resolves once its key is written. Registering the same service/id again replaces it. */
-  async register(instance: ServiceInstance, opts: CallOptions = {}): Promise<Registration> {
+  async register(instance: ServiceInstance, opts?: CallOptions): Promise<Registration> {
     validateInstance(instance);
+    opts = callOptions(opts, 'ServiceRegistry.register');
     if (this.controller.signal.aborted) throw new TypeError('ServiceRegistry: closed');
     const inst: ServiceInstance = { ...instance };
     const reg = new Registration(this, inst, instanceKey(this.prefix, inst), encodeInstance(inst));
@@ -140,7 +145,9 @@ export class ServiceRegistry {
   }
 
   /** The instances of `service` now (sorted by id). */
-  async discover(service: string, opts: CallOptions = {}): Promise<ServiceInstance[]> {
+  async discover(service: string, opts?: CallOptions): Promise<ServiceInstance[]> {
+    checkString(service, 'ServiceRegistry.discover: service', true);
+    opts = callOptions(opts, 'ServiceRegistry.discover');
     const p = serviceKeyPrefix(this.prefix, service);
     const r = await this.client.range(p, { prefix: true, ...opts });
     return decodeAll(r.kvs, service, p);
@@ -150,10 +157,12 @@ export class ServiceRegistry {
    * The instance set of `service`: the current set first, then the whole set after every change.
    * A slow consumer skips to the newest set (never an older one). Survives reconnects and compaction.
    */
-  watch(service: string, opts: { signal?: AbortSignal } = {}): AsyncIterableIterator<ServiceInstance[]> {
+  watch(service: string, opts?: { signal?: AbortSignal }): AsyncIterableIterator<ServiceInstance[]> {
+    checkString(service, 'ServiceRegistry.watch: service', true);
+    opts = callOptions(opts, 'ServiceRegistry.watch');
     const controller = new AbortController();
     const signal = anySignal([controller.signal, opts.signal, this.controller.signal]);
-    const ch = new Channel<ServiceInstance[]>('latest', () => controller.abort());
+    const ch = new AsyncQueue<ServiceInstance[]>(() => controller.abort(), 'latest');
     this.follow(service, signal, (set) => ch.push(set)).then(
       () => ch.end(),
       (e: unknown) => (signal.aborted ? ch.end() : ch.fail(e)),
@@ -165,8 +174,10 @@ export class ServiceRegistry {
   picker(
     service: string,
     strategy: PickStrategy | Picker = 'round-robin',
-    opts: { signal?: AbortSignal } = {},
+    opts?: { signal?: AbortSignal },
   ): ServicePicker {
+    checkString(service, 'ServiceRegistry.picker: service', true);
+    opts = callOptions(opts, 'ServiceRegistry.picker');
     const pick = pickerFor(strategy);
     const controller = new AbortController();
     const signal = anySignal([controller.signal, opts.signal, this.controller.signal]);
@@ -273,7 +284,12 @@ export class ServiceRegistry {
     return this.sessionPending;
   }
 
-  /** The lease was lost: register every instance again under a new one, retrying until it works or the registry closes. */
+  /**
+   * The lease was lost: register every instance again under a new one, retrying until it works or
+   * the registry closes; then revoke the old lease if it may still exist (a loss seen locally, its
+   * TTL elapsed without renewal, while the cluster may have kept it: after a restart, say), so no
+   * lease is left behind. Each instance reports one `lost`, then one `registered`.
+   */
   private async onLost(s: Session, end: Error): Promise<void> {
     if (this.controller.signal.aborted || this.session !== s) return;
     this.session = undefined;
@@ -291,11 +307,13 @@ export class ServiceRegistry {
           reg.lease = next.lease;
           reg.notify('registered', next.lease);
         }
-        return;
+        break;
       } catch {
         await sleep(Math.min(2000, 100 * 2 ** Math.min(attempt, 5)), this.controller.signal).catch(() => undefined);
       }
     }
+    // the instance keys have moved to the new lease: revoking the old one deletes nothing of ours
+    await s.close();
   }
 
   /** After the client reconnects (Client only), make sure every instance key is still there. */

@@ -6,7 +6,9 @@
 // client's deadline is "time the last successful renewal was *sent* + TTL", which the server's
 // expiry (time it *received* the renewal + TTL) cannot precede.
 
-import { LeaseNotFoundError, type KeySpace, type Lease, type LeaseKeepAlive } from '@conclave/client';
+import { setMaxListeners } from 'node:events';
+import { KeySpace, LeaseNotFoundError, type Lease, type LeaseKeepAlive } from '@conclave/client';
+import { callOptions, checkInt, checkTtl, invalid } from '@conclave/client/internal';
 import { abortedError, anySignal, throwIfAborted } from '../util/async.js';
 import { SessionClosedError, SessionExpiredError } from '../util/errors.js';
 
@@ -22,6 +24,16 @@ export interface SessionOptions {
   signal?: AbortSignal;
   /** Deadline of the grant call. */
   timeoutMs?: number;
+}
+
+/** Throws a TypeError unless `v` is a Client or a namespace view of one. */
+export function checkKeySpace(v: unknown, where: string): asserts v is KeySpace {
+  if (!(v instanceof KeySpace)) invalid(where, 'a Client (or client.namespace(...))', v);
+}
+
+/** Throws a TypeError unless `v` is a Session. */
+export function checkSession(v: unknown, where: string): asserts v is Session {
+  if (!(v instanceof Session)) invalid(where, 'a Session (await Session.create(client))', v);
 }
 
 /** Why a session ended: SessionExpiredError (lost) or SessionClosedError (closed by its owner). */
@@ -47,6 +59,8 @@ export class Session {
     private readonly keepAlive: LeaseKeepAlive,
     signal: AbortSignal | undefined,
   ) {
+    // every hold and call of the session listens to its signal
+    setMaxListeners(0, this.controller.signal);
     this.done = new Promise((r) => (this.resolveDone = r));
     void keepAlive.lost.then((err) => this.end(SessionExpiredError.from(err)));
     if (signal) {
@@ -57,9 +71,12 @@ export class Session {
   }
 
   /** Grants a lease (or adopts `opts.lease`) and keeps it alive until close(), orphan() or loss. */
-  static async create(client: KeySpace, opts: SessionOptions = {}): Promise<Session> {
+  static async create(client: KeySpace, opts?: SessionOptions): Promise<Session> {
+    checkKeySpace(client, 'Session.create: client');
+    opts = callOptions(opts, 'Session.create');
+    if (opts.ttl !== undefined) checkTtl(opts.ttl, 'Session.create: options.ttl');
+    if (opts.lease !== undefined) checkInt(opts.lease, 'Session.create: options.lease', 1);
     const ttl = opts.ttl ?? 60;
-    if (!(ttl > 0)) throw new TypeError('Session: ttl must be a positive number of seconds');
     throwIfAborted(opts.signal);
     const call = {
       ...(opts.signal ? { signal: opts.signal } : {}),
@@ -67,9 +84,7 @@ export class Session {
     };
     let lease: Lease;
     if (opts.lease !== undefined) {
-      const grantedAt = performance.now();
-      const left = await client.lease.keepAliveOnce(opts.lease, call);
-      lease = { id: BigInt(opts.lease), ttl: left, grantedAt };
+      lease = await client.lease.keepAliveOnce(opts.lease, call);
     } else {
       lease = await client.lease.grant(ttl, call);
     }
@@ -115,7 +130,11 @@ export class Session {
     if (e instanceof LeaseNotFoundError) {
       const err = new SessionExpiredError(this.lease, 'expired', e);
       this.end(err);
-      return err;
+      return this.ended;
+    }
+    if (e instanceof SessionExpiredError && e.leaseId === this.lease) {
+      this.end(e);
+      return this.ended;
     }
     if (this.ended && !(e instanceof SessionExpiredError || e instanceof SessionClosedError)) return this.ended;
     return e;

@@ -26,10 +26,28 @@ import {
   type KeyValue,
   type Op,
 } from '@conclave/client';
+import {
+  callOptions,
+  checkChoice,
+  checkCount,
+  checkFunction,
+  checkInt,
+  checkString,
+  invalid,
+  options,
+} from '@conclave/client/internal';
+import { checkKeySpace } from '../session/session.js';
 import { throwIfAborted } from '../util/async.js';
 import { STMConflictError } from '../util/errors.js';
 
 export type Isolation = 'serializable-snapshot' | 'serializable' | 'repeatable-reads' | 'read-committed';
+
+const ISOLATIONS: readonly Isolation[] = [
+  'serializable-snapshot',
+  'serializable',
+  'repeatable-reads',
+  'read-committed',
+];
 
 export interface STMOptions {
   /** Default 'serializable-snapshot' (as etcd's NewSTM). */
@@ -83,20 +101,27 @@ class Attempt implements STM {
   }
 
   async get(key: string): Promise<string | undefined> {
+    checkString(key, 'stm.get: key');
     const w = this.writes.get(key);
     if (w) return w.type === 'put' ? w.value : undefined;
     return (await this.read([key]))[0]!.kv?.valueString;
   }
 
   async rev(key: string): Promise<bigint> {
+    checkString(key, 'stm.rev: key');
     return (await this.read([key]))[0]!.kv?.modRevision ?? 0n;
   }
 
-  put(key: string, value: string, opts: { lease?: bigint } = {}): void {
+  put(key: string, value: string, opts?: { lease?: bigint }): void {
+    checkString(key, 'stm.put: key');
+    checkString(value, 'stm.put: value');
+    opts = options(opts, 'stm.put: options');
+    if (opts.lease !== undefined) checkInt(opts.lease, 'stm.put: options.lease');
     this.writes.set(key, { type: 'put', value, lease: opts.lease });
   }
 
   del(key: string): void {
+    checkString(key, 'stm.del: key');
     this.writes.set(key, { type: 'delete' });
   }
 
@@ -178,7 +203,16 @@ class Attempt implements STM {
  * Runs `fn` as a transaction at the chosen isolation level, retrying it on conflict; resolves with
  * its result once its writes are committed. An error thrown by `fn` aborts without writing.
  */
-export async function runSTM<T>(client: KeySpace, fn: (stm: STM) => Promise<T> | T, opts: STMOptions = {}): Promise<T> {
+export async function runSTM<T>(client: KeySpace, fn: (stm: STM) => Promise<T> | T, opts?: STMOptions): Promise<T> {
+  checkKeySpace(client, 'runSTM: client');
+  checkFunction(fn, 'runSTM: fn');
+  opts = callOptions(opts, 'runSTM');
+  if (opts.isolation !== undefined) checkChoice(opts.isolation, 'runSTM: options.isolation', ISOLATIONS);
+  if (opts.retries !== undefined) checkCount(opts.retries, 'runSTM: options.retries');
+  if (opts.prefetch !== undefined) {
+    if (!Array.isArray(opts.prefetch)) invalid('runSTM: options.prefetch', 'an array of keys', opts.prefetch);
+    for (const k of opts.prefetch) checkString(k, 'runSTM: options.prefetch[]');
+  }
   const isolation = opts.isolation ?? 'serializable-snapshot';
   const retries = opts.retries ?? 100;
   const call = {

@@ -47,10 +47,57 @@ export class SessionClosedError extends ConclaveError {
   }
 }
 
-/** `fencingToken` / `isOwner()` / `proclaim` on a lock or election that was never acquired. */
+/**
+ * A release (`unlock`, `rUnlock`, `release`, `resign`) of something not held, or a getter
+ * (`fencingToken`, `signal`, …) read before the first acquisition.
+ */
 export class NotHeldError extends ConclaveError {
   constructor(what: string) {
     super({ message: `${what} is not held`, code: 'NotHeld', retriable: false });
+  }
+}
+
+/** Thrown when the contender's own key disappeared while it waited and its lease still exists (deleted by someone else). */
+export class KeyDeletedError extends ConclaveError {
+  constructor(readonly key: string) {
+    super({ message: `${key} was deleted while waiting (by another client)`, code: 'KeyDeleted', retriable: false });
+  }
+}
+
+/**
+ * Why a hold (a lock, a read or write hold, a permit, a leadership) ended:
+ * - `unlocked`: released by its owner (`unlock`, `rUnlock`, `release`);
+ * - `resigned`: the leader stepped down (`resign`);
+ * - `session-lost`: the session ended (`cause` is its SessionExpiredError or SessionClosedError);
+ * - `key-deleted`: someone else deleted the hold's key (or changed it: a failed `proclaim`).
+ */
+export type ReleaseReason = 'unlocked' | 'resigned' | 'session-lost' | 'key-deleted';
+
+/**
+ * The reason a holder's `signal` aborts with when its hold ends. `reason` says why; on a session
+ * loss, `cause` is the session's end (SessionExpiredError / SessionClosedError).
+ */
+export class ReleasedError extends ConclaveError {
+  constructor(
+    readonly reason: ReleaseReason,
+    /** What was held: "mutex", "rwmutex read hold", "semaphore permit", "leadership". */
+    readonly what: string,
+    cause?: unknown,
+  ) {
+    super({ message: releasedMessage(reason, what, cause), code: 'Released', retriable: false, cause });
+  }
+}
+
+function releasedMessage(reason: ReleaseReason, what: string, cause: unknown): string {
+  switch (reason) {
+    case 'unlocked':
+      return `${what} released by its owner`;
+    case 'resigned':
+      return `${what} resigned`;
+    case 'session-lost':
+      return `${what} lost: ${cause instanceof Error ? cause.message : 'the session ended'}`;
+    case 'key-deleted':
+      return `${what} lost: its key was deleted or replaced by another client`;
   }
 }
 

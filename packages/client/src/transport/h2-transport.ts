@@ -1,18 +1,26 @@
-// The transport of one endpoint: a single HTTP/2 connection, dialed on the first call, redialed on
-// the next call after it failed or closed (with backoff after failed dials), closed with the
-// endpoint. It carries unary calls and the Watch bidi stream; the other streaming calls (lease
-// keepalive, snapshot, bidiOnceAttempt) still go through grpc-js (Endpoint.grpc).
+// The client's own HTTP/2 transport for one endpoint: a single connection, dialed on the first
+// call, redialed on the next call after it failed or closed (with backoff after failed dials),
+// closed with the endpoint. It carries every call of the endpoint: unary calls, the Watch and
+// LeaseKeepAlive bidi streams, the Snapshot server stream.
 
 import { GrpcCode } from '@conclave/api';
-import type * as grpc from '@grpc/grpc-js';
 import net from 'node:net';
 import tls from 'node:tls';
-import { ClientH2Connection } from './connection.js';
-import { type CallStatus, grpcTimeout, status } from './status.js';
-import { type BidiListener, BidiStream } from './bidi.js';
-import { type ClientStream, type UnaryListener, UnaryStream } from './stream.js';
+import { splitHostPort } from '../endpoint/endpoint.js';
+import { ClientH2Connection } from './h2-connection.js';
+import { type BidiListener, BidiStream } from './h2-stream.js';
+import { type ClientStream, UnaryStream } from './h2-unary.js';
+import { grpcTimeout } from './status.js';
+import {
+  type CallStatus,
+  type Metadata,
+  type StreamListener,
+  type Transport,
+  type UnaryListener,
+  status,
+} from './transport.js';
 
-export interface UnaryTlsOptions {
+export interface H2TlsOptions {
   ca?: string | Buffer;
   cert?: string | Buffer;
   key?: string | Buffer;
@@ -23,31 +31,10 @@ const INITIAL_BACKOFF_MS = 100;
 const MAX_BACKOFF_MS = 2000;
 const CONNECT_TIMEOUT_MS = 20_000;
 const USER_AGENT = 'conclave-client/0.1.0';
-/** Request metadata grpc-js would not let a caller set (the transport writes these itself). */
+/** Request metadata a caller may not set (the transport writes these itself, as grpc-js does). */
 const RESERVED = new Set(['te', 'content-type', 'grpc-timeout', 'user-agent', 'grpc-accept-encoding', 'grpc-encoding']);
 
-/** Splits "host:port" / "[v6]:port" (port 443 when absent, as grpc-js assumes). */
-export function splitHostPort(address: string): { host: string; port: number } {
-  const v6 = /^\[([^\]]+)\](?::(\d+))?$/.exec(address);
-  if (v6) return { host: v6[1]!, port: v6[2] ? Number(v6[2]) : 443 };
-  const i = address.lastIndexOf(':');
-  if (i > 0 && address.indexOf(':') === i) return { host: address.slice(0, i), port: Number(address.slice(i + 1)) };
-  return { host: address, port: 443 };
-}
-
-/** Request metadata as header fields (values of "-bin" keys base64, as on the wire). */
-function metadataFields(md: grpc.Metadata, out: string[]): void {
-  const h = md.toHttp2Headers();
-  for (const name in h) {
-    if (RESERVED.has(name)) continue;
-    const v = h[name];
-    // grpc-js's Metadata only holds printable ASCII values, so the strings are the octets
-    if (Array.isArray(v)) for (const x of v) out.push(name, String(x));
-    else if (v !== undefined) out.push(name, String(v));
-  }
-}
-
-export class H2Channel {
+export class H2Transport implements Transport {
   private conn: ClientH2Connection | null = null;
   private connecting = false;
   /** Calls waiting for the connection being dialed. */
@@ -63,9 +50,11 @@ export class H2Channel {
   constructor(
     private readonly address: string,
     private readonly secure: boolean,
-    private readonly tlsOptions: UnaryTlsOptions | undefined,
+    private readonly tlsOptions: H2TlsOptions | undefined,
   ) {
-    ({ host: this.host, port: this.port } = splitHostPort(address));
+    const hp = splitHostPort(address);
+    this.host = hp.host;
+    this.port = Number(hp.port ?? 443);
     this.scheme = secure ? 'https' : 'http';
   }
 
@@ -73,11 +62,11 @@ export class H2Channel {
    * Starts a unary call of `path` with the serialized request `message`. Returns a function that
    * cancels it (RST_STREAM CANCEL, then CANCELLED "Cancelled on client").
    */
-  call(path: string, message: Buffer, metadata: grpc.Metadata, deadline: number, listener: UnaryListener): () => void {
+  unary(path: string, message: Buffer, metadata: Metadata, deadline: number, listener: UnaryListener): () => void {
     const finite = Number.isFinite(deadline);
     const fields = this.requestFields(path, metadata, deadline);
     if (!fields) {
-      listener.onEnd(status(GrpcCode.DEADLINE_EXCEEDED, 'Deadline exceeded'), null);
+      process.nextTick(() => listener.onEnd(status(GrpcCode.DEADLINE_EXCEEDED, 'Deadline exceeded'), null));
       return () => {};
     }
     const body = Buffer.allocUnsafe(5 + message.length);
@@ -94,12 +83,26 @@ export class H2Channel {
     return () => this.abort(s, status(GrpcCode.CANCELLED, 'Cancelled on client'));
   }
 
+  /** A server-streaming call: the request message and a half-close, then response messages until the status. */
+  serverStream(
+    path: string,
+    message: Buffer,
+    metadata: Metadata,
+    deadline: number,
+    listener: StreamListener,
+  ): BidiStream {
+    const s = this.bidi(path, metadata, listener, deadline);
+    s.write(message);
+    s.end();
+    return s;
+  }
+
   /**
    * Opens a bidi streaming call of `path` (HEADERS without END_STREAM; grpc-timeout only with a
    * finite `deadline`). Messages written before the connection is up are queued. The stream is
    * dispatched on the next tick, so `listener.onEnd` never runs inside this call.
    */
-  bidi(path: string, metadata: grpc.Metadata, listener: BidiListener, deadline = Infinity): BidiStream {
+  bidi(path: string, metadata: Metadata, listener: BidiListener, deadline = Infinity): BidiStream {
     const fields = this.requestFields(path, metadata, deadline);
     const s = new BidiStream(fields ?? [], listener);
     s.abort = (st, err) => this.abort(st, err);
@@ -118,7 +121,7 @@ export class H2Channel {
   }
 
   /** The request header fields, or null if `deadline` has passed. */
-  private requestFields(path: string, metadata: grpc.Metadata, deadline: number): string[] | null {
+  private requestFields(path: string, metadata: Metadata, deadline: number): string[] | null {
     const fields = [
       ':method',
       'POST',
@@ -139,7 +142,7 @@ export class H2Channel {
       fields.push('grpc-timeout', grpcTimeout(left));
     }
     fields.push('user-agent', USER_AGENT);
-    metadataFields(metadata, fields);
+    for (const name in metadata) if (!RESERVED.has(name)) fields.push(name, metadata[name]!);
     return fields;
   }
 
@@ -165,9 +168,10 @@ export class H2Channel {
     else s.fail(err);
   }
 
+  /** Starts `s` on the connection (dialing it if needed). Fails it on the next tick when that is impossible now. */
   private dispatch(s: ClientStream): void {
     if (this.closed) {
-      s.fail(status(GrpcCode.UNAVAILABLE, 'Channel closed before call started'));
+      process.nextTick(() => s.fail(status(GrpcCode.UNAVAILABLE, 'Channel closed before call started')));
       return;
     }
     const c = this.conn;
@@ -176,7 +180,8 @@ export class H2Channel {
       return;
     }
     if (!this.connecting && Date.now() < this.retryAt) {
-      s.fail(status(GrpcCode.UNAVAILABLE, `No connection established: ${this.lastError}`));
+      const err = status(GrpcCode.UNAVAILABLE, `No connection established: ${this.lastError}`);
+      process.nextTick(() => s.fail(err));
       return;
     }
     this.waiting.push(s);

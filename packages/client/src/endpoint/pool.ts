@@ -3,7 +3,6 @@
 // at any time (auto-sync from MemberList); removed endpoints' channels are closed.
 
 import { GrpcCode, healthpb } from '@conclave/api';
-import * as grpc from '@grpc/grpc-js';
 import { Endpoint, parseEndpoint, type EndpointOptions } from './endpoint.js';
 import type { StatusHub } from '../status/status.js';
 import { UnavailableError, type ConclaveError } from '../errors/base.js';
@@ -112,10 +111,10 @@ export class Pool {
     ep.probing = true;
     const err = await new Promise<ConclaveError | undefined>((resolve) => {
       const c = codecs(HEALTH);
-      ep.h2.call(
+      ep.transport.unary(
         HEALTH.path,
         c.serialize({ service: '' }),
-        new grpc.Metadata(),
+        {},
         Date.now() + (this.opts.probeTimeoutMs ?? 1000),
         {
           onHeaders: () => {},
@@ -150,10 +149,15 @@ export class Pool {
     else this.succeeded(ep);
   }
 
+  /** Whether endpoints given without a scheme use TLS. */
+  get defaultSecure(): boolean {
+    return this.opts.defaultSecure ?? this.opts.tls !== undefined;
+  }
+
   /** Replaces the endpoint list; returns true if it changed. Keeps the channels of endpoints still listed. */
   setEndpoints(addresses: readonly string[]): boolean {
     if (addresses.length === 0) return false;
-    const secure = this.opts.defaultSecure ?? this.opts.tls !== undefined;
+    const secure = this.defaultSecure;
     const wanted = new Map<string, ReturnType<typeof parseEndpoint>>();
     for (const a of addresses) {
       const p = parseEndpoint(a, secure);

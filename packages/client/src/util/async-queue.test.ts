@@ -1,9 +1,9 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { Channel } from './channel.js';
+import { AsyncQueue } from './async-queue.js';
 
 test("'all' delivers every value in order, then the end", async () => {
-  const ch = new Channel<number>('all');
+  const ch = new AsyncQueue<number>();
   ch.push(1);
   ch.push(2);
   const pending = ch.next();
@@ -17,7 +17,7 @@ test("'all' delivers every value in order, then the end", async () => {
 });
 
 test("'latest' replaces a value not yet consumed, never reorders", async () => {
-  const ch = new Channel<number>('latest');
+  const ch = new AsyncQueue<number>(undefined, 'latest');
   ch.push(1);
   ch.push(2);
   ch.push(3);
@@ -28,13 +28,13 @@ test("'latest' replaces a value not yet consumed, never reorders", async () => {
 });
 
 test('fail is thrown after the values already pushed; leaving the loop calls onReturn once', async () => {
-  const ch = new Channel<string>('all');
+  const ch = new AsyncQueue<string>();
   ch.push('a');
   ch.fail(new Error('boom'));
   assert.deepEqual(await ch.next(), { value: 'a', done: false });
   await assert.rejects(ch.next(), /boom/);
   let returned = 0;
-  const other = new Channel<number>('all', () => returned++);
+  const other = new AsyncQueue<number>(() => returned++);
   other.push(1);
   for await (const v of other) {
     assert.equal(v, 1);

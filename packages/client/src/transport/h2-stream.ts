@@ -5,31 +5,25 @@
 
 import { GrpcCode } from '@conclave/api';
 import type { H2Output } from '@conclave/h2';
-import { type CallStatus, status, statusFromFields } from './status.js';
-import type { ClientStream, StreamOwner } from './stream.js';
+import { statusFromFields } from './status.js';
+import type { ClientStream, StreamOwner } from './h2-unary.js';
+import { type CallStatus, type StreamCall, type StreamListener, status } from './transport.js';
 
-export interface BidiListener {
-  /** The response headers arrived (flat name/value list). */
-  onHeaders?(fields: string[]): void;
-  /** One response message (without its 5-byte prefix). */
-  onMessage(message: Buffer): void;
-  /**
-   * The call ended: the status from the trailers (code OK when the server ended it normally),
-   * RST_STREAM, cancel, deadline or connection loss (UNAVAILABLE). Called once, never from inside
-   * the call that opened the stream.
-   */
-  onEnd(st: CallStatus): void;
+/** A stream listener that may also look at the response header fields (flat name/value list). */
+export interface BidiListener extends StreamListener {
+  onHeaders?(fields?: string[]): void;
 }
 
 const EMPTY = Buffer.alloc(0);
 
-export class BidiStream implements ClientStream {
+export class BidiStream implements ClientStream, StreamCall {
   id = 0;
   sendWindow = 0;
   recvUnacked = 0;
+  paused = false;
   done = false;
   timer: NodeJS.Timeout | undefined;
-  conn: (StreamOwner & { flushStream(s: ClientStream): void }) | null = null;
+  conn: (StreamOwner & { flushStream(s: ClientStream): void; resumeStream(s: ClientStream): void }) | null = null;
   /** Set by the channel: ends the stream from our side wherever it is (waiting to connect, open). */
   abort: (s: BidiStream, err: CallStatus) => void = (s, err) => s.fail(err);
   /** Request messages (with prefix) not yet sent; `qHead` is the first, `qOff` bytes of it are sent. */
@@ -72,6 +66,18 @@ export class BidiStream implements ClientStream {
     if (this.id !== 0) this.conn?.flushStream(this);
   }
 
+  /** Stops giving the server receive window: it stops sending once the window is used up. */
+  pause(): void {
+    this.paused = true;
+  }
+
+  /** Gives the kept receive window back. */
+  resume(): void {
+    if (!this.paused) return;
+    this.paused = false;
+    if (this.id !== 0) this.conn?.resumeStream(this);
+  }
+
   /** RST_STREAM CANCEL; the call ends with CANCELLED "Cancelled on client". */
   cancel(): void {
     if (!this.done) this.abort(this, status(GrpcCode.CANCELLED, 'Cancelled on client'));
@@ -112,7 +118,7 @@ export class BidiStream implements ClientStream {
     }
     const st = statusFromFields(this.head, fields);
     if (st.code === GrpcCode.OK && (this.buffered > 0 || this.msgLen >= 0))
-      this.fail(status(GrpcCode.INTERNAL, 'Received a truncated message', st.metadata));
+      this.fail(status(GrpcCode.INTERNAL, 'Received a truncated message'));
     else this.fail(st);
     return true;
   }

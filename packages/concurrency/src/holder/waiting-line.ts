@@ -9,7 +9,7 @@
 
 import { cmp, op, ConclaveError, type KeyValue, type RangeQuery, type TxnResult } from '@conclave/client';
 import { retrying, waitForDelete } from '../util/async.js';
-import { SessionExpiredError } from '../util/errors.js';
+import { KeyDeletedError, SessionExpiredError } from '../util/errors.js';
 import { lastCreatedAtOrBefore } from '../util/keys.js';
 import type { Session } from '../session/session.js';
 
@@ -66,14 +66,11 @@ export async function enqueue(
   return { rev: existing.createRevision, existed: existing, probe: probeKvs, revision: r.revision };
 }
 
-/** Thrown when the contender's own key disappeared while it waited and its lease still exists (deleted by someone else). */
-export class KeyDeletedError extends ConclaveError {
-  constructor(readonly key: string) {
-    super({ message: `${key} was deleted while waiting (by another client)`, code: 'KeyDeleted', retriable: false });
-  }
-}
-
-async function keyLost(session: Session, key: string): Promise<Error> {
+/**
+ * Why `key` (held or awaited through the session's lease) is gone: the lease is gone (the session is
+ * lost: SessionExpiredError), or someone deleted the key (KeyDeletedError).
+ */
+export async function keyLost(session: Session, key: string): Promise<Error> {
   try {
     const ttl = await session.client.lease.timeToLive(session.lease, { timeoutMs: 2000 });
     if (ttl.ttl < 0) return session.mapError(new SessionExpiredError(session.lease, 'expired')) as Error;
@@ -157,70 +154,4 @@ export async function releaseQuietly(session: Session, key: string, rev: bigint 
   } catch {
     // the key goes with the lease
   }
-}
-
-/**
- * A hold on a recipe key: `signal` aborts when the session ends (the hold is lost) or when it is
- * released. Keeps the create revision after a loss so that guards built from it keep failing.
- */
-export class Hold {
-  private readonly controller = new AbortController();
-  private readonly unlink: () => void;
-
-  constructor(
-    readonly session: Session,
-    readonly key: string,
-    readonly rev: bigint,
-    /** Revision at which the hold was confirmed. */
-    readonly revision: bigint,
-    private readonly releaseLocal: () => void,
-  ) {
-    const onEnd = (): void => this.controller.abort(session.signal.reason);
-    if (session.signal.aborted) onEnd();
-    else session.signal.addEventListener('abort', onEnd, { once: true });
-    this.unlink = () => session.signal.removeEventListener('abort', onEnd);
-  }
-
-  get signal(): AbortSignal {
-    return this.controller.signal;
-  }
-
-  /** The hold ended by session loss (not by release). */
-  get lost(): boolean {
-    return (
-      this.controller.signal.aborted &&
-      this.session.signal.aborted &&
-      this.controller.signal.reason === this.session.signal.reason
-    );
-  }
-
-  /** Ends the hold locally: aborts `signal` with `reason` (unless already aborted). */
-  end(reason: unknown): void {
-    this.unlink();
-    this.controller.abort(reason);
-  }
-
-  /**
-   * Ends the hold, deletes its key unless the session is gone (`remove`), and only then frees the
-   * in-process lock on the key (another object of the session must not reuse the key being deleted).
-   */
-  async finish(reason: unknown, remove: (() => Promise<unknown>) | undefined): Promise<void> {
-    const lost = this.lost;
-    this.end(reason);
-    try {
-      if (!lost && !this.session.isDone && remove) await remove();
-    } finally {
-      this.releaseLocal();
-    }
-  }
-}
-
-const released = new Map<string, ConclaveError>();
-
-/** The abort reason of a hold ended by its owner (one shared instance per kind: no stack capture per release). */
-export function releasedReason(what: string): ConclaveError {
-  let e = released.get(what);
-  if (!e)
-    released.set(what, (e = new ConclaveError({ message: `${what} released`, code: 'Released', retriable: false })));
-  return e;
 }

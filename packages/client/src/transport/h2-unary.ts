@@ -1,10 +1,11 @@
-// One unary gRPC call as an HTTP/2 stream: the request (header fields and the length-prefixed
+// One unary gRPC call as an HTTP/2 stream on the own transport: the request (header fields and the length-prefixed
 // message), the response as it arrives, and the one callback that ends it. A plain object per call:
 // no EventEmitter or Duplex on the hot path.
 
 import { GrpcCode } from '@conclave/api';
 import type { H2Output, SendingStream } from '@conclave/h2';
-import { type CallStatus, status, statusFromFields } from './status.js';
+import { statusFromFields } from './status.js';
+import { type CallStatus, type UnaryListener, status } from './transport.js';
 
 /** The connection a stream was given to, as the stream sees it. */
 export interface StreamOwner {
@@ -18,6 +19,8 @@ export interface ClientStream extends SendingStream {
   sendWindow: number;
   /** Bytes received and not yet returned to the server's stream window. */
   recvUnacked: number;
+  /** The reader is behind: keep the stream's receive window (flow control back to the server). */
+  readonly paused: boolean;
   /** The request header fields (pseudo-headers, grpc-timeout, metadata), flat name/value. */
   readonly fields: string[];
   done: boolean;
@@ -34,13 +37,6 @@ export interface ClientStream extends SendingStream {
   fail(err: CallStatus): void;
 }
 
-export interface UnaryListener {
-  /** The response headers arrived (the request reached a server). */
-  onHeaders(): void;
-  /** The call ended: a status other than OK, or the response message. Called once. */
-  onEnd(err: CallStatus | null, message: Buffer | null): void;
-}
-
 export class UnaryStream implements ClientStream {
   id = 0;
   sendWindow = 0;
@@ -48,6 +44,7 @@ export class UnaryStream implements ClientStream {
   sent = 0;
   /** Bytes received and not yet returned to the server's stream window. */
   recvUnacked = 0;
+  readonly paused = false;
   private head: string[] | null = null;
   private chunks: Buffer[] = [];
   private received = 0;
@@ -114,14 +111,11 @@ export class UnaryStream implements ClientStream {
     const all = this.chunks.length === 1 ? this.chunks[0]! : Buffer.concat(this.chunks, this.received);
     this.chunks = [];
     if (all.length < 5) {
-      this.end(status(GrpcCode.UNIMPLEMENTED, 'No message received', st.metadata), null);
+      this.end(status(GrpcCode.UNIMPLEMENTED, 'No message received'), null);
       return;
     }
     if (all[0] !== 0) {
-      this.end(
-        status(GrpcCode.INTERNAL, 'Received a compressed message, but compression is not supported', st.metadata),
-        null,
-      );
+      this.end(status(GrpcCode.INTERNAL, 'Received a compressed message, but compression is not supported'), null);
       return;
     }
     const len = all.readUInt32BE(1);
@@ -130,7 +124,6 @@ export class UnaryStream implements ClientStream {
         status(
           GrpcCode.UNIMPLEMENTED,
           all.length < 5 + len ? 'Received a truncated message' : 'Received more than one message for a unary call',
-          st.metadata,
         ),
         null,
       );

@@ -2,8 +2,8 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { GrpcCode } from '@conclave/api';
 import type { H2Output, SendingStream } from '@conclave/h2';
-import { BidiStream } from './bidi.js';
-import type { CallStatus } from './status.js';
+import { BidiStream } from './h2-stream.js';
+import type { CallStatus } from './transport.js';
 
 const HEAD = [':status', '200', 'content-type', 'application/grpc'];
 const OK_TRAILERS = ['grpc-status', '0'];

@@ -16,8 +16,9 @@ import {
   Setting,
 } from '@conclave/h2';
 import type net from 'node:net';
-import { type CallStatus, status, statusForReset } from './status.js';
-import type { ClientStream } from './stream.js';
+import { statusForReset } from './status.js';
+import type { ClientStream } from './h2-unary.js';
+import { type CallStatus, status } from './transport.js';
 
 /** Our SETTINGS_INITIAL_WINDOW_SIZE: response bytes a server may send on one stream before we acknowledge. */
 const STREAM_WINDOW = 4 << 20;
@@ -109,6 +110,13 @@ export class ClientH2Connection {
       this.forget(s);
     }
     s.fail(err);
+  }
+
+  /** A paused stream resumed: give back the receive window it kept. */
+  resumeStream(s: ClientStream): void {
+    if (this.closed || this.streams.get(s.id) !== s || s.recvUnacked === 0) return;
+    this.out.windowUpdate(s.id, s.recvUnacked);
+    s.recvUnacked = 0;
   }
 
   /** No new streams; closes once the streams in flight have ended. */
@@ -291,7 +299,8 @@ export class ClientH2Connection {
       return;
     }
     s.recvUnacked += len;
-    if (s.recvUnacked >= STREAM_WINDOW / 4) {
+    // a paused stream keeps its window: the server stops sending once it has used it up
+    if (s.recvUnacked >= STREAM_WINDOW / 4 && !s.paused) {
       this.out.windowUpdate(id, s.recvUnacked);
       s.recvUnacked = 0;
     }

@@ -1,0 +1,249 @@
+// What Mutex, RWMutex, Semaphore and Election share once they hold something: the hold itself (a
+// key of the session, its create revision = the fencing token, a signal that aborts when the hold
+// ends) and the holder's life cycle around it (acquire → held → released or lost → acquire again).
+//
+// Getters never throw once something was held: after a release or a loss they return the values
+// of the last hold (a guard built from them keeps failing in transactions), and `isHeld` says
+// whether the hold is current. That matters inside the hold's own abort listener, where a throwing
+// getter would be an uncaught exception. The signal aborts with a ReleasedError saying why.
+
+import { cmp, type Compare, type Watcher } from '@conclave/client';
+import { setMaxListeners } from 'node:events';
+import type { Session } from '../session/session.js';
+import { NotHeldError, ReleasedError, type ReleaseReason } from '../util/errors.js';
+import { keyLost } from './waiting-line.js';
+
+/**
+ * One hold on a recipe key. `signal` aborts when the session ends, when the owner releases it, or
+ * (once `signal` has been read: that starts a watch on the key) when someone else deletes the key.
+ */
+export class Hold {
+  private readonly controller = new AbortController();
+  private readonly unlinkSession: () => void;
+  private watcher: Watcher | undefined;
+  private localReleased = false;
+
+  constructor(
+    readonly session: Session,
+    /** What is held, for messages: "mutex", "leadership", … */
+    readonly what: string,
+    readonly key: string,
+    /** Create revision of the key: the fencing token. */
+    readonly rev: bigint,
+    /** Revision at which the hold was confirmed. */
+    readonly revision: bigint,
+    /** Frees the in-process lock on the key (another object of the session may then use it). */
+    private readonly releaseLocal: () => void,
+  ) {
+    setMaxListeners(0, this.controller.signal);
+    const s = session.signal;
+    const onEnd = (): void => this.lose(new ReleasedError('session-lost', what, s.reason));
+    if (s.aborted) onEnd();
+    else s.addEventListener('abort', onEnd, { once: true });
+    this.unlinkSession = () => s.removeEventListener('abort', onEnd);
+  }
+
+  /** Whether the hold has ended (released or lost). */
+  get ended(): boolean {
+    return this.controller.signal.aborted;
+  }
+
+  /** The abort signal, without starting the key watch. */
+  get rawSignal(): AbortSignal {
+    return this.controller.signal;
+  }
+
+  /** The abort signal; the first read starts watching the key, so its deletion by another client ends the hold. */
+  get signal(): AbortSignal {
+    if (!this.watcher && !this.ended) this.watchKey();
+    return this.controller.signal;
+  }
+
+  /** A transaction condition true only while this hold's key exists (with this hold's create revision). */
+  guard(): Compare {
+    return cmp.createRevision(this.key, '=', this.rev);
+  }
+
+  /** Ends the hold from outside the owner's control: the key needs no delete, the in-process lock is freed. */
+  lose(reason: ReleasedError): void {
+    if (this.ended) return;
+    this.end(reason);
+    this.freeLocal();
+  }
+
+  /**
+   * Ends the hold by its owner: aborts `signal` with `reason`, deletes the key unless the hold was
+   * lost (`remove`), and only then frees the in-process lock on the key (another object of the
+   * session must not reuse a key being deleted).
+   */
+  async finish(reason: ReleasedError, remove: () => Promise<unknown>): Promise<void> {
+    const lost = this.ended;
+    this.end(reason);
+    try {
+      if (!lost && !this.session.isDone) await remove();
+    } finally {
+      this.freeLocal();
+    }
+  }
+
+  private end(reason: ReleasedError): void {
+    this.unlinkSession();
+    this.watcher?.close();
+    this.controller.abort(reason);
+  }
+
+  private freeLocal(): void {
+    if (this.localReleased) return;
+    this.localReleased = true;
+    this.releaseLocal();
+  }
+
+  private watchKey(): void {
+    const w = this.session.client.watch(this.key, {
+      startRevision: this.revision + 1n,
+      filters: ['noPut'],
+      signal: this.controller.signal,
+    });
+    this.watcher = w;
+    void (async () => {
+      for await (const batch of w) {
+        if (batch.type !== 'events' || this.ended) continue;
+        if (!batch.events.some((e) => e.type === 'delete')) continue;
+        // the key goes with the lease when the session is lost; anything else is another client's delete
+        const why = await keyLost(this.session, this.key);
+        if (this.session.isDone) this.lose(new ReleasedError('session-lost', this.what, this.session.signal.reason));
+        else this.lose(new ReleasedError('key-deleted', this.what, why));
+        return;
+      }
+    })().catch(() => {
+      // the watch ended with an error (client closed, compaction): the hold's other signals still apply
+    });
+  }
+}
+
+/**
+ * The life cycle shared by the four holder classes: at most one acquisition at a time, the current
+ * (or last) hold, release rules, `withX(fn)` helpers and `[Symbol.asyncDispose]`.
+ */
+export abstract class Holder {
+  /** The current hold, or the last one after a release or loss (undefined before the first). */
+  protected hold: Hold | undefined;
+  /** Acquired and not yet released by the owner (the hold may have been lost meanwhile). */
+  private active = false;
+  private busy = false;
+
+  protected constructor(
+    /** The session whose lease carries the holder's keys. */
+    readonly session: Session,
+    private readonly what: string,
+  ) {}
+
+  /** Whether the hold is current: acquired, not released, not lost (session ended, key deleted). */
+  get isHeld(): boolean {
+    return this.active && this.hold !== undefined && !this.hold.ended;
+  }
+
+  /**
+   * The fencing token of the current or last hold: its key's create revision, strictly increasing
+   * across successive holders. Throws NotHeldError only before the first acquisition.
+   */
+  get fencingToken(): bigint {
+    return this.last().rev;
+  }
+
+  /** Revision at which the current or last hold was confirmed. */
+  get acquiredRevision(): bigint {
+    return this.last().revision;
+  }
+
+  /**
+   * Aborts when the current (or last) hold ends, with a ReleasedError whose `reason` says why:
+   * `unlocked`/`resigned` (released by the owner), `session-lost` (stop using the resource), or
+   * `key-deleted` (another client deleted the key; reading `signal` starts watching for that).
+   * Throws NotHeldError only before the first acquisition.
+   */
+  get signal(): AbortSignal {
+    return this.last().signal;
+  }
+
+  /** A transaction condition true only while the current hold's key exists: `txn().if(holder.isOwner())`. */
+  isOwner(): Compare {
+    return this.last().guard();
+  }
+
+  /** Releases what is held, if anything (never throws for "not held"). */
+  async [Symbol.asyncDispose](): Promise<void> {
+    if (this.active) await this.releaseHold();
+  }
+
+  /** Releases the current hold (the subclass's unlock / release / resign). */
+  protected abstract releaseHold(): Promise<void>;
+
+  /** The current or last hold; NotHeldError before the first. */
+  protected last(): Hold {
+    if (!this.hold) throw new NotHeldError(this.what);
+    return this.hold;
+  }
+
+  /**
+   * Runs an acquisition: refuses (TypeError) while another runs on this object or a hold is
+   * current; a hold that was lost is cleared first. `run` resolves with the new hold, or undefined
+   * when nothing was acquired (tryLock).
+   */
+  protected async acquiring(run: () => Promise<Hold | undefined>): Promise<Hold | undefined> {
+    const name = this.constructor.name;
+    if (this.busy) throw new TypeError(`${name}: an acquisition is already in progress on this object`);
+    if (this.isHeld) throw new TypeError(`${name}: already held by this object (release it first)`);
+    this.active = false;
+    this.busy = true;
+    try {
+      const h = await run();
+      if (h) {
+        this.hold = h;
+        this.active = true;
+      }
+      return h;
+    } finally {
+      this.busy = false;
+    }
+  }
+
+  /**
+   * Releases the current hold with `reason`, deleting its key through `remove` unless it was lost.
+   * NotHeldError when nothing was acquired (or it was already released); after a loss it only
+   * clears the state.
+   */
+  protected async releasing(reason: ReleaseReason, remove: (h: Hold) => Promise<unknown>): Promise<void> {
+    const h = this.hold;
+    if (!this.active || !h) throw new NotHeldError(this.what);
+    this.active = false;
+    await h.finish(new ReleasedError(reason, h.what), () => remove(h));
+  }
+
+  /**
+   * Acquires, runs `fn` with the hold's signal and fencing token, and releases however `fn` ends
+   * (unless `fn` released it itself). If `fn` throws, its error is rethrown even if the release
+   * fails too (the key then goes with the session's lease).
+   */
+  protected async within<T>(
+    acquire: () => Promise<unknown>,
+    fn: (signal: AbortSignal, fencingToken: bigint) => T | PromiseLike<T>,
+  ): Promise<T> {
+    if (typeof fn !== 'function')
+      throw new TypeError(`${this.constructor.name}: fn must be a function, got ${typeof fn}`);
+    await acquire();
+    const h = this.hold!;
+    const releaseIfCurrent = async (): Promise<void> => {
+      if (this.active && this.hold === h) await this.releaseHold();
+    };
+    let result: T;
+    try {
+      result = await fn(h.signal, h.rev);
+    } catch (e) {
+      await releaseIfCurrent().catch(() => undefined);
+      throw e;
+    }
+    await releaseIfCurrent();
+    return result;
+  }
+}
