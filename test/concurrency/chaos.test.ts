@@ -11,7 +11,7 @@ import { Client, LeaseNotFoundError, type KeySpace } from '@conclave/client';
 import {
   ConfigWatcher,
   Mutex,
-  ReleasedError,
+  type ReleasedError,
   ServiceRegistry,
   Session,
   SessionExpiredError,
@@ -136,14 +136,23 @@ describeTargets(['multiMember', 'lease', 'watch'], (ctx) => {
     timeout: 120_000,
   }, async () => {
     const c = ctx.newClient({ timeoutMs: 10_000 });
-    const registry = new ServiceRegistry(c, { prefix: 'chaos-svc/', ttl: 2 });
+    // TTLs of a few seconds: long enough for the new lease to be renewed while a just restarted
+    // cluster settles on a loaded machine, short enough to run out during the outage
+    const registry = new ServiceRegistry(c, { prefix: 'chaos-svc/', ttl: 4 });
     const reg = await registry.register({ service: 'api', id: 'r1', address: '10.0.0.2', port: 81 });
     const first = reg.lease!;
     const events: string[] = [];
-    reg.on('lost', () => events.push('lost'));
-    reg.on('registered', () => events.push('registered'));
+    const history: string[] = [];
+    reg.on('lost', (e) => {
+      events.push('lost');
+      history.push(`${((e as Error).cause as Error | undefined)?.message ?? (e as Error).message}`);
+    });
+    reg.on('registered', (l) => {
+      events.push('registered');
+      history.push(`registered ${l.toString(16)}`);
+    });
     const config = await ConfigWatcher.start(c, 'chaos-config/', { parse: (s) => s.entries.get('v') ?? '' });
-    const session = await Session.create(c, { ttl: 2 });
+    const session = await Session.create(c, { ttl: 4 });
     const m = new Mutex(session, 'chaos-lock-2');
     await m.lock();
     await killAll();
@@ -151,11 +160,11 @@ describeTargets(['multiMember', 'lease', 'watch'], (ctx) => {
     const why = m.signal.reason as ReleasedError;
     assert.equal(why.reason, 'session-lost');
     assert.ok(why.cause instanceof SessionExpiredError && why.cause.reason === 'ttl-elapsed');
-    await delay(3000);
+    await delay(5000);
     await restartAll();
     await until(() => events.includes('registered'), 30_000, 're-registration');
     await delay(3000); // time for a second, spurious pair to show
-    assert.deepEqual(events, ['lost', 'registered']);
+    assert.deepEqual(events, ['lost', 'registered'], history.join('; '));
     const kv = await c.get(reg.key);
     assert.ok(kv && kv.lease === reg.lease && reg.lease !== first);
     // the old lease was revoked (not left to expire), the new one carries the instance
@@ -172,7 +181,7 @@ describeTargets(['multiMember', 'lease', 'watch'], (ctx) => {
   test('the leader paused under lock contention: work goes on, no session is lost', { timeout: 120_000 }, async () => {
     const cl = cluster();
     const sessions = await Promise.all(
-      [0, 1, 2].map(() => Session.create(ctx.newClient({ timeoutMs: 3000 }), { ttl: 10 })),
+      [0, 1, 2].map(() => Session.create(ctx.newClient({ timeoutMs: 3000 }), { ttl: 20 })),
     );
     let stop = false;
     let after = 0;

@@ -7,7 +7,7 @@
 
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { AbortedError, Client, type KeySpace, type Txn } from '@conclave/client';
+import { AbortedError, type Client, type KeySpace, type Txn } from '@conclave/client';
 import {
   ConfigWatcher,
   DoubleBarrier,

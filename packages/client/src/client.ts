@@ -27,6 +27,7 @@ import {
   options as optionsArg,
 } from './util/validate.js';
 import type { TransportKind } from './transport/transport.js';
+import { type Logger, type OpenTelemetryOptions, Telemetry } from './telemetry/telemetry.js';
 import { WatchManager } from './watch/watch-manager.js';
 
 export interface ClientOptions {
@@ -59,6 +60,18 @@ export interface ClientOptions {
   transport?: TransportKind;
   /** Extra @grpc/grpc-js channel options, with `transport: 'grpc-js'` (ignored otherwise). */
   grpcOptions?: grpc.ChannelOptions;
+  /**
+   * Where the client reports what it does on its own: retries (debug), failovers (info), endpoint
+   * health changes (info/warn), late lease renewals (warn). A pino logger fits, or any object with
+   * debug/info/warn/error(obj, msg); silent by default.
+   */
+  logger?: Logger;
+  /**
+   * OpenTelemetry: a client span per RPC and histograms (lease keep-alive round trip and lateness,
+   * watch lag; the recipes add lock wait and hold time). `true` uses @opentelemetry/api's global
+   * tracer and meter (an optional peer dependency: install it); or pass `{ tracer, meter }`.
+   */
+  openTelemetry?: OpenTelemetryOptions;
 }
 
 function checkClientOptions(o: ClientOptions): void {
@@ -100,6 +113,20 @@ function checkClientOptions(o: ClientOptions): void {
   }
   if (o.grpcOptions !== undefined) optionsArg(o.grpcOptions, w('grpcOptions'));
   if (o.transport !== undefined) checkChoice(o.transport, w('transport'), ['h2', 'grpc-js']);
+  if (o.logger !== undefined) {
+    optionsArg(o.logger, w('logger'));
+    for (const f of ['debug', 'info', 'warn', 'error'] as const)
+      if (typeof o.logger[f] !== 'function')
+        invalid(w('logger'), 'a logger with debug, info, warn and error methods', o.logger);
+  }
+  if (o.openTelemetry !== undefined && typeof o.openTelemetry !== 'boolean') {
+    optionsArg(o.openTelemetry, w('openTelemetry'));
+    const { tracer, meter } = o.openTelemetry;
+    if (tracer !== undefined && typeof tracer?.startSpan !== 'function')
+      invalid(w('openTelemetry.tracer'), 'an OpenTelemetry Tracer', tracer);
+    if (meter !== undefined && typeof meter?.createHistogram !== 'function')
+      invalid(w('openTelemetry.meter'), 'an OpenTelemetry Meter', meter);
+  }
 }
 
 export class Client extends KeySpace {
@@ -114,6 +141,7 @@ export class Client extends KeySpace {
   constructor(options: ClientOptions) {
     checkClientOptions(options);
     const endpoints = endpointList(options.endpoints, 'Client: options.endpoints');
+    const telemetry = new Telemetry(options.logger, options.openTelemetry);
     const hub = new StatusHub();
     const pool = new Pool(
       endpoints,
@@ -124,6 +152,7 @@ export class Client extends KeySpace {
         ...(options.transport ? { transport: options.transport } : {}),
       },
       hub,
+      telemetry.logger,
     );
     const retry = {} as Record<RpcKind, RetryPolicy>;
     for (const k of ['read', 'idempotent', 'write'] as const) retry[k] = { ...DEFAULT_RETRY[k], ...options.retry?.[k] };
@@ -131,6 +160,7 @@ export class Client extends KeySpace {
       timeoutMs: options.timeoutMs ?? 10_000,
       requireLeader: options.requireLeader ?? false,
       retry,
+      telemetry,
     });
     super({ rpc, watches: new WatchManager(rpc), keepalives: new KeepAliveManager(rpc) }, EMPTY);
     this.hub = hub;

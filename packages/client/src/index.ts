@@ -37,6 +37,16 @@ export {
 } from './maintenance/maintenance.js';
 export { AuthApi, type Permission, type PermissionType } from './auth/auth.js';
 export type { StatusEvent } from './status/status.js';
+export type {
+  Logger,
+  OpenTelemetryOptions,
+  OtelTracer,
+  OtelSpan,
+  OtelMeter,
+  OtelHistogram,
+  Attributes,
+} from './telemetry/telemetry.js';
+export type { TransportKind } from './transport/transport.js';
 export type { CallOptions, RetryPolicy } from './rpc/rpc.js';
 export type { RpcKind } from './rpc/policy.js';
 export type { TlsOptions } from './endpoint/endpoint.js';

@@ -21,3 +21,5 @@ export {
   options,
 } from './util/validate.js';
 export { backoffDelay } from './util/timers.js';
+export { telemetryOf } from './kv/keyspace.js';
+export type { Telemetry } from './telemetry/telemetry.js';

@@ -5,6 +5,7 @@
 import { GrpcCode, healthpb } from '@conclave/api';
 import { Endpoint, parseEndpoint, type EndpointOptions } from './endpoint.js';
 import type { StatusHub } from '../status/status.js';
+import { type Logger, SILENT_LOGGER } from '../telemetry/telemetry.js';
 import { UnavailableError, type ConclaveError } from '../errors/base.js';
 import { errorFromStatus } from '../errors/map.js';
 import { codecs } from '../rpc/codecs.js';
@@ -27,6 +28,7 @@ export class Pool {
     addresses: readonly string[],
     private readonly opts: PoolOptions,
     private readonly status: StatusHub,
+    private readonly log: Logger = SILENT_LOGGER,
   ) {
     if (addresses.length === 0) throw new TypeError('at least one endpoint is required');
     this.setEndpoints(addresses);
@@ -81,6 +83,7 @@ export class Pool {
     if (!ep.connected && !ep.closed) {
       ep.connected = true;
       ep.lastError = undefined;
+      this.log.info({ endpoint: ep.address }, 'endpoint up');
       this.status.emit({ type: 'connected', endpoint: ep.address });
     }
   }
@@ -90,7 +93,10 @@ export class Pool {
     const opened = ep.breaker.failure();
     if (opened || ep.connected) {
       ep.connected = false;
-      if (!ep.closed) this.status.emit({ type: 'disconnected', endpoint: ep.address, error: err });
+      if (!ep.closed) {
+        this.log.warn({ endpoint: ep.address, error: err.message }, 'endpoint down');
+        this.status.emit({ type: 'disconnected', endpoint: ep.address, error: err });
+      }
     }
     if (!ep.breaker.closed) this.scheduleProbe(ep);
   }

@@ -12,6 +12,7 @@ import { concatBytes, nextKey, toBytes, type Bytes, type RangeSpec } from '../ut
 import type { WatchManager } from '../watch/watch-manager.js';
 import { Watcher } from '../watch/watcher.js';
 import type { WatchOptions } from '../watch/types.js';
+import type { Telemetry } from '../telemetry/telemetry.js';
 import { keyValueFrom, type KeyValue } from './key-value.js';
 import {
   callOptions,
@@ -98,6 +99,11 @@ function splitKey(k: KeyRange, opts: RangeSpec | undefined, where: string): { ke
   const n = Object.keys(a).length + Object.keys(b).length;
   if (n > 1) throw new TypeError('at most one of prefix, end and fromKey may be given');
   return { key: k.key, spec: { ...a, ...b } };
+}
+
+/** The telemetry (logger, tracer, histograms) of the client a keyspace belongs to. */
+export function telemetryOf(kv: KeySpace): Telemetry {
+  return (kv as unknown as { core: ClientCore }).core.rpc.settings.telemetry;
 }
 
 export class KeySpace {
@@ -256,6 +262,7 @@ export class KeySpace {
       opts.onCompacted ?? 'error',
       relist,
       opts.signal,
+      this.core.rpc.settings.telemetry,
     );
     this.core.watches.add(w);
     return w;

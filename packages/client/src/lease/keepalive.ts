@@ -102,6 +102,8 @@ interface LeaseState {
   deadline: number;
   /** Send times of renewals not answered yet, oldest first. */
   sent: number[];
+  /** Send time of the last renewal that succeeded (or of the grant): the next one is due TTL/3 later. */
+  renewedAt: number;
   next: NodeJS.Timeout | undefined;
   expiry: NodeJS.Timeout | undefined;
 }
@@ -140,6 +142,7 @@ export class KeepAliveManager {
         ttlMs: (ttlSeconds ?? 0) * 1000,
         deadline: Infinity,
         sent: [],
+        renewedAt: grantedAt ?? performance.now(),
         next: undefined,
         expiry: undefined,
       };
@@ -171,7 +174,14 @@ export class KeepAliveManager {
     if (st.next) clearTimeout(st.next);
     if (st.expiry) clearTimeout(st.expiry);
     this.leases.delete(st.id);
-    if (this.leases.size === 0) this.endStream();
+    if (this.leases.size === 0) {
+      // nothing left to keep alive: the next lease starts afresh (no backoff left over from failures)
+      this.endStream();
+      if (this.reconnect) clearTimeout(this.reconnect);
+      this.reconnect = undefined;
+      this.failures = 0;
+      this.lastFailed = undefined;
+    }
   }
 
   private setDeadline(st: LeaseState, deadline: number): void {
@@ -228,6 +238,20 @@ export class KeepAliveManager {
     }
     this.failures = 0;
     this.lastFailed = undefined;
+    const now = performance.now();
+    const t = this.rpc.settings.telemetry;
+    // due TTL/3 after the last success; past 2/3 of the TTL the lease came close to being lost
+    const late = Math.max(0, now - (st.renewedAt + (st.ttlMs || 3000) / 3));
+    if (t.measuring) {
+      t.record('conclave.lease.keepalive.rtt', now - sentAt);
+      t.record('conclave.lease.keepalive.lateness', late);
+    }
+    if (late > (st.ttlMs || 3000) / 3)
+      t.logger.warn(
+        { lease: st.id.toString(16), ttlMs: st.ttlMs, lateMs: Math.round(late), leftMs: Math.round(st.deadline - now) },
+        'lease renewal late',
+      );
+    st.renewedAt = sentAt;
     st.ttlMs = Number(res.TTL) * 1000;
     const deadline = sentAt + st.ttlMs;
     if (deadline > st.deadline || !Number.isFinite(st.deadline)) this.setDeadline(st, deadline);
@@ -300,6 +324,10 @@ export class KeepAliveManager {
     stream.cancel();
     for (const st of this.leases.values()) st.sent = [];
     if (this.closed) return;
+    this.rpc.settings.telemetry.logger.info(
+      { stream: 'LeaseKeepAlive', endpoint: ep.address, error: err.message, leases: this.leases.size },
+      'keepalive stream lost; reopening',
+    );
     if (err.code === 'InvalidAuthToken') this.rpc.tokens?.invalidate(this.streamToken);
     else this.rpc.pool.failed(ep, err);
     this.lastFailed = ep;

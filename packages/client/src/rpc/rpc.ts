@@ -20,6 +20,7 @@ import { toConclaveError } from '../errors/map.js';
 import { sleep } from '../util/timers.js';
 import type { TokenManager } from '../auth/token-manager.js';
 import type { Metadata } from '../transport/transport.js';
+import { SPAN_KIND_CLIENT, SPAN_STATUS_ERROR, type OtelTracer, type Telemetry } from '../telemetry/telemetry.js';
 import { abortedError, attempt as runAttempt, neverSent } from './attempt.js';
 import { isAuthRefresh, isEndpointFailure, mayRetry, type AttemptInfo, type RpcKind } from './policy.js';
 
@@ -48,6 +49,7 @@ export interface RpcSettings {
   timeoutMs: number;
   requireLeader: boolean;
   retry: Record<RpcKind, RetryPolicy>;
+  telemetry: Telemetry;
 }
 
 const NONE: Metadata = Object.freeze({});
@@ -118,7 +120,50 @@ export class Rpc {
     return { md: requireLeader ? LEADER : NONE, token };
   }
 
-  async unary<Req, Res>(m: MethodDescriptor<Req, Res>, req: PartialMessage<Req>, o: InvokeOptions): Promise<Res> {
+  /** A unary call through the pipeline (in a span when the client has a tracer). */
+  unary<Req, Res>(m: MethodDescriptor<Req, Res>, req: PartialMessage<Req>, o: InvokeOptions): Promise<Res> {
+    const tracer = this.settings.telemetry.tracer;
+    return tracer ? this.traced(tracer, m, req, o) : this.call(m, req, o);
+  }
+
+  /** The call in an OpenTelemetry client span named after the method (rpc.* semantic conventions). */
+  private async traced<Req, Res>(
+    tracer: OtelTracer,
+    m: MethodDescriptor<Req, Res>,
+    req: PartialMessage<Req>,
+    o: InvokeOptions,
+  ): Promise<Res> {
+    const slash = m.path.lastIndexOf('/');
+    const span = tracer.startSpan(m.path.slice(1), {
+      kind: SPAN_KIND_CLIENT,
+      attributes: {
+        'rpc.system': 'grpc',
+        'rpc.service': m.path.slice(1, slash),
+        'rpc.method': m.path.slice(slash + 1),
+        'conclave.rpc.kind': o.kind,
+      },
+    });
+    const stats: CallStats = o.stats ?? { attempts: 0 };
+    try {
+      return await this.call(m, req, { ...o, stats });
+    } catch (e) {
+      const err = e as ConclaveError;
+      span.recordException(err);
+      span.setStatus({ code: SPAN_STATUS_ERROR, message: err.message });
+      if (err.grpcCode !== undefined) span.setAttribute('rpc.grpc.status_code', err.grpcCode);
+      throw e;
+    } finally {
+      span.setAttribute('conclave.rpc.attempts', stats.attempts);
+      if (stats.endpoint) span.setAttribute('server.address', stats.endpoint);
+      span.end();
+    }
+  }
+
+  private async call<Req, Res>(
+    m: MethodDescriptor<Req, Res>,
+    req: PartialMessage<Req>,
+    o: InvokeOptions,
+  ): Promise<Res> {
     if (this.closed) throw this.closedError();
     const signal = o.signal;
     if (signal?.aborted) throw abortedError(signal);
@@ -132,12 +177,17 @@ export class Rpc {
     let authRefreshes = 0;
     let lastErr: ConclaveError | undefined;
     let lastInfo: AttemptInfo = { neverSent: false, cappedDeadline: false };
+    let previous: Endpoint | undefined;
+    const log = this.settings.telemetry.logger;
 
     const attempt = async (): Promise<Res> => {
       if (this.closed) throw new StopRetry(this.closedError());
       const remaining = deadline - Date.now();
       if (remaining <= 0) throw new StopRetry(this.finalError(lastErr, timeoutMs, 0, new Map()));
       const ep = o.endpoint ?? this.pool.pick(tried);
+      if (previous && previous !== ep)
+        log.info({ method: m.path, from: previous.address, to: ep.address }, 'call failed over');
+      previous = ep;
       tried.add(ep);
       attempts++;
       if (o.stats) {
@@ -190,7 +240,13 @@ export class Rpc {
         authRefreshes++;
         return true;
       }
-      return mayRetry(o.kind, error, lastInfo);
+      const again = mayRetry(o.kind, error, lastInfo);
+      if (again)
+        log.debug(
+          { method: m.path, endpoint: previous?.address, attempt: attempts, error: error.message },
+          'retrying call',
+        );
+      return again;
     };
     const fail = (e: unknown): never => {
       if (signal?.aborted) throw e instanceof AbortedError ? e : abortedError(signal);

@@ -26,13 +26,18 @@ const STREAM_WINDOW = 4 << 20;
 const CONN_WINDOW = 16 << 20;
 const MAX_STREAM_ID = 2 ** 31 - 1;
 /**
- * Keepalive while streams are open (unary calls in flight, an open watch however long it stays
- * silent), as grpc-js was configured (etcd's server accepts pings 5 s
- * apart): after this long without a frame from the server, a PING; no answer within
- * KEEPALIVE_TIMEOUT_MS and the connection is dropped, failing its calls as UNAVAILABLE.
+ * Keepalive while streams are open. A long-lived stream alone (a silent watch) gets a PING after
+ * KEEPALIVE_MS without a frame from the server, as grpc-js was configured. A unary call waiting for
+ * its answer on a connection silent for PROBE_AFTER_MS gets one sooner (a paused or hung server is
+ * found in seconds, not after the call's deadline), at most every PING_INTERVAL_MS (etcd's server
+ * refuses pings closer than 5 s). No answer within KEEPALIVE_TIMEOUT_MS and the connection is
+ * dropped, failing its calls as UNAVAILABLE.
  */
 const KEEPALIVE_MS = 10_000;
+const PROBE_AFTER_MS = 1_000;
+const PING_INTERVAL_MS = 5_500;
 const KEEPALIVE_TIMEOUT_MS = 5_000;
+const CHECK_MS = 500;
 const PING_PAYLOAD = Buffer.from('conclave');
 
 export class ClientH2Connection {
@@ -55,6 +60,7 @@ export class ClientH2Connection {
   closed = false;
   private lastFrameAt = Date.now();
   private pingSentAt = 0;
+  private lastPingAt = 0;
   private keepalive: NodeJS.Timeout | undefined;
 
   constructor(
@@ -93,7 +99,7 @@ export class ClientH2Connection {
     if (this.streams.size === 0) {
       this.socket.ref();
       this.lastFrameAt = Date.now();
-      this.keepalive ??= setInterval(() => this.checkAlive(), KEEPALIVE_TIMEOUT_MS).unref();
+      this.keepalive ??= setInterval(() => this.checkAlive(), CHECK_MS).unref();
     }
     this.streams.set(id, s);
     this.out.headers(id, s.fields, false);
@@ -135,10 +141,20 @@ export class ClientH2Connection {
         return;
       }
     }
-    if (this.pingSentAt === 0 && now - this.lastFrameAt >= KEEPALIVE_MS) {
+    if (this.pingSentAt !== 0) return;
+    const silence = now - this.lastFrameAt;
+    const probe = silence >= PROBE_AFTER_MS && now - this.lastPingAt >= PING_INTERVAL_MS && this.awaitingAnswer();
+    if (silence >= KEEPALIVE_MS || probe) {
       this.pingSentAt = now;
+      this.lastPingAt = now;
       this.out.ping(PING_PAYLOAD);
     }
+  }
+
+  /** Whether a unary call is waiting for its answer. */
+  private awaitingAnswer(): boolean {
+    for (const s of this.streams.values()) if (s.awaitsAnswer) return true;
+    return false;
   }
 
   private stopKeepalive(): void {

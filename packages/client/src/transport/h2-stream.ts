@@ -21,6 +21,7 @@ export class BidiStream implements ClientStream, StreamCall {
   sendWindow = 0;
   recvUnacked = 0;
   paused = false;
+  readonly awaitsAnswer = false;
   done = false;
   timer: NodeJS.Timeout | undefined;
   conn: (StreamOwner & { flushStream(s: ClientStream): void; resumeStream(s: ClientStream): void }) | null = null;

@@ -21,6 +21,8 @@ export interface ClientStream extends SendingStream {
   recvUnacked: number;
   /** The reader is behind: keep the stream's receive window (flow control back to the server). */
   readonly paused: boolean;
+  /** A unary call: its answer is due (a silent connection is probed with a PING). */
+  readonly awaitsAnswer: boolean;
   /** The request header fields (pseudo-headers, grpc-timeout, metadata), flat name/value. */
   readonly fields: string[];
   done: boolean;
@@ -45,6 +47,7 @@ export class UnaryStream implements ClientStream {
   /** Bytes received and not yet returned to the server's stream window. */
   recvUnacked = 0;
   readonly paused = false;
+  readonly awaitsAnswer = true;
   private head: string[] | null = null;
   private chunks: Buffer[] = [];
   private received = 0;
@@ -89,7 +92,7 @@ export class UnaryStream implements ClientStream {
     }
     const st = statusFromFields(this.head, fields);
     if (st.code !== GrpcCode.OK) this.end(st, null);
-    else this.finishMessage(st);
+    else this.finishMessage();
     return true;
   }
 
@@ -107,7 +110,7 @@ export class UnaryStream implements ClientStream {
     );
   }
 
-  private finishMessage(st: CallStatus): void {
+  private finishMessage(): void {
     const all = this.chunks.length === 1 ? this.chunks[0]! : Buffer.concat(this.chunks, this.received);
     this.chunks = [];
     if (all.length < 5) {

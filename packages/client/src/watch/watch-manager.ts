@@ -118,6 +118,11 @@ export class WatchManager implements WatcherHost {
 
   private onLost(stream: WatchStream, err: ConclaveError, watchers: Watcher[]): void {
     if (this.stream === stream) this.stream = undefined;
+    if (!this.closed && watchers.length > 0)
+      this.rpc.settings.telemetry.logger.info(
+        { stream: 'Watch', endpoint: stream.endpoint.address, error: err.message, watchers: watchers.length },
+        'watch stream lost; resuming',
+      );
     for (const w of watchers) w.onDisconnected(err);
     if (this.closed) return;
     const live = watchers.filter((w) => !w.closed);

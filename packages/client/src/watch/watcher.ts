@@ -14,6 +14,7 @@ import type { RangeResult } from '../kv/requests.js';
 import type { CompactedError } from '../errors/etcd.js';
 import type { ConclaveError } from '../errors/base.js';
 import type { WatchBatch, WatchEvent, WatcherEvents } from './types.js';
+import type { Telemetry } from '../telemetry/telemetry.js';
 
 export interface WatcherHost {
   add(w: Watcher): void;
@@ -48,6 +49,7 @@ export class Watcher extends Emitter<WatcherEvents> implements AsyncIterable<Wat
     private readonly onCompacted: 'error' | 'resync',
     private readonly relist: (() => Promise<RangeResult>) | undefined,
     signal: AbortSignal | undefined,
+    private readonly telemetry?: Telemetry,
   ) {
     super();
     this.nextRevision = startRevision;
@@ -139,6 +141,9 @@ export class Watcher extends Emitter<WatcherEvents> implements AsyncIterable<Wat
       return;
     }
     this.nextRevision = out[out.length - 1]!.kv.modRevision + 1n;
+    // how far behind the store this batch is delivered
+    if (this.telemetry?.measuring)
+      this.telemetry.record('conclave.watch.lag', Number(headerRevision - this.nextRevision + 1n));
     this.queue.push({ type: 'events', revision: headerRevision, events: out });
   }
 

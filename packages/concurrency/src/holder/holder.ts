@@ -8,6 +8,7 @@
 // getter would be an uncaught exception. The signal aborts with a ReleasedError saying why.
 
 import { cmp, type Compare, type Watcher } from '@conclave/client';
+import { telemetryOf } from '@conclave/client/internal';
 import { setMaxListeners } from 'node:events';
 import type { Session } from '../session/session.js';
 import { NotHeldError, ReleasedError, type ReleaseReason } from '../util/errors.js';
@@ -22,6 +23,9 @@ export class Hold {
   private readonly unlinkSession: () => void;
   private watcher: Watcher | undefined;
   private localReleased = false;
+  private readonly heldSince = performance.now();
+  /** The holder class, for metrics: mutex, rwmutex, semaphore, election. */
+  recipe = 'mutex';
 
   constructor(
     readonly session: Session,
@@ -87,6 +91,12 @@ export class Hold {
   }
 
   private end(reason: ReleasedError): void {
+    const t = telemetryOf(this.session.client);
+    if (t.measuring && !this.ended)
+      t.record('conclave.lock.hold', performance.now() - this.heldSince, {
+        recipe: this.recipe,
+        reason: reason.reason,
+      });
     this.unlinkSession();
     this.watcher?.close();
     this.controller.abort(reason);
@@ -196,11 +206,15 @@ export abstract class Holder {
     if (this.isHeld) throw new TypeError(`${name}: already held by this object (release it first)`);
     this.active = false;
     this.busy = true;
+    const t0 = performance.now();
     try {
       const h = await run();
       if (h) {
         this.hold = h;
         this.active = true;
+        h.recipe = this.constructor.name.toLowerCase();
+        const t = telemetryOf(this.session.client);
+        if (t.measuring) t.record('conclave.lock.wait', performance.now() - t0, { recipe: h.recipe });
       }
       return h;
     } finally {
