@@ -6,6 +6,7 @@
 import type * as grpc from '@grpc/grpc-js';
 import { GrpcJsTransport } from '../transport/grpc-js-transport.js';
 import { H2Transport } from '../transport/h2-transport.js';
+import { splitHostPort } from '../transport/address.js';
 import type { Transport, TransportKind } from '../transport/transport.js';
 import { CircuitBreaker, type CircuitBreakerOptions } from './circuit-breaker.js';
 import type { ConclaveError } from '../errors/base.js';
@@ -57,16 +58,6 @@ export function parseEndpoint(input: string, defaultSecure: boolean): EndpointAd
   if (!/^\d{1,5}$/.test(port) || Number(port) < 1 || Number(port) > 65535)
     bad(`port ${JSON.stringify(port)} is not 1..65535`);
   return { address: rest, secure };
-}
-
-/** Splits "host:port" / "[v6]:port"; `port` is undefined when absent. */
-export function splitHostPort(address: string): { host: string; port: string | undefined } {
-  const v6 = /^\[([^\]]*)\](?::(.*))?$/.exec(address);
-  if (v6) return { host: v6[1]!, port: v6[2] };
-  const i = address.lastIndexOf(':');
-  if (i >= 0 && address.indexOf(':') === i) return { host: address.slice(0, i), port: address.slice(i + 1) };
-  // a bare IPv6 address (several colons, no brackets) has no port
-  return { host: address, port: undefined };
 }
 
 /**

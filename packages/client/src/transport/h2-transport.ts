@@ -6,7 +6,7 @@
 import { GrpcCode } from '@conclave/api';
 import net from 'node:net';
 import tls from 'node:tls';
-import { splitHostPort } from '../endpoint/endpoint.js';
+import { splitHostPort } from './address.js';
 import { ClientH2Connection } from './h2-connection.js';
 import { type BidiListener, BidiStream } from './h2-stream.js';
 import { type ClientStream, UnaryStream } from './h2-unary.js';

@@ -3,7 +3,7 @@ import { test } from 'node:test';
 import { GrpcCode } from '@conclave/api';
 import { H2Error } from '@conclave/h2';
 import { grpcTimeout, statusForReset, statusFromFields } from './status.js';
-import { splitHostPort } from '../endpoint/endpoint.js';
+import { splitHostPort } from './address.js';
 
 test('grpc-timeout: milliseconds rounded up, larger units past 8 digits', () => {
   assert.equal(grpcTimeout(0.2), '1m');
