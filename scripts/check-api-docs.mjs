@@ -13,7 +13,7 @@ import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { stripVTControlCharacters } from 'node:util';
 
-const PENDING = ['client', 'concurrency'];
+const PENDING = [];
 
 const root = resolve(fileURLToPath(import.meta.url), '../..');
 const r = spawnSync(process.execPath, [join(root, 'node_modules/typedoc/bin/typedoc'), '--logLevel', 'Warn'], {

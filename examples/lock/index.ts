@@ -9,7 +9,7 @@
 //   node --conditions=conclave-source --import tsx examples/lock/index.ts    (or: npm run example:lock)
 
 import { Client, cmp, op } from '@conclave/client';
-import { Mutex, Session } from '@conclave/concurrency';
+import { Mutex, type ReleasedError, Session } from '@conclave/concurrency';
 
 const endpoints = (process.env.ETCD_ENDPOINTS ?? '127.0.0.1:2379').split(',');
 const PREFIX = 'examples/lock';
@@ -33,13 +33,11 @@ async function worker(name: string, rounds: number): Promise<void> {
   await using session = await Session.create(client, { ttl: 5 });
   const mutex = new Mutex(session, PREFIX);
   for (let i = 0; i < rounds; i++) {
-    const token = await mutex.lock();
-    try {
+    // withLock: lock, run, unlock however the function ends
+    await mutex.withLock(async (_signal, token) => {
       const ok = await guardedIncrement(client, mutex, token);
       console.log(`${name}: holds the lock (fencing token ${token}), write ${ok ? 'accepted' : 'REFUSED'}`);
-    } finally {
-      await mutex.unlock();
-    }
+    });
   }
 }
 
@@ -58,9 +56,11 @@ async function main(): Promise<void> {
   const stale = new Mutex(slow, PREFIX);
   const staleToken = await stale.lock();
   console.log(`paused-worker: holds the lock (fencing token ${staleToken}) and stalls; its keepalives stop`);
-  stale.signal.addEventListener('abort', () =>
-    console.log(`paused-worker: told the lock is lost (${(stale.signal.reason as Error).name})`),
-  );
+  stale.signal.addEventListener('abort', () => {
+    // the hold's signal says why it ended; on a session loss, `cause` is the session's end
+    const why = stale.signal.reason as ReleasedError;
+    console.log(`paused-worker: told the lock is lost (${why.reason}: ${(why.cause as Error).name})`);
+  });
   slow.orphan(); // no more keepalives: the lease runs out after its TTL
 
   await using otherClient = new Client({ endpoints });

@@ -317,7 +317,8 @@ for (const impl of TRANSPORT_KINDS)
         const c = codecs(MAINT.Snapshot);
         let bytes = 0;
         let end: CallStatus | undefined;
-        const call = ch.serverStream(MAINT.Snapshot.path, c.serialize({}), {}, Infinity, {
+        const req = { path: MAINT.Snapshot.path, message: c.serialize({}), metadata: {}, deadline: Infinity };
+        const call = ch.serverStream(req, {
           onMessage: (b) => {
             bytes += c.deserialize(b).blob.length;
             call.pause();

@@ -76,7 +76,7 @@ describeTargets(['watch'], (ctx) => {
     const ws = Array.from({ length: 20 }, (_, i) => c.watch(`w3/${i}`));
     await Promise.all(ws.map((w) => w.created));
     // watch IDs are assigned per stream, from 0: twenty distinct IDs means one stream
-    assert.equal(new Set(ws.map((w) => w.serverId)).size, 20);
+    assert.equal(new Set(ws.map((w) => (w as unknown as { serverId: bigint }).serverId)).size, 20);
     await c
       .txn()
       .then(...ws.map((_, i) => op.put(`w3/${i}`, `v${i}`)))

@@ -91,7 +91,7 @@ describe('examples', () => {
     for (let i = 1; i < tokens.length; i++) assert.ok(tokens[i]! > tokens[i - 1]!);
     assert.ok(!r.stdout.includes('REFUSED') && !r.stdout.includes('unsafe'), r.stdout);
     lineOf(r, /^counter = 9 /);
-    const told = lineOf(r, /^paused-worker: told the lock is lost \(SessionExpiredError\)$/);
+    const told = lineOf(r, /^paused-worker: told the lock is lost \(session-lost: SessionExpiredError\)$/);
     const next = lineOf(r, /^worker-4: got the lock after the paused worker's session expired/);
     assert.ok(told < next, 'the paused holder is told before the next one gets the lock');
     lineOf(r, /^paused-worker: wakes up and writes with its old lock: refused by the fencing guard$/, next);

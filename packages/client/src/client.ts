@@ -30,6 +30,7 @@ import type { TransportKind } from './transport/transport.js';
 import { type Logger, type OpenTelemetryOptions, Telemetry } from './telemetry/telemetry.js';
 import { WatchManager } from './watch/watch-manager.js';
 
+/** Options of a Client; only `endpoints` is required. */
 export interface ClientOptions {
   /**
    * Server addresses: "host:port", "http://host:port" or "https://host:port". One string, or
@@ -129,15 +130,34 @@ function checkClientOptions(o: ClientOptions): void {
   }
 }
 
+/**
+ * A client of an etcd v3 cluster (Conclave or etcd): KV, transactions, watches and leases (from
+ * KeySpace), plus `cluster`, `maintenance` and `auth`. One connection per endpoint, shared by every
+ * call and stream; retries and failover within each call's deadline.
+ *
+ * ```ts
+ * import { Client, cmp, op } from '@conclave/client';
+ *
+ * await using client = new Client({ endpoints: ['10.0.0.1:2379', '10.0.0.2:2379', '10.0.0.3:2379'] });
+ * await client.put('config/mode', 'fast');
+ * const kv = await client.get('config/mode'); // KeyValue | undefined
+ * const r = await client.txn().if(cmp.version('lock', '=', 0)).then(op.put('lock', 'me')).commit();
+ * for await (const batch of client.watch('config/', { prefix: true })) console.log(batch);
+ * ```
+ */
 export class Client extends KeySpace {
+  /** Membership: list, add, remove, update, promote. */
   readonly cluster: ClusterApi;
+  /** Status, alarms, defragment, hashes, snapshot, move leader. */
   readonly maintenance: MaintenanceApi;
+  /** Authentication: users, roles, permissions, enable/disable. */
   readonly auth: AuthApi;
   private readonly hub: StatusHub;
   private readonly pool: Pool;
   private syncTimer: NodeJS.Timeout | undefined;
   private closing: Promise<void> | undefined;
 
+  /** Creates the client; connections are made on the first call. Throws a TypeError for bad options. */
   constructor(options: ClientOptions) {
     checkClientOptions(options);
     const endpoints = endpointList(options.endpoints, 'Client: options.endpoints');
@@ -250,6 +270,7 @@ export class Client extends KeySpace {
     return this.closing;
   }
 
+  /** Closes the client (`await using client = new Client(…)`). */
   async [Symbol.asyncDispose](): Promise<void> {
     await this.close();
   }

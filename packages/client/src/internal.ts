@@ -20,6 +20,5 @@ export {
   invalid,
   options,
 } from './util/validate.js';
-export { backoffDelay } from './util/timers.js';
 export { telemetryOf } from './kv/keyspace.js';
 export type { Telemetry } from './telemetry/telemetry.js';

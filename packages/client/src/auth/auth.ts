@@ -1,6 +1,7 @@
 // The Auth service: enable/disable, status, authenticate, users, roles and permissions.
 
-import { etcdserverpb } from '@conclave/api';
+import { etcdserverpb, type MethodDescriptor, type PartialMessage } from '@conclave/api';
+import type { RpcKind } from '../rpc/policy.js';
 import type { CallOptions, Rpc } from '../rpc/rpc.js';
 import { resolveRange, type Bytes, type RangeSpec } from '../util/bytes.js';
 import { callOptions, checkBytes, checkChoice, checkString } from '../util/validate.js';
@@ -8,8 +9,10 @@ import { checkRangeSpec } from '../kv/requests.js';
 
 const A = etcdserverpb.AuthService;
 
+/** Access a role grants on a key range. */
 export type PermissionType = 'read' | 'write' | 'readwrite';
 
+/** A permission of a role. */
 export interface Permission {
   type: PermissionType;
   key: Uint8Array;
@@ -20,112 +23,121 @@ export interface Permission {
 const PERM_NAMES: Record<number, PermissionType> = { 0: 'read', 1: 'write', 2: 'readwrite' };
 const PERM_CODES: Record<PermissionType, 0 | 1 | 2> = { read: 0, write: 1, readwrite: 2 };
 
+/**
+ * Authentication and role-based access (`client.auth`). With `username` and `password` in its
+ * options, a client authenticates and renews its token by itself; these calls manage users,
+ * roles and permissions.
+ *
+ * ```ts
+ * await client.auth.userAdd('root', 'secret');
+ * await client.auth.roleAdd('root');
+ * await client.auth.userGrantRole('root', 'root');
+ * await client.auth.enable();
+ * ```
+ */
 export class AuthApi {
+  /** @internal Made by the client (`client.auth`). */
   constructor(private readonly rpc: Rpc) {}
+
+  /** Checks the call options (and the named non-empty strings), then sends the call. */
+  private send<Req, Res>(
+    m: MethodDescriptor<Req, Res>,
+    req: PartialMessage<Req>,
+    kind: RpcKind,
+    opts: CallOptions | undefined,
+    names: Record<string, unknown> = {},
+  ): Promise<Res> {
+    const method = m.path.slice(m.path.lastIndexOf('/') + 1).replace(/^Auth(Enable|Disable|Status)$/, '$1');
+    const where = `auth.${method.replace(/^./, (c) => c.toLowerCase())}`;
+    for (const [k, v] of Object.entries(names)) checkString(v, `${where}: ${k}`, true);
+    return this.rpc.unary(m, req, { ...callOptions(opts, where), kind });
+  }
 
   /** Enables authentication (a `root` user with the `root` role must exist). */
   async enable(opts?: CallOptions): Promise<void> {
-    opts = callOptions(opts, 'auth.enable');
-    await this.rpc.unary(A.AuthEnable, {}, { ...opts, kind: 'write' });
+    await this.send(A.AuthEnable, {}, 'write', opts);
   }
 
+  /** Disables authentication. */
   async disable(opts?: CallOptions): Promise<void> {
-    opts = callOptions(opts, 'auth.disable');
-    await this.rpc.unary(A.AuthDisable, {}, { ...opts, kind: 'write' });
+    await this.send(A.AuthDisable, {}, 'write', opts);
   }
 
   /** Whether auth is enabled and the auth store's revision (etcd 3.5+; UnimplementedError on 3.4). */
   async status(opts?: CallOptions): Promise<{ enabled: boolean; authRevision: bigint }> {
-    opts = callOptions(opts, 'auth.status');
-    const res = await this.rpc.unary(A.AuthStatus, {}, { ...opts, kind: 'read' });
+    const res = await this.send(A.AuthStatus, {}, 'read', opts);
     return { enabled: res.enabled, authRevision: res.authRevision };
   }
 
   /** Checks a name and password and returns a token (the client manages its own token; this is for tools). */
   async authenticate(name: string, password: string, opts?: CallOptions): Promise<string> {
-    checkString(name, 'auth.authenticate: name');
     checkString(password, 'auth.authenticate: password');
-    opts = callOptions(opts, 'auth.authenticate');
-    const res = await this.rpc.unary(A.Authenticate, { name, password }, { ...opts, kind: 'read', noAuth: true });
+    checkString(name, 'auth.authenticate: name');
+    const res = await this.rpc.unary(
+      A.Authenticate,
+      { name, password },
+      { ...callOptions(opts, 'auth.authenticate'), kind: 'read', noAuth: true },
+    );
     return res.token;
   }
 
+  /** Adds a user (with `noPassword`, one that can only log in by client certificate). */
   async userAdd(name: string, password: string, opts?: CallOptions & { noPassword?: boolean }): Promise<void> {
-    checkString(name, 'auth.userAdd: name', true);
     if (password !== undefined || !opts?.noPassword) checkString(password, 'auth.userAdd: password');
-    opts = callOptions(opts, 'auth.userAdd');
-    await this.rpc.unary(
-      A.UserAdd,
-      { name, password, options: { noPassword: opts.noPassword ?? false } },
-      { ...opts, kind: 'write' },
-    );
+    const options = { noPassword: opts?.noPassword ?? false };
+    await this.send(A.UserAdd, { name, password, options }, 'write', opts, { name });
   }
 
   /** Roles granted to a user. */
   async userGet(name: string, opts?: CallOptions): Promise<string[]> {
-    checkString(name, 'auth.userGet: name', true);
-    opts = callOptions(opts, 'auth.userGet');
-    const res = await this.rpc.unary(A.UserGet, { name }, { ...opts, kind: 'read' });
-    return [...res.roles];
+    return [...(await this.send(A.UserGet, { name }, 'read', opts, { name })).roles];
   }
 
+  /** The names of every user. */
   async userList(opts?: CallOptions): Promise<string[]> {
-    opts = callOptions(opts, 'auth.userList');
-    const res = await this.rpc.unary(A.UserList, {}, { ...opts, kind: 'read' });
-    return [...res.users];
+    return [...(await this.send(A.UserList, {}, 'read', opts)).users];
   }
 
+  /** Deletes a user. */
   async userDelete(name: string, opts?: CallOptions): Promise<void> {
-    checkString(name, 'auth.userDelete: name', true);
-    opts = callOptions(opts, 'auth.userDelete');
-    await this.rpc.unary(A.UserDelete, { name }, { ...opts, kind: 'write' });
+    await this.send(A.UserDelete, { name }, 'write', opts, { name });
   }
 
+  /** Sets a user's password. */
   async userChangePassword(name: string, password: string, opts?: CallOptions): Promise<void> {
-    checkString(name, 'auth.userChangePassword: name', true);
     checkString(password, 'auth.userChangePassword: password');
-    opts = callOptions(opts, 'auth.userChangePassword');
-    await this.rpc.unary(A.UserChangePassword, { name, password }, { ...opts, kind: 'write' });
+    await this.send(A.UserChangePassword, { name, password }, 'write', opts, { name });
   }
 
+  /** Grants `role` to `user`. */
   async userGrantRole(user: string, role: string, opts?: CallOptions): Promise<void> {
-    checkString(user, 'auth.userGrantRole: user', true);
-    checkString(role, 'auth.userGrantRole: role', true);
-    opts = callOptions(opts, 'auth.userGrantRole');
-    await this.rpc.unary(A.UserGrantRole, { user, role }, { ...opts, kind: 'write' });
+    await this.send(A.UserGrantRole, { user, role }, 'write', opts, { user, role });
   }
 
+  /** Revokes `role` from `user`. */
   async userRevokeRole(user: string, role: string, opts?: CallOptions): Promise<void> {
-    checkString(user, 'auth.userRevokeRole: user', true);
-    checkString(role, 'auth.userRevokeRole: role', true);
-    opts = callOptions(opts, 'auth.userRevokeRole');
-    await this.rpc.unary(A.UserRevokeRole, { name: user, role }, { ...opts, kind: 'write' });
+    await this.send(A.UserRevokeRole, { name: user, role }, 'write', opts, { user, role });
   }
 
+  /** Adds a role. */
   async roleAdd(name: string, opts?: CallOptions): Promise<void> {
-    checkString(name, 'auth.roleAdd: name', true);
-    opts = callOptions(opts, 'auth.roleAdd');
-    await this.rpc.unary(A.RoleAdd, { name }, { ...opts, kind: 'write' });
+    await this.send(A.RoleAdd, { name }, 'write', opts, { name });
   }
 
   /** Permissions of a role. */
   async roleGet(role: string, opts?: CallOptions): Promise<Permission[]> {
-    checkString(role, 'auth.roleGet: role', true);
-    opts = callOptions(opts, 'auth.roleGet');
-    const res = await this.rpc.unary(A.RoleGet, { role }, { ...opts, kind: 'read' });
+    const res = await this.send(A.RoleGet, { role }, 'read', opts, { role });
     return res.perm.map((p) => ({ type: PERM_NAMES[p.permType] ?? 'read', key: p.key, rangeEnd: p.rangeEnd }));
   }
 
+  /** The names of every role. */
   async roleList(opts?: CallOptions): Promise<string[]> {
-    opts = callOptions(opts, 'auth.roleList');
-    const res = await this.rpc.unary(A.RoleList, {}, { ...opts, kind: 'read' });
-    return [...res.roles];
+    return [...(await this.send(A.RoleList, {}, 'read', opts)).roles];
   }
 
+  /** Deletes a role. */
   async roleDelete(role: string, opts?: CallOptions): Promise<void> {
-    checkString(role, 'auth.roleDelete: role', true);
-    opts = callOptions(opts, 'auth.roleDelete');
-    await this.rpc.unary(A.RoleDelete, { role }, { ...opts, kind: 'write' });
+    await this.send(A.RoleDelete, { role }, 'write', opts, { role });
   }
 
   /** Grants `type` access on a key, a prefix (`{ prefix: true }`), `[key, end)` or every key from `key` on. */
@@ -135,29 +147,26 @@ export class AuthApi {
     key: Bytes,
     range?: RangeSpec & CallOptions,
   ): Promise<void> {
-    checkString(role, 'auth.roleGrantPermission: role', true);
     checkChoice(type, 'auth.roleGrantPermission: type', ['read', 'write', 'readwrite']);
-    checkBytes(key, 'auth.roleGrantPermission: key');
-    range = callOptions(range, 'auth.roleGrantPermission');
-    checkRangeSpec(range, 'auth.roleGrantPermission: range');
-    const r = resolveRange(key, range);
-    await this.rpc.unary(
-      A.RoleGrantPermission,
-      { name: role, perm: { permType: PERM_CODES[type], key: r.key, rangeEnd: r.rangeEnd } },
-      { ...range, kind: 'write' },
-    );
+    const r = permissionRange(key, range, 'auth.roleGrantPermission');
+    const perm = { permType: PERM_CODES[type], key: r.key, rangeEnd: r.rangeEnd };
+    await this.send(A.RoleGrantPermission, { name: role, perm }, 'write', range, { role });
   }
 
+  /** Revokes the permission of `role` on a key or range. */
   async roleRevokePermission(role: string, key: Bytes, range?: RangeSpec & CallOptions): Promise<void> {
-    checkString(role, 'auth.roleRevokePermission: role', true);
-    checkBytes(key, 'auth.roleRevokePermission: key');
-    range = callOptions(range, 'auth.roleRevokePermission');
-    checkRangeSpec(range, 'auth.roleRevokePermission: range');
-    const r = resolveRange(key, range);
-    await this.rpc.unary(
-      A.RoleRevokePermission,
-      { role, key: r.key, rangeEnd: r.rangeEnd },
-      { ...range, kind: 'write' },
-    );
+    const r = permissionRange(key, range, 'auth.roleRevokePermission');
+    await this.send(A.RoleRevokePermission, { role, key: r.key, rangeEnd: r.rangeEnd }, 'write', range, { role });
   }
+}
+
+/** The key range of a permission, checked. */
+function permissionRange(
+  key: Bytes,
+  range: RangeSpec | undefined,
+  where: string,
+): { key: Uint8Array; rangeEnd: Uint8Array } {
+  checkBytes(key, `${where}: key`);
+  if (range !== undefined) checkRangeSpec(range, `${where}: range`);
+  return resolveRange(key, range);
 }

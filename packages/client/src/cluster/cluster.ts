@@ -11,6 +11,7 @@ function checkUrls(v: unknown, where: string): void {
 
 const C = etcdserverpb.ClusterService;
 
+/** A cluster member as MemberList reports it. */
 export interface Member {
   id: bigint;
   /** Empty for a member added but not started yet. */
@@ -21,10 +22,12 @@ export interface Member {
   isLearner: boolean;
 }
 
+/** @hidden A Member from its wire form. */
 export function memberFrom(m: etcdserverpb.Member): Member {
   return { id: m.ID, name: m.name, peerURLs: [...m.peerURLs], clientURLs: [...m.clientURLs], isLearner: m.isLearner };
 }
 
+/** The result of `cluster.list()`. */
 export interface MemberList {
   clusterId: bigint;
   /** ID of the member that answered. */
@@ -32,7 +35,12 @@ export interface MemberList {
   members: Member[];
 }
 
+/**
+ * Cluster membership (`client.cluster`): list, add (as voter or learner), remove, update peer URLs, promote a
+ * learner.
+ */
 export class ClusterApi {
+  /** @internal Made by the client (`client.cluster`). */
   constructor(private readonly rpc: Rpc) {}
 
   /** Every member. `linearizable` (etcd 3.5+) reads it through Raft instead of the answering member's view. */
@@ -67,6 +75,7 @@ export class ClusterApi {
     return { member: memberFrom(res.member), members: res.members.map(memberFrom) };
   }
 
+  /** Removes member `id`; resolves with the members left. */
   async remove(id: bigint, opts?: CallOptions): Promise<Member[]> {
     checkInt(id, 'cluster.remove: id', 1, true);
     opts = callOptions(opts, 'cluster.remove');
@@ -74,6 +83,7 @@ export class ClusterApi {
     return res.members.map(memberFrom);
   }
 
+  /** Replaces the peer URLs of member `id`; resolves with the members. */
   async update(id: bigint, peerURLs: string[], opts?: CallOptions): Promise<Member[]> {
     checkInt(id, 'cluster.update: id', 1, true);
     checkUrls(peerURLs, 'cluster.update: peerURLs');

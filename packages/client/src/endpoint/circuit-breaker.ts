@@ -3,6 +3,7 @@
 // `maxCooldownMs`; the pool probes it when the cooldown ends and closes it on a successful probe or
 // call. Time comes from `now()` so tests can drive it.
 
+/** When an endpoint is taken out of rotation and probed back (the `circuitBreaker` client option). */
 export interface CircuitBreakerOptions {
   /** Consecutive failures that open the circuit (default 1: a refused connection is conclusive). */
   failureThreshold?: number;

@@ -12,6 +12,7 @@ import { CircuitBreaker, type CircuitBreakerOptions } from './circuit-breaker.js
 import type { ConclaveError } from '../errors/base.js';
 import { invalid } from '../util/validate.js';
 
+/** TLS for every endpoint (the `tls` client option). */
 export interface TlsOptions {
   /** PEM CA certificate(s) to verify the server; default: Node's root store. */
   ca?: string | Buffer;
@@ -23,6 +24,7 @@ export interface TlsOptions {
   serverName?: string;
 }
 
+/** @hidden A parsed endpoint. */
 export interface EndpointAddress {
   /** "host:port" as dialed. */
   address: string;
@@ -79,6 +81,7 @@ export function endpointList(v: unknown, where: string): string[] {
   return out;
 }
 
+/** @hidden How endpoints are dialed. */
 export interface EndpointOptions {
   tls?: TlsOptions;
   breaker?: CircuitBreakerOptions;
@@ -88,6 +91,7 @@ export interface EndpointOptions {
   channelOptions?: grpc.ChannelOptions;
 }
 
+/** @hidden One server address: its transport and circuit breaker. */
 export class Endpoint {
   readonly address: string;
   readonly secure: boolean;

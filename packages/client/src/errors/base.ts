@@ -2,6 +2,7 @@
 // client-side conditions. etcd's specific errors (errors/etcd.ts) extend the category classes, so
 // `err instanceof UnavailableError` catches every transient unavailability, `NoLeaderError` included.
 
+/** What a ConclaveError is made of (for subclasses and tests). */
 export interface ErrorInit {
   message: string;
   /** Stable machine-readable code, e.g. "Compacted", "NoLeader", "Unavailable". */

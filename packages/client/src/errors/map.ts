@@ -2,43 +2,26 @@
 // exact message, as etcd's Go client does; anything else gets the class of its gRPC code.
 
 import { GRPC_CODE_NAMES, GrpcCode, etcdErrorByMessage } from '@conclave/api';
-import {
-  CanceledError,
-  ConclaveError,
-  DataLossError,
-  DeadlineExceededError,
-  FailedPreconditionError,
-  InternalError,
-  InvalidArgumentError,
-  NotFoundError,
-  OutOfRangeError,
-  PermissionDeniedError,
-  ResourceExhaustedError,
-  UnauthenticatedError,
-  UnavailableError,
-  UnimplementedError,
-  UnknownError,
-  type ErrorClass,
-} from './base.js';
+import * as E from './base.js';
 import { ETCD_ERROR_CLASSES, EXTRA_MESSAGES, RequestTooLargeError } from './etcd.js';
 
-const BY_GRPC_CODE: Record<number, { cls: ErrorClass; code: string; retriable: boolean }> = {
-  [GrpcCode.CANCELLED]: { cls: CanceledError, code: 'Canceled', retriable: false },
-  [GrpcCode.UNKNOWN]: { cls: UnknownError, code: 'Unknown', retriable: false },
-  [GrpcCode.INVALID_ARGUMENT]: { cls: InvalidArgumentError, code: 'InvalidArgument', retriable: false },
-  [GrpcCode.DEADLINE_EXCEEDED]: { cls: DeadlineExceededError, code: 'DeadlineExceeded', retriable: true },
-  [GrpcCode.NOT_FOUND]: { cls: NotFoundError, code: 'NotFound', retriable: false },
-  [GrpcCode.ALREADY_EXISTS]: { cls: FailedPreconditionError, code: 'AlreadyExists', retriable: false },
-  [GrpcCode.PERMISSION_DENIED]: { cls: PermissionDeniedError, code: 'PermissionDenied', retriable: false },
-  [GrpcCode.RESOURCE_EXHAUSTED]: { cls: ResourceExhaustedError, code: 'ResourceExhausted', retriable: false },
-  [GrpcCode.FAILED_PRECONDITION]: { cls: FailedPreconditionError, code: 'FailedPrecondition', retriable: false },
-  [GrpcCode.ABORTED]: { cls: UnknownError, code: 'Aborted', retriable: true },
-  [GrpcCode.OUT_OF_RANGE]: { cls: OutOfRangeError, code: 'OutOfRange', retriable: false },
-  [GrpcCode.UNIMPLEMENTED]: { cls: UnimplementedError, code: 'Unimplemented', retriable: false },
-  [GrpcCode.INTERNAL]: { cls: InternalError, code: 'Internal', retriable: false },
-  [GrpcCode.UNAVAILABLE]: { cls: UnavailableError, code: 'Unavailable', retriable: true },
-  [GrpcCode.DATA_LOSS]: { cls: DataLossError, code: 'DataLoss', retriable: false },
-  [GrpcCode.UNAUTHENTICATED]: { cls: UnauthenticatedError, code: 'Unauthenticated', retriable: false },
+const BY_GRPC_CODE: Record<number, { cls: E.ErrorClass; code: string; retriable: boolean }> = {
+  [GrpcCode.CANCELLED]: { cls: E.CanceledError, code: 'Canceled', retriable: false },
+  [GrpcCode.UNKNOWN]: { cls: E.UnknownError, code: 'Unknown', retriable: false },
+  [GrpcCode.INVALID_ARGUMENT]: { cls: E.InvalidArgumentError, code: 'InvalidArgument', retriable: false },
+  [GrpcCode.DEADLINE_EXCEEDED]: { cls: E.DeadlineExceededError, code: 'DeadlineExceeded', retriable: true },
+  [GrpcCode.NOT_FOUND]: { cls: E.NotFoundError, code: 'NotFound', retriable: false },
+  [GrpcCode.ALREADY_EXISTS]: { cls: E.FailedPreconditionError, code: 'AlreadyExists', retriable: false },
+  [GrpcCode.PERMISSION_DENIED]: { cls: E.PermissionDeniedError, code: 'PermissionDenied', retriable: false },
+  [GrpcCode.RESOURCE_EXHAUSTED]: { cls: E.ResourceExhaustedError, code: 'ResourceExhausted', retriable: false },
+  [GrpcCode.FAILED_PRECONDITION]: { cls: E.FailedPreconditionError, code: 'FailedPrecondition', retriable: false },
+  [GrpcCode.ABORTED]: { cls: E.UnknownError, code: 'Aborted', retriable: true },
+  [GrpcCode.OUT_OF_RANGE]: { cls: E.OutOfRangeError, code: 'OutOfRange', retriable: false },
+  [GrpcCode.UNIMPLEMENTED]: { cls: E.UnimplementedError, code: 'Unimplemented', retriable: false },
+  [GrpcCode.INTERNAL]: { cls: E.InternalError, code: 'Internal', retriable: false },
+  [GrpcCode.UNAVAILABLE]: { cls: E.UnavailableError, code: 'Unavailable', retriable: true },
+  [GrpcCode.DATA_LOSS]: { cls: E.DataLossError, code: 'DataLoss', retriable: false },
+  [GrpcCode.UNAUTHENTICATED]: { cls: E.UnauthenticatedError, code: 'Unauthenticated', retriable: false },
 };
 
 /** Strips the "rpc error: code = X desc = " wrapper Go puts around a status in some texts (watch cancel reasons). */
@@ -53,7 +36,7 @@ export interface StatusLike {
 }
 
 /** The typed error for a gRPC status. */
-export function errorFromStatus(status: StatusLike, endpoint?: string, cause?: unknown): ConclaveError {
+export function errorFromStatus(status: StatusLike, endpoint?: string, cause?: unknown): E.ConclaveError {
   const details = statusMessage(status.details ?? '');
   const name = etcdErrorByMessage(details);
   const where = endpoint ? ` (${endpoint})` : '';
@@ -93,12 +76,12 @@ export function errorFromStatus(status: StatusLike, endpoint?: string, cause?: u
   });
 }
 
-/** Wraps anything thrown into a ConclaveError (ConclaveErrors pass through). */
-export function toConclaveError(err: unknown, endpoint?: string): ConclaveError {
-  if (err instanceof ConclaveError) return err;
+/** Wraps anything thrown into a E.ConclaveError (ConclaveErrors pass through). */
+export function toConclaveError(err: unknown, endpoint?: string): E.ConclaveError {
+  if (err instanceof E.ConclaveError) return err;
   if (err && typeof err === 'object' && typeof (err as { code?: unknown }).code === 'number' && 'details' in err) {
     return errorFromStatus(err as StatusLike, endpoint, err);
   }
   const message = err instanceof Error ? err.message : String(err);
-  return new UnknownError({ message, code: 'Unknown', retriable: false, cause: err, endpoint });
+  return new E.UnknownError({ message, code: 'Unknown', retriable: false, cause: err, endpoint });
 }

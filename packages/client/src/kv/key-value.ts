@@ -4,6 +4,7 @@
 import type { mvccpb } from '@conclave/api';
 import { toText } from '../util/bytes.js';
 
+/** A key-value as stored: bytes, with UTF-8 string views, and its revisions (bigint). */
 export class KeyValue {
   constructor(
     readonly key: Uint8Array,
@@ -28,6 +29,7 @@ export class KeyValue {
     return toText(this.value);
   }
 
+  /** Strings for JSON.stringify (key and value as UTF-8, numbers in decimal). */
   toJSON(): Record<string, string> {
     return {
       key: this.keyString,

@@ -49,8 +49,10 @@ const KV = etcdserverpb.KVService;
 /** A key, or a key with a range spec: `{ key: 'a/', prefix: true }`, `{ key: 'a', end: 'c' }`, `{ key: 'a', fromKey: true }`. */
 export type KeyRange = Bytes | ({ key: Bytes } & RangeSpec);
 
+/** Options of `get`: read at a revision, serializable, keys only, and the call options. */
 export type GetOptions = Pick<RangeQuery, 'revision' | 'serializable' | 'keysOnly'> & CallOptions;
 
+/** Options of `paginate`. */
 export interface PaginateOptions extends RangeSpec, Pick<RangeQuery, 'revision' | 'serializable' | 'keysOnly'> {
   /** Keys per request (default 1000). */
   pageSize?: number;
@@ -106,6 +108,11 @@ export function telemetryOf(kv: KeySpace): Telemetry {
   return (kv as unknown as { core: ClientCore }).core.rpc.settings.telemetry;
 }
 
+/**
+ * The KV, Watch and Lease operations over a keyspace: the whole store (a Client is one), or the
+ * keys under a prefix (`client.namespace('app/')`), where every key given is prefixed and every key
+ * returned comes back without the prefix.
+ */
 export class KeySpace {
   /** Leases (grant, revoke, timeToLive, leases, keepAlive). */
   readonly lease: LeaseApi;

@@ -6,7 +6,9 @@ import { EMPTY, prefixRange, resolveRange, toBytes, type Bytes, type RangeSpec }
 import { checkBytes, checkChoice, checkCount, checkInt, options } from '../util/validate.js';
 import { keyValueFrom, type KeyValue } from './key-value.js';
 
+/** What a range is sorted by: the key, its version, create or mod revision, or its value. */
 export type SortTarget = 'key' | 'version' | 'create' | 'mod' | 'value';
+/** Sort direction of a range (`none`: the server's key order). */
 export type SortOrder = 'none' | 'ascend' | 'descend';
 
 /** Options of a read (`get`, `range`, `paginate`, and `op.get` in transactions). */
@@ -28,6 +30,7 @@ export interface RangeQuery extends RangeSpec {
   maxCreateRevision?: bigint | number;
 }
 
+/** Options of a put (`put`, `op.put`). */
 export interface PutQuery {
   /** Attach the key to this lease (0 or absent: no lease). */
   lease?: bigint | number;
@@ -39,12 +42,15 @@ export interface PutQuery {
   ignoreLease?: boolean;
 }
 
+/** Options of a delete (`delete`, `op.delete`): a range spec and `prevKv`. */
 export interface DeleteQuery extends RangeSpec {
   /** Return the deleted key-values in `prevKvs`. */
   prevKv?: boolean;
 }
 
+/** The result of a read (`range`, `op.get`). */
 export interface RangeResult {
+  /** The key-values in range (after `limit`), keys without the namespace prefix. */
   kvs: KeyValue[];
   /** More keys were in range than `limit` allowed. */
   more: boolean;
@@ -54,12 +60,16 @@ export interface RangeResult {
   revision: bigint;
 }
 
+/** The result of a put. */
 export interface PutResult {
+  /** The store revision of the write. */
   revision: bigint;
   prevKv: KeyValue | undefined;
 }
 
+/** The result of a delete. */
 export interface DeleteResult {
+  /** The store revision of the write. */
   revision: bigint;
   deleted: number;
   prevKvs: KeyValue[];
@@ -160,15 +170,8 @@ export function putRequest(
   return req;
 }
 
-export function deleteRequest(
-  prefix: Uint8Array,
-  key: Bytes,
-  q: DeleteQuery = {},
-): PartialMessage<etcdserverpb.DeleteRangeRequest> {
-  const r = wireRange(prefix, key, q);
-  const req: PartialMessage<etcdserverpb.DeleteRangeRequest> = { key: r.key, rangeEnd: r.rangeEnd };
-  if (q.prevKv) req.prevKv = true;
-  return req;
+export function deleteRequest(prefix: Uint8Array, key: Bytes, q: DeleteQuery = {}): etcdserverpb.DeleteRangeRequest {
+  return { ...wireRange(prefix, key, q), prevKv: q.prevKv ?? false };
 }
 
 export function rangeResult(res: etcdserverpb.RangeResponse, prefixLength: number): RangeResult {

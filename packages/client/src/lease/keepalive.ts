@@ -15,11 +15,12 @@ import { errorFromStatus } from '../errors/map.js';
 import { codecs } from '../rpc/codecs.js';
 import type { Rpc } from '../rpc/rpc.js';
 import { Emitter } from '../util/emitter.js';
-import { backoffDelay } from '../util/timers.js';
+import { Reopen } from '../util/timers.js';
 import type { Metadata, StreamCall } from '../transport/transport.js';
 
 const KEEPALIVE = etcdserverpb.LeaseService.LeaseKeepAlive;
 
+/** The events of a LeaseKeepAlive. */
 export interface KeepAliveEvents {
   /** A renewal succeeded; `ttl` is the TTL (seconds) the server granted. */
   renewed: [ttl: number];
@@ -38,6 +39,7 @@ export class LeaseKeepAlive extends Emitter<KeepAliveEvents> {
   private resolveLost!: (e: LeaseLostError) => void;
   private stopped = false;
 
+  /** @internal Made by `lease.keepAlive()`. */
   constructor(
     readonly id: bigint,
     private readonly state: LeaseState,
@@ -74,6 +76,7 @@ export class LeaseKeepAlive extends Emitter<KeepAliveEvents> {
     this.controller.abort(new Error('keepalive closed'));
   }
 
+  /** Stops renewing (`await using ka = client.lease.keepAlive(lease)`). */
   async [Symbol.asyncDispose](): Promise<void> {
     this.close();
   }
@@ -108,6 +111,7 @@ interface LeaseState {
   expiry: NodeJS.Timeout | undefined;
 }
 
+/** @hidden Renews every kept-alive lease of a client on one LeaseKeepAlive stream. */
 export class KeepAliveManager {
   private readonly leases = new Map<bigint, LeaseState>();
   private stream: StreamCall | undefined;
@@ -116,8 +120,7 @@ export class KeepAliveManager {
   /** The auth token the stream was opened with. */
   private streamToken: string | undefined;
   private connecting = false;
-  private reconnect: NodeJS.Timeout | undefined;
-  private failures = 0;
+  private readonly reopen = new Reopen(1000);
   private lastFailed: Endpoint | undefined;
   private closed = false;
 
@@ -165,7 +168,7 @@ export class KeepAliveManager {
 
   close(): void {
     this.closed = true;
-    if (this.reconnect) clearTimeout(this.reconnect);
+    this.reopen.cancel();
     for (const st of [...this.leases.values()]) for (const h of [...st.handles]) h.close();
     this.endStream();
   }
@@ -177,9 +180,7 @@ export class KeepAliveManager {
     if (this.leases.size === 0) {
       // nothing left to keep alive: the next lease starts afresh (no backoff left over from failures)
       this.endStream();
-      if (this.reconnect) clearTimeout(this.reconnect);
-      this.reconnect = undefined;
-      this.failures = 0;
+      this.reopen.reset();
       this.lastFailed = undefined;
     }
   }
@@ -236,7 +237,7 @@ export class KeepAliveManager {
       this.lose(st, 'expired');
       return;
     }
-    this.failures = 0;
+    this.reopen.reset();
     this.lastFailed = undefined;
     const now = performance.now();
     const t = this.rpc.settings.telemetry;
@@ -262,7 +263,7 @@ export class KeepAliveManager {
   }
 
   private connect(): void {
-    if (this.stream || this.connecting || this.reconnect || this.closed || this.leases.size === 0) return;
+    if (this.stream || this.connecting || this.reopen.pending || this.closed || this.leases.size === 0) return;
     this.connecting = true;
     void this.open().finally(() => (this.connecting = false));
   }
@@ -334,15 +335,10 @@ export class KeepAliveManager {
     this.retryLater();
   }
 
-  /** Reopens the stream after a backoff (not unref'd: kept-alive leases must not stop because the process idles). */
+  /** Reopens the stream after a backoff. */
   private retryLater(): void {
-    if (this.closed || this.reconnect || this.leases.size === 0) return;
-    const attempt = this.failures++;
-    const delay = attempt === 0 ? 0 : backoffDelay(attempt - 1, 50, 1000);
-    this.reconnect = setTimeout(() => {
-      this.reconnect = undefined;
-      this.connect();
-    }, delay);
+    if (this.closed || this.leases.size === 0) return;
+    this.reopen.schedule(() => this.connect());
   }
 
   private endStream(): void {

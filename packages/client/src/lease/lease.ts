@@ -10,6 +10,7 @@ import type { KeepAliveManager, LeaseKeepAlive } from './keepalive.js';
 
 const L = etcdserverpb.LeaseService;
 
+/** A granted (or renewed) lease: pass it to `keepAlive()` so loss is detected from the start. */
 export interface Lease {
   id: bigint;
   /** TTL in seconds granted by the server. */
@@ -21,6 +22,7 @@ export interface Lease {
   grantedAt: number;
 }
 
+/** What `timeToLive` reports about a lease. */
 export interface LeaseTimeToLive {
   id: bigint;
   /** Remaining TTL in seconds; -1 when the lease does not exist (expired or revoked). */
@@ -31,7 +33,18 @@ export interface LeaseTimeToLive {
   keys: Uint8Array[];
 }
 
+/**
+ * Leases: grant, revoke, time to live, list, and keep-alive handles (`client.lease`).
+ *
+ * ```ts
+ * const lease = await client.lease.grant(10);
+ * await client.put('service/a', 'up', { lease: lease.id });
+ * const ka = client.lease.keepAlive(lease);
+ * ka.on('lost', (err) => console.error(err.message));
+ * ```
+ */
 export class LeaseApi {
+  /** @internal Made by the client (`client.lease`). */
   constructor(
     private readonly rpc: Rpc,
     private readonly keepalives: KeepAliveManager,

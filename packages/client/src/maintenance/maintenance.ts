@@ -24,11 +24,13 @@ function checkAlarm(a: Alarm, where: string): void {
 
 const M = etcdserverpb.MaintenanceService;
 
+/** Which member a per-member Maintenance call goes to. */
 export interface EndpointOption {
   /** Send to this endpoint ("host:port", with or without scheme; one of the client's endpoints). */
   endpoint?: string;
 }
 
+/** What `maintenance.status()` reports about one member. */
 export interface MemberStatus {
   /** The endpoint that answered. */
   endpoint: string;
@@ -48,7 +50,9 @@ export interface MemberStatus {
   isLearner: boolean;
 }
 
+/** The alarms etcd raises: `nospace` (the backend quota is exhausted), `corrupt`. */
 export type AlarmType = 'none' | 'nospace' | 'corrupt';
+/** An alarm raised on a member. */
 export interface Alarm {
   memberId: bigint;
   alarm: AlarmType;
@@ -60,7 +64,12 @@ const SNAPSHOT_BUFFER = 64;
 const ALARM_NAMES: Record<number, AlarmType> = { 0: 'none', 1: 'nospace', 2: 'corrupt' };
 const ALARM_CODES: Record<AlarmType, etcdserverpb.AlarmType> = { none: 0, nospace: 1, corrupt: 2 };
 
+/**
+ * Maintenance (`client.maintenance`): status, alarms, defragment, hashes, snapshot and move leader.
+ * Calls that describe one member take `{ endpoint }` (one of the client's endpoints).
+ */
 export class MaintenanceApi {
+  /** @internal Made by the client (`client.maintenance`). */
   constructor(private readonly rpc: Rpc) {}
 
   private endpoint(address: string | undefined): Endpoint | undefined {
@@ -84,6 +93,10 @@ export class MaintenanceApi {
     return this.rpc.unary(m, req, { ...rest, kind, ...(ep ? { endpoint: ep } : {}) });
   }
 
+  /**
+   * The status of one member (the next endpoint in rotation, or `endpoint`): its ID, leader, revision, database
+   * size, Raft indexes.
+   */
   async status(opts?: CallOptions & EndpointOption): Promise<MemberStatus> {
     opts = callOptions(opts, 'maintenance.status');
     const { endpoint, ...rest } = opts;
@@ -190,7 +203,8 @@ export class MaintenanceApi {
     const { md } = await this.rpc.metadata(false);
     const c = codecs(M.Snapshot);
     const chunks = new AsyncQueue<Uint8Array>();
-    const call = ep.transport.serverStream(M.Snapshot.path, c.serialize({}), md, Infinity, {
+    const req = { path: M.Snapshot.path, message: c.serialize({}), metadata: md, deadline: Infinity };
+    const call = ep.transport.serverStream(req, {
       onMessage: (b) => {
         let blob: Uint8Array;
         try {

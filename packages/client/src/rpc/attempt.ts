@@ -27,20 +27,6 @@ export function abortedError(signal: AbortSignal, endpoint?: string): AbortedErr
   });
 }
 
-/** Runs one attempt: a unary call, or for a bidi method one request and its first response. */
-export function attempt<Req, Res>(
-  ep: Endpoint,
-  m: MethodDescriptor<Req, Res>,
-  req: PartialMessage<Req>,
-  metadata: Metadata,
-  deadline: number,
-  signal: AbortSignal | undefined,
-): Promise<Res> {
-  return m.requestStream
-    ? bidiOnceAttempt(ep, m, req, metadata, deadline, signal)
-    : unaryAttempt(ep, m, req, metadata, deadline, signal);
-}
-
 /** The error of a failed attempt: aborted by the caller, or the status with whether it never left. */
 function failure(e: CallStatus, ep: Endpoint, signal: AbortSignal | undefined, headers: boolean): ConclaveError {
   if (signal?.aborted) return abortedError(signal, ep.address);
@@ -49,7 +35,14 @@ function failure(e: CallStatus, ep: Endpoint, signal: AbortSignal | undefined, h
   return err;
 }
 
-export function unaryAttempt<Req, Res>(
+const NO_RESPONSE: CallStatus = { code: GrpcCode.UNAVAILABLE, details: 'stream ended without a response' };
+
+/**
+ * Runs one attempt: a unary call, or for a bidi method (LeaseKeepAlive once) one request and its
+ * first response. A response that arrived is the result, even if the signal fired meanwhile (a
+ * write applied).
+ */
+export function attempt<Req, Res>(
   ep: Endpoint,
   m: MethodDescriptor<Req, Res>,
   req: PartialMessage<Req>,
@@ -59,7 +52,6 @@ export function unaryAttempt<Req, Res>(
 ): Promise<Res> {
   return new Promise<Res>((resolve, reject) => {
     const c = codecs(m);
-    let headers = false;
     let message: Buffer;
     try {
       message = c.serialize(req);
@@ -67,94 +59,47 @@ export function unaryAttempt<Req, Res>(
       reject(e);
       return;
     }
-    const onAbort = (): void => cancel();
-    // the transport never ends a call inside unary(): the listener below is always removed
-    signal?.addEventListener('abort', onAbort, { once: true });
-    const cancel = ep.transport.unary(m.path, message, metadata, deadline, {
-      onHeaders: () => {
-        headers = true;
-      },
-      onEnd: (e, bytes) => {
-        signal?.removeEventListener('abort', onAbort);
-        // A response that arrived is the result, even if the signal fired meanwhile (a write applied).
-        if (!e) {
-          let res: Res;
-          try {
-            res = c.deserialize(bytes!);
-          } catch (err) {
-            e = { code: GrpcCode.INTERNAL, details: `Response message parsing error: ${(err as Error).message}` };
-          }
-          if (!e) {
-            resolve(res!);
-            return;
-          }
-        }
-        reject(failure(e, ep, signal, headers));
-      },
-    });
-    if (signal?.aborted) cancel();
-  });
-}
-
-/** One request on a bidi stream and its first response (LeaseKeepAlive once). */
-function bidiOnceAttempt<Req, Res>(
-  ep: Endpoint,
-  m: MethodDescriptor<Req, Res>,
-  req: PartialMessage<Req>,
-  metadata: Metadata,
-  deadline: number,
-  signal: AbortSignal | undefined,
-): Promise<Res> {
-  return new Promise<Res>((resolve, reject) => {
-    const c = codecs(m);
     let headers = false;
     let settled = false;
-    const onAbort = (): void => call.cancel();
-    const settle = (): boolean => {
-      if (settled) return false;
+    let cancel = (): void => {};
+    const onAbort = (): void => cancel();
+    const onHeaders = (): void => {
+      headers = true;
+    };
+    const finish = (e: CallStatus | null, bytes: Buffer | null): void => {
+      if (settled) return;
       settled = true;
       signal?.removeEventListener('abort', onAbort);
-      return true;
+      if (!e) {
+        try {
+          resolve(c.deserialize(bytes!));
+          return;
+        } catch (err) {
+          e = { code: GrpcCode.INTERNAL, details: `Response message parsing error: ${(err as Error).message}` };
+        }
+      }
+      reject(failure(e, ep, signal, headers));
     };
+    // the transports never end a call inside the call that starts it: the listener is always removed
     signal?.addEventListener('abort', onAbort, { once: true });
-    const call = ep.transport.bidi(
-      m.path,
-      metadata,
-      {
-        onHeaders: () => {
-          headers = true;
+    if (m.requestStream) {
+      const s = ep.transport.bidi(
+        m.path,
+        metadata,
+        {
+          onHeaders,
+          onMessage: (b) => {
+            finish(null, b);
+            s.cancel();
+          },
+          onEnd: (st) => finish(st.code === GrpcCode.OK ? NO_RESPONSE : st, null),
         },
-        onMessage: (b) => {
-          if (!settle()) return;
-          let res: Res;
-          try {
-            res = c.deserialize(b);
-          } catch (err) {
-            reject(
-              errorFromStatus(
-                { code: GrpcCode.INTERNAL, details: `Response message parsing error: ${(err as Error).message}` },
-                ep.address,
-              ),
-            );
-            call.cancel();
-            return;
-          }
-          resolve(res);
-          call.cancel();
-        },
-        onEnd: (st) => {
-          if (!settle()) return;
-          if (st.code === GrpcCode.OK)
-            reject(
-              errorFromStatus({ code: GrpcCode.UNAVAILABLE, details: 'stream ended without a response' }, ep.address),
-            );
-          else reject(failure(st, ep, signal, headers));
-        },
-      },
-      deadline,
-    );
-    call.write(c.serialize(req));
-    call.end();
-    if (signal?.aborted) call.cancel();
+        deadline,
+      );
+      s.write(message);
+      s.end();
+      cancel = () => s.cancel();
+    } else cancel = ep.transport.unary(m.path, message, metadata, deadline, { onHeaders, onEnd: finish });
+    if (signal?.aborted) cancel();
   });
 }

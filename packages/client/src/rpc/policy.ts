@@ -28,13 +28,14 @@
 import { GrpcCode } from '@conclave/api';
 import { DeadlineExceededError, UnavailableError, type ConclaveError } from '../errors/base.js';
 
+/** The kinds of call, which decide the retry rules: `read`, `idempotent` (a repeat is harmless) and `write`. */
 export type RpcKind = 'read' | 'idempotent' | 'write';
 
 /** grpc-js status texts produced only before a call is given an HTTP/2 stream, or when the server refused it. */
 const NEVER_SENT =
   /^(No connection established|Channel closed before call started|Name resolution failed|Subchannel not ready|Picked subchannel \S+ is unhealthy|Stream refused by server)/;
 
-/** What is known about how far a failed attempt got. */
+/** @hidden What is known about how far a failed attempt got. */
 export interface AttemptInfo {
   /** The attempt provably never reached a server application. */
   neverSent: boolean;
@@ -44,6 +45,7 @@ export interface AttemptInfo {
   requireLeader?: boolean;
 }
 
+/** Whether a failed attempt provably never reached a server. */
 export function isNeverSent(code: number, details: string, receivedHeaders: boolean): boolean {
   return !receivedHeaders && code === GrpcCode.UNAVAILABLE && NEVER_SENT.test(details);
 }

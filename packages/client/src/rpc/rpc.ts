@@ -34,6 +34,7 @@ export interface CallOptions {
   requireLeader?: boolean;
 }
 
+/** How one kind of call is retried (the `retry` client option; see the README's Retries and failover). */
 export interface RetryPolicy {
   /** Retries after the first attempt that wait with backoff (immediate fail-over to an untried endpoint is free). */
   retries: number;
@@ -45,6 +46,7 @@ export interface RetryPolicy {
   attemptTimeoutMs?: number;
 }
 
+/** @hidden The call pipeline's settings. */
 export interface RpcSettings {
   timeoutMs: number;
   requireLeader: boolean;
@@ -55,13 +57,14 @@ export interface RpcSettings {
 const NONE: Metadata = Object.freeze({});
 const LEADER: Metadata = Object.freeze({ hasleader: 'true' });
 
+/** @hidden The default retry policy of each kind of call. */
 export const DEFAULT_RETRY: Record<RpcKind, RetryPolicy> = {
   read: { retries: 20, minDelayMs: 25, maxDelayMs: 1000, attemptTimeoutMs: 5000 },
   idempotent: { retries: 20, minDelayMs: 25, maxDelayMs: 1000, attemptTimeoutMs: 5000 },
   write: { retries: 20, minDelayMs: 25, maxDelayMs: 1000 },
 };
 
-/** What a call reports about its attempts. */
+/** @hidden What a call reports about its attempts. */
 export interface CallStats {
   attempts: number;
   endpoint?: string;
@@ -69,6 +72,7 @@ export interface CallStats {
   sentAt?: number;
 }
 
+/** @hidden Options of one call through the pipeline. */
 export interface InvokeOptions extends CallOptions {
   kind: RpcKind;
   /** Send to this endpoint only (no fail-over). */
@@ -79,6 +83,7 @@ export interface InvokeOptions extends CallOptions {
   stats?: CallStats;
 }
 
+/** @hidden The call pipeline: endpoint choice, metadata, attempts, retries. */
 export class Rpc {
   private closed = false;
   tokens: TokenManager | undefined;

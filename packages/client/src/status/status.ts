@@ -4,6 +4,10 @@
 import { AsyncQueue } from '../util/async-queue.js';
 import type { ConclaveError } from '../errors/base.js';
 
+/**
+ * An event of `client.status()`: an endpoint connected or disconnected, the endpoint list changed, or the client
+ * closed.
+ */
 export type StatusEvent =
   /** A call or probe succeeded on an endpoint that was not known to be connected. */
   | { type: 'connected'; endpoint: string }
@@ -14,6 +18,7 @@ export type StatusEvent =
   /** The client was closed; the stream ends after this event. */
   | { type: 'closed' };
 
+/** @hidden Broadcasts status events to every `client.status()` subscriber. */
 export class StatusHub {
   private readonly subscribers = new Set<AsyncQueue<StatusEvent>>();
   private closed = false;

@@ -9,9 +9,13 @@ import { createRequire } from 'node:module';
 
 /** The logger shape the client calls: pino's (`logger.warn({ endpoint }, 'endpoint down')`); console fits too. */
 export interface Logger {
+  /** Detail: a retry. */
   debug(obj: object, msg?: string): void;
+  /** Routine: a failover, an endpoint back up, a stream reopened. */
   info(obj: object, msg?: string): void;
+  /** Worth a look: an endpoint down, a lease renewal late. */
   warn(obj: object, msg?: string): void;
+  /** Not used by the client yet; part of the shape. */
   error(obj: object, msg?: string): void;
 }
 
@@ -20,24 +24,31 @@ export type Attributes = Record<string, string | number | boolean>;
 
 /** The part of an OpenTelemetry `Span` the client uses. */
 export interface OtelSpan {
+  /** Sets an attribute of the span. */
   setAttribute(key: string, value: string | number | boolean): unknown;
+  /** Sets the span's status (code 2: error). */
   setStatus(status: { code: number; message?: string }): unknown;
+  /** Records an error on the span. */
   recordException(exception: Error): unknown;
+  /** Ends the span. */
   end(): void;
 }
 
 /** The part of an OpenTelemetry `Tracer` the client uses (`trace.getTracer(...)` is one). */
 export interface OtelTracer {
+  /** Starts a span (kind 2: client). */
   startSpan(name: string, options?: { kind?: number; attributes?: Attributes }): OtelSpan;
 }
 
 /** The part of an OpenTelemetry `Histogram` the client uses. */
 export interface OtelHistogram {
+  /** Records one value. */
   record(value: number, attributes?: Attributes): void;
 }
 
 /** The part of an OpenTelemetry `Meter` the client uses (`metrics.getMeter(...)` is one). */
 export interface OtelMeter {
+  /** Creates a histogram. */
   createHistogram(name: string, options?: { unit?: string; description?: string }): OtelHistogram;
 }
 

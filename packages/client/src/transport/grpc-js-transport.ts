@@ -6,7 +6,14 @@
 
 import type * as grpc from '@grpc/grpc-js';
 import { createRequire } from 'node:module';
-import type { CallStatus, Metadata, StreamCall, StreamListener, Transport, UnaryListener } from './transport.js';
+import {
+  type CallStatus,
+  type Metadata,
+  type StreamCall,
+  type StreamListener,
+  Transport,
+  type UnaryListener,
+} from './transport.js';
 
 export interface GrpcJsTlsOptions {
   ca?: string | Buffer;
@@ -53,7 +60,7 @@ function callOptions(deadline: number): grpc.CallOptions {
   return Number.isFinite(deadline) ? { deadline } : {};
 }
 
-export class GrpcJsTransport implements Transport {
+export class GrpcJsTransport extends Transport {
   private readonly client: grpc.Client;
   private closed = false;
 
@@ -63,6 +70,7 @@ export class GrpcJsTransport implements Transport {
     tls: GrpcJsTlsOptions | undefined,
     channelOptions: grpc.ChannelOptions | undefined,
   ) {
+    super();
     const opts: grpc.ChannelOptions = { ...DEFAULT_CHANNEL_OPTIONS, ...channelOptions };
     if (secure && tls?.serverName) opts['grpc.ssl_target_name_override'] = tls.serverName;
     const buf = (v: string | Buffer | undefined): Buffer | null =>
@@ -93,32 +101,6 @@ export class GrpcJsTransport implements Transport {
     );
     call.once('metadata', () => listener.onHeaders());
     return () => call.cancel();
-  }
-
-  serverStream(
-    path: string,
-    message: Buffer,
-    metadata: Metadata,
-    deadline: number,
-    listener: StreamListener,
-  ): StreamCall {
-    if (this.closed) return closedStream(listener);
-    const call = this.client.makeServerStreamRequest(
-      path,
-      identity,
-      identity,
-      message,
-      toGrpcMetadata(metadata),
-      callOptions(deadline),
-    );
-    follow(call, listener);
-    return {
-      write: () => {},
-      end: () => {},
-      cancel: () => call.cancel(),
-      pause: () => call.pause(),
-      resume: () => call.resume(),
-    };
   }
 
   bidi(path: string, metadata: Metadata, listener: StreamListener, deadline = Infinity): StreamCall {

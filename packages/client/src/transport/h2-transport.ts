@@ -11,14 +11,7 @@ import { ClientH2Connection } from './h2-connection.js';
 import { type BidiListener, BidiStream } from './h2-stream.js';
 import { type ClientStream, UnaryStream } from './h2-unary.js';
 import { grpcTimeout } from './status.js';
-import {
-  type CallStatus,
-  type Metadata,
-  type StreamListener,
-  type Transport,
-  type UnaryListener,
-  status,
-} from './transport.js';
+import { type CallStatus, type Metadata, Transport, type UnaryListener, status } from './transport.js';
 
 export interface H2TlsOptions {
   ca?: string | Buffer;
@@ -34,7 +27,7 @@ const USER_AGENT = 'conclave-client/0.1.0';
 /** Request metadata a caller may not set (the transport writes these itself, as grpc-js does). */
 const RESERVED = new Set(['te', 'content-type', 'grpc-timeout', 'user-agent', 'grpc-accept-encoding', 'grpc-encoding']);
 
-export class H2Transport implements Transport {
+export class H2Transport extends Transport {
   private conn: ClientH2Connection | null = null;
   private connecting = false;
   /** Calls waiting for the connection being dialed. */
@@ -52,6 +45,7 @@ export class H2Transport implements Transport {
     private readonly secure: boolean,
     private readonly tlsOptions: H2TlsOptions | undefined,
   ) {
+    super();
     const hp = splitHostPort(address);
     this.host = hp.host;
     this.port = Number(hp.port ?? 443);
@@ -81,20 +75,6 @@ export class H2Transport implements Transport {
       );
     this.dispatch(s);
     return () => this.abort(s, status(GrpcCode.CANCELLED, 'Cancelled on client'));
-  }
-
-  /** A server-streaming call: the request message and a half-close, then response messages until the status. */
-  serverStream(
-    path: string,
-    message: Buffer,
-    metadata: Metadata,
-    deadline: number,
-    listener: StreamListener,
-  ): BidiStream {
-    const s = this.bidi(path, metadata, listener, deadline);
-    s.write(message);
-    s.end();
-    return s;
   }
 
   /**

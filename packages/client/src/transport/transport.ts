@@ -55,25 +55,39 @@ export interface StreamCall {
   resume(): void;
 }
 
+/** A call to make: the method's path (e.g. "/etcdserverpb.KV/Range"), the serialized request, metadata, deadline. */
+export interface CallRequest {
+  path: string;
+  message: Buffer;
+  metadata: Metadata;
+  /** A Date.now() time; Infinity: none. */
+  deadline: number;
+}
+
 /** One endpoint's connection, whatever implements it. */
-export interface Transport {
-  /**
-   * A unary call of `path` (e.g. "/etcdserverpb.KV/Range") with a serialized request. `deadline`
-   * is a Date.now() time (Infinity: none). Returns a function that cancels the call.
-   */
-  unary(path: string, message: Buffer, metadata: Metadata, deadline: number, listener: UnaryListener): () => void;
-  /** A server-streaming call: one request (already half-closed), response messages until the status. */
-  serverStream(
+export abstract class Transport {
+  /** A unary call. Returns a function that cancels it. */
+  abstract unary(
     path: string,
     message: Buffer,
     metadata: Metadata,
     deadline: number,
-    listener: StreamListener,
-  ): StreamCall;
-  /** A bidirectional streaming call. */
-  bidi(path: string, metadata: Metadata, listener: StreamListener, deadline?: number): StreamCall;
+    listener: UnaryListener,
+  ): () => void;
+
+  /** A bidirectional streaming call (`deadline` a Date.now() time; by default none). */
+  abstract bidi(path: string, metadata: Metadata, listener: StreamListener, deadline?: number): StreamCall;
+
   /** New calls fail at once; calls in flight finish, then the connection closes. */
-  close(): void;
+  abstract close(): void;
+
+  /** A server-streaming call: the request, already half-closed, then response messages until the status. */
+  serverStream(req: CallRequest, listener: StreamListener): StreamCall {
+    const s = this.bidi(req.path, req.metadata, listener, req.deadline);
+    s.write(req.message);
+    s.end();
+    return s;
+  }
 }
 
 /** Which implementation a client uses for every endpoint. */

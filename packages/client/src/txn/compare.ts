@@ -7,9 +7,12 @@ import { toBytes, type Bytes, type RangeSpec } from '../util/bytes.js';
 import { checkBytes, checkInt, options } from '../util/validate.js';
 import { checkRangeSpec, wireRange } from '../kv/requests.js';
 
+/** How a compare target is compared with the operand (`=` and `==` are the same). */
 export type CompareOperator = '=' | '==' | '!=' | '>' | '<';
+/** What a transaction condition looks at. */
 export type CompareTarget = 'version' | 'createRevision' | 'modRevision' | 'value' | 'lease';
 
+/** A transaction condition, made by `cmp.*`. */
 export interface Compare {
   readonly target: CompareTarget;
   readonly key: Bytes;
@@ -89,24 +92,9 @@ export function compareRequest(prefix: Uint8Array, c: Compare): PartialMessage<e
     if (typeof c.operand === 'number') return BigInt(c.operand);
     throw new TypeError(`compare on ${c.target} takes a number or bigint`);
   };
-  switch (c.target) {
-    case 'version':
-      m.version = n();
-      break;
-    case 'createRevision':
-      m.createRevision = n();
-      break;
-    case 'modRevision':
-      m.modRevision = n();
-      break;
-    case 'lease':
-      m.lease = n();
-      break;
-    case 'value':
-      if (typeof c.operand === 'bigint' || typeof c.operand === 'number')
-        throw new TypeError('compare on value takes a string or Uint8Array');
-      m.value = toBytes(c.operand);
-      break;
-  }
+  if (c.target !== 'value') m[c.target] = n();
+  else if (typeof c.operand === 'bigint' || typeof c.operand === 'number')
+    throw new TypeError('compare on value takes a string or Uint8Array');
+  else m.value = toBytes(c.operand);
   return m;
 }

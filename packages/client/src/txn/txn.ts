@@ -4,29 +4,16 @@
 
 import type { etcdserverpb, PartialMessage } from '@conclave/api';
 import type { Bytes } from '../util/bytes.js';
-import {
-  deleteRequest,
-  deleteResult,
-  putRequest,
-  putResult,
-  rangeRequest,
-  rangeResult,
-  type DeleteQuery,
-  type DeleteResult,
-  type PutQuery,
-  type PutResult,
-  type RangeQuery,
-  type RangeResult,
-} from '../kv/requests.js';
+import * as kv from '../kv/requests.js';
 import type { CallOptions } from '../rpc/rpc.js';
 import { callOptions, invalid } from '../util/validate.js';
-import { checkDelete, checkPut, checkRange } from '../kv/requests.js';
 import { compareRequest, isCompare, type Compare } from './compare.js';
 
+/** One operation of a transaction, made by `op.get`, `op.put`, `op.delete` or `op.txn`. */
 export type Op =
-  | { readonly type: 'get'; readonly key: Bytes; readonly query: RangeQuery | undefined }
-  | { readonly type: 'put'; readonly key: Bytes; readonly value: Bytes; readonly query: PutQuery | undefined }
-  | { readonly type: 'delete'; readonly key: Bytes; readonly query: DeleteQuery | undefined }
+  | { readonly type: 'get'; readonly key: Bytes; readonly query: kv.RangeQuery | undefined }
+  | { readonly type: 'put'; readonly key: Bytes; readonly value: Bytes; readonly query: kv.PutQuery | undefined }
+  | { readonly type: 'delete'; readonly key: Bytes; readonly query: kv.DeleteQuery | undefined }
   | {
       readonly type: 'txn';
       readonly compare: readonly Compare[];
@@ -37,18 +24,18 @@ export type Op =
 /** Builders for transaction operations. */
 export const op = {
   /** Reads a key or range (the options of `range`). */
-  get: (key: Bytes, query?: RangeQuery): Op => {
-    checkRange(key, query, 'op.get');
+  get: (key: Bytes, query?: kv.RangeQuery): Op => {
+    kv.checkRange(key, query, 'op.get');
     return { type: 'get', key, query };
   },
   /** Writes a key (the options of `put`). */
-  put: (key: Bytes, value: Bytes, query?: PutQuery): Op => {
-    checkPut(key, value, query, 'op.put');
+  put: (key: Bytes, value: Bytes, query?: kv.PutQuery): Op => {
+    kv.checkPut(key, value, query, 'op.put');
     return { type: 'put', key, value, query };
   },
   /** Deletes a key or range (the options of `delete`). */
-  delete: (key: Bytes, query?: DeleteQuery): Op => {
-    checkDelete(key, query, 'op.delete');
+  delete: (key: Bytes, query?: kv.DeleteQuery): Op => {
+    kv.checkDelete(key, query, 'op.delete');
     return { type: 'delete', key, query };
   },
   /** A nested transaction (etcd 3.3+). */
@@ -75,12 +62,14 @@ function checkItems(items: unknown[], where: string, ok: (v: unknown) => boolean
   for (const v of items) if (!ok(v)) invalid(where, `made by ${builder}.*`, v);
 }
 
+/** The result of one operation of a transaction, tagged with its `type`. */
 export type OpResult =
-  | ({ type: 'get' } & RangeResult)
-  | ({ type: 'put' } & PutResult)
-  | ({ type: 'delete' } & DeleteResult)
+  | ({ type: 'get' } & kv.RangeResult)
+  | ({ type: 'put' } & kv.PutResult)
+  | ({ type: 'delete' } & kv.DeleteResult)
   | ({ type: 'txn' } & TxnResult);
 
+/** The result of a committed transaction. */
 export interface TxnResult {
   /** Whether the conditions held (the `then` branch ran). */
   succeeded: boolean;
@@ -99,11 +88,11 @@ export function hasWrites(ops: readonly Op[]): boolean {
 function opRequest(prefix: Uint8Array, o: Op): PartialMessage<etcdserverpb.RequestOp> {
   switch (o.type) {
     case 'get':
-      return { requestRange: rangeRequest(prefix, o.key, o.query) };
+      return { requestRange: kv.rangeRequest(prefix, o.key, o.query) };
     case 'put':
-      return { requestPut: putRequest(prefix, o.key, o.value, o.query) };
+      return { requestPut: kv.putRequest(prefix, o.key, o.value, o.query) };
     case 'delete':
-      return { requestDeleteRange: deleteRequest(prefix, o.key, o.query) };
+      return { requestDeleteRange: kv.deleteRequest(prefix, o.key, o.query) };
     case 'txn':
       return { requestTxn: txnRequest(prefix, o.compare, o.success, o.failure) };
   }
@@ -128,10 +117,10 @@ export function txnResult(
   revision = res.header?.revision ?? 0n,
 ): TxnResult {
   const responses: OpResult[] = res.responses.map((r) => {
-    if (r.responseRange) return { type: 'get', ...rangeResult(r.responseRange, prefixLength), revision };
-    if (r.responsePut) return { type: 'put', ...putResult(r.responsePut, prefixLength), revision };
+    if (r.responseRange) return { type: 'get', ...kv.rangeResult(r.responseRange, prefixLength), revision };
+    if (r.responsePut) return { type: 'put', ...kv.putResult(r.responsePut, prefixLength), revision };
     if (r.responseDeleteRange)
-      return { type: 'delete', ...deleteResult(r.responseDeleteRange, prefixLength), revision };
+      return { type: 'delete', ...kv.deleteResult(r.responseDeleteRange, prefixLength), revision };
     if (r.responseTxn) return { type: 'txn', ...txnResult(r.responseTxn, prefixLength, revision) };
     throw new TypeError('txn response with an empty op result');
   });

@@ -28,3 +28,44 @@ export function backoffDelay(attempt: number, minMs: number, maxMs: number): num
   const base = Math.min(maxMs, minMs * 2 ** Math.min(attempt, 30));
   return Math.round(base / 2 + (Math.random() * base) / 2);
 }
+
+/**
+ * Reopening a stream after failures: the first retry at once, then exponential backoff with
+ * jitter from 50 ms up to `maxMs`, until `reset()` (a success). The timer is not unref'd: a program
+ * waiting on a watch or keeping a lease alive must not exit because the stream is between two
+ * connections.
+ */
+export class Reopen {
+  private failures = 0;
+  private timer: NodeJS.Timeout | undefined;
+
+  constructor(private readonly maxMs: number) {}
+
+  /** A retry is scheduled. */
+  get pending(): boolean {
+    return this.timer !== undefined;
+  }
+
+  /** Runs `fn` after the next backoff, unless a retry is already scheduled. */
+  schedule(fn: () => void): void {
+    if (this.timer) return;
+    const attempt = this.failures++;
+    const delay = attempt === 0 ? 0 : backoffDelay(attempt - 1, 50, this.maxMs);
+    this.timer = setTimeout(() => {
+      this.timer = undefined;
+      fn();
+    }, delay);
+  }
+
+  /** The stream works again (or is no longer needed): the next failure retries at once. */
+  reset(): void {
+    this.cancel();
+    this.failures = 0;
+  }
+
+  /** Drops a scheduled retry. */
+  cancel(): void {
+    if (this.timer) clearTimeout(this.timer);
+    this.timer = undefined;
+  }
+}

@@ -22,6 +22,7 @@ export interface WatchOptions extends RangeSpec {
   onCompacted?: 'error' | 'resync';
 }
 
+/** One change of a watched key. */
 export interface WatchEvent {
   type: 'put' | 'delete';
   /** The key-value after the event (for a delete: the key, empty value, modRevision = the deletion's revision). */
@@ -30,6 +31,10 @@ export interface WatchEvent {
   prevKv: KeyValue | undefined;
 }
 
+/**
+ * What a watch yields: events, a progress notification, or (after compaction, with `onCompacted: 'resync'`) the
+ * whole range again.
+ */
 export type WatchBatch =
   /** Events of one or more revisions, in revision order; `revision` is the store revision when they were sent. */
   | { type: 'events'; revision: bigint; events: WatchEvent[] }
@@ -38,6 +43,7 @@ export type WatchBatch =
   /** After compaction with `onCompacted: 'resync'`: the range's full contents at `revision`; events continue after it. */
   | { type: 'resync'; revision: bigint; kvs: KeyValue[] };
 
+/** The lifecycle events of a Watcher (`watcher.on('created', …)`). */
 export interface WatcherEvents {
   /** The watch was first created on a server; `revision` is the last revision it will not report. */
   created: [revision: bigint];

@@ -8,7 +8,7 @@ import type { Endpoint } from '../endpoint/endpoint.js';
 import type { ConclaveError } from '../errors/base.js';
 import { toConclaveError } from '../errors/map.js';
 import type { Rpc } from '../rpc/rpc.js';
-import { backoffDelay } from '../util/timers.js';
+import { Reopen } from '../util/timers.js';
 import { WatchStream } from './watch-stream.js';
 import type { Watcher, WatcherHost } from './watcher.js';
 
@@ -25,9 +25,8 @@ export class WatchManager implements WatcherHost {
   private connecting = false;
   /** Watchers waiting for a stream. */
   private readonly waiting = new Set<Watcher>();
-  private failures = 0;
+  private readonly reopen = new Reopen(2000);
   private lastFailed: Endpoint | undefined;
-  private timer: NodeJS.Timeout | undefined;
   /** Fresh tokens fetched since a stream last worked (a member may not know a brand-new token yet). */
   private authRefreshes = 0;
   private closed = false;
@@ -63,7 +62,7 @@ export class WatchManager implements WatcherHost {
   /** Ends every watch (iterations end) and the stream. */
   close(): void {
     this.closed = true;
-    if (this.timer) clearTimeout(this.timer);
+    this.reopen.cancel();
     const s = this.stream;
     this.stream = undefined;
     s?.close();
@@ -77,7 +76,7 @@ export class WatchManager implements WatcherHost {
   }
 
   private connect(): void {
-    if (this.connecting || this.timer || this.closed) return;
+    if (this.connecting || this.reopen.pending || this.closed) return;
     this.connecting = true;
     void this.open().finally(() => {
       this.connecting = false;
@@ -150,23 +149,14 @@ export class WatchManager implements WatcherHost {
     if (this.waiting.size > 0) this.retryLater();
   }
 
-  /**
-   * Reconnects after a backoff. The timer is deliberately not unref'd: a program iterating a watch
-   * must not exit just because the watch is between two connections.
-   */
+  /** Reconnects after a backoff. */
   private retryLater(): void {
-    if (this.closed || this.timer) return;
-    const attempt = this.failures++;
-    const delay = attempt === 0 ? 0 : backoffDelay(attempt - 1, 50, 2000);
-    this.timer = setTimeout(() => {
-      this.timer = undefined;
-      this.connect();
-    }, delay);
+    if (!this.closed) this.reopen.schedule(() => this.connect());
   }
 
   /** A watch was (re)created on `stream`: the stream works. */
   private onHealthy(stream: WatchStream): void {
-    this.failures = 0;
+    this.reopen.reset();
     this.authRefreshes = 0;
     this.lastFailed = undefined;
     this.rpc.pool.succeeded(stream.endpoint);

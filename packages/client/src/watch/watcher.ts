@@ -16,18 +16,30 @@ import type { ConclaveError } from '../errors/base.js';
 import type { WatchBatch, WatchEvent, WatcherEvents } from './types.js';
 import type { Telemetry } from '../telemetry/telemetry.js';
 
+/** @hidden What a Watcher needs of the watch streams. */
 export interface WatcherHost {
   add(w: Watcher): void;
   remove(w: Watcher): void;
   requestProgress(w: Watcher): void;
 }
 
+/**
+ * A watch on a key or range, made by `watch()`: an async iterable of batches (`for await (const
+ * batch of watcher)`) or of single events (`watcher.events()`), with lifecycle events. It resumes on
+ * another endpoint after a failure without gaps or duplicates; `close()` (or the signal) ends it.
+ *
+ * ```ts
+ * const w = client.watch('config/', { prefix: true, prevKv: true });
+ * await w.created;
+ * for await (const e of w.events()) console.log(e.type, e.kv.keyString, e.kv.valueString);
+ * ```
+ */
 export class Watcher extends Emitter<WatcherEvents> implements AsyncIterable<WatchBatch> {
-  /** First revision not yet delivered (0n until the watch is first created without a start revision). */
+  /** @internal First revision not yet delivered (0n until the watch is first created without a start revision). */
   nextRevision: bigint;
-  /** The server's watch ID on the current stream. */
+  /** @internal The server's watch ID on the current stream. */
   serverId: bigint | undefined;
-  /** Fragments of a response split by the server, awaiting the last part. */
+  /** @internal Fragments of a response split by the server, awaiting the last part. */
   fragments: mvccpb.Event[] = [];
   private readonly queue: AsyncQueue<WatchBatch>;
   private everCreated = false;
@@ -39,13 +51,14 @@ export class Watcher extends Emitter<WatcherEvents> implements AsyncIterable<Wat
   /** Resolves with the watch's starting point (the last revision it will not report) once it is first created. */
   readonly created: Promise<bigint>;
 
+  /** @internal Watchers are made by `watch()`. */
   constructor(
     private readonly host: WatcherHost,
     /** The create request without start revision (key and range end already namespaced). */
-    readonly request: PartialMessage<etcdserverpb.WatchCreateRequest>,
+    private readonly request: PartialMessage<etcdserverpb.WatchCreateRequest>,
     startRevision: bigint,
     private readonly prefixLength: number,
-    readonly progressNotify: boolean,
+    private readonly progressNotify: boolean,
     private readonly onCompacted: 'error' | 'resync',
     private readonly relist: (() => Promise<RangeResult>) | undefined,
     signal: AbortSignal | undefined,
@@ -78,7 +91,7 @@ export class Watcher extends Emitter<WatcherEvents> implements AsyncIterable<Wat
     return this.done;
   }
 
-  /** The create request to send now: resumes at `nextRevision`. */
+  /** @internal The create request to send now: resumes at `nextRevision`. */
   createRequest(): PartialMessage<etcdserverpb.WatchCreateRequest> {
     return { ...this.request, startRevision: this.nextRevision };
   }
@@ -95,10 +108,12 @@ export class Watcher extends Emitter<WatcherEvents> implements AsyncIterable<Wat
     this.finish(undefined);
   }
 
+  /** The batches of the watch, in revision order; ends when the watch is closed (or throws its error). */
   [Symbol.asyncIterator](): AsyncIterator<WatchBatch> {
     return this.queue;
   }
 
+  /** Closes the watch (`await using w = client.watch(…)`). */
   async [Symbol.asyncDispose](): Promise<void> {
     this.close();
   }

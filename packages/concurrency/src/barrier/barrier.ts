@@ -6,6 +6,10 @@ import { callOptions, checkInt, checkString } from '@conclave/client/internal';
 import { checkKeySpace } from '../session/session.js';
 import { anySignal, waitForDelete } from '../util/async.js';
 
+/**
+ * A barrier (etcd contrib/recipes): `hold()` raises it, `wait()` blocks while it is up, `release()` lets every
+ * waiter through.
+ */
 export class Barrier {
   /** A barrier on `key`. */
   constructor(

@@ -11,6 +11,7 @@ import { uniqueSuffix } from '../util/keys.js';
 import { callOptions, checkCount, checkString } from '@conclave/client/internal';
 import { checkSession, type Session } from '../session/session.js';
 
+/** A double barrier (etcd contrib/recipes): `count` participants enter together and leave together. */
 export class DoubleBarrier {
   private myKey: string | undefined;
   private myRev: bigint | undefined;

@@ -30,12 +30,14 @@ export interface ConfigSnapshot {
   readonly kvs: readonly KeyValue[];
 }
 
+/** A valid configuration: the parsed value and the snapshot it came from. */
 export interface ConfigState<T> {
   readonly value: T;
   readonly revision: bigint;
   readonly snapshot: ConfigSnapshot;
 }
 
+/** Options of `ConfigWatcher.start`: how to parse and check a snapshot of the prefix. */
 export interface ConfigWatcherOptions<T> {
   /** Builds the typed value from a snapshot; throwing rejects the snapshot. */
   parse: (snapshot: ConfigSnapshot) => T;
@@ -63,6 +65,7 @@ export class InvalidConfigError extends ConclaveError {
   }
 }
 
+/** The events of a ConfigWatcher. */
 export interface ConfigWatcherEvents<T> extends Record<string, unknown[]> {
   change: [state: ConfigState<T>];
   invalid: [error: InvalidConfigError, snapshot: ConfigSnapshot];
@@ -72,6 +75,19 @@ export interface ConfigWatcherEvents<T> extends Record<string, unknown[]> {
   error: [error: Error];
 }
 
+/**
+ * A typed, snapshot-consistent view of the keys under a prefix: every state handed out is the whole
+ * prefix at one revision, parsed and validated by the application's functions, in revision order;
+ * an invalid state is reported and skipped.
+ *
+ * ```ts
+ * await using config = await ConfigWatcher.start(client, 'apps/billing/', {
+ *   parse: (snap) => ({ limit: Number(snap.entries.get('limit') ?? 10) }),
+ *   validate: (c) => c.limit > 0 || 'limit must be positive',
+ * });
+ * for await (const { value, revision } of config) reconfigure(value, revision);
+ * ```
+ */
 export class ConfigWatcher<T> extends Emitter<ConfigWatcherEvents<T>> {
   private state: ConfigState<T>;
   private readonly subscribers = new Set<AsyncQueue<ConfigState<T>>>();
@@ -133,6 +149,7 @@ export class ConfigWatcher<T> extends Emitter<ConfigWatcherEvents<T>> {
     return ch;
   }
 
+  /** The current state, then every change (`for await (const state of config)`). */
   [Symbol.asyncIterator](): AsyncIterableIterator<ConfigState<T>> {
     return this.changes({ includeCurrent: true });
   }
@@ -142,6 +159,7 @@ export class ConfigWatcher<T> extends Emitter<ConfigWatcherEvents<T>> {
     this.finish(undefined);
   }
 
+  /** Closes the watcher. */
   async [Symbol.asyncDispose](): Promise<void> {
     this.close();
   }

@@ -9,13 +9,12 @@
 
 import { cmp, op, type CallOptions, type Compare, type KeySpace, type KeyValue } from '@conclave/client';
 import { callOptions, checkString } from '@conclave/client/internal';
-import { Hold, Holder } from '../holder/holder.js';
-import { enqueue, release, releaseQuietly, waitTurn } from '../holder/waiting-line.js';
-import type { LockOptions } from '../mutex/mutex.js';
-import { checkKeySpace, checkSession, type Session } from '../session/session.js';
-import { abortedError, retrying } from '../util/async.js';
+import { Holder, type LockOptions } from '../holder/holder.js';
+import { enqueue, waitTurn } from '../holder/waiting-line.js';
+import { checkKeySpace, type Session } from '../session/session.js';
+import { retrying } from '../util/async.js';
 import { ReleasedError, notLeader } from '../util/errors.js';
-import { FIRST_CREATE, acquireLocal, leaseHex } from '../util/keys.js';
+import { FIRST_CREATE } from '../util/keys.js';
 import { observeElection, type LeaderChange } from './observe.js';
 
 /** Options of `campaign` (the options of every call that waits for a hold). */
@@ -34,18 +33,13 @@ export type CampaignOptions = LockOptions;
  * ```
  */
 export class Election extends Holder {
-  /** The election's key prefix, with the trailing "/". */
-  readonly prefix: string;
   /** This candidate's key: `prefix/<lease id in hex>`. */
   readonly key: string;
 
   /** A candidate in the election under `prefix` (no trailing "/"), through `session`'s lease. */
   constructor(session: Session, prefix: string) {
-    checkSession(session, 'Election: session');
-    checkString(prefix, 'Election: prefix', true);
-    super(session, 'leadership');
-    this.prefix = `${prefix}/`;
-    this.key = `${this.prefix}${leaseHex(session.lease)}`;
+    super(session, prefix, 'leadership', 'resigned');
+    this.key = this.leaseKey();
   }
 
   /** Observes the election under `prefix` without taking part in it (no session needed). */
@@ -75,37 +69,26 @@ export class Election extends Holder {
   async campaign(value: string, opts?: CampaignOptions): Promise<void> {
     checkString(value, 'Election.campaign: value');
     const o = callOptions(opts, 'Election.campaign');
-    await this.acquiring(async () => {
-      const signal = this.session.linkedSignal(o.signal, o.timeoutMs);
-      let rev: bigint | undefined;
-      let local: (() => void) | undefined;
-      try {
-        local = await acquireLocal(this.session, this.key, signal);
+    await this.acquiring(() =>
+      this.queued(this.key, 'leadership', o, async (signal, entered) => {
         const q = await enqueue(this.session, this.key, value, undefined, signal);
-        rev = q.rev;
+        entered(q.rev);
+        // a candidacy of this session already there (a resumed lease): take it over with this value
         if (q.existed && q.existed.valueString !== value) {
-          const r0 = rev;
           const p = await retrying(
             () =>
               this.session.client
                 .txn()
-                .if(cmp.createRevision(this.key, '=', r0))
+                .if(cmp.createRevision(this.key, '=', q.rev))
                 .then(op.put(this.key, value, { lease: this.session.lease }))
                 .commit({ signal }),
             signal,
           );
           if (!p.succeeded) throw notLeader();
         }
-        const at = await waitTurn(this.session, this.key, rev, this.prefix, signal);
-        if (signal.aborted) throw abortedError(signal);
-        return new Hold(this.session, 'leadership', this.key, rev, at, local);
-      } catch (e) {
-        // withdraw (only if this object got the key), then let another object of this session use it
-        if (local) await releaseQuietly(this.session, this.key, rev);
-        local?.();
-        throw this.session.mapError(e);
-      }
-    });
+        return waitTurn(this.session, this.key, q.rev, this.prefix, signal);
+      }),
+    );
   }
 
   /**
@@ -158,8 +141,7 @@ export class Election extends Holder {
    * Rejects with NotHeldError if this candidate was not elected (or already resigned).
    */
   async resign(opts?: CallOptions): Promise<void> {
-    const o = callOptions(opts, 'Election.resign');
-    await this.releasing('resigned', (h) => release(this.session, h.key, h.rev, o.signal));
+    await this.releaseHeld(callOptions(opts, 'Election.resign').signal);
   }
 
   /** The current leader's key-value, or undefined when there is none. */
@@ -185,9 +167,5 @@ export class Election extends Holder {
   /** A transaction condition true only while this term's leader key exists (same as `isOwner()`). */
   isLeader(): Compare {
     return this.isOwner();
-  }
-
-  protected releaseHold(): Promise<void> {
-    return this.resign();
   }
 }

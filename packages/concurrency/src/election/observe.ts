@@ -11,6 +11,7 @@ import type { KeySpace, KeyValue, WatchEvent } from '@conclave/client';
 import { anySignal } from '../util/async.js';
 import { AsyncQueue } from '@conclave/client/internal';
 
+/** A state of an election, as `observe()` reports it. */
 export interface LeaderChange {
   /** The leader's key-value (key `prefix/<lease hex>`, value = the proclaimed value), or undefined: no leader. */
   leader: KeyValue | undefined;

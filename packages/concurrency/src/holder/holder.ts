@@ -8,11 +8,13 @@
 // getter would be an uncaught exception. The signal aborts with a ReleasedError saying why.
 
 import { cmp, type Compare, type Watcher } from '@conclave/client';
-import { telemetryOf } from '@conclave/client/internal';
+import { checkFunction, checkString, telemetryOf } from '@conclave/client/internal';
 import { setMaxListeners } from 'node:events';
-import type { Session } from '../session/session.js';
+import { checkSession, type Session } from '../session/session.js';
+import { abortedError } from '../util/async.js';
 import { NotHeldError, ReleasedError, type ReleaseReason } from '../util/errors.js';
-import { keyLost } from './waiting-line.js';
+import { acquireLocal, leaseHex } from '../util/keys.js';
+import { keyLost, release, releaseQuietly } from './waiting-line.js';
 
 /**
  * One hold on a recipe key. `signal` aborts when the session ends, when the owner releases it, or
@@ -131,11 +133,21 @@ export class Hold {
   }
 }
 
+/** Options of the calls that wait for a hold (`lock`, `rLock`, `acquire`, `campaign`). */
+export interface LockOptions {
+  /** Gives up waiting (the queue entry is removed); the call rejects with AbortedError. */
+  signal?: AbortSignal;
+  /** Gives up waiting after this many ms (AbortedError whose cause is a TimeoutError). */
+  timeoutMs?: number;
+}
+
 /**
  * The life cycle shared by the four holder classes: at most one acquisition at a time, the current
  * (or last) hold, release rules, `withX(fn)` helpers and `[Symbol.asyncDispose]`.
  */
 export abstract class Holder {
+  /** The key prefix, with the trailing "/" (as in Go). */
+  readonly prefix: string;
   /** The current hold, or the last one after a release or loss (undefined before the first). */
   protected hold: Hold | undefined;
   /** Acquired and not yet released by the owner (the hold may have been lost meanwhile). */
@@ -145,8 +157,17 @@ export abstract class Holder {
   protected constructor(
     /** The session whose lease carries the holder's keys. */
     readonly session: Session,
+    prefix: string,
+    /** What is held, for messages: "mutex", "leadership", … */
     private readonly what: string,
-  ) {}
+    /** How the owner's release is reported: `unlocked`, or `resigned` for a leader. */
+    private readonly releaseReason: ReleaseReason = 'unlocked',
+  ) {
+    const name = new.target.name;
+    checkSession(session, `${name}: session`);
+    checkString(prefix, `${name}: prefix`, true);
+    this.prefix = `${prefix}/`;
+  }
 
   /** Whether the hold is current: acquired, not released, not lost (session ended, key deleted). */
   get isHeld(): boolean {
@@ -183,11 +204,13 @@ export abstract class Holder {
 
   /** Releases what is held, if anything (never throws for "not held"). */
   async [Symbol.asyncDispose](): Promise<void> {
-    if (this.active) await this.releaseHold();
+    if (this.active) await this.releaseHeld(undefined);
   }
 
-  /** Releases the current hold (the subclass's unlock / release / resign). */
-  protected abstract releaseHold(): Promise<void>;
+  /** This session's key under the prefix: `prefix/<lease id in hex>` (Mutex, Semaphore, Election). */
+  protected leaseKey(): string {
+    return `${this.prefix}${leaseHex(this.session.lease)}`;
+  }
 
   /** The current or last hold; NotHeldError before the first. */
   protected last(): Hold {
@@ -212,7 +235,7 @@ export abstract class Holder {
       if (h) {
         this.hold = h;
         this.active = true;
-        h.recipe = this.constructor.name.toLowerCase();
+        h.recipe = name.toLowerCase();
         const t = telemetryOf(this.session.client);
         if (t.measuring) t.record('conclave.lock.wait', performance.now() - t0, { recipe: h.recipe });
       }
@@ -223,15 +246,45 @@ export abstract class Holder {
   }
 
   /**
-   * Releases the current hold with `reason`, deleting its key through `remove` unless it was lost.
-   * NotHeldError when nothing was acquired (or it was already released); after a loss it only
-   * clears the state.
+   * Takes `key` through the waiting line: this session's in-process lock on the key (unless
+   * `unique`: a key no other object uses), then `steps` (enqueue and wait; they report the entry's
+   * create revision through `entered` and resolve with the revision the turn was confirmed at). On
+   * any failure the entry is withdrawn before the in-process lock is freed, and the error is
+   * rethrown as the session maps it (a lost lease is SessionExpiredError).
    */
-  protected async releasing(reason: ReleaseReason, remove: (h: Hold) => Promise<unknown>): Promise<void> {
+  protected async queued(
+    key: string,
+    what: string,
+    o: LockOptions,
+    steps: (signal: AbortSignal, entered: (rev: bigint) => void) => Promise<bigint>,
+    unique = false,
+  ): Promise<Hold> {
+    const signal = this.session.linkedSignal(o.signal, o.timeoutMs);
+    let rev: bigint | undefined;
+    let local: (() => void) | undefined;
+    try {
+      local = unique ? () => undefined : await acquireLocal(this.session, key, signal);
+      const at = await steps(signal, (r) => (rev = r));
+      if (signal.aborted) throw abortedError(signal);
+      return new Hold(this.session, what, key, rev!, at, local);
+    } catch (e) {
+      // withdraw (only if this object got the key), then let another object of this session use it
+      if (local) await releaseQuietly(this.session, key, rev);
+      local?.();
+      throw this.session.mapError(e);
+    }
+  }
+
+  /**
+   * Releases the current hold: its signal aborts (ReleasedError with the owner's reason), then its
+   * key is deleted if it is still this hold's. NotHeldError when nothing was acquired (or it was
+   * already released); after a loss it only clears the state.
+   */
+  protected async releaseHeld(signal: AbortSignal | undefined): Promise<void> {
     const h = this.hold;
     if (!this.active || !h) throw new NotHeldError(this.what);
     this.active = false;
-    await h.finish(new ReleasedError(reason, h.what), () => remove(h));
+    await h.finish(new ReleasedError(this.releaseReason, h.what), () => release(this.session, h.key, h.rev, signal));
   }
 
   /**
@@ -243,12 +296,11 @@ export abstract class Holder {
     acquire: () => Promise<unknown>,
     fn: (signal: AbortSignal, fencingToken: bigint) => T | PromiseLike<T>,
   ): Promise<T> {
-    if (typeof fn !== 'function')
-      throw new TypeError(`${this.constructor.name}: fn must be a function, got ${typeof fn}`);
+    checkFunction(fn, `${this.constructor.name}: fn`);
     await acquire();
     const h = this.hold!;
     const releaseIfCurrent = async (): Promise<void> => {
-      if (this.active && this.hold === h) await this.releaseHold();
+      if (this.active && this.hold === h) await this.releaseHeld(undefined);
     };
     let result: T;
     try {

@@ -7,20 +7,13 @@
 // `fencingToken` (the key's create revision: strictly increasing across holders) to the resource.
 
 import type { CallOptions } from '@conclave/client';
-import { callOptions, checkString } from '@conclave/client/internal';
-import { Hold, Holder } from '../holder/holder.js';
+import { callOptions } from '@conclave/client/internal';
+import { Hold, Holder, type LockOptions } from '../holder/holder.js';
 import { enqueue, release, releaseQuietly, waitTurn } from '../holder/waiting-line.js';
-import { checkSession, type Session } from '../session/session.js';
-import { abortedError } from '../util/async.js';
-import { FIRST_CREATE, acquireLocal, leaseHex, tryAcquireLocal } from '../util/keys.js';
+import type { Session } from '../session/session.js';
+import { FIRST_CREATE, tryAcquireLocal } from '../util/keys.js';
 
-/** Options of the calls that wait for a hold (`lock`, `rLock`, `acquire`, `campaign`). */
-export interface LockOptions {
-  /** Gives up waiting (the queue entry is removed); the call rejects with AbortedError. */
-  signal?: AbortSignal;
-  /** Gives up waiting after this many ms (AbortedError whose cause is a TimeoutError). */
-  timeoutMs?: number;
-}
+export type { LockOptions } from '../holder/holder.js';
 
 /**
  * A distributed lock, compatible with etcd's Go `concurrency.Mutex` and `etcdctl lock`.
@@ -34,18 +27,13 @@ export interface LockOptions {
  * ```
  */
 export class Mutex extends Holder {
-  /** The lock's key prefix, with the trailing "/" (as in Go). */
-  readonly prefix: string;
   /** This contender's key: `prefix/<lease id in hex>`. */
   readonly key: string;
 
   /** A mutex on the keys under `prefix` (no trailing "/"), held through `session`'s lease. */
   constructor(session: Session, prefix: string) {
-    checkSession(session, 'Mutex: session');
-    checkString(prefix, 'Mutex: prefix', true);
-    super(session, 'mutex');
-    this.prefix = `${prefix}/`;
-    this.key = `${this.prefix}${leaseHex(session.lease)}`;
+    super(session, prefix, 'mutex');
+    this.key = this.leaseKey();
   }
 
   /**
@@ -55,27 +43,24 @@ export class Mutex extends Holder {
    */
   async lock(opts?: LockOptions): Promise<bigint> {
     const o = callOptions(opts, 'Mutex.lock');
-    const h = await this.acquiring(async () => {
-      const signal = this.session.linkedSignal(o.signal, o.timeoutMs);
-      const local = await acquireLocal(this.session, this.key, signal);
-      let rev: bigint | undefined;
-      try {
+    const h = await this.acquiring(() =>
+      this.queued(this.key, 'mutex', o, async (signal, entered) => {
         const q = await enqueue(this.session, this.key, '', { key: this.prefix, query: FIRST_CREATE }, signal);
-        rev = q.rev;
+        entered(q.rev);
         const owner = q.probe[0];
-        let at = q.revision;
-        if (owner && owner.createRevision !== rev)
-          at = await waitTurn(this.session, this.key, rev, this.prefix, signal);
-        if (signal.aborted) throw abortedError(signal);
-        return new Hold(this.session, 'mutex', this.key, rev, at, local);
-      } catch (e) {
-        // withdraw first, then let another object of this session use the key
-        await releaseQuietly(this.session, this.key, rev);
-        local();
-        throw this.session.mapError(e);
-      }
-    });
+        if (!owner || owner.createRevision === q.rev) return q.revision;
+        return waitTurn(this.session, this.key, q.rev, this.prefix, signal);
+      }),
+    );
     return h!.rev;
+  }
+
+  /**
+   * Takes the lock, runs `fn(signal, fencingToken)`, and releases the lock however `fn` ends;
+   * resolves with what `fn` returns. `signal` aborts if the lock is lost while `fn` runs.
+   */
+  withLock<T>(fn: (signal: AbortSignal, fencingToken: bigint) => T | PromiseLike<T>, opts?: LockOptions): Promise<T> {
+    return this.within(() => this.lock(opts), fn);
   }
 
   /** Takes the lock if nobody holds it, without waiting; resolves with whether it did. */
@@ -97,7 +82,6 @@ export class Mutex extends Holder {
         }
         return new Hold(this.session, 'mutex', this.key, rev, q.revision, local);
       } catch (e) {
-        // withdraw first, then let another object of this session use the key
         await releaseQuietly(this.session, this.key, rev);
         local();
         throw this.session.mapError(e);
@@ -113,19 +97,6 @@ export class Mutex extends Holder {
    * already released).
    */
   async unlock(opts?: CallOptions): Promise<void> {
-    const o = callOptions(opts, 'Mutex.unlock');
-    await this.releasing('unlocked', (h) => release(this.session, h.key, h.rev, o.signal));
-  }
-
-  /**
-   * Takes the lock, runs `fn(signal, fencingToken)`, and releases the lock however `fn` ends;
-   * resolves with what `fn` returns. `signal` aborts if the lock is lost while `fn` runs.
-   */
-  withLock<T>(fn: (signal: AbortSignal, fencingToken: bigint) => T | PromiseLike<T>, opts?: LockOptions): Promise<T> {
-    return this.within(() => this.lock(opts), fn);
-  }
-
-  protected releaseHold(): Promise<void> {
-    return this.unlock();
+    await this.releaseHeld(callOptions(opts, 'Mutex.unlock').signal);
   }
 }

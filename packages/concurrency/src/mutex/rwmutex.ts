@@ -5,13 +5,11 @@
 // granted only by a read that shows the contender's own key still there.
 
 import type { CallOptions } from '@conclave/client';
-import { callOptions, checkString } from '@conclave/client/internal';
-import { Hold, Holder } from '../holder/holder.js';
-import { enqueue, release, releaseQuietly, waitTurn } from '../holder/waiting-line.js';
-import { checkSession, type Session } from '../session/session.js';
-import { abortedError } from '../util/async.js';
+import { callOptions } from '@conclave/client/internal';
+import { Holder, type LockOptions } from '../holder/holder.js';
+import { enqueue, waitTurn } from '../holder/waiting-line.js';
+import type { Session } from '../session/session.js';
 import { uniqueSuffix } from '../util/keys.js';
-import type { LockOptions } from './mutex.js';
 
 /**
  * A readers-writer lock (etcd contrib/recipes layout): many readers or one writer at a time.
@@ -23,36 +21,21 @@ import type { LockOptions } from './mutex.js';
  * ```
  */
 export class RWMutex extends Holder {
-  /** The lock's key prefix, with the trailing "/". */
-  readonly prefix: string;
   private holdMode: 'read' | 'write' | undefined;
 
   /** A readers-writer lock on the keys under `prefix` (no trailing "/"), held through `session`'s lease. */
   constructor(session: Session, prefix: string) {
-    checkSession(session, 'RWMutex: session');
-    checkString(prefix, 'RWMutex: prefix', true);
-    super(session, 'rwmutex');
-    this.prefix = `${prefix}/`;
+    super(session, prefix, 'rwmutex');
   }
 
   /** Waits for a shared (read) hold; resolves with its token (the key's create revision). */
-  rLock(opts?: LockOptions): Promise<bigint> {
+  async rLock(opts?: LockOptions): Promise<bigint> {
     return this.acquire('read', `${this.prefix}write/`, callOptions(opts, 'RWMutex.rLock'));
   }
 
   /** Waits for the exclusive (write) hold; resolves with its fencing token, strictly increasing across writers. */
-  lock(opts?: LockOptions): Promise<bigint> {
+  async lock(opts?: LockOptions): Promise<bigint> {
     return this.acquire('write', this.prefix, callOptions(opts, 'RWMutex.lock'));
-  }
-
-  /** Releases a read hold (NotHeldError if none was taken; TypeError if the hold is a write hold). */
-  rUnlock(opts?: CallOptions): Promise<void> {
-    return this.releaseMode('read', callOptions(opts, 'RWMutex.rUnlock'));
-  }
-
-  /** Releases the write hold (NotHeldError if none was taken; TypeError if the hold is a read hold). */
-  unlock(opts?: CallOptions): Promise<void> {
-    return this.releaseMode('write', callOptions(opts, 'RWMutex.unlock'));
   }
 
   /** Takes a read hold, runs `fn(signal, token)`, and releases it however `fn` ends. */
@@ -65,6 +48,16 @@ export class RWMutex extends Holder {
     return this.within(() => this.lock(opts), fn);
   }
 
+  /** Releases a read hold (NotHeldError if none was taken; TypeError if the hold is a write hold). */
+  async rUnlock(opts?: CallOptions): Promise<void> {
+    await this.releaseMode('read', callOptions(opts, 'RWMutex.rUnlock'));
+  }
+
+  /** Releases the write hold (NotHeldError if none was taken; TypeError if the hold is a read hold). */
+  async unlock(opts?: CallOptions): Promise<void> {
+    await this.releaseMode('write', callOptions(opts, 'RWMutex.unlock'));
+  }
+
   /** 'read' or 'write' while a hold is current, else undefined. */
   get mode(): 'read' | 'write' | undefined {
     return this.isHeld ? this.holdMode : undefined;
@@ -75,32 +68,27 @@ export class RWMutex extends Holder {
     return this.last().key;
   }
 
-  protected releaseHold(): Promise<void> {
-    return this.releaseMode(this.holdMode ?? 'write', {});
-  }
-
   private async acquire(mode: 'read' | 'write', waitPrefix: string, o: LockOptions): Promise<bigint> {
-    const h = await this.acquiring(async () => {
-      const key = `${this.prefix}${mode}/${uniqueSuffix(this.session.lease)}`;
-      const signal = this.session.linkedSignal(o.signal, o.timeoutMs);
-      let rev: bigint | undefined;
-      try {
-        const q = await enqueue(this.session, key, '', undefined, signal);
-        rev = q.rev;
-        const at = await waitTurn(this.session, key, rev, waitPrefix, signal);
-        if (signal.aborted) throw abortedError(signal);
-        this.holdMode = mode;
-        return new Hold(this.session, `rwmutex ${mode} hold`, key, rev, at, () => undefined);
-      } catch (e) {
-        await releaseQuietly(this.session, key, rev);
-        throw this.session.mapError(e);
-      }
-    });
+    const key = `${this.prefix}${mode}/${uniqueSuffix(this.session.lease)}`;
+    const h = await this.acquiring(() =>
+      this.queued(
+        key,
+        `rwmutex ${mode} hold`,
+        o,
+        async (signal, entered) => {
+          const q = await enqueue(this.session, key, '', undefined, signal);
+          entered(q.rev);
+          return waitTurn(this.session, key, q.rev, waitPrefix, signal);
+        },
+        true,
+      ),
+    );
+    this.holdMode = mode;
     return h!.rev;
   }
 
   private async releaseMode(mode: 'read' | 'write', o: CallOptions): Promise<void> {
     if (this.isHeld && this.holdMode !== mode) throw new TypeError(`RWMutex: the hold is a ${this.holdMode} hold`);
-    await this.releasing('unlocked', (h) => release(this.session, h.key, h.rev, o.signal));
+    await this.releaseHeld(o.signal);
   }
 }

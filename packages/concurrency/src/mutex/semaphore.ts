@@ -6,13 +6,11 @@
 // a semaphore must pass the same `permits`.
 
 import { CompactedError, op, type CallOptions, type TxnResult } from '@conclave/client';
-import { callOptions, checkCount, checkString } from '@conclave/client/internal';
-import { Hold, Holder } from '../holder/holder.js';
-import { enqueue, keyLost, release, releaseQuietly } from '../holder/waiting-line.js';
-import { checkSession, type Session } from '../session/session.js';
-import { abortedError, retrying, throwIfAborted } from '../util/async.js';
-import { acquireLocal, leaseHex } from '../util/keys.js';
-import type { LockOptions } from './mutex.js';
+import { callOptions, checkCount } from '@conclave/client/internal';
+import { Holder, type LockOptions } from '../holder/holder.js';
+import { enqueue, keyLost } from '../holder/waiting-line.js';
+import type { Session } from '../session/session.js';
+import { retrying, throwIfAborted } from '../util/async.js';
 
 /**
  * A counting semaphore: at most `permits` sessions hold it at once.
@@ -23,8 +21,6 @@ import type { LockOptions } from './mutex.js';
  * ```
  */
 export class Semaphore extends Holder {
-  /** The semaphore's key prefix, with the trailing "/". */
-  readonly prefix: string;
   /** This contender's key: `prefix/<lease id in hex>`. */
   readonly key: string;
   /** How many holders at once (every user of the semaphore must pass the same number). */
@@ -32,46 +28,23 @@ export class Semaphore extends Holder {
 
   /** A semaphore of `permits` on the keys under `prefix` (no trailing "/"), held through `session`'s lease. */
   constructor(session: Session, prefix: string, permits: number) {
-    checkSession(session, 'Semaphore: session');
-    checkString(prefix, 'Semaphore: prefix', true);
+    super(session, prefix, 'semaphore permit');
     checkCount(permits, 'Semaphore: permits');
-    super(session, 'semaphore permit');
     this.permits = permits;
-    this.prefix = `${prefix}/`;
-    this.key = `${this.prefix}${leaseHex(session.lease)}`;
+    this.key = this.leaseKey();
   }
 
   /** Waits for a permit; resolves with the key's create revision. Rejects like Mutex.lock. */
   async acquire(opts?: LockOptions): Promise<bigint> {
     const o = callOptions(opts, 'Semaphore.acquire');
-    const h = await this.acquiring(async () => {
-      const signal = this.session.linkedSignal(o.signal, o.timeoutMs);
-      let rev: bigint | undefined;
-      let local: (() => void) | undefined;
-      try {
-        local = await acquireLocal(this.session, this.key, signal);
+    const h = await this.acquiring(() =>
+      this.queued(this.key, 'semaphore permit', o, async (signal, entered) => {
         const q = await enqueue(this.session, this.key, '', undefined, signal);
-        rev = q.rev;
-        const at = await this.waitPermit(rev, signal);
-        if (signal.aborted) throw abortedError(signal);
-        return new Hold(this.session, 'semaphore permit', this.key, rev, at, local);
-      } catch (e) {
-        // withdraw (only if this object got the key), then let another object of this session use it
-        if (local) await releaseQuietly(this.session, this.key, rev);
-        local?.();
-        throw this.session.mapError(e);
-      }
-    });
+        entered(q.rev);
+        return this.waitPermit(q.rev, signal);
+      }),
+    );
     return h!.rev;
-  }
-
-  /**
-   * Gives the permit back (deletes the key if still this holder's). Rejects with NotHeldError if
-   * no permit was taken (or it was already given back).
-   */
-  async release(opts?: CallOptions): Promise<void> {
-    const o = callOptions(opts, 'Semaphore.release');
-    await this.releasing('unlocked', (h) => release(this.session, h.key, h.rev, o.signal));
   }
 
   /** Takes a permit, runs `fn(signal, token)`, and gives the permit back however `fn` ends. */
@@ -79,8 +52,12 @@ export class Semaphore extends Holder {
     return this.within(() => this.acquire(opts), fn);
   }
 
-  protected releaseHold(): Promise<void> {
-    return this.release();
+  /**
+   * Gives the permit back (deletes the key if still this holder's). Rejects with NotHeldError if
+   * no permit was taken (or it was already given back).
+   */
+  async release(opts?: CallOptions): Promise<void> {
+    await this.releaseHeld(callOptions(opts, 'Semaphore.release').signal);
   }
 
   /** Own key present and fewer than `permits` older keys, as of one read. */

@@ -8,6 +8,7 @@ import { callOptions, checkString } from '@conclave/client/internal';
 import { checkKeySpace } from '../session/session.js';
 import { dequeueFrom } from './claim.js';
 
+/** A priority queue (etcd contrib/recipes layout): lower priority numbers first, FIFO within one. */
 export class PriorityQueue {
   /** Item keys are `prefix/<priority>/<sequence>`. */
   readonly prefix: string;
@@ -60,6 +61,7 @@ export class PriorityQueue {
     return kv.valueString;
   }
 
+  /** Number of items waiting. */
   async size(opts?: CallOptions): Promise<number> {
     opts = callOptions(opts, 'PriorityQueue.size');
     return (await this.client.range(this.prefix, { prefix: true, countOnly: true, ...opts })).count;

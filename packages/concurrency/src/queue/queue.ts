@@ -18,6 +18,9 @@ export function nanoKey(): string {
   return ns.toString();
 }
 
+/**
+ * A multi-producer, multi-consumer FIFO queue (etcd contrib/recipes layout); each item goes to exactly one consumer.
+ */
 export class Queue {
   /** Item keys are `prefix/<unique>`. */
   readonly prefix: string;

@@ -7,6 +7,7 @@
 
 import type { KeyValue } from '@conclave/client';
 
+/** A service instance as registered and discovered. */
 export interface ServiceInstance {
   service: string;
   /** Unique within the service; no "/". */

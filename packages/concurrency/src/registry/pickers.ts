@@ -4,7 +4,9 @@
 
 import type { ServiceInstance } from './codec.js';
 
+/** Picks one instance of a set (or undefined for an empty set). */
 export type Picker = (instances: readonly ServiceInstance[]) => ServiceInstance | undefined;
+/** The built-in pickers of `registry.picker()`. */
 export type PickStrategy = 'round-robin' | 'random';
 
 /** Each call returns the next instance in order of id, wrapping around. */

@@ -22,6 +22,7 @@ import {
 } from './codec.js';
 import { pickerFor, type PickStrategy, type Picker } from './pickers.js';
 
+/** Options of a ServiceRegistry. */
 export interface ServiceRegistryOptions {
   /** Prepended to every key: instances live at `<prefix><service>/<id>` (default "": etcd endpoints' `target/` layout). */
   prefix?: string;
@@ -29,6 +30,7 @@ export interface ServiceRegistryOptions {
   ttl?: number;
 }
 
+/** The events of a Registration. */
 export interface RegistrationEvents extends Record<string, unknown[]> {
   /** The instance key was written (first registration, or again after a loss); with the lease used. */
   registered: [lease: bigint];
@@ -36,6 +38,7 @@ export interface RegistrationEvents extends Record<string, unknown[]> {
   lost: [error: Error];
 }
 
+/** One registered instance, returned by `register()`: its events, and `deregister()`. */
 export class Registration extends Emitter<RegistrationEvents> {
   /** Lease of the current registration, undefined while re-registering or after deregister. */
   lease: bigint | undefined;
@@ -61,6 +64,7 @@ export class Registration extends Emitter<RegistrationEvents> {
     return this.registry.deregister(this, opts);
   }
 
+  /** Deregisters the instance. */
   async [Symbol.asyncDispose](): Promise<void> {
     await this.deregister();
   }
@@ -74,9 +78,24 @@ export interface ServicePicker {
   readonly instances: readonly ServiceInstance[];
   /** An instance by the picker's strategy, or undefined when there is none. */
   pick(): ServiceInstance | undefined;
+  /** Stops following the service. */
   close(): void;
 }
 
+/**
+ * Service registration and discovery, in etcd's `naming/endpoints` layout (Go gRPC clients
+ * resolving through etcd see these instances). Instances stay registered while the process lives:
+ * after a lost lease they are registered again under a new one.
+ *
+ * ```ts
+ * await using registry = new ServiceRegistry(client, { prefix: 'services/', ttl: 10 });
+ * const reg = await registry.register({ service: 'api', id: 'api-1', address: '10.0.0.5', port: 8080 });
+ * reg.on('lost', (err) => log.warn(err.message)); // re-registering
+ * const picker = registry.picker('api');
+ * await picker.ready;
+ * const target = picker.pick(); // round-robin over the live instances
+ * ```
+ */
 export class ServiceRegistry {
   readonly prefix: string;
   readonly ttl: number;
@@ -214,6 +233,7 @@ export class ServiceRegistry {
     await s?.close();
   }
 
+  /** Closes the registry (deregisters everything). */
   async [Symbol.asyncDispose](): Promise<void> {
     await this.close();
   }

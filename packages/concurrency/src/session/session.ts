@@ -12,6 +12,7 @@ import { callOptions, checkInt, checkTtl, invalid } from '@conclave/client/inter
 import { abortedError, anySignal, throwIfAborted } from '../util/async.js';
 import { SessionClosedError, SessionExpiredError } from '../util/errors.js';
 
+/** Options of `Session.create`. */
 export interface SessionOptions {
   /** Lease TTL in seconds (default 60). Shorter: faster failover, more keepalive traffic. */
   ttl?: number;
@@ -39,6 +40,17 @@ export function checkSession(v: unknown, where: string): asserts v is Session {
 /** Why a session ended: SessionExpiredError (lost) or SessionClosedError (closed by its owner). */
 export type SessionEnd = SessionExpiredError | SessionClosedError;
 
+/**
+ * A lease kept alive in the background, to which the recipes attach their keys (lock queue
+ * entries, candidacies, registrations). When the lease is lost, `done` resolves and `signal` aborts
+ * with a SessionExpiredError: everything the session guarded is lost.
+ *
+ * ```ts
+ * await using session = await Session.create(client, { ttl: 10 });
+ * session.signal.addEventListener('abort', () => console.error('session lost:', session.signal.reason));
+ * const mutex = new Mutex(session, 'locks/report');
+ * ```
+ */
 export class Session {
   /** Resolves (never rejects) when the session ends: SessionExpiredError on loss, SessionClosedError on close(). */
   readonly done: Promise<SessionEnd>;
@@ -174,6 +186,7 @@ export class Session {
     this.orphanTimer.unref();
   }
 
+  /** Closes the session (`await using session = await Session.create(…)`), revoking its lease. */
   async [Symbol.asyncDispose](): Promise<void> {
     await this.close();
   }

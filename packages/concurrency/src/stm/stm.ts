@@ -40,6 +40,7 @@ import { checkKeySpace } from '../session/session.js';
 import { throwIfAborted } from '../util/async.js';
 import { STMConflictError } from '../util/errors.js';
 
+/** The isolation levels of etcd's Go STM (see the table in the README). */
 export type Isolation = 'serializable-snapshot' | 'serializable' | 'repeatable-reads' | 'read-committed';
 
 const ISOLATIONS: readonly Isolation[] = [
@@ -49,6 +50,7 @@ const ISOLATIONS: readonly Isolation[] = [
   'read-committed',
 ];
 
+/** Options of `runSTM`. */
 export interface STMOptions {
   /** Default 'serializable-snapshot' (as etcd's NewSTM). */
   isolation?: Isolation;
@@ -202,6 +204,16 @@ class Attempt implements STM {
 /**
  * Runs `fn` as a transaction at the chosen isolation level, retrying it on conflict; resolves with
  * its result once its writes are committed. An error thrown by `fn` aborts without writing.
+ *
+ * ```ts
+ * // move 10 from alice to bob: both balances change, or neither
+ * await runSTM(client, async (stm) => {
+ *   const from = Number(await stm.get('accounts/alice'));
+ *   const to = Number(await stm.get('accounts/bob'));
+ *   stm.put('accounts/alice', String(from - 10));
+ *   stm.put('accounts/bob', String(to + 10));
+ * });
+ * ```
  */
 export async function runSTM<T>(client: KeySpace, fn: (stm: STM) => Promise<T> | T, opts?: STMOptions): Promise<T> {
   checkKeySpace(client, 'runSTM: client');
