@@ -27,6 +27,12 @@ export interface Enqueued {
 /**
  * Creates `key` with the session's lease unless it exists, reading `probe` in the same transaction.
  * Idempotent (the key is the contender's own), so retried through ambiguous failures.
+ *
+ * `signal` is honoured before and between attempts, never by cutting an attempt short: a
+ * transaction already sent may still be applied, and the next call of a round-robin client can
+ * reach another member first, so a withdrawal sent after an abort could run before the creation
+ * and leave the key behind (blocking every other contender until the session ends). Waiting for the
+ * attempt's answer gives the key's create revision, and the withdrawal is ordered after it.
  */
 export async function enqueue(
   session: Session,
@@ -46,7 +52,7 @@ export async function enqueue(
           .if(cmp.createRevision(key, '=', 0))
           .then(op.put(key, value, { lease: session.lease }), ...extra)
           .else(op.get(key), ...extra)
-          .commit({ signal }),
+          .commit(),
       signal,
     );
   } catch (e) {
