@@ -1,5 +1,5 @@
 // The Transport contract for unary calls, run against both implementations (the own HTTP/2
-// transport and grpc-js) and both servers (Conclave and etcd 3.4): plain calls, flow control both
+// transport and grpc-js) and the servers (Conclave, etcd 3.4 and 3.5): plain calls, flow control both
 // ways (a 1 MiB request, a 9 MiB response), deadline, cancel, close, keepalive of a silent server,
 // a server killed and restarted on the same port, and a refused connection.
 
@@ -60,7 +60,7 @@ async function startOnPort(kind: ServerKind, port: number, dataDir?: string): Pr
 }
 
 for (const impl of TRANSPORT_KINDS)
-  for (const kind of ['conclave', 'etcd'] as const) {
+  for (const kind of ['conclave', 'etcd', 'etcd35'] as const) {
     describe(`unary transport ${impl} × ${kind}`, () => {
       let server: ServerProcess;
       let port: number;
