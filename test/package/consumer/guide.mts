@@ -4,10 +4,12 @@ import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Client, CompactedError, cmp, op, UnavailableError } from '@conclave/client';
-import { ConfigWatcher, Election, Mutex, ServiceRegistry, Session } from '@conclave/concurrency';
+import { ConfigWatcher, Election, Mutex, type ReleasedError, ServiceRegistry, Session } from '@conclave/concurrency';
 import { type ServerHandle, startServer } from '@conclave/server';
 
 declare function applyMode(mode: string): void;
+declare function migrate(opts: { signal: AbortSignal; fencingToken: bigint }): Promise<void>;
+declare function runScheduledJobs(signal: AbortSignal): Promise<void>;
 
 export async function connect(): Promise<void> {
   await using client = new Client({
@@ -50,13 +52,24 @@ export async function connect(): Promise<void> {
     await mutex.unlock();
   }
 
+  await mutex.withLock(async (signal, fencingToken) => {
+    await migrate({ signal, fencingToken });
+  });
+
   const election = new Election(session, 'elections/orders-scheduler');
-  await election.campaign(process.env.HOSTNAME ?? 'orders-1');
+  await election.lead(process.env.HOSTNAME ?? 'orders-1', async (signal) => {
+    while (!signal.aborted) await runScheduledJobs(signal);
+  });
 
   const registry = new ServiceRegistry(client, { prefix: 'services/', ttl: 10 });
   await registry.register({ service: 'orders', id: 'orders-1', address: '10.0.0.5', port: 8080 });
   const instances = await registry.discover('orders');
   console.log(instances.length);
+
+  mutex.signal.addEventListener('abort', () => {
+    const why = mutex.signal.reason as ReleasedError;
+    if (why.reason === 'session-lost') console.error('lock lost:', why.message);
+  });
 
   try {
     await client.get('k', { revision: 5n });
@@ -67,6 +80,14 @@ export async function connect(): Promise<void> {
       /* no member answered in time */
     } else throw err;
   }
+}
+
+export function observed(): Client {
+  return new Client({
+    endpoints: ['10.0.0.1:2379', '10.0.0.2:2379', '10.0.0.3:2379'],
+    logger: console,
+    openTelemetry: true,
+  });
 }
 
 export async function testSetup(): Promise<[ServerHandle, Client]> {
