@@ -272,7 +272,12 @@ export class ClientH2Connection {
         const s = this.streams.get(id);
         if (s && payload.length >= 4) {
           this.forget(s);
-          s.fail(statusForReset(payload.readUInt32BE(0)));
+          const code = payload.readUInt32BE(0);
+          // a server whose copy of the deadline (grpc-timeout) fired before our timer resets the
+          // stream with CANCEL (etcd 3.5's Watch does): the call's deadline passed, say so
+          if (code === H2Error.CANCEL && Date.now() >= s.deadline)
+            s.fail(status(GrpcCode.DEADLINE_EXCEEDED, 'Deadline exceeded'));
+          else s.fail(statusForReset(code));
         }
         return;
       }

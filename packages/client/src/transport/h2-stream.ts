@@ -24,6 +24,7 @@ export class BidiStream implements ClientStream, StreamCall {
   readonly awaitsAnswer = false;
   done = false;
   timer: NodeJS.Timeout | undefined;
+  deadline = Infinity;
   conn: (StreamOwner & { flushStream(s: ClientStream): void; resumeStream(s: ClientStream): void }) | null = null;
   /** Set by the channel: ends the stream from our side wherever it is (waiting to connect, open). */
   abort: (s: BidiStream, err: CallStatus) => void = (s, err) => s.fail(err);

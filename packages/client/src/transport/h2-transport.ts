@@ -68,6 +68,7 @@ export class H2Transport extends Transport {
     body.writeUInt32BE(message.length, 1);
     message.copy(body, 5);
     const s = new UnaryStream(fields, body, listener);
+    s.deadline = deadline;
     if (finite)
       s.timer = setTimeout(
         () => this.abort(s, status(GrpcCode.DEADLINE_EXCEEDED, 'Deadline exceeded')),
@@ -86,6 +87,7 @@ export class H2Transport extends Transport {
     const fields = this.requestFields(path, metadata, deadline);
     const s = new BidiStream(fields ?? [], listener);
     s.abort = (st, err) => this.abort(st, err);
+    s.deadline = deadline;
     if (fields && Number.isFinite(deadline)) {
       s.timer = setTimeout(
         () => this.abort(s, status(GrpcCode.DEADLINE_EXCEEDED, 'Deadline exceeded')),

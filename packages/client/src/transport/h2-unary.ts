@@ -23,6 +23,8 @@ export interface ClientStream extends SendingStream {
   readonly paused: boolean;
   /** A unary call: its answer is due (a silent connection is probed with a PING). */
   readonly awaitsAnswer: boolean;
+  /** When the call's deadline passes (a Date.now() time; Infinity: none). */
+  deadline: number;
   /** The request header fields (pseudo-headers, grpc-timeout, metadata), flat name/value. */
   readonly fields: string[];
   done: boolean;
@@ -52,6 +54,7 @@ export class UnaryStream implements ClientStream {
   private chunks: Buffer[] = [];
   private received = 0;
   timer: NodeJS.Timeout | undefined;
+  deadline = Infinity;
   done = false;
   /** The connection the stream was given to (it may be draining while a newer one takes new calls). */
   conn: StreamOwner | null = null;
