@@ -1,11 +1,14 @@
-// The recipes used wrongly, against a 3-member etcd 3.4 cluster and a 3-member Conclave cluster:
-// wrong argument types (a TypeError naming the argument), releases of nothing held (NotHeldError),
+// The recipes used wrongly, against 3-member etcd 3.4, etcd 3.5 and Conclave clusters: wrong
+// argument types (a TypeError naming the argument), releases of nothing held (NotHeldError),
 // getters read after a release and inside the hold's own abort listener (never a throw), a lock
-// key deleted by someone else (reason key-deleted), the with*(fn) helpers and asyncDispose, and an
+// key deleted by someone else (reason key-deleted), the with*(fn) helpers and asyncDispose, an
 // abort at every await of lock() and campaign() (before and while each call is in flight: the
-// queue entry is always withdrawn and the object stays usable).
+// queue entry is always withdrawn and the object stays usable), and a program that forgets to close
+// its client (it still exits) or its session (the session keeps it alive and renewing; once the
+// process dies, the lock passes on within the TTL).
 
 import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
 import { test } from 'node:test';
 import { AbortedError, type Client, type KeySpace, type Txn } from '@conclave/client';
 import {
@@ -23,7 +26,51 @@ import {
   SessionClosedError,
   runSTM,
 } from '@conclave/concurrency';
+import { repoRoot } from '../helpers/process.js';
 import { describeClusters, until } from './clusters.js';
+
+/** A program run in a child process (an ES module given on stdin). */
+interface Program {
+  /** What it printed so far (stdout and stderr). */
+  readonly out: string;
+  /** Its exit code once it exited, else undefined. */
+  readonly exitCode: number | null | undefined;
+  /** Resolves with the exit code, or with 'alive' if it is still running after `ms`. */
+  exitWithin(ms: number): Promise<number | null | 'alive'>;
+  kill(): Promise<void>;
+}
+
+function runProgram(script: string): Program {
+  const child = spawn(process.execPath, ['--conditions=conclave-source', '--import', 'tsx', '--input-type=module'], {
+    cwd: repoRoot,
+    stdio: ['pipe', 'pipe', 'pipe'],
+  });
+  child.stdin.end(script);
+  let out = '';
+  let exitCode: number | null | undefined;
+  child.stdout.on('data', (d: Buffer) => (out += d.toString()));
+  child.stderr.on('data', (d: Buffer) => (out += d.toString()));
+  const exited = new Promise<number | null>((resolve) =>
+    child.once('exit', (code) => {
+      exitCode = code;
+      resolve(code);
+    }),
+  );
+  return {
+    get out() {
+      return out;
+    },
+    get exitCode() {
+      return exitCode;
+    },
+    exitWithin: (ms) =>
+      Promise.race([exited, new Promise<'alive'>((resolve) => setTimeout(() => resolve('alive'), ms).unref())]),
+    async kill() {
+      if (exitCode === undefined) child.kill('SIGKILL');
+      await exited;
+    },
+  };
+}
 
 const typeError = (re: RegExp) => (e: unknown) => e instanceof TypeError && re.test(e.message);
 
@@ -237,6 +284,50 @@ describeClusters((ctx) => {
       typeError(/already held by this object/),
     );
     await s.close();
+  });
+
+  test('forgetting to close: a used client lets the program exit; a session keeps it alive until it dies', {
+    timeout: 60_000,
+  }, async () => {
+    const p = ctx.prefix('forgot');
+    const script = (hold: boolean): string => `
+      import { Client } from '@conclave/client';
+      import { Mutex, Session } from '@conclave/concurrency';
+      const c = new Client({ endpoints: ${JSON.stringify(ctx.cluster.endpoints)} });
+      await c.put('${p}/k', 'v');
+      await c.get('${p}/k');
+      ${hold ? `const s = await Session.create(c, { ttl: 2 }); await new Mutex(s, '${p}/lock').lock();` : ''}
+      console.log('done');`;
+    // neither client.close() nor anything else: the idle connections do not hold the process
+    const plain = runProgram(script(false));
+    try {
+      assert.equal(await plain.exitWithin(20_000), 0, `the program did not exit by itself: ${plain.out}`);
+      assert.match(plain.out, /done/);
+    } finally {
+      await plain.kill();
+    }
+    // a session nobody closed is still renewed: the lock stays held past its 2 s TTL
+    const held = runProgram(script(true));
+    try {
+      await until(() => held.out.includes('done') || held.exitCode !== undefined, 20_000, 'the lock');
+      assert.equal(await held.exitWithin(4000), 'alive', `the program exited while holding a lock: ${held.out}`);
+      const s = await Session.create(ctx.client, { ttl: 5 });
+      try {
+        const m = new Mutex(s, `${p}/lock`);
+        assert.equal(await m.tryLock(), false, 'the forgotten session still holds the lock');
+        // the process dies without unlocking: the lock passes on once the lease's TTL has run out
+        await held.kill();
+        const t0 = performance.now();
+        await m.lock({ timeoutMs: 15_000 });
+        const waited = performance.now() - t0;
+        assert.ok(waited < 10_000, `the lock came ${Math.round(waited)} ms after the holder died`);
+        await m.unlock();
+      } finally {
+        await s.close();
+      }
+    } finally {
+      await held.kill();
+    }
   });
 
   for (const recipe of ['Mutex.lock', 'Election.campaign'] as const) {
