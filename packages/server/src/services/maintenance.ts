@@ -1,14 +1,15 @@
 // etcdserverpb.Maintenance: Status, Alarm, Defragment, Hash, HashKV, Snapshot, MoveLeader.
 
-import { etcdError, etcdserverpb, GrpcCode, GrpcStatusError } from '@conclave/api';
+import { encodeMessage, etcdError, etcdserverpb, GrpcCode, GrpcStatusError } from '@conclave/api';
 import { crc32c } from '../checksum/crc32c.js';
 import { CompactedError, FutureRevisionError } from '../mvcc/index.js';
 import type { ServiceHandlers } from '../transport/grpc-server.js';
 import { header, type ServiceContext } from './context.js';
 import type { AlarmStore } from '../etcdserver/alarms.js';
-import { openEtcdSnapshot } from '../snapshot/index.js';
+import { frameChunk, openEtcdSnapshot } from '../snapshot/index.js';
+import { GrpcCall } from '../transport/grpc-call.js';
 
-/** Snapshot chunks: etcd sends 32 KiB per message. */
+/** Snapshot messages through the JSON gateway: etcd sends 32 KiB per message. */
 const SNAPSHOT_CHUNK = 32 * 1024;
 
 export function maintenanceService(
@@ -78,29 +79,41 @@ export function maintenanceService(
       // the membership and alarms, so writes may go on while it streams.
       const source = { view: ctx.backend.readView(), members: ctx.cluster.membership.list(), alarms: alarms.list() };
       const hdr = header(ctx, ctx.store.currentRevision);
+      // On a gRPC stream each chunk goes out as one message framed in place (no copy); the JSON
+      // gateway gets etcd's 32 KiB messages.
+      const grpc = call instanceof GrpcCall ? call : null;
+      const hdrBytes = encodeMessage(etcdserverpb.ResponseHeader, hdr ?? {});
       void (async () => {
-        const snap = await openEtcdSnapshot(source);
+        const snap = await openEtcdSnapshot(source, { framed: grpc !== null });
         try {
           let remaining = snap.size;
           // A congested client (send returned false) is waited for, so that the database is not
           // produced faster than it leaves; a cancel wakes the wait too.
           let wake: (() => void) | null = null;
           call.onCancel(() => wake?.());
-          for (const chunk of snap.chunks()) {
+          const drained = () =>
+            new Promise<void>((resolve) => {
+              wake = resolve;
+              call.onDrain(resolve);
+            }).then(() => {
+              wake = null;
+            });
+          for await (const chunk of snap.chunks()) {
+            if (call.isFinished) return;
+            if (grpc) {
+              remaining -= chunk.length;
+              if (!grpc.sendFramed(frameChunk(chunk, hdrBytes, remaining)) && !call.isFinished) await drained();
+              continue;
+            }
             for (let off = 0; off < chunk.length; off += SNAPSHOT_CHUNK) {
               if (call.isFinished) return;
               const part = chunk.subarray(off, off + SNAPSHOT_CHUNK);
               remaining -= part.length;
-              if (!call.send({ header: hdr, remainingBytes: remaining, blob: part }) && !call.isFinished) {
-                await new Promise<void>((resolve) => {
-                  wake = resolve;
-                  call.onDrain(resolve);
-                });
-                wake = null;
-              }
+              if (!call.send({ header: hdr, remainingBytes: remaining, blob: part }) && !call.isFinished)
+                await drained();
             }
           }
-          call.send({ header: hdr, remainingBytes: 0, blob: snap.digest() });
+          call.send({ header: hdr, remainingBytes: 0, blob: await snap.digest() });
           call.finish();
         } finally {
           snap.close();

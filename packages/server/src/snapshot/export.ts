@@ -44,9 +44,11 @@ export function etcdBuckets(src: ExportSource): BucketInput[] {
   const { dbs, txn } = src.view;
   // A fresh options object per call: lmdb-js's getKeys() writes into the one it is given.
   const opt = () => ({ transaction: txn });
+  // The big buckets are read without copies: the writer copies each entry into its page at once.
+  const FIRST = Buffer.from([0]);
   const stream = (name: string, db: typeof dbs.key): BucketInput => ({
     name: latin1(name),
-    entries: () => db.getRange(opt()) as Iterable<BoltEntry>,
+    entries: () => db.getRange({ transaction: txn, start: FIRST }) as Iterable<BoltEntry>,
   });
   const meta = (name: string): Buffer | undefined => dbs.meta.get(metaKey(name), opt());
 
@@ -86,9 +88,9 @@ export function etcdBuckets(src: ExportSource): BucketInput[] {
   const alarms = src.alarms.map((a) => ({ key: alarmKey(a.memberId, a.alarm), value: Buffer.alloc(0) }));
 
   return [
-    stream(BUCKET.key, dbs.key),
+    stream(BUCKET.key, src.view.volatile.key),
     fixed(BUCKET.meta, metaEntries),
-    stream(BUCKET.lease, dbs.lease),
+    stream(BUCKET.lease, src.view.volatile.lease),
     fixed(BUCKET.auth, authEntries),
     fixed(BUCKET.authUsers, users),
     fixed(BUCKET.authRoles, roles),

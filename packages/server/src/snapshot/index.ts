@@ -2,7 +2,14 @@
 // SHA-256 trailer) streamed from a member, and the `conclave snapshot save | restore | status`
 // commands, which also read snapshots made by etcd 3.4 and 3.5.
 
-export { openEtcdSnapshot, SNAPSHOT_HASH_SIZE, type EtcdSnapshotStream, type OpenSnapshotOptions } from './stream.js';
+export {
+  openEtcdSnapshot,
+  frameChunk,
+  FRAME_HEADROOM,
+  SNAPSHOT_HASH_SIZE,
+  type EtcdSnapshotStream,
+  type OpenSnapshotOptions,
+} from './stream.js';
 export { etcdBuckets, type ExportSource } from './export.js';
 export { snapshotCommand } from './cli.js';
 export { restoreSnapshot, RestoreError, RESTORE_DEFAULTS, type RestoreOptions } from './restore.js';

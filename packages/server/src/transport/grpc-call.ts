@@ -325,6 +325,18 @@ export class GrpcCall<Req, Res> implements ServerCall<Req, Res> {
     return this.stream.write(frame);
   }
 
+  /**
+   * Sends a message already framed: its 5-byte gRPC prefix, then its protobuf body. The buffer is
+   * handed to the stream as it is (no copy), so it must not change until the stream is done with it.
+   */
+  sendFramed(frame: Buffer): boolean {
+    if (this.finished || this.stream.closed) return false;
+    this.sendHeaders();
+    this.stats.msgSent++;
+    this.stats.bytesSent += frame.length - 5;
+    return this.stream.write(frame);
+  }
+
   /** Ends the call with OK, or with the given error's status. */
   finish(err?: unknown): void {
     if (this.finished) return;

@@ -46,6 +46,8 @@ export interface BackendObserver {
 /** See Backend.readView(). */
 export interface BackendReadView {
   dbs: Dbs;
+  /** The same sub-databases, read without copies: each key and value is valid until the next read. */
+  volatile: Dbs;
   txn: Transaction;
   release(): void;
 }
@@ -61,6 +63,7 @@ const TXN_NO_SYNC = 0x10003;
 export class Backend {
   private root: RootDatabase<Buffer, Buffer>;
   private _dbs: Dbs;
+  private volatile: Dbs;
   private gen: number;
   private file: string;
   private depth = 0;
@@ -90,6 +93,7 @@ export class Backend {
     this.file = file;
     this.root = env.root;
     this._dbs = env.dbs;
+    this.volatile = env.volatile;
   }
 
   static async open(opts: BackendOptions): Promise<Backend> {
@@ -346,6 +350,7 @@ export class Backend {
     let released = false;
     return {
       dbs: this._dbs,
+      volatile: this.volatile,
       txn,
       release: () => {
         if (released) return;
@@ -451,6 +456,7 @@ export class Backend {
     const old = { root: this.root, file: this.file };
     this.root = env.root;
     this._dbs = env.dbs;
+    this.volatile = env.volatile;
     this.gen = gen;
     this.file = file;
     // Writes stay blocked until listeners have caught up with the new contents.

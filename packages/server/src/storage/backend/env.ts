@@ -10,7 +10,32 @@ export type Dbs = Readonly<Record<DbName, BinaryDb>>;
 export interface Env {
   root: RootDatabase<Buffer, Buffer>;
   dbs: Dbs;
+  /** The same sub-databases read without copies (see ZERO_COPY_OPTIONS); for reading only. */
+  volatile: Dbs;
 }
+
+/**
+ * Handles whose reads hand out views of LMDB's own buffers instead of copies: a value (and key) is
+ * valid only until the next read. For streaming a whole database (snapshots) at memory speed;
+ * iterate with `start: Buffer.from([0])` (these handles have no binary key default).
+ */
+const ZERO_COPY_OPTIONS = {
+  encoding: 'zero-copy',
+  encoder: {
+    encode: (v: Buffer): Buffer => v,
+    // lmdb-js's shared value buffer reports the value's size as its `length` but is larger: always
+    // take a view of exactly `size` bytes.
+    decode: (bytes: Uint8Array, size: number): Uint8Array => bytes.subarray(0, size),
+    needsStableBuffer: false,
+  },
+  keyEncoder: {
+    writeKey: (key: Uint8Array, target: Uint8Array, start: number): number => {
+      target.set(key, start);
+      return start + key.length;
+    },
+    readKey: (target: Uint8Array, start: number, end: number): Uint8Array => target.subarray(start, end),
+  },
+} as const;
 
 const WARMUP_VALUE = Buffer.from([1]);
 
@@ -28,12 +53,16 @@ export async function openEnv(file: string, mapSize: number): Promise<Env> {
   });
   try {
     const dbs = {} as Record<DbName, BinaryDb>;
-    for (const name of DB_NAMES) dbs[name] = root.openDB<Buffer, Buffer>(name, { ...DB_OPTIONS });
+    const volatile = {} as Record<DbName, BinaryDb>;
+    for (const name of DB_NAMES) {
+      dbs[name] = root.openDB<Buffer, Buffer>(name, { ...DB_OPTIONS });
+      volatile[name] = root.openDB<Buffer, Buffer>(name, ZERO_COPY_OPTIONS as unknown as typeof DB_OPTIONS);
+    }
     // lmdb 3.5.6 has been seen to hang in close() after synchronous transactions when no asynchronous
     // write ever happened on the environment: do one (idempotent) asynchronous write at open.
     await dbs.meta.put(metaKey(META.warmup), WARMUP_VALUE);
     await root.flushed;
-    return { root, dbs };
+    return { root, dbs, volatile };
   } catch (err) {
     await root.close().catch(() => undefined);
     throw err;

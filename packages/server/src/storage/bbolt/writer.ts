@@ -44,6 +44,11 @@ export interface BoltWriterOptions {
   pageSize?: number;
   /** Bytes per emitted chunk (a multiple of the page size; default 1 MiB). */
   chunkSize?: number;
+  /**
+   * Free bytes kept in front of every chunk, in the same buffer (`chunk.byteOffset - headroom` is
+   * where they start): room to frame the chunk as a message without copying it. Default 0.
+   */
+  headroom?: number;
 }
 
 /** Entries between the plan pass's yields (a chance for the caller to let other work run). */
@@ -60,21 +65,29 @@ export class BoltWriteError extends Error {
   override readonly name = 'BoltWriteError';
 }
 
-/** Collects pages into fixed-size chunks; a full chunk is queued for the consumer. */
+/** Collects pages into fixed-size chunks (after `headroom` free bytes); a full chunk is queued. */
 class ChunkSink implements PageSink {
   private cur: Buffer;
-  private pos = 0;
+  private pos: number;
   readonly ready: Buffer[] = [];
   written = 0;
 
-  constructor(private readonly chunkSize: number) {
-    this.cur = Buffer.allocUnsafe(chunkSize);
+  constructor(
+    private readonly chunkSize: number,
+    private readonly headroom: number,
+  ) {
+    this.cur = this.alloc(headroom + chunkSize);
+    this.pos = headroom;
+  }
+
+  private alloc(n: number): Buffer {
+    return Buffer.allocUnsafe(n);
   }
 
   reserve(n: number): { buf: Buffer; off: number } {
     if (this.pos + n > this.cur.length) {
       this.flush();
-      if (n > this.cur.length) this.cur = Buffer.allocUnsafe(n);
+      if (this.headroom + n > this.cur.length) this.cur = this.alloc(this.headroom + n);
     }
     const off = this.pos;
     this.pos += n;
@@ -83,9 +96,9 @@ class ChunkSink implements PageSink {
   }
 
   flush(): void {
-    if (this.pos > 0) this.ready.push(this.pos === this.cur.length ? this.cur : this.cur.subarray(0, this.pos));
-    this.cur = Buffer.allocUnsafe(this.chunkSize);
-    this.pos = 0;
+    if (this.pos > this.headroom) this.ready.push(this.cur.subarray(this.headroom, this.pos));
+    this.cur = this.alloc(this.headroom + this.chunkSize);
+    this.pos = this.headroom;
   }
 }
 
@@ -93,6 +106,7 @@ export class BoltWriter {
   private readonly buckets: BucketInput[];
   private readonly pageSize: number;
   private readonly chunkSize: number;
+  private readonly headroom: number;
   private plans: BucketPlan[] | null = null;
   private rootPlan: TreeResult | null = null;
   private pages = 0;
@@ -101,6 +115,7 @@ export class BoltWriter {
     this.pageSize = opts.pageSize ?? DEFAULT_PAGE_SIZE;
     if (this.pageSize < 1024 || this.pageSize % 512 !== 0)
       throw new RangeError(`bbolt: bad page size ${this.pageSize}`);
+    this.headroom = opts.headroom ?? 0;
     this.chunkSize = Math.max(this.pageSize, Math.floor((opts.chunkSize ?? 1 << 20) / this.pageSize) * this.pageSize);
     this.buckets = [...buckets].sort((a, b) => compareBytes(a.name, b.name));
     for (let i = 0; i < this.buckets.length; i++) {
@@ -157,7 +172,7 @@ export class BoltWriter {
   *chunks(): Generator<Buffer, void, void> {
     if (!this.plans || !this.rootPlan || this.rootPlan.inline) throw new Error('bbolt: plan() first');
     const ps = this.pageSize;
-    const sink = new ChunkSink(this.chunkSize);
+    const sink = new ChunkSink(this.chunkSize, this.headroom);
     // Meta pages and the (empty) freelist.
     const head = sink.reserve(FIRST_DATA_PAGE * ps);
     head.buf.fill(0, head.off, head.off + FIRST_DATA_PAGE * ps);
