@@ -23,10 +23,16 @@ export interface Run {
   stderr: string;
 }
 
-/** Runs a command to completion. */
-export function run(cmd: string, args: string[], env: Record<string, string> = {}, timeoutMs = 120_000): Promise<Run> {
+/** Runs a command to completion (in `cwd` if given). */
+export function run(
+  cmd: string,
+  args: string[],
+  env: Record<string, string> = {},
+  timeoutMs = 120_000,
+  cwd?: string,
+): Promise<Run> {
   return new Promise((resolve, reject) => {
-    const child = spawn(cmd, args, { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(cmd, args, { cwd, env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
     let stdout = '';
     let stderr = '';
     child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
@@ -72,7 +78,7 @@ export interface RestoredCluster {
 }
 
 /** Waits until every member reports the same leader (the restored data has auth on, root's password known). */
-async function waitLeader(endpoints: string[], children: ChildProcess[], logs: string[], timeoutMs: number) {
+export async function waitLeader(endpoints: string[], children: ChildProcess[], logs: string[], timeoutMs: number) {
   const deadline = Date.now() + timeoutMs;
   const clients = endpoints.map((e) => new RawClient(e));
   // etcd 3.5 answers Status only to an admin once auth is on: such members get asked as root
