@@ -81,4 +81,17 @@ describe('Maintenance.Snapshot of a multi-MB database', () => {
       client.close();
     }
   });
+
+  test('the JSON gateway streams the same database in 32 KiB messages, then its SHA-256', async () => {
+    const res = await fetch(`http://${server.endpoint}/v3/maintenance/snapshot`, { method: 'POST', body: '{}' });
+    assert.equal(res.status, 200);
+    const lines = (await res.text()).trim().split('\n');
+    const blobs = lines.map((l) => Buffer.from((JSON.parse(l) as { result: { blob: string } }).result.blob, 'base64'));
+    const sha = blobs.pop()!;
+    const db = Buffer.concat(blobs);
+    assert.ok(db.length > 6_000_000, `${db.length} bytes`);
+    assert.ok(blobs.every((b) => b.length <= 32 * 1024));
+    assert.ok(createHash('sha256').update(db).digest().equals(sha), 'checksum of the streamed database');
+    assert.equal(db.subarray(16, 20).readUInt32LE(0), 0xed0cdaed, 'a bbolt file (meta page magic)');
+  });
 });
