@@ -5,7 +5,7 @@ import { RequestKind, type InternalRequest } from '../etcdserver/raft-request.js
 import { applyRequest, type ApplyTargets } from '../apply/dispatch.js';
 import { openFixture, type Fixture } from '../../testing/mvcc-fixture.js';
 import type { Entry } from '../raft/types.js';
-import type { CallContext } from '../transport/call.js';
+import type { CallContext } from '../grpc/call.js';
 import { Auth, type AuthOptions } from './auth.js';
 import { SimpleTokenProvider } from './simple-token.js';
 import { encodeInternalAuthenticate } from './store.js';

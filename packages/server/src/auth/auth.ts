@@ -9,7 +9,7 @@ import type { InternalRequest } from '../etcdserver/raft-request.js';
 import type { ApplyProgress } from '../etcdserver/ports.js';
 import type { Logger } from '../log/index.js';
 import type { Backend } from '../storage/backend/index.js';
-import type { CallContext } from '../transport/call.js';
+import type { CallContext } from '../grpc/call.js';
 import { authorizeRequest } from './apply.js';
 import { checkLeaseKeys, checkRange, checkTxn, type LeaseKeys } from './authorize.js';
 import { DEFAULT_COST, hashPassword } from './bcrypt.js';

@@ -10,8 +10,8 @@
 //                are not checked in etcd 3.4.
 
 import type { etcdserverpb } from '@conclave/api';
-import type { CallContext } from '../transport/call.js';
-import type { ServerCall, ServiceHandlers, UnaryHandler } from '../transport/grpc-server.js';
+import type { CallContext } from '../grpc/call.js';
+import type { ServerCall, ServiceHandlers, UnaryHandler } from '../grpc/grpc-server.js';
 import type { Auth } from './auth.js';
 import { unmappedAuthError } from './errors.js';
 

@@ -6,7 +6,7 @@ import http from 'node:http';
 import http2 from 'node:http2';
 import type { Logger } from '../log/index.js';
 import { listenerChecks, serverTlsOptions, type TlsInfo } from '../tls/index.js';
-import { type BoundListener, listenUrl, nodeHttp2 } from '../transport/listener.js';
+import { type BoundListener, listenUrl, nodeHttp2 } from '../grpc/listener.js';
 
 type Handler = (req: http.IncomingMessage, res: http.ServerResponse) => void;
 

@@ -8,7 +8,7 @@
 
 import type http from 'node:http';
 import { goQuote } from '../log/index.js';
-import type { H2HttpRequest, H2HttpResponse } from '../transport/h2/http-adapter.js';
+import type { H2HttpRequest, H2HttpResponse } from '../grpc/h2/http-adapter.js';
 
 type Req = http.IncomingMessage | H2HttpRequest;
 type Res = http.ServerResponse | H2HttpResponse;

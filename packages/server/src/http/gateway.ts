@@ -3,7 +3,7 @@
 // newline-delimited {"result": …} objects; errors use grpc-gateway's shape.
 
 import type http from 'node:http';
-import type { H2HttpRequest, H2HttpResponse } from '../transport/h2/http-adapter.js';
+import type { H2HttpRequest, H2HttpResponse } from '../grpc/h2/http-adapter.js';
 import {
   decodeFirstValue,
   GrpcCode,
@@ -19,8 +19,8 @@ import {
   type Registered,
   type ServerStreamHandler,
   type UnaryHandler,
-} from '../transport/grpc-server.js';
-import type { ServerCall } from '../transport/call.js';
+} from '../grpc/grpc-server.js';
+import type { ServerCall } from '../grpc/call.js';
 import { GatewaySlots } from './gateway-slots.js';
 
 type Req = http.IncomingMessage | H2HttpRequest;

@@ -3,7 +3,7 @@
 
 import type http from 'node:http';
 import type { MemberMetrics } from '../metrics/index.js';
-import type { H2HttpResponse } from '../transport/h2/http-adapter.js';
+import type { H2HttpResponse } from '../grpc/h2/http-adapter.js';
 
 type Res = http.ServerResponse | H2HttpResponse;
 

@@ -2,12 +2,12 @@
 // /metrics and the JSON gateway (/v3/...), with etcd's response shapes.
 
 import type http from 'node:http';
-import type { H2HttpRequest, H2HttpResponse } from '../transport/h2/http-adapter.js';
+import type { H2HttpRequest, H2HttpResponse } from '../grpc/h2/http-adapter.js';
 import { etcdserverpb } from '@conclave/api';
 import type { AlarmStore } from '../etcdserver/alarms.js';
 import type { LeaderState, ReadBarrier } from '../etcdserver/ports.js';
 import type { MemberMetrics } from '../metrics/index.js';
-import type { GrpcServer } from '../transport/grpc-server.js';
+import type { GrpcServer } from '../grpc/grpc-server.js';
 import { gatewayRoute, serveGateway } from './gateway.js';
 import { serveMetrics } from './metrics.js';
 

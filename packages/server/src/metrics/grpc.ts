@@ -5,7 +5,7 @@
 
 import { Counter, Histogram, type Registry } from 'prom-client';
 import type { MethodDescriptor } from '@conclave/api';
-import { newCallStats, type CallStats } from '../transport/grpc-call.js';
+import { newCallStats, type CallStats } from '../grpc/grpc-call.js';
 
 /** gRPC status codes as Go's codes.Code.String() names them, by number. */
 const CODE_NAMES = [

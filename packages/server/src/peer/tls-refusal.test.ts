@@ -18,7 +18,7 @@ import {
   serverTlsOptions,
   type TlsInfo,
 } from '../tls/index.js';
-import { listenUrl } from '../transport/listener.js';
+import { listenUrl } from '../grpc/listener.js';
 import { PeerSender } from './sender.js';
 import { acceptUpgrade } from './upgrade.js';
 

@@ -6,8 +6,8 @@
 import { encodeMessage, etcdserverpb, type MessageCodec, type PartialMessage } from '@conclave/api';
 import { encodeInternalAuthenticate } from '../auth/store.js';
 import { RequestKind } from '../etcdserver/raft-request.js';
-import type { CallContext } from '../transport/call.js';
-import type { ServiceHandlers } from '../transport/grpc-server.js';
+import type { CallContext } from '../grpc/call.js';
+import type { ServiceHandlers } from '../grpc/grpc-server.js';
 import { header, type ServiceContext } from './context.js';
 
 type Header = { header: PartialMessage<etcdserverpb.ResponseHeader> };

@@ -7,7 +7,7 @@ import { computeMemberId } from '../etcdserver/ids.js';
 import type { Member } from '../etcdserver/membership.js';
 import type { ClusterControl } from '../etcdserver/ports.js';
 import { ConfChangeType } from '../raft/index.js';
-import type { ServiceHandlers } from '../transport/grpc-server.js';
+import type { ServiceHandlers } from '../grpc/grpc-server.js';
 import { header, type ServiceContext } from './context.js';
 
 /** etcd 3.4 allows one learner at a time. */

@@ -11,7 +11,7 @@ import type { LeaseHost } from '../lease/index.js';
 import type { MemberMetrics } from '../metrics/index.js';
 import type { MvccStore } from '../mvcc/index.js';
 import type { Backend } from '../storage/backend/index.js';
-import type { CallContext } from '../transport/call.js';
+import type { CallContext } from '../grpc/call.js';
 
 export interface ServiceContext {
   /** Who this member is, who leads, how far it applied (headers, hasleader, learners, Status). */

@@ -2,7 +2,7 @@
 // keys `<name>/<lease id hex>`; the one created first leads), run by the member itself.
 
 import { etcdError, type v3electionpb, type PartialMessage, type mvccpb } from '@conclave/api';
-import type { ServiceHandlers } from '../transport/grpc-server.js';
+import type { ServiceHandlers } from '../grpc/grpc-server.js';
 import { header, type ServiceContext } from './context.js';
 import { asPlainErrors, LocalKv } from './local-kv.js';
 import { waiterKey } from './lock.js';

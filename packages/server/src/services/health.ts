@@ -1,7 +1,7 @@
 // grpc.health.v1.Health, which etcd registers: SERVING while the member has a leader.
 
 import { healthpb } from '@conclave/api';
-import type { ServiceHandlers } from '../transport/grpc-server.js';
+import type { ServiceHandlers } from '../grpc/grpc-server.js';
 import type { ServiceContext } from './context.js';
 
 const { SERVING, NOT_SERVING } = healthpb.HealthCheckResponse_ServingStatus;

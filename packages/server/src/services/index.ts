@@ -1,7 +1,7 @@
 // The gRPC services a member serves, registered on one GrpcServer.
 
 import { etcdError, etcdserverpb, healthpb, v3electionpb, v3lockpb } from '@conclave/api';
-import type { GrpcServer, Interceptor } from '../transport/grpc-server.js';
+import type { GrpcServer, Interceptor } from '../grpc/grpc-server.js';
 import { clusterService } from './cluster.js';
 import { requireLeaderIfAsked, type ServiceContext } from './context.js';
 import { healthService } from './health.js';

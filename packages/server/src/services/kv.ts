@@ -7,7 +7,7 @@ import { compactText, rangeResponseText } from '../apply/slow-apply.js';
 import { applyRange, applyTxn } from '../apply/kv.js';
 import { costPut, costTxn } from '../etcdserver/quota.js';
 import { RequestKind } from '../etcdserver/raft-request.js';
-import type { ServiceHandlers } from '../transport/grpc-server.js';
+import type { ServiceHandlers } from '../grpc/grpc-server.js';
 import { header, type ServiceContext } from './context.js';
 
 type Header = PartialMessage<etcdserverpb.ResponseHeader>;

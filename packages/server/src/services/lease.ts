@@ -7,8 +7,8 @@ import { encodeMessage, etcdserverpb, Writer, type PartialMessage } from '@concl
 import { LEASE_OVERHEAD } from '../etcdserver/quota.js';
 import { RequestKind } from '../etcdserver/raft-request.js';
 import { LeaseNotFoundError, type LeaseHost } from '../lease/index.js';
-import { GrpcCall } from '../transport/grpc-call.js';
-import type { ServerCall, ServiceHandlers } from '../transport/grpc-server.js';
+import { GrpcCall } from '../grpc/grpc-call.js';
+import type { ServerCall, ServiceHandlers } from '../grpc/grpc-server.js';
 import { encodeHeaderField } from '../watch/index.js';
 import { header, requireLeaderIfAsked, type ServiceContext } from './context.js';
 import type { StreamGuard } from './stream-guard.js';

@@ -13,7 +13,7 @@ import {
 import { applyRange } from '../apply/kv.js';
 import { RequestKind } from '../etcdserver/raft-request.js';
 import type { ServiceContext } from './context.js';
-import type { CallContext } from '../transport/call.js';
+import type { CallContext } from '../grpc/call.js';
 
 type PbKv = PartialMessage<mvccpb.KeyValue>;
 type TxnResult = PartialMessage<etcdserverpb.TxnResponse> & { header: { revision: number | bigint } };

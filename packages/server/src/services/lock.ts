@@ -2,7 +2,7 @@
 // queue by create revision, wait only for the keys created before ours), run by the member itself.
 
 import { etcdError, GrpcCode, GrpcStatusError, type v3lockpb } from '@conclave/api';
-import type { ServiceHandlers } from '../transport/grpc-server.js';
+import type { ServiceHandlers } from '../grpc/grpc-server.js';
 import { header, type ServiceContext } from './context.js';
 import { asPlainErrors, LocalKv, prefixEnd } from './local-kv.js';
 

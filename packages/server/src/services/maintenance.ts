@@ -3,11 +3,11 @@
 import { encodeMessage, etcdError, etcdserverpb, GrpcCode, GrpcStatusError } from '@conclave/api';
 import { crc32c } from '../checksum/crc32c.js';
 import { CompactedError, FutureRevisionError } from '../mvcc/index.js';
-import type { ServiceHandlers } from '../transport/grpc-server.js';
+import type { ServiceHandlers } from '../grpc/grpc-server.js';
 import { header, type ServiceContext } from './context.js';
 import type { AlarmStore } from '../etcdserver/alarms.js';
 import { frameChunk, openEtcdSnapshot } from '../snapshot/index.js';
-import { GrpcCall } from '../transport/grpc-call.js';
+import { GrpcCall } from '../grpc/grpc-call.js';
 
 /** Snapshot messages through the JSON gateway: etcd sends 32 KiB per message. */
 const SNAPSHOT_CHUNK = 32 * 1024;

@@ -4,7 +4,7 @@
 // timeouts in a row (etcd's monitorLeader).
 
 import { etcdError } from '@conclave/api';
-import type { ServerCall } from '../transport/call.js';
+import type { ServerCall } from '../grpc/call.js';
 import type { ServiceContext } from './context.js';
 
 /** etcd's maxNoLeaderCnt. */

@@ -3,8 +3,8 @@
 // watchable store (watch/). As etcd, the server keeps a stream open after the client half-closes it.
 
 import { Reader, etcdserverpb, type PartialMessage } from '@conclave/api';
-import { GrpcCall } from '../transport/grpc-call.js';
-import type { ServerCall, ServiceHandlers } from '../transport/grpc-server.js';
+import { GrpcCall } from '../grpc/grpc-call.js';
+import type { ServerCall, ServiceHandlers } from '../grpc/grpc-server.js';
 import { WatchHub, WatchStream, type WatchSink } from '../watch/index.js';
 import type { ServiceContext } from './context.js';
 import type { StreamGuard } from './stream-guard.js';

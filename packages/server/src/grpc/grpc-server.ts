@@ -67,7 +67,7 @@ export interface GrpcServerOptions {
   maxRecvBytes: number;
   /** Handles everything that is not gRPC (HTTP/1.1, or HTTP/2 without a gRPC content-type). */
   http: HttpFallback;
-  /** Connection limits (defaults: transport/h2/limits.ts). */
+  /** Connection limits (defaults: h2/limits.ts). */
   limits?: Partial<H2Limits>;
   /** A bug surfaced by a connection's input (the connection or request was closed): for the log. */
   onError?: (err: unknown) => void;
