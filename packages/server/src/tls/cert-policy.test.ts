@@ -5,30 +5,15 @@
 // refused certificate with, and the checks' mutual exclusivity.
 
 import assert from 'node:assert/strict';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'node:test';
+import { withDir, writePair } from '../../testing/tls-fixture.js';
 import { connect, createServer, type ConnectionOptions, type TLSSocket } from 'node:tls';
 import { integer, oid, sequence, TAG, time, tlv } from './asn1.js';
 import { checkCertPolicy, goIp, listenerChecks, remoteAlertError } from './cert-policy.js';
 import { parseCrlSerials } from './crl.js';
-import { generateSelfSignedCertificate } from './self-signed.js';
 import { clientTlsOptions, serverTlsOptions, type TlsInfo } from './tls-options.js';
-
-function withDir<T>(fn: (dir: string) => Promise<T> | T): Promise<T> {
-  const dir = mkdtempSync(join(tmpdir(), 'conclave-certpolicy-'));
-  return Promise.resolve(fn(dir)).finally(() => rmSync(dir, { recursive: true, force: true }));
-}
-
-function writePair(dir: string, name: string, opts: Parameters<typeof generateSelfSignedCertificate>[0]) {
-  const c = generateSelfSignedCertificate({ curve: 'P-256', ...opts });
-  const cert = join(dir, `${name}.pem`);
-  const key = join(dir, `${name}-key.pem`);
-  writeFileSync(cert, c.certPem);
-  writeFileSync(key, c.keyPem);
-  return { cert, key };
-}
 
 /** A CRL listing `serials` (unsigned: etcd, like this check, does not verify the CRL's signature). */
 function crlDer(serials: bigint[]): Buffer {
@@ -74,7 +59,7 @@ async function serve(
 }
 
 test('allowed CN: the right CN is served; another is refused with the alert record and logged as etcd does', async () => {
-  await withDir(async (dir) => {
+  await withDir('conclave-certpolicy-', async (dir) => {
     const server = writePair(dir, 'server', { hosts: ['127.0.0.1:0'], extKeyUsage: ['serverAuth', 'clientAuth'] });
     const good = writePair(dir, 'good', {
       hosts: ['10.0.0.1'],
@@ -119,7 +104,7 @@ test('allowed CN: the right CN is served; another is refused with the alert reco
 });
 
 test('allowed hostname: SAN DNS names and IPs count, the CommonName does not (Go 1.15+)', async () => {
-  await withDir(async (dir) => {
+  await withDir('conclave-certpolicy-', async (dir) => {
     const server = writePair(dir, 'server', { hosts: ['127.0.0.1:0'], extKeyUsage: ['serverAuth', 'clientAuth'] });
     const dns = writePair(dir, 'dns', {
       hosts: ['node1.example'],
@@ -155,7 +140,7 @@ test('allowed hostname: SAN DNS names and IPs count, the CommonName does not (Go
 });
 
 test('CRL: a revoked serial in the presented chain is refused without an alert; an unreadable CRL refuses everyone', async () => {
-  await withDir(async (dir) => {
+  await withDir('conclave-certpolicy-', async (dir) => {
     const server = writePair(dir, 'server', { hosts: ['127.0.0.1:0'], extKeyUsage: ['serverAuth', 'clientAuth'] });
     const ok = writePair(dir, 'ok', { hosts: [], commonName: 'ok', serial: 0x1234n, extKeyUsage: ['clientAuth'] });
     const revoked = writePair(dir, 'revoked', {

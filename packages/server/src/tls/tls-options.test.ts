@@ -1,10 +1,8 @@
 import assert from 'node:assert/strict';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
+import { withDir, writePair } from '../../testing/tls-fixture.js';
 import { createLogger } from '../log/index.js';
-import { generateSelfSignedCertificate } from './self-signed.js';
 import {
   checkListenerUrls,
   clientTlsOptions,
@@ -13,24 +11,6 @@ import {
   serverTlsOptions,
   type TlsInfo,
 } from './tls-options.js';
-
-function withDir<T>(fn: (dir: string) => Promise<T> | T): Promise<T> {
-  const dir = mkdtempSync(join(tmpdir(), 'conclave-tls-'));
-  return Promise.resolve(fn(dir)).finally(() => rmSync(dir, { recursive: true, force: true }));
-}
-
-function writePair(
-  dir: string,
-  name: string,
-  opts: Parameters<typeof generateSelfSignedCertificate>[0],
-): { cert: string; key: string } {
-  const c = generateSelfSignedCertificate({ curve: 'P-256', ...opts });
-  const cert = join(dir, `${name}.pem`);
-  const key = join(dir, `${name}-key.pem`);
-  writeFileSync(cert, c.certPem);
-  writeFileSync(key, c.keyPem);
-  return { cert, key };
-}
 
 test("describeTlsInfo prints etcd's TLSInfo.String()", () => {
   const info: TlsInfo = {
@@ -46,7 +26,7 @@ test("describeTlsInfo prints etcd's TLSInfo.String()", () => {
 });
 
 test('server options: cert and key required, client-cert-auth requests and verifies, TLS 1.2 minimum', async () => {
-  await withDir((dir) => {
+  await withDir('conclave-tls-', (dir) => {
     const server = writePair(dir, 'server', { hosts: ['127.0.0.1:0'] });
     assert.throws(
       () => serverTlsOptions({ certFile: server.cert, keyFile: '', trustedCaFile: '', clientCertAuth: false }),
@@ -98,7 +78,7 @@ test('server options: cert and key required, client-cert-auth requests and verif
 });
 
 test('auto-TLS generates <data-dir>/fixtures/<side> certificates for the listen hosts, or defers to given files', async () => {
-  await withDir((dir) => {
+  await withDir('conclave-tls-', (dir) => {
     let out = '';
     const logger = createLogger({ write: (d) => (out += d) });
     const listenUrls = [{ scheme: 'https', host: '127.0.0.1:23791', href: 'https://127.0.0.1:23791' }];

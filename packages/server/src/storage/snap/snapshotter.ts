@@ -31,6 +31,16 @@ async function fsyncDir(dir: string): Promise<void> {
   }
 }
 
+/** The names in `dir`; none if it does not exist. */
+async function namesIn(dir: string): Promise<string[]> {
+  try {
+    return await readdir(dir);
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return [];
+    throw err;
+  }
+}
+
 export class Snapshotter {
   readonly dir: string;
   private readonly logger: StorageLogger | undefined;
@@ -82,13 +92,7 @@ export class Snapshotter {
 
   /** Snapshot file names, newest (highest index) first. Ignores temp and `.broken` files. */
   async list(): Promise<string[]> {
-    let names: string[];
-    try {
-      names = await readdir(this.dir);
-    } catch (err) {
-      if ((err as NodeJS.ErrnoException).code === 'ENOENT') return [];
-      throw err;
-    }
+    const names = await namesIn(this.dir);
     const snaps: { name: string; term: number; index: number }[] = [];
     for (const name of names) {
       const p = parseSnapName(name);
@@ -148,13 +152,7 @@ export class Snapshotter {
    * (etcd's --max-snapshots; 0 = keep all). Returns the deleted names.
    */
   async purge(maxSnapshots = 5): Promise<string[]> {
-    let names: string[];
-    try {
-      names = await readdir(this.dir);
-    } catch (err) {
-      if ((err as NodeJS.ErrnoException).code === 'ENOENT') return [];
-      throw err;
-    }
+    const names = await namesIn(this.dir);
     const victims = names.filter((n) => n.endsWith(SNAP_SUFFIX + TEMP_SUFFIX));
     if (maxSnapshots > 0) victims.push(...(await this.list()).slice(maxSnapshots).reverse());
     if (!victims.length) return [];
