@@ -74,12 +74,14 @@ function has(cmd) {
  * The reference etcd 3.4 and etcdctl (Debian's etcd-server and etcd-client) the tests compare against,
  * and with `go`, Go and etcd 3.4's Go client (golang-go, golang-etcd-server-dev) for test/go.
  */
-export function ensureEtcd({ etcd = true, go = true } = {}) {
+export function ensureEtcd({ etcd = true, go = true, curl = false } = {}) {
   const missing = [];
   if (etcd && !has('etcd')) missing.push('etcd-server');
   if (etcd && !has('etcdctl')) missing.push('etcd-client');
   if (go && !has('go')) missing.push('golang-go');
   if (go && !goEtcdClient()) missing.push('golang-etcd-server-dev');
+  // etcd's e2e suite runs curl for its gateway tests (TestV3Curl*)
+  if (curl && !has('curl')) missing.push('curl');
   if (missing.length === 0) return;
   if (typeof process.getuid === 'function' && process.getuid() === 0 && has('apt-get')) {
     console.log(`> installing ${missing.join(' ')} (reference etcd and its Go client for the tests)`);

@@ -59,7 +59,7 @@ if (process.env.CONCLAVE_E2E_LOCKED !== '1') {
 }
 
 ensureInstalled();
-ensureEtcd();
+ensureEtcd({ curl: true });
 if (!serverArg) ensureBuilt();
 const server = serverArg ?? join(root, 'packages/server/dist/cli.js');
 if (!existsSync(server)) {
