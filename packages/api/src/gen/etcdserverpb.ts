@@ -4284,8 +4284,7 @@ export const StatusRequest: MessageCodec<StatusRequest> = {
 };
 
 /**
- * Fields 11-13 (storageVersion, dbSizeQuota, downgradeInfo) were added by
- * etcd 3.6 and are not part of this 3.5 contract.
+ * Fields 11-13 were added by etcd 3.6; a 3.5 client ignores them.
  *
  * Message `etcdserverpb.StatusResponse`; its codec has the same name.
  */
@@ -4309,6 +4308,12 @@ export interface StatusResponse {
   dbSizeInUse: bigint;
   /** True when this member is a learner. */
   isLearner: boolean;
+  /** Version of the data format of the backend (3.6). */
+  storageVersion: string;
+  /** The backend quota in bytes, --quota-backend-bytes (3.6). */
+  dbSizeQuota: bigint;
+  /** The cluster's downgrade job, if any (3.6). */
+  downgradeInfo?: DowngradeInfo;
 }
 
 /** Codec of message `etcdserverpb.StatusResponse`: binary protobuf (encode, decode) and JSON (toJSON, fromJSON). */
@@ -4326,6 +4331,9 @@ export const StatusResponse: MessageCodec<StatusResponse> = {
       errors: init?.errors ? [...init.errors] : [],
       dbSizeInUse: init?.dbSizeInUse !== undefined ? BigInt(init.dbSizeInUse) : 0n,
       isLearner: init?.isLearner !== undefined ? init.isLearner : false,
+      storageVersion: init?.storageVersion !== undefined ? init.storageVersion : '',
+      dbSizeQuota: init?.dbSizeQuota !== undefined ? BigInt(init.dbSizeQuota) : 0n,
+      downgradeInfo: init?.downgradeInfo != null ? DowngradeInfo.create(init.downgradeInfo) : undefined,
     };
   },
   encode(m: PartialMessage<StatusResponse>, w: Writer): void {
@@ -4369,6 +4377,18 @@ export const StatusResponse: MessageCodec<StatusResponse> = {
       w.uint32(80);
       w.bool(m.isLearner);
     }
+    if (m.storageVersion) {
+      w.uint32(90);
+      w.string(m.storageVersion);
+    }
+    if (m.dbSizeQuota) {
+      w.uint32(96);
+      w.int64(m.dbSizeQuota);
+    }
+    if (m.downgradeInfo != null) {
+      w.uint32(106);
+      { const at = w.beginLength(); DowngradeInfo.encode(m.downgradeInfo, w); w.endLength(at); }
+    }
   },
   decode(r: Reader, end: number): StatusResponse {
     const m: StatusResponse = {
@@ -4382,6 +4402,9 @@ export const StatusResponse: MessageCodec<StatusResponse> = {
       errors: [],
       dbSizeInUse: 0n,
       isLearner: false,
+      storageVersion: '',
+      dbSizeQuota: 0n,
+      downgradeInfo: undefined,
     };
     while (r.pos < end) {
       const t = r.uint32();
@@ -4421,6 +4444,20 @@ export const StatusResponse: MessageCodec<StatusResponse> = {
         case 80:
           m.isLearner = r.bool();
           break;
+        case 90:
+          m.storageVersion = r.string();
+          break;
+        case 96:
+          m.dbSizeQuota = r.int64();
+          break;
+        case 106: {
+          const n = r.length();
+          const e = r.pos + n;
+          r.enter();
+          m.downgradeInfo = DowngradeInfo.decode(r, e);
+          r.depth--;
+          break;
+        }
         default:
           r.skip(t & 7);
       }
@@ -4440,6 +4477,9 @@ export const StatusResponse: MessageCodec<StatusResponse> = {
     if (m.errors !== undefined && m.errors.length > 0) o['errors'] = m.errors.map((x) => x);
     if (m.dbSizeInUse) o['dbSizeInUse'] = String(m.dbSizeInUse);
     if (m.isLearner) o['isLearner'] = m.isLearner;
+    if (m.storageVersion) o['storageVersion'] = m.storageVersion;
+    if (m.dbSizeQuota) o['dbSizeQuota'] = String(m.dbSizeQuota);
+    if (m.downgradeInfo != null) o['downgradeInfo'] = DowngradeInfo.toJSON(m.downgradeInfo);
     return o;
   },
   fromJSON(json: unknown): StatusResponse {
@@ -4455,6 +4495,76 @@ export const StatusResponse: MessageCodec<StatusResponse> = {
       errors: arrayFromJSON(pick(o, 'errors', 'errors'), 'errors').map((x) => stringFromJSON(x, 'errors')),
       dbSizeInUse: int64FromJSON(pick(o, 'dbSizeInUse', 'dbSizeInUse'), 'dbSizeInUse', false),
       isLearner: boolFromJSON(pick(o, 'isLearner', 'isLearner'), 'isLearner'),
+      storageVersion: stringFromJSON(pick(o, 'storageVersion', 'storageVersion'), 'storageVersion'),
+      dbSizeQuota: int64FromJSON(pick(o, 'dbSizeQuota', 'dbSizeQuota'), 'dbSizeQuota', false),
+      downgradeInfo: pick(o, 'downgradeInfo', 'downgradeInfo') != null ? DowngradeInfo.fromJSON(pick(o, 'downgradeInfo', 'downgradeInfo')) : undefined,
+    };
+  },
+};
+
+/**
+ * A downgrade job (3.6; the job itself exists since 3.5).
+ *
+ * Message `etcdserverpb.DowngradeInfo`; its codec has the same name.
+ */
+export interface DowngradeInfo {
+  /** True while a downgrade is in progress. */
+  enabled: boolean;
+  /** The cluster version being downgraded to. */
+  targetVersion: string;
+}
+
+/** Codec of message `etcdserverpb.DowngradeInfo`: binary protobuf (encode, decode) and JSON (toJSON, fromJSON). */
+export const DowngradeInfo: MessageCodec<DowngradeInfo> = {
+  typeName: 'etcdserverpb.DowngradeInfo',
+  create(init?: PartialMessage<DowngradeInfo>): DowngradeInfo {
+    return {
+      enabled: init?.enabled !== undefined ? init.enabled : false,
+      targetVersion: init?.targetVersion !== undefined ? init.targetVersion : '',
+    };
+  },
+  encode(m: PartialMessage<DowngradeInfo>, w: Writer): void {
+    if (m.enabled) {
+      w.uint32(8);
+      w.bool(m.enabled);
+    }
+    if (m.targetVersion) {
+      w.uint32(18);
+      w.string(m.targetVersion);
+    }
+  },
+  decode(r: Reader, end: number): DowngradeInfo {
+    const m: DowngradeInfo = {
+      enabled: false,
+      targetVersion: '',
+    };
+    while (r.pos < end) {
+      const t = r.uint32();
+      switch (t) {
+        case 8:
+          m.enabled = r.bool();
+          break;
+        case 18:
+          m.targetVersion = r.string();
+          break;
+        default:
+          r.skip(t & 7);
+      }
+    }
+    if (r.pos !== end) throw new DecodeError('protobuf: field overruns its message');
+    return m;
+  },
+  toJSON(m: PartialMessage<DowngradeInfo>): Record<string, unknown> {
+    const o: Record<string, unknown> = {};
+    if (m.enabled) o['enabled'] = m.enabled;
+    if (m.targetVersion) o['targetVersion'] = m.targetVersion;
+    return o;
+  },
+  fromJSON(json: unknown): DowngradeInfo {
+    const o = objectFromJSON(json, 'etcdserverpb.DowngradeInfo');
+    return {
+      enabled: boolFromJSON(pick(o, 'enabled', 'enabled'), 'enabled'),
+      targetVersion: stringFromJSON(pick(o, 'targetVersion', 'targetVersion'), 'targetVersion'),
     };
   },
 };
@@ -4727,8 +4837,7 @@ export const HashKVRequest: MessageCodec<HashKVRequest> = {
 };
 
 /**
- * Field 4 (hash_revision) was added by etcd 3.6 and is not part of this
- * 3.5 contract.
+ * Response of `Maintenance.HashKV`.
  *
  * Message `etcdserverpb.HashKVResponse`; its codec has the same name.
  */
@@ -4738,6 +4847,8 @@ export interface HashKVResponse {
   hash: number;
   /** Compacted revision when hashing began. */
   compactRevision: bigint;
+  /** The revision the hash covers (3.6). */
+  hashRevision: bigint;
 }
 
 /** Codec of message `etcdserverpb.HashKVResponse`: binary protobuf (encode, decode) and JSON (toJSON, fromJSON). */
@@ -4748,6 +4859,7 @@ export const HashKVResponse: MessageCodec<HashKVResponse> = {
       header: init?.header != null ? ResponseHeader.create(init.header) : undefined,
       hash: init?.hash !== undefined ? init.hash : 0,
       compactRevision: init?.compactRevision !== undefined ? BigInt(init.compactRevision) : 0n,
+      hashRevision: init?.hashRevision !== undefined ? BigInt(init.hashRevision) : 0n,
     };
   },
   encode(m: PartialMessage<HashKVResponse>, w: Writer): void {
@@ -4763,12 +4875,17 @@ export const HashKVResponse: MessageCodec<HashKVResponse> = {
       w.uint32(24);
       w.int64(m.compactRevision);
     }
+    if (m.hashRevision) {
+      w.uint32(32);
+      w.int64(m.hashRevision);
+    }
   },
   decode(r: Reader, end: number): HashKVResponse {
     const m: HashKVResponse = {
       header: undefined,
       hash: 0,
       compactRevision: 0n,
+      hashRevision: 0n,
     };
     while (r.pos < end) {
       const t = r.uint32();
@@ -4787,6 +4904,9 @@ export const HashKVResponse: MessageCodec<HashKVResponse> = {
         case 24:
           m.compactRevision = r.int64();
           break;
+        case 32:
+          m.hashRevision = r.int64();
+          break;
         default:
           r.skip(t & 7);
       }
@@ -4799,6 +4919,7 @@ export const HashKVResponse: MessageCodec<HashKVResponse> = {
     if (m.header != null) o['header'] = ResponseHeader.toJSON(m.header);
     if (m.hash) o['hash'] = m.hash;
     if (m.compactRevision) o['compact_revision'] = String(m.compactRevision);
+    if (m.hashRevision) o['hash_revision'] = String(m.hashRevision);
     return o;
   },
   fromJSON(json: unknown): HashKVResponse {
@@ -4807,6 +4928,7 @@ export const HashKVResponse: MessageCodec<HashKVResponse> = {
       header: pick(o, 'header', 'header') != null ? ResponseHeader.fromJSON(pick(o, 'header', 'header')) : undefined,
       hash: int32FromJSON(pick(o, 'hash', 'hash'), 'hash'),
       compactRevision: int64FromJSON(pick(o, 'compact_revision', 'compactRevision'), 'compact_revision', false),
+      hashRevision: int64FromJSON(pick(o, 'hash_revision', 'hashRevision'), 'hash_revision', false),
     };
   },
 };
@@ -4854,8 +4976,7 @@ export const SnapshotRequest: MessageCodec<SnapshotRequest> = {
 };
 
 /**
- * One chunk of a snapshot stream. Field 4 (version) was added by etcd 3.6
- * and is not part of this 3.5 contract.
+ * One chunk of a snapshot stream.
  *
  * Message `etcdserverpb.SnapshotResponse`; its codec has the same name.
  */
@@ -4866,6 +4987,8 @@ export interface SnapshotResponse {
   remainingBytes: bigint;
   /** The next piece of the backend file. */
   blob: Uint8Array;
+  /** Server version of the member that made the snapshot (3.6). */
+  version: string;
 }
 
 /** Codec of message `etcdserverpb.SnapshotResponse`: binary protobuf (encode, decode) and JSON (toJSON, fromJSON). */
@@ -4876,6 +4999,7 @@ export const SnapshotResponse: MessageCodec<SnapshotResponse> = {
       header: init?.header != null ? ResponseHeader.create(init.header) : undefined,
       remainingBytes: init?.remainingBytes !== undefined ? BigInt(init.remainingBytes) : 0n,
       blob: init?.blob !== undefined ? init.blob : EMPTY,
+      version: init?.version !== undefined ? init.version : '',
     };
   },
   encode(m: PartialMessage<SnapshotResponse>, w: Writer): void {
@@ -4891,12 +5015,17 @@ export const SnapshotResponse: MessageCodec<SnapshotResponse> = {
       w.uint32(26);
       w.bytes(m.blob);
     }
+    if (m.version) {
+      w.uint32(34);
+      w.string(m.version);
+    }
   },
   decode(r: Reader, end: number): SnapshotResponse {
     const m: SnapshotResponse = {
       header: undefined,
       remainingBytes: 0n,
       blob: EMPTY,
+      version: '',
     };
     while (r.pos < end) {
       const t = r.uint32();
@@ -4915,6 +5044,9 @@ export const SnapshotResponse: MessageCodec<SnapshotResponse> = {
         case 26:
           m.blob = r.bytes();
           break;
+        case 34:
+          m.version = r.string();
+          break;
         default:
           r.skip(t & 7);
       }
@@ -4927,6 +5059,7 @@ export const SnapshotResponse: MessageCodec<SnapshotResponse> = {
     if (m.header != null) o['header'] = ResponseHeader.toJSON(m.header);
     if (m.remainingBytes) o['remaining_bytes'] = String(m.remainingBytes);
     if (m.blob !== undefined && m.blob.length > 0) o['blob'] = bytesToJSON(m.blob);
+    if (m.version) o['version'] = m.version;
     return o;
   },
   fromJSON(json: unknown): SnapshotResponse {
@@ -4935,6 +5068,7 @@ export const SnapshotResponse: MessageCodec<SnapshotResponse> = {
       header: pick(o, 'header', 'header') != null ? ResponseHeader.fromJSON(pick(o, 'header', 'header')) : undefined,
       remainingBytes: int64FromJSON(pick(o, 'remaining_bytes', 'remainingBytes'), 'remaining_bytes', true),
       blob: bytesFromJSON(pick(o, 'blob', 'blob'), 'blob'),
+      version: stringFromJSON(pick(o, 'version', 'version'), 'version'),
     };
   },
 };
