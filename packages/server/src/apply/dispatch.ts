@@ -1,7 +1,8 @@
 // The one place that says how each kind of committed request is applied (etcd's applierV3
 // dispatch): it decodes the request body and calls the module that owns the request's semantics —
 // KV in apply/kv.ts, leases in lease/apply.ts, auth in auth/apply.ts, alarms in
-// etcdserver/alarms.ts, membership attributes and the cluster version in etcdserver/membership.ts.
+// etcdserver/alarms.ts, membership attributes and the cluster version in etcdserver/membership.ts,
+// the downgrade job in cluster-version/downgrade.ts.
 // While the NOSPACE alarm is raised, requests that add data are refused here (etcd's capped applier);
 // while CORRUPT is raised, every write (etcd's corrupt applier). Writes are charged against the
 // backend quota (etcd's quota applier).
@@ -33,6 +34,8 @@ export interface ApplyTargets {
   lessor: Lessor;
   auth: AuthStore;
   alarms: { apply(r: etcdserverpb.AlarmRequest): unknown };
+  /** The downgrade job (cluster-version/downgrade.ts). */
+  downgrade: { apply(body: Uint8Array): unknown };
 }
 
 /** What a member publishes about itself through Raft (etcd's publish). */
@@ -156,6 +159,8 @@ export function applyRequest(t: ApplyTargets, req: InternalRequest, e: Entry): u
     case RequestKind.ClusterVersion:
       t.membership.setVersion(Buffer.from(body).toString('utf8'));
       return undefined;
+    case RequestKind.DowngradeInfoSet:
+      return t.downgrade.apply(body);
     default:
       throw new Error(`unknown raft request kind ${req.kind}`);
   }

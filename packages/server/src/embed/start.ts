@@ -336,6 +336,8 @@ export async function startMember(cfg: ServerConfig, opts: { logger?: Logger } =
     leases: server.leases,
     auth: server.auth,
     alarms: server.alarms,
+    downgrade: server.downgrade,
+    clusterVersion: () => server.membership.version,
     metrics: server.metrics,
     nextId: () => server.nextId(),
     maxTxnOps: cfg.maxTxnOps,

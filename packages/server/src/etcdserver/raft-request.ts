@@ -25,10 +25,18 @@ export const RequestKind = {
   AuthRoleDelete: 19,
   AuthRoleGrantPermission: 20,
   AuthRoleRevokePermission: 21,
+  /** Auth reads, through Raft as etcd serves them (once the cluster version is 3.5). */
+  AuthStatus: 22,
+  AuthUserGet: 23,
+  AuthUserList: 24,
+  AuthRoleGet: 25,
+  AuthRoleList: 26,
   /** A member publishes its name and client URLs (etcd's publish through Raft). */
   MemberAttributes: 40,
   /** Sets the cluster version. */
   ClusterVersion: 41,
+  /** Starts or ends a downgrade job (etcd 3.5's DowngradeInfoSet; cluster-version/downgrade.ts). */
+  DowngradeInfoSet: 42,
 } as const;
 export type RequestKind = (typeof RequestKind)[keyof typeof RequestKind];
 

@@ -29,6 +29,8 @@ import { Proposals } from './proposals.js';
 import { ReadIndexer } from './read-index.js';
 import { SnapshotPolicy } from './snapshot.js';
 import { AlarmStore } from './alarms.js';
+import { DowngradeStore } from '../cluster-version/downgrade.js';
+import { ETCD_COMPAT_VERSION } from '../config/version.js';
 import type { PeerTransport } from '../peer/index.js';
 import { installSnapshot } from './snapshot-install.js';
 import { LeaseHost } from '../lease/index.js';
@@ -102,6 +104,8 @@ export class EtcdServer implements Proposer, ReadBarrier, MemberStatus, ClusterC
   readonly membership: Membership;
   readonly applier: Applier;
   readonly alarms: AlarmStore;
+  /** The cluster's downgrade job (Maintenance.Downgrade). */
+  readonly downgrade: DowngradeStore;
   readonly node: RawNode;
   private readonly storage: OpenedStorage;
   readonly logger: Logger;
@@ -189,6 +193,7 @@ export class EtcdServer implements Proposer, ReadBarrier, MemberStatus, ClusterC
       reads: this,
       logger: this.logger,
     });
+    this.downgrade = new DowngradeStore(storage.backend, this.logger, ETCD_COMPAT_VERSION);
     this.proposals = new Proposals({
       node: this.node,
       lead: () => this.lead,
@@ -258,6 +263,7 @@ export class EtcdServer implements Proposer, ReadBarrier, MemberStatus, ClusterC
         membership: this.membership,
         lessor: this.leases.lessor,
         auth: this.auth.store,
+        downgrade: this.downgrade,
         corrupt: () => this.alarms.corrupt,
         quotaAvailable: (cost) => this.alarms.quota.available(cost),
         alarms: this.alarms,

@@ -5,6 +5,7 @@
 import type { SlowApplyWarner } from '../apply/slow-apply.js';
 import { etcdError, type etcdserverpb, type PartialMessage } from '@conclave/api';
 import type { AlarmStore } from '../etcdserver/alarms.js';
+import type { DowngradeStore } from '../cluster-version/index.js';
 import type { ClusterControl, ForwardRoutes, MemberStatus, Proposer, ReadBarrier } from '../etcdserver/ports.js';
 import type { Auth } from '../auth/index.js';
 import type { LeaseHost } from '../lease/index.js';
@@ -29,6 +30,10 @@ export interface ServiceContext {
   leases: LeaseHost;
   auth: Auth;
   alarms: AlarmStore;
+  /** The cluster's downgrade job (Maintenance.Downgrade, Status.downgradeInfo). */
+  downgrade: DowngradeStore;
+  /** The cluster version this member knows ("3.5.0"), '' before one is set. */
+  clusterVersion(): string;
   metrics: MemberMetrics;
   /** etcd's request ID generator (lease IDs are drawn from it). */
   nextId(): bigint;
@@ -42,6 +47,8 @@ export interface ServiceContext {
   watchProgressNotifyIntervalMs?: number;
   /** etcd's "apply request took too long" warning, for read-only ranges too. */
   slowApply?: SlowApplyWarner;
+  /** --quota-backend-bytes as the member applies it (null: no quota), for Status.dbSizeQuota. */
+  quotaBackendBytes?: number | null;
 }
 
 /** A response header for this member at `revision` (etcd fills cluster, member and term at the edge). */

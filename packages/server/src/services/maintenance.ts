@@ -1,4 +1,6 @@
-// etcdserverpb.Maintenance: Status, Alarm, Defragment, Hash, HashKV, Snapshot, MoveLeader.
+// etcdserverpb.Maintenance: Status, Alarm, Defragment, Hash, HashKV, Snapshot, MoveLeader, Downgrade.
+// Status and HashKV also fill the fields etcd 3.6 added (dbSizeQuota, downgradeInfo, hash_revision),
+// which 3.5 clients skip; storageVersion stays empty, as from an etcd 3.5 member (docs/etcd-3.5.md).
 
 import { encodeMessage, etcdError, etcdserverpb, GrpcCode, GrpcStatusError } from '@conclave/api';
 import { crc32c } from '../checksum/crc32c.js';
@@ -8,6 +10,8 @@ import { header, type ServiceContext } from './context.js';
 import type { AlarmStore } from '../etcdserver/alarms.js';
 import { frameChunk, openEtcdSnapshot } from '../snapshot/index.js';
 import { GrpcCall } from '../grpc/grpc-call.js';
+import { downgrade } from '../cluster-version/index.js';
+import { DEFAULT_QUOTA_BYTES } from '../config/index.js';
 
 /** Snapshot messages through the JSON gateway: etcd sends 32 KiB per message. */
 const SNAPSHOT_CHUNK = 32 * 1024;
@@ -35,11 +39,15 @@ export function maintenanceService(
         errors,
         dbSizeInUse: ctx.backend.sizeInUse(),
         isLearner: me?.isLearner ?? false,
+        // etcd 3.6 reports the flag's value, the default when it was not set (no quota: 0 here).
+        dbSizeQuota: ctx.quotaBackendBytes === undefined ? DEFAULT_QUOTA_BYTES : (ctx.quotaBackendBytes ?? 0),
+        downgradeInfo: ctx.downgrade.info,
       };
     },
     Alarm: async (req) => {
-      // etcd 3.4 answers Alarm without a response header.
-      return { alarms: await alarms.handle(req) };
+      const res = await alarms.handle(req);
+      // etcd 3.5 fills the header at the current revision (3.4 left it out).
+      return { header: header(ctx, ctx.store.currentRevision), alarms: res };
     },
     Defragment: async () => {
       await ctx.backend.defragment();
@@ -65,7 +73,9 @@ export function maintenanceService(
         return {
           header: header(ctx, r.revision),
           hash: r.hash >>> 0,
-          compactRevision: Math.max(r.compactRevision, 0),
+          // -1 when nothing was compacted yet, as etcd answers
+          compactRevision: r.compactRevision,
+          hashRevision: req.revision > 0n ? req.revision : r.revision,
         };
       } catch (e) {
         if (e instanceof CompactedError) throw etcdError('Compacted');
@@ -128,11 +138,17 @@ export function maintenanceService(
       await ctx.cluster.moveLeader(req.targetID);
       return { header: header(ctx, ctx.store.currentRevision) };
     },
-    Downgrade: async () => {
-      throw new GrpcStatusError(
-        GrpcCode.UNIMPLEMENTED,
-        'unknown method Downgrade for service etcdserverpb.Maintenance',
+    Downgrade: async (req) => {
+      const res = await downgrade(
+        {
+          downgrade: ctx.downgrade,
+          clusterVersion: () => ctx.clusterVersion(),
+          propose: (kind, body, opts) => ctx.proposer.propose(kind, body, opts),
+          linearizableRead: () => ctx.reads.linearizableRead(),
+        },
+        req,
       );
+      return { header: header(ctx, ctx.store.currentRevision), ...res };
     },
   };
 }

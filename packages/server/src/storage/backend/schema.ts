@@ -47,6 +47,8 @@ export const META = {
   clusterId: 'clusterId',
   /** Cluster version string ("3.4.0"). */
   clusterVersion: 'clusterVersion',
+  /** The downgrade job, JSON { enabled, ver } (owned by cluster-version/downgrade.ts). */
+  downgrade: 'downgrade',
   /** JSON list of Raft log indexes of membership changes refused when applied (owned by etcdserver/applier). */
   rejectedConfChanges: 'rejectedConfChanges',
   /** Written (constant value) by every open; works around an lmdb-js close() hang. */
