@@ -16,7 +16,7 @@ import type { MvccStore } from '../mvcc/index.js';
 import type { Lessor } from '../lease/lessor.js';
 import { applyLeaseCheckpoint, applyLeaseGrant, applyLeaseRevoke } from '../lease/apply.js';
 import type { AuthStore } from '../auth/store.js';
-import { applyAuthenticate, applyUserAdd, applyUserChangePassword, asRoot } from '../auth/apply.js';
+import { applyAuthenticate, applyAuthRead, applyUserAdd, applyUserChangePassword, asRoot } from '../auth/apply.js';
 import { isTxnReadOnly } from './check.js';
 import { applyCompaction, applyDelete, applyPut, applyTxn, type KvApplyEnv } from './kv.js';
 
@@ -149,6 +149,13 @@ export function applyRequest(t: ApplyTargets, req: InternalRequest, e: Entry): u
         const r = decodeMessage(pb.AuthRoleRevokePermissionRequest, body);
         t.auth.roleRevokePermission(r.role, r.key, r.rangeEnd);
       });
+
+    case RequestKind.AuthStatus:
+    case RequestKind.AuthUserGet:
+    case RequestKind.AuthUserList:
+    case RequestKind.AuthRoleGet:
+    case RequestKind.AuthRoleList:
+      return applyAuthRead(t.auth, req);
 
     // ---- membership ----
     case RequestKind.MemberAttributes: {

@@ -29,6 +29,47 @@ export function applyUserChangePassword(store: AuthStore, r: etcdserverpb.AuthUs
   store.userChangePassword(r.name, Buffer.from(r.hashedPassword, 'base64'));
 }
 
+/**
+ * Auth reads, through Raft as etcd serves them (AuthStatus, user and role get and list): the
+ * caller is checked when applied, as etcd's authApplierV3 does: the root role, except that anyone
+ * may read their own user and the roles they have.
+ */
+export function applyAuthRead(store: AuthStore, req: InternalRequest): unknown {
+  const info: AuthInfo = { username: req.username, revision: req.authRevision };
+  const pb = etcdserverpb;
+  switch (req.kind) {
+    case RequestKind.AuthStatus:
+      store.checkAdmin(info);
+      return { enabled: store.enabled, authRevision: BigInt(store.revision) };
+    case RequestKind.AuthUserList:
+      store.checkAdmin(info);
+      return { users: store.userNames() };
+    case RequestKind.AuthRoleList:
+      store.checkAdmin(info);
+      return { roles: store.roleNames() };
+    case RequestKind.AuthUserGet: {
+      const name = decodeMessage(pb.AuthUserGetRequest, req.body).name;
+      try {
+        store.checkAdmin(info);
+      } catch (err) {
+        if (name !== info.username) throw err;
+      }
+      return { roles: store.userGet(name) };
+    }
+    case RequestKind.AuthRoleGet: {
+      const role = decodeMessage(pb.AuthRoleGetRequest, req.body).role;
+      try {
+        store.checkAdmin(info);
+      } catch (err) {
+        if (!store.hasRole(info.username, role)) throw err;
+      }
+      return { perm: store.roleGet(role) };
+    }
+    default:
+      throw new Error(`not an auth read: ${req.kind}`);
+  }
+}
+
 /** Issues the token of an Authenticate entry (simple tokens carry the entry's index). */
 export function applyAuthenticate(store: AuthStore, body: Uint8Array, index: number): { token: string } {
   const r = decodeInternalAuthenticate(body);

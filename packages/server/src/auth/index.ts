@@ -11,4 +11,4 @@ export { SimpleTokenProvider } from './simple-token.js';
 export { JwtTokenProvider, parseJwtSignMethod } from './jwt-token.js';
 export { bcrypt, hashPassword, verifyPassword, DEFAULT_COST as DEFAULT_BCRYPT_COST } from './bcrypt.js';
 export { goStatusText, unmappedAuthError } from './errors.js';
-export { guardClusterService, guardLeaseService, guardMaintenanceService } from './service-guards.js';
+export { guardClusterService, guardKVService, guardLeaseService, guardMaintenanceService } from './service-guards.js';

@@ -1,11 +1,15 @@
 // etcdserverpb.Auth: enabling/disabling auth, Authenticate, users and roles. Changes go through Raft
 // (and need the root role once auth is on; checked when applied); Authenticate checks the password
-// here (bcrypt), then proposes the token so every member learns it; reads (get/list, AuthStatus)
-// are served after a ReadIndex round, as etcd 3.4 serves them through Raft.
+// here (bcrypt), then proposes the token so every member learns it; reads (AuthStatus, user and
+// role get/list) go through Raft too, as etcd serves them (so they take Raft indexes, which
+// `endpoint status` shows), with the caller checked when applied. In a cluster whose version is
+// still below 3.5 (members of an older Conclave may not know those entries) they are served after
+// a ReadIndex round instead, with the same checks.
 
 import { encodeMessage, etcdserverpb, type MessageCodec, type PartialMessage } from '@conclave/api';
 import { encodeInternalAuthenticate } from '../auth/store.js';
 import { RequestKind } from '../etcdserver/raft-request.js';
+import { compareSemver, parseSemver } from '../cluster-version/index.js';
 import type { CallContext } from '../grpc/call.js';
 import type { ServiceHandlers } from '../grpc/grpc-server.js';
 import { header, type ServiceContext } from './context.js';
@@ -27,11 +31,30 @@ export function authService(ctx: ServiceContext): ServiceHandlers<typeof etcdser
       return hdr();
     };
 
-  /** Local reads: after a ReadIndex round, with the caller resolved (etcd serves them through Raft). */
+  /** Local reads (cluster version below 3.5): after a ReadIndex round, with the caller resolved. */
   const caller = async (call: CallContext) => {
     await reads.linearizableRead();
     return auth.identifyAsync(call);
   };
+
+  const V35 = { major: 3, minor: 5, patch: 0, preRelease: '' };
+  const throughRaft = (): boolean => {
+    const cv = parseSemver(ctx.clusterVersion());
+    return cv !== null && compareSemver(cv, V35) >= 0;
+  };
+
+  /** A read proposed through Raft with the caller's identity; its answer comes from the apply. */
+  const read =
+    <Req, Res>(kind: RequestKind, codec: MessageCodec<Req>, local: (req: Req, call: CallContext) => Promise<Res>) =>
+    async (req: Req, call: CallContext): Promise<Res & Header> => {
+      if (!throughRaft()) return { ...(await local(req, call)), ...hdr() };
+      const opts = await auth.proposeOptions(call);
+      const res = await proposer.propose<Res>(kind, encodeMessage(codec, req as PartialMessage<Req>), {
+        ...opts,
+        cancel: call,
+      });
+      return { ...res, ...hdr() };
+    };
 
   const hashed = async (password: string): Promise<string> =>
     Buffer.from(await auth.hashPassword(password), 'latin1').toString('base64');
@@ -39,10 +62,11 @@ export function authService(ctx: ServiceContext): ServiceHandlers<typeof etcdser
   return {
     AuthEnable: change(RequestKind.AuthEnable, etcdserverpb.AuthEnableRequest),
     AuthDisable: change(RequestKind.AuthDisable, etcdserverpb.AuthDisableRequest),
-    AuthStatus: async () => {
-      await reads.linearizableRead();
-      return { ...hdr(), enabled: store.enabled, authRevision: BigInt(store.revision) };
-    },
+    // The root role only, once auth is on (etcd 3.5).
+    AuthStatus: read(RequestKind.AuthStatus, etcdserverpb.AuthStatusRequest, async (_req, call) => {
+      auth.checkAdmin(await caller(call));
+      return { enabled: store.enabled, authRevision: BigInt(store.revision) };
+    }),
     Authenticate: async (req, call) => {
       await reads.linearizableRead();
       for (;;) {
@@ -80,7 +104,7 @@ export function authService(ctx: ServiceContext): ServiceHandlers<typeof etcdser
     RoleDelete: change(RequestKind.AuthRoleDelete, etcdserverpb.AuthRoleDeleteRequest),
     RoleGrantPermission: change(RequestKind.AuthRoleGrantPermission, etcdserverpb.AuthRoleGrantPermissionRequest),
     RoleRevokePermission: change(RequestKind.AuthRoleRevokePermission, etcdserverpb.AuthRoleRevokePermissionRequest),
-    UserGet: async (req, call) => {
+    UserGet: read(RequestKind.AuthUserGet, etcdserverpb.AuthUserGetRequest, async (req, call) => {
       const info = await caller(call);
       // Anyone may read their own user; others need the root role.
       try {
@@ -88,13 +112,13 @@ export function authService(ctx: ServiceContext): ServiceHandlers<typeof etcdser
       } catch (err) {
         if (req.name !== (info?.username ?? '')) throw err;
       }
-      return { ...hdr(), roles: store.userGet(req.name) };
-    },
-    UserList: async (_req, call) => {
+      return { roles: store.userGet(req.name) };
+    }),
+    UserList: read(RequestKind.AuthUserList, etcdserverpb.AuthUserListRequest, async (_req, call) => {
       auth.checkAdmin(await caller(call));
-      return { ...hdr(), users: store.userNames() };
-    },
-    RoleGet: async (req, call) => {
+      return { users: store.userNames() };
+    }),
+    RoleGet: read(RequestKind.AuthRoleGet, etcdserverpb.AuthRoleGetRequest, async (req, call) => {
       const info = await caller(call);
       // Anyone may read a role they have; others need the root role.
       try {
@@ -102,11 +126,11 @@ export function authService(ctx: ServiceContext): ServiceHandlers<typeof etcdser
       } catch (err) {
         if (!store.hasRole(info?.username ?? '', req.role)) throw err;
       }
-      return { ...hdr(), perm: store.roleGet(req.role) };
-    },
-    RoleList: async (_req, call) => {
+      return { perm: store.roleGet(req.role) };
+    }),
+    RoleList: read(RequestKind.AuthRoleList, etcdserverpb.AuthRoleListRequest, async (_req, call) => {
       auth.checkAdmin(await caller(call));
-      return { ...hdr(), roles: store.roleNames() };
-    },
+      return { roles: store.roleNames() };
+    }),
   };
 }

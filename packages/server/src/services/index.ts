@@ -13,7 +13,7 @@ import { leaseService } from './lease.js';
 import { StreamGuard } from './stream-guard.js';
 import { watchService } from './watch.js';
 // auth: the Auth service, and root-role / token checks around Maintenance, Cluster and Lease.
-import { guardClusterService, guardLeaseService, guardMaintenanceService } from '../auth/index.js';
+import { guardClusterService, guardKVService, guardLeaseService, guardMaintenanceService } from '../auth/index.js';
 import { authService } from './auth.js';
 
 export interface RegisteredServices {
@@ -43,9 +43,12 @@ function interceptors(ctx: ServiceContext): Interceptor {
 
 export function registerServices(grpc: GrpcServer, ctx: ServiceContext): RegisteredServices {
   grpc.interceptor = interceptors(ctx);
-  grpc.addService(etcdserverpb.KVService, kvService(ctx));
   const auth = ctx.auth;
-  grpc.addService(etcdserverpb.MaintenanceService, guardMaintenanceService(auth, maintenanceService(ctx, ctx.alarms)));
+  grpc.addService(etcdserverpb.KVService, guardKVService(auth, kvService(ctx)));
+  grpc.addService(
+    etcdserverpb.MaintenanceService,
+    guardMaintenanceService(auth, maintenanceService(ctx, ctx.alarms)),
+  );
   grpc.addService(etcdserverpb.ClusterService, guardClusterService(auth, clusterService(ctx)));
   grpc.addService(etcdserverpb.AuthService, authService(ctx));
   grpc.addService(healthpb.HealthService, healthService(ctx));
@@ -57,7 +60,8 @@ export function registerServices(grpc: GrpcServer, ctx: ServiceContext): Registe
   const watch = watchService(ctx, guard, (call, req) => auth.watchDenied(call, req.key, req.rangeEnd));
   const lease = leaseService(ctx, guard);
   grpc.addService(etcdserverpb.WatchService, watch.handlers);
-  grpc.addService(etcdserverpb.LeaseService, guardLeaseService(auth, lease.handlers));
+  const leaseIds = () => ctx.leases.lessor.list().map((l) => l.id);
+  grpc.addService(etcdserverpb.LeaseService, guardLeaseService(auth, lease.handlers, leaseIds));
   return {
     close: () => {
       watch.close(etcdError('Stopped'));
