@@ -3,7 +3,14 @@ import { afterEach, beforeEach, describe, test } from 'node:test';
 import { Reader, etcdserverpb } from '@conclave/api';
 import { b, del, openFixture, put, type Fixture } from '../../testing/mvcc-fixture.js';
 import { WatchHub } from './hub.js';
-import { ERR_DUPLICATE_ID, ERR_EMPTY_RANGE, MAX_QUEUED_RESPONSES, WatchStream, type WatchSink } from './stream.js';
+import {
+  ERR_DUPLICATE_ID,
+  ERR_EMPTY_RANGE,
+  ERR_NEGATIVE_START,
+  MAX_QUEUED_RESPONSES,
+  WatchStream,
+  type WatchSink,
+} from './stream.js';
 
 type Res = etcdserverpb.WatchResponse;
 
@@ -200,14 +207,15 @@ describe('watch hub: catching up', () => {
     fx.store.compact(4);
     const { s, sink } = open();
     create(s, { key: 'c', startRevision: 2, watchId: 5 });
+    // etcd 3.5.24+: a negative start revision is refused at once, with the compaction error's text
     create(s, { key: 'c', startRevision: -3 });
     await settle();
     const cancels = sink.got.filter((r) => r.canceled);
     assert.deepEqual(
       cancels.map((r) => [r.watchId, r.compactRevision, r.cancelReason, r.header!.revision, r.created]),
       [
+        [-1n, 0n, ERR_NEGATIVE_START, 6n, true],
         [5n, 4n, '', 0n, false],
-        [0n, 4n, '', 0n, false],
       ],
     );
     create(s, { key: 'c', watchId: 5 });
@@ -260,19 +268,40 @@ describe('watch hub: stream requests', () => {
     );
   });
 
-  test('a progress request is answered with ID -1 once every watcher of the stream is synced', async () => {
+  test('a progress request is answered with ID -1 only while every watcher is synced (else dropped), after the events', async () => {
     for (let i = 0; i < 10; i++) put(fx.store, 'p', String(i));
     const { s, sink } = open();
+    s.requestProgress(); // no watchers: nothing
+    create(s, { key: 'p', startRevision: 2 });
+    s.requestProgress(); // catching up: dropped, not deferred
+    await until(() => events(sink, 0n).length === 10);
+    await settle();
+    s.requestProgress();
+    await until(() => sink.got.some((r) => r.watchId === -1n));
+    const order = sink.got.map((r) =>
+      r.watchId === -1n ? `progress@${r.header!.revision}` : r.created ? 'created' : `events:${r.events.length}`,
+    );
+    assert.deepEqual(order, ['created', 'events:10', 'progress@11']);
+  });
+
+  test('a watcher whose start revision is still ahead keeps progress from its stream until the store gets there', async () => {
+    const { s, sink } = open();
+    create(s, { key: 'q', startRevision: 4 });
     s.requestProgress();
     await settle();
-    assert.deepEqual([sink.got[0]!.watchId, sink.got[0]!.header!.revision], [-1n, 11n]);
-    create(s, { key: 'p', startRevision: 2 });
+    assert.equal(sink.got.filter((r) => r.watchId === -1n).length, 0);
+    put(fx.store, 'other', '1'); // revision 2
+    put(fx.store, 'other', '2'); // revision 3
     s.requestProgress();
-    await until(() => sink.got.some((r, i) => i > 0 && r.watchId === -1n));
-    const order = sink.got.map((r) =>
-      r.watchId === -1n ? 'progress' : r.created ? 'created' : `events:${r.events.length}`,
+    await settle();
+    assert.equal(sink.got.filter((r) => r.watchId === -1n).length, 0);
+    put(fx.store, 'other', '3'); // revision 4
+    s.requestProgress();
+    await settle();
+    assert.deepEqual(
+      sink.got.filter((r) => r.watchId === -1n).map((r) => r.header!.revision),
+      [4n],
     );
-    assert.deepEqual(order, ['progress', 'created', 'events:10', 'progress']);
   });
 
   test('progress notifications go to idle progress_notify watchers at the interval', async () => {

@@ -216,11 +216,6 @@ export class WatchHub {
         this.toSynced(w);
       } else if (w.minRev < compactRev) {
         this.compacted(w, compactRev);
-      } else if (w.minRev < 1) {
-        // etcd reads history from the revision's key bytes: a negative start reads nothing, so the
-        // watcher simply goes live.
-        w.minRev = cur + 1;
-        this.toSynced(w);
       } else {
         active.push(w);
         if (w.minRev < minRev) minRev = w.minRev;

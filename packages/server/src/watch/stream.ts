@@ -3,6 +3,14 @@
 // responses may be queued while the transport is congested; past that the stream stops accepting
 // and its watchers become victims), progress requests and periodic progress notifications. It is
 // each of its watchers' WatcherSink, and counts for itself which of them lag.
+//
+// Progress as etcd 3.5.30 sends it (the guarantees kube-apiserver relies on for consistent reads
+// from its watch cache, 3.4.31+ / 3.5.13+): a notification travels in order with the events, and
+// its revision R promises that every event ≤ R of the watchers it speaks for was sent before it. A
+// requested one (watch ID -1) speaks for the whole stream, so it is sent only when every watcher of
+// the stream is synced and has reached its start revision; otherwise the request is dropped (the
+// client asks again), and a stream without watchers gets nothing. A periodic one (progress_notify,
+// the watcher's own ID) follows the same rule for its watcher.
 
 import { etcdserverpb, type PartialMessage } from '@conclave/api';
 import { controlResponse, eventResponseSize, writeEventResponse, type EventBytes } from './encode.js';
@@ -15,6 +23,8 @@ export const MIN_PROGRESS_INTERVAL_MS = 100;
 
 export const ERR_DUPLICATE_ID = 'mvcc: duplicate watch ID provided on the WatchStream';
 export const ERR_EMPTY_RANGE = 'mvcc: watcher range is empty';
+/** etcd 3.5.24+ refuses a negative start revision with the compaction error's text. */
+export const ERR_NEGATIVE_START = 'etcdserver: mvcc: required revision has been compacted';
 
 /** Where a stream's responses go: complete gRPC messages, possibly several concatenated. */
 export interface WatchSink {
@@ -69,7 +79,6 @@ export class WatchStream implements WatcherSink {
   private flushScheduled = false;
   private congested = false;
   private queued = 0;
-  private progressWanted = false;
   private readonly progressWatchers = new Set<Watcher>();
   private timer: NodeJS.Timeout | null = null;
 
@@ -109,6 +118,16 @@ export class WatchStream implements WatcherSink {
   create(req: etcdserverpb.WatchCreateRequest, denied: string | null = null): void {
     if (this.closed) return;
     const rev = this.hub.currentRevision;
+    if (req.startRevision < 0n) {
+      this.control({
+        header: this.hub.header(rev),
+        watchId: -1,
+        created: true,
+        canceled: true,
+        cancelReason: ERR_NEGATIVE_START,
+      });
+      return;
+    }
     if (denied !== null) {
       this.control({ header: this.hub.header(rev), watchId: -1, created: true, canceled: true, cancelReason: denied });
       return;
@@ -143,6 +162,7 @@ export class WatchStream implements WatcherSink {
       req.fragment,
       req.progressNotify,
     );
+    w.startRev = Number(req.startRevision);
     this.watchers.set(id, w);
     // The created response goes out before anything the watcher can receive.
     this.control({ header: this.hub.header(rev), watchId: id, created: true });
@@ -164,13 +184,15 @@ export class WatchStream implements WatcherSink {
   }
 
   /**
-   * WatchProgressRequest: answered with watch ID -1 and the current revision once every watcher of
-   * the stream is synced (so the client has every event up to that revision).
+   * WatchProgressRequest: answered with watch ID -1 and the current revision when every watcher of
+   * the stream is synced and at its start revision (so the client has every event up to that
+   * revision); dropped otherwise, and on a stream without watchers, as etcd 3.5.30 does.
    */
   requestProgress(): void {
-    if (this.closed) return;
-    if (this.laggingCount === 0) this.sendProgressAll();
-    else this.progressWanted = true;
+    if (this.closed || this.watchers.size === 0 || this.laggingCount > 0) return;
+    const rev = this.hub.currentRevision;
+    for (const w of this.watchers.values()) if (rev < w.startRev) return;
+    this.control({ header: this.hub.header(rev), watchId: -1 });
   }
 
   /** The stream ended: every watcher goes. */
@@ -238,7 +260,6 @@ export class WatchStream implements WatcherSink {
 
   caughtUp(_w: Watcher): void {
     this.laggingCount--;
-    this.noteSynced();
   }
 
   // ---- internals ----
@@ -257,19 +278,6 @@ export class WatchStream implements WatcherSink {
     this.victimSet.clear();
     this.hub.resume(victims);
     for (const w of victims) if (w.state === 'synced') this.laggingCount--;
-    this.noteSynced();
-  }
-
-  /** A watcher of this stream stopped lagging: answer a pending progress request when none lags. */
-  private noteSynced(): void {
-    if (this.laggingCount === 0 && this.progressWanted) {
-      this.progressWanted = false;
-      this.sendProgressAll();
-    }
-  }
-
-  private sendProgressAll(): void {
-    this.control({ header: this.hub.header(this.hub.currentRevision), watchId: -1 });
   }
 
   private push(r: Buffer | PendingEvents): void {
@@ -327,9 +335,10 @@ export class WatchStream implements WatcherSink {
   /** Every interval: a progress notification to each progress_notify watcher that got no event since the last. */
   private progressTick(): void {
     if (this.closed) return;
+    const rev = this.hub.currentRevision;
     for (const w of this.progressWatchers) {
-      if (w.progressIdle && w.state === 'synced' && this.accepting) {
-        this.control({ header: this.hub.header(this.hub.currentRevision), watchId: w.id });
+      if (w.progressIdle && w.state === 'synced' && rev >= w.startRev && this.accepting) {
+        this.control({ header: this.hub.header(rev), watchId: w.id });
       }
       w.progressIdle = true;
     }

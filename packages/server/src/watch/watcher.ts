@@ -34,6 +34,11 @@ export class Watcher {
   minRev: number;
   /** No event was sent since the last progress tick (progress_notify). */
   progressIdle = true;
+  /**
+   * The start revision the client asked for (0: from the next one). Until the store reaches it, the
+   * watcher's stream gets no progress notification (etcd 3.5.22+).
+   */
+  startRev = 0;
 
   constructor(
     readonly stream: WatcherSink,
