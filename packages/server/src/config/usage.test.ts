@@ -87,11 +87,11 @@ test('version text mirrors etcd --version and reports the etcd compatibility ver
   const text = versionText({ gitSha: 'abc1234' });
   assert.equal(
     text,
-    `conclave Version: ${CONCLAVE_VERSION}\netcd Version: 3.4.23\netcd API Version: 3.4\nGit SHA: abc1234\nNode Version: ${process.version}\nNode OS/Arch: ${process.platform}/${process.arch}\n`,
+    `conclave Version: ${CONCLAVE_VERSION}\netcd Version: 3.5.30\netcd API Version: 3.5\nGit SHA: abc1234\nNode Version: ${process.version}\nNode OS/Arch: ${process.platform}/${process.arch}\n`,
   );
   assert.match(versionText(), /\nGit SHA: .+\n/);
-  assert.equal(ETCD_COMPAT_VERSION, '3.4.23');
-  assert.equal(ETCD_CLUSTER_VERSION, '3.4.0');
+  assert.equal(ETCD_COMPAT_VERSION, '3.5.30');
+  assert.equal(ETCD_CLUSTER_VERSION, '3.5.0');
   const pkg = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string };
   assert.equal(CONCLAVE_VERSION, pkg.version);
 });

@@ -49,6 +49,7 @@ import {
 } from '../corrupt/index.js';
 import { etcdserverpb } from '@conclave/api';
 import { quotaLogLines } from '../etcdserver/quota.js';
+import { downgradeRefusal, startVersionMonitor } from '../cluster-version/monitor.js';
 
 export interface MemberHandle {
   /** The client URLs actually bound (port 0 resolved). */
@@ -267,7 +268,22 @@ export async function startMember(cfg: ServerConfig, opts: { logger?: Logger } =
     'local-server-version': ETCD_COMPAT_VERSION,
   });
 
-  const version = { etcdserver: ETCD_COMPAT_VERSION, etcdcluster: ETCD_CLUSTER_VERSION };
+  // etcd's "invalid downgrade" check: data of a newer cluster version than this build's refuses it.
+  const refusal = downgradeRefusal(server.membership.version, ETCD_COMPAT_VERSION);
+  if (refusal !== null) {
+    await server.stop();
+    throw startupError(
+      `${refusal} (current-server-version ${ETCD_COMPAT_VERSION}, determined-cluster-version ${server.membership.version})`,
+      cfg.logger,
+    );
+  }
+  // /version on client and peer URLs: the cluster version as the cluster decided it (etcd 3.5).
+  const version = {
+    etcdserver: ETCD_COMPAT_VERSION,
+    get etcdcluster(): string {
+      return server.membership.version || 'not_decided';
+    },
+  };
   peerServer = new PeerServer(
     {
       memberId: server.memberId,
@@ -346,6 +362,7 @@ export async function startMember(cfg: ServerConfig, opts: { logger?: Logger } =
     strictReconfigCheck: cfg.strictReconfigCheck,
     watchProgressNotifyIntervalMs: cfg.experimentalWatchProgressNotifyIntervalMs,
     slowApply: server.slowApply,
+    quotaBackendBytes: cfg.quotaBackendBytes,
   });
 
   const clientListenOpts: ListenOptions = {
@@ -381,6 +398,7 @@ export async function startMember(cfg: ServerConfig, opts: { logger?: Logger } =
 
   let autoCompactor: AutoCompactor | null = null;
   let corruptMonitor: CorruptMonitor | null = null;
+  let stopVersionMonitor: (() => void) | null = null;
   const ready = (async () => {
     await server.publish();
     try {
@@ -414,6 +432,15 @@ export async function startMember(cfg: ServerConfig, opts: { logger?: Logger } =
           }),
         ),
     });
+    stopVersionMonitor = startVersionMonitor({
+      leader: server,
+      clusterVersion: () => server.membership.version,
+      members: () => server.membership.list(),
+      serverVersion: ETCD_COMPAT_VERSION,
+      propose: (kind, body, opts) => server.propose(kind, body, opts),
+      logger,
+      ...(peerClientTls ? { tls: peerClientTls } : {}),
+    });
   })();
 
   let closed: Promise<void> | null = null;
@@ -431,6 +458,7 @@ export async function startMember(cfg: ServerConfig, opts: { logger?: Logger } =
         // Graceful stop: no new connections; watch and keep-alive streams end with "server stopped"
         // (clients move to another member); in-flight requests get a short grace, then all is cut.
         for (const l of listeners) l.stopAccepting();
+        stopVersionMonitor?.();
         services.close();
         await grpc!.drain(STOP_GRACE_MS);
         peerServer!.closeConnections();
