@@ -203,13 +203,22 @@ test("granting and revoking permissions follows etcd's update-or-insert rule", (
     applyErr(() => store.roleRevokePermission('nosuch', b('k'), b(''))),
     'role name not found',
   );
+  // etcd 3.5 checks the permission first: given, a key, a non-empty range (or "\0" for every key from it)
   assert.equal(
-    applyErr(() => store.roleGrantPermission('nosuch', authpb.Permission.create({}))),
-    'role name not found',
+    applyErr(() => store.roleGrantPermission('nosuch', undefined)),
+    'permission not given',
   );
   assert.equal(
-    applyErr(() => store.roleGrantPermission('x', undefined)),
-    'permission not given',
+    applyErr(() => store.roleGrantPermission('nosuch', authpb.Permission.create({}))),
+    'invalid auth management',
+  );
+  assert.equal(
+    applyErr(() => store.roleGrantPermission('x', authpb.Permission.create({ key: b('m'), rangeEnd: b('k') }))),
+    'invalid auth management',
+  );
+  assert.equal(
+    applyErr(() => store.roleGrantPermission('nosuch', authpb.Permission.create({ key: b('k'), rangeEnd: b('\0') }))),
+    'role name not found',
   );
 });
 

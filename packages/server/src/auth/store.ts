@@ -322,9 +322,11 @@ export class AuthStore {
    * key (stable, so equal keys keep their order).
    */
   roleGrantPermission(name: string, perm: authpb.Permission | undefined): void {
+    // etcd 3.5 checks the permission before the role.
+    if (!perm) throw etcdError('PermissionNotGiven');
+    if (!validPermissionRange(perm.key, perm.rangeEnd)) throw etcdError('InvalidAuthMgmt');
     const role = this.roles.get(name);
     if (!role) throw etcdError('RoleNotFound');
-    if (!perm) throw etcdError('PermissionNotGiven');
     this.touch();
     const perms = role.keyPermission.map((p) => ({ ...p }));
     const idx = perms.findIndex((p) => Buffer.compare(p.key, perm.key) >= 0);
@@ -415,4 +417,15 @@ export function decodeInternalAuthenticate(b: Uint8Array): InternalAuthenticate 
     else r.skip(t & 7);
   }
   return m;
+}
+
+/**
+ * etcd 3.5's isValidPermissionRange: a key is needed; a range must not be empty (key < range end),
+ * unless the end is "\0" (every key from `key` on).
+ */
+function validPermissionRange(key: Uint8Array, rangeEnd: Uint8Array): boolean {
+  if (key.length === 0) return false;
+  if (rangeEnd.length === 0) return true;
+  if (Buffer.compare(key, rangeEnd) < 0) return true;
+  return rangeEnd.length === 1 && rangeEnd[0] === 0;
 }

@@ -198,7 +198,7 @@ test('-h and --help print usage on stderr and the flag list on stdout, exit 0', 
 
 test('--version prints the version text, exit 0; positional arguments still fail first', () => {
   const e = expectError(['--version'], 'version', 0, 'version requested');
-  assert.match(e.stdout, /^conclave Version: \d+\.\d+\.\d+\netcd Version: 3\.4\.23\n/);
+  assert.match(e.stdout, /^conclave Version: \d+\.\d+\.\d+\netcd Version: 3\.5\.30\n/);
   assert.equal(fails(['-version=true', '--name', 'x']).kind, 'version');
   assert.equal(parseConfig(['--version=false'], NO_ENV).name, 'default');
   assert.equal(fails(['--version', 'positional']).kind, 'invalid');
