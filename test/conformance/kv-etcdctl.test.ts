@@ -1,5 +1,6 @@
-// Conformance: the same etcdctl sessions against the reference etcd 3.4 and against Conclave, started
-// with the same flags (so even cluster and member IDs agree), must print the same output.
+// Conformance: the same etcdctl sessions (Debian's etcdctl 3.4, an older client) against the reference
+// etcd 3.5 and against Conclave, started with the same flags (so even cluster and member IDs agree),
+// must print the same output.
 
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
@@ -18,7 +19,7 @@ let conclave: ServerProcess;
 
 before(async () => {
   [etcd, conclave] = await Promise.all([
-    startServer('etcd', { args: ['--max-txn-ops', '8'] }),
+    startServer('etcd35', { args: ['--max-txn-ops', '8'] }),
     startServer('conclave', { args: ['--max-txn-ops', '8'] }),
   ]);
 });
@@ -50,7 +51,7 @@ async function same(step: Step): Promise<EtcdctlResult> {
 
 const json = (...args: string[]): Step => ({ args: ['-w', 'json', ...args] });
 
-describe('etcdctl KV against etcd 3.4 and Conclave', () => {
+describe('etcdctl KV against etcd 3.5 and Conclave', () => {
   test('put, get, revisions and prev-kv', async () => {
     await same(json('put', 'foo', 'bar'));
     await same(json('put', 'foo', 'baz', '--prev-kv'));

@@ -1,6 +1,6 @@
 // Conformance at the gRPC level: the same Watch and Lease requests — bad input included (an empty
 // key, negative and compacted start revisions, duplicate watch IDs, an empty range, cancels of unknown
-// IDs, keep-alives for unknown and revoked leases) — sent to the reference etcd 3.4 and to Conclave
+// IDs, keep-alives for unknown and revoked leases) — sent to the reference etcd 3.5 and to Conclave
 // must get the same responses. Responses of different watchers on one stream may interleave
 // differently (etcd catches up unsynced watchers every 100 ms), so each watch ID's responses are
 // compared in order, and lease IDs (clock-based) are compared by order of appearance.
@@ -14,7 +14,7 @@ let etcd: ServerProcess;
 let conclave: ServerProcess;
 
 before(async () => {
-  [etcd, conclave] = await Promise.all([startServer('etcd'), startServer('conclave')]);
+  [etcd, conclave] = await Promise.all([startServer('etcd35'), startServer('conclave')]);
 });
 
 after(async () => {
@@ -54,7 +54,7 @@ async function scenario(server: ServerProcess): Promise<Record<string, string>> 
     await c.compact({ revision: 3 });
     const w = c.watch();
     w.write({ createRequest: { key: buf('a'), startRevision: 2 } }); // compacted
-    w.write({ createRequest: { key: buf('a'), startRevision: -5 } }); // negative, below the compaction
+    w.write({ createRequest: { key: buf('a'), startRevision: -5 } }); // negative: refused (3.5.24+)
     w.write({ createRequest: { key: buf('') } }); // the empty key
     w.write({ createRequest: { key: buf('a'), watchId: 7 } });
     w.write({ createRequest: { key: buf('a'), watchId: 7 } }); // duplicate ID
@@ -65,8 +65,9 @@ async function scenario(server: ServerProcess): Promise<Record<string, string>> 
     w.write({ createRequest: { key: buf('a'), rangeEnd: buf('\0'), filters: [1], prevKv: true } }); // from key, NODELETE
     await w.until((rs) => rs.filter((r) => r.created).length === 9);
     await sleep(300); // etcd catches unsynced watchers up every 100 ms
+    // The future watcher has not reached its start revision: the progress request is dropped.
     w.write({ progressRequest: {} });
-    await w.until((rs) => rs.some((r) => r.watchId === -1n && !r.created));
+    await sleep(200);
     await c.put({ key: buf('a'), value: buf('3') });
     await c.deleteRange({ key: buf('a') });
     await c.put({ key: buf('\0'), value: buf('nul') });
@@ -116,7 +117,7 @@ async function scenario(server: ServerProcess): Promise<Record<string, string>> 
   return out;
 }
 
-test('Watch and Lease requests, bad input included, get the same responses from etcd 3.4 and Conclave', async () => {
+test('Watch and Lease requests, bad input included, get the same responses from etcd 3.5 and Conclave', async () => {
   const want = await scenario(etcd);
   const got = await scenario(conclave);
   assert.deepEqual(Object.keys(got), Object.keys(want));

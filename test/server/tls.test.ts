@@ -84,7 +84,7 @@ describe('server certificate (--cert-file, --key-file)', () => {
       const h = await get(url, 'GET', '/health', { tls: { ca: read(pki.ca) } });
       assert.deepEqual([h.status, h.body], [200, '{"health":"true"}']);
       const v = await get(url, 'GET', '/version', { tls: { ca: read(pki.ca) } });
-      assert.deepEqual([v.status, v.body], [200, '{"etcdserver":"3.4.23","etcdcluster":"3.4.0"}']);
+      assert.deepEqual([v.status, v.body], [200, '{"etcdserver":"3.5.30","etcdcluster":"3.5.0"}']);
     }
     await assert.rejects(http1(url, 'GET', '/health'), /certificate/);
   });
