@@ -75,7 +75,7 @@ export function maskOutput(text: string, ids: ReadonlyMap<string, string> = new 
     .replace(/"(dbSize|dbSizeInUse)":\d+/g, '"$1":SIZE')
     .replace(/\b(took|took =) [\d.]+(?:ns|µs|ms|s)\b/g, '$1 TIME')
     .replace(/remaining\(\d+s\)/g, 'remaining(Ns)')
-    .replace(/"TTL":\d+/g, '"TTL":N')
+    .replace(/"(TTL|ttl)":\d+/g, '"$1":N')
     .replace(/\b\d+(?:\.\d+)?(?:ns|µs|ms)\b/g, 'TIME');
 }
 
