@@ -96,8 +96,8 @@ describe('/metrics of embedded members', () => {
     assert.equal(value(m, 'etcd_mvcc_put_total'), 2);
     assert.equal(value(m, 'etcd_mvcc_delete_total'), 1);
     assert.equal(value(m, 'etcd_debugging_mvcc_keys_total'), 1);
-    assert.equal(value(m, 'etcd_server_version', { server_version: '3.4.23' }), 1);
-    assert.equal(value(m, 'etcd_cluster_version', { cluster_version: '3.4' }), 1);
+    assert.equal(value(m, 'etcd_server_version', { server_version: '3.5.30' }), 1);
+    assert.equal(value(m, 'etcd_cluster_version', { cluster_version: '3.5' }), 1);
     assert.equal(value(m, 'etcd_debugging_mvcc_events_total'), 1);
     const applied = (op: string, version = 'v3') =>
       value(m, 'etcd_server_apply_duration_seconds_count', { op, version, success: 'true' });
