@@ -1,10 +1,9 @@
 // The reference etcd 3.5 for tests: where its binaries (etcd, etcdctl, etcdutl; Debian's 3.5
 // packages, unpacked by scripts/ensure.mjs `ensureEtcd35`, which `npm test` runs) are, running
-// etcdctl and etcdutl 3.5, and masking what legitimately differs between two servers' outputs.
+// etcdctl 3.5, and masking what legitimately differs between two servers' outputs.
 // Etcd 3.4 is on PATH (Debian's etcd-server / etcd-client); 3.5 is not installed system-wide, so
 // tests name its binaries by path. ETCD35_DIR overrides the folder.
 
-import { spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { join, resolve } from 'node:path';
@@ -41,25 +40,6 @@ export function etcdctl35(
   opts: { input?: string; timeoutMs?: number; env?: Record<string, string> } = {},
 ): Promise<EtcdctlResult> {
   return etcdctl(endpoint, args, { ...opts, bin: etcd35Bin('etcdctl') });
-}
-
-/** etcdutl 3.5 (offline tools: snapshot status/restore, defrag of a data dir). */
-export function etcdutl35(args: string[], timeoutMs = 30_000): Promise<EtcdctlResult> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(etcd35Bin('etcdutl'), args, { stdio: ['ignore', 'pipe', 'pipe'] });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
-    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
-    const timer = setTimeout(() => {
-      child.kill('SIGKILL');
-      reject(new Error(`etcdutl ${args.join(' ')} timed out`));
-    }, timeoutMs);
-    child.on('close', (code) => {
-      clearTimeout(timer);
-      resolve({ code: code ?? -1, stdout, stderr });
-    });
-  });
 }
 
 /**

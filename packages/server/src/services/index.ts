@@ -45,10 +45,7 @@ export function registerServices(grpc: GrpcServer, ctx: ServiceContext): Registe
   grpc.interceptor = interceptors(ctx);
   const auth = ctx.auth;
   grpc.addService(etcdserverpb.KVService, guardKVService(auth, kvService(ctx)));
-  grpc.addService(
-    etcdserverpb.MaintenanceService,
-    guardMaintenanceService(auth, maintenanceService(ctx, ctx.alarms)),
-  );
+  grpc.addService(etcdserverpb.MaintenanceService, guardMaintenanceService(auth, maintenanceService(ctx, ctx.alarms)));
   grpc.addService(etcdserverpb.ClusterService, guardClusterService(auth, clusterService(ctx)));
   grpc.addService(etcdserverpb.AuthService, authService(ctx));
   grpc.addService(healthpb.HealthService, healthService(ctx));
