@@ -122,7 +122,11 @@ describe('etcdctl 3.5 on three members: etcd 3.5.30 and Conclave', () => {
     await same(['endpoint', 'health', '--cluster'], { sorted: true });
     await same(['endpoint', 'hashkv', '--cluster'], { sorted: true });
     await same(['member', 'list'], { sorted: true });
-    await same(['-w', 'table', 'member', 'list'], { sorted: true });
+    // IDs of different lengths pad the table's cells differently: compare cells, not padding
+    await same(['-w', 'table', 'member', 'list'], {
+      sorted: true,
+      mask: (t) => t.replace(/ +/g, ' ').replace(/─+/g, '─'),
+    });
     await same(['alarm', 'list']);
     await same(['defrag', '--cluster'], { sorted: true });
     // move-leader through a follower's endpoint only, to itself, to an unknown member
