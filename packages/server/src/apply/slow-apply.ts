@@ -137,6 +137,12 @@ const GENERIC: Readonly<Record<number, [string, MessageCodec<object>]>> = {
   [RequestKind.AuthRoleDelete]: ['auth_role_delete', pb.AuthRoleDeleteRequest],
   [RequestKind.AuthRoleGrantPermission]: ['auth_role_grant_permission', pb.AuthRoleGrantPermissionRequest],
   [RequestKind.AuthRoleRevokePermission]: ['auth_role_revoke_permission', pb.AuthRoleRevokePermissionRequest],
+  // the auth reads etcd 3.5 puts through Raft
+  [RequestKind.AuthStatus]: ['auth_status', pb.AuthStatusRequest],
+  [RequestKind.AuthUserGet]: ['auth_user_get', pb.AuthUserGetRequest],
+  [RequestKind.AuthUserList]: ['auth_user_list', pb.AuthUserListRequest],
+  [RequestKind.AuthRoleGet]: ['auth_role_get', pb.AuthRoleGetRequest],
+  [RequestKind.AuthRoleList]: ['auth_role_list', pb.AuthRoleListRequest],
 };
 
 const decode = <T extends object>(codec: MessageCodec<T>, body: Uint8Array): T => decodeMessage(codec, body);
@@ -171,6 +177,11 @@ export function requestText(req: InternalRequest): string {
       const a = JSON.parse(Buffer.from(body).toString('utf8')) as { id: string; name: string; clientURLs: string[] };
       const val = JSON.stringify({ name: a.name, clientURLs: a.clientURLs });
       return `ID:${req.id} Method:"PUT" Path:${goTextQuote(`/0/members/${a.id}/attributes`)} Val:${goTextQuote(val)} `;
+    }
+    case RequestKind.DowngradeInfoSet: {
+      // etcd 3.5's membershippb.DowngradeInfoSetRequest; Conclave's body is its JSON (cluster-version/)
+      const d = JSON.parse(Buffer.from(body).toString('utf8')) as { enabled?: boolean; ver?: string };
+      return `${h} downgrade_info_set:<${compactText({ enabled: d.enabled === true, ver: d.ver ?? '' })}> `;
     }
     case RequestKind.ClusterVersion:
       return `ID:${req.id} Method:"PUT" Path:"/0/version" Val:${goTextQuote(Buffer.from(body).toString('utf8'))} `;
