@@ -44,13 +44,15 @@ function mayAddVoter(c: ClusterControl, me: bigint): void {
   if (!vs.every((m) => connected(c, me, m))) throw etcdError('Unhealthy');
 }
 
-/** etcd's mayRemoveMember. */
+/** etcd's mayRemoveMember (`id` may name no member: etcd checks before the change is applied). */
 function mayRemoveVoter(c: ClusterControl, me: bigint, id: bigint): void {
   const vs = voters(c);
-  const nstarted = vs.filter((m) => m.id !== id && started(m)).length;
-  if (nstarted < Math.floor((vs.length - 1) / 2) + 1) throw etcdError('MemberNotEnoughStarted');
+  const rest = vs.filter((m) => m.id !== id);
+  const nstarted = rest.filter(started).length;
+  if (nstarted < Math.floor(rest.length / 2) + 1) throw etcdError('MemberNotEnoughStarted');
   const target = vs.find((m) => m.id === id);
-  if (target && id !== me && !connected(c, me, target)) return; // a member that is down is safe to remove
+  // a member that is down (or unknown: never connected) is safe to remove
+  if (id !== me && !(target && connected(c, me, target))) return;
   const active = vs.filter((m) => connected(c, me, m)).length;
   if (active - 1 < 1 + Math.floor((vs.length - 1) / 2)) throw etcdError('Unhealthy');
 }
@@ -107,18 +109,21 @@ export function clusterService(ctx: ServiceContext): ServiceHandlers<typeof etcd
       await c.proposeConfChange(req.isLearner ? ConfChangeType.AddLearnerNode : ConfChangeType.AddNode, id, m);
       return { ...members(), member: { ID: id, peerURLs: urls, isLearner: req.isLearner } };
     },
+    // Remove and update go through Raft whether or not the member exists, as in etcd: an unknown ID
+    // is refused when the change is applied ("member not found"), and the entry takes a raft index.
     MemberRemove: async (req) => {
-      const m = c.membership.get(req.ID);
-      if (!m) throw etcdError('MemberNotFound');
-      if (strict && !m.isLearner) mayRemoveVoter(c, me, req.ID);
+      if (strict && !c.membership.get(req.ID)?.isLearner) mayRemoveVoter(c, me, req.ID);
       await c.proposeConfChange(ConfChangeType.RemoveNode, req.ID, null);
       return members();
     },
     MemberUpdate: async (req) => {
       const m = c.membership.get(req.ID);
-      if (!m) throw etcdError('MemberNotFound');
-      const urls = peerUrls(req.peerURLs);
-      await c.proposeConfChange(ConfChangeType.UpdateNode, req.ID, { ...m, peerUrls: urls });
+      // etcd does not parse the URLs of an update (it applies whatever it is given); Conclave refuses
+      // what is no URL for a member that exists, since its peer transport would have to dial it.
+      const update: Member = m
+        ? { ...m, peerUrls: peerUrls(req.peerURLs) }
+        : { id: req.ID, name: '', peerUrls: [...req.peerURLs], clientUrls: [], isLearner: false };
+      await c.proposeConfChange(ConfChangeType.UpdateNode, req.ID, update);
       return members();
     },
     MemberPromote: async (req) => {
