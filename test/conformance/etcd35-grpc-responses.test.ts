@@ -203,3 +203,37 @@ describe('gRPC responses of every service against etcd 3.5.30 and Conclave', () 
     await same('Proclaim of a stranger', (c) => c.unary(E.Proclaim, { leader: stranger, value: b('x') }));
   });
 });
+
+describe('membership changes without quorum (a voter added, never started) against etcd 3.5.30 and Conclave', () => {
+  let servers: [ServerProcess, ServerProcess];
+  let clients: [RawClient, RawClient];
+
+  before(async () => {
+    servers = await Promise.all([startServer('etcd35'), startServer('conclave')]);
+    clients = servers.map((s) => new RawClient(s.endpoint)) as [RawClient, RawClient];
+  });
+  after(async () => {
+    for (const c of clients ?? []) c.close();
+    await Promise.all((servers ?? []).map((s) => s.stop()));
+  });
+
+  const outcome = async (p: Promise<unknown>): Promise<string> =>
+    p.then(
+      () => 'ok',
+      (e: unknown) => {
+        if (e instanceof CallError) return `error ${e.code} ${e.details}`;
+        throw e;
+      },
+    );
+
+  test('--strict-reconfig-check answers before the member is looked for', async () => {
+    // one started voter of one may add a second (etcd's exception for restoring a cluster); then
+    // one of two voters is started and the cluster has no quorum
+    for (const c of clients) await c.unary(C.MemberAdd, { peerURLs: ['http://127.0.0.1:1'] });
+    const both = (call: (c: RawClient) => Promise<unknown>) => Promise.all(clients.map((c) => outcome(call(c))));
+    // etcd sends this one as a plain error: gRPC code UNKNOWN
+    const refused = 'error 2 etcdserver: re-configuration failed due to not enough started members';
+    assert.deepEqual(await both((c) => c.unary(C.MemberRemove, { ID: 1234n })), [refused, refused]);
+    assert.deepEqual(await both((c) => c.unary(C.MemberAdd, { peerURLs: ['http://127.0.0.1:2'] })), [refused, refused]);
+  });
+});

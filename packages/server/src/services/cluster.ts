@@ -1,7 +1,14 @@
 // etcdserverpb.Cluster: MemberList, MemberAdd (voter or learner), MemberRemove, MemberUpdate and
 // MemberPromote, with etcd's checks (--strict-reconfig-check, learner limits and readiness) and errors.
 
-import { etcdError, type etcdserverpb, type PartialMessage } from '@conclave/api';
+import {
+  etcdError,
+  EtcdErrors,
+  type etcdserverpb,
+  GrpcCode,
+  GrpcStatusError,
+  type PartialMessage,
+} from '@conclave/api';
 import { parseUrlList } from '../config/index.js';
 import { computeMemberId } from '../etcdserver/ids.js';
 import type { Member } from '../etcdserver/membership.js';
@@ -34,13 +41,19 @@ const started = (m: Member): boolean => m.name !== '';
 /** Is `m` this member (`me`) or connected to it? */
 const connected = (c: ClusterControl, me: bigint, m: Member): boolean => m.id === me || c.isPeerActive(m.id);
 
+/**
+ * etcd's ErrNotEnoughStartedMembers: its gRPC layer has no mapping for it, so it reaches the client
+ * as a plain error (code UNKNOWN) with the text clients match on.
+ */
+const notEnoughStarted = (): GrpcStatusError =>
+  new GrpcStatusError(GrpcCode.UNKNOWN, EtcdErrors.MemberNotEnoughStarted.message);
+
 /** etcd's IsReadyToAddVotingMember + isConnectedFullySince. */
 function mayAddVoter(c: ClusterControl, me: bigint): void {
   const vs = voters(c);
   const nmembers = vs.length + 1;
   const nstarted = vs.filter(started).length;
-  if (!(nstarted === 1 && nmembers === 2) && nstarted < Math.floor(nmembers / 2) + 1)
-    throw etcdError('MemberNotEnoughStarted');
+  if (!(nstarted === 1 && nmembers === 2) && nstarted < Math.floor(nmembers / 2) + 1) throw notEnoughStarted();
   if (!vs.every((m) => connected(c, me, m))) throw etcdError('Unhealthy');
 }
 
@@ -49,7 +62,7 @@ function mayRemoveVoter(c: ClusterControl, me: bigint, id: bigint): void {
   const vs = voters(c);
   const rest = vs.filter((m) => m.id !== id);
   const nstarted = rest.filter(started).length;
-  if (nstarted < Math.floor(rest.length / 2) + 1) throw etcdError('MemberNotEnoughStarted');
+  if (nstarted < Math.floor(rest.length / 2) + 1) throw notEnoughStarted();
   const target = vs.find((m) => m.id === id);
   // a member that is down (or unknown: never connected) is safe to remove
   if (id !== me && !(target && connected(c, me, target))) return;
