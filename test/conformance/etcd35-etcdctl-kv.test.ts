@@ -132,7 +132,7 @@ describe('etcdctl 3.5 get/put/del/txn/watch/lock/elect against etcd 3.5.30 and C
   });
 
   test('watch: history, formats, interactive with progress, a command per event, a compacted start', async () => {
-    const errors = (r: EtcdctlResult) =>
+    const errors = (r: EtcdctlResult): string =>
       errorLines(r) ||
       r.stderr
         .split('\n')
@@ -140,9 +140,11 @@ describe('etcdctl 3.5 get/put/del/txn/watch/lock/elect against etcd 3.5.30 and C
         .join('\n');
     // history from revision 1 with --prev-kv, then live events; ends at the value END
     await sameScenario('watch --rev --prev-kv', async (ep) => {
-      await etcdctl35(ep, ['put', 'w', 'one']);
+      const first = await etcdctl35(ep, ['-w', 'json', 'put', 'w', 'one']);
+      const rev = (JSON.parse(first.stdout) as { header: { revision: number } }).header.revision;
       await etcdctl35(ep, ['put', 'w', 'two']);
-      const w = run(ep, ['watch', 'w', '--rev', '1', '--prev-kv']);
+      // from the first put (earlier revisions were compacted by the test before)
+      const w = run(ep, ['watch', 'w', '--rev', String(rev), '--prev-kv']);
       await waitFor(() => w.out().includes('two'), 'history');
       await etcdctl35(ep, ['del', 'w']);
       await etcdctl35(ep, ['put', 'w', 'END']);
