@@ -3,7 +3,13 @@ import { readFileSync } from 'node:fs';
 import { test } from 'node:test';
 import { FLAGS, FLAG_BY_NAME, IGNORED_FLAGS, flagEnvName } from './flags.js';
 import { flagsText, NOT_SUPPORTED_NOTE, printUsage, usageText } from './usage.js';
-import { CONCLAVE_VERSION, ETCD_CLUSTER_VERSION, ETCD_COMPAT_VERSION, versionText } from './version.js';
+import {
+  CONCLAVE_VERSION,
+  ETCD_CLUSTER_VERSION,
+  ETCD_COMPAT_VERSION,
+  reportedEtcdVersion,
+  versionText,
+} from './version.js';
 
 // Excerpts of `etcd --help` (3.4.23) stdout, verbatim.
 const ETCD_EXCERPTS = [
@@ -94,4 +100,13 @@ test('version text mirrors etcd --version and reports the etcd compatibility ver
   assert.equal(ETCD_CLUSTER_VERSION, '3.5.0');
   const pkg = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string };
   assert.equal(CONCLAVE_VERSION, pkg.version);
+});
+
+test('CONCLAVE_ETCD_VERSION picks the etcd release reported: 3.5.30 by default, 3.4.23, nothing else', () => {
+  assert.equal(reportedEtcdVersion(undefined), '3.5.30');
+  assert.equal(reportedEtcdVersion(''), '3.5.30');
+  assert.equal(reportedEtcdVersion('3.4.23'), '3.4.23');
+  assert.equal(reportedEtcdVersion('3.5.30'), '3.5.30');
+  for (const bad of ['3.6.0', '3.4', 'v3.4.23'])
+    assert.throws(() => reportedEtcdVersion(bad), /^Error: CONCLAVE_ETCD_VERSION must be one of 3\.5\.30, 3\.4\.23/);
 });
