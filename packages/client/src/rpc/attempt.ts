@@ -9,6 +9,7 @@ import { errorFromStatus } from '../errors/map.js';
 import { codecs } from './codecs.js';
 import { isNeverSent } from './policy.js';
 import type { CallStatus, Metadata } from '../transport/transport.js';
+import { onAbort } from '../util/abort.js';
 
 const info = new WeakMap<ConclaveError, { neverSent: boolean }>();
 
@@ -62,14 +63,14 @@ export function attempt<Req, Res>(
     let headers = false;
     let settled = false;
     let cancel = (): void => {};
-    const onAbort = (): void => cancel();
+    let stopWaiting = (): void => {};
     const onHeaders = (): void => {
       headers = true;
     };
     const finish = (e: CallStatus | null, bytes: Buffer | null): void => {
       if (settled) return;
       settled = true;
-      signal?.removeEventListener('abort', onAbort);
+      stopWaiting();
       if (!e) {
         try {
           resolve(c.deserialize(bytes!));
@@ -81,7 +82,7 @@ export function attempt<Req, Res>(
       reject(failure(e, ep, signal, headers));
     };
     // the transports never end a call inside the call that starts it: the listener is always removed
-    signal?.addEventListener('abort', onAbort, { once: true });
+    if (signal) stopWaiting = onAbort(signal, () => cancel());
     if (m.requestStream) {
       const s = ep.transport.bidi(
         m.path,

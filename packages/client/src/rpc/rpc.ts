@@ -17,6 +17,7 @@ import {
   UnavailableError,
 } from '../errors/base.js';
 import { toConclaveError } from '../errors/map.js';
+import { onAbort } from '../util/abort.js';
 import { sleep } from '../util/timers.js';
 import type { TokenManager } from '../auth/token-manager.js';
 import type { Metadata } from '../transport/transport.js';
@@ -276,6 +277,10 @@ export class Rpc {
         fail(e);
       }
     }
+    // p-retry listens to the signal it is given: hand it the call's own, so that a caller's signal
+    // shared by many calls still carries one listener (util/abort.ts)
+    const retrySignal = signal ? new AbortController() : undefined;
+    const stopWaiting = signal ? onAbort(signal, () => retrySignal!.abort(signal.reason)) : undefined;
     try {
       return await pRetry(attempt, {
         retries: policy.retries,
@@ -286,12 +291,14 @@ export class Rpc {
         // a call waiting to retry keeps the process alive, like any pending request
         unref: false,
         maxRetryTime: Math.max(0, deadline - Date.now()),
-        ...(signal ? { signal } : {}),
+        ...(retrySignal ? { signal: retrySignal.signal } : {}),
         shouldConsumeRetry: ({ error }) => shouldConsumeRetry(error),
         shouldRetry: ({ error }) => shouldRetry(error),
       });
     } catch (e) {
       return fail(e);
+    } finally {
+      stopWaiting?.();
     }
   }
 

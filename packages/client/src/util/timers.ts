@@ -1,5 +1,7 @@
 // Small timing helpers: unref'd sleeps that honour an AbortSignal, and jittered backoff.
 
+import { onAbort } from './abort.js';
+
 /**
  * Resolves after `ms`; rejects with the signal's reason if it aborts first. The timer holds the
  * process open unless `unref` (a call waiting to retry must not let the program exit).
@@ -10,16 +12,17 @@ export function sleep(ms: number, signal?: AbortSignal, unref = false): Promise<
       reject(signal.reason);
       return;
     }
-    const onAbort = (): void => {
-      clearTimeout(t);
-      reject(signal!.reason);
-    };
     const t = setTimeout(() => {
-      signal?.removeEventListener('abort', onAbort);
+      stopWaiting?.();
       resolve();
     }, ms);
     if (unref) t.unref();
-    signal?.addEventListener('abort', onAbort, { once: true });
+    const stopWaiting = signal
+      ? onAbort(signal, () => {
+          clearTimeout(t);
+          reject(signal.reason);
+        })
+      : undefined;
   });
 }
 

@@ -7,6 +7,7 @@
 // at `nextRevision`, and events below it are dropped, so nothing is delivered twice or skipped.
 
 import type { etcdserverpb, mvccpb, PartialMessage } from '@conclave/api';
+import { onAbort } from '../util/abort.js';
 import { AsyncQueue } from '../util/async-queue.js';
 import { Emitter } from '../util/emitter.js';
 import { keyValueFrom, type KeyValue } from '../kv/key-value.js';
@@ -75,9 +76,7 @@ export class Watcher extends Emitter<WatcherEvents> implements AsyncIterable<Wat
     if (signal) {
       if (signal.aborted) queueMicrotask(() => this.close());
       else {
-        const onAbort = (): void => this.close();
-        signal.addEventListener('abort', onAbort, { once: true });
-        this.detachSignal = () => signal.removeEventListener('abort', onAbort);
+        this.detachSignal = onAbort(signal, () => this.close());
       }
     }
   }
