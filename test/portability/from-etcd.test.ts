@@ -29,7 +29,7 @@ const check = async (cluster: RestoredCluster, info: DatasetInfo, want: Fingerpr
 };
 
 for (const [kind, label, members] of [
-  ['etcd', 'etcd 3.4', [1]],
+  ['etcd', 'etcd 3.4', [1, 3]],
   ['etcd35', 'etcd 3.5', [1, 3]],
 ] as Array<[ServerKind, string, number[]]>) {
   describe(`a snapshot of ${label} in Conclave`, { timeout: 300_000 }, () => {

@@ -1,7 +1,7 @@
 // Conclave → etcd: a snapshot of a Conclave member (≥ 10,000 keys with history, a compaction,
 // tombstones, leases, users and roles, auth on) is read by etcdctl 3.4's and etcdutl 3.5's
 // `snapshot status`, restored with their `snapshot restore`, and the etcd 3.4 / 3.5 clusters
-// (one member and three) started from it serve the same keys, revisions, versions, history,
+// (one member and three, each) started from it serve the same keys, revisions, versions, history,
 // compaction, leases with their keys, users, roles and permissions, and the same HashKV.
 
 import assert from 'node:assert/strict';
@@ -67,6 +67,10 @@ describe('a Conclave snapshot in etcd', { timeout: 300_000 }, () => {
 
   test('etcd 3.4, one member, restored by etcdctl 3.4', async () => {
     await check(await restoreCluster('etcd34', snap, 1));
+  });
+
+  test('etcd 3.4, three members, restored by etcdctl 3.4', async () => {
+    await check(await restoreCluster('etcd34', snap, 3));
   });
 
   test('etcd 3.5, one member, restored by etcdutl 3.5', async () => {
