@@ -47,6 +47,15 @@ export class H2Output {
     });
   }
 
+  /**
+   * Bulk data (a stream with much queued) may be added this turn: the socket takes more and less
+   * than half the high-water mark is buffered. Lower than `congested`, so that bulk output alone
+   * never makes the connection stop reading its client's requests.
+   */
+  get bulkRoom(): boolean {
+    return !this.socketFull && this.buf.size < OUT_HIGH_WATER / 2;
+  }
+
   /** Writers should pause: the socket is full, or this turn already produced a lot of output. */
   get congested(): boolean {
     return this.socketFull || this.buf.size > OUT_HIGH_WATER;
@@ -108,12 +117,12 @@ export class H2Output {
   }
 
   /**
-   * Sends up to `data.length - off` bytes as DATA frames, as far as both windows allow; returns the
-   * number sent. END_STREAM is set only when everything was sent.
+   * Sends up to `data.length - off` bytes (at most `max`) as DATA frames, as far as both windows
+   * allow; returns the number sent. END_STREAM is set only when everything was sent.
    */
-  data(s: SendingStream, data: Buffer, off: number, endStream: boolean): number {
+  data(s: SendingStream, data: Buffer, off: number, endStream: boolean, max = Infinity): number {
     const want = data.length - off;
-    const n = Math.max(0, Math.min(want, s.sendWindow, this.sendWindow));
+    const n = Math.max(0, Math.min(want, s.sendWindow, this.sendWindow, max));
     if (n === 0) {
       // An empty DATA frame may end a stream whatever the windows.
       if (want === 0 && endStream) {

@@ -29,7 +29,7 @@ test('history returns events in revision order with etcd-shaped deletes and prev
   await fx.close();
 });
 
-test('history bounds: toRev capped, limit ends at a revision boundary, compaction', async () => {
+test('history bounds: toRev capped, limit and limitBytes end at a revision boundary, compaction', async () => {
   const fx = await openFixture();
   for (let i = 0; i < 5; i++) {
     fx.store.write((t) => {
@@ -43,6 +43,9 @@ test('history bounds: toRev capped, limit ends at a revision boundary, compactio
   assert.deepEqual(fx.store.history(4, 3), []);
   assert.deepEqual(show(fx.store.history(3, 6, { limit: 3 })), ['put:x1@3', 'put:y1@3', 'put:x2@4', 'put:y2@4']);
   assert.deepEqual(show(fx.store.history(3, 6, { limit: 2 })), ['put:x1@3', 'put:y1@3']);
+  // Each event counts 3 bytes (key "x1", value "1"): 4 bytes end after revision 3's second event.
+  assert.deepEqual(show(fx.store.history(3, 6, { limitBytes: 4 })), ['put:x1@3', 'put:y1@3']);
+  assert.deepEqual(show(fx.store.history(3, 6, { limitBytes: 7 })), ['put:x1@3', 'put:y1@3', 'put:x2@4', 'put:y2@4']);
   await fx.store.compact(4).done;
   assert.throws(() => fx.store.history(3, 6), CompactedError);
   assert.deepEqual(show(fx.store.history(4, 5)), ['put:x2@4', 'put:y2@4', 'put:x3@5', 'put:y3@5']);

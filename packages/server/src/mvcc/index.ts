@@ -10,6 +10,7 @@ export { WriteTxn } from './write-txn.js';
 export { CompactedError, FutureRevisionError, MvccError, StoreClosedError } from './errors.js';
 export { decodeKeyValue, encodeKeyValue } from './kv-codec.js';
 export { decodeRevKey, encodeRevKey, isTombstoneKey, type Revision } from './revision.js';
+export { eventSize } from './history.js';
 export type {
   CommitListener,
   DeleteOptions,

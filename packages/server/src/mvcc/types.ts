@@ -96,6 +96,8 @@ export interface HistoryOptions {
   prevKv?: boolean;
   /** Stop once this many events are collected, at the end of a revision (0 = no limit). */
   limit?: number;
+  /** Stop once the events' key and value bytes reach this, at the end of a revision (0 = no limit). */
+  limitBytes?: number;
 }
 
 export interface HashKVResult {

@@ -1,15 +1,17 @@
 // The watchable store (etcd's mvcc.watchableStore) of one member: every watcher of every stream,
 // in a synced group (fed live from the MVCC store's commit events) or an unsynced group (catching
 // up from the stored history in bounded rounds, up to 512 watchers and 10,000 events a round, each
-// watcher receiving at most 1,000 revisions per response). A watcher whose stream is congested
-// becomes a victim and catches up from history once the stream drains, so a slow or catching-up
-// watcher never delays the others, and memory stays bounded. A watcher whose next revision was
-// compacted away is canceled with the compaction revision. The hub sees each watcher's stream only
-// as a WatcherSink (watcher.ts): it hands it responses and tells it when a watcher lags or catches
-// up; the stream keeps its own counts.
+// watcher receiving at most 1,000 revisions per response; a round reads at most 4 MiB of history
+// (beyond the 2 MiB at which a fragmenting watcher's response is split) and hands at most 8 MiB to
+// streams, then yields the event loop). A watcher whose stream is congested becomes a victim, or
+// (catching up) waits, until the stream drains, so a slow or catching-up watcher never delays the
+// others or unary calls, and memory stays bounded. A watcher whose next revision was compacted away
+// is canceled with the compaction revision. The hub sees each watcher's stream only as a
+// WatcherSink (watcher.ts): it hands it responses and tells it when a watcher lags or catches up;
+// the stream keeps its own counts.
 
 import type { etcdserverpb, PartialMessage } from '@conclave/api';
-import type { MvccEvent, MvccStore } from '../mvcc/index.js';
+import { eventSize, type MvccEvent, type MvccStore } from '../mvcc/index.js';
 import type { Backend } from '../storage/backend/index.js';
 import { EventBytes, encodeHeaderField } from './encode.js';
 import type { Watcher } from './watcher.js';
@@ -21,6 +23,13 @@ const MAX_WATCHERS_PER_SYNC = 512;
 const MAX_REVS_PER_BATCH = 1000;
 /** Events read from history per catch-up round (etcd reads everything at once). */
 const SYNC_EVENT_LIMIT = 10_000;
+/**
+ * Key and value bytes read from history per catch-up round, and bytes of events handed to streams
+ * per round: a round's work (read, encode, copy into each stream's buffer) takes a few milliseconds
+ * whatever the values' sizes, and the event loop serves other requests between rounds.
+ */
+const SYNC_BYTE_LIMIT = 4 << 20;
+const ROUND_SEND_LIMIT = 8 << 20;
 
 export interface WatchHubOptions {
   store: MvccStore;
@@ -208,9 +217,15 @@ export class WatchHub {
     const active: Watcher[] = [];
     let minRev = Number.POSITIVE_INFINITY;
     let chosen = 0;
+    // Another round follows only if this one can make progress; watchers waiting for their stream
+    // to drain are rescheduled by resume() when it does.
+    let again = false;
     for (const w of [...this.unsynced.watchers]) {
-      if (chosen >= MAX_WATCHERS_PER_SYNC) break;
-      if (!w.stream.accepting) continue;
+      if (chosen >= MAX_WATCHERS_PER_SYNC) {
+        again = true;
+        break;
+      }
+      if (!w.stream.accepting || (w.stream.congested && w.minRev <= cur && w.minRev >= compactRev)) continue;
       chosen++;
       if (w.minRev > cur) {
         this.toSynced(w);
@@ -221,13 +236,19 @@ export class WatchHub {
         if (w.minRev < minRev) minRev = w.minRev;
       }
     }
-    if (active.length > 0) this.catchUp(active, minRev, cur);
-    if (this.unsynced.size > 0) this.scheduleSync();
+    if (active.length > 0) {
+      this.catchUp(active, minRev, cur);
+      again = true;
+    }
+    if (again && this.unsynced.size > 0) this.scheduleSync();
   }
 
   private catchUp(active: Watcher[], minRev: number, cur: number): void {
-    const events = this.o.store.history(minRev, cur, { limit: SYNC_EVENT_LIMIT });
-    const readTo = events.length >= SYNC_EVENT_LIMIT ? events[events.length - 1]!.kv.modRevision : cur;
+    const events = this.o.store.history(minRev, cur, { limit: SYNC_EVENT_LIMIT, limitBytes: SYNC_BYTE_LIMIT });
+    let read = 0;
+    for (const ev of events) read += eventSize(ev);
+    const cut = events.length >= SYNC_EVENT_LIMIT || read >= SYNC_BYTE_LIMIT;
+    const readTo = cut ? events[events.length - 1]!.kv.modRevision : cur;
     let group = this.unsynced;
     if (active.length !== this.unsynced.size) {
       group = new WatcherGroup();
@@ -257,12 +278,16 @@ export class WatchHub {
       });
     }
     const hdr = this.headerField(cur);
+    let sent = 0;
     for (const w of active) {
+      // Past the round's budget the rest wait for the next round, first in line.
+      if (sent >= ROUND_SEND_LIMIT) break;
       const b = batches.get(w);
       if (b && b.events.length > 0) {
         if (w.prevKv) this.lookupPrev(b.events);
         w.stream.sendEvents(w, hdr, b.events);
         if (this.o.counters) this.o.counters.events += b.events.length;
+        for (const e of b.events) sent += eventSize(e.ev);
       }
       w.minRev = b && b.moreRev !== 0 ? b.moreRev : readTo + 1;
       if (w.minRev > cur) {

@@ -77,7 +77,8 @@ export class WatchStream implements WatcherSink {
   private out: Array<Buffer | PendingEvents> = [];
   private outBytes = 0;
   private flushScheduled = false;
-  private congested = false;
+  /** The transport refused more (a write returned false) and has not drained yet. */
+  congested = false;
   private queued = 0;
   private readonly progressWatchers = new Set<Watcher>();
   private timer: NodeJS.Timeout | null = null;

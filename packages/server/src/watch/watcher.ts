@@ -14,6 +14,8 @@ import type { EventBytes } from './encode.js';
 export interface WatcherSink {
   /** False once the stream is congested and its queue is full: new events make the watcher a victim. */
   readonly accepting: boolean;
+  /** The transport refused more and has not drained: catch-up waits (the stream tells the hub when it drains). */
+  readonly congested: boolean;
   /** Queues an events response for `w`. */
   sendEvents(w: Watcher, header: Buffer, events: readonly EventBytes[]): void;
   /** Queues a control response (created, canceled, progress). */

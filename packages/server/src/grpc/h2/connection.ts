@@ -28,7 +28,7 @@ import {
   resetLimit,
   settingsLimit,
 } from './limits.js';
-import { H2Stream, type StreamConnection } from './stream.js';
+import { H2Stream, QUANTUM, type StreamConnection } from './stream.js';
 
 /** Our SETTINGS_INITIAL_WINDOW_SIZE: what a client may send on one stream before we acknowledge. */
 const STREAM_WINDOW = 1 << 20;
@@ -42,6 +42,13 @@ const MAX_HEADER_BLOCK = 4 * MAX_HEADER_LIST;
 const STREAMS_PER_TURN = 64;
 /** CONTINUATION frames per header block (empty ones would otherwise pile up without growing the size). */
 const MAX_CONTINUATIONS = 256;
+/**
+ * Connection window bulk streams leave unused, so that a small answer goes at once even while bulk
+ * data has spent the rest of the client's window (grpc-js opens only 64 KiB per connection). A
+ * client that grants more only once the window is spent gets it after RESERVE_WAIVE_MS.
+ */
+const BULK_RESERVE = 16 * 1024;
+const RESERVE_WAIVE_MS = 500;
 
 export interface H2ConnectionOptions {
   /** A request's headers are complete: attach to the stream's callbacks synchronously. */
@@ -93,6 +100,9 @@ export class H2Connection implements StreamConnection {
   private pendingBlock: { streamId: number; endStream: boolean; parts: Buffer[]; size: number } | null = null;
   private peerInitialWindow = DEFAULT_WINDOW;
   private recvUnacked = 0;
+  /** Bulk streams may use the whole connection window (see BULK_RESERVE); timer that waives it. */
+  private reserveWaived = false;
+  private waiveTimer: NodeJS.Timeout | null = null;
   private closed = false;
   /** GOAWAY NO_ERROR sent (drain()): no new streams; the connection closes with its last stream. */
   private draining = false;
@@ -513,6 +523,7 @@ export class H2Connection implements StreamConnection {
       this.out.sendWindow += inc;
       if (this.out.sendWindow > MAX_WINDOW)
         throw new ConnectionError(H2Error.FLOW_CONTROL_ERROR, 'connection window overflow');
+      this.reserveWaived = false;
       this.resumeWaiting();
       return;
     }
@@ -528,7 +539,9 @@ export class H2Connection implements StreamConnection {
       return;
     }
     s.sendWindow += inc;
-    if (s.waiting) this.resumeStream(s);
+    if (!s.waiting) return;
+    if (s.queuedBytes <= QUANTUM) this.resumeStream(s);
+    else this.serveBulk(s);
   }
 
   /** A frame that does no work, beyond its rate: the client is told to calm down and disconnected. */
@@ -571,10 +584,56 @@ export class H2Connection implements StreamConnection {
     if (!s.waiting || s.closed) this.waiting.delete(s);
   }
 
+  /** How much a bulk stream (more than a quantum queued) may send now. */
+  bulkAllowance(): number {
+    const out = this.out;
+    if (!out.bulkRoom) return 0;
+    return Math.max(0, Math.min(QUANTUM, out.sendWindow - (this.reserveWaived ? 0 : BULK_RESERVE)));
+  }
+
+  /** One turn of a bulk stream: a quantum of its data, then to the back of the line. */
+  private serveBulk(s: H2Stream): number {
+    const max = this.bulkAllowance();
+    const n = max > 0 ? s.flushQueue(max) : 0;
+    s.maybeDrained();
+    this.waiting.delete(s);
+    if (s.waiting && !s.closed) this.waiting.add(s);
+    return n;
+  }
+
+  /**
+   * The windows opened or the output drained: streams with little queued (a unary answer, a
+   * keep-alive) go first and whole; then the bulk streams take turns of a quantum each until the
+   * output is congested again or the connection window is spent. A stream served goes to the back
+   * of the line, so every bulk stream progresses and none can hold the others back.
+   */
   private resumeWaiting(): void {
+    const out = this.out;
+    let bulk = 0;
     for (const s of [...this.waiting]) {
-      if (this.out.sendWindow <= 0 && s.queuedBytes > 0) break;
-      this.resumeStream(s);
+      if (s.queuedBytes > QUANTUM) bulk++;
+      else if (out.sendWindow > 0 || s.queuedBytes === 0) this.resumeStream(s);
+    }
+    while (bulk > 0 && this.bulkAllowance() > 0 && !this.closed) {
+      let progressed = false;
+      for (const s of [...this.waiting]) {
+        if (s.queuedBytes <= QUANTUM && s.queuedBytes > 0) continue;
+        if (this.serveBulk(s) > 0) progressed = true;
+        if (this.bulkAllowance() === 0) break;
+      }
+      if (!progressed) break;
+      bulk = 0;
+      for (const s of this.waiting) if (s.queuedBytes > 0) bulk++;
+    }
+    // Bulk data waits only on the reserve: if the client grants nothing more for a while, use it.
+    if (bulk > 0 && !this.reserveWaived && this.waiveTimer === null && out.bulkRoom && out.sendWindow > 0) {
+      this.waiveTimer = setTimeout(() => {
+        this.waiveTimer = null;
+        if (this.closed) return;
+        this.reserveWaived = true;
+        this.resumeWaiting();
+      }, RESERVE_WAIVE_MS);
+      this.waiveTimer.unref();
     }
   }
 
@@ -592,6 +651,7 @@ export class H2Connection implements StreamConnection {
   private onSocketClose(): void {
     if (this.closed) return;
     this.closed = true;
+    if (this.waiveTimer) clearTimeout(this.waiveTimer);
     this.out.close();
     this.partial = null;
     const all = [...this.streams.values()];

@@ -21,10 +21,18 @@ export interface StreamConnection {
   blocked(s: H2Stream): void;
   /** The stream is gone (reset). */
   closeStream(s: H2Stream): void;
+  /** How much a bulk stream (more than QUANTUM queued) may send now. */
+  bulkAllowance(): number;
 }
 
 /** Queued-but-unsent response bytes above which write() asks the caller to wait for onDrain. */
 const HIGH_WATER = 64 * 1024;
+/**
+ * Fairness quantum: a stream hands at most this much to the connection's output at a time; a
+ * stream with more is bulk and takes turns with the others (H2Connection.resumeWaiting), so a
+ * small answer never waits behind megabytes another stream queued on the same connection.
+ */
+export const QUANTUM = 64 * 1024;
 
 const noop = (): void => {};
 
@@ -94,8 +102,12 @@ export class H2Stream {
   write(data: Buffer): boolean {
     if (this.closed || this.localEnded) return false;
     if (this.queuedBytes === 0) {
-      const n = this.conn.out.data(this, data, 0, false);
-      if (n === data.length) return !this.conn.out.congested;
+      // Small writes go out at once; a large one sends a quantum now (if the output has room for
+      // bulk data, see H2Connection.bulkAllowance) and the rest in turns.
+      const out = this.conn.out;
+      const max = data.length <= QUANTUM ? QUANTUM : this.conn.bulkAllowance();
+      const n = max === 0 ? 0 : out.data(this, data, 0, false, max);
+      if (n === data.length) return !out.congested;
       data = data.subarray(n);
     }
     this.queue.push(data);
@@ -139,25 +151,31 @@ export class H2Stream {
     this.conn.blocked(this);
   }
 
-  /** Sends as much queued data as the windows allow (the connection calls this when they open). */
-  flushQueue(): void {
+  /**
+   * Sends queued data, up to `max` bytes and as far as the windows allow (the connection calls this
+   * when they open or the output drained); returns the number of bytes sent.
+   */
+  flushQueue(max = Infinity): number {
+    let sent = 0;
     while (this.queue.length > 0 && !this.closed) {
       const head = this.queue[0]!;
-      const n = this.conn.out.data(this, head, 0, false);
-      if (n === 0) return;
+      const n = this.conn.out.data(this, head, 0, false, max - sent);
+      if (n === 0) return sent;
+      sent += n;
       this.queuedBytes -= n;
       if (n === head.length) this.queue.shift();
       else {
         this.queue[0] = head.subarray(n);
-        return;
+        return sent;
       }
     }
-    if (this.closed) return;
+    if (this.closed) return sent;
     if (this.ending !== undefined) {
       const t = this.ending;
       this.ending = undefined;
       this.sendEnd(t);
     }
+    return sent;
   }
 
   /** True while this stream has queued data or a drain waiter (the connection keeps it listed). */
