@@ -171,7 +171,7 @@ test('file-level errors: missing file, YAML syntax, bad URLs, validation', () =>
   assert.equal(missing.exitCode, 1);
   assert.equal(
     fileError('name: [\n').message,
-    "error converting YAML to JSON: yaml: line 1: did not find expected ',' or ']'",
+    'error converting YAML to JSON: yaml: line 2: Flow sequence in block collection must be sufficiently indented and end with a ]',
   );
   const url = fileError('listen-client-urls: foo\n');
   assert.equal(

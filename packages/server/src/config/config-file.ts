@@ -139,9 +139,9 @@ function readSection(doc: YamlValue, section: string, map: Readonly<Record<strin
 /** Reads and types a configuration file; throws ConfigFileError with etcd's wording. */
 export function readConfigFile(
   path: string,
-  read: (path: string) => string = (p) => readFileSync(p, 'utf8'),
+  read: (path: string) => string | Uint8Array = (p) => readFileSync(p),
 ): FileSettings {
-  let text: string;
+  let text: string | Uint8Array;
   try {
     text = read(path);
   } catch (e) {

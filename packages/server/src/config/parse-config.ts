@@ -42,8 +42,8 @@ import { isGoIP, parseGoDuration, parseGoInt, parseUrlList, splitHostPort, type 
 import type { ConfigNotice, ServerConfig } from './types.js';
 
 export interface ParseOptions {
-  /** Reads --config-file (default: fs.readFileSync as UTF-8). */
-  readFile?: (path: string) => string;
+  /** Reads --config-file (default: fs.readFileSync; bytes must be UTF-8 or UTF-16 with a BOM). */
+  readFile?: (path: string) => string | Uint8Array;
   /** Git commit printed by --version. */
   gitSha?: string;
 }

@@ -86,18 +86,100 @@ test('plain scalars are typed as go-yaml v2 (YAML 1.1) types them', () => {
   for (const [s, want] of cases) assert.deepEqual(resolvePlain(s), want, s);
 });
 
+test('anchors, aliases, merge keys, block scalars, flow mappings, tags; the first document is read', () => {
+  const doc = parseYaml(`defaults: &defaults
+  heartbeat-interval: 100
+  election-timeout: 1000
+member:
+  <<: *defaults
+  election-timeout: 2000
+name: &n infra0
+again: *n
+literal: |
+  line one
+  line two
+folded: >
+  folded
+  text
+flow: {a: 1, "b": yes, c: [x, 'y']}
+tagged: !!str 0x10
+number: !!int "12"
+---
+ignored: true
+`);
+  assert.deepEqual(doc, {
+    defaults: { 'heartbeat-interval': 100, 'election-timeout': 1000 },
+    member: { 'election-timeout': 2000, 'heartbeat-interval': 100 },
+    name: 'infra0',
+    again: 'infra0',
+    literal: 'line one\nline two\n',
+    folded: 'folded text\n',
+    flow: { a: 1, b: true, c: ['x', 'y'] },
+    tagged: '0x10',
+    number: 12,
+  });
+});
+
+test('the file bytes must be UTF-8 (or UTF-16 with a byte-order mark), as go-yaml reads them', () => {
+  const bad: Array<[number[], string]> = [
+    [[0x6e, 0x3a, 0x20, 0xff, 0x0a], 'yaml: invalid leading UTF-8 octet'],
+    [[0x6e, 0x3a, 0x20, 0xc3, 0x28, 0x0a], 'yaml: invalid trailing UTF-8 octet'],
+    [[0x6e, 0x3a, 0x20, 0xe2, 0x82], 'yaml: incomplete UTF-8 octet sequence'],
+  ];
+  for (const [bytes, msg] of bad) {
+    assert.throws(
+      () => parseYaml(Uint8Array.from(bytes)),
+      (e: unknown) => e instanceof YamlError && e.message === msg,
+      msg,
+    );
+  }
+  assert.deepEqual(parseYaml(Buffer.from('\uFEFFname: é\n')), { name: 'é' });
+  assert.deepEqual(parseYaml(Buffer.concat([Buffer.from([0xff, 0xfe]), Buffer.from('name: é\n', 'utf16le')])), {
+    name: 'é',
+  });
+});
+
+test('nesting beyond 500 levels and alias bombs are refused before they cost the member', () => {
+  const depth = (n: number): string => `a: ${'['.repeat(n)}${']'.repeat(n)}\n`;
+  assert.deepEqual(Object.keys(parseYaml(depth(400))), ['a']);
+  const blocks = (n: number): string => Array.from({ length: n }, (_, i) => `${' '.repeat(i)}k:`).join('\n');
+  for (const text of [
+    depth(501),
+    depth(100_000),
+    blocks(600),
+    `a:\n${'- '.repeat(600)}x\n`,
+    `${'- '.repeat(600)}x\n`,
+  ]) {
+    const start = performance.now();
+    assert.throws(
+      () => parseYaml(text),
+      (e: unknown) => e instanceof YamlError && e.message === 'yaml: exceeded max depth of 500',
+    );
+    assert.ok(performance.now() - start < 1000, 'refused quickly');
+  }
+  // Ten levels of ten aliases each: 10^6 nodes from a few hundred bytes.
+  let lol = 'l0: &l0 [x, x, x, x, x, x, x, x, x, x]\n';
+  for (let i = 1; i < 7; i++)
+    lol += `l${i}: &l${i} [${Array(10)
+      .fill(`*l${i - 1}`)
+      .join(', ')}]\n`;
+  assert.throws(
+    () => parseYaml(lol),
+    (e: unknown) => e instanceof YamlError && /expands to more than 100000 nodes/.test(e.message),
+  );
+});
+
 test('errors carry a line number', () => {
   const bad: Array<[string, RegExp]> = [
-    ['name: [\n', /^yaml: line 1: did not find expected ',' or ']'$/],
-    ['a: 1\n  b: 2\n', /^yaml: line 2: did not find expected key$/],
-    ['a: "unterminated\n', /^yaml: line 1: found unexpected end of stream$/],
-    ['a: &anchor 1\n', /^yaml: line 1: unsupported YAML construct/],
-    ['a: |\n  text\n', /^yaml: line 1: unsupported YAML construct/],
-    ['a: {b: 1}\n', /^yaml: line 1: unsupported YAML construct/],
-    ['\ta: 1\n', /^yaml: line 1: found character that cannot start any token$/],
-    ['a: b: c\n', /^yaml: line 1: mapping values are not allowed in this context$/],
+    ['name: [\n', /^yaml: line 2: Flow sequence in block collection must be sufficiently indented and end with a \]$/],
+    ['a: 1\n  b: 2\n', /^yaml: line 1: Nested mappings are not allowed in compact mappings$/],
+    ['a: "unterminated\n', /^yaml: line 2: Missing closing "quote$/],
+    ['\ta: 1\n', /^yaml: line 1: Tabs are not allowed as indentation$/],
+    ['a: 1\nb: *nope\n', /^yaml: line 2: unknown anchor 'nope' referenced$/],
+    ['a: !!foo x\n', /^yaml: line 1: unsupported tag tag:yaml.org,2002:foo$/],
+    ['<<: [1]\n', /^yaml: line 1: map merge requires map or sequence of maps as the value$/],
     ['- a\n- b\n', /^yaml: line 1: the configuration must be a mapping/],
-    ['just text\n', /^yaml: line 1: could not find expected ':'$/],
+    ['just text\n', /^yaml: line 1: the configuration must be a mapping/],
   ];
   for (const [text, re] of bad) {
     assert.throws(
@@ -107,4 +189,5 @@ test('errors carry a line number', () => {
     );
   }
   assert.deepEqual(parseYaml('# only comments\n\n'), {});
+  assert.deepEqual(parseYaml('---\n...\n'), {});
 });
