@@ -1,15 +1,12 @@
-// bcrypt (Provos & Mazières, "A Future-Adaptable Password Scheme", 1999), as OpenBSD and Go's
-// golang.org/x/crypto/bcrypt implement it: EksBlowfish keyed with the password (plus its NUL byte,
-// at most 72 bytes; longer passwords are cut there, as etcd 3.4 does) and a 16-byte salt, 2^cost
-// rounds of re-keying, then "OrpheanBeholderScryDoubt" encrypted 64 times. Hashes read
-// "$2a$<cost>$<22 chars salt><31 chars hash>" in bcrypt's own base64 alphabet; "$2a$", "$2b$" and
-// "$2y$" hashes all verify (the algorithm is the same for passwords of at most 72 bytes).
-//
-// The expensive loop runs in slices that yield to the event loop, so a cost-10 hash (~1 M Blowfish
-// encryptions, tens of milliseconds) does not stall Raft ticks or other clients.
+// Password hashes as etcd makes them (Go's golang.org/x/crypto/bcrypt): "$2a$<cost>$<22 chars
+// salt><31 chars hash>", the password cut at 72 bytes as etcd 3.4 does. The work is done by
+// @node-rs/bcrypt (the Rust `bcrypt` crate, prebuilt per platform, no install script) on libuv's
+// thread pool, so Authenticate never runs Blowfish on the event loop (docs/bcrypt.md: why this
+// library and not `bcrypt` or `bcryptjs`). Go writes "$2a$"; "$2a$", "$2b$", "$2x$" and "$2y$"
+// hashes all verify, as in Go (the algorithm is the same for passwords of at most 72 bytes).
 
 import { randomBytes, timingSafeEqual } from 'node:crypto';
-import { BLOWFISH_INIT } from './blowfish-constants.js';
+import { hash as nativeHash } from '@node-rs/bcrypt';
 
 export const MIN_COST = 4;
 export const MAX_COST = 31;
@@ -19,156 +16,30 @@ const ALPHABET = './ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz01234567
 const DECODE = new Int8Array(128).fill(-1);
 for (let i = 0; i < ALPHABET.length; i++) DECODE[ALPHABET.charCodeAt(i)] = i;
 
-/** bcrypt's base64 (its own alphabet, no padding). */
-export function bcryptBase64Encode(b: Uint8Array): string {
-  let out = '';
+/** Decodes `n` bytes of bcrypt's base64 (its own alphabet, no padding); null if malformed. */
+function decodeBase64(s: string, n: number): Uint8Array | null {
+  const out = new Uint8Array(n);
+  let o = 0;
   let i = 0;
-  while (i < b.length) {
-    const c1 = b[i++]!;
-    out += ALPHABET[c1 >> 2];
-    let c = (c1 & 0x03) << 4;
-    if (i >= b.length) {
-      out += ALPHABET[c];
-      break;
-    }
-    const c2 = b[i++]!;
-    out += ALPHABET[c | (c2 >> 4)];
-    c = (c2 & 0x0f) << 2;
-    if (i >= b.length) {
-      out += ALPHABET[c];
-      break;
-    }
-    const c3 = b[i++]!;
-    out += ALPHABET[c | (c3 >> 6)];
-    out += ALPHABET[c3 & 0x3f];
+  const next = (): number => {
+    const c = s.charCodeAt(i++);
+    return c < 128 ? DECODE[c]! : -1;
+  };
+  while (o < n) {
+    const c1 = next();
+    const c2 = next();
+    if (c1 < 0 || c2 < 0) return null;
+    out[o++] = (c1 << 2) | ((c2 & 0x30) >> 4);
+    if (o >= n) break;
+    const c3 = next();
+    if (c3 < 0) return null;
+    out[o++] = ((c2 & 0x0f) << 4) | ((c3 & 0x3c) >> 2);
+    if (o >= n) break;
+    const c4 = next();
+    if (c4 < 0) return null;
+    out[o++] = ((c3 & 0x03) << 6) | c4;
   }
   return out;
-}
-
-/** Decodes `s` into `n` bytes (extra low bits of the last character are ignored, as Go does). */
-export function bcryptBase64Decode(s: string, n: number): Uint8Array | null {
-  const out = new Uint8Array(n);
-  let bits = 0;
-  let acc = 0;
-  let o = 0;
-  for (let i = 0; i < s.length && o < n; i++) {
-    const code = s.charCodeAt(i);
-    const v = code < 128 ? DECODE[code]! : -1;
-    if (v < 0) return null;
-    acc = (acc << 6) | v;
-    bits += 6;
-    if (bits >= 8) {
-      bits -= 8;
-      out[o++] = (acc >> bits) & 0xff;
-    }
-  }
-  return o === n ? out : null;
-}
-
-/** EksBlowfish state: P-array (18 words) then S-boxes 0–3, in one array. */
-class Eks {
-  readonly s = new Uint32Array(BLOWFISH_INIT);
-
-  /**
-   * ExpandKey(state, salt, key) of the paper (`salt` null = the unsalted variant used in the cost
-   * loop). The Blowfish encryption is inlined: this loop is where all the time goes.
-   */
-  expand(key: Uint8Array, salt: Uint8Array | null): void {
-    const s = this.s;
-    const klen = key.length;
-    let kj = 0;
-    for (let i = 0; i < 18; i++) {
-      let w = 0;
-      for (let k = 0; k < 4; k++) {
-        w = (w << 8) | key[kj]!;
-        if (++kj === klen) kj = 0;
-      }
-      s[i] = s[i]! ^ w;
-    }
-    const slen = salt ? salt.length : 0;
-    let sj = 0;
-    let l = 0;
-    let r = 0;
-    const n = s.length;
-    for (let i = 0; i < n; i += 2) {
-      if (salt) {
-        let w = 0;
-        for (let k = 0; k < 4; k++) {
-          w = (w << 8) | salt[sj]!;
-          if (++sj === slen) sj = 0;
-        }
-        l ^= w;
-        w = 0;
-        for (let k = 0; k < 4; k++) {
-          w = (w << 8) | salt[sj]!;
-          if (++sj === slen) sj = 0;
-        }
-        r ^= w;
-      }
-      l ^= s[0]!;
-      for (let j = 1; j <= 16; j += 2) {
-        r ^=
-          ((((s[18 + (l >>> 24)]! + s[274 + ((l >>> 16) & 0xff)]!) ^ s[530 + ((l >>> 8) & 0xff)]!) +
-            s[786 + (l & 0xff)]!) |
-            0) ^
-          s[j]!;
-        l ^=
-          ((((s[18 + (r >>> 24)]! + s[274 + ((r >>> 16) & 0xff)]!) ^ s[530 + ((r >>> 8) & 0xff)]!) +
-            s[786 + (r & 0xff)]!) |
-            0) ^
-          s[j + 1]!;
-      }
-      const t = r ^ s[17]!;
-      r = l;
-      l = t;
-      s[i] = l;
-      s[i + 1] = r;
-    }
-  }
-
-  /** Encrypts the 64-bit blocks of `words` (pairs) once, in place. */
-  encryptBlocks(words: Uint32Array): void {
-    const s = this.s;
-    for (let i = 0; i < words.length; i += 2) {
-      let l = words[i]!;
-      let r = words[i + 1]!;
-      l ^= s[0]!;
-      for (let j = 1; j <= 16; j += 2) {
-        r ^=
-          ((((s[18 + (l >>> 24)]! + s[274 + ((l >>> 16) & 0xff)]!) ^ s[530 + ((l >>> 8) & 0xff)]!) +
-            s[786 + (l & 0xff)]!) |
-            0) ^
-          s[j]!;
-        l ^=
-          ((((s[18 + (r >>> 24)]! + s[274 + ((r >>> 16) & 0xff)]!) ^ s[530 + ((r >>> 8) & 0xff)]!) +
-            s[786 + (r & 0xff)]!) |
-            0) ^
-          s[j + 1]!;
-      }
-      words[i] = r ^ s[17]!;
-      words[i + 1] = l;
-    }
-  }
-}
-
-const MAGIC = Buffer.from('OrpheanBeholderScryDoubt', 'latin1');
-/** Rounds of re-keying between yields (each ~50–100 µs). */
-const SLICE_ROUNDS = 32;
-
-function keyBytes(password: Uint8Array | string): Uint8Array {
-  const p = typeof password === 'string' ? Buffer.from(password, 'utf8') : password;
-  const key = new Uint8Array(Math.min(p.length + 1, 72));
-  key.set(p.subarray(0, key.length - (p.length + 1 > 72 ? 0 : 1)));
-  return key; // the NUL terminator is the zero already in place (when it fits)
-}
-
-function finish(eks: Eks, cost: number, salt: Uint8Array, minor: string): string {
-  const words = new Uint32Array(6);
-  for (let i = 0; i < 6; i++) words[i] = MAGIC.readUInt32BE(i * 4);
-  for (let i = 0; i < 64; i++) eks.encryptBlocks(words);
-  const out = Buffer.alloc(24);
-  for (let i = 0; i < 6; i++) out.writeUInt32BE(words[i]!, i * 4);
-  return `$2${minor}$${String(cost).padStart(2, '0')}$${bcryptBase64Encode(salt)}${bcryptBase64Encode(out.subarray(0, 23))}`;
 }
 
 function checkCost(cost: number): void {
@@ -176,24 +47,16 @@ function checkCost(cost: number): void {
     throw new RangeError(`bcrypt: cost ${cost} is outside [${MIN_COST}, ${MAX_COST}]`);
 }
 
-/** Synchronous bcrypt (tests and small costs); `salt` is 16 bytes. */
-export function bcryptSync(password: Uint8Array | string, cost: number, salt: Uint8Array, minor = 'a'): string {
-  checkCost(cost);
-  if (salt.length !== 16) throw new RangeError('bcrypt: salt must be 16 bytes');
-  const key = keyBytes(password);
-  const eks = new Eks();
-  eks.expand(key, salt);
-  const rounds = 2 ** cost;
-  for (let i = 0; i < rounds; i++) {
-    eks.expand(key, null);
-    eks.expand(salt, null);
-  }
-  return finish(eks, cost, salt, minor);
+/** The bytes bcrypt keys on: the password cut at 72 bytes (the library would refuse no length). */
+function passwordBytes(password: Uint8Array | string): Uint8Array {
+  const p = typeof password === 'string' ? Buffer.from(password, 'utf8') : password;
+  return p.length > 72 ? p.subarray(0, 72) : p;
 }
 
-const yieldToLoop = (): Promise<void> => new Promise((r) => setImmediate(r));
-
-/** bcrypt with the expensive loop in slices that yield to the event loop. */
+/**
+ * bcrypt of `password` with `salt` (16 bytes) at `cost`, off the event loop; the result is spelled
+ * "$2<minor>$" (Go writes "$2a$").
+ */
 export async function bcrypt(
   password: Uint8Array | string,
   cost: number,
@@ -202,19 +65,9 @@ export async function bcrypt(
 ): Promise<string> {
   checkCost(cost);
   if (salt.length !== 16) throw new RangeError('bcrypt: salt must be 16 bytes');
-  const key = keyBytes(password);
-  const eks = new Eks();
-  eks.expand(key, salt);
-  const rounds = 2 ** cost;
-  for (let i = 0; i < rounds; ) {
-    const end = Math.min(rounds, i + SLICE_ROUNDS);
-    for (; i < end; i++) {
-      eks.expand(key, null);
-      eks.expand(salt, null);
-    }
-    if (i < rounds) await yieldToLoop();
-  }
-  return finish(eks, cost, salt, minor);
+  const h = await nativeHash(Buffer.from(passwordBytes(password)), cost, Buffer.from(salt));
+  // The library writes "$2b$NN$...": the same hash under another version letter.
+  return `$2${minor}$${h.slice(4)}`;
 }
 
 /** A new hash of `password` with a random salt (etcd: bcrypt.GenerateFromPassword). */
@@ -234,7 +87,7 @@ export function parseHash(hash: string): ParsedHash | null {
   if (!m) return null;
   const cost = Number(m[2]);
   if (cost < MIN_COST || cost > MAX_COST) return null;
-  const salt = bcryptBase64Decode(m[3]!, 16);
+  const salt = decodeBase64(m[3]!, 16);
   if (!salt) return null;
   return { minor: m[1]!, cost, salt };
 }
@@ -244,8 +97,8 @@ export async function verifyPassword(password: Uint8Array | string, hash: Uint8A
   const h = typeof hash === 'string' ? hash : Buffer.from(hash).toString('latin1');
   const p = parseHash(h);
   if (!p) return false;
+  // As Go: only the 31 hash characters are compared (a salt spelled with unused low bits set still
+  // decodes to the same 16 bytes).
   const again = await bcrypt(password, p.cost, p.salt, p.minor);
-  const a = Buffer.from(again, 'latin1');
-  const b = Buffer.from(h, 'latin1');
-  return a.length === b.length && timingSafeEqual(a, b);
+  return timingSafeEqual(Buffer.from(again.slice(-31), 'latin1'), Buffer.from(h.slice(-31), 'latin1'));
 }
