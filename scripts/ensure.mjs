@@ -72,12 +72,14 @@ function has(cmd) {
 
 /**
  * The reference etcd 3.4 and etcdctl (Debian's etcd-server and etcd-client) the tests compare against,
- * and with `go`, Go and etcd 3.4's Go client (golang-go, golang-etcd-server-dev) for test/go.
+ * nghttp and h2load (nghttp2-client, test/server/nghttp.test.ts), and with `go`, Go and etcd 3.4's Go
+ * client (golang-go, golang-etcd-server-dev) for test/go.
  */
 export function ensureEtcd({ etcd = true, go = true, curl = false } = {}) {
   const missing = [];
   if (etcd && !has('etcd')) missing.push('etcd-server');
   if (etcd && !has('etcdctl')) missing.push('etcd-client');
+  if (etcd && !has('h2load')) missing.push('nghttp2-client');
   if (go && !has('go')) missing.push('golang-go');
   if (go && !goEtcdClient()) missing.push('golang-etcd-server-dev');
   // etcd's e2e suite runs curl for its gateway tests (TestV3Curl*)

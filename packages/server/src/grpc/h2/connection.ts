@@ -28,6 +28,7 @@ import {
   resetLimit,
   settingsLimit,
 } from './limits.js';
+import { malformedRequest } from './request-headers.js';
 import { H2Stream, QUANTUM, type StreamConnection } from './stream.js';
 
 /** Our SETTINGS_INITIAL_WINDOW_SIZE: what a client may send on one stream before we acknowledge. */
@@ -429,6 +430,11 @@ export class H2Connection implements StreamConnection {
       // Trailers from the client: they must end the stream.
       if (!endStream || existing.remoteEnded)
         throw new ConnectionError(H2Error.PROTOCOL_ERROR, 'HEADERS without END_STREAM on an open stream');
+      if (malformedRequest(headers, true) !== null) {
+        this.out.reset(sid, H2Error.PROTOCOL_ERROR);
+        this.closeStream(existing);
+        return;
+      }
       this.remoteEnd(existing);
       return;
     }
@@ -440,6 +446,12 @@ export class H2Connection implements StreamConnection {
       // RFC 9113 §5.1.2: beyond SETTINGS_MAX_CONCURRENT_STREAMS; the client may retry it later.
       this.calm(this.resets, 'too many streams refused');
       this.out.reset(sid, H2Error.REFUSED_STREAM);
+      return;
+    }
+    if (malformedRequest(headers, false) !== null) {
+      // RFC 9113 §8.1.1: a malformed request is a stream error; it counts as a refused stream.
+      this.calm(this.resets, 'too many malformed requests');
+      this.out.reset(sid, H2Error.PROTOCOL_ERROR);
       return;
     }
     this.openedThisTurn++;
