@@ -17,10 +17,11 @@ const KEYS = 40;
 const VALUE = Buffer.alloc(250_000, 0x61);
 /**
  * Slowest Range on the catching-up connection. Its client process also decodes the 40–100 MB the
- * watches receive, and the machine is shared: the bound leaves room for that, far below the
- * minutes it took before.
+ * watches receive, and the machine is shared: measured 200–350 ms with two cores loaded ~6x, up to
+ * 1.8 s with a benchmark running beside; the bound leaves room for that, far below the minutes it
+ * took before.
  */
-const SAME_CONNECTION_BOUND_MS = 1000;
+const SAME_CONNECTION_BOUND_MS = 3000;
 
 let t: Target;
 before(async () => {
