@@ -26,8 +26,8 @@ import {
 } from '@conclave/api';
 import { Flag, FrameType, HpackDecoder, HpackEncoder, HpackError, PREFACE } from '@conclave/h2';
 import { JsonStreamSplitter } from '../../packages/server/src/http/gateway.js';
-import { H2Connection } from '../../packages/server/src/transport/h2/connection.js';
-import { GrpcCall } from '../../packages/server/src/transport/grpc-call.js';
+import { H2Connection } from '../../packages/server/src/grpc/h2/connection.js';
+import { GrpcCall } from '../../packages/server/src/grpc/grpc-call.js';
 
 const RUNS = Number(process.env.FUZZ_RUNS ?? 1500);
 const SEED = process.env.FUZZ_SEED === undefined ? Date.now() ^ (process.pid << 8) : Number(process.env.FUZZ_SEED);
