@@ -23,6 +23,11 @@ export interface ApplierDeps {
   /** Runs before each request is applied; throwing refuses it with that error (auth's permission checks). */
   authorize(req: InternalRequest): void;
   logger: Logger;
+  /**
+   * First index of the Raft log still held (entries below it are in a saved snapshot and are never
+   * re-delivered), so the refused membership changes remembered for replays can be pruned below it.
+   */
+  firstLogIndex?: () => number;
   /** Hands a committed membership change to Raft; returns the new ConfState. */
   applyConfChange(cc: ConfChange): ConfState;
   /** Members known from --initial-cluster, for the bootstrap entries (which carry no attributes). */
@@ -174,7 +179,11 @@ export class Applier {
   }
 
   private rememberRejected(index: number): void {
-    const all = [...this.rejectedConfChanges(), index];
+    // Only entries Raft may re-deliver after a restart need the decision: a client repeating refused
+    // changes (MemberRemove of an unknown ID) must not grow this list past the log Raft keeps.
+    const first = this.deps.firstLogIndex?.() ?? 0;
+    const all = [...this.rejectedConfChanges()].filter((i) => i >= first);
+    all.push(index);
     this.deps.backend.putMeta(META.rejectedConfChanges, Buffer.from(JSON.stringify(all)));
   }
 

@@ -273,6 +273,7 @@ export class EtcdServer implements Proposer, ReadBarrier, MemberStatus, ClusterC
       slowApply: this.slowApply,
       logger: this.logger,
       applyConfChange: (cc: ConfChange): ConfState => this.node.applyConfChange(cc),
+      firstLogIndex: () => storage.raftStorage.firstIndex(),
       initialMembers: initial,
     });
     if (storage.snapshot) this.applier.confState = storage.snapshot.metadata.confState;
