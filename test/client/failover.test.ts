@@ -65,23 +65,30 @@ describeTargets(['multiMember', 'watch', 'lease'], (ctx) => {
     const cl = cluster();
     const down = ((await cl.leader()) + 1) % cl.endpoints.length;
     await cl.kill(down);
-    const c = ctx.newClient({ circuitBreaker: { minCooldownMs: 100, maxCooldownMs: 500 } });
-    const log: StatusEvent[] = [];
-    const disconnected = waitForStatus(
-      c,
-      (e) => e.type === 'disconnected' && e.endpoint === cl.endpoints[down],
-      5000,
-      log,
-    );
-    for (let i = 0; i < 10; i++) {
-      await c.put(`down/${i}`, String(i));
-      assert.equal((await c.get(`down/${i}`))?.valueString, String(i));
+    let restarted = false;
+    try {
+      const c = ctx.newClient({ circuitBreaker: { minCooldownMs: 100, maxCooldownMs: 500 } });
+      const log: StatusEvent[] = [];
+      const disconnected = waitForStatus(
+        c,
+        (e) => e.type === 'disconnected' && e.endpoint === cl.endpoints[down],
+        5000,
+        log,
+      );
+      for (let i = 0; i < 10; i++) {
+        await c.put(`down/${i}`, String(i));
+        assert.equal((await c.get(`down/${i}`))?.valueString, String(i));
+      }
+      await disconnected;
+      // the restart itself can take several seconds on a loaded machine
+      const back = waitForStatus(c, (e) => e.type === 'connected' && e.endpoint === cl.endpoints[down], 30_000);
+      restarted = true;
+      await cl.restart(down);
+      await back;
+    } finally {
+      // a failure above must not leave the member down for the next tests
+      if (!restarted) await cl.restart(down);
     }
-    await disconnected;
-    // the restart itself can take several seconds on a loaded machine
-    const back = waitForStatus(c, (e) => e.type === 'connected' && e.endpoint === cl.endpoints[down], 30_000);
-    await cl.restart(down);
-    await back;
   });
 
   test('leader killed during reads, writes, watches and keepalives', async () => {
@@ -128,41 +135,45 @@ describeTargets(['multiMember', 'watch', 'lease'], (ctx) => {
     });
     await sleep(700);
     await cl.kill(leader);
-    await sleep(3000);
-    stop = true;
-    await Promise.all([...readers, ...writers]);
+    // whatever fails below, the member comes back: the next tests need all three
+    try {
+      await sleep(3000);
+      stop = true;
+      await Promise.all([...readers, ...writers]);
 
-    assert.deepEqual(readFailures.map(String), [], 'no read failed');
-    assert.ok(reads > 50, `${reads} reads`);
-    for (const e of writeFailures) assert.ok(e instanceof ConclaveError && e.retriable, `failed write: ${String(e)}`);
-    // no acknowledged write lost
-    const final = await c.range('lk/', { prefix: true });
-    const stored = new Map(final.kvs.map((kv) => [kv.keyString, kv.modRevision]));
-    for (const [k, rev] of acked) assert.equal(stored.get(k), rev, `acknowledged ${k}@${rev}`);
-    assert.ok(acked.size > 20, `${acked.size} writes acknowledged`);
+      assert.deepEqual(readFailures.map(String), [], 'no read failed');
+      assert.ok(reads > 50, `${reads} reads`);
+      for (const e of writeFailures) assert.ok(e instanceof ConclaveError && e.retriable, `failed write: ${String(e)}`);
+      // no acknowledged write lost
+      const final = await c.range('lk/', { prefix: true });
+      const stored = new Map(final.kvs.map((kv) => [kv.keyString, kv.modRevision]));
+      for (const [k, rev] of acked) assert.equal(stored.get(k), rev, `acknowledged ${k}@${rev}`);
+      assert.ok(acked.size > 20, `${acked.size} writes acknowledged`);
 
-    // the watch delivered every event exactly once, in order, resuming on another member
-    const seen: WatchEvent[] = [];
-    await eventsUntil(w[Symbol.asyncIterator](), final.revision, seen);
-    assert.ok(resumed >= 1, 'the watch was resumed after its member died');
-    const history: WatchEvent[] = [];
-    const hw = c.watch('lk/', { prefix: true, startRevision: start + 1n });
-    await eventsUntil(hw[Symbol.asyncIterator](), final.revision, history);
-    hw.close();
-    const fmt = (e: WatchEvent): string => `${e.kv.keyString}@${e.kv.modRevision}`;
-    assert.deepEqual(seen.map(fmt), history.map(fmt));
-    for (const k of acked.keys())
-      assert.ok(
-        seen.some((e) => e.kv.keyString === k),
-        `event for ${k}`,
-      );
+      // the watch delivered every event exactly once, in order, resuming on another member
+      const seen: WatchEvent[] = [];
+      await eventsUntil(w[Symbol.asyncIterator](), final.revision, seen);
+      assert.ok(resumed >= 1, 'the watch was resumed after its member died');
+      const history: WatchEvent[] = [];
+      const hw = c.watch('lk/', { prefix: true, startRevision: start + 1n });
+      await eventsUntil(hw[Symbol.asyncIterator](), final.revision, history);
+      hw.close();
+      const fmt = (e: WatchEvent): string => `${e.kv.keyString}@${e.kv.modRevision}`;
+      assert.deepEqual(seen.map(fmt), history.map(fmt));
+      for (const k of acked.keys())
+        assert.ok(
+          seen.some((e) => e.kv.keyString === k),
+          `event for ${k}`,
+        );
 
-    // the lease stayed alive through the leader change
-    assert.equal(ka.signal.aborted, false);
-    assert.ok((await c.lease.timeToLive(lease.id)).ttl > 0);
-    ka.close();
-    w.close();
-    await cl.restart(leader);
+      // the lease stayed alive through the leader change
+      assert.equal(ka.signal.aborted, false);
+      assert.ok((await c.lease.timeToLive(lease.id)).ttl > 0);
+    } finally {
+      ka.close();
+      w.close();
+      await cl.restart(leader);
+    }
   });
 
   test('a member that stops answering: abort and deadline end calls promptly', async () => {
@@ -226,10 +237,14 @@ describeTargets(['multiMember', 'watch', 'lease'], (ctx) => {
     assert.equal(((await wi.next()).value as WatchBatch).type, 'events');
     assert.equal(((await ri.next()).value as WatchBatch).type, 'events');
     await cl.kill(k);
-    await others.put('cw/a', '2');
-    const compactAt = (await others.put('cw/b', '3')).revision;
-    await others.compact(compactAt);
-    await cl.restart(k);
+    let compactAt: bigint;
+    try {
+      await others.put('cw/a', '2');
+      compactAt = (await others.put('cw/b', '3')).revision;
+      await others.compact(compactAt);
+    } finally {
+      await cl.restart(k);
+    }
     await assert.rejects(wi.next(), (e: unknown) => e instanceof CompactedError && e.compactRevision === compactAt);
     const resync = (await ri.next()).value as WatchBatch;
     assert.ok(resync.type === 'resync', resync.type);
