@@ -6,12 +6,16 @@
 //   npm test -- packages/server/src/raft                      a folder
 //   npm test -- test/server/embed.test.ts                     one file
 //   npm test -- packages/client -- --test-name-pattern=retry  extra flags for node --test
+//   npm run test:slow                                          the slow tier (SLOW in test-files.mjs)
 import { spawnSync } from 'node:child_process';
 import { join } from 'node:path';
 import { ensureBuilt, ensureEtcd, ensureEtcd35, ensureGoTools, ensureInstalled, root } from './ensure.mjs';
 import { collectTests, testNeeds } from './test-files.mjs';
 
-const argv = process.argv.slice(2);
+// --slow: the tests npm test leaves out (SLOW in test-files.mjs; `npm run test:slow`, which CI runs too)
+const slow = process.argv[2] === '--slow';
+if (slow) process.env.CONCLAVE_SLOW_TESTS = '1';
+const argv = process.argv.slice(slow ? 3 : 2);
 const dash = argv.indexOf('--');
 const needs = testNeeds(collectTests(dash >= 0 ? argv.slice(0, dash) : argv));
 

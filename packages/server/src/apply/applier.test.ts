@@ -50,7 +50,10 @@ test('refused changes (MemberRemove of an unknown ID, repeated) are kept only ab
     applier.applyEntries([remove(51)]);
     assert.deepEqual(stored(), [48, 49, 50, 51]);
     // every refusal reached Raft as a no-op (node ID 0), and a replay of a remembered one does too
-    assert.deepEqual(handed.filter((id) => id !== 0n), []);
+    assert.deepEqual(
+      handed.filter((id) => id !== 0n),
+      [],
+    );
     const replay = new Applier({
       backend: fx.backend,
       membership: new Membership(fx.backend),
