@@ -7,28 +7,33 @@ import { Membership } from '../etcdserver/membership.js';
 import { createLogger } from '../log/index.js';
 import { encodeConfChange } from '../raft/codec.js';
 import { ConfChangeType, type Entry, EntryType } from '../raft/types.js';
-import { META } from '../storage/backend/index.js';
+import { type Backend, META } from '../storage/backend/index.js';
 import { Applier } from './applier.js';
 import type { ApplyTargets } from './dispatch.js';
+
+/** An applier over `backend` whose membership changes are recorded in `handed` (node IDs given to Raft). */
+function applierOn(backend: Backend, handed: bigint[], firstLogIndex?: () => number): Applier {
+  return new Applier({
+    backend,
+    membership: new Membership(backend),
+    targets: {} as ApplyTargets,
+    authorize: () => {},
+    logger: createLogger({ level: 'error', write: () => {} }),
+    applyConfChange: (cc) => {
+      handed.push(cc.nodeId);
+      return { voters: [], learners: [] };
+    },
+    firstLogIndex,
+    initialMembers: new Map(),
+  });
+}
 
 test('refused changes (MemberRemove of an unknown ID, repeated) are kept only above the first log index', async () => {
   const fx = await openFixture();
   try {
     let first = 1;
     const handed: bigint[] = [];
-    const applier = new Applier({
-      backend: fx.backend,
-      membership: new Membership(fx.backend),
-      targets: {} as ApplyTargets,
-      authorize: () => {},
-      logger: createLogger({ level: 'error', write: () => {} }),
-      applyConfChange: (cc) => {
-        handed.push(cc.nodeId);
-        return { voters: [], learners: [] };
-      },
-      firstLogIndex: () => first,
-      initialMembers: new Map(),
-    });
+    const applier = applierOn(fx.backend, handed, () => first);
     const remove = (index: number): Entry => ({
       term: 1,
       index,
@@ -54,18 +59,7 @@ test('refused changes (MemberRemove of an unknown ID, repeated) are kept only ab
       handed.filter((id) => id !== 0n),
       [],
     );
-    const replay = new Applier({
-      backend: fx.backend,
-      membership: new Membership(fx.backend),
-      targets: {} as ApplyTargets,
-      authorize: () => {},
-      logger: createLogger({ level: 'error', write: () => {} }),
-      applyConfChange: (cc) => {
-        handed.push(cc.nodeId);
-        return { voters: [], learners: [] };
-      },
-      initialMembers: new Map(),
-    });
+    const replay = applierOn(fx.backend, handed);
     handed.length = 0;
     replay.applyEntries([remove(49)]);
     assert.deepEqual(handed, [0n]);
