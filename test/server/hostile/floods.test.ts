@@ -14,36 +14,13 @@ import {
   frame,
   grpcMessage,
   MODES,
-  PROBE_BOUND_MS,
-  type ProbeReport,
-  probe,
   RawH2,
-  RSS_BOUND_MIB,
   requestHeaders,
   settingsFrame,
   startTarget,
   type Target,
+  underAttack,
 } from './harness.js';
-
-/** Runs `attack` with a probe alongside; checks the member lives, memory and the probe's answers. */
-async function underAttack(t: Target, attack: () => Promise<void>): Promise<void> {
-  const rss0 = t.rssMiB();
-  const p = await probe(t);
-  let report: ProbeReport;
-  try {
-    await attack();
-  } finally {
-    report = await p.stop();
-  }
-  assert.ok(t.alive(), 'the member lives');
-  assert.deepEqual(report.failures, [], 'every probe call was answered');
-  assert.ok(
-    report.maxMs < PROBE_BOUND_MS,
-    `probe answered within ${PROBE_BOUND_MS} ms (slowest ${Math.round(report.maxMs)} ms)`,
-  );
-  const grew = t.rssMiB() - rss0;
-  assert.ok(grew < RSS_BOUND_MIB, `RSS grew ${Math.round(grew)} MiB (bound ${RSS_BOUND_MIB})`);
-}
 
 /**
  * Writes `n` copies of `unit` in batches, waiting for the socket when it is full. Returns false when

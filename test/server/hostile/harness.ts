@@ -2,6 +2,7 @@
 // memory, a probe client that keeps calling it while an attack runs (and records how long each
 // answer took), and a raw HTTP/2 connection that writes any frame and records what comes back.
 
+import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import net from 'node:net';
@@ -309,4 +310,24 @@ export class RawH2 {
   close(): void {
     this.sock.destroy();
   }
+}
+
+/** Runs `attack` with a probe alongside; checks the member lives, memory and the probe's answers. */
+export async function underAttack(t: Target, attack: () => Promise<void>): Promise<void> {
+  const rss0 = t.rssMiB();
+  const p = await probe(t);
+  let report: ProbeReport;
+  try {
+    await attack();
+  } finally {
+    report = await p.stop();
+  }
+  assert.ok(t.alive(), 'the member lives');
+  assert.deepEqual(report.failures, [], 'every probe call was answered');
+  assert.ok(
+    report.maxMs < PROBE_BOUND_MS,
+    `probe answered within ${PROBE_BOUND_MS} ms (slowest ${Math.round(report.maxMs)} ms)`,
+  );
+  const grew = t.rssMiB() - rss0;
+  assert.ok(grew < RSS_BOUND_MIB, `RSS grew ${Math.round(grew)} MiB (bound ${RSS_BOUND_MIB})`);
 }

@@ -10,7 +10,7 @@ import { readFileSync } from 'node:fs';
 import net from 'node:net';
 import { after, before, test } from 'node:test';
 import { etcdserverpb } from '@conclave/api';
-import { PROBE_BOUND_MS, type ProbeReport, probe, RSS_BOUND_MIB, startTarget, type Target } from './harness.js';
+import { startTarget, type Target, underAttack } from './harness.js';
 
 let t: Target;
 let peer: { host: string; port: number };
@@ -32,26 +32,6 @@ before(async () => {
   }
 });
 after(() => t?.stop());
-
-/** Runs `attack` with a probe alongside; checks the member lives, its memory and the probe's answers. */
-async function underAttack(attack: () => Promise<void>): Promise<void> {
-  const rss0 = t.rssMiB();
-  const p = await probe(t);
-  let report: ProbeReport;
-  try {
-    await attack();
-  } finally {
-    report = await p.stop();
-  }
-  assert.ok(t.alive(), 'the member lives');
-  assert.deepEqual(report.failures, [], 'every probe call was answered');
-  assert.ok(
-    report.maxMs < PROBE_BOUND_MS,
-    `probe answered within ${PROBE_BOUND_MS} ms (slowest ${Math.round(report.maxMs)} ms)`,
-  );
-  const grew = t.rssMiB() - rss0;
-  assert.ok(grew < RSS_BOUND_MIB, `RSS grew ${Math.round(grew)} MiB (bound ${RSS_BOUND_MIB})`);
-}
 
 /** An upgraded Raft stream to the member (from a made-up member ID): resolves with the socket after "101". */
 async function raftStream(): Promise<net.Socket> {
@@ -105,7 +85,7 @@ const closed = (sock: net.Socket, ms: number): Promise<boolean> =>
   });
 
 test('1 MiB of garbage instead of HTTP on the peer port: the member goes on', () =>
-  underAttack(async () => {
+  underAttack(t, async () => {
     const sock = net.connect(peer);
     sock.on('error', () => {});
     await new Promise<void>((r) => sock.once('connect', () => r()));
@@ -114,7 +94,7 @@ test('1 MiB of garbage instead of HTTP on the peer port: the member goes on', ()
   }));
 
 test('Raft stream: a frame announcing 4 GiB, and a frame of garbage, each end the stream', () =>
-  underAttack(async () => {
+  underAttack(t, async () => {
     const a = await raftStream();
     a.write(Buffer.from([0xff, 0xff, 0xff, 0xf0, 1, 2, 3]));
     assert.ok(await closed(a, 10_000), 'closed after the oversized length');
@@ -127,7 +107,7 @@ test('Raft stream: a frame announcing 4 GiB, and a frame of garbage, each end th
   }));
 
 test('Raft stream: a 16 MiB frame in 16 KiB writes is assembled in linear time, then refused', () =>
-  underAttack(async () => {
+  underAttack(t, async () => {
     const sock = await raftStream();
     const body = randomBytes(16 << 20);
     const len = Buffer.alloc(4);
