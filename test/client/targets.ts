@@ -8,6 +8,7 @@ import { Client, type ClientOptions } from '@conclave/client';
 import { startEtcdCluster, type EtcdCluster } from '../helpers/etcd-cluster.js';
 import { startServer } from '../helpers/process.js';
 import { TestCluster } from '../helpers/cluster.js';
+import { forThisTier } from '../helpers/tier.js';
 
 export type Feature =
   /** Range, Put, DeleteRange, Txn, Compact. */
@@ -110,7 +111,8 @@ async function conclaveCluster(n: number, opts: StartOptions = {}): Promise<Runn
   return { endpoints: c.clientUrls, ...(opts.tls ? {} : { cluster: control }), stop: () => c.stop() };
 }
 
-export const TARGETS: readonly Target[] = [
+/** Every target; the etcd 3.4 ones run in the slow tier (`npm run test:slow`), the others in `npm test`. */
+export const ALL_TARGETS: readonly Target[] = [
   { name: 'etcd 3.4 × 3', members: 3, features: new Set(ALL), start: (o) => etcd(3, o) },
   {
     name: 'etcd 3.4 × 1',
@@ -152,6 +154,9 @@ export const TARGETS: readonly Target[] = [
     },
   },
 ];
+
+/** The targets this tier's tests run against (test/helpers/tier.ts). */
+export const TARGETS: readonly Target[] = forThisTier(ALL_TARGETS, (t) => t.name.startsWith('etcd 3.4'));
 
 export function targetsWith(...features: Feature[]): Target[] {
   return TARGETS.filter((t) => features.every((f) => t.features.has(f)));

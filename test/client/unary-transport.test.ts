@@ -12,6 +12,7 @@ import { codecs } from '../../packages/client/src/rpc/codecs.js';
 import { isNeverSent } from '../../packages/client/src/rpc/policy.js';
 import { pause, startServer, type ServerKind, type ServerProcess } from '../helpers/process.js';
 import { freePort, waitFor } from '../helpers/tmp.js';
+import { forThisTier, onlyFastTier } from '../helpers/tier.js';
 import { TRANSPORTS, TRANSPORT_KINDS } from './transports.js';
 
 const KV = etcdserverpb.KVService;
@@ -60,7 +61,7 @@ async function startOnPort(kind: ServerKind, port: number, dataDir?: string): Pr
 }
 
 for (const impl of TRANSPORT_KINDS)
-  for (const kind of ['conclave', 'etcd', 'etcd35'] as const) {
+  for (const kind of forThisTier(['conclave', 'etcd', 'etcd35'] as const, (k) => k === 'etcd')) {
     describe(`unary transport ${impl} × ${kind}`, () => {
       let server: ServerProcess;
       let port: number;
@@ -210,20 +211,23 @@ for (const impl of TRANSPORT_KINDS)
     });
   }
 
-for (const impl of TRANSPORT_KINDS)
-  test(`${impl}: a refused connection fails with a never-sent UNAVAILABLE, then backs off`, async () => {
-    const port = await freePort();
-    const ch = TRANSPORTS[impl](`127.0.0.1:${port}`);
-    try {
-      const o = await call(ch, KV.Put, { key: enc('a'), value: enc('1') });
-      assert.equal(o.err?.code, GrpcCode.UNAVAILABLE);
-      assert.match(o.err!.details, /^No connection established\b.*ECONNREFUSED/);
-      assert.ok(isNeverSent(o.err!.code, o.err!.details, o.headers));
-      const again = await call(ch, KV.Put, { key: enc('a'), value: enc('1') });
-      assert.ok(isNeverSent(again.err!.code, again.err!.details, again.headers));
-    } finally {
-      ch.close();
-    }
-    const closed = await call(ch, KV.Range, { key: enc('a') });
-    assert.ok(isNeverSent(closed.err!.code, closed.err!.details, closed.headers));
-  });
+// not a matrix test: the fast tier's (test/helpers/tier.ts)
+onlyFastTier(() => {
+  for (const impl of TRANSPORT_KINDS)
+    test(`${impl}: a refused connection fails with a never-sent UNAVAILABLE, then backs off`, async () => {
+      const port = await freePort();
+      const ch = TRANSPORTS[impl](`127.0.0.1:${port}`);
+      try {
+        const o = await call(ch, KV.Put, { key: enc('a'), value: enc('1') });
+        assert.equal(o.err?.code, GrpcCode.UNAVAILABLE);
+        assert.match(o.err!.details, /^No connection established\b.*ECONNREFUSED/);
+        assert.ok(isNeverSent(o.err!.code, o.err!.details, o.headers));
+        const again = await call(ch, KV.Put, { key: enc('a'), value: enc('1') });
+        assert.ok(isNeverSent(again.err!.code, again.err!.details, again.headers));
+      } finally {
+        ch.close();
+      }
+      const closed = await call(ch, KV.Range, { key: enc('a') });
+      assert.ok(isNeverSent(closed.err!.code, closed.err!.details, closed.headers));
+    });
+});

@@ -17,6 +17,7 @@ import {
   SessionExpiredError,
 } from '@conclave/concurrency';
 import { freePort } from '../helpers/tmp.js';
+import { onlyFastTier } from '../helpers/tier.js';
 import { TARGETS, describeTargets, type ClusterControl, type Running } from '../client/targets.js';
 import { delay, until } from './clusters.js';
 
@@ -88,44 +89,47 @@ for (const target of TARGETS.filter((t) => t.members === 1 && t.features.has('le
   });
 }
 
-test('an outage of 20 s with every kind of call waiting: no listener leak, every call ends on close', {
-  timeout: 60_000,
-}, async () => {
-  // nothing listens: unary calls, a watch, a kept-alive lease's stream and the recipes' retries
-  // all go round their backoff loops for 20 s (p-retry, the watch and keep-alive reopen timers)
-  const warned = warnings.length;
-  const port = await freePort();
-  const client = new Client({ endpoints: [`127.0.0.1:${port}`], timeoutMs: 60_000 });
-  const signals = new AbortController();
-  const pending = [
-    Session.create(client, { ttl: 5 }),
-    new ServiceRegistry(client, { prefix: 'outage/', ttl: 5 }).register({
-      service: 'api',
-      id: 'a',
-      address: '10.0.0.1',
-      port: 80,
-    }),
-    ConfigWatcher.start(client, 'outage-config/', { parse: (snap) => snap.entries.size }),
-    ...Array.from({ length: 20 }, (_, i) => client.put(`outage/${i}`, 'v', { signal: signals.signal })),
-    ...Array.from({ length: 20 }, (_, i) => client.get(`outage/${i}`, { signal: signals.signal })),
-  ].map((p) =>
-    (p as Promise<unknown>).then(
-      () => 'resolved',
-      (e: unknown) => (e as Error).constructor.name,
-    ),
-  );
-  const watcher = client.watch('outage/', { prefix: true });
-  await delay(20_000);
-  signals.abort();
-  await client.close();
-  const outcomes = await Promise.all(pending);
-  assert.ok(
-    outcomes.every((o) => o !== 'resolved'),
-    `nothing can succeed without a server: ${outcomes.join(', ')}`,
-  );
-  await watcher.close();
-  assert.deepEqual(warnings.slice(warned).map(String), [], 'no process warning during the outage');
-});
+// not a matrix test: the fast tier's (test/helpers/tier.ts)
+onlyFastTier(() =>
+  test('an outage of 20 s with every kind of call waiting: no listener leak, every call ends on close', {
+    timeout: 60_000,
+  }, async () => {
+    // nothing listens: unary calls, a watch, a kept-alive lease's stream and the recipes' retries
+    // all go round their backoff loops for 20 s (p-retry, the watch and keep-alive reopen timers)
+    const warned = warnings.length;
+    const port = await freePort();
+    const client = new Client({ endpoints: [`127.0.0.1:${port}`], timeoutMs: 60_000 });
+    const signals = new AbortController();
+    const pending = [
+      Session.create(client, { ttl: 5 }),
+      new ServiceRegistry(client, { prefix: 'outage/', ttl: 5 }).register({
+        service: 'api',
+        id: 'a',
+        address: '10.0.0.1',
+        port: 80,
+      }),
+      ConfigWatcher.start(client, 'outage-config/', { parse: (snap) => snap.entries.size }),
+      ...Array.from({ length: 20 }, (_, i) => client.put(`outage/${i}`, 'v', { signal: signals.signal })),
+      ...Array.from({ length: 20 }, (_, i) => client.get(`outage/${i}`, { signal: signals.signal })),
+    ].map((p) =>
+      (p as Promise<unknown>).then(
+        () => 'resolved',
+        (e: unknown) => (e as Error).constructor.name,
+      ),
+    );
+    const watcher = client.watch('outage/', { prefix: true });
+    await delay(20_000);
+    signals.abort();
+    await client.close();
+    const outcomes = await Promise.all(pending);
+    assert.ok(
+      outcomes.every((o) => o !== 'resolved'),
+      `nothing can succeed without a server: ${outcomes.join(', ')}`,
+    );
+    await watcher.close();
+    assert.deepEqual(warnings.slice(warned).map(String), [], 'no process warning during the outage');
+  });
+);
 
 describeTargets(['multiMember', 'lease', 'watch'], (ctx) => {
   const cluster = (): ClusterControl => {

@@ -6,6 +6,7 @@ import { after, before, describe } from 'node:test';
 import { Client, type ClientOptions } from '@conclave/client';
 import { TestCluster } from '../helpers/cluster.js';
 import { startEtcdCluster } from '../helpers/etcd-cluster.js';
+import { forThisTier } from '../helpers/tier.js';
 
 /** 'etcd' is etcd 3.4, 'etcd35' etcd 3.5. */
 export type ClusterKind = 'etcd' | 'etcd35' | 'conclave';
@@ -68,12 +69,15 @@ export interface ClusterContext {
 
 let counter = 0;
 
-/** One `describe` group per cluster kind, each with its cluster started once for the group. */
+/**
+ * One `describe` group per cluster kind, each with its cluster started once for the group; etcd 3.4
+ * in the slow tier (`npm run test:slow`), the others in `npm test` (test/helpers/tier.ts).
+ */
 export function describeClusters(
   body: (ctx: ClusterContext) => void,
   kinds: ClusterKind[] = ['etcd', 'etcd35', 'conclave'],
 ): void {
-  for (const kind of kinds) {
+  for (const kind of forThisTier(kinds, (k) => k === 'etcd')) {
     describe(`${kind === 'etcd35' ? 'etcd 3.5' : kind} × 3`, () => {
       const clients: Client[] = [];
       const ctx = {

@@ -200,6 +200,13 @@ describe('compactor rules', () => {
     m.isLeader = true;
     await waitFor('a compaction once leader', () => (m.proposals.length > 0 ? true : undefined), 2000, 5);
     assert.deepEqual(m.proposals, [40]);
+    // its log comes once the proposal settles: wait for it, or it lands in the next test's lines
+    await waitFor(
+      'its log',
+      () => (logged('completed auto revision compaction').some((e) => e.revision === 40) ? true : undefined),
+      2000,
+      5,
+    );
     c.stop();
   });
 

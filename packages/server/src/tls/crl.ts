@@ -65,7 +65,8 @@ export function checkCrl(path: string, chain: readonly PeerCertificate[]): Error
   }
   for (const cert of chain) {
     const key = serialKey(cert.serialNumber ?? '');
-    if (serials.has(key)) return new Error(`transport: certificate serial ${key} revoked`);
+    // Go formats the serial (a *big.Int) with %x: no leading zero nibble
+    if (serials.has(key)) return new Error(`transport: certificate serial ${BigInt(`0x${key}`).toString(16)} revoked`);
   }
   return undefined;
 }
