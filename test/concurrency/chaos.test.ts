@@ -128,7 +128,7 @@ onlyFastTier(() =>
     );
     await watcher.close();
     assert.deepEqual(warnings.slice(warned).map(String), [], 'no process warning during the outage');
-  });
+  }),
 );
 
 describeTargets(['multiMember', 'lease', 'watch'], (ctx) => {
