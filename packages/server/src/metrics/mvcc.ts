@@ -4,7 +4,7 @@
 
 import type { Registry } from 'prom-client';
 import { type MvccCounters, newMvccCounters } from '../mvcc/index.js';
-import { exponentialBuckets, histogram, scrapedCounter, scrapedGauge } from './scrape.js';
+import { exponentialBuckets, families } from './scrape.js';
 
 export interface MvccView {
   keyCount(): number;
@@ -33,35 +33,57 @@ export interface WatchCounters {
   events: number;
 }
 
+const HELP = {
+  etcd_debugging_mvcc_index_compaction_pause_duration_milliseconds:
+    'Bucketed histogram of index compaction pause duration.',
+  etcd_debugging_mvcc_db_compaction_pause_duration_milliseconds: 'Bucketed histogram of db compaction pause duration.',
+  etcd_debugging_mvcc_db_compaction_total_duration_milliseconds: 'Bucketed histogram of db compaction total duration.',
+  etcd_mvcc_hash_rev_duration_seconds: 'The latency distribution of storage hash by revision operation.',
+  // etcd 3.4 also counts the operations under etcd_debugging_mvcc_* (3.5 keeps only range)
+  etcd_mvcc_range_total: 'Total number of ranges seen by this member.',
+  etcd_debugging_mvcc_range_total: 'Total number of ranges seen by this member.',
+  etcd_mvcc_put_total: 'Total number of puts seen by this member.',
+  etcd_debugging_mvcc_put_total: 'Total number of puts seen by this member.',
+  etcd_mvcc_delete_total: 'Total number of deletes seen by this member.',
+  etcd_debugging_mvcc_delete_total: 'Total number of deletes seen by this member.',
+  etcd_mvcc_txn_total: 'Total number of txns seen by this member.',
+  etcd_debugging_mvcc_txn_total: 'Total number of txns seen by this member.',
+  etcd_debugging_mvcc_total_put_size_in_bytes: 'The total size of put kv pairs seen by this member.',
+  etcd_debugging_mvcc_db_compaction_keys_total: 'Total number of db keys compacted.',
+  etcd_debugging_mvcc_db_compaction_last: 'The unix time of the last db compaction. Resets to 0 on start.',
+  etcd_debugging_mvcc_keys_total: 'Total number of keys.',
+  etcd_debugging_mvcc_current_revision: 'The current revision of store.',
+  etcd_debugging_mvcc_compact_revision: 'The revision of the last compaction in store.',
+  etcd_mvcc_db_total_size_in_bytes: 'Total size of the underlying database physically allocated in bytes.',
+  etcd_debugging_mvcc_db_total_size_in_bytes: 'Total size of the underlying database physically allocated in bytes.',
+  etcd_mvcc_db_total_size_in_use_in_bytes: 'Total size of the underlying database logically in use in bytes.',
+  etcd_mvcc_db_open_read_transactions: 'The number of currently open read transactions',
+  etcd_debugging_mvcc_events_total: 'Total number of events sent by this member.',
+  etcd_debugging_mvcc_watcher_total: 'Total number of watchers.',
+  etcd_debugging_mvcc_slow_watcher_total: 'Total number of unsynced slow watchers.',
+  etcd_debugging_mvcc_watch_stream_total: 'Total number of watch streams.',
+  etcd_debugging_mvcc_pending_events_total: 'Total number of pending events to be sent.',
+} as const;
+
 export function registerMvccFamilies(
   r: Registry,
   view: () => MvccView | null,
   watch: () => WatchView | null,
 ): { mvcc: MvccCounters; watch: WatchCounters } {
-  const pauseIndex = histogram(
-    r,
+  const f = families(r, HELP);
+  const pauseIndex = f.histogram(
     'etcd_debugging_mvcc_index_compaction_pause_duration_milliseconds',
-    'Bucketed histogram of index compaction pause duration.',
     exponentialBuckets(0.5, 2, 14),
   );
-  const pauseDb = histogram(
-    r,
+  const pauseDb = f.histogram(
     'etcd_debugging_mvcc_db_compaction_pause_duration_milliseconds',
-    'Bucketed histogram of db compaction pause duration.',
     exponentialBuckets(1, 2, 13),
   );
-  const total = histogram(
-    r,
+  const total = f.histogram(
     'etcd_debugging_mvcc_db_compaction_total_duration_milliseconds',
-    'Bucketed histogram of db compaction total duration.',
     exponentialBuckets(100, 2, 14),
   );
-  const hashRev = histogram(
-    r,
-    'etcd_mvcc_hash_rev_duration_seconds',
-    'The latency distribution of storage hash by revision operation.',
-    exponentialBuckets(0.01, 2, 15),
-  );
+  const hashRev = f.histogram('etcd_mvcc_hash_rev_duration_seconds', exponentialBuckets(0.01, 2, 15));
   const c: MvccCounters = {
     ...newMvccCounters(),
     compaction: {
@@ -72,105 +94,28 @@ export function registerMvccFamilies(
     hashSeconds: (s) => hashRev.observe(s),
   };
   const w: WatchCounters = { events: 0 };
-  const ops: Array<[string, string, () => number]> = [
-    ['range', 'ranges', () => c.range],
-    ['put', 'puts', () => c.put],
-    ['delete', 'deletes', () => c.delete],
-    ['txn', 'txns', () => c.txn],
-  ];
-  for (const [op, what, read] of ops) {
-    scrapedCounter(r, `etcd_mvcc_${op}_total`, `Total number of ${what} seen by this member.`, read);
-    // etcd 3.4 also counts them under etcd_debugging_mvcc_* (3.5 keeps only range)
-    scrapedCounter(r, `etcd_debugging_mvcc_${op}_total`, `Total number of ${what} seen by this member.`, read);
-  }
-  scrapedGauge(
-    r,
-    'etcd_debugging_mvcc_total_put_size_in_bytes',
-    'The total size of put kv pairs seen by this member.',
-    () => c.putBytes,
-  );
-  scrapedCounter(
-    r,
-    'etcd_debugging_mvcc_db_compaction_keys_total',
-    'Total number of db keys compacted.',
-    () => c.compactedKeys,
-  );
-  scrapedGauge(
-    r,
-    'etcd_debugging_mvcc_db_compaction_last',
-    'The unix time of the last db compaction. Resets to 0 on start.',
-    () => c.lastCompaction,
-  );
-  const v = (fn: (m: MvccView) => number) => (): number => {
-    const m = view();
-    return m ? fn(m) : 0;
-  };
-  scrapedGauge(
-    r,
-    'etcd_debugging_mvcc_keys_total',
-    'Total number of keys.',
-    v((m) => m.keyCount()),
-  );
-  scrapedGauge(
-    r,
-    'etcd_debugging_mvcc_current_revision',
-    'The current revision of store.',
-    v((m) => m.currentRevision()),
-  );
-  scrapedGauge(
-    r,
-    'etcd_debugging_mvcc_compact_revision',
-    'The revision of the last compaction in store.',
-    v((m) => Math.max(0, m.compactRevision())),
-  );
-  for (const prefix of ['etcd_mvcc', 'etcd_debugging_mvcc']) {
-    scrapedGauge(
-      r,
-      `${prefix}_db_total_size_in_bytes`,
-      'Total size of the underlying database physically allocated in bytes.',
-      v((m) => m.dbSize()),
-    );
-  }
-  scrapedGauge(
-    r,
-    'etcd_mvcc_db_total_size_in_use_in_bytes',
-    'Total size of the underlying database logically in use in bytes.',
-    v((m) => m.dbSizeInUse()),
-  );
-  scrapedGauge(
-    r,
-    'etcd_mvcc_db_open_read_transactions',
-    'The number of currently open read transactions',
-    v((m) => m.openReadTxns()),
-  );
-  const wv = (fn: (x: WatchView) => number) => (): number => {
-    const x = watch();
-    return x ? fn(x) : 0;
-  };
-  scrapedCounter(r, 'etcd_debugging_mvcc_events_total', 'Total number of events sent by this member.', () => w.events);
-  scrapedGauge(
-    r,
-    'etcd_debugging_mvcc_watcher_total',
-    'Total number of watchers.',
-    wv((x) => x.watchers()),
-  );
-  scrapedGauge(
-    r,
-    'etcd_debugging_mvcc_slow_watcher_total',
-    'Total number of unsynced slow watchers.',
-    wv((x) => x.slowWatchers()),
-  );
-  scrapedGauge(
-    r,
-    'etcd_debugging_mvcc_watch_stream_total',
-    'Total number of watch streams.',
-    wv((x) => x.streams()),
-  );
-  scrapedGauge(
-    r,
-    'etcd_debugging_mvcc_pending_events_total',
-    'Total number of pending events to be sent.',
-    wv((x) => x.pendingEvents()),
-  );
+  f.counter('etcd_mvcc_range_total', () => c.range);
+  f.counter('etcd_debugging_mvcc_range_total', () => c.range);
+  f.counter('etcd_mvcc_put_total', () => c.put);
+  f.counter('etcd_debugging_mvcc_put_total', () => c.put);
+  f.counter('etcd_mvcc_delete_total', () => c.delete);
+  f.counter('etcd_debugging_mvcc_delete_total', () => c.delete);
+  f.counter('etcd_mvcc_txn_total', () => c.txn);
+  f.counter('etcd_debugging_mvcc_txn_total', () => c.txn);
+  f.gauge('etcd_debugging_mvcc_total_put_size_in_bytes', () => c.putBytes);
+  f.counter('etcd_debugging_mvcc_db_compaction_keys_total', () => c.compactedKeys);
+  f.gauge('etcd_debugging_mvcc_db_compaction_last', () => c.lastCompaction);
+  f.gauge('etcd_debugging_mvcc_keys_total', () => view()?.keyCount() ?? 0);
+  f.gauge('etcd_debugging_mvcc_current_revision', () => view()?.currentRevision() ?? 0);
+  f.gauge('etcd_debugging_mvcc_compact_revision', () => Math.max(0, view()?.compactRevision() ?? 0));
+  f.gauge('etcd_mvcc_db_total_size_in_bytes', () => view()?.dbSize() ?? 0);
+  f.gauge('etcd_debugging_mvcc_db_total_size_in_bytes', () => view()?.dbSize() ?? 0);
+  f.gauge('etcd_mvcc_db_total_size_in_use_in_bytes', () => view()?.dbSizeInUse() ?? 0);
+  f.gauge('etcd_mvcc_db_open_read_transactions', () => view()?.openReadTxns() ?? 0);
+  f.counter('etcd_debugging_mvcc_events_total', () => w.events);
+  f.gauge('etcd_debugging_mvcc_watcher_total', () => watch()?.watchers() ?? 0);
+  f.gauge('etcd_debugging_mvcc_slow_watcher_total', () => watch()?.slowWatchers() ?? 0);
+  f.gauge('etcd_debugging_mvcc_watch_stream_total', () => watch()?.streams() ?? 0);
+  f.gauge('etcd_debugging_mvcc_pending_events_total', () => watch()?.pendingEvents() ?? 0);
   return { mvcc: c, watch: w };
 }

@@ -7,8 +7,8 @@
 import { readdirSync, readFileSync } from 'node:fs';
 import { PerformanceObserver, type PerformanceEntry } from 'node:perf_hooks';
 import v8 from 'node:v8';
-import { Gauge, Summary, type Registry } from 'prom-client';
-import { scrapedCounter, scrapedGauge } from './scrape.js';
+import { Summary, type Registry } from 'prom-client';
+import { families } from './scrape.js';
 
 /** 2^64 - 1 (as a float64, 2^64): what Go reports for an unlimited resource. */
 const UNLIMITED = 2 ** 64;
@@ -68,124 +68,79 @@ function osThreads(): number {
   return m ? Number(m[1]) : 1;
 }
 
+const HELP = {
+  process_cpu_seconds_total: 'Total user and system CPU time spent in seconds.',
+  process_open_fds: 'Number of open file descriptors.',
+  process_max_fds: 'Maximum number of open file descriptors.',
+  process_virtual_memory_bytes: 'Virtual memory size in bytes.',
+  process_virtual_memory_max_bytes: 'Maximum amount of virtual memory available in bytes.',
+  process_resident_memory_bytes: 'Resident memory size in bytes.',
+  process_start_time_seconds: 'Start time of the process since unix epoch in seconds.',
+  process_network_receive_bytes_total: 'Number of bytes received by the process over the network.',
+  process_network_transmit_bytes_total: 'Number of bytes sent by the process over the network.',
+  os_fd_used: 'The number of used file descriptors.',
+  os_fd_limit: 'The file descriptor limit.',
+  go_goroutines: 'Number of goroutines that currently exist (Node.js: active handles and requests of the event loop).',
+  go_threads: 'Number of OS threads created.',
+  go_sched_gomaxprocs_threads:
+    'The number of operating system threads that can execute user-level code simultaneously (Node.js: 1, the event loop).',
+  go_info: 'Information about the runtime environment (Node.js version in the version label).',
+  go_memstats_alloc_bytes:
+    'Number of bytes allocated in heap and currently in use (V8 heap used plus external memory).',
+  go_memstats_heap_alloc_bytes: 'Number of heap bytes allocated and currently in use (V8 heap used).',
+  go_memstats_heap_inuse_bytes: 'Number of heap bytes that are in use (V8 heap used).',
+  go_memstats_heap_idle_bytes: 'Number of heap bytes waiting to be used (V8 heap total minus used).',
+  go_memstats_heap_sys_bytes: 'Number of heap bytes obtained from system (V8 heap total).',
+  go_memstats_sys_bytes: 'Number of bytes obtained from system (resident set size).',
+  go_gc_gomemlimit_bytes: 'Runtime memory limit (V8 heap size limit).',
+  go_memstats_last_gc_time_seconds: 'Number of seconds since 1970 of last garbage collection.',
+} as const;
+
+type Families = ReturnType<typeof families<typeof HELP>>;
+
 /** Registers the process and Go-runtime-like families on `registry`; returns a function that stops the GC observer. */
 export function registerProcessFamilies(registry: Registry): () => void {
-  const r = registry;
-  scrapedCounter(r, 'process_cpu_seconds_total', 'Total user and system CPU time spent in seconds.', () => {
+  const f = families(registry, HELP);
+  const limit = (name: string) => (): number => softLimit(readProc('/proc/self/limits'), name);
+  f.counter('process_cpu_seconds_total', () => {
     const u = process.cpuUsage();
     return (u.user + u.system) / 1e6;
   });
-  scrapedGauge(r, 'process_open_fds', 'Number of open file descriptors.', openFds);
-  scrapedGauge(r, 'process_max_fds', 'Maximum number of open file descriptors.', () =>
-    softLimit(readProc('/proc/self/limits'), 'Max open files'),
-  );
-  scrapedGauge(r, 'process_virtual_memory_bytes', 'Virtual memory size in bytes.', virtualMemoryBytes);
-  scrapedGauge(r, 'process_virtual_memory_max_bytes', 'Maximum amount of virtual memory available in bytes.', () =>
-    softLimit(readProc('/proc/self/limits'), 'Max address space'),
-  );
-  scrapedGauge(r, 'process_resident_memory_bytes', 'Resident memory size in bytes.', () => process.memoryUsage.rss());
-  scrapedGauge(
-    r,
-    'process_start_time_seconds',
-    'Start time of the process since unix epoch in seconds.',
-    () => performance.timeOrigin / 1000,
-  );
-  scrapedCounter(
-    r,
-    'process_network_receive_bytes_total',
-    'Number of bytes received by the process over the network.',
-    () => networkBytes().rx,
-  );
-  scrapedCounter(
-    r,
-    'process_network_transmit_bytes_total',
-    'Number of bytes sent by the process over the network.',
-    () => networkBytes().tx,
-  );
+  f.gauge('process_open_fds', openFds);
+  f.gauge('process_max_fds', limit('Max open files'));
+  f.gauge('process_virtual_memory_bytes', virtualMemoryBytes);
+  f.gauge('process_virtual_memory_max_bytes', limit('Max address space'));
+  f.gauge('process_resident_memory_bytes', () => process.memoryUsage.rss());
+  f.gauge('process_start_time_seconds', () => performance.timeOrigin / 1000);
+  f.counter('process_network_receive_bytes_total', () => networkBytes().rx);
+  f.counter('process_network_transmit_bytes_total', () => networkBytes().tx);
   // etcd's own copies of the descriptor counts (etcd refreshes them every 10 minutes; read here at scrape)
-  scrapedGauge(r, 'os_fd_used', 'The number of used file descriptors.', openFds);
-  scrapedGauge(r, 'os_fd_limit', 'The file descriptor limit.', () =>
-    softLimit(readProc('/proc/self/limits'), 'Max open files'),
-  );
-  return registerRuntimeFamilies(r);
+  f.gauge('os_fd_used', openFds);
+  f.gauge('os_fd_limit', limit('Max open files'));
+  return registerRuntimeFamilies(registry, f);
 }
 
-function registerRuntimeFamilies(r: Registry): () => void {
-  scrapedGauge(
-    r,
-    'go_goroutines',
-    'Number of goroutines that currently exist (Node.js: active handles and requests of the event loop).',
-    () => process.getActiveResourcesInfo().length,
-  );
-  scrapedGauge(r, 'go_threads', 'Number of OS threads created.', osThreads);
-  scrapedGauge(
-    r,
-    'go_sched_gomaxprocs_threads',
-    'The number of operating system threads that can execute user-level code simultaneously (Node.js: 1, the event loop).',
-    () => 1,
-  );
-  new Gauge({
-    name: 'go_info',
-    help: 'Information about the runtime environment (Node.js version in the version label).',
-    labelNames: ['version'],
-    registers: [r],
-  }).set({ version: process.version }, 1);
+function registerRuntimeFamilies(r: Registry, f: Families): () => void {
+  f.gauge('go_goroutines', () => process.getActiveResourcesInfo().length);
+  f.gauge('go_threads', osThreads);
+  f.gauge('go_sched_gomaxprocs_threads', () => 1);
+  f.info('go_info', { version: process.version });
   const mem = () => process.memoryUsage();
-  scrapedGauge(
-    r,
-    'go_memstats_alloc_bytes',
-    'Number of bytes allocated in heap and currently in use (V8 heap used plus external memory).',
-    () => {
-      const m = mem();
-      return m.heapUsed + m.external;
-    },
-  );
-  scrapedGauge(
-    r,
-    'go_memstats_heap_alloc_bytes',
-    'Number of heap bytes allocated and currently in use (V8 heap used).',
-    () => mem().heapUsed,
-  );
-  scrapedGauge(
-    r,
-    'go_memstats_heap_inuse_bytes',
-    'Number of heap bytes that are in use (V8 heap used).',
-    () => mem().heapUsed,
-  );
-  scrapedGauge(
-    r,
-    'go_memstats_heap_idle_bytes',
-    'Number of heap bytes waiting to be used (V8 heap total minus used).',
-    () => {
-      const m = mem();
-      return m.heapTotal - m.heapUsed;
-    },
-  );
-  scrapedGauge(
-    r,
-    'go_memstats_heap_sys_bytes',
-    'Number of heap bytes obtained from system (V8 heap total).',
-    () => mem().heapTotal,
-  );
-  scrapedGauge(
-    r,
-    'go_memstats_sys_bytes',
-    'Number of bytes obtained from system (resident set size).',
-    () => mem().rss,
-  );
-  scrapedGauge(
-    r,
-    'go_gc_gomemlimit_bytes',
-    'Runtime memory limit (V8 heap size limit).',
-    () => v8.getHeapStatistics().heap_size_limit,
-  );
+  f.gauge('go_memstats_alloc_bytes', () => {
+    const m = mem();
+    return m.heapUsed + m.external;
+  });
+  f.gauge('go_memstats_heap_alloc_bytes', () => mem().heapUsed);
+  f.gauge('go_memstats_heap_inuse_bytes', () => mem().heapUsed);
+  f.gauge('go_memstats_heap_idle_bytes', () => {
+    const m = mem();
+    return m.heapTotal - m.heapUsed;
+  });
+  f.gauge('go_memstats_heap_sys_bytes', () => mem().heapTotal);
+  f.gauge('go_memstats_sys_bytes', () => mem().rss);
+  f.gauge('go_gc_gomemlimit_bytes', () => v8.getHeapStatistics().heap_size_limit);
   let lastGc = 0;
-  scrapedGauge(
-    r,
-    'go_memstats_last_gc_time_seconds',
-    'Number of seconds since 1970 of last garbage collection.',
-    () => lastGc,
-  );
+  f.gauge('go_memstats_last_gc_time_seconds', () => lastGc);
   const pauses = new Summary({
     name: 'go_gc_duration_seconds',
     help: 'A summary of the wall-time pause (stop-the-world) duration in garbage collection cycles.',

@@ -16,69 +16,53 @@ export function sortedLabels(labels: Labels): Labels {
   return out;
 }
 
-/** A counter family without labels whose value is `read()` at scrape time. */
-export function scrapedCounter(registry: Registry, name: string, help: string, read: () => number): Counter {
-  return new Counter({
-    name,
-    help,
-    registers: [registry],
-    collect() {
-      this.reset();
-      this.inc(read());
-    },
-  });
-}
+/** The series of a family at scrape time: labels and value of each. */
+export type Series = () => Iterable<[Labels, number]>;
 
-/** A gauge family without labels whose value is `read()` at scrape time. */
-export function scrapedGauge(registry: Registry, name: string, help: string, read: () => number): Gauge {
-  return new Gauge({
-    name,
-    help,
-    registers: [registry],
-    collect() {
-      this.set(read());
-    },
-  });
-}
+/** Help texts by family name: etcd's words (or Prometheus' Go client's), one table per module. */
+export type HelpTexts = Readonly<Record<string, string>>;
 
-/** A labelled counter family whose series are listed by `read()` at scrape time (absent until listed). */
-export function scrapedCounterVec(
-  registry: Registry,
-  name: string,
-  help: string,
-  labelNames: readonly string[],
-  read: () => Iterable<[Labels, number]>,
-): Counter {
-  return new Counter({
-    name,
-    help,
+/**
+ * Registers families on `registry`, each with its help text from `help`: a family's name must be a
+ * key of the table, so none is registered without one. Counters and gauges are read at scrape time
+ * (`read()`); histograms are observed on the path they measure.
+ */
+export function families<H extends HelpTexts>(registry: Registry, help: H) {
+  type Name = Extract<keyof H, string>;
+  const base = (name: Name) => ({ name, help: help[name] as string, registers: [registry] });
+  /** A counter or gauge holding exactly the series `read()` lists (a labelled one's absent until listed). */
+  const scraped = <F extends Counter | Gauge>(
+    name: Name,
+    labelNames: readonly string[],
+    read: Series,
+    write: (family: F, labels: Labels, v: number) => void,
+  ) => ({
+    ...base(name),
     labelNames,
-    registers: [registry],
-    collect() {
+    collect(this: F): void {
       this.reset();
-      for (const [labels, v] of read()) this.inc(sortedLabels(labels), v);
+      for (const [labels, v] of read()) write(this, sortedLabels(labels), v);
     },
   });
-}
-
-/** A labelled gauge family whose series are listed by `read()` at scrape time. */
-export function scrapedGaugeVec(
-  registry: Registry,
-  name: string,
-  help: string,
-  labelNames: readonly string[],
-  read: () => Iterable<[Labels, number]>,
-): Gauge {
-  return new Gauge({
-    name,
-    help,
-    labelNames,
-    registers: [registry],
-    collect() {
-      this.reset();
-      for (const [labels, v] of read()) this.set(sortedLabels(labels), v);
+  const inc = (c: Counter, labels: Labels, v: number): void => c.inc(labels, v);
+  const set = (g: Gauge, labels: Labels, v: number): void => g.set(labels, v);
+  const single =
+    (read: () => number): Series =>
+    () => [[{}, read()]];
+  return {
+    counter: (name: Name, read: () => number): Counter => new Counter(scraped(name, [], single(read), inc)),
+    gauge: (name: Name, read: () => number): Gauge => new Gauge(scraped(name, [], single(read), set)),
+    counterVec: (name: Name, labelNames: readonly string[], read: Series): Counter =>
+      new Counter(scraped(name, labelNames, read, inc)),
+    gaugeVec: (name: Name, labelNames: readonly string[], read: Series): Gauge =>
+      new Gauge(scraped(name, labelNames, read, set)),
+    histogram: (name: Name, buckets: number[], labelNames: readonly string[] = []): Histogram =>
+      new Histogram({ ...base(name), labelNames, buckets }),
+    /** A gauge at 1 whose one series' labels say what is running (etcd_server_version, go_info). */
+    info: (name: Name, labels: Labels): void => {
+      new Gauge({ ...base(name), labelNames: Object.keys(labels) }).set(labels, 1);
     },
-  });
+  };
 }
 
 /** `count` buckets start, start·factor, start·factor², … (Prometheus' ExponentialBuckets). */
