@@ -119,6 +119,13 @@ export class TestNetwork {
     for (const id of ids) this.nodes.set(id, new TestNode(id, voters, { ...opts, ...perNode(id) }));
   }
 
+  /** A network of `ids` whose node 1 campaigned and won (the start of most scenarios). */
+  static withLeader(ids: NodeId[], opts: TestNodeOptions = {}): TestNetwork {
+    const net = new TestNetwork(ids, opts);
+    net.elect(1n);
+    return net;
+  }
+
   node(id: NodeId): TestNode {
     const n = this.nodes.get(id);
     if (!n) throw new Error(`no node ${id}`);

@@ -42,33 +42,35 @@ export class ProposalDroppedError extends RaftError {
   }
 }
 
-/** The requested index precedes the first index of the log (it was compacted into a snapshot). */
-export class CompactedError extends RaftError {
-  constructor(message = 'requested index is unavailable due to compaction') {
-    super('Compacted', message);
+/**
+ * A condition of the log storage (etcd-io/raft's ErrCompacted, ErrUnavailable, …): each subclass has
+ * its code and default message in STORAGE_ERRORS; a thrower may give a more precise message.
+ */
+export abstract class StorageError extends RaftError {
+  constructor(message?: string) {
+    const [code, defaultMessage] = STORAGE_ERRORS.get(new.target)!;
+    super(code, message ?? defaultMessage);
   }
 }
+
+/** The requested index precedes the first index of the log (it was compacted into a snapshot). */
+export class CompactedError extends StorageError {}
 
 /** The requested index is past the last index of the log. */
-export class UnavailableError extends RaftError {
-  constructor(message = 'requested entry at index is unavailable') {
-    super('Unavailable', message);
-  }
-}
+export class UnavailableError extends StorageError {}
 
 /** A snapshot older than the one already held was applied or created. */
-export class SnapshotOutOfDateError extends RaftError {
-  constructor(message = 'requested index is older than the existing snapshot') {
-    super('SnapshotOutOfDate', message);
-  }
-}
+export class SnapshotOutOfDateError extends StorageError {}
 
 /** Storage.snapshot() cannot produce a snapshot right now; Raft retries later. */
-export class SnapshotTemporarilyUnavailableError extends RaftError {
-  constructor(message = 'snapshot is temporarily unavailable') {
-    super('SnapshotTemporarilyUnavailable', message);
-  }
-}
+export class SnapshotTemporarilyUnavailableError extends StorageError {}
+
+const STORAGE_ERRORS = new Map<typeof StorageError, [code: string, defaultMessage: string]>([
+  [CompactedError, ['Compacted', 'requested index is unavailable due to compaction']],
+  [UnavailableError, ['Unavailable', 'requested entry at index is unavailable']],
+  [SnapshotOutOfDateError, ['SnapshotOutOfDate', 'requested index is older than the existing snapshot']],
+  [SnapshotTemporarilyUnavailableError, ['SnapshotTemporarilyUnavailable', 'snapshot is temporarily unavailable']],
+]);
 
 /** Invalid Config, or a method called out of its contract (e.g. ready() twice without advance()). */
 export class RaftUsageError extends RaftError {

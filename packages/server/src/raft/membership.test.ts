@@ -34,8 +34,7 @@ function freshNode(id: NodeId): TestNode {
 
 describe('membership changes', () => {
   test('add a learner, let it catch up, then promote it to voter', () => {
-    const net = new TestNetwork([1n, 2n, 3n], { bootstrap: true });
-    net.elect(1n);
+    const net = TestNetwork.withLeader([1n, 2n, 3n], { bootstrap: true });
     net.propose(1n, 'before');
     net.add(freshNode(4n));
     net.node(1n).node.proposeConfChange(cc(ConfChangeType.AddLearnerNode, 4n));
@@ -60,8 +59,7 @@ describe('membership changes', () => {
   });
 
   test('a change takes effect when applied, not when appended or committed', () => {
-    const net = new TestNetwork([1n, 2n, 3n]);
-    net.elect(1n);
+    const net = TestNetwork.withLeader([1n, 2n, 3n]);
     const l = net.node(1n);
     l.node.proposeConfChange(cc(ConfChangeType.RemoveNode, 3n));
     // Appended but not yet committed or applied: the configuration is unchanged.
@@ -71,8 +69,7 @@ describe('membership changes', () => {
   });
 
   test('only one change may be pending; a new leader waits until its own first entry is applied', () => {
-    const net = new TestNetwork([1n, 2n, 3n]);
-    net.elect(1n);
+    const net = TestNetwork.withLeader([1n, 2n, 3n]);
     const l = net.node(1n).node;
     net.isolate(2n);
     net.isolate(3n);
@@ -94,8 +91,7 @@ describe('membership changes', () => {
   });
 
   test('the last voter cannot be removed or demoted', () => {
-    const net = new TestNetwork([1n]);
-    net.elect(1n);
+    const net = TestNetwork.withLeader([1n]);
     assert.throws(
       () => net.node(1n).node.proposeConfChange(cc(ConfChangeType.RemoveNode, 1n)),
       droppedWith('invalid-conf-change'),
@@ -107,8 +103,7 @@ describe('membership changes', () => {
   });
 
   test('removing a follower shrinks the quorum', () => {
-    const net = new TestNetwork([1n, 2n, 3n, 4n]);
-    net.elect(1n);
+    const net = TestNetwork.withLeader([1n, 2n, 3n, 4n]);
     net.node(1n).node.proposeConfChange(cc(ConfChangeType.RemoveNode, 4n));
     net.stabilize();
     net.isolate(3n);
@@ -118,8 +113,7 @@ describe('membership changes', () => {
   });
 
   test('demoting a voter to learner', () => {
-    const net = new TestNetwork([1n, 2n, 3n]);
-    net.elect(1n);
+    const net = TestNetwork.withLeader([1n, 2n, 3n]);
     net.node(1n).node.proposeConfChange(cc(ConfChangeType.AddLearnerNode, 3n));
     net.stabilize();
     assert.deepEqual(net.node(3n).confState, { voters: [1n, 2n], learners: [3n] });
@@ -130,8 +124,7 @@ describe('membership changes', () => {
   });
 
   test('removing the leader hands leadership over to an up-to-date voter', () => {
-    const net = new TestNetwork([1n, 2n, 3n]);
-    net.elect(1n);
+    const net = TestNetwork.withLeader([1n, 2n, 3n]);
     net.propose(1n, 'a');
     net.node(1n).node.proposeConfChange(cc(ConfChangeType.RemoveNode, 1n));
     net.stabilize();
@@ -146,8 +139,7 @@ describe('membership changes', () => {
   });
 
   test('going from two voters to one by removing the leader', () => {
-    const net = new TestNetwork([1n, 2n]);
-    net.elect(1n);
+    const net = TestNetwork.withLeader([1n, 2n]);
     net.node(1n).node.proposeConfChange(cc(ConfChangeType.RemoveNode, 1n));
     net.stabilize();
     assert.equal(net.node(2n).role, StateRole.Leader);
@@ -158,8 +150,7 @@ describe('membership changes', () => {
   });
 
   test('a new member catches up from a snapshot taken before it was added', () => {
-    const net = new TestNetwork([1n, 2n, 3n], { bootstrap: true });
-    net.elect(1n);
+    const net = TestNetwork.withLeader([1n, 2n, 3n], { bootstrap: true });
     for (let i = 0; i < 5; i++) net.propose(1n, `e${i}`);
     const l = net.node(1n);
     const at = l.raft.raftLog.applied;

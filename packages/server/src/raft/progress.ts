@@ -11,13 +11,11 @@ export class Inflights {
   bytes = 0;
   private readonly indexes: number[] = [];
   private readonly sizes: number[] = [];
-  readonly maxCount: number;
-  readonly maxBytes: number;
 
-  constructor(maxCount: number, maxBytes: number) {
-    this.maxCount = maxCount;
-    this.maxBytes = maxBytes;
-  }
+  constructor(
+    readonly maxCount: number,
+    readonly maxBytes: number,
+  ) {}
 
   add(index: number, bytes: number): void {
     if (this.full()) throw new Error('inflights: cannot add into a full window');

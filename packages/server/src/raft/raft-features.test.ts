@@ -16,8 +16,7 @@ function droppedWith(reason: string) {
 
 describe('pre-vote', () => {
   test('a partitioned node does not inflate its term, and does not disrupt the leader when it returns', () => {
-    const net = new TestNetwork(ids, { preVote: true });
-    net.elect(1n);
+    const net = TestNetwork.withLeader(ids, { preVote: true });
     net.isolate(3n);
     net.tickAll(100);
     assert.equal(net.node(3n).term, 1, 'pre-votes failed: the term stayed');
@@ -40,16 +39,14 @@ describe('pre-vote', () => {
 
 describe('check-quorum', () => {
   test('a leader that loses contact with a quorum steps down after an election timeout', () => {
-    const net = new TestNetwork(ids, { checkQuorum: true });
-    net.elect(1n);
+    const net = TestNetwork.withLeader(ids, { checkQuorum: true });
     net.isolate(1n);
     net.tickAll(25);
     assert.equal(net.node(1n).role, StateRole.Follower);
   });
 
   test('followers in lease ignore a disruptive candidate', () => {
-    const net = new TestNetwork(ids, { checkQuorum: true });
-    net.elect(1n);
+    const net = TestNetwork.withLeader(ids, { checkQuorum: true });
     net.tickAll(1);
     // 3 was partitioned and is now far ahead in terms; 2 still hears from leader 1.
     net.node(2n).node.step(message({ type: MessageType.Vote, from: 3n, to: 2n, term: 10, index: 99, logTerm: 9 }));
@@ -64,8 +61,7 @@ describe('check-quorum', () => {
   });
 
   test('followers that forgot their dead leader elect a new one at once; a live leader is relearned', () => {
-    const net = new TestNetwork(ids, { checkQuorum: true, preVote: true });
-    net.elect(1n);
+    const net = TestNetwork.withLeader(ids, { checkQuorum: true, preVote: true });
     net.tickAll(1);
     net.isolate(1n);
     // 3 campaigns right away: 2 is in lease (heard from 1 a tick ago) and ignores the pre-vote
@@ -85,8 +81,7 @@ describe('check-quorum', () => {
     assert.equal(net.node(3n).term, 2);
 
     // a follower that forgets a leader which is in fact alive takes it back with its next heartbeat
-    const net2 = new TestNetwork(ids, { checkQuorum: true, preVote: true });
-    net2.elect(1n);
+    const net2 = TestNetwork.withLeader(ids, { checkQuorum: true, preVote: true });
     net2.node(2n).node.forgetLeader();
     assert.equal(net2.node(2n).raft.lead, 0n);
     net2.tickAll(1);
@@ -98,8 +93,7 @@ describe('check-quorum', () => {
   });
 
   test('a transfer campaign overrides the lease', () => {
-    const net = new TestNetwork(ids, { checkQuorum: true });
-    net.elect(1n);
+    const net = TestNetwork.withLeader(ids, { checkQuorum: true });
     net.tickAll(1);
     net.node(1n).node.transferLeadership(2n);
     net.stabilize();
@@ -110,8 +104,7 @@ describe('check-quorum', () => {
 
 describe('leadership transfer', () => {
   test('the leader catches the transferee up, then it takes over', () => {
-    const net = new TestNetwork(ids);
-    net.elect(1n);
+    const net = TestNetwork.withLeader(ids);
     net.isolate(3n);
     net.propose(1n, 'a');
     net.propose(1n, 'b');
@@ -125,16 +118,14 @@ describe('leadership transfer', () => {
   });
 
   test('proposals are dropped while the transfer is in progress', () => {
-    const net = new TestNetwork(ids);
-    net.elect(1n);
+    const net = TestNetwork.withLeader(ids);
     net.isolate(3n);
     net.node(1n).node.transferLeadership(3n);
     assert.throws(() => net.node(1n).node.propose(utf8('x')), droppedWith('leader-transfer-in-progress'));
   });
 
   test('an unfinished transfer is abandoned after an election timeout', () => {
-    const net = new TestNetwork(ids);
-    net.elect(1n);
+    const net = TestNetwork.withLeader(ids);
     net.isolate(3n);
     net.node(1n).node.transferLeadership(3n);
     net.tickAll(20);
@@ -144,8 +135,7 @@ describe('leadership transfer', () => {
   });
 
   test('a transfer requested on a follower is forwarded to the leader; one to a learner is ignored', () => {
-    const net = new TestNetwork([1n, 2n, 3n, 4n], { learners: [4n] });
-    net.elect(1n);
+    const net = TestNetwork.withLeader([1n, 2n, 3n, 4n], { learners: [4n] });
     net.node(2n).node.transferLeadership(3n);
     net.stabilize();
     assert.equal(net.node(3n).role, StateRole.Leader);
@@ -158,8 +148,7 @@ describe('leadership transfer', () => {
 
 describe('ReadIndex (safe)', () => {
   test('the leader answers after a heartbeat round confirms it still leads', () => {
-    const net = new TestNetwork(ids);
-    net.elect(1n);
+    const net = TestNetwork.withLeader(ids);
     net.propose(1n, 'a');
     const l = net.node(1n);
     l.node.readIndex(utf8('r1'));
@@ -171,8 +160,7 @@ describe('ReadIndex (safe)', () => {
   });
 
   test('a leader cut off from the quorum never answers', () => {
-    const net = new TestNetwork(ids);
-    net.elect(1n);
+    const net = TestNetwork.withLeader(ids);
     net.isolate(1n);
     net.node(1n).node.readIndex(utf8('r'));
     net.stabilize();
@@ -180,8 +168,7 @@ describe('ReadIndex (safe)', () => {
   });
 
   test('a follower forwards the request and gets the leader’s commit index', () => {
-    const net = new TestNetwork(ids);
-    net.elect(1n);
+    const net = TestNetwork.withLeader(ids);
     net.propose(1n, 'a');
     net.node(2n).node.readIndex(utf8('f'));
     net.stabilize();
@@ -189,8 +176,7 @@ describe('ReadIndex (safe)', () => {
   });
 
   test('a new leader defers reads until it has committed an entry of its term', () => {
-    const net = new TestNetwork(ids);
-    net.elect(1n);
+    const net = TestNetwork.withLeader(ids);
     net.propose(1n, 'a');
     // 2 wins term 2, but nobody acknowledges its empty entry yet.
     net.filters.push((m) => m.type === MessageType.AppResp);
@@ -213,8 +199,7 @@ describe('ReadIndex (safe)', () => {
 
 describe('proposals', () => {
   test('followers forward proposals to the leader', () => {
-    const net = new TestNetwork(ids);
-    net.elect(1n);
+    const net = TestNetwork.withLeader(ids);
     net.propose(3n, 'via follower');
     assert.deepEqual(net.node(1n).appliedData(), ['via follower']);
   });
@@ -223,8 +208,7 @@ describe('proposals', () => {
     const lone = new TestNode(1n, ids);
     assert.throws(() => lone.node.propose(utf8('x')), droppedWith('no-leader'));
 
-    const net = new TestNetwork(ids, { disableProposalForwarding: true, maxUncommittedEntriesSize: 10 });
-    net.elect(1n);
+    const net = TestNetwork.withLeader(ids, { disableProposalForwarding: true, maxUncommittedEntriesSize: 10 });
     assert.throws(() => net.node(2n).node.propose(utf8('x')), droppedWith('proposal-forwarding-disabled'));
     net.isolate(1n);
     const l = net.node(1n).node;
@@ -238,8 +222,7 @@ describe('proposals', () => {
 
 describe('flow control', () => {
   test('a follower in replicate state gets at most maxInflightMsgs appends in flight', () => {
-    const net = new TestNetwork(ids, { maxInflightMsgs: 2, maxSizePerMsg: 0 });
-    net.elect(1n);
+    const net = TestNetwork.withLeader(ids, { maxInflightMsgs: 2, maxSizePerMsg: 0 });
     const l = net.node(1n);
     net.filters.push((m) => m.type === MessageType.AppResp && m.from === 2n);
     for (let i = 0; i < 10; i++) l.node.propose(utf8(`e${i}`));
@@ -255,8 +238,7 @@ describe('flow control', () => {
   });
 
   test('an unreachable follower drops back to probing; a lost append is retried after a heartbeat', () => {
-    const net = new TestNetwork(ids);
-    net.elect(1n);
+    const net = TestNetwork.withLeader(ids);
     const l = net.node(1n);
     assert.equal(l.raft.tracker.progress.get(3n)!.state, ProgressState.Replicate);
     l.node.reportUnreachable(3n);
@@ -271,8 +253,7 @@ describe('flow control', () => {
 
 describe('snapshots', () => {
   test('a follower whose next entry was compacted receives a snapshot and continues from it', () => {
-    const net = new TestNetwork(ids);
-    net.elect(1n);
+    const net = TestNetwork.withLeader(ids);
     net.isolate(3n);
     for (let i = 0; i < 5; i++) net.propose(1n, `e${i}`);
     const l = net.node(1n);
@@ -290,8 +271,7 @@ describe('snapshots', () => {
   });
 
   test('a failed snapshot is retried', () => {
-    const net = new TestNetwork(ids);
-    net.elect(1n);
+    const net = TestNetwork.withLeader(ids);
     net.isolate(3n);
     net.propose(1n, 'x');
     const l = net.node(1n);
@@ -311,8 +291,7 @@ describe('snapshots', () => {
 
 describe('learners', () => {
   test('receive the log but neither vote nor count toward commit', () => {
-    const net = new TestNetwork([1n, 2n, 3n], { learners: [3n] });
-    net.elect(1n);
+    const net = TestNetwork.withLeader([1n, 2n, 3n], { learners: [3n] });
     net.propose(1n, 'a');
     assert.deepEqual(net.node(3n).appliedData(), ['a']);
     net.isolate(2n);
@@ -326,8 +305,7 @@ describe('learners', () => {
 
 describe('terms', () => {
   test('a learner that got a higher term from a stale candidate gets back in touch with the leader', () => {
-    const net = new TestNetwork([1n, 2n, 3n, 4n], { learners: [4n] });
-    net.elect(1n);
+    const net = TestNetwork.withLeader([1n, 2n, 3n, 4n], { learners: [4n] });
     // A removed or stale node campaigns at term 7; only the learner hears it (learners never campaign).
     net.node(4n).node.step(message({ type: MessageType.Vote, from: 9n, to: 4n, term: 7, index: 0, logTerm: 0 }));
     net.node(4n).drain();
@@ -344,8 +322,7 @@ describe('terms', () => {
 
 describe('elections with stale state', () => {
   test('a vote request we reject does not restart our election timer (§5.2)', () => {
-    const net = new TestNetwork(ids);
-    net.elect(1n);
+    const net = TestNetwork.withLeader(ids);
     const f = net.node(2n);
     for (let i = 0; i < 5; i++) f.node.tick();
     const elapsed = f.raft.electionElapsed;
@@ -356,8 +333,7 @@ describe('elections with stale state', () => {
   });
 
   test('a candidate relearns a lost commit index from vote responses', () => {
-    const net = new TestNetwork(ids);
-    net.elect(1n);
+    const net = TestNetwork.withLeader(ids);
     net.propose(1n, 'a');
     // Node 3 restarts with its log but an older commit index (an unsynced hard state was lost).
     const old = net.node(3n);

@@ -165,8 +165,7 @@ describe('§5.2 leader election', () => {
 
 describe('§5.3 log replication', () => {
   test('the leader appends a proposal and replicates it; it commits once a majority stores it', () => {
-    const net = new TestNetwork(ids);
-    net.elect(1n);
+    const net = TestNetwork.withLeader(ids);
     net.isolate(3n);
     net.propose(1n, 'x');
     for (const id of [1n, 2n]) assert.deepEqual(net.node(id).appliedData(), ['x']);
@@ -229,8 +228,7 @@ describe('§5.3 log replication', () => {
   });
 
   test('followers apply entries up to the commit index the leader sends', () => {
-    const net = new TestNetwork(ids);
-    net.elect(1n);
+    const net = TestNetwork.withLeader(ids);
     net.propose(1n, 'a');
     net.propose(2n, 'b');
     for (const n of net.nodes.values()) {
@@ -294,8 +292,7 @@ describe('§5.4.1 election restriction', () => {
   });
 
   test('a node whose log lacks committed entries cannot become leader', () => {
-    const net = new TestNetwork(ids);
-    net.elect(1n);
+    const net = TestNetwork.withLeader(ids);
     net.isolate(3n);
     net.propose(1n, 'committed');
     net.heal();

@@ -85,8 +85,7 @@ describe('Ready', () => {
   });
 
   test('messages in a leader Ready never depend on the leader’s unpersisted entries', () => {
-    const net = new TestNetwork([1n, 2n, 3n]);
-    net.elect(1n);
+    const net = TestNetwork.withLeader([1n, 2n, 3n]);
     const l = net.node(1n);
     l.node.propose(utf8('x'));
     const rd = l.node.ready();
@@ -97,8 +96,7 @@ describe('Ready', () => {
   });
 
   test('hardState is null when unchanged; softState is always present', () => {
-    const net = new TestNetwork([1n, 2n, 3n]);
-    net.elect(1n);
+    const net = TestNetwork.withLeader([1n, 2n, 3n]);
     const f = net.node(2n);
     f.node.step(message({ type: MessageType.Heartbeat, from: 1n, to: 2n, term: 1, commit: f.raft.raftLog.committed }));
     const rd = f.node.ready();
@@ -109,8 +107,7 @@ describe('Ready', () => {
   });
 
   test('committed configuration changes make the Ready sync', () => {
-    const net = new TestNetwork([1n, 2n, 3n]);
-    net.elect(1n);
+    const net = TestNetwork.withLeader([1n, 2n, 3n]);
     const l = net.node(1n);
     l.node.proposeConfChange({ type: ConfChangeType.AddLearnerNode, nodeId: 4n, context: new Uint8Array(0), id: 0n });
     net.stabilize();
@@ -122,8 +119,7 @@ describe('Ready', () => {
   });
 
   test('advance() marks committed entries applied and the snapshot too', () => {
-    const net = new TestNetwork([1n, 2n, 3n]);
-    net.elect(1n);
+    const net = TestNetwork.withLeader([1n, 2n, 3n]);
     net.propose(1n, 'a');
     for (const n of net.nodes.values()) assert.equal(n.node.status().applied, n.raft.raftLog.committed);
   });
@@ -159,8 +155,7 @@ describe('snapshots and membership', () => {
 
 describe('RawNode', () => {
   test('restart from storage with the applied index: committed entries after it are handed out again', () => {
-    const net = new TestNetwork([1n, 2n, 3n]);
-    net.elect(1n);
+    const net = TestNetwork.withLeader([1n, 2n, 3n]);
     net.propose(1n, 'a');
     net.propose(1n, 'b');
     const old = net.node(2n);
@@ -219,8 +214,7 @@ describe('RawNode', () => {
   });
 
   test('status() reports progress for a leader only', () => {
-    const net = new TestNetwork([1n, 2n, 3n]);
-    net.elect(1n);
+    const net = TestNetwork.withLeader([1n, 2n, 3n]);
     net.propose(1n, 'a');
     const s = net.node(1n).node.status();
     assert.equal(s.softState.role, StateRole.Leader);

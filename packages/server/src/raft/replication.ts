@@ -107,6 +107,13 @@ export function bcastHeartbeat(r: Raft, ctx?: Uint8Array): void {
 
 // --- follower side ------------------------------------------------------------------------------
 
+/** A message only a leader sends (MsgApp, MsgHeartbeat, MsgSnap), handled by its kind. */
+export function handleLeaderMessage(r: Raft, m: Message): void {
+  if (m.type === MessageType.App) handleAppendEntries(r, m);
+  else if (m.type === MessageType.Heartbeat) handleHeartbeat(r, m);
+  else handleSnapshot(r, m);
+}
+
 export function handleAppendEntries(r: Raft, m: Message): void {
   const log = r.raftLog;
   if (m.index < log.committed) {

@@ -3,7 +3,7 @@
 import { onVoteResult, poll } from './election.js';
 import { handleTimeoutNow } from './leader-transfer.js';
 import type { Raft } from './raft.js';
-import { handleAppendEntries, handleHeartbeat, handleSnapshot } from './replication.js';
+import { handleLeaderMessage } from './replication.js';
 import { type Message, MessageType, StateRole, NONE } from './types.js';
 
 export function stepFollower(r: Raft, m: Message): void {
@@ -15,19 +15,11 @@ export function stepFollower(r: Raft, m: Message): void {
       r.send(m);
       return;
     case MessageType.App:
-      r.electionElapsed = 0;
-      r.lead = m.from;
-      handleAppendEntries(r, m);
-      return;
     case MessageType.Heartbeat:
-      r.electionElapsed = 0;
-      r.lead = m.from;
-      handleHeartbeat(r, m);
-      return;
     case MessageType.Snap:
       r.electionElapsed = 0;
       r.lead = m.from;
-      handleSnapshot(r, m);
+      handleLeaderMessage(r, m);
       return;
     case MessageType.TransferLeader:
       if (r.lead === NONE) {
@@ -66,16 +58,10 @@ export function stepCandidate(r: Raft, m: Message): void {
       r.dropProposal('no-leader', `${StateRole[r.state]} at term ${r.term}; read index dropped`);
       return;
     case MessageType.App:
-      r.becomeFollower(m.term, m.from);
-      handleAppendEntries(r, m);
-      return;
     case MessageType.Heartbeat:
-      r.becomeFollower(m.term, m.from);
-      handleHeartbeat(r, m);
-      return;
     case MessageType.Snap:
       r.becomeFollower(m.term, m.from);
-      handleSnapshot(r, m);
+      handleLeaderMessage(r, m);
       return;
     case myVoteResp: {
       const { granted, rejected, result } = poll(r, m.from, m.type, !m.reject);

@@ -15,13 +15,12 @@ export class ProgressTracker {
   ids: NodeId[] = [];
   readonly progress = new Map<NodeId, Progress>();
   votes = new Map<NodeId, boolean>();
-  readonly maxInflight: number;
-  readonly maxInflightBytes: number;
 
-  constructor(maxInflight: number, maxInflightBytes: number) {
-    this.maxInflight = maxInflight;
-    this.maxInflightBytes = maxInflightBytes;
-  }
+  /** Each follower's window of appends in flight holds at most `maxInflight` messages of `maxInflightBytes`. */
+  constructor(
+    readonly maxInflight: number,
+    readonly maxInflightBytes: number,
+  ) {}
 
   newProgress(next: number, isLearner: boolean): Progress {
     return new Progress(next, new Inflights(this.maxInflight, this.maxInflightBytes), isLearner);

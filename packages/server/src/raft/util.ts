@@ -51,25 +51,21 @@ export function bytesEqual(a: Uint8Array, b: Uint8Array): boolean {
   return true;
 }
 
-export function isLocalMessage(t: MessageType): boolean {
-  return (
-    t === MessageType.Hup ||
-    t === MessageType.Beat ||
-    t === MessageType.Unreachable ||
-    t === MessageType.SnapStatus ||
-    t === MessageType.CheckQuorum
-  );
-}
+const M = MessageType;
+/** Messages a node makes for itself (RawNode.step refuses them from outside). */
+const LOCAL: ReadonlySet<MessageType> = new Set([M.Hup, M.Beat, M.Unreachable, M.SnapStatus, M.CheckQuorum]);
+/** Answers to a request this node sent (dropped when they come from a node it does not track). */
+const RESPONSES: ReadonlySet<MessageType> = new Set([
+  M.AppResp,
+  M.VoteResp,
+  M.HeartbeatResp,
+  M.Unreachable,
+  M.PreVoteResp,
+]);
 
-export function isResponseMessage(t: MessageType): boolean {
-  return (
-    t === MessageType.AppResp ||
-    t === MessageType.VoteResp ||
-    t === MessageType.HeartbeatResp ||
-    t === MessageType.Unreachable ||
-    t === MessageType.PreVoteResp
-  );
-}
+export const isLocalMessage = (t: MessageType): boolean => LOCAL.has(t);
+
+export const isResponseMessage = (t: MessageType): boolean => RESPONSES.has(t);
 
 export function voteResponseType(t: MessageType): MessageType {
   switch (t) {

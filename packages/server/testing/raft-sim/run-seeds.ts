@@ -1,5 +1,6 @@
 // Runs a range of simulator seeds for the test suite; failures come back with their replay command.
 
+import assert from 'node:assert/strict';
 import { DEFAULT_SIM, profileFor, replayCommand, runSimulation, type Profile, type SimStats } from './simulation.js';
 
 export interface SeedRun {
@@ -26,5 +27,19 @@ export function runSeeds(first: number, count: number, profile?: Profile): SeedR
         `seed ${seed}: ${res.error?.split('\n')[0]}\n  replay: ${replayCommand(res.options)}   (add --trace for an event log)`,
       );
   }
+  return run;
+}
+
+/**
+ * Runs 550 seeds of the default profiles from `first` (a test file's share): none may fail, and the
+ * run must have crashed, partitioned and elected enough for that to mean something.
+ */
+export function checkDefaultSeeds(first: number): SeedRun {
+  const run = runSeeds(first, 550);
+  assert.deepEqual(run.failures, [], run.failures.join('\n'));
+  assert.ok(
+    run.totals.crashes > 400 && run.totals.partitions > 400 && run.totals.elections > 1500,
+    JSON.stringify(run.totals),
+  );
   return run;
 }
