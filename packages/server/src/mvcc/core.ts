@@ -6,7 +6,7 @@
 import type { Backend, BinaryDb } from '../storage/backend/index.js';
 import { CompactedError, FutureRevisionError } from './errors.js';
 import { KeyIndex, type KeyEntry } from './key-index.js';
-import { EMPTY, decodeKeyValue, encodeKeyValueInto, keyValueSize, stripValue } from './kv-codec.js';
+import { EMPTY, decodeKeyValue, encodeKeyValueWith, exactBuffer, stripValue } from './kv-codec.js';
 import { TOMBSTONE_KEY_LEN, writeRevKey } from './revision.js';
 import { newMvccCounters, type KeyValue, type MvccCounters, type RangeOptions, type RangeSelect } from './types.js';
 
@@ -33,6 +33,11 @@ export class StoreCore {
   epoch = 0;
   private readonly keyScratch = Buffer.allocUnsafe(TOMBSTONE_KEY_LEN);
   private valScratch = Buffer.allocUnsafe(16 * 1024);
+  /** The value scratch buffer, grown to hold `size` bytes (the encoded value is copied by putSync). */
+  private readonly valueBuffer = (size: number): Buffer => {
+    if (size > this.valScratch.length) this.valScratch = Buffer.allocUnsafe(Math.max(size, this.valScratch.length * 2));
+    return this.valScratch;
+  };
   private readonly uEntry: KeyEntry[] = [];
   private readonly uKind: number[] = [];
   private readonly uLease: bigint[] = [];
@@ -180,10 +185,8 @@ export class StoreCore {
     } else {
       kind = U_CREATE;
     }
-    const size = keyValueSize(key, created, rev, version, value, lease);
-    if (size > this.valScratch.length) this.valScratch = Buffer.allocUnsafe(Math.max(size, this.valScratch.length * 2));
-    const n = encodeKeyValueInto(this.valScratch, 0, key, created, rev, version, value, lease);
-    this.kvDb.putSync(writeRevKey(this.keyScratch, rev, sub), this.valScratch.subarray(0, n));
+    const bytes = encodeKeyValueWith(this.valueBuffer, key, created, rev, version, value, lease);
+    this.kvDb.putSync(writeRevKey(this.keyScratch, rev, sub), bytes);
     if (e.put(rev, sub)) this.index.liveCount++;
     this.pushUndo(e, kind);
     e.lease = lease;
@@ -200,9 +203,7 @@ export class StoreCore {
   ): { kv: KeyValue; prevKv?: KeyValue; prevLease: bigint } {
     const prevKv = wantPrev ? this.readEntryAt(e, Number.MAX_SAFE_INTEGER) : undefined;
     const key = e.key;
-    const size = keyValueSize(key, 0, 0, 0, EMPTY, 0n);
-    const bytes = Buffer.allocUnsafe(size);
-    encodeKeyValueInto(bytes, 0, key, 0, 0, 0, EMPTY, 0n);
+    const bytes = encodeKeyValueWith(exactBuffer, key, 0, 0, 0, EMPTY, 0n);
     this.kvDb.putSync(writeRevKey(this.keyScratch, rev, sub, true), bytes);
     e.tombstone(rev, sub);
     this.index.liveCount--;

@@ -7,6 +7,7 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { KeyIndex } from './key-index.js';
 import type { Generation } from './key-entry.js';
+import { mulberry32 } from '../../testing/random.js';
 
 /** The plain structure: one object per generation, revisions as (main, sub) pairs. */
 class PlainEntry {
@@ -71,17 +72,6 @@ class PlainEntry {
     this.gens.splice(0, gi);
     return this.gens.length === 1 && this.gens[0]!.revs.length === 0;
   }
-}
-
-function mulberry32(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
 }
 
 /** A stored revision, as the `key` sub-database holds it. */

@@ -57,36 +57,28 @@ function writeBigVarint(buf: Uint8Array, pos: number, v: bigint): number {
   return pos;
 }
 
-/** Size in bytes of the encoded KeyValue. */
-export function keyValueSize(
+/**
+ * Encodes a KeyValue into the buffer `alloc(size)` returns (at least `size` bytes: a reused scratch
+ * buffer may be larger); returns the encoded bytes, a view of that buffer.
+ */
+export function encodeKeyValueWith(
+  alloc: (size: number) => Buffer,
   key: Uint8Array,
   create: number,
   mod: number,
   version: number,
   value: Uint8Array,
   lease: bigint,
-): number {
-  let n = 0;
-  if (key.length > 0) n += 1 + varintSize(key.length) + key.length;
-  if (create !== 0) n += 1 + varintSize(create);
-  if (mod !== 0) n += 1 + varintSize(mod);
-  if (version !== 0) n += 1 + varintSize(version);
-  if (value.length > 0) n += 1 + varintSize(value.length) + value.length;
-  if (lease !== 0n) n += 1 + bigVarintSize(lease);
-  return n;
-}
-
-/** Encodes a KeyValue into `out` at `pos` (which must have room, see keyValueSize); returns the end. */
-export function encodeKeyValueInto(
-  out: Uint8Array,
-  pos: number,
-  key: Uint8Array,
-  create: number,
-  mod: number,
-  version: number,
-  value: Uint8Array,
-  lease: bigint,
-): number {
+): Buffer {
+  let size = 0;
+  if (key.length > 0) size += 1 + varintSize(key.length) + key.length;
+  if (create !== 0) size += 1 + varintSize(create);
+  if (mod !== 0) size += 1 + varintSize(mod);
+  if (version !== 0) size += 1 + varintSize(version);
+  if (value.length > 0) size += 1 + varintSize(value.length) + value.length;
+  if (lease !== 0n) size += 1 + bigVarintSize(lease);
+  const out = alloc(size);
+  let pos = 0;
   if (key.length > 0) {
     out[pos++] = 0x0a;
     pos = writeVarint(out, pos, key.length);
@@ -115,15 +107,15 @@ export function encodeKeyValueInto(
     out[pos++] = 0x30;
     pos = writeBigVarint(out, pos, lease);
   }
-  return pos;
+  return pos === out.length ? out : out.subarray(0, pos);
 }
+
+/** A new buffer of exactly `size` bytes (for encodeKeyValueWith). */
+export const exactBuffer = (size: number): Buffer => Buffer.allocUnsafe(size);
 
 /** Encodes a KeyValue into a new buffer. */
 export function encodeKeyValue(kv: KeyValue): Buffer {
-  const size = keyValueSize(kv.key, kv.createRevision, kv.modRevision, kv.version, kv.value, kv.lease);
-  const out = Buffer.allocUnsafe(size);
-  encodeKeyValueInto(out, 0, kv.key, kv.createRevision, kv.modRevision, kv.version, kv.value, kv.lease);
-  return out;
+  return encodeKeyValueWith(exactBuffer, kv.key, kv.createRevision, kv.modRevision, kv.version, kv.value, kv.lease);
 }
 
 // ---- decoding ---------------------------------------------------------------------------------
@@ -202,28 +194,9 @@ export function decodeKeyValue(buf: Buffer): KeyValue {
   p = 0;
   while (p < buf.length) {
     const tag = readVarint(buf);
-    switch (tag) {
-      case 0x0a:
-        kv.key = readBytes(buf);
-        break;
-      case 0x10:
-        kv.createRevision = readVarint(buf);
-        break;
-      case 0x18:
-        kv.modRevision = readVarint(buf);
-        break;
-      case 0x20:
-        kv.version = readVarint(buf);
-        break;
-      case 0x2a:
-        kv.value = readBytes(buf);
-        break;
-      case 0x30:
-        kv.lease = readInt64Big(buf);
-        break;
-      default:
-        skip(buf, tag & 7);
-    }
+    if (tag === 0x18) kv.modRevision = readVarint(buf);
+    else if (tag === 0x2a) kv.value = readBytes(buf);
+    else readHeaderField(buf, tag, kv);
   }
   return kv;
 }
@@ -254,15 +227,17 @@ export function decodeKvHeader(buf: Buffer, out: KvHeader): KvHeader {
   out.version = 0;
   out.lease = 0n;
   p = 0;
-  while (p < buf.length) {
-    const tag = readVarint(buf);
-    if (tag === 0x0a) out.key = readBytes(buf);
-    else if (tag === 0x10) out.createRevision = readVarint(buf);
-    else if (tag === 0x20) out.version = readVarint(buf);
-    else if (tag === 0x30) out.lease = readInt64Big(buf);
-    else skip(buf, tag & 7);
-  }
+  while (p < buf.length) readHeaderField(buf, readVarint(buf), out);
   return out;
+}
+
+/** Reads the field with key `tag` into `out` if it is a header field (see KvHeader), else skips it. */
+function readHeaderField(buf: Buffer, tag: number, out: KvHeader): void {
+  if (tag === 0x0a) out.key = readBytes(buf);
+  else if (tag === 0x10) out.createRevision = readVarint(buf);
+  else if (tag === 0x20) out.version = readVarint(buf);
+  else if (tag === 0x30) out.lease = readInt64Big(buf);
+  else skip(buf, tag & 7);
 }
 
 /** Re-encodes a stored KeyValue without its value (for keys-only responses). */

@@ -5,20 +5,10 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { CompactedError } from './errors.js';
 import { kvt, openFixture, type Fixture } from '../../testing/mvcc-fixture.js';
+import { mulberry32 } from '../../testing/random.js';
 
 type Kv = [string, string, number, number, number, bigint];
 type State = Map<string, Kv>;
-
-function mulberry32(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 const KEYS = ['', '\x00', '\x00\x01', 'a', 'ab', 'abc', 'b', 'ba', '\x7f', '\xff', '\xff\xff', 'zz'].slice(1);
 const buf = (s: string) => Buffer.from(s, 'latin1');

@@ -2,22 +2,13 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { WatcherGroup } from './watcher-group.js';
 import { Watcher, type WatcherSink } from './watcher.js';
+import { mulberry32 } from '../../testing/random.js';
 
 const stream = {} as WatcherSink;
 let nextId = 0n;
 
 function watcher(key: string, end: string | null, single = false): Watcher {
   return new Watcher(stream, nextId++, key, end, single, 1, false, false, false, false, false);
-}
-
-/** A small deterministic PRNG (mulberry32). */
-function rng(seed: number): () => number {
-  return () => {
-    seed = (seed + 0x6d2b79f5) | 0;
-    let t = Math.imul(seed ^ (seed >>> 15), 1 | seed);
-    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
 }
 
 test('single keys, prefixes, open ranges and the whole keyspace', () => {
@@ -48,7 +39,7 @@ test('single keys, prefixes, open ranges and the whole keyspace', () => {
 });
 
 test('matches a brute-force scan under random adds and deletes', () => {
-  const rand = rng(42);
+  const rand = mulberry32(42);
   const alphabet = 'abcd';
   const key = (n: number) =>
     Array.from({ length: 1 + Math.floor(rand() * n) }, () => alphabet[Math.floor(rand() * alphabet.length)]).join('');
