@@ -7,7 +7,7 @@
 // while CORRUPT is raised, every write (etcd's corrupt applier). Writes are charged against the
 // backend quota (etcd's quota applier).
 
-import { decodeMessage, etcdError, etcdserverpb } from '@conclave/api';
+import { decodeMessage, etcdError, etcdserverpb, type MessageCodec } from '@conclave/api';
 import type { Entry } from '../raft/types.js';
 import { RequestKind, type InternalRequest } from '../etcdserver/raft-request.js';
 import type { Membership } from '../etcdserver/membership.js';
@@ -56,6 +56,33 @@ const CORRUPT_REFUSED: ReadonlySet<number> = new Set([
   RequestKind.LeaseGrant,
   RequestKind.LeaseRevoke,
 ]);
+
+/** An auth change: the request decoded with `codec`, then applied to the auth store. */
+const authChange =
+  <T>(codec: MessageCodec<T>, apply: (s: AuthStore, r: T) => unknown) =>
+  (s: AuthStore, body: Uint8Array): unknown =>
+    apply(s, decodeMessage(codec, body));
+
+const K = RequestKind;
+
+/** The auth changes (each needs the root role; asRoot checks it first), by request kind. */
+const AUTH_CHANGES: Partial<Record<RequestKind, (s: AuthStore, body: Uint8Array) => unknown>> = {
+  [K.AuthEnable]: (s) => s.authEnable(),
+  [K.AuthDisable]: (s) => s.authDisable(),
+  [K.AuthUserAdd]: authChange(pb.AuthUserAddRequest, applyUserAdd),
+  [K.AuthUserDelete]: authChange(pb.AuthUserDeleteRequest, (s, r) => s.userDelete(r.name)),
+  [K.AuthUserChangePassword]: authChange(pb.AuthUserChangePasswordRequest, applyUserChangePassword),
+  [K.AuthUserGrantRole]: authChange(pb.AuthUserGrantRoleRequest, (s, r) => s.userGrantRole(r.user, r.role)),
+  [K.AuthUserRevokeRole]: authChange(pb.AuthUserRevokeRoleRequest, (s, r) => s.userRevokeRole(r.name, r.role)),
+  [K.AuthRoleAdd]: authChange(pb.AuthRoleAddRequest, (s, r) => s.roleAdd(r.name)),
+  [K.AuthRoleDelete]: authChange(pb.AuthRoleDeleteRequest, (s, r) => s.roleDelete(r.role)),
+  [K.AuthRoleGrantPermission]: authChange(pb.AuthRoleGrantPermissionRequest, (s, r) =>
+    s.roleGrantPermission(r.name, r.perm),
+  ),
+  [K.AuthRoleRevokePermission]: authChange(pb.AuthRoleRevokePermissionRequest, (s, r) =>
+    s.roleRevokePermission(r.role, r.key, r.rangeEnd),
+  ),
+};
 
 /**
  * etcd's quota applier: whether a write fits the quota is decided before it is applied; it is
@@ -110,46 +137,9 @@ export function applyRequest(t: ApplyTargets, req: InternalRequest, e: Entry): u
     case RequestKind.Alarm:
       return t.alarms.apply(decodeMessage(pb.AlarmRequest, body));
 
-    // ---- auth: every change needs the root role; Authenticate issues a token ----
+    // ---- auth: Authenticate issues a token, reads answer as the caller; changes: AUTH_CHANGES (default) ----
     case RequestKind.Authenticate:
       return applyAuthenticate(t.auth, body, e.index);
-    case RequestKind.AuthEnable:
-      return asRoot(t.auth, req, () => t.auth.authEnable());
-    case RequestKind.AuthDisable:
-      return asRoot(t.auth, req, () => t.auth.authDisable());
-    case RequestKind.AuthUserAdd:
-      return asRoot(t.auth, req, () => applyUserAdd(t.auth, decodeMessage(pb.AuthUserAddRequest, body)));
-    case RequestKind.AuthUserDelete:
-      return asRoot(t.auth, req, () => t.auth.userDelete(decodeMessage(pb.AuthUserDeleteRequest, body).name));
-    case RequestKind.AuthUserChangePassword:
-      return asRoot(t.auth, req, () =>
-        applyUserChangePassword(t.auth, decodeMessage(pb.AuthUserChangePasswordRequest, body)),
-      );
-    case RequestKind.AuthUserGrantRole:
-      return asRoot(t.auth, req, () => {
-        const r = decodeMessage(pb.AuthUserGrantRoleRequest, body);
-        t.auth.userGrantRole(r.user, r.role);
-      });
-    case RequestKind.AuthUserRevokeRole:
-      return asRoot(t.auth, req, () => {
-        const r = decodeMessage(pb.AuthUserRevokeRoleRequest, body);
-        t.auth.userRevokeRole(r.name, r.role);
-      });
-    case RequestKind.AuthRoleAdd:
-      return asRoot(t.auth, req, () => t.auth.roleAdd(decodeMessage(pb.AuthRoleAddRequest, body).name));
-    case RequestKind.AuthRoleDelete:
-      return asRoot(t.auth, req, () => t.auth.roleDelete(decodeMessage(pb.AuthRoleDeleteRequest, body).role));
-    case RequestKind.AuthRoleGrantPermission:
-      return asRoot(t.auth, req, () => {
-        const r = decodeMessage(pb.AuthRoleGrantPermissionRequest, body);
-        t.auth.roleGrantPermission(r.name, r.perm);
-      });
-    case RequestKind.AuthRoleRevokePermission:
-      return asRoot(t.auth, req, () => {
-        const r = decodeMessage(pb.AuthRoleRevokePermissionRequest, body);
-        t.auth.roleRevokePermission(r.role, r.key, r.rangeEnd);
-      });
-
     case RequestKind.AuthStatus:
     case RequestKind.AuthUserGet:
     case RequestKind.AuthUserList:
@@ -168,7 +158,10 @@ export function applyRequest(t: ApplyTargets, req: InternalRequest, e: Entry): u
       return undefined;
     case RequestKind.DowngradeInfoSet:
       return t.downgrade.apply(body);
-    default:
+    default: {
+      const change = AUTH_CHANGES[req.kind];
+      if (change) return asRoot(t.auth, req, () => change(t.auth, body));
       throw new Error(`unknown raft request kind ${req.kind}`);
+    }
   }
 }

@@ -9,6 +9,7 @@ import type { CallContext } from '../grpc/call.js';
 import { Auth, type AuthOptions } from './auth.js';
 import { SimpleTokenProvider } from './simple-token.js';
 import { encodeInternalAuthenticate } from './store.js';
+import type { AuthInfo } from './token-provider.js';
 
 const b = (s: string): Buffer => Buffer.from(s, 'latin1');
 
@@ -164,34 +165,20 @@ test('apply: management needs the root role; KV requests are checked with the re
   const root = { username: 'root', authRevision: rev };
   const put = (key: string, extra: Partial<etcdserverpb.PutRequest> = {}) =>
     encodeMessage(etcdserverpb.PutRequest, { key: b(key), ...extra });
-  assert.equal(
-    err(() => apply(RequestKind.AuthRoleAdd, encodeMessage(etcdserverpb.AuthRoleAddRequest, { name: 'x' }), u)),
-    'etcdserver: permission denied',
-  );
-  assert.equal(
-    err(() => apply(RequestKind.AuthRoleAdd, encodeMessage(etcdserverpb.AuthRoleAddRequest, { name: 'x' }))),
-    'etcdserver: user name is empty',
-  );
-  assert.equal(
-    err(() => apply(RequestKind.Put, put('u/1'), u)),
-    'ok',
-  );
-  assert.equal(
-    err(() => apply(RequestKind.Put, put('v'), u)),
-    'etcdserver: permission denied',
-  );
-  assert.equal(
-    err(() => apply(RequestKind.Put, put('u/1', { lease: 7n }), u)),
-    'etcdserver: permission denied',
-  );
-  assert.equal(
-    err(() => apply(RequestKind.Put, put('u/1'))),
-    'etcdserver: user name is empty',
-  );
-  assert.equal(
-    err(() => apply(RequestKind.Put, put('u/1'), { username: '', authRevision: rev })),
-    'etcdserver: user name is empty',
-  );
+  /** Applying the request gives `want`: 'ok', or the error it was refused with. */
+  const applies = (want: string, ...args: Parameters<typeof apply>): void =>
+    assert.equal(
+      err(() => apply(...args)),
+      want,
+    );
+  const addRole = encodeMessage(etcdserverpb.AuthRoleAddRequest, { name: 'x' });
+  applies('etcdserver: permission denied', RequestKind.AuthRoleAdd, addRole, u);
+  applies('etcdserver: user name is empty', RequestKind.AuthRoleAdd, addRole);
+  applies('ok', RequestKind.Put, put('u/1'), u);
+  applies('etcdserver: permission denied', RequestKind.Put, put('v'), u);
+  applies('etcdserver: permission denied', RequestKind.Put, put('u/1', { lease: 7n }), u);
+  applies('etcdserver: user name is empty', RequestKind.Put, put('u/1'));
+  applies('etcdserver: user name is empty', RequestKind.Put, put('u/1'), { username: '', authRevision: rev });
   assert.equal(
     err(() =>
       apply(
@@ -210,69 +197,31 @@ test('apply: management needs the root role; KV requests are checked with the re
   );
   // lease revocation: the member's own (expiry) passes; a user needs write permission on its keys
   const revoke = encodeMessage(etcdserverpb.LeaseRevokeRequest, { ID: 7n });
-  assert.equal(
-    err(() => apply(RequestKind.LeaseRevoke, revoke)),
-    'ok',
-  );
-  assert.equal(
-    err(() => apply(RequestKind.LeaseRevoke, revoke, u)),
-    'etcdserver: permission denied',
-  );
-  assert.equal(
-    err(() => apply(RequestKind.LeaseRevoke, revoke, { username: '', authRevision: rev })),
-    'etcdserver: user name is empty',
-  );
-  assert.equal(
-    err(() => apply(RequestKind.LeaseRevoke, revoke, root)),
-    'ok',
-  );
+  applies('ok', RequestKind.LeaseRevoke, revoke);
+  applies('etcdserver: permission denied', RequestKind.LeaseRevoke, revoke, u);
+  applies('etcdserver: user name is empty', RequestKind.LeaseRevoke, revoke, { username: '', authRevision: rev });
+  applies('ok', RequestKind.LeaseRevoke, revoke, root);
   // an auth change between the check and the apply: refused as stale (root included)
-  apply(RequestKind.AuthRoleAdd, encodeMessage(etcdserverpb.AuthRoleAddRequest, { name: 'x' }), root);
-  assert.equal(
-    err(() => apply(RequestKind.Put, put('u/1'), u)),
-    'etcdserver: revision of auth store is old',
-  );
-  assert.equal(
-    err(() => apply(RequestKind.Put, put('u/1'), root)),
-    'etcdserver: revision of auth store is old',
-  );
+  apply(RequestKind.AuthRoleAdd, addRole, root);
+  applies('etcdserver: revision of auth store is old', RequestKind.Put, put('u/1'), u);
+  applies('etcdserver: revision of auth store is old', RequestKind.Put, put('u/1'), root);
   // ... but management is not revision-checked (as in etcd)
   apply(RequestKind.AuthRoleDelete, encodeMessage(etcdserverpb.AuthRoleDeleteRequest, { role: 'x' }), root);
   // the member's own non-KV requests are never checked
-  assert.equal(
-    err(() => apply(RequestKind.Compaction, encodeMessage(etcdserverpb.CompactionRequest, { revision: 1n }))),
-    'ok',
-  );
+  applies('ok', RequestKind.Compaction, encodeMessage(etcdserverpb.CompactionRequest, { revision: 1n }));
   // reads served locally: doSerialize
   const info = auth.identify(call({ token: uToken }));
-  assert.equal(
-    auth.serialize(
-      info,
-      () => auth.checkRange(info, { key: b('u/1'), rangeEnd: b('') }),
-      () => 'read',
-    ),
-    'read',
-  );
-  assert.equal(
-    err(() =>
-      auth.serialize(
-        info,
-        () => auth.checkRange(info, { key: b('u'), rangeEnd: b('') }),
-        () => 'read',
-      ),
-    ),
-    'etcdserver: permission denied',
-  );
-  assert.equal(
-    err(() =>
-      auth.serialize(
-        { username: 'root', revision: rev },
-        () => undefined,
-        () => 'read',
-      ),
-    ),
-    'etcdserver: revision of auth store is old',
-  );
+  /** A read served as `who` after `check` gives `want`: what it read ('read'), or the error that stopped it. */
+  const reads = (want: string, who: AuthInfo | null, check: () => void): void => {
+    let out = '';
+    const e = err(() => {
+      out = auth.serialize(who, check, () => 'read');
+    });
+    assert.equal(e === 'ok' ? out : e, want);
+  };
+  reads('read', info, () => auth.checkRange(info, { key: b('u/1'), rangeEnd: b('') }));
+  reads('etcdserver: permission denied', info, () => auth.checkRange(info, { key: b('u'), rangeEnd: b('') }));
+  reads('etcdserver: revision of auth store is old', { username: 'root', revision: rev }, () => undefined);
 });
 
 test('watch creation: the cancel reason etcd sends', async () => {

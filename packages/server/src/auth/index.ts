@@ -4,7 +4,8 @@
 // certificate; permission checks before proposing, while serving reads and when applying.
 
 export { Auth, type AuthOptions, type ProposeAuth } from './auth.js';
-export { AuthStore, ROOT_ROLE, ROOT_USER, authNameKey } from './store.js';
+export { AuthStore, ROOT_ROLE, ROOT_USER } from './store.js';
+export { authNameKey, recordName } from './named-records.js';
 export { createTokenProvider, type TokenConfig } from './tokens.js';
 export { AuthConfigError, type AuthInfo, type TokenProvider } from './token-provider.js';
 export { SimpleTokenProvider } from './simple-token.js';

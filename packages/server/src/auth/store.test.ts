@@ -38,6 +38,10 @@ function err(fn: () => unknown): string {
 }
 
 const applyErr = (fn: () => void): string => err(() => apply(fn));
+/** `fn` fails with etcd's error `message` (without "etcdserver: "). */
+const fails = (fn: () => unknown, message: string): void => assert.equal(err(fn), message);
+/** `fn`, applied in a batch, fails with etcd's error `message`. */
+const refuses = (fn: () => void, message: string): void => assert.equal(applyErr(fn), message);
 
 async function setupRoot(): Promise<Uint8Array> {
   const hash = b(await hashPassword('rootpw', 4));
@@ -59,17 +63,11 @@ test('a new store: revision 1, disabled, empty', () => {
 });
 
 test("enabling needs root with the root role; the revision counts changes but not enabling; etcd's errors", async () => {
-  assert.equal(
-    applyErr(() => store.authEnable()),
-    'root user does not exist',
-  );
+  refuses(() => store.authEnable(), 'root user does not exist');
   const hash = b(await hashPassword('pw', 4));
   apply(() => store.userAdd('root', hash, undefined));
   assert.equal(store.revision, 2);
-  assert.equal(
-    applyErr(() => store.authEnable()),
-    'root user does not have root role',
-  );
+  refuses(() => store.authEnable(), 'root user does not have root role');
   apply(() => store.userGrantRole('root', 'root')); // the root role needs no role record
   assert.equal(store.revision, 3);
   apply(() => store.userGrantRole('root', 'root')); // already granted: ignored, no bump
@@ -78,18 +76,9 @@ test("enabling needs root with the root role; the revision counts changes but no
   assert.ok(store.enabled);
   assert.equal(store.revision, 3);
   apply(() => store.authEnable()); // no-op
-  assert.equal(
-    applyErr(() => store.userDelete('root')),
-    'invalid auth management',
-  );
-  assert.equal(
-    applyErr(() => store.userRevokeRole('root', 'root')),
-    'invalid auth management',
-  );
-  assert.equal(
-    applyErr(() => store.roleDelete('root')),
-    'invalid auth management',
-  );
+  refuses(() => store.userDelete('root'), 'invalid auth management');
+  refuses(() => store.userRevokeRole('root', 'root'), 'invalid auth management');
+  refuses(() => store.roleDelete('root'), 'invalid auth management');
   apply(() => store.authDisable());
   assert.equal(store.enabled, false);
   assert.equal(store.revision, 4);
@@ -103,75 +92,36 @@ test("enabling needs root with the root role; the revision counts changes but no
 
 test('users and roles: errors, ordering, role deletion removes grants', () => {
   const none = new Uint8Array(0);
-  assert.equal(
-    applyErr(() => store.userAdd('', none, undefined)),
-    'user name is empty',
-  );
-  assert.equal(
-    applyErr(() => store.roleAdd('')),
-    'role name is empty',
-  );
+  refuses(() => store.userAdd('', none, undefined), 'user name is empty');
+  refuses(() => store.roleAdd(''), 'role name is empty');
   apply(() => {
     store.userAdd('zed', none, { noPassword: true });
     store.userAdd('amy', none, undefined);
     store.roleAdd('writer');
     store.roleAdd('reader');
   });
-  assert.equal(
-    applyErr(() => store.userAdd('amy', none, undefined)),
-    'user name already exists',
-  );
-  assert.equal(
-    applyErr(() => store.roleAdd('reader')),
-    'role name already exists',
-  );
+  refuses(() => store.userAdd('amy', none, undefined), 'user name already exists');
+  refuses(() => store.roleAdd('reader'), 'role name already exists');
   assert.deepEqual(store.userNames(), ['amy', 'zed']);
   assert.deepEqual(store.roleNames(), ['reader', 'writer']);
-  assert.equal(
-    applyErr(() => store.userGrantRole('nobody', 'reader')),
-    'user name not found',
-  );
-  assert.equal(
-    applyErr(() => store.userGrantRole('amy', 'nosuch')),
-    'role name not found',
-  );
+  refuses(() => store.userGrantRole('nobody', 'reader'), 'user name not found');
+  refuses(() => store.userGrantRole('amy', 'nosuch'), 'role name not found');
   apply(() => {
     store.userGrantRole('amy', 'writer');
     store.userGrantRole('amy', 'reader');
     store.userGrantRole('zed', 'reader');
   });
   assert.deepEqual(store.userGet('amy'), ['reader', 'writer']);
-  assert.equal(
-    applyErr(() => store.userRevokeRole('amy', 'root')),
-    'role is not granted to the user',
-  );
-  assert.equal(
-    applyErr(() => store.userRevokeRole('nobody', 'root')),
-    'user name not found',
-  );
-  assert.equal(
-    applyErr(() => store.roleDelete('nosuch')),
-    'role name not found',
-  );
+  refuses(() => store.userRevokeRole('amy', 'root'), 'role is not granted to the user');
+  refuses(() => store.userRevokeRole('nobody', 'root'), 'user name not found');
+  refuses(() => store.roleDelete('nosuch'), 'role name not found');
   apply(() => store.roleDelete('reader'));
   assert.deepEqual(store.userGet('amy'), ['writer']);
   assert.deepEqual(store.userGet('zed'), []);
-  assert.equal(
-    err(() => store.userGet('nobody')),
-    'user name not found',
-  );
-  assert.equal(
-    err(() => store.roleGet('reader')),
-    'role name not found',
-  );
-  assert.equal(
-    applyErr(() => store.userDelete('nobody')),
-    'user name not found',
-  );
-  assert.equal(
-    applyErr(() => store.userChangePassword('nobody', none)),
-    'user name not found',
-  );
+  fails(() => store.userGet('nobody'), 'user name not found');
+  fails(() => store.roleGet('reader'), 'role name not found');
+  refuses(() => store.userDelete('nobody'), 'user name not found');
+  refuses(() => store.userChangePassword('nobody', none), 'user name not found');
 });
 
 test("granting and revoking permissions follows etcd's update-or-insert rule", () => {
@@ -195,29 +145,17 @@ test("granting and revoking permissions follows etcd's update-or-insert rule", (
   apply(() => store.roleRevokePermission('x', b('k'), b('z'))); // both copies
   assert.deepEqual(show(), ['2:a-', '2:k-m']);
   assert.equal(store.revision, rev + 1);
-  assert.equal(
-    applyErr(() => store.roleRevokePermission('x', b('k'), b('z'))),
-    'permission is not granted to the role',
-  );
-  assert.equal(
-    applyErr(() => store.roleRevokePermission('nosuch', b('k'), b(''))),
-    'role name not found',
-  );
+  refuses(() => store.roleRevokePermission('x', b('k'), b('z')), 'permission is not granted to the role');
+  refuses(() => store.roleRevokePermission('nosuch', b('k'), b('')), 'role name not found');
   // etcd 3.5 checks the permission first: given, a key, a non-empty range (or "\0" for every key from it)
-  assert.equal(
-    applyErr(() => store.roleGrantPermission('nosuch', undefined)),
-    'permission not given',
-  );
-  assert.equal(
-    applyErr(() => store.roleGrantPermission('nosuch', authpb.Permission.create({}))),
+  refuses(() => store.roleGrantPermission('nosuch', undefined), 'permission not given');
+  refuses(() => store.roleGrantPermission('nosuch', authpb.Permission.create({})), 'invalid auth management');
+  refuses(
+    () => store.roleGrantPermission('x', authpb.Permission.create({ key: b('m'), rangeEnd: b('k') })),
     'invalid auth management',
   );
-  assert.equal(
-    applyErr(() => store.roleGrantPermission('x', authpb.Permission.create({ key: b('m'), rangeEnd: b('k') }))),
-    'invalid auth management',
-  );
-  assert.equal(
-    applyErr(() => store.roleGrantPermission('nosuch', authpb.Permission.create({ key: b('k'), rangeEnd: b('\0') }))),
+  refuses(
+    () => store.roleGrantPermission('nosuch', authpb.Permission.create({ key: b('k'), rangeEnd: b('\0') })),
     'role name not found',
   );
 });
@@ -239,54 +177,30 @@ test('permission checks: user empty, old revision, unknown user, root bypass, me
   const root: AuthInfo = { username: 'root', revision: store.revision };
   store.checkOp(u, 'write', b('a/1'), b(''));
   store.checkOp(root, 'write', b('\x00'), b('\x00'));
-  assert.equal(
-    err(() => store.checkOp(u, 'write', b('c'), b(''))),
+  fails(() => store.checkOp(u, 'write', b('c'), b('')), 'permission denied');
+  fails(() => store.checkOp(null, 'read', b('c'), b('')), 'user name is empty');
+  fails(() => store.checkOp({ username: '', revision: store.revision }, 'read', b('c'), b('')), 'user name is empty');
+  fails(
+    () => store.checkOp({ username: 'ghost', revision: store.revision }, 'read', b('c'), b('')),
     'permission denied',
   );
-  assert.equal(
-    err(() => store.checkOp(null, 'read', b('c'), b(''))),
-    'user name is empty',
-  );
-  assert.equal(
-    err(() => store.checkOp({ username: '', revision: store.revision }, 'read', b('c'), b(''))),
-    'user name is empty',
-  );
-  assert.equal(
-    err(() => store.checkOp({ username: 'ghost', revision: store.revision }, 'read', b('c'), b(''))),
-    'permission denied',
-  );
-  assert.equal(
-    err(() => store.checkOp({ username: 'u', revision: store.revision - 1 }, 'read', b('c'), b(''))),
+  fails(
+    () => store.checkOp({ username: 'u', revision: store.revision - 1 }, 'read', b('c'), b('')),
     'revision of auth store is old',
   );
   store.checkAdmin(root);
-  assert.equal(
-    err(() => store.checkAdmin(u)),
-    'permission denied',
-  );
-  assert.equal(
-    err(() => store.checkAdmin(null)),
-    'user name is empty',
-  );
-  assert.equal(
-    err(() => store.checkAdmin({ username: 'ghost', revision: 9 })),
-    'user name not found',
-  );
+  fails(() => store.checkAdmin(u), 'permission denied');
+  fails(() => store.checkAdmin(null), 'user name is empty');
+  fails(() => store.checkAdmin({ username: 'ghost', revision: 9 }), 'user name not found');
 
   // request-level checks: prev_kv needs read, a lease's keys need write, txns check both branches
   const leaseKeys = (id: bigint) => (id === 7n ? [b('c')] : [b('a/9')]);
   const put = (key: string, extra: Partial<etcdserverpb.PutRequest> = {}) =>
     etcdserverpb.PutRequest.create({ key: b(key), ...extra });
   checkPut(store, leaseKeys, u, put('a/1', { lease: 8n }));
-  assert.equal(
-    err(() => checkPut(store, leaseKeys, u, put('a/1', { lease: 7n }))),
-    'permission denied',
-  );
+  fails(() => checkPut(store, leaseKeys, u, put('a/1', { lease: 7n })), 'permission denied');
   checkPut(store, leaseKeys, u, put('a/1', { prevKv: true }));
-  assert.equal(
-    err(() => checkDelete(store, u, etcdserverpb.DeleteRangeRequest.create({ key: b('c') }))),
-    'permission denied',
-  );
+  fails(() => checkDelete(store, u, etcdserverpb.DeleteRangeRequest.create({ key: b('c') })), 'permission denied');
   checkDelete(store, u, etcdserverpb.DeleteRangeRequest.create({ key: b('a/'), rangeEnd: b('a0'), prevKv: true }));
   const txn = (t: Partial<etcdserverpb.TxnRequest>) => etcdserverpb.TxnRequest.create(t as never);
   checkTxn(
@@ -310,10 +224,7 @@ test('permission checks: user empty, old revision, unknown user, root bypass, me
     ),
     'permission denied',
   );
-  assert.equal(
-    err(() => checkTxn(store, leaseKeys, u, txn({ compare: [{ key: b('d') } as never] }))),
-    'permission denied',
-  );
+  fails(() => checkTxn(store, leaseKeys, u, txn({ compare: [{ key: b('d') } as never] })), 'permission denied');
   assert.equal(
     err(() =>
       checkTxn(store, leaseKeys, u, txn({ success: [{ requestTxn: txn({ success: [{ requestPut: put('zz') }] }) }] })),
@@ -326,14 +237,8 @@ test('permission checks: user empty, old revision, unknown user, root bypass, me
   // a role change bumps the revision and invalidates cached permissions
   apply(() => store.roleRevokePermission('r', b('a/'), b('a0')));
   const u2: AuthInfo = { username: 'u', revision: store.revision };
-  assert.equal(
-    err(() => store.checkOp(u2, 'write', b('a/1'), b(''))),
-    'permission denied',
-  );
-  assert.equal(
-    err(() => store.checkOp(u, 'read', b('c'), b(''))),
-    'revision of auth store is old',
-  );
+  fails(() => store.checkOp(u2, 'write', b('a/1'), b('')), 'permission denied');
+  fails(() => store.checkOp(u, 'read', b('c'), b('')), 'revision of auth store is old');
 });
 
 test('passwords: bcrypt check, no-password users, auth must be on; tokens issued and dropped', async () => {
@@ -357,23 +262,14 @@ test('passwords: bcrypt check, no-password users, auth must be on; tokens issued
   apply(() => (token = store.authenticate('root', 'abcdefghijklmnop', 12)));
   assert.equal(token, 'abcdefghijklmnop.12');
   assert.equal(store.tokens.info(token, store.revision)?.username, 'root');
-  assert.equal(
-    applyErr(() => store.authenticate('np', 'x', 13)),
-    'authentication failed, invalid user ID or password',
-  );
-  assert.equal(
-    applyErr(() => store.authenticate('ghost', 'x', 13)),
-    'authentication failed, invalid user ID or password',
-  );
+  refuses(() => store.authenticate('np', 'x', 13), 'authentication failed, invalid user ID or password');
+  refuses(() => store.authenticate('ghost', 'x', 13), 'authentication failed, invalid user ID or password');
   apply(() => store.userChangePassword('root', hash));
   assert.equal(store.tokens.info(token, store.revision), null, "a password change drops the user's tokens");
   apply(() => (token = store.authenticate('root', 'abcdefghijklmnop', 14)));
   apply(() => store.authDisable());
   assert.equal(store.tokens.info(token, store.revision), null, 'disabling drops all tokens');
-  assert.equal(
-    applyErr(() => store.authenticate('root', 'x', 15)),
-    'authentication is not enabled',
-  );
+  refuses(() => store.authenticate('root', 'x', 15), 'authentication is not enabled');
 });
 
 test('persisted in the backend: reloaded after reopening; a failed batch leaves memory as the backend', async () => {

@@ -5,14 +5,13 @@
 // and IsAdminPermitted) read the same state.
 //
 // Layout: auth["authEnabled"] = 0x00 | 0x01, auth["authRevision"] = 8-byte big-endian;
-// authUsers / authRoles: SHA-256 of the name → authpb.User / authpb.Role (names can be longer than
-// an LMDB key may be; the records carry the names).
+// authUsers / authRoles: see named-records.ts.
 
-import { createHash } from 'node:crypto';
-import { authpb, decodeMessage, encodeMessage, etcdError, Reader, Writer } from '@conclave/api';
+import { authpb, etcdError, Reader, Writer } from '@conclave/api';
 import { decodeUint64, encodeUint64, type Backend } from '../storage/backend/index.js';
 import { verifyPassword } from './bcrypt.js';
 import { noPasswordUserError } from './errors.js';
+import { NamedRecords } from './named-records.js';
 import { UnifiedPermissions } from './permissions.js';
 import type { Logger } from '../log/index.js';
 import type { AuthInfo, TokenProvider } from './token-provider.js';
@@ -24,17 +23,14 @@ const ENABLED_KEY = Buffer.from('authEnabled');
 const REVISION_KEY = Buffer.from('authRevision');
 
 const utf8 = (s: string): Buffer => Buffer.from(s, 'utf8');
-/** The backend key of a user or role record: the SHA-256 of its name (also used by snapshot restore). */
-export const authNameKey = (name: string): Buffer => createHash('sha256').update(name, 'utf8').digest();
-const nameKey = authNameKey;
 /** Go's string order (bytes), for user names, role names and a user's roles. */
 export const byteOrder = (a: string, b: string): number => (a === b ? 0 : Buffer.compare(utf8(a), utf8(b)));
 
 export class AuthStore {
   private _enabled = false;
   private _revision = 1;
-  private readonly users = new Map<string, authpb.User>();
-  private readonly roles = new Map<string, authpb.Role>();
+  private readonly users = new NamedRecords(authpb.User, () => this.backend.dbs.authUsers);
+  private readonly roles = new NamedRecords(authpb.Role, () => this.backend.dbs.authRoles);
   /** Merged permissions per user (etcd's rangePermCache), dropped on every auth change. */
   private readonly permCache = new Map<string, UnifiedPermissions>();
   private abortHookSeq = -1;
@@ -64,17 +60,9 @@ export class AuthStore {
     const rev = dbs.auth.get(REVISION_KEY);
     this._enabled = en !== undefined && en.length > 0 && en[0] === 1;
     this._revision = rev ? decodeUint64(rev) : 1;
-    this.users.clear();
-    this.roles.clear();
+    this.users.load();
+    this.roles.load();
     this.permCache.clear();
-    for (const { value } of dbs.authUsers.getRange()) {
-      const u = decodeMessage(authpb.User, value);
-      this.users.set(Buffer.from(u.name).toString('utf8'), u);
-    }
-    for (const { value } of dbs.authRoles.getRange()) {
-      const r = decodeMessage(authpb.Role, value);
-      this.roles.set(Buffer.from(r.name).toString('utf8'), r);
-    }
     if (this._enabled) this.tokens.enable();
     else this.tokens.disable();
   }
@@ -161,31 +149,22 @@ export class AuthStore {
     this.permCache.clear();
   }
 
+  /** Removes a user or role (not root while auth is on: etcd's "invalid auth management"). */
+  private removeRecord(
+    records: NamedRecords<authpb.User> | NamedRecords<authpb.Role>,
+    name: string,
+    root: string,
+    notFound: 'UserNotFound' | 'RoleNotFound',
+  ): void {
+    if (this._enabled && name === root) throw etcdError('InvalidAuthMgmt');
+    if (!records.has(name)) throw etcdError(notFound);
+    this.touch();
+    records.remove(name);
+  }
+
   private commitRevision(): void {
     this._revision++;
     this.backend.dbs.auth.putSync(REVISION_KEY, encodeUint64(this._revision));
-  }
-
-  private putUser(u: authpb.User): void {
-    const name = Buffer.from(u.name).toString('utf8');
-    this.users.set(name, u);
-    this.backend.dbs.authUsers.putSync(nameKey(name), encodeMessage(authpb.User, u));
-  }
-
-  private delUser(name: string): void {
-    this.users.delete(name);
-    this.backend.dbs.authUsers.removeSync(nameKey(name));
-  }
-
-  private putRole(r: authpb.Role): void {
-    const name = Buffer.from(r.name).toString('utf8');
-    this.roles.set(name, r);
-    this.backend.dbs.authRoles.putSync(nameKey(name), encodeMessage(authpb.Role, r));
-  }
-
-  private delRole(name: string): void {
-    this.roles.delete(name);
-    this.backend.dbs.authRoles.removeSync(nameKey(name));
   }
 
   authEnable(): void {
@@ -225,7 +204,7 @@ export class AuthStore {
     if (name.length === 0) throw etcdError('UserEmpty');
     if (this.users.has(name)) throw etcdError('UserAlreadyExist');
     this.touch();
-    this.putUser(
+    this.users.put(
       authpb.User.create({
         name: utf8(name),
         password: passwordHash,
@@ -238,10 +217,7 @@ export class AuthStore {
   }
 
   userDelete(name: string): void {
-    if (this._enabled && name === ROOT_USER) throw etcdError('InvalidAuthMgmt');
-    if (!this.users.has(name)) throw etcdError('UserNotFound');
-    this.touch();
-    this.delUser(name);
+    this.removeRecord(this.users, name, ROOT_USER, 'UserNotFound');
     this.commitRevision();
     this.tokens.invalidateUser(name);
     this.log?.info('deleted a user', { 'user-name': name });
@@ -251,7 +227,7 @@ export class AuthStore {
     const user = this.users.get(name);
     if (!user) throw etcdError('UserNotFound');
     this.touch();
-    this.putUser({ ...user, password: passwordHash });
+    this.users.put({ ...user, password: passwordHash });
     this.commitRevision();
     this.tokens.invalidateUser(name);
     this.log?.info('changed a password of a user', { 'user-name': name, 'user-roles': user.roles });
@@ -272,7 +248,7 @@ export class AuthStore {
     }
     this.touch();
     const roles = [...user.roles, role].sort(byteOrder);
-    this.putUser({ ...user, roles });
+    this.users.put({ ...user, roles });
     this.commitRevision();
     this.log?.info('granted a role to a user', { 'user-name': name, 'user-roles': roles, 'added-role-name': role });
   }
@@ -284,7 +260,7 @@ export class AuthStore {
     const roles = user.roles.filter((r) => r !== role);
     if (roles.length === user.roles.length) throw etcdError('RoleNotGranted');
     this.touch();
-    this.putUser({ ...user, roles });
+    this.users.put({ ...user, roles });
     this.commitRevision();
     this.log?.info('revoked a role from a user', {
       'user-name': name,
@@ -298,19 +274,16 @@ export class AuthStore {
     if (name.length === 0) throw etcdError('RoleEmpty');
     if (this.roles.has(name)) throw etcdError('RoleAlreadyExist');
     this.touch();
-    this.putRole(authpb.Role.create({ name: utf8(name), keyPermission: [] }));
+    this.roles.put(authpb.Role.create({ name: utf8(name), keyPermission: [] }));
     this.commitRevision();
     this.log?.info('created a role', { 'role-name': name });
   }
 
   roleDelete(name: string): void {
-    if (this._enabled && name === ROOT_ROLE) throw etcdError('InvalidAuthMgmt');
-    if (!this.roles.has(name)) throw etcdError('RoleNotFound');
-    this.touch();
-    this.delRole(name);
+    this.removeRecord(this.roles, name, ROOT_ROLE, 'RoleNotFound');
     for (const u of [...this.users.values()]) {
       const roles = u.roles.filter((r) => r !== name);
-      if (roles.length !== u.roles.length) this.putUser({ ...u, roles });
+      if (roles.length !== u.roles.length) this.users.put({ ...u, roles });
     }
     this.commitRevision();
     this.log?.info('deleted a role', { 'role-name': name });
@@ -343,7 +316,7 @@ export class AuthStore {
       );
       perms.sort((a, b) => Buffer.compare(a.key, b.key));
     }
-    this.putRole({ ...role, keyPermission: perms });
+    this.roles.put({ ...role, keyPermission: perms });
     this.commitRevision();
     // (etcd's field names, sic)
     this.log?.info('granted/updated a permission to a user', {
@@ -360,7 +333,7 @@ export class AuthStore {
     );
     if (perms.length === role.keyPermission.length) throw etcdError('PermissionNotGranted');
     this.touch();
-    this.putRole({ ...role, keyPermission: perms });
+    this.roles.put({ ...role, keyPermission: perms });
     this.commitRevision();
     this.log?.info('revoked a permission on range', {
       'role-name': name,

@@ -4,12 +4,12 @@
 // keys them, the cluster version. Membership, the applied index and alarms are not taken: a restore
 // makes a new cluster (see data-dir.ts), as etcdutl's does.
 
-import { authpb, decodeMessage } from '@conclave/api';
-import { authNameKey } from '../auth/index.js';
+import { authpb, decodeMessage, type MessageCodec } from '@conclave/api';
+import { authNameKey, recordName } from '../auth/index.js';
 import { decodeKvHeader, EMPTY, type KvHeader } from '../mvcc/kv-codec.js';
 import { decodeRevKey, revKeyMain } from '../mvcc/revision.js';
 import { decodeLeaseRecord } from '../lease/persist.js';
-import { META, type Backend } from '../storage/backend/index.js';
+import { META, type Backend, type BinaryDb } from '../storage/backend/index.js';
 import type { BoltReader, BucketRef } from '../storage/bbolt/index.js';
 import { AUTH_KEY, BUCKET, CLUSTER_VERSION_KEY, META_KEY } from './etcd-schema.js';
 
@@ -112,20 +112,17 @@ export function importEtcdBackend(reader: BoltReader, backend: Backend): ImportR
         if (name === AUTH_KEY.enabled || name === AUTH_KEY.revision) backend.dbs.auth.putSync(Buffer.from(key), value);
       }
     }
-    const users = bucketOf(reader, BUCKET.authUsers, false);
-    if (users) {
-      for (const { value } of reader.entries(users)) {
-        const u = decodeMessage(authpb.User, value);
-        backend.dbs.authUsers.putSync(authNameKey(Buffer.from(u.name).toString('utf8')), value);
-        result.users++;
-      }
-    }
-    const roles = bucketOf(reader, BUCKET.authRoles, false);
-    if (roles) {
-      for (const { value } of reader.entries(roles)) {
-        const r = decodeMessage(authpb.Role, value);
-        backend.dbs.authRoles.putSync(authNameKey(Buffer.from(r.name).toString('utf8')), value);
-        result.roles++;
+    // users and roles: the same records, keyed by the SHA-256 of the name they carry
+    const records: Array<[string, BinaryDb, MessageCodec<{ name: Uint8Array }>, 'users' | 'roles']> = [
+      [BUCKET.authUsers, backend.dbs.authUsers, authpb.User, 'users'],
+      [BUCKET.authRoles, backend.dbs.authRoles, authpb.Role, 'roles'],
+    ];
+    for (const [bucket, db, codec, count] of records) {
+      const ref = bucketOf(reader, bucket, false);
+      if (!ref) continue;
+      for (const { value } of reader.entries(ref)) {
+        db.putSync(authNameKey(recordName(decodeMessage(codec, value))), value);
+        result[count]++;
       }
     }
     const cluster = bucketOf(reader, BUCKET.cluster, false);
