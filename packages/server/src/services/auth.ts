@@ -12,7 +12,7 @@ import { RequestKind } from '../etcdserver/raft-request.js';
 import { compareSemver, parseSemver } from '../cluster-version/index.js';
 import type { CallContext } from '../grpc/call.js';
 import type { ServiceHandlers } from '../grpc/grpc-server.js';
-import { header, type ServiceContext } from './context.js';
+import { header, proposeAsCaller, type ServiceContext } from './context.js';
 
 type Header = { header: PartialMessage<etcdserverpb.ResponseHeader> };
 
@@ -48,11 +48,7 @@ export function authService(ctx: ServiceContext): ServiceHandlers<typeof etcdser
     <Req, Res>(kind: RequestKind, codec: MessageCodec<Req>, local: (req: Req, call: CallContext) => Promise<Res>) =>
     async (req: Req, call: CallContext): Promise<Res & Header> => {
       if (!throughRaft()) return { ...(await local(req, call)), ...hdr() };
-      const opts = await auth.proposeOptions(call);
-      const res = await proposer.propose<Res>(kind, encodeMessage(codec, req as PartialMessage<Req>), {
-        ...opts,
-        cancel: call,
-      });
+      const res = await proposeAsCaller<Res>(ctx, call, kind, encodeMessage(codec, req as PartialMessage<Req>));
       return { ...res, ...hdr() };
     };
 
@@ -71,12 +67,8 @@ export function authService(ctx: ServiceContext): ServiceHandlers<typeof etcdser
       await reads.linearizableRead();
       for (;;) {
         const checkedAt = await store.checkPassword(req.name, req.password);
-        const opts = await auth.proposeOptions(call);
         const body = encodeInternalAuthenticate({ name: req.name, simpleToken: store.tokens.genPrefix() });
-        const res = await proposer.propose<{ token: string }>(RequestKind.Authenticate, body, {
-          ...opts,
-          cancel: call,
-        });
+        const res = await proposeAsCaller<{ token: string }>(ctx, call, RequestKind.Authenticate, body);
         // The password was checked against a store that changed before the token was issued: check again.
         if (checkedAt === store.revision) return { ...hdr(), token: res.token };
       }

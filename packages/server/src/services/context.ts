@@ -4,6 +4,7 @@
 
 import type { SlowApplyWarner } from '../apply/slow-apply.js';
 import { etcdError, type etcdserverpb, type PartialMessage } from '@conclave/api';
+import type { RequestKind } from '../etcdserver/raft-request.js';
 import type { AlarmStore } from '../etcdserver/alarms.js';
 import type { DowngradeStore } from '../cluster-version/index.js';
 import type { ClusterControl, ForwardRoutes, MemberStatus, Proposer, ReadBarrier } from '../etcdserver/ports.js';
@@ -55,6 +56,17 @@ export interface ServiceContext {
 export function header(ctx: ServiceContext, revision: number | bigint): PartialMessage<etcdserverpb.ResponseHeader> {
   const m = ctx.member;
   return { clusterId: m.clusterId, memberId: m.memberId, revision, raftTerm: m.term };
+}
+
+/** Proposes the encoded request as the caller (its auth identity), withdrawn if the call ends first; its apply outcome. */
+export async function proposeAsCaller<T>(
+  ctx: ServiceContext,
+  call: CallContext,
+  kind: RequestKind,
+  body: Uint8Array,
+): Promise<T> {
+  const who = await ctx.auth.proposeOptions(call);
+  return ctx.proposer.propose<T>(kind, body, { ...who, cancel: call });
 }
 
 /** etcd's hasleader interceptor: with `hasleader: true` metadata, fail at once when there is no leader. */

@@ -7,8 +7,9 @@ import { compactText, rangeResponseText } from '../apply/slow-apply.js';
 import { applyRange, applyTxn } from '../apply/kv.js';
 import { costPut, costTxn } from '../etcdserver/quota.js';
 import { RequestKind } from '../etcdserver/raft-request.js';
+import type { CallContext } from '../grpc/call.js';
 import type { ServiceHandlers } from '../grpc/grpc-server.js';
-import { header, type ServiceContext } from './context.js';
+import { header, proposeAsCaller, type ServiceContext } from './context.js';
 
 type Header = PartialMessage<etcdserverpb.ResponseHeader>;
 type WithHeader = { header?: Header };
@@ -28,11 +29,13 @@ function txnSerializable(t: etcdserverpb.TxnRequest): boolean {
 }
 
 export function kvService(ctx: ServiceContext): ServiceHandlers<typeof etcdserverpb.KVService> {
-  const { proposer, reads, store } = ctx;
+  const { reads, store } = ctx;
   // auth: reads are checked here (etcd's doSerialize); writes carry the caller into the log and are
   // checked when applied (auth/apply.ts), where a token checked at an older auth revision is refused.
   const auth = ctx.auth;
   const kvEnv = { leaseExists: (id: bigint) => ctx.leases.lessor.has(id) };
+  const propose = <Res>(call: CallContext, kind: RequestKind, body: Uint8Array) =>
+    proposeAsCaller<PartialMessage<Res>>(ctx, call, kind, body);
   return {
     Range: async (req, call) => {
       const start = performance.now();
@@ -65,23 +68,13 @@ export function kvService(ctx: ServiceContext): ServiceHandlers<typeof etcdserve
       const overQuota = ctx.alarms.checkQuota(costPut(req));
       if (overQuota) await overQuota;
       checkPut(req);
-      const who = await auth.proposeOptions(call);
-      const res = await proposer.propose<PartialMessage<etcdserverpb.PutResponse>>(
-        RequestKind.Put,
-        encodeMessage(etcdserverpb.PutRequest, req),
-        { ...who, cancel: call },
-      );
-      return withHeader(ctx, res);
+      const body = encodeMessage(etcdserverpb.PutRequest, req);
+      return withHeader(ctx, await propose<etcdserverpb.PutResponse>(call, RequestKind.Put, body));
     },
     DeleteRange: async (req, call) => {
       checkDelete(req);
-      const who = await auth.proposeOptions(call);
-      const res = await proposer.propose<PartialMessage<etcdserverpb.DeleteRangeResponse>>(
-        RequestKind.DeleteRange,
-        encodeMessage(etcdserverpb.DeleteRangeRequest, req),
-        { ...who, cancel: call },
-      );
-      return withHeader(ctx, res);
+      const body = encodeMessage(etcdserverpb.DeleteRangeRequest, req);
+      return withHeader(ctx, await propose<etcdserverpb.DeleteRangeResponse>(call, RequestKind.DeleteRange, body));
     },
     Txn: async (req, call) => {
       const overQuota = ctx.alarms.checkQuota(costTxn(req));
@@ -97,23 +90,15 @@ export function kvService(ctx: ServiceContext): ServiceHandlers<typeof etcdserve
           () => withHeader(ctx, applyTxn(store, req, kvEnv, true)),
         );
       }
-      const who = await auth.proposeOptions(call);
-      const res = await proposer.propose<PartialMessage<etcdserverpb.TxnResponse>>(
-        RequestKind.Txn,
-        encodeMessage(etcdserverpb.TxnRequest, req),
-        { ...who, cancel: call },
-      );
-      return withHeader(ctx, res);
+      const body = encodeMessage(etcdserverpb.TxnRequest, req);
+      return withHeader(ctx, await propose<etcdserverpb.TxnResponse>(call, RequestKind.Txn, body));
     },
     Compact: async (req, call) => {
-      const who = await auth.proposeOptions(call);
-      const res = await proposer.propose<{ header: Header; done: Promise<void> }>(
+      const res = await proposeAsCaller<{ header: Header; done: Promise<void> }>(
+        ctx,
+        call,
         RequestKind.Compaction,
         encodeMessage(etcdserverpb.CompactionRequest, req),
-        {
-          ...who,
-          cancel: call,
-        },
       );
       if (req.physical) {
         await res.done;

@@ -10,7 +10,7 @@ import { LeaseNotFoundError, type LeaseHost } from '../lease/index.js';
 import { GrpcCall } from '../grpc/grpc-call.js';
 import type { ServerCall, ServiceHandlers } from '../grpc/grpc-server.js';
 import { encodeHeaderField } from '../watch/index.js';
-import { header, requireLeaderIfAsked, type ServiceContext } from './context.js';
+import { header, proposeAsCaller, requireLeaderIfAsked, type ServiceContext } from './context.js';
 import type { StreamGuard } from './stream-guard.js';
 
 type KeepAliveCall = ServerCall<etcdserverpb.LeaseKeepAliveRequest, etcdserverpb.LeaseKeepAliveResponse>;
@@ -135,25 +135,21 @@ export function leaseService(ctx: ServiceContext, guard: StreamGuard): LeaseServ
         TTL: req.TTL,
         ID: req.ID === 0n ? nextLeaseId(ctx) : req.ID,
       });
-      const res = await ctx.proposer.propose<PartialMessage<etcdserverpb.LeaseGrantResponse>>(
+      const res = await proposeAsCaller<PartialMessage<etcdserverpb.LeaseGrantResponse>>(
+        ctx,
+        call,
         RequestKind.LeaseGrant,
         body,
-        {
-          ...(await ctx.auth.proposeOptions(call)),
-          cancel: call,
-        },
       );
       return { ...res, header: header(ctx, res.header?.revision ?? 0) };
     },
     LeaseRevoke: async (req, call) => {
       requireLeaderIfAsked(ctx, call);
-      const res = await ctx.proposer.propose<PartialMessage<etcdserverpb.LeaseRevokeResponse>>(
+      const res = await proposeAsCaller<PartialMessage<etcdserverpb.LeaseRevokeResponse>>(
+        ctx,
+        call,
         RequestKind.LeaseRevoke,
         encodeMessage(etcdserverpb.LeaseRevokeRequest, req),
-        {
-          ...(await ctx.auth.proposeOptions(call)),
-          cancel: call,
-        },
       );
       return { header: header(ctx, res.header?.revision ?? 0) };
     },
