@@ -294,23 +294,9 @@ class Parser {
       if (t !== 'rpc') throw new Error(`${this.path}: unexpected '${t}' in service ${name}`);
       const at = this.pos - 1;
       const rpcName = this.next();
-      this.expect('(');
-      let requestStream = false;
-      let requestType = this.next();
-      if (requestType === 'stream') {
-        requestStream = true;
-        requestType = this.next();
-      }
-      this.expect(')');
+      const [requestType, requestStream] = this.rpcType();
       this.expect('returns');
-      this.expect('(');
-      let responseStream = false;
-      let responseType = this.next();
-      if (responseType === 'stream') {
-        responseStream = true;
-        responseType = this.next();
-      }
-      this.expect(')');
+      const [responseType, responseStream] = this.rpcType();
       const end = this.next();
       if (end === '{') {
         let depth = 1;
@@ -327,6 +313,16 @@ class Parser {
       );
     }
     return svc;
+  }
+
+  /** `( [stream] Type )` of an rpc's request or response: the type and whether it is a stream. */
+  private rpcType(): [type: string, stream: boolean] {
+    this.expect('(');
+    let type = this.next();
+    const stream = type === 'stream';
+    if (stream) type = this.next();
+    this.expect(')');
+    return [type, stream];
   }
 }
 

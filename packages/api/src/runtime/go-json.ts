@@ -92,16 +92,9 @@ class Scanner {
   }
 
   object(): Record<string, unknown> {
-    this.enter();
     const o = Object.create(null) as Record<string, unknown>;
-    this.i++; // {
-    this.skipSpace();
-    if (this.peek() === 0x7d) {
-      this.i++;
-      this.depth--;
-      return o;
-    }
-    for (;;) {
+    if (this.open(0x7d)) return o;
+    do {
       this.skipSpace();
       if (this.peek() !== 0x22) this.fail('looking for beginning of object key string');
       const key = this.string();
@@ -109,46 +102,41 @@ class Scanner {
       if (this.peek() !== 0x3a) this.fail('after object key');
       this.i++;
       o[key] = this.value();
-      this.skipSpace();
-      const c = this.peek();
-      if (c === 0x2c) {
-        this.i++;
-        continue;
-      }
-      if (c === 0x7d) {
-        this.i++;
-        this.depth--;
-        return o;
-      }
-      this.fail('after object key:value pair');
-    }
+    } while (!this.closes(0x7d, 'after object key:value pair'));
+    return o;
   }
 
   array(): unknown[] {
-    this.enter();
     const a: unknown[] = [];
-    this.i++; // [
-    this.skipSpace();
-    if (this.peek() === 0x5d) {
-      this.i++;
-      this.depth--;
-      return a;
-    }
-    for (;;) {
+    if (this.open(0x5d)) return a;
+    do {
       a.push(this.value());
-      this.skipSpace();
-      const c = this.peek();
-      if (c === 0x2c) {
-        this.i++;
-        continue;
-      }
-      if (c === 0x5d) {
-        this.i++;
-        this.depth--;
-        return a;
-      }
-      this.fail('after array element');
-    }
+    } while (!this.closes(0x5d, 'after array element'));
+    return a;
+  }
+
+  /** Steps into an object or array (at its opening bracket); true if it is empty (`close` follows). */
+  private open(close: number): boolean {
+    this.enter();
+    this.i++;
+    this.skipSpace();
+    return this.peek() === close && this.leave();
+  }
+
+  /** After an element: true (and out of the object or array) at `close`, false past a comma. */
+  private closes(close: number, context: string): boolean {
+    this.skipSpace();
+    const c = this.peek();
+    if (c === close) return this.leave();
+    if (c !== 0x2c) this.fail(context);
+    this.i++;
+    return false;
+  }
+
+  private leave(): true {
+    this.i++;
+    this.depth--;
+    return true;
   }
 
   string(): string {

@@ -198,15 +198,14 @@ export class Reader {
         this.uint64();
         return;
       case 1:
-        if (this.pos + 8 > this.end) this.truncated();
-        this.pos += 8;
+      case 5: {
+        const size = wireType === 1 ? 8 : 4;
+        if (this.pos + size > this.end) this.truncated();
+        this.pos += size;
         return;
+      }
       case 2:
         this.pos += this.length();
-        return;
-      case 5:
-        if (this.pos + 4 > this.end) this.truncated();
-        this.pos += 4;
         return;
       case 3:
         // A group, skipped to its end marker; groups nested in it counted without recursing.

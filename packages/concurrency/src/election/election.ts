@@ -75,16 +75,7 @@ export class Election extends Holder {
         entered(q.rev);
         // a candidacy of this session already there (a resumed lease): take it over with this value
         if (q.existed && q.existed.valueString !== value) {
-          const p = await retrying(
-            () =>
-              this.session.client
-                .txn()
-                .if(cmp.createRevision(this.key, '=', q.rev))
-                .then(op.put(this.key, value, { lease: this.session.lease }))
-                .commit({ signal }),
-            signal,
-          );
-          if (!p.succeeded) throw notLeader();
+          if (!(await this.putIfOwned(this.key, q.rev, value, { signal }))) throw notLeader();
         }
         return waitTurn(this.session, this.key, q.rev, this.prefix, signal);
       }),
@@ -116,17 +107,7 @@ export class Election extends Holder {
     if (!h || !this.isHeld) throw notLeader();
     let ok: boolean;
     try {
-      const r = await retrying(
-        () =>
-          this.session.client
-            .txn()
-            .if(cmp.createRevision(h.key, '=', h.rev))
-            .then(op.put(h.key, value, { lease: this.session.lease }))
-            .commit(o),
-        o.signal,
-        this.session.ttl * 1000,
-      );
-      ok = r.succeeded;
+      ok = await this.putIfOwned(h.key, h.rev, value, o, this.session.ttl * 1000);
     } catch (e) {
       throw this.session.mapError(e);
     }
@@ -134,6 +115,26 @@ export class Election extends Holder {
       h.lose(new ReleasedError('key-deleted', 'leadership', notLeader()));
       throw notLeader();
     }
+  }
+
+  /**
+   * Writes `value` to this candidate's `key` (on the session's lease) while the key still has create
+   * revision `rev`, retrying transient failures for up to `deadlineMs`; false if the key was replaced.
+   */
+  private async putIfOwned(
+    key: string,
+    rev: bigint,
+    value: string,
+    opts: CallOptions,
+    deadlineMs?: number,
+  ): Promise<boolean> {
+    const put = () =>
+      this.session.client
+        .txn()
+        .if(cmp.createRevision(key, '=', rev))
+        .then(op.put(key, value, { lease: this.session.lease }))
+        .commit(opts);
+    return (await retrying(put, opts.signal, deadlineMs)).succeeded;
   }
 
   /**

@@ -6,7 +6,7 @@
 import type { ConnectionOptions } from 'node:tls';
 import type { HashKVResult } from '../mvcc/index.js';
 import { formatGoDuration, formatId, type Logger } from '../log/index.js';
-import { getPeerHashKVs, type PeerInfo } from './peer-hashkv.js';
+import { getPeerHashKVs, type PeerHashResult, type PeerInfo } from './peer-hashkv.js';
 
 export interface CorruptCheckDeps {
   memberId: bigint;
@@ -26,8 +26,23 @@ export class DataInconsistencyError extends Error {
   override readonly name = 'DataInconsistencyError';
 }
 
-export function otherPeers(d: Pick<CorruptCheckDeps, 'memberId' | 'peers'>): PeerInfo[] {
-  return d.peers().filter((p) => p.id !== d.memberId);
+/** Every other peer's HashKV at `rev`; each peer URL that fails is logged (etcd's getPeerHashKVs). */
+export function peerHashKVs(d: CorruptCheckDeps, rev: number): Promise<PeerHashResult[]> {
+  return getPeerHashKVs(
+    d.peers().filter((p) => p.id !== d.memberId),
+    rev,
+    {
+      timeoutMs: d.timeoutMs,
+      tls: d.tls,
+      onFailure: (url, err) =>
+        d.logger.warn('failed hash kv request', {
+          'local-member-id': formatId(d.memberId),
+          'requested-revision': rev,
+          'remote-peer-endpoint': url,
+          error: err.message,
+        }),
+    },
+  );
 }
 
 export async function checkInitialHashKV(d: CorruptCheckDeps): Promise<void> {
@@ -41,17 +56,7 @@ export async function checkInitialHashKV(d: CorruptCheckDeps): Promise<void> {
     throw new Error(`${id} failed to fetch hash (${(err as Error).message})`);
   }
   const { hash: h, revision: rev, compactRevision: crev } = local;
-  const results = await getPeerHashKVs(otherPeers(d), rev, {
-    timeoutMs: d.timeoutMs,
-    tls: d.tls,
-    onFailure: (url, err) =>
-      lg.warn('failed hash kv request', {
-        'local-member-id': id,
-        'requested-revision': rev,
-        'remote-peer-endpoint': url,
-        error: err.message,
-      }),
-  });
+  const results = await peerHashKVs(d, rev);
   let mismatch = 0;
   const localFields = {
     'local-member-id': id,

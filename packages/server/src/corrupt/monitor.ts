@@ -8,8 +8,7 @@
 // While CORRUPT is raised every member refuses writes (see AlarmStore.corrupt).
 
 import { formatGoDuration, formatId } from '../log/index.js';
-import { otherPeers, type CorruptCheckDeps } from './initial-check.js';
-import { getPeerHashKVs } from './peer-hashkv.js';
+import { peerHashKVs, type CorruptCheckDeps } from './initial-check.js';
 
 export interface CorruptMonitorDeps extends CorruptCheckDeps {
   intervalMs: number;
@@ -25,17 +24,7 @@ export async function checkHashKV(d: CorruptMonitorDeps): Promise<boolean> {
   const lg = d.logger;
   const first = d.hashKV(0);
   const { hash: h, revision: rev, compactRevision: crev } = first;
-  const peers = await getPeerHashKVs(otherPeers(d), rev, {
-    timeoutMs: d.timeoutMs,
-    tls: d.tls,
-    onFailure: (url, err) =>
-      lg.warn('failed hash kv request', {
-        'local-member-id': formatId(d.memberId),
-        'requested-revision': rev,
-        'remote-peer-endpoint': url,
-        error: err.message,
-      }),
-  });
+  const peers = await peerHashKVs(d, rev);
   await d.linearizableRead();
   const second = d.hashKV(0);
   const { hash: h2, revision: rev2, compactRevision: crev2 } = second;

@@ -45,6 +45,7 @@ import {
   PEER_HASHKV_PATH,
   serveHashKV,
   startCorruptMonitor,
+  type CorruptCheckDeps,
   type CorruptMonitor,
 } from '../corrupt/index.js';
 import { etcdserverpb } from '@conclave/api';
@@ -195,6 +196,15 @@ export async function startMember(cfg: ServerConfig, opts: { logger?: Logger } =
   // etcd's request timeout (5 s + 2 × election timeout): bounds each peer's answer to a hash request.
   const requestTimeoutMs = 5000 + 2 * cfg.electionTimeoutMs;
   const peersOf = (s: EtcdServer) => (s.membership.list().length > 0 ? s.membership.list() : members);
+  /** What the initial corruption check and the leader's periodic check read and ask. */
+  const corruptCheckDeps = (s: EtcdServer): CorruptCheckDeps => ({
+    memberId: s.memberId,
+    hashKV: (rev) => s.store.hashKV(rev),
+    peers: () => peersOf(s),
+    logger,
+    timeoutMs: requestTimeoutMs,
+    tls: peerClientTls,
+  });
 
   let peerServer: PeerServer | null = null;
   let resolveRemoved: () => void = () => {};
@@ -245,14 +255,7 @@ export async function startMember(cfg: ServerConfig, opts: { logger?: Logger } =
       ? {
           beforeRaft: async (s: EtcdServer) => {
             try {
-              await checkInitialHashKV({
-                memberId: s.memberId,
-                hashKV: (rev) => s.store.hashKV(rev),
-                peers: () => peersOf(s),
-                logger,
-                timeoutMs: requestTimeoutMs,
-                tls: peerClientTls,
-              });
+              await checkInitialHashKV(corruptCheckDeps(s));
             } catch (err) {
               throw startupError((err as Error).message, cfg.logger, 'etcdmain');
             }
@@ -414,13 +417,8 @@ export async function startMember(cfg: ServerConfig, opts: { logger?: Logger } =
     }
     autoCompactor = startAutoCompaction(server, cfg.autoCompaction, logger);
     corruptMonitor = startCorruptMonitor({
+      ...corruptCheckDeps(server),
       intervalMs: cfg.experimentalCorruptCheckTimeMs,
-      memberId: server.memberId,
-      hashKV: (rev) => server.store.hashKV(rev),
-      peers: () => peersOf(server),
-      logger,
-      timeoutMs: requestTimeoutMs,
-      tls: peerClientTls,
       isLeader: () => server.isLeader,
       linearizableRead: () => server.linearizableRead(),
       raiseCorruptAlarm: () =>

@@ -10,14 +10,5 @@ export { LOG_LEVELS, LEVEL_VALUE, parseLogLevel, type LogLevel } from './levels.
 export { flushAllLogs, flushLogsOnSignals } from './sink.js';
 export { externalLogger, type ServerLogger } from './external.js';
 export { MSG, CAPNSLOG_MSG } from './milestones.js';
-export {
-  formatGoDuration,
-  formatGoDurationNs,
-  formatId,
-  goQuote,
-  goQuoteList,
-  zapTimestamp,
-  capnslogTimestamp,
-  nowMs,
-} from './format.js';
+export * from './format.js';
 export { zapLine, capnslogLine, encodeZapFields, capnslogFields } from './encode.js';

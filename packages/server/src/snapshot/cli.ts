@@ -109,6 +109,33 @@ function logLine(io: Io, msg: string, fields: Record<string, unknown>): void {
   io.err(`${new Date().toISOString()}\tinfo\tsnapshot\t${msg}\t${JSON.stringify(fields)}\n`);
 }
 
+/**
+ * The flags of a subcommand (each also takes --write-out/-w and --help/-h) and its one file argument;
+ * an exit code instead after --help (0) or without exactly one argument (128, with etcdctl's `countError`).
+ */
+function parseCommand(
+  args: string[],
+  io: Io,
+  spec: Record<string, FlagKind>,
+  usage: string,
+  countError: string,
+): { flags: Map<string, string | boolean>; file: string } | number {
+  const { flags, positional } = parseFlags(
+    args,
+    { ...spec, 'write-out': 'string', help: 'bool' },
+    { w: 'write-out', h: 'help' },
+  );
+  if (flags.get('help')) {
+    io.out(usage);
+    return 0;
+  }
+  if (positional.length !== 1) {
+    io.err(`Error: ${countError}\n`);
+    return 128;
+  }
+  return { flags, file: positional[0]! };
+}
+
 async function restoreCmd(args: string[], io: Io): Promise<number> {
   const spec: Record<string, FlagKind> = {
     'data-dir': 'string',
@@ -118,18 +145,10 @@ async function restoreCmd(args: string[], io: Io): Promise<number> {
     'initial-cluster-token': 'string',
     'initial-advertise-peer-urls': 'string',
     'skip-hash-check': 'bool',
-    'write-out': 'string',
-    help: 'bool',
   };
-  const { flags, positional } = parseFlags(args, spec, { w: 'write-out', h: 'help' });
-  if (flags.get('help')) {
-    io.out(USAGE.restore);
-    return 0;
-  }
-  if (positional.length !== 1) {
-    io.err('Error: snapshot restore requires exactly one argument\n');
-    return 128;
-  }
+  const cmd = parseCommand(args, io, spec, USAGE.restore, 'snapshot restore requires exactly one argument');
+  if (typeof cmd === 'number') return cmd;
+  const { flags, file } = cmd;
   const dataDir = flags.get('data-dir') as string | undefined;
   if (!dataDir) {
     io.err('Error: required flag(s) "data-dir" not set\n');
@@ -138,7 +157,7 @@ async function restoreCmd(args: string[], io: Io): Promise<number> {
   const str = (k: string) => flags.get(k) as string | undefined;
   await restoreSnapshot(
     {
-      file: positional[0]!,
+      file,
       dataDir,
       ...(str('wal-dir') ? { walDir: str('wal-dir')! } : {}),
       ...(str('name') !== undefined ? { name: str('name')! } : {}),
@@ -155,19 +174,9 @@ async function restoreCmd(args: string[], io: Io): Promise<number> {
 }
 
 function statusCmd(args: string[], io: Io): number {
-  const { flags, positional } = parseFlags(
-    args,
-    { 'write-out': 'string', help: 'bool' },
-    { w: 'write-out', h: 'help' },
-  );
-  if (flags.get('help')) {
-    io.out(USAGE.status);
-    return 0;
-  }
-  if (positional.length !== 1) {
-    io.err('Error: snapshot status requires exactly one argument\n');
-    return 128;
-  }
+  const cmd = parseCommand(args, io, {}, USAGE.status, 'snapshot status requires exactly one argument');
+  if (typeof cmd === 'number') return cmd;
+  const { flags, file } = cmd;
   const format = (flags.get('write-out') as string | undefined) ?? 'simple';
   if (format === 'protobuf') {
     io.err('Error: protobuf not supported as output format\n');
@@ -177,7 +186,6 @@ function statusCmd(args: string[], io: Io): number {
     io.err('Error: unsupported output format\n');
     return 4;
   }
-  const file = positional[0]!;
   if (!existsSync(file)) {
     io.err(`Error: stat ${file}: no such file or directory\n`);
     return 1;
@@ -195,18 +203,10 @@ async function saveCmd(args: string[], io: Io): Promise<number> {
     'insecure-skip-tls-verify': 'bool',
     user: 'string',
     password: 'string',
-    'write-out': 'string',
-    help: 'bool',
   };
-  const { flags, positional } = parseFlags(args, spec, { w: 'write-out', h: 'help' });
-  if (flags.get('help')) {
-    io.out(USAGE.save);
-    return 0;
-  }
-  if (positional.length !== 1) {
-    io.err('Error: snapshot save expects one argument\n');
-    return 128;
-  }
+  const cmd = parseCommand(args, io, spec, USAGE.save, 'snapshot save expects one argument');
+  if (typeof cmd === 'number') return cmd;
+  const { flags, file } = cmd;
   const endpoints = ((flags.get('endpoints') as string | undefined) ?? '127.0.0.1:2379').split(',').filter(Boolean);
   if (endpoints.length !== 1) {
     io.err(`Error: snapshot must be requested to one selected node, not multiple [${endpoints.join(' ')}]\n`);
@@ -233,7 +233,6 @@ async function saveCmd(args: string[], io: Io): Promise<number> {
           ? { name: u.slice(0, colon), password: u.slice(colon + 1) }
           : { name: u, password: '' };
   }
-  const file = positional[0]!;
   logLine(io, 'fetching snapshot', { endpoint: endpoints[0] });
   const size = await saveSnapshot({
     endpoint: endpoints[0]!,

@@ -285,15 +285,7 @@ export class Backend {
     await this.exclusive('defragment', async () => {
       const gen = this.gen + 1;
       const final = join(this.dir, dataFileName(gen));
-      const tmp = `${final}.tmp`;
-      await removeDataFile(tmp);
-      try {
-        await this.track(this.root.backup(tmp, true));
-        await publish(tmp, final);
-      } catch (err) {
-        await removeDataFile(tmp);
-        throw err;
-      }
+      await this.copyTo(final);
       await this.swapTo(gen, final, 'defragment');
     });
     this.observer?.defragSeconds((performance.now() - t) / 1000);
@@ -302,6 +294,11 @@ export class Backend {
   /** Writes a consistent, compacted copy of the whole backend to `path` (an LMDB data file). */
   async snapshotTo(path: string): Promise<void> {
     this.assertOpen();
+    await this.copyTo(path);
+  }
+
+  /** The compacted copy, written beside `path` and renamed into place; nothing is left on failure. */
+  private async copyTo(path: string): Promise<void> {
     const tmp = `${path}.tmp`;
     await removeDataFile(tmp);
     try {

@@ -212,22 +212,15 @@ export class TreeBuilder {
 
   /** Writes the pending leaf node as a page of `span` pages at `off` (id 0 for an inline page). */
   private writeLeaf(buf: Buffer, off: number, pgid: number, span: number): void {
-    const count = this.count;
-    writePageHeader(buf, off, pgid, PAGE_LEAF, count, span - 1);
-    let elem = off + PAGE_HEADER_SIZE;
-    const dataStart = elem + count * LEAF_ELEMENT_SIZE;
-    let pos = dataStart;
-    for (let i = 0; i < count; i++) {
-      const k = this.ks[i]!;
-      const v = this.vs[i]!;
-      writeU32(buf, elem, this.fl[i]!);
-      writeU32(buf, elem + 4, pos - elem);
-      writeU32(buf, elem + 8, k);
-      writeU32(buf, elem + 12, v);
-      elem += LEAF_ELEMENT_SIZE;
-      pos += k + v;
-    }
-    this.data.copy(buf, dataStart, 0, this.dataLen);
+    const { ks, vs, fl } = this;
+    const data = this.data.subarray(0, this.dataLen);
+    const pos = writePage(buf, off, pgid, span, PAGE_LEAF, data, this.count, (i, at, dataAt) => {
+      writeU32(buf, at, fl[i]!);
+      writeU32(buf, at + 4, dataAt - at);
+      writeU32(buf, at + 8, ks[i]!);
+      writeU32(buf, at + 12, vs[i]!);
+      return ks[i]! + vs[i]!;
+    });
     const end = pgid === 0 ? off + this.size : off + span * this.pageSize;
     if (pos < end) buf.fill(0, pos, end);
   }
@@ -258,20 +251,13 @@ export class TreeBuilder {
     this.alloc.next += span;
     if (this.write) {
       const { buf, off } = this.sink!.reserve(span * this.pageSize);
-      const count = node.count;
-      writePageHeader(buf, off, pgid, PAGE_BRANCH, count, span - 1);
-      let elem = off + PAGE_HEADER_SIZE;
-      const dataStart = elem + count * BRANCH_ELEMENT_SIZE;
-      let pos = dataStart;
-      for (let i = 0; i < count; i++) {
-        const k = node.klens[i]!;
-        writeU32(buf, elem, pos - elem);
-        writeU32(buf, elem + 4, k);
-        writeU64(buf, elem + 8, node.pgids[i]!);
-        elem += BRANCH_ELEMENT_SIZE;
-        pos += k;
-      }
-      node.keys.copy(buf, dataStart, 0, node.keysLen);
+      const keys = node.keys.subarray(0, node.keysLen);
+      const pos = writePage(buf, off, pgid, span, PAGE_BRANCH, keys, node.count, (i, at, dataAt) => {
+        writeU32(buf, at, dataAt - at);
+        writeU32(buf, at + 4, node.klens[i]!);
+        writeU64(buf, at + 8, node.pgids[i]!);
+        return node.klens[i]!;
+      });
       const end = off + span * this.pageSize;
       if (pos < end) buf.fill(0, pos, end);
     }
@@ -279,4 +265,32 @@ export class TreeBuilder {
     this.addChild(l + 1, node.keys, 0, node.klens[0]!, pgid);
     node.reset();
   }
+}
+
+/**
+ * Writes a leaf or branch page of `count` elements at `off`, spanning `span` pages: its header, each
+ * element (`element(i, at, dataAt)` writes element i at `at`, its data starting at `dataAt`, and
+ * returns the data's size) and `data`, the elements' data in order. Returns where the data ends.
+ */
+function writePage(
+  buf: Buffer,
+  off: number,
+  pgid: number,
+  span: number,
+  flags: typeof PAGE_LEAF | typeof PAGE_BRANCH,
+  data: Buffer,
+  count: number,
+  element: (i: number, at: number, dataAt: number) => number,
+): number {
+  writePageHeader(buf, off, pgid, flags, count, span - 1);
+  let at = off + PAGE_HEADER_SIZE;
+  const elemSize = flags === PAGE_LEAF ? LEAF_ELEMENT_SIZE : BRANCH_ELEMENT_SIZE;
+  const dataStart = at + count * elemSize;
+  let pos = dataStart;
+  for (let i = 0; i < count; i++) {
+    pos += element(i, at, pos);
+    at += elemSize;
+  }
+  data.copy(buf, dataStart);
+  return pos;
 }
