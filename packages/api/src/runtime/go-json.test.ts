@@ -32,52 +32,35 @@ test('decodeFirstValue: the first value, numbers with their literal text, Go syn
     a: [new JsonNumber('1.50'), 'x', true, null, Object.create(null)],
   });
   assert.deepEqual(Object.getPrototypeOf(decodeFirstValue('{"__proto__":1}')), null);
-  assert.equal(
-    message(() => decodeFirstValue('{"a":1')),
-    'unexpected EOF',
-  );
-  assert.equal(
-    message(() => decodeFirstValue('[1 2]')),
-    "invalid character '2' after array element",
-  );
-  assert.equal(
-    message(() => decodeFirstValue('{"a":1 "b"')),
-    `invalid character '"' after object key:value pair`,
-  );
-  assert.equal(
-    message(() => decodeFirstValue('{"a" 1}')),
-    "invalid character '1' after object key",
-  );
-  assert.equal(
-    message(() => decodeFirstValue('[fals]')),
-    "invalid character ']' in literal false (expecting 'e')",
-  );
-  assert.equal(
-    message(() => decodeFirstValue('[1e+]')),
-    "invalid character ']' in exponent of numeric literal",
-  );
-  assert.equal(
-    message(() => decodeFirstValue('["\\x"]')),
-    "invalid character 'x' in string escape code",
-  );
-  assert.equal(
-    message(() => decodeFirstValue(Buffer.from([0x5b, 0xc3, 0xa9]))),
-    "invalid character 'Ã' looking for beginning of value",
-  );
+  const errors: Array<[string | Buffer, string]> = [
+    ['{"a":1', 'unexpected EOF'],
+    ['[1 2]', "invalid character '2' after array element"],
+    ['{"a":1 "b"', `invalid character '"' after object key:value pair`],
+    ['{"a" 1}', "invalid character '1' after object key"],
+    ['[fals]', "invalid character ']' in literal false (expecting 'e')"],
+    ['[1e+]', "invalid character ']' in exponent of numeric literal"],
+    ['["\\x"]', "invalid character 'x' in string escape code"],
+    [Buffer.from([0x5b, 0xc3, 0xa9]), "invalid character 'Ã' looking for beginning of value"],
+  ];
+  for (const [text, want] of errors)
+    assert.equal(
+      message(() => decodeFirstValue(text)),
+      want,
+      String(text),
+    );
 });
 
 test('unmarshalWhole: the whole text must be one value (json.Unmarshal)', () => {
   assert.deepEqual(unmarshalWhole(' 12 '), new JsonNumber('12'));
-  assert.equal(
-    message(() => unmarshalWhole('')),
-    'unexpected end of JSON input',
-  );
-  assert.equal(
-    message(() => unmarshalWhole('1 2')),
-    "invalid character '2' after top-level value",
-  );
-  assert.equal(
-    message(() => unmarshalWhole('x')),
-    "invalid character 'x' looking for beginning of value",
-  );
+  const errors: Array<[string, string]> = [
+    ['', 'unexpected end of JSON input'],
+    ['1 2', "invalid character '2' after top-level value"],
+    ['x', "invalid character 'x' looking for beginning of value"],
+  ];
+  for (const [text, want] of errors)
+    assert.equal(
+      message(() => unmarshalWhole(text)),
+      want,
+      text,
+    );
 });

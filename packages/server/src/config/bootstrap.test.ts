@@ -67,30 +67,21 @@ test('a consistent single-member bootstrap passes; the default initial cluster f
 });
 
 test("bootstrap errors carry etcd 3.4's texts", () => {
-  assert.equal(
-    bootstrapError(['--initial-cluster=bad']),
-    'error setting up initial cluster: URL scheme must be http, https, unix, or unixs: ',
-  );
-  assert.equal(
-    bootstrapError(['--initial-cluster=default=foo']),
-    'error setting up initial cluster: URL scheme must be http, https, unix, or unixs: foo',
-  );
-  assert.equal(
-    bootstrapError(['--initial-cluster=other=http://127.0.0.1:23801']),
-    'couldn\'t find local name "default" in the initial cluster configuration',
-  );
-  assert.equal(
-    bootstrapError(['--initial-cluster=default=http://127.0.0.1:23802']),
-    '--initial-cluster has default=http://127.0.0.1:23802 but missing from --initial-advertise-peer-urls=http://127.0.0.1:23801 (resolved urls: "http://127.0.0.1:23801" != "http://127.0.0.1:23802")',
-  );
-  assert.equal(
-    bootstrapError(['--initial-cluster=default=http://127.0.0.1:23801,default=http://127.0.0.1:23801']),
-    'failed to resolve http://127.0.0.1:23801 to match --initial-cluster=default=http://127.0.0.1:23801 (len(["http://127.0.0.1:23801"]) != len(["http://127.0.0.1:23801" "http://127.0.0.1:23801"]))',
-  );
-  assert.equal(
-    bootstrapError(['--initial-cluster=default=http://127.0.0.1:23801,b=http://127.0.0.1:23801']),
-    'initial cluster b=http://127.0.0.1:23801,default=http://127.0.0.1:23801 has duplicate url',
-  );
+  // --initial-cluster → the error
+  const errors: Record<string, string> = {
+    bad: 'error setting up initial cluster: URL scheme must be http, https, unix, or unixs: ',
+    'default=foo': 'error setting up initial cluster: URL scheme must be http, https, unix, or unixs: foo',
+    'other=http://127.0.0.1:23801': 'couldn\'t find local name "default" in the initial cluster configuration',
+    'default=http://127.0.0.1:23802':
+      '--initial-cluster has default=http://127.0.0.1:23802 but missing from --initial-advertise-peer-urls=http://127.0.0.1:23801 (resolved urls: "http://127.0.0.1:23801" != "http://127.0.0.1:23802")',
+    'default=http://127.0.0.1:23801,default=http://127.0.0.1:23801':
+      'failed to resolve http://127.0.0.1:23801 to match --initial-cluster=default=http://127.0.0.1:23801 (len(["http://127.0.0.1:23801"]) != len(["http://127.0.0.1:23801" "http://127.0.0.1:23801"]))',
+    'default=http://127.0.0.1:23801,b=http://127.0.0.1:23801':
+      'initial cluster b=http://127.0.0.1:23801,default=http://127.0.0.1:23801 has duplicate url',
+  };
+  for (const [cluster, want] of Object.entries(errors)) {
+    assert.equal(bootstrapError([`--initial-cluster=${cluster}`]), want, cluster);
+  }
   assert.equal(
     bootstrapError([
       '--initial-advertise-peer-urls=http://127.0.0.1:23801,http://127.0.0.1:23802',

@@ -17,20 +17,18 @@ test('parseGoBool accepts exactly strconv.ParseBool spellings', () => {
 });
 
 test('parseGoUint uses base 0 like Go flag values', () => {
-  const ok = (s: string): bigint => {
-    const r = parseGoUint(s, 64);
-    assert.ok(r.ok, s);
-    return r.value;
+  const values: Record<string, bigint> = {
+    '100': 100n,
+    '0x10': 16n,
+    '0X1f': 31n,
+    '0o17': 15n,
+    '017': 15n,
+    '0b101': 5n,
+    '1_000': 1000n,
+    '0': 0n,
+    '18446744073709551615': 2n ** 64n - 1n,
   };
-  assert.equal(ok('100'), 100n);
-  assert.equal(ok('0x10'), 16n);
-  assert.equal(ok('0X1f'), 31n);
-  assert.equal(ok('0o17'), 15n);
-  assert.equal(ok('017'), 15n);
-  assert.equal(ok('0b101'), 5n);
-  assert.equal(ok('1_000'), 1000n);
-  assert.equal(ok('0'), 0n);
-  assert.equal(ok('18446744073709551615'), 2n ** 64n - 1n);
+  for (const [s, value] of Object.entries(values)) assert.deepEqual(parseGoUint(s, 64), { ok: true, value }, s);
   for (const s of ['', '-1', '+1', 'abc', '1_', '_1', '1__0', '0x', '08', '1.5', ' 1']) {
     assert.deepEqual(parseGoUint(s, 64), { ok: false, error: 'syntax' }, s);
   }
@@ -48,36 +46,32 @@ test('parseGoInt handles signs and the int64 range', () => {
 });
 
 test('parseGoDuration accepts Go duration syntax and reports Go errors', () => {
-  const ns = (s: string): bigint => {
-    const r = parseGoDuration(s);
-    assert.ok(r.ok, `${s}: ${r.ok ? '' : r.error}`);
-    return r.ns;
+  const durations: Record<string, bigint> = {
+    '0': 0n,
+    '100ms': 100_000_000n,
+    '1h30m': 5_400_000_000_000n,
+    '1.5h': 5_400_000_000_000n,
+    '2h45m10.5s': 9_910_500_000_000n,
+    '-1.5s': -1_500_000_000n,
+    '+5s': 5_000_000_000n,
+    '1us': 1000n,
+    '1µs': 1000n,
+    '1μs': 1000n,
+    '3ns': 3n,
+    '.5s': 500_000_000n,
+    '1.s': 1_000_000_000n,
   };
-  assert.equal(ns('0'), 0n);
-  assert.equal(ns('100ms'), 100_000_000n);
-  assert.equal(ns('1h30m'), 5_400_000_000_000n);
-  assert.equal(ns('1.5h'), 5_400_000_000_000n);
-  assert.equal(ns('2h45m10.5s'), 9_910_500_000_000n);
-  assert.equal(ns('-1.5s'), -1_500_000_000n);
-  assert.equal(ns('+5s'), 5_000_000_000n);
-  assert.equal(ns('1us'), 1000n);
-  assert.equal(ns('1µs'), 1000n);
-  assert.equal(ns('1μs'), 1000n);
-  assert.equal(ns('3ns'), 3n);
-  assert.equal(ns('.5s'), 500_000_000n);
-  assert.equal(ns('1.s'), 1_000_000_000n);
-  const err = (s: string): string => {
-    const r = parseGoDuration(s);
-    assert.ok(!r.ok, s);
-    return r.error;
+  for (const [s, ns] of Object.entries(durations)) assert.deepEqual(parseGoDuration(s), { ok: true, ns }, s);
+  const errors: Record<string, string> = {
+    abc: 'time: invalid duration "abc"',
+    '': 'time: invalid duration ""',
+    '-1': 'time: missing unit in duration "-1"',
+    '5': 'time: missing unit in duration "5"',
+    '1x': 'time: unknown unit "x" in duration "1x"',
+    '.s': 'time: invalid duration ".s"',
+    '3000000h': 'time: invalid duration "3000000h"',
   };
-  assert.equal(err('abc'), 'time: invalid duration "abc"');
-  assert.equal(err(''), 'time: invalid duration ""');
-  assert.equal(err('-1'), 'time: missing unit in duration "-1"');
-  assert.equal(err('5'), 'time: missing unit in duration "5"');
-  assert.equal(err('1x'), 'time: unknown unit "x" in duration "1x"');
-  assert.equal(err('.s'), 'time: invalid duration ".s"');
-  assert.equal(err('3000000h'), 'time: invalid duration "3000000h"');
+  for (const [s, error] of Object.entries(errors)) assert.deepEqual(parseGoDuration(s), { ok: false, error }, s);
 });
 
 test('splitHostPort mirrors net.SplitHostPort', () => {

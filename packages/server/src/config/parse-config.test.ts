@@ -138,54 +138,42 @@ test('a bool followed by a separate value leaves a positional argument, which et
 });
 
 test('flag-syntax errors print Go flag messages and the usage, exit 2', () => {
-  const cases: Array<[string[], string]> = [
-    [['--bogus'], 'flag provided but not defined: -bogus'],
-    [['-bogus=1'], 'flag provided but not defined: -bogus'],
-    [['--heartbeat-interval=abc'], 'invalid value "abc" for flag -heartbeat-interval: parse error'],
-    [['--heartbeat-interval=-1'], 'invalid value "-1" for flag -heartbeat-interval: parse error'],
-    [
-      ['--heartbeat-interval=99999999999999999999'],
+  // the argument → the error; each also prints the usage
+  const cases: Record<string, string> = {
+    '--bogus': 'flag provided but not defined: -bogus',
+    '-bogus=1': 'flag provided but not defined: -bogus',
+    '--heartbeat-interval=abc': 'invalid value "abc" for flag -heartbeat-interval: parse error',
+    '--heartbeat-interval=-1': 'invalid value "-1" for flag -heartbeat-interval: parse error',
+    '--heartbeat-interval=99999999999999999999':
       'invalid value "99999999999999999999" for flag -heartbeat-interval: value out of range',
-    ],
-    [
-      ['--quota-backend-bytes=9223372036854775808'],
+    '--quota-backend-bytes=9223372036854775808':
       'invalid value "9223372036854775808" for flag -quota-backend-bytes: value out of range',
-    ],
-    [
-      ['--max-concurrent-streams=x'],
+    '--max-concurrent-streams=x':
       'invalid value "x" for flag -max-concurrent-streams: strconv.ParseUint: parsing "x": invalid syntax',
-    ],
-    [['--grpc-keepalive-min-time=5'], 'invalid value "5" for flag -grpc-keepalive-min-time: parse error'],
-    [['--debug=yes'], 'invalid boolean value "yes" for -debug: parse error'],
-    [['--initial-cluster-state=foo'], 'invalid value "foo" for flag -initial-cluster-state: invalid value'],
-    [['--proxy=maybe'], 'invalid value "maybe" for flag -proxy: invalid value'],
-    [
-      ['--listen-client-urls=foo'],
+    '--grpc-keepalive-min-time=5': 'invalid value "5" for flag -grpc-keepalive-min-time: parse error',
+    '--debug=yes': 'invalid boolean value "yes" for -debug: parse error',
+    '--initial-cluster-state=foo': 'invalid value "foo" for flag -initial-cluster-state: invalid value',
+    '--proxy=maybe': 'invalid value "maybe" for flag -proxy: invalid value',
+    '--listen-client-urls=foo':
       'invalid value "foo" for flag -listen-client-urls: URL scheme must be http, https, unix, or unixs: foo',
-    ],
-    [
-      ['--listen-client-urls=http://127.0.0.1'],
+    '--listen-client-urls=http://127.0.0.1':
       'invalid value "http://127.0.0.1" for flag -listen-client-urls: URL address does not have the form "host:port": http://127.0.0.1',
-    ],
-    [
-      ['--listen-client-urls=http://127.0.0.1:2379/foo'],
+    '--listen-client-urls=http://127.0.0.1:2379/foo':
       'invalid value "http://127.0.0.1:2379/foo" for flag -listen-client-urls: URL must not contain a path: http://127.0.0.1:2379/foo',
-    ],
-    [
-      ['--cors=http://foo.com'],
+    '--cors=http://foo.com':
       'invalid value "http://foo.com" for flag -cors: URL address does not have the form "host:port": http://foo.com',
-    ],
-    [['--cors='], 'invalid value "" for flag -cors: URL scheme must be http, https, unix, or unixs: '],
-    [['--name'], 'flag needs an argument: -name'],
-    [['---name=x'], 'bad flag syntax: ---name=x'],
-    [['-=x'], 'bad flag syntax: -=x'],
-    [['--version', '--bogus'], 'flag provided but not defined: -bogus'],
-  ];
-  for (const [argv, msg] of cases) {
+    '--cors=': 'invalid value "" for flag -cors: URL scheme must be http, https, unix, or unixs: ',
+    '--name': 'flag needs an argument: -name',
+    '---name=x': 'bad flag syntax: ---name=x',
+    '-=x': 'bad flag syntax: -=x',
+  };
+  const usageError = (argv: string[], msg: string): void => {
     const e = expectError(argv, 'usage', 2, msg);
     assert.ok(e.stderr.startsWith(`${msg}\nUsage:\n\n  conclave [flags]\n`), argv.join(' '));
     assert.equal(e.stdout, '');
-  }
+  };
+  for (const [arg, msg] of Object.entries(cases)) usageError([arg], msg);
+  usageError(['--version', '--bogus'], 'flag provided but not defined: -bogus');
 });
 
 test('-h and --help print usage on stderr and the flag list on stdout, exit 0', () => {
@@ -321,53 +309,34 @@ test('every flag Conclave does not implement fails with a non-default value, and
 });
 
 test("validation errors carry etcd's exact texts (exit 1)", () => {
-  const cases: Array<[string[], string]> = [
-    [
-      ['--election-timeout=400'],
-      '--election-timeout[400ms] should be at least as 5 times as --heartbeat-interval[100ms]',
-    ],
-    [['--heartbeat-interval=0'], '--heartbeat-interval must be >0 (set to 0ms)'],
-    [['--election-timeout=0'], '--election-timeout must be >0 (set to 0ms)'],
-    [['--election-timeout=60000'], '--election-timeout[60000ms] is too long, and should be set less than 50000ms'],
-    [
-      ['--heartbeat-interval=1000', '--election-timeout=60000'],
+  // the arguments (space-separated) → the error
+  const cases: Record<string, string> = {
+    '--election-timeout=400': '--election-timeout[400ms] should be at least as 5 times as --heartbeat-interval[100ms]',
+    '--heartbeat-interval=0': '--heartbeat-interval must be >0 (set to 0ms)',
+    '--election-timeout=0': '--election-timeout must be >0 (set to 0ms)',
+    '--election-timeout=60000': '--election-timeout[60000ms] is too long, and should be set less than 50000ms',
+    '--heartbeat-interval=1000 --election-timeout=60000':
       '--election-timeout[60000ms] is too long, and should be set less than 50000ms',
-    ],
-    [['--auto-compaction-mode=foo'], 'unknown auto-compaction-mode "foo"'],
-    [
-      ['--experimental-enable-lease-checkpoint-persist'],
+    '--auto-compaction-mode=foo': 'unknown auto-compaction-mode "foo"',
+    '--experimental-enable-lease-checkpoint-persist':
       'setting experimental-enable-lease-checkpoint-persist requires experimental-enable-lease-checkpoint',
-    ],
-    [['--logger=bogus'], 'unknown logger option "bogus"'],
-    [['--log-outputs=default,stderr'], 'multi logoutput for "default" is not supported yet'],
-    [['--log-outputs='], 'open sink "": open : no such file or directory'],
-    [
-      ['--logger=capnslog', '--log-outputs=stdout,stderr'],
-      `--logger=capnslog supports only 1 value in '--log-outputs', got ["stderr" "stdout"]`,
-    ],
-    [
-      ['--logger=capnslog', '--log-outputs=/tmp/x'],
+    '--logger=bogus': 'unknown logger option "bogus"',
+    '--log-outputs=default,stderr': 'multi logoutput for "default" is not supported yet',
+    '--log-outputs=': 'open sink "": open : no such file or directory',
+    '--logger=capnslog --log-outputs=stdout,stderr': `--logger=capnslog supports only 1 value in '--log-outputs', got ["stderr" "stdout"]`,
+    '--logger=capnslog --log-outputs=/tmp/x':
       'unknown log-output "/tmp/x" (only supports "default", "stderr", "stdout")',
-    ],
-    [
-      ['--listen-client-urls=http://example.com:23791', '--advertise-client-urls=http://127.0.0.1:23791'],
+    '--listen-client-urls=http://example.com:23791 --advertise-client-urls=http://127.0.0.1:23791':
       'expected IP in URL for binding (http://example.com:23791)',
-    ],
-    [['--listen-peer-urls=http://example.com:23801'], 'expected IP in URL for binding (http://example.com:23801)'],
-    [
-      ['--listen-client-urls=http://127.0.0.1:23791', '--advertise-client-urls=http://:23791'],
+    '--listen-peer-urls=http://example.com:23801': 'expected IP in URL for binding (http://example.com:23801)',
+    '--listen-client-urls=http://127.0.0.1:23791 --advertise-client-urls=http://:23791':
       '--advertise-client-urls "http://:23791" must be "host:port" (unexpected empty host (http://:23791))',
-    ],
-    [
-      ['--initial-advertise-peer-urls=http://:2380'],
+    '--initial-advertise-peer-urls=http://:2380':
       '--initial-advertise-peer-urls "http://:2380" must be "host:port" (unexpected empty host (http://:2380))',
-    ],
-    [
-      ['--listen-client-urls=http://127.0.0.1:23791'],
+    '--listen-client-urls=http://127.0.0.1:23791':
       '--advertise-client-urls is required when --listen-client-urls is set explicitly',
-    ],
-  ];
-  for (const [argv, msg] of cases) expectError(argv, 'invalid', 1, msg);
+  };
+  for (const [argv, msg] of Object.entries(cases)) expectError(argv.split(' '), 'invalid', 1, msg);
   const e = fails(['--listen-client-urls=http://127.0.0.1:23791']);
   const lines = e.stderr
     .trim()

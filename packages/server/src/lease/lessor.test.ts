@@ -29,6 +29,11 @@ function newLessor(extra: Partial<LessorOptions> = {}): Lessor {
 
 /** Applies `fn` inside one backend batch, as the applier does. */
 const apply = <T>(fn: () => T): T => fx.backend.batch(fn);
+/** Grants the leases [id, TTL in seconds] in one batch. */
+const grant = (...leases: Array<[bigint, number]>): void =>
+  apply(() => {
+    for (const [id, ttl] of leases) lessor.grant(id, ttl);
+  });
 
 const keysOf = (l: Lessor, id: bigint): string[] => (l.lookup(id)?.sortedKeys() ?? []).map((k) => k.toString());
 
@@ -81,10 +86,7 @@ describe('lessor: grant, revoke, attach', () => {
   });
 
   test('keys attach on put, move on re-put, detach on delete and re-put without lease', () => {
-    apply(() => {
-      lessor.grant(10n, 60);
-      lessor.grant(11n, 60);
-    });
+    grant([10n, 60], [11n, 60]);
     put(fx.store, 'a', '1', 10n);
     put(fx.store, 'b', '1', 10n);
     put(fx.store, 'c', '1', 11n);
@@ -131,10 +133,7 @@ describe('lessor: grant, revoke, attach', () => {
   });
 
   test('revoke sees keys attached and moved earlier in the same apply batch', () => {
-    apply(() => {
-      lessor.grant(20n, 60);
-      lessor.grant(21n, 60);
-    });
+    grant([20n, 60], [21n, 60]);
     put(fx.store, 'moved', 'v', 20n);
     apply(() => {
       fx.store.write((t) => t.put(b('fresh'), b('v'), 20n));
@@ -171,10 +170,7 @@ describe('lessor: grant, revoke, attach', () => {
   });
 
   test('leases and their keys are recovered from the backend after a restart', async () => {
-    apply(() => {
-      lessor.grant(40n, 60);
-      lessor.grant(-41n, 30);
-    });
+    grant([40n, 60], [-41n, 30]);
     put(fx.store, 'p', 'v', 40n);
     put(fx.store, 'q', 'v', -41n);
     lessor.close();
@@ -213,11 +209,7 @@ describe('lessor: the primary', () => {
 
   test('expired leases are found once, then again only after the retry interval', () => {
     lessor.promote(0);
-    apply(() => {
-      lessor.grant(1n, 5);
-      lessor.grant(2n, 5);
-      lessor.grant(3n, 5);
-    });
+    grant([1n, 5], [2n, 5], [3n, 5]);
     assert.deepEqual(lessor.findExpired(10), []);
     lessor.lookup(1n)!.expiry = now() - 1;
     lessor.lookup(3n)!.expiry = now() - 1;
@@ -251,10 +243,7 @@ describe('lessor: the primary', () => {
 
   test('renewing an expired lease waits for its revocation (TTL 0) or the demotion', async () => {
     lessor.promote(0);
-    apply(() => {
-      lessor.grant(1n, 5);
-      lessor.grant(2n, 5);
-    });
+    grant([1n, 5], [2n, 5]);
     lessor.lookup(1n)!.expiry = now() - 1;
     lessor.lookup(2n)!.expiry = now() - 1;
     const r1 = lessor.renew(1n);
@@ -268,11 +257,7 @@ describe('lessor: the primary', () => {
 
   test('leases are listed soonest expiry first', () => {
     lessor.promote(0);
-    apply(() => {
-      lessor.grant(1n, 50);
-      lessor.grant(2n, 10);
-      lessor.grant(3n, 30);
-    });
+    grant([1n, 50], [2n, 10], [3n, 30]);
     assert.deepEqual(
       lessor.list().map((l) => l.id),
       [2n, 3n, 1n],

@@ -178,14 +178,20 @@ test('selfCert writes cert.pem (0644) and key.pem (0600) once and reuses them', 
 });
 
 test('host helpers: SAN host of listen addresses, IP bytes', () => {
-  assert.equal(sanHost('127.0.0.1:2379'), '127.0.0.1');
-  assert.equal(sanHost('[::1]:2379'), '::1');
-  assert.equal(sanHost('[fe80::1]'), 'fe80::1');
-  assert.equal(sanHost('localhost'), 'localhost');
-  assert.equal(sanHost('::1'), '::1');
-  assert.equal(ipBytes('10.0.0.7').toString('hex'), '0a000007');
-  assert.equal(ipBytes('::1').toString('hex'), '00000000000000000000000000000001');
-  assert.equal(ipBytes('2001:db8::8a2e:370:7334').toString('hex'), '20010db80000000000008a2e03707334');
-  assert.equal(ipBytes('::ffff:10.0.0.1').toString('hex'), '00000000000000000000ffff0a000001');
-  assert.equal(ipBytes('fe80::').toString('hex'), 'fe800000000000000000000000000000');
+  const hosts: Record<string, string> = {
+    '127.0.0.1:2379': '127.0.0.1',
+    '[::1]:2379': '::1',
+    '[fe80::1]': 'fe80::1',
+    localhost: 'localhost',
+    '::1': '::1',
+  };
+  for (const [addr, host] of Object.entries(hosts)) assert.equal(sanHost(addr), host, addr);
+  const bytes: Record<string, string> = {
+    '10.0.0.7': '0a000007',
+    '::1': '00000000000000000000000000000001',
+    '2001:db8::8a2e:370:7334': '20010db80000000000008a2e03707334',
+    '::ffff:10.0.0.1': '00000000000000000000ffff0a000001',
+    'fe80::': 'fe800000000000000000000000000000',
+  };
+  for (const [ip, hex] of Object.entries(bytes)) assert.equal(ipBytes(ip).toString('hex'), hex, ip);
 });

@@ -34,39 +34,19 @@ test('server options: cert and key required, client-cert-auth requests and verif
         message: `KeyFile and CertFile must both be present[key: , cert: ${server.cert}]`,
       },
     );
-    const plain = serverTlsOptions({
-      certFile: server.cert,
-      keyFile: server.key,
-      trustedCaFile: '',
-      clientCertAuth: false,
-    });
+    const files = { certFile: server.cert, keyFile: server.key };
+    const plain = serverTlsOptions({ ...files, trustedCaFile: '', clientCertAuth: false });
     assert.equal(plain.requestCert, false);
     assert.equal(plain.rejectUnauthorized, false);
     assert.equal(plain.minVersion, 'TLSv1.2');
     assert.equal('ca' in plain, false);
-    const mtls = serverTlsOptions({
-      certFile: server.cert,
-      keyFile: server.key,
-      trustedCaFile: server.cert,
-      clientCertAuth: true,
-    });
+    const mtls = serverTlsOptions({ ...files, trustedCaFile: server.cert, clientCertAuth: true });
     assert.equal(mtls.requestCert, true);
     assert.equal(mtls.rejectUnauthorized, true);
     assert.ok(Buffer.isBuffer(mtls.ca));
-    const auto = serverTlsOptions({
-      certFile: server.cert,
-      keyFile: server.key,
-      trustedCaFile: '',
-      clientCertAuth: true,
-      selfSigned: true,
-    });
+    const auto = serverTlsOptions({ ...files, trustedCaFile: '', clientCertAuth: true, selfSigned: true });
     assert.equal(auto.requestCert, false, 'auto-TLS does not verify clients');
-    const dial = clientTlsOptions({
-      certFile: server.cert,
-      keyFile: server.key,
-      trustedCaFile: server.cert,
-      clientCertAuth: false,
-    });
+    const dial = clientTlsOptions({ ...files, trustedCaFile: server.cert, clientCertAuth: false });
     assert.equal(dial.rejectUnauthorized, true);
     assert.ok(Buffer.isBuffer(dial.cert) && Buffer.isBuffer(dial.key) && Buffer.isBuffer(dial.ca));
     assert.equal(
