@@ -36,7 +36,7 @@ import { withAccessControl } from '../http/access.js';
 import { createRouter } from '../http/router.js';
 import { registerServices } from '../services/index.js';
 import { startAutoCompaction, type AutoCompactor } from '../etcdserver/auto-compact.js';
-import { PeerServer, PeerTransport } from '../peer/index.js';
+import { PeerServer, PeerTransport, snapshotDbLimit } from '../peer/index.js';
 import { fetchRemoteCluster } from './join.js';
 import { listenMetricsUrls } from './metrics-urls.js';
 import { AuthConfigError, createTokenProvider, type TokenProvider } from '../auth/index.js';
@@ -310,6 +310,7 @@ export async function startMember(cfg: ServerConfig, opts: { logger?: Logger } =
     },
     server.transport!.faults,
     logger,
+    { snapshotDbBytes: snapshotDbLimit(cfg.quotaBackendBytes) },
   );
   const peerListenOpts: ListenOptions = {
     h2: nodeHttp2(peerServer.h2),

@@ -6,4 +6,5 @@ export { PeerTransport, type TransportDeps } from './transport.js';
 export { PeerServer, memberToJson, type PeerHandler } from './server.js';
 export { PeerFaults } from './faults.js';
 export { PEER_HEADERS } from './frame.js';
+export { DEFAULT_PEER_LIMITS, type PeerLimits, snapshotDbLimit } from './limits.js';
 export type { PeerCounters, PeerStats } from './stats.js';

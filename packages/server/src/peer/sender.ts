@@ -216,7 +216,11 @@ export class PeerSender {
       const head = Buffer.allocUnsafe(4 + body.length);
       head.writeUInt32BE(body.length, 0);
       head.set(body, 4);
-      const req = session.request(this.headers('/raft/snapshot'), { endStream: false });
+      // the declared size bounds what the receiver writes (peer/snapshot-receiver.ts)
+      const req = session.request(
+        { ...this.headers('/raft/snapshot'), 'content-length': String(head.length + db.size) },
+        { endStream: false },
+      );
       const status = await new Promise<number>((resolve, reject) => {
         req.on('response', (h) => resolve(Number(h[':status'])));
         req.on('error', reject);

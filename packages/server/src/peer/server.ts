@@ -2,19 +2,19 @@
 // (the leader's backend database, streamed), the member list and version for joining members, and
 // the internal routes other members use to forward requests to this one (lease keep-alives).
 
-import { createWriteStream } from 'node:fs';
 import { open, rename, rm } from 'node:fs/promises';
 import http from 'node:http';
 import http2 from 'node:http2';
 import type net from 'node:net';
 import { join } from 'node:path';
-import { ByteReader, readMessage } from '../raft/codec.js';
 import type { Message } from '../raft/types.js';
 import type { Member } from '../etcdserver/membership.js';
 import type { Logger } from '../log/index.js';
 import { formatId } from '../log/index.js';
 import type { PeerFaults } from './faults.js';
 import { FrameDecoder, PEER_HEADERS } from './frame.js';
+import { DEFAULT_PEER_LIMITS, HeldBytes, PeerRefusal, type PeerLimits } from './limits.js';
+import { receiveSnapshot } from './snapshot-receiver.js';
 import type { PeerStats } from './stats.js';
 import { acceptUpgrade, RAFT_UPGRADE, refuseUpgrade } from './upgrade.js';
 
@@ -60,38 +60,28 @@ export class PeerServer {
   /** Every HTTP/1.1 connection on the peer port. */
   private readonly h1Sockets = new Set<net.Socket>();
   private snapSeq = 0;
+  private readonly limits: PeerLimits;
+  /** Bytes held for incomplete forwarded bodies and snapshot messages, all streams together. */
+  private readonly held: HeldBytes;
 
   constructor(
     private readonly handler: PeerHandler,
     private readonly faults: PeerFaults,
     private readonly logger: Logger,
+    limits: Partial<PeerLimits> = {},
   ) {
-    this.h2 = http2.createServer({ settings: { initialWindowSize: 4 << 20 } });
+    this.limits = { ...DEFAULT_PEER_LIMITS, ...limits };
+    this.held = new HeldBytes(this.limits.heldBytes);
+    this.h2 = http2.createServer({
+      settings: { initialWindowSize: 4 << 20 },
+    });
     this.h2.on('session', (s: http2.ServerHttp2Session) => {
       this.sessions.add(s);
       s.on('close', () => this.sessions.delete(s));
       s.on('error', () => {});
     });
     this.h2.on('stream', (stream, headers) => this.route(stream, headers));
-    this.h1 = http.createServer((req, res) => {
-      const path = (req.url ?? '').split('?')[0] ?? '';
-      const extra = this.handler.routes?.get(path);
-      if (extra) {
-        extra(req, res);
-      } else if (req.method === 'GET' && path === '/members') {
-        res.writeHead(200, {
-          'content-type': 'application/json',
-          [PEER_HEADERS.clusterId]: formatId(this.handler.clusterId()),
-        });
-        res.end(JSON.stringify(this.handler.members().map(memberToJson)));
-      } else if (req.method === 'GET' && path === '/version') {
-        res.writeHead(200, { 'content-type': 'application/json' });
-        res.end(JSON.stringify(this.handler.version));
-      } else {
-        res.writeHead(404, { 'content-type': 'text/plain' });
-        res.end('404 page not found\n');
-      }
-    });
+    this.h1 = http.createServer((req, res) => this.serveHttp1(req, res));
     this.h1.on('upgrade', (req: http.IncomingMessage, sock: net.Socket, head: Buffer) =>
       this.serveRaftUpgrade(req, sock, head),
     );
@@ -101,6 +91,27 @@ export class PeerServer {
       this.h1Sockets.add(sock);
       sock.on('close', () => this.h1Sockets.delete(sock));
     });
+  }
+
+  /** HTTP/1.1 requests: /members, /version and the extra routes; 404 for the rest. */
+  private serveHttp1(req: http.IncomingMessage, res: http.ServerResponse): void {
+    const path = (req.url ?? '').split('?')[0] ?? '';
+    const extra = this.handler.routes?.get(path);
+    if (extra) {
+      extra(req, res);
+    } else if (req.method === 'GET' && path === '/members') {
+      res.writeHead(200, {
+        'content-type': 'application/json',
+        [PEER_HEADERS.clusterId]: formatId(this.handler.clusterId()),
+      });
+      res.end(JSON.stringify(this.handler.members().map(memberToJson)));
+    } else if (req.method === 'GET' && path === '/version') {
+      res.writeHead(200, { 'content-type': 'application/json' });
+      res.end(JSON.stringify(this.handler.version));
+    } else {
+      res.writeHead(404, { 'content-type': 'text/plain' });
+      res.end('404 page not found\n');
+    }
   }
 
   private reply(stream: http2.ServerHttp2Stream, status: number, body: string | Buffer, type = 'text/plain'): void {
@@ -208,37 +219,17 @@ export class PeerServer {
     const from = this.admit(stream, headers);
     if (from === null) return;
     const tmp = join(this.handler.snapshotDir, `incoming-${process.pid}-${++this.snapSeq}.snap.db.tmp`);
-    const out = createWriteStream(tmp);
     const started = performance.now();
     const counters = this.handler.stats?.peer(from) ?? null;
-    let head: Buffer | null = Buffer.alloc(0);
-    let msg: Message | null = null;
     try {
-      await new Promise<void>((resolve, reject) => {
-        stream.on('data', (chunk: Buffer) => {
-          if (counters) counters.receivedBytes += chunk.length;
-          if (head !== null) {
-            head = Buffer.concat([head, chunk]);
-            if (head.length < 4) return;
-            const len = head.readUInt32BE(0);
-            if (head.length < 4 + len) return;
-            msg = readMessage(new ByteReader(head, 4, 4 + len));
-            const rest = head.subarray(4 + len);
-            head = null;
-            if (rest.length && !out.write(rest)) stream.pause();
-            return;
-          }
-          if (!out.write(chunk)) stream.pause();
-        });
-        out.on('drain', () => stream.resume());
-        stream.on('end', () => out.end());
-        stream.on('error', reject);
-        stream.on('aborted', () => reject(new Error('snapshot stream aborted')));
-        out.on('finish', () => resolve());
-        out.on('error', reject);
+      const { message: m } = await receiveSnapshot(stream, headers, {
+        limits: this.limits,
+        held: this.held,
+        tmp,
+        ...(counters ? { onBytes: (n: number) => void (counters.receivedBytes += n) } : {}),
       });
-      const m = msg as Message | null;
-      if (!m?.snapshot || this.faults.blocked(from)) throw new Error('snapshot stream without a message');
+      if (!m.snapshot || this.faults.blocked(from))
+        throw new Error('snapshot dropped (peer blocked by the fault hook)');
       const final = join(
         this.handler.snapshotDir,
         `${m.snapshot.metadata.index.toString(16).padStart(16, '0')}.snap.db`,
@@ -262,21 +253,67 @@ export class PeerServer {
       this.reply(stream, 200, 'ok');
     } catch (err) {
       await rm(tmp, { force: true });
-      this.logger.warn('failed to receive database snapshot', { 'remote-peer-id': formatId(from), error: String(err) });
-      this.reply(stream, 500, String(err));
+      const status = err instanceof PeerRefusal ? err.status : 500;
+      this.logger.warn('failed to receive database snapshot', {
+        'remote-peer-id': formatId(from),
+        error: (err as Error).message ?? String(err),
+        ...(status ? { status } : {}),
+      });
+      if (status === 0) return;
+      this.refuse(stream, status, `${(err as Error).message}\n`);
+      // what the sender sent breaks the protocol: no more requests on this connection
+      if (err instanceof PeerRefusal && !stream.session?.closed) stream.session?.close();
     }
   }
 
+  /**
+   * Answers `status` and, if the peer is still sending its request, asks it to stop: RST_STREAM
+   * NO_ERROR once the answer is out (RFC 9113 §8.1). What else arrives is read and dropped.
+   */
+  private refuse(stream: http2.ServerHttp2Stream, status: number, body: string): void {
+    if (stream.destroyed) return;
+    stream.resume();
+    if (!stream.headersSent) stream.respond({ ':status': status, 'content-type': 'text/plain' });
+    stream.end(body, () => {
+      if (!stream.destroyed && !stream.closed) stream.close(http2.constants.NGHTTP2_NO_ERROR);
+    });
+  }
+
   private serveForwarded(stream: http2.ServerHttp2Stream, headers: http2.IncomingHttpHeaders, path: string): void {
+    const cid = hexHeader(headers[PEER_HEADERS.clusterId]);
+    if (cid !== this.handler.clusterId()) return this.refuse(stream, 412, 'cluster ID mismatch');
+    const max = this.limits.forwardedBodyBytes;
     const chunks: Buffer[] = [];
-    stream.on('data', (c: Buffer) => chunks.push(c));
+    let size = 0;
+    let refused = false;
+    const release = (): void => {
+      this.held.give(size);
+      size = 0;
+      chunks.length = 0;
+    };
+    const refuse = (status: number, text: string): void => {
+      refused = true;
+      release();
+      this.logger.warn('refused a request forwarded by a peer', { path, status, reason: text });
+      this.refuse(stream, status, `${text}\n`);
+    };
+    stream.on('close', release);
+    stream.on('data', (c: Buffer) => {
+      if (refused) return;
+      // Forwarded requests are small protobufs (lease keep-alives and the like): a larger body is refused.
+      if (size + c.length > max) return refuse(413, `request body too large (limit ${max} bytes)`);
+      if (!this.held.take(c.length)) return refuse(503, 'too many bytes held for incomplete requests on the peer port');
+      size += c.length;
+      chunks.push(c);
+    });
     stream.on('end', () => {
-      const cid = hexHeader(headers[PEER_HEADERS.clusterId]);
-      if (cid !== this.handler.clusterId()) return this.reply(stream, 412, 'cluster ID mismatch');
-      const p = this.handler.forwarded!(path, Buffer.concat(chunks));
+      if (refused) return;
+      const body = Buffer.concat(chunks, size);
+      release();
+      const p = this.handler.forwarded!(path, body);
       if (!p) return this.reply(stream, 404, '404 page not found\n');
       p.then(
-        (body) => this.reply(stream, 200, body, 'application/octet-stream'),
+        (out) => this.reply(stream, 200, out, 'application/octet-stream'),
         (err: unknown) =>
           this.reply(
             stream,

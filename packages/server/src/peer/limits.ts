@@ -1,0 +1,67 @@
+// Bounds on what another member (or anyone who reaches the peer port: the cluster ID a request must
+// name is in every client response header) can make this member hold in memory, write to disk or
+// keep open. docs/hardening.md lists them beside etcd's behaviour.
+
+/** The bounds of one peer listener. */
+export interface PeerLimits {
+  /** Largest body of a request forwarded by another member (lease keep-alives and the like: tiny). */
+  forwardedBodyBytes: number;
+  /** Bytes held in memory for incomplete forwarded bodies and snapshot messages, all streams together. */
+  heldBytes: number;
+  /** Largest snapshot message heading /raft/snapshot (its data is empty: the database follows it). */
+  snapshotMessageBytes: number;
+  /** Largest snapshot database received (null: none but its declared size and the free disk space). */
+  snapshotDbBytes: number | null;
+  /** A snapshot stream that sends nothing this long (while this member is not the one waiting) is cut. */
+  snapshotIdleMs: number;
+}
+
+export const DEFAULT_PEER_LIMITS: PeerLimits = {
+  forwardedBodyBytes: 4 << 20,
+  heldBytes: 64 << 20,
+  snapshotMessageBytes: 1 << 20,
+  snapshotDbBytes: null,
+  snapshotIdleMs: 10_000,
+};
+
+/**
+ * The snapshot database bound for a quota: twice --quota-backend-bytes. The leader's copy is
+ * compacted, so it holds about the pages its quota admits; twice leaves room for members whose
+ * quotas differ. No quota, no bound from it.
+ */
+export function snapshotDbLimit(quotaBytes: number | null): number | null {
+  return quotaBytes === null ? null : 2 * quotaBytes;
+}
+
+/** A budget of bytes held in memory, shared by every stream of a listener. */
+export class HeldBytes {
+  private held = 0;
+
+  constructor(readonly limit: number) {}
+
+  /** Takes `n` bytes from the budget; false (nothing taken) when they do not fit. */
+  take(n: number): boolean {
+    if (this.held + n > this.limit) return false;
+    this.held += n;
+    return true;
+  }
+
+  give(n: number): void {
+    this.held -= n;
+  }
+
+  get bytes(): number {
+    return this.held;
+  }
+}
+
+/** A request refused with an HTTP status and a text for the log and the answer. */
+export class PeerRefusal extends Error {
+  override readonly name = 'PeerRefusal';
+  constructor(
+    readonly status: number,
+    message: string,
+  ) {
+    super(message);
+  }
+}
