@@ -14,6 +14,14 @@ export interface PeerLimits {
   snapshotDbBytes: number | null;
   /** A snapshot stream that sends nothing this long (while this member is not the one waiting) is cut. */
   snapshotIdleMs: number;
+  /** Time an HTTP/1.1 client gets to send a whole request head (then 408, connection closed). */
+  headersTimeoutMs: number;
+  /** Time an HTTP/1.1 client gets to send a whole request (head and body). */
+  requestTimeoutMs: number;
+  /** Streams open at once on one HTTP/2 connection (SETTINGS_MAX_CONCURRENT_STREAMS; senders queue beyond). */
+  concurrentStreams: number;
+  /** An HTTP/2 connection with no frame in either direction this long is closed (GOAWAY). */
+  sessionIdleMs: number;
 }
 
 export const DEFAULT_PEER_LIMITS: PeerLimits = {
@@ -22,6 +30,12 @@ export const DEFAULT_PEER_LIMITS: PeerLimits = {
   snapshotMessageBytes: 1 << 20,
   snapshotDbBytes: null,
   snapshotIdleMs: 10_000,
+  // etcd closes a peer connection that sends nothing for 5 s (rafthttp's ConnReadTimeout)
+  headersTimeoutMs: 5_000,
+  requestTimeoutMs: 30_000,
+  concurrentStreams: 1000,
+  // as etcd's peer connections (rafthttp's ConnReadTimeout); members PING their sessions every 2 s
+  sessionIdleMs: 5_000,
 };
 
 /**

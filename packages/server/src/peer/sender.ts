@@ -23,6 +23,8 @@ const BACKOFF_MAX_MS = 1000;
 const PROBE_INTERVAL_MS = 30_000;
 /** The first probe comes 2–4 s after the stream is up. */
 const FIRST_PROBE_MS = 2_000;
+/** How often an open HTTP/2 session PINGs the member (which closes one without frames for 5 s). */
+const SESSION_KEEPALIVE_MS = 2_000;
 
 export interface SenderDeps {
   localId: bigint;
@@ -42,6 +44,8 @@ export interface SenderDeps {
   openSnapshotDb(): Promise<{ size: number; stream: NodeJS.ReadableStream }>;
   /** Where bytes sent, send failures and round trips are counted (etcd's network metrics). */
   stats?: PeerStats;
+  /** How often open HTTP/2 sessions PING the member (default 2 s). */
+  keepaliveMs?: number;
 }
 
 export class PeerSender {
@@ -95,15 +99,29 @@ export class PeerSender {
     return { ':method': 'POST', ':path': path, ...this.memberHeaders() };
   }
 
-  /** An HTTP/2 session to a peer URL: http(s)://host:port or unix(s)://path. */
+  /**
+   * An HTTP/2 session to a peer URL: http(s)://host:port or unix(s)://path. It PINGs the member every
+   * few seconds while open: members close HTTP/2 connections without a frame for 5 s (limits.ts), as
+   * etcd closes silent peer connections, and a kept session must never be closed under a request.
+   */
   private openSession(url: string): http2.ClientHttp2Session {
     const unix = /^(unixs?):\/\//.exec(url);
     const authority = unix ? (unix[1] === 'unixs' ? 'https://localhost' : 'http://localhost') : url;
-    return http2.connect(authority, {
+    const session = http2.connect(authority, {
       ...(this.deps.tls ?? {}),
       settings: { initialWindowSize: 4 << 20 },
       createConnection: () => connectPeer(url, this.deps.tls, 'h2'),
     });
+    const keepalive = setInterval(() => {
+      if (session.destroyed || session.closed || session.connecting) return;
+      try {
+        session.ping(() => {});
+      } catch {
+        // (too many unanswered PINGs: the session is failing and will close)
+      }
+    }, this.deps.keepaliveMs ?? SESSION_KEEPALIVE_MS).unref();
+    session.once('close', () => clearInterval(keepalive));
+    return session;
   }
 
   private connect(): void {

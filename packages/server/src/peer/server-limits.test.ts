@@ -1,7 +1,8 @@
 // The peer listener's bounds (limits.ts) with small values, in process: a snapshot with its declared
 // size is saved whole and handed on; one declared beyond the free disk space is refused (507) before
 // anything is written; forwarded bodies draw on one held-bytes budget (503 beyond it) and are served
-// within it. The hostile tests (test/server/hostile/peer-*.test.ts) play the
+// within it; an HTTP/2 connection without a frame for sessionIdleMs is closed with GOAWAY while one
+// that keeps talking stays. The hostile tests (test/server/hostile/peer-*.test.ts) play the
 // attacks against a member process with the default limits.
 
 import assert from 'node:assert/strict';
@@ -17,6 +18,7 @@ import { ByteWriter, writeMessage } from '../raft/codec.js';
 import { type Message, MessageType } from '../raft/types.js';
 import { PeerFaults } from './faults.js';
 import type { PeerLimits } from './limits.js';
+import { PeerSender } from './sender.js';
 import { type PeerHandler, PeerServer } from './server.js';
 
 const MEMBER = 0xaan;
@@ -28,6 +30,8 @@ interface Peer {
   dir: string;
   received: Array<{ m: Message; db: Buffer }>;
   logs: string[];
+  /** HTTP/2 connections accepted so far. */
+  sessions: number;
   stop(): Promise<void>;
 }
 
@@ -55,12 +59,14 @@ async function startPeer(limits: Partial<PeerLimits>): Promise<Peer> {
     dir,
     received,
     logs,
+    sessions: 0,
     stop: async () => {
       server.closeConnections();
       await l.close();
       rmSync(dir, { recursive: true, force: true });
     },
   };
+  server.h2.on('session', () => peer.sessions++);
   return peer;
 }
 
@@ -119,6 +125,8 @@ describe('peer listener limits', () => {
     peer = await startPeer({
       heldBytes: 256 << 10,
       forwardedBodyBytes: 200 << 10,
+      sessionIdleMs: 600,
+      concurrentStreams: 50,
     });
   });
   after(() => peer?.stop());
@@ -198,6 +206,68 @@ describe('peer listener limits', () => {
       assert.match(big.text, /^request body too large \(limit 204800 bytes\)/);
     } finally {
       s.destroy();
+    }
+  });
+
+  test('SETTINGS_MAX_CONCURRENT_STREAMS is the limit', async () => {
+    const s = await connect(peer.url);
+    try {
+      if (!s.remoteSettings.maxConcurrentStreams || s.remoteSettings.maxConcurrentStreams > 50)
+        await once(s, 'remoteSettings');
+      assert.equal(s.remoteSettings.maxConcurrentStreams, 50);
+    } finally {
+      s.destroy();
+    }
+  });
+
+  test('an HTTP/2 connection without frames for sessionIdleMs is closed with GOAWAY; a talking one stays', async () => {
+    const idle = await connect(peer.url);
+    const talking = await connect(peer.url);
+    try {
+      const started = Date.now();
+      let goaway = false;
+      idle.on('goaway', () => (goaway = true));
+      const closed = once(idle, 'close');
+      let talkingClosed = false;
+      talking.on('close', () => (talkingClosed = true));
+      const ticker = setInterval(() => {
+        const req = talking.request({ ':method': 'GET', ':path': '/version' });
+        req.on('error', () => {});
+        req.resume();
+      }, 150);
+      await closed;
+      const ms = Date.now() - started;
+      clearInterval(ticker);
+      assert.ok(goaway, 'GOAWAY came first');
+      assert.ok(ms >= 500 && ms < 3000, `closed after ${ms} ms`);
+      await new Promise((r) => setTimeout(r, 300));
+      assert.equal(talkingClosed, false, 'the connection with requests every 150 ms is open');
+    } finally {
+      idle.destroy();
+      talking.destroy();
+    }
+  });
+
+  test("a member's kept session PINGs and is not closed between forwarded requests", async () => {
+    const sender = new PeerSender(MEMBER, [peer.url], {
+      localId: 0xbbn,
+      clusterId: () => CLUSTER,
+      logger: createLogger({ write: () => {} }),
+      tls: undefined,
+      reportUnreachable: () => {},
+      reportSnapshot: () => {},
+      openSnapshotDb: () => Promise.reject(new Error('no snapshots here')),
+      keepaliveMs: 150,
+    });
+    try {
+      const before = peer.sessions;
+      assert.equal((await sender.forward('/echo', Buffer.from('one'), 5000)).toString(), 'one');
+      // three times the idle limit without a request
+      await new Promise((r) => setTimeout(r, 1800));
+      assert.equal((await sender.forward('/echo', Buffer.from('two'), 5000)).toString(), 'two');
+      assert.equal(peer.sessions - before, 1, 'both requests went over one connection');
+    } finally {
+      sender.stop();
     }
   });
 });

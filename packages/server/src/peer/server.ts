@@ -73,15 +73,29 @@ export class PeerServer {
     this.limits = { ...DEFAULT_PEER_LIMITS, ...limits };
     this.held = new HeldBytes(this.limits.heldBytes);
     this.h2 = http2.createServer({
-      settings: { initialWindowSize: 4 << 20 },
+      settings: { initialWindowSize: 4 << 20, maxConcurrentStreams: this.limits.concurrentStreams },
     });
     this.h2.on('session', (s: http2.ServerHttp2Session) => {
       this.sessions.add(s);
       s.on('close', () => this.sessions.delete(s));
       s.on('error', () => {});
+      this.watchIdle(s);
     });
     this.h2.on('stream', (stream, headers) => this.route(stream, headers));
-    this.h1 = http.createServer((req, res) => this.serveHttp1(req, res));
+    // Request heads must arrive within headersTimeoutMs, whole requests within requestTimeoutMs (408
+    // and closed; checked every second); idle keep-alive connections close after 5 s, as etcd's do.
+    this.h1 = http.createServer(
+      {
+        headersTimeout: this.limits.headersTimeoutMs,
+        requestTimeout: this.limits.requestTimeoutMs,
+        connectionsCheckingInterval: Math.min(1000, this.limits.headersTimeoutMs),
+      },
+      (req, res) => this.serveHttp1(req, res),
+    );
+    this.h1.keepAliveTimeout = 5_000;
+    // The listener hands sockets to this server (it never listens itself); Node starts the checks of
+    // the timeouts above on 'listening'.
+    this.h1.emit('listening');
     this.h1.on('upgrade', (req: http.IncomingMessage, sock: net.Socket, head: Buffer) =>
       this.serveRaftUpgrade(req, sock, head),
     );
@@ -91,6 +105,39 @@ export class PeerServer {
       this.h1Sockets.add(sock);
       sock.on('close', () => this.h1Sockets.delete(sock));
     });
+  }
+
+  /**
+   * Closes (GOAWAY) an HTTP/2 connection whose peer sent nothing for sessionIdleMs, as etcd closes a
+   * peer connection after 5 s without a read. Any byte counts (members PING their sessions every 2 s);
+   * Node's own session timeout counts stream activity only.
+   */
+  private watchIdle(s: http2.ServerHttp2Session): void {
+    const idleMs = this.limits.sessionIdleMs;
+    const sock = s.socket as { bytesRead?: unknown };
+    let events = 0;
+    s.on('ping', () => events++);
+    s.on('stream', () => events++);
+    const activity = (): number => (typeof sock.bytesRead === 'number' ? sock.bytesRead : 0) + events;
+    let last = activity();
+    let lastAt = performance.now();
+    const timer = setInterval(
+      () => {
+        if (s.destroyed) return clearInterval(timer);
+        const a = activity();
+        const now = performance.now();
+        if (a !== last) {
+          last = a;
+          lastAt = now;
+        } else if (now - lastAt >= idleMs) {
+          clearInterval(timer);
+          this.logger.debug('closed a silent peer connection', { 'idle-ms': idleMs });
+          s.destroy();
+        }
+      },
+      Math.max(10, Math.floor(idleMs / 5)),
+    ).unref();
+    s.once('close', () => clearInterval(timer));
   }
 
   /** HTTP/1.1 requests: /members, /version and the extra routes; 404 for the rest. */
@@ -333,5 +380,7 @@ export class PeerServer {
     for (const s of this.streams) s.destroy();
     for (const s of this.h1Sockets) s.destroy();
     this.h1.closeAllConnections();
+    // stops the timeout checks started by 'listening' (the server itself never listened)
+    this.h1.close(() => {});
   }
 }
