@@ -16,19 +16,14 @@
 // warm-up, and the warm run measures a member that has been serving, as in production. Both are
 // reported. (gap: the cold run is a put load, the warm one the gap measurement.)
 
-import { spawn, spawnSync } from 'node:child_process';
-import { existsSync, mkdtempSync, rmSync } from 'node:fs';
-import net from 'node:net';
-import { homedir, tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { spawn } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { commandLine, goTool, lastJsonLine, median, sleep } from './lib/bench-kit.mjs';
+import { endpointStatus, etcdctl, freePort, leaderEndpoint, memberCommand, memberFlags } from './lib/members.mjs';
 
-const root = resolve(fileURLToPath(import.meta.url), '../..');
-const bench = process.env.ETCDBENCH ?? join(homedir(), '.cache/etcdbench/etcdbench');
-if (!existsSync(bench)) {
-  console.error(`etcdbench not found at ${bench}: run ../shared/etcdbench/build.sh (or set ETCDBENCH)`);
-  process.exit(1);
-}
+const bench = goTool('etcdbench', 'ETCDBENCH');
 const WORKLOADS = {
   put: ['put'],
   'range-l': ['-consistency', 'l', 'range'],
@@ -43,36 +38,16 @@ const WORKLOADS = {
   lock: ['-total', '5000', 'lock'],
   election: ['-total', '5000', 'election'],
 };
-const args = process.argv.slice(2);
-let runs = 2;
-let target = 'all';
-let only = null;
-let warm = true;
-const names = [];
-for (let i = 0; i < args.length; i++) {
-  if (args[i] === '--runs') runs = Number(args[++i]);
-  else if (args[i] === '--target') target = args[++i];
-  else if (args[i] === '--only') only = args[++i];
-  else if (args[i] === '--no-warm') warm = false;
-  else names.push(args[i]);
-}
+const {
+  runs,
+  target,
+  only,
+  'no-warm': noWarm,
+  names,
+} = commandLine({ runs: 2, target: 'all', only: null, 'no-warm': false });
+const warm = !noWarm;
 if (!['all', 'leader', 'follower'].includes(target)) throw new Error('--target: all, leader or follower');
 const selected = names.length ? names : ['put', 'range-l', 'range-s', 'gap'];
-
-const freePort = () =>
-  new Promise((res) => {
-    const s = net.createServer();
-    s.listen(0, '127.0.0.1', () => {
-      const p = s.address().port;
-      s.close(() => res(p));
-    });
-  });
-const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
-const etcdctl = (eps, a) =>
-  spawnSync('etcdctl', ['--endpoints', eps, '--command-timeout', '2s', ...a], {
-    encoding: 'utf8',
-    env: { ...process.env, ETCDCTL_API: '3' },
-  });
 
 async function startCluster(kind, n = 3) {
   const dir = mkdtempSync(join(tmpdir(), `benchc-${kind}-`));
@@ -82,28 +57,17 @@ async function startCluster(kind, n = 3) {
   const token = `bench-${Date.now()}`;
   for (const m of ms) {
     const flags = [
-      '--name',
-      m.name,
-      '--data-dir',
-      join(dir, m.name),
-      '--listen-client-urls',
-      `http://127.0.0.1:${m.cp}`,
-      '--advertise-client-urls',
-      `http://127.0.0.1:${m.cp}`,
-      '--listen-peer-urls',
-      `http://127.0.0.1:${m.pp}`,
-      '--initial-advertise-peer-urls',
-      `http://127.0.0.1:${m.pp}`,
-      '--initial-cluster',
-      ic,
+      ...memberFlags({
+        name: m.name,
+        dataDir: join(dir, m.name),
+        clientPort: m.cp,
+        peerPort: m.pp,
+        initialCluster: ic,
+      }),
       '--initial-cluster-token',
       token,
-      '--logger',
-      'zap',
-      '--log-level',
-      'warn',
     ];
-    const [cmd, pre] = kind === 'etcd' ? ['etcd', []] : [process.execPath, [join(root, 'packages/server/dist/cli.js')]];
+    const [cmd, pre] = memberCommand(kind);
     m.child = spawn(cmd, [...pre, ...flags], { stdio: 'ignore' });
     m.endpoint = `127.0.0.1:${m.cp}`;
   }
@@ -118,10 +82,8 @@ async function startCluster(kind, n = 3) {
     endpoints: eps,
     member: (i) => ms[i].endpoint,
     async leaderIndex() {
-      const r = etcdctl(eps, ['endpoint', 'status', '-w', 'json']);
-      const st = JSON.parse(r.stdout || '[]');
-      const s = st.find((x) => String(x.Status.leader) === String(x.Status.header.member_id));
-      return s ? ms.findIndex((m) => m.endpoint === s.Endpoint) : -1;
+      const leader = leaderEndpoint(endpointStatus(eps));
+      return ms.findIndex((m) => m.endpoint === leader);
     },
     kill(i) {
       ms[i].child.kill('SIGKILL');
@@ -151,13 +113,11 @@ async function runBench(c, wl, kill = wl === 'gap') {
     if (killed >= 0) c.kill(killed);
   }
   await exited;
-  const lines = out.trim().split('\n');
-  const res = JSON.parse(lines[lines.length - 1]);
+  const res = lastJsonLine(out);
   res.killed = killed;
   return res;
 }
 
-const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
 const summary = [];
 const phases = warm ? ['cold', 'warm'] : ['cold'];
 for (const wl of selected) {

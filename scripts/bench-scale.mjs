@@ -16,50 +16,39 @@
 // etcdbench comes from ../shared/etcdbench/build.sh (path taken from $ETCDBENCH or ~/.cache/etcdbench).
 
 import { spawn, spawnSync } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
-import net from 'node:net';
-import { homedir, tmpdir } from 'node:os';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { commandLine, goTool, lastJsonLine, sleep } from './lib/bench-kit.mjs';
+import { etcdctl as etcdctlWith, freePort, memberCommand, memberFlags, root } from './lib/members.mjs';
 
-const root = resolve(fileURLToPath(import.meta.url), '../..');
-const bench = process.env.ETCDBENCH ?? join(homedir(), '.cache/etcdbench/etcdbench');
-if (!existsSync(bench)) {
-  console.error(`etcdbench not found at ${bench}: run ../shared/etcdbench/build.sh (or set ETCDBENCH)`);
-  process.exit(1);
-}
+const bench = goTool('etcdbench', 'ETCDBENCH');
 
-const opt = { total: 1_000_000, keySpace: 1_000_000, valSize: 256, runs: 1, only: null, fullRange: true, keep: false };
-let nodeFlags = [];
-const args = process.argv.slice(2);
-for (let i = 0; i < args.length; i++) {
-  const a = args[i];
-  if (a === '--total') opt.total = Number(args[++i]);
-  else if (a === '--key-space') opt.keySpace = Number(args[++i]);
-  else if (a === '--val-size') opt.valSize = Number(args[++i]);
-  else if (a === '--runs') opt.runs = Number(args[++i]);
-  else if (a === '--only') opt.only = args[++i];
-  else if (a === '--no-full-range') opt.fullRange = false;
-  else if (a === '--keep') opt.keep = true;
-  else if (a === '--node-flags') nodeFlags = args[++i].split(/\s+/).filter(Boolean);
-  else {
-    console.error(`unknown argument ${a}`);
-    process.exit(2);
-  }
-}
+const cli = commandLine(
+  {
+    total: 1_000_000,
+    'key-space': 1_000_000,
+    'val-size': 256,
+    runs: 1,
+    only: null,
+    'no-full-range': false,
+    keep: false,
+    'node-flags': '',
+  },
+  { names: false },
+);
+const opt = {
+  total: cli.total,
+  keySpace: cli['key-space'],
+  valSize: cli['val-size'],
+  runs: cli.runs,
+  only: cli.only,
+  fullRange: !cli['no-full-range'],
+  keep: cli.keep,
+};
+const nodeFlags = cli['node-flags'].split(/\s+/).filter(Boolean);
 const sides = opt.only ? [opt.only] : ['etcd', 'conclave'];
 const MB = 1024 * 1024;
-const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
-
-function freePort() {
-  return new Promise((res) => {
-    const s = net.createServer();
-    s.listen(0, '127.0.0.1', () => {
-      const p = s.address().port;
-      s.close(() => res(p));
-    });
-  });
-}
 
 /** RSS and its split (MB) of a live process, from /proc/PID/status. */
 function memOf(pid) {
@@ -82,18 +71,8 @@ const fetch35 = spawnSync('bash', [resolve(root, '../../shared/etcd35/fetch.sh')
 const etcdctl35 = fetch35.status === 0 ? join(fetch35.stdout.trim(), 'etcdctl') : null;
 if (!etcdctl35) console.error('etcd 3.5 etcdctl not found (shared/etcd35/fetch.sh): count-only range skipped');
 
-function etcdctl(endpoint, args, opts = {}) {
-  return spawnSync(
-    opts.bin ?? 'etcdctl',
-    ['--endpoints', endpoint, '--command-timeout', opts.timeout ?? '600s', ...args],
-    {
-      env: { ...process.env, ETCDCTL_API: '3' },
-      encoding: 'utf8',
-      maxBuffer: 1 << 26,
-      stdio: opts.stdout === 'ignore' ? ['ignore', 'ignore', 'pipe'] : 'pipe',
-    },
-  );
-}
+/** etcdctl with a 600 s command timeout unless `opts.timeout` says otherwise. */
+const etcdctl = (endpoint, args, opts = {}) => etcdctlWith(endpoint, args, { timeout: '600s', ...opts });
 
 class Member {
   constructor(kind, dir, cp, pp) {
@@ -108,31 +87,11 @@ class Member {
 
   start() {
     const flags = [
-      '--name',
-      'b',
-      '--data-dir',
-      join(this.dir, 'data'),
-      '--listen-client-urls',
-      `http://${this.endpoint}`,
-      '--advertise-client-urls',
-      `http://${this.endpoint}`,
-      '--listen-peer-urls',
-      `http://127.0.0.1:${this.pp}`,
-      '--initial-advertise-peer-urls',
-      `http://127.0.0.1:${this.pp}`,
-      '--initial-cluster',
-      `b=http://127.0.0.1:${this.pp}`,
+      ...memberFlags({ name: 'b', dataDir: join(this.dir, 'data'), clientPort: this.cp, peerPort: this.pp }),
       '--quota-backend-bytes',
       String(8 * 1024 ** 3),
-      '--logger',
-      'zap',
-      '--log-level',
-      'warn',
     ];
-    const [cmd, pre] =
-      this.kind === 'etcd'
-        ? ['etcd', []]
-        : [process.execPath, [...nodeFlags, join(root, 'packages/server/dist/cli.js')]];
+    const [cmd, pre] = memberCommand(this.kind, nodeFlags);
     this.child = spawn(cmd, [...pre, ...flags], { stdio: ['ignore', 'ignore', 'pipe'] });
     this.err = '';
     this.child.stderr.on('data', (d) => {
@@ -228,7 +187,7 @@ async function runSide(kind) {
       { encoding: 'utf8', maxBuffer: 1 << 24 },
     );
     const wall = (performance.now() - t) / 1000;
-    const res = JSON.parse(b.stdout.trim().split('\n').pop());
+    const res = lastJsonLine(b.stdout);
     if (res.errors > 0) throw new Error(`load errors: ${res.errors} (${res.first_error})`);
     out.rate = res.ops_per_sec;
     out.loadSeconds = wall;

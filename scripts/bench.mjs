@@ -15,18 +15,13 @@
 // etcdbench comes from ../shared/etcdbench/build.sh (path taken from $ETCDBENCH or ~/.cache/etcdbench).
 
 import { spawn, spawnSync } from 'node:child_process';
-import { existsSync, mkdtempSync, rmSync } from 'node:fs';
-import net from 'node:net';
-import { homedir, tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { commandLine, goTool, lastJsonLine, median, sleep } from './lib/bench-kit.mjs';
+import { etcdctl, freePort, memberCommand, memberFlags } from './lib/members.mjs';
 
-const root = resolve(fileURLToPath(import.meta.url), '../..');
-const bench = process.env.ETCDBENCH ?? join(homedir(), '.cache/etcdbench/etcdbench');
-if (!existsSync(bench)) {
-  console.error(`etcdbench not found at ${bench}: run ../shared/etcdbench/build.sh (or set ETCDBENCH)`);
-  process.exit(1);
-}
+const bench = goTool('etcdbench', 'ETCDBENCH');
 
 const WORKLOADS = {
   put: ['put'],
@@ -42,64 +37,23 @@ const WORKLOADS = {
   election: ['election'],
 };
 
-const args = process.argv.slice(2);
-let runs = 2;
-let total = null;
-let warm = true;
-const names = [];
-for (let i = 0; i < args.length; i++) {
-  if (args[i] === '--runs') runs = Number(args[++i]);
-  else if (args[i] === '--total') total = args[++i];
-  else if (args[i] === '--no-warm') warm = false;
-  else names.push(args[i]);
-}
+const { runs, total, 'no-warm': noWarm, names } = commandLine({ runs: 2, total: null, 'no-warm': false });
+const warm = !noWarm;
 const selected = names.length ? names : ['put', 'put-1client', 'range-l', 'range-s', 'txn'];
-
-function freePort() {
-  return new Promise((res) => {
-    const s = net.createServer();
-    s.listen(0, '127.0.0.1', () => {
-      const p = s.address().port;
-      s.close(() => res(p));
-    });
-  });
-}
 
 async function startServer(kind) {
   const dir = mkdtempSync(join(tmpdir(), `bench-${kind}-`));
   const [cp, pp] = [await freePort(), await freePort()];
-  const flags = [
-    '--name',
-    'b',
-    '--data-dir',
-    join(dir, 'data'),
-    '--listen-client-urls',
-    `http://127.0.0.1:${cp}`,
-    '--advertise-client-urls',
-    `http://127.0.0.1:${cp}`,
-    '--listen-peer-urls',
-    `http://127.0.0.1:${pp}`,
-    '--initial-advertise-peer-urls',
-    `http://127.0.0.1:${pp}`,
-    '--initial-cluster',
-    `b=http://127.0.0.1:${pp}`,
-    '--logger',
-    'zap',
-    '--log-level',
-    'warn',
-  ];
-  const [cmd, pre] = kind === 'etcd' ? ['etcd', []] : [process.execPath, [join(root, 'packages/server/dist/cli.js')]];
+  const flags = memberFlags({ name: 'b', dataDir: join(dir, 'data'), clientPort: cp, peerPort: pp });
+  const [cmd, pre] = memberCommand(kind);
   const child = spawn(cmd, [...pre, ...flags], { stdio: ['ignore', 'ignore', 'pipe'] });
   let err = '';
   child.stderr.on('data', (d) => (err += d));
   const endpoint = `127.0.0.1:${cp}`;
   for (let i = 0; i < 200; i++) {
-    const r = spawnSync('etcdctl', ['--endpoints', endpoint, '--command-timeout', '1s', 'put', 'bench-ready', '1'], {
-      env: { ...process.env, ETCDCTL_API: '3' },
-    });
-    if (r.status === 0) break;
+    if (etcdctl(endpoint, ['put', 'bench-ready', '1'], { timeout: '1s' }).status === 0) break;
     if (child.exitCode !== null) throw new Error(`${kind} exited: ${err}`);
-    await new Promise((r2) => setTimeout(r2, 100));
+    await sleep(100);
   }
   return {
     endpoint,
@@ -117,15 +71,13 @@ function runBench(endpoint, wl) {
     encoding: 'utf8',
     maxBuffer: 1 << 24,
   });
-  const lines = r.stdout.trim().split('\n');
   try {
-    return JSON.parse(lines[lines.length - 1]);
+    return lastJsonLine(r.stdout);
   } catch {
     throw new Error(`etcdbench ${wl} failed: ${r.stdout}${r.stderr}`);
   }
 }
 
-const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
 const summary = [];
 const phases = warm ? ['cold', 'warm'] : ['cold'];
 for (const wl of selected) {

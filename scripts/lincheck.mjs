@@ -7,35 +7,15 @@
 //
 //   npm run lincheck -- --duration 30 --rounds 2
 
-import { spawn, spawnSync } from 'node:child_process';
-import { existsSync, mkdtempSync, renameSync, rmSync, writeFileSync } from 'node:fs';
-import net from 'node:net';
-import { homedir, tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { spawn } from 'node:child_process';
+import { mkdtempSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { commandLine, goTool, sleep } from './lib/bench-kit.mjs';
+import { endpointStatus, freePort, leaderEndpoint, memberCommand, memberFlags } from './lib/members.mjs';
 
-const root = resolve(fileURLToPath(import.meta.url), '../..');
-const lincheck = process.env.LINCHECK ?? join(homedir(), '.cache/lincheck/lincheck');
-if (!existsSync(lincheck)) {
-  console.error(`lincheck not found at ${lincheck}: run ../shared/lincheck/build.sh (or set LINCHECK)`);
-  process.exit(1);
-}
-const args = process.argv.slice(2);
-const opt = (name, def) => {
-  const i = args.indexOf(`--${name}`);
-  return i >= 0 ? Number(args[i + 1]) : def;
-};
-const duration = opt('duration', 30);
-const rounds = opt('rounds', 1);
-const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
-const freePort = () =>
-  new Promise((res) => {
-    const s = net.createServer();
-    s.listen(0, '127.0.0.1', () => {
-      const p = s.address().port;
-      s.close(() => res(p));
-    });
-  });
+const lincheck = goTool('lincheck', 'LINCHECK');
+const { duration, rounds } = commandLine({ duration: 30, rounds: 1 }, { names: false });
 
 async function run(round) {
   const dir = mkdtempSync(join(tmpdir(), 'lincheck-'));
@@ -48,50 +28,28 @@ async function run(round) {
     renameSync(`${m.faults}.tmp`, m.faults);
   };
   const start = (m) => {
-    m.child = spawn(
-      process.execPath,
-      [
-        join(root, 'packages/server/dist/cli.js'),
-        '--name',
-        m.name,
-        '--data-dir',
-        join(dir, m.name),
-        '--listen-client-urls',
-        `http://127.0.0.1:${m.cp}`,
-        '--advertise-client-urls',
-        `http://127.0.0.1:${m.cp}`,
-        '--listen-peer-urls',
-        `http://127.0.0.1:${m.pp}`,
-        '--initial-advertise-peer-urls',
-        `http://127.0.0.1:${m.pp}`,
-        '--initial-cluster',
-        ic,
-        '--log-level',
-        'warn',
-      ],
-      { stdio: 'ignore', env: { ...process.env, CONCLAVE_FAULTS_FILE: m.faults } },
-    );
+    const [cmd, pre] = memberCommand('conclave');
+    const flags = memberFlags({
+      name: m.name,
+      dataDir: join(dir, m.name),
+      clientPort: m.cp,
+      peerPort: m.pp,
+      initialCluster: ic,
+    });
+    m.child = spawn(cmd, [...pre, ...flags], {
+      stdio: 'ignore',
+      env: { ...process.env, CONCLAVE_FAULTS_FILE: m.faults },
+    });
   };
   for (const m of ms) {
     setFaults(m, []);
     start(m);
   }
   const eps = ms.map((m) => `127.0.0.1:${m.cp}`).join(',');
-  const status = () => {
-    const r = spawnSync(
-      'etcdctl',
-      ['--endpoints', eps, '--command-timeout', '1s', 'endpoint', 'status', '-w', 'json'],
-      { encoding: 'utf8', env: { ...process.env, ETCDCTL_API: '3' } },
-    );
-    try {
-      return JSON.parse(r.stdout);
-    } catch {
-      return [];
-    }
-  };
+  const status = () => endpointStatus(eps, '1s');
   const leader = () => {
-    const s = status().find((x) => String(x.Status.leader) === String(x.Status.header.member_id));
-    return s ? ms.findIndex((m) => `127.0.0.1:${m.cp}` === s.Endpoint) : -1;
+    const endpoint = leaderEndpoint(status());
+    return ms.findIndex((m) => `127.0.0.1:${m.cp}` === endpoint);
   };
   for (let i = 0; i < 100 && leader() < 0; i++) await sleep(100);
   const ids = status().map((x) => ({ ep: x.Endpoint, id: BigInt(x.Status.header.member_id).toString(16) }));
