@@ -8,8 +8,9 @@ import { etcdserverpb } from '@conclave/api';
 import * as grpc from '@grpc/grpc-js';
 import { TestCluster } from '../helpers/cluster.js';
 import { streamClient } from '../helpers/etcd-streams.js';
-import { etcdctl } from '../helpers/etcdctl.js';
+import { enableAuthCommands, etcdctl } from '../helpers/etcdctl.js';
 import { CallError, RawClient } from '../helpers/grpc.js';
+import { waitUntil } from '../helpers/tmp.js';
 
 const A = etcdserverpb.AuthService;
 const KV = etcdserverpb.KVService;
@@ -25,13 +26,8 @@ async function outcome(p: Promise<unknown>): Promise<string> {
   }
 }
 
-async function waitFor(what: string, fn: () => Promise<boolean> | boolean, timeoutMs = 20000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!(await fn())) {
-    if (Date.now() > deadline) assert.fail(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 100));
-  }
-}
+const waitFor = (what: string, cond: () => Promise<boolean> | boolean): Promise<void> =>
+  waitUntil(what, cond, 20_000, 100);
 
 describe('auth in a 3-member cluster', () => {
   test('tokens work on every member; a member restored from a snapshot knows users, roles and the enabled flag', async () => {
@@ -42,15 +38,7 @@ describe('auth in a 3-member cluster', () => {
       const down = (leader + 1) % 3;
       await cluster.kill(down);
       const live = cluster.members.filter((_, i) => i !== down).map((x) => x.endpoint);
-      for (const args of [
-        ['user', 'add', 'root', '--new-user-password=rootpw'],
-        ['user', 'grant-role', 'root', 'root'],
-        ['role', 'add', 'r'],
-        ['role', 'grant-permission', 'r', 'readwrite', 'u/', '--prefix'],
-        ['user', 'add', 'u', '--new-user-password=upw'],
-        ['user', 'grant-role', 'u', 'r'],
-        ['auth', 'enable'],
-      ]) {
+      for (const args of enableAuthCommands('u/')) {
         const r = await etcdctl(live[0]!, args);
         assert.equal(r.code, 0, `${args.join(' ')}: ${r.stderr}`);
       }
@@ -123,11 +111,7 @@ describe('auth in a 3-member cluster', () => {
       const lagging = (leader + 1) % 3;
       const other = (leader + 2) % 3;
       const ep = cluster.members[leader]!.endpoint;
-      for (const args of [
-        ['user', 'add', 'root', '--new-user-password=rootpw'],
-        ['user', 'grant-role', 'root', 'root'],
-        ['auth', 'enable'],
-      ]) {
+      for (const args of enableAuthCommands()) {
         const r = await etcdctl(ep, args);
         assert.equal(r.code, 0, `${args.join(' ')}: ${r.stderr}`);
       }

@@ -12,7 +12,7 @@ import { open } from 'lmdb';
 import { decodeMessage, encodeMessage, etcdserverpb, mvccpb } from '@conclave/api';
 import { TestCluster } from '../helpers/cluster.js';
 import { etcdctl } from '../helpers/etcdctl.js';
-import { CallError, RawClient } from '../helpers/grpc.js';
+import { CallError, type RawClient } from '../helpers/grpc.js';
 
 const KV = etcdserverpb.KVService;
 const M = etcdserverpb.MaintenanceService;
@@ -42,8 +42,12 @@ async function corruptBackend(dataDir: string): Promise<number> {
   return changed;
 }
 
-function clients(c: TestCluster): RawClient[] {
-  return c.members.map((m) => new RawClient(m.endpoint));
+/** A 3-member cluster started with `args` and a client of each member, for the length of `fn`. */
+function withCluster(args: string[], fn: (c: TestCluster, cs: RawClient[]) => Promise<void>): Promise<void> {
+  return TestCluster.using(3, { args }, (c) => {
+    const cs = c.members.map((_, i) => c.client(i));
+    return fn(c, cs);
+  });
 }
 
 /** Waits until every member reports the same revision (all applied the same writes). */
@@ -65,10 +69,8 @@ async function putKeys(c: RawClient, n: number): Promise<void> {
 }
 
 describe('corruption checks', () => {
-  test('initial check: a member whose data differs from its peers refuses to start, with etcd message and exit code 1', async () => {
-    const c = await TestCluster.start(3, { args: ['--experimental-initial-corrupt-check'] });
-    const cs = clients(c);
-    try {
+  test('initial check: a member whose data differs from its peers refuses to start, with etcd message and exit code 1', () =>
+    withCluster(['--experimental-initial-corrupt-check'], async (c, cs) => {
       const m0 = c.members[0]!;
       assert.match(m0.log, /"msg":"initial corruption checking passed; no corruption"/);
       await putKeys(cs[1]!, 10);
@@ -88,16 +90,10 @@ describe('corruption checks', () => {
         new RegExp(`"msg":"discovery failed","error":"${m0.id} found data inconsistency with peers"`),
       );
       assert.doesNotMatch(m0.log, /serving client traffic|became (leader|candidate|pre-candidate)/);
-    } finally {
-      for (const x of cs) x.close();
-      await c.stop();
-    }
-  });
+    }));
 
-  test('periodic check: the leader raises CORRUPT (member 0); every member then refuses writes, reads still work', async () => {
-    const c = await TestCluster.start(3, { args: ['--experimental-corrupt-check-time=300ms'] });
-    const cs = clients(c);
-    try {
+  test('periodic check: the leader raises CORRUPT (member 0); every member then refuses writes, reads still work', () =>
+    withCluster(['--experimental-corrupt-check-time=300ms'], async (c, cs) => {
       await putKeys(cs[0]!, 5);
       await waitSameRevision(cs);
       assert.deepEqual((await cs[0]!.unary(M.Alarm, { action: GET, alarm: NONE })).alarms, []);
@@ -132,16 +128,10 @@ describe('corruption checks', () => {
       assert.equal(range.kvs.length, 0, 'no write was applied after the alarm');
       const health = await fetch(`http://${c.members[leader]!.endpoint}/health`).then((r) => r.text());
       assert.equal(health, '{"health":"false"}\n');
-    } finally {
-      for (const x of cs) x.close();
-      await c.stop();
-    }
-  });
+    }));
 
-  test('a healthy cluster under concurrent writes and compactions never raises the alarm', async () => {
-    const c = await TestCluster.start(3, { args: ['--experimental-corrupt-check-time=100ms'] });
-    const cs = clients(c);
-    try {
+  test('a healthy cluster under concurrent writes and compactions never raises the alarm', () =>
+    withCluster(['--experimental-corrupt-check-time=100ms'], async (c, cs) => {
       const until = Date.now() + 4000;
       let n = 0;
       await Promise.all(
@@ -164,9 +154,5 @@ describe('corruption checks', () => {
       );
       assert.deepEqual((await cs[0]!.unary(M.Alarm, { action: GET, alarm: NONE })).alarms, []);
       for (const m of c.members) assert.doesNotMatch(m.log, /alarm raised|hash mismatch|must match|must be less/);
-    } finally {
-      for (const x of cs) x.close();
-      await c.stop();
-    }
-  });
+    }));
 });

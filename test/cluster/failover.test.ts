@@ -150,14 +150,12 @@ describe('3-member cluster failover', () => {
 });
 
 describe('fast failover', () => {
-  test('when the leader process dies, followers elect a new leader without waiting out the election timeout', async () => {
+  test('when the leader process dies, followers elect a new leader without waiting out the election timeout', () =>
     // An election timeout of 3 s: Raft alone would not elect before 3 s after the last heartbeat.
-    const c = await TestCluster.start(3, { heartbeatMs: 100, electionMs: 3000 });
-    const clients: RawClient[] = [];
-    try {
+    TestCluster.using(3, { heartbeatMs: 100, electionMs: 3000 }, async (c) => {
       const leader = await c.waitLeader();
       const survivors = [0, 1, 2].filter((i) => i !== leader);
-      for (const i of survivors) clients.push(new RawClient(c.members[i]!.endpoint));
+      const clients = survivors.map((i) => c.client(i));
       await clients[0]!.unary(KV.Put, { key: b('ff/before'), value: b('1') });
       const t0 = Date.now();
       await c.kill(leader);
@@ -172,25 +170,18 @@ describe('fast failover', () => {
       );
       const got = await clients[1]!.unary(KV.Range, { key: b('ff/after') });
       assert.equal(Buffer.from(got.kvs[0]!.value).toString(), '2');
-    } finally {
-      for (const x of clients) x.close();
-      await c.stop();
-    }
-  });
+    }));
 });
 
 describe('proposals lost with an isolated leader', () => {
-  test('a write appended by a leader that loses leadership fails as soon as the new term is applied there, not after the request timeout, and is not applied', async () => {
+  test('a write appended by a leader that loses leadership fails as soon as the new term is applied there, not after the request timeout, and is not applied', () =>
     // Request timeout here: 5 s + 2 × election timeout = 7 s. The leader appends the write but, cut
     // off from both followers, cannot commit it; they elect a new leader whose log lacks it.
-    const c = await TestCluster.start(3, { heartbeatMs: 100, electionMs: 1000 });
-    const clients: RawClient[] = [];
-    try {
+    TestCluster.using(3, { heartbeatMs: 100, electionMs: 1000 }, async (c) => {
       const leader = await c.waitLeader();
       const other = (leader + 1) % 3;
-      const viaLeader = new RawClient(c.members[leader]!.endpoint);
-      const viaOther = new RawClient(c.members[other]!.endpoint);
-      clients.push(viaLeader, viaOther);
+      const viaLeader = c.client(leader);
+      const viaOther = c.client(other);
       await viaLeader.unary(KV.Put, { key: b('lost/warm'), value: b('1') });
       await c.partition([[leader], [0, 1, 2].filter((i) => i !== leader)]);
       const t0 = Date.now();
@@ -209,9 +200,5 @@ describe('proposals lost with an isolated leader', () => {
       // The early answer was right: the write was lost, and never shows up.
       const r = await viaOther.unary(KV.Range, { key: b('lost/k') });
       assert.equal(r.kvs.length, 0);
-    } finally {
-      for (const x of clients) x.close();
-      await c.stop();
-    }
-  });
+    }));
 });

@@ -28,31 +28,30 @@ async function putGetEverywhere(c: TestCluster, key: string): Promise<void> {
 }
 
 describe('peer transport security', () => {
-  test('peer TLS with a CA, client-cert auth and an allowed CN', async () => {
-    const c = await TestCluster.start(3, {
-      peerScheme: 'https',
-      args: [
-        '--peer-cert-file',
-        pki.peerCert,
-        '--peer-key-file',
-        pki.peerKey,
-        '--peer-trusted-ca-file',
-        pki.ca,
-        '--peer-client-cert-auth',
-        '--peer-cert-allowed-cn',
-        'peer',
-      ],
-    });
-    try {
-      await putGetEverywhere(c, 'tls-ca');
-    } finally {
-      await c.stop();
-    }
-  });
+  test('peer TLS with a CA, client-cert auth and an allowed CN', () =>
+    TestCluster.using(
+      3,
+      {
+        peerScheme: 'https',
+        args: [
+          '--peer-cert-file',
+          pki.peerCert,
+          '--peer-key-file',
+          pki.peerKey,
+          '--peer-trusted-ca-file',
+          pki.ca,
+          '--peer-client-cert-auth',
+          '--peer-cert-allowed-cn',
+          'peer',
+        ],
+      },
+      async (c) => {
+        await putGetEverywhere(c, 'tls-ca');
+      },
+    ));
 
-  test("unix:// peer URLs (sockets in the members' working directory, as etcd names them)", async () => {
-    const c = await TestCluster.start(3, { peerScheme: 'unix' });
-    try {
+  test("unix:// peer URLs (sockets in the members' working directory, as etcd names them)", () =>
+    TestCluster.using(3, { peerScheme: 'unix' }, async (c) => {
       await putGetEverywhere(c, 'unix-peers');
       // a killed member restarts and catches up over its socket
       await c.kill(0);
@@ -66,23 +65,15 @@ describe('peer transport security', () => {
         assert.ok(Date.now() < deadline, 'restarted member did not catch up');
         await new Promise((res) => setTimeout(res, 100));
       }
-    } finally {
-      await c.stop();
-    }
-  });
+    }));
 
-  test('--peer-auto-tls: self-signed member certificates', async () => {
-    const c = await TestCluster.start(3, { peerScheme: 'https', args: ['--peer-auto-tls'] });
-    try {
+  test('--peer-auto-tls: self-signed member certificates', () =>
+    TestCluster.using(3, { peerScheme: 'https', args: ['--peer-auto-tls'] }, async (c) => {
       await putGetEverywhere(c, 'tls-auto');
-    } finally {
-      await c.stop();
-    }
-  });
+    }));
 
-  test('a member of another cluster is refused (cluster ID mismatch)', async () => {
-    const c = await TestCluster.start(3, { token: 'cluster-a' });
-    try {
+  test('a member of another cluster is refused (cluster ID mismatch)', () =>
+    TestCluster.using(3, { token: 'cluster-a' }, async (c) => {
       // A stranger claiming to be one of the members of a cluster with another token.
       const victim = c.members[0]!;
       const stranger = await startServer('conclave', {
@@ -110,8 +101,5 @@ describe('peer transport security', () => {
         'no member logged the refusal',
       );
       await putGetEverywhere(c, 'still-fine');
-    } finally {
-      await c.stop();
-    }
-  });
+    }));
 });

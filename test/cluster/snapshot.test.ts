@@ -6,6 +6,7 @@ import { describe, test } from 'node:test';
 import { etcdserverpb } from '@conclave/api';
 import { TestCluster } from '../helpers/cluster.js';
 import { RawClient } from '../helpers/grpc.js';
+import { waitUntil } from '../helpers/tmp.js';
 
 const KV = etcdserverpb.KVService;
 const M = etcdserverpb.MaintenanceService;
@@ -45,13 +46,8 @@ async function revisionOf(endpoint: string): Promise<bigint> {
   }
 }
 
-async function waitFor(what: string, fn: () => Promise<boolean> | boolean, timeoutMs = 15000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!(await fn())) {
-    if (Date.now() > deadline) assert.fail(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 100));
-  }
-}
+const waitFor = (what: string, cond: () => Promise<boolean> | boolean): Promise<void> =>
+  waitUntil(what, cond, 15_000, 100);
 
 describe('snapshots and larger clusters', () => {
   test('a member down past log compaction catches up by snapshot', async () => {

@@ -13,8 +13,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { etcdserverpb } from '@conclave/api';
-import { makeTestCerts } from '../helpers/certs.js';
-import { etcdctl, type EtcdctlResult } from '../helpers/etcdctl.js';
+import { clientTlsFlags, HTTPS_CLIENT_URLS, makeTestCerts } from '../helpers/certs.js';
+import { enableAuthCommands, etcdctl, type EtcdctlResult } from '../helpers/etcdctl.js';
 import { CallError, RawClient } from '../helpers/grpc.js';
 import { startServer, type ServerProcess, type StartOptions } from '../helpers/process.js';
 
@@ -291,11 +291,7 @@ describe('tokens: simple-token expiry (--auth-token-ttl) and JWT', () => {
     ]);
     await Promise.all(
       [...simple, ...jwt].map(async (s) => {
-        for (const args of [
-          ['user', 'add', 'root', '--new-user-password=rootpw'],
-          ['user', 'grant-role', 'root', 'root'],
-          ['auth', 'enable'],
-        ]) {
+        for (const args of enableAuthCommands()) {
           const r = await etcdctl(s.endpoint, args);
           assert.equal(r.code, 0, r.stderr);
         }
@@ -367,17 +363,8 @@ describe('TLS client certificates name the user with --client-cert-auth', () => 
     servers = await pair({
       args: [
         ...FAST,
-        '--listen-client-urls',
-        'https://127.0.0.1:0',
-        '--advertise-client-urls',
-        'https://127.0.0.1:0',
-        '--cert-file',
-        certs.serverCertFile,
-        '--key-file',
-        certs.serverKeyFile,
-        '--trusted-ca-file',
-        certs.caFile,
-        '--client-cert-auth',
+        ...HTTPS_CLIENT_URLS,
+        ...clientTlsFlags({ certFile: certs.serverCertFile, keyFile: certs.serverKeyFile, caFile: certs.caFile }),
       ],
     });
   });
@@ -415,16 +402,7 @@ describe('auth state survives a restart', () => {
       startServer('conclave', { args: FAST, dataDir: dirs[1]! }),
     ]);
     try {
-      for (const args of [
-        ['user', 'add', 'root', '--new-user-password=rootpw'],
-        ['user', 'grant-role', 'root', 'root'],
-        ['role', 'add', 'r'],
-        ['role', 'grant-permission', 'r', 'readwrite', 'p/', '--prefix'],
-        ['user', 'add', 'u', '--new-user-password=upw'],
-        ['user', 'grant-role', 'u', 'r'],
-        ['auth', 'enable'],
-        ['--user', 'u:upw', 'put', 'p/1', 'before'],
-      ]) {
+      for (const args of [...enableAuthCommands('p/'), ['--user', 'u:upw', 'put', 'p/1', 'before']]) {
         await same(servers, cmd(...args));
       }
       await Promise.all(servers.map((s) => s.kill()));

@@ -12,6 +12,7 @@ import { after, before, describe, test } from 'node:test';
 import type { EtcdctlResult } from '../helpers/etcdctl.js';
 import { errorLines, etcd35Bin, etcdctl35, maskOutput } from '../helpers/etcd35.js';
 import { startServer, type ServerProcess } from '../helpers/process.js';
+import { waitUntil } from '../helpers/tmp.js';
 
 /** A long-running etcdctl 3.5 (watch, lock, elect): its output so far, and a stop by SIGINT. */
 interface Running {
@@ -40,13 +41,7 @@ function run(endpoint: string, args: string[], input?: string): Running {
   };
 }
 
-async function waitFor(what: () => boolean, label: string, ms = 10_000): Promise<void> {
-  const end = Date.now() + ms;
-  while (!what()) {
-    if (Date.now() > end) throw new Error(`timed out waiting for ${label}`);
-    await new Promise((r) => setTimeout(r, 20));
-  }
-}
+const waitFor = (cond: () => boolean, label: string): Promise<void> => waitUntil(label, cond, 10_000, 20);
 
 /** Lock and election keys end in the owner's lease ID, which each server chooses. */
 const maskLeaseKeys = (t: string): string => t.replace(/\/[0-9a-f]{8,16}\b/g, '/LEASE');

@@ -7,10 +7,10 @@
 // hash_revision and Status's dbSizeQuota/downgradeInfo, fields of etcd 3.6 that Conclave fills.
 
 import assert from 'node:assert/strict';
-import { after, before, describe, test } from 'node:test';
+import { describe, test } from 'node:test';
 import { authpb, etcdserverpb, v3electionpb, v3lockpb } from '@conclave/api';
 import { CallError, RawClient } from '../helpers/grpc.js';
-import { startServer, type ServerProcess } from '../helpers/process.js';
+import { etcd35AndConclave } from '../helpers/side-by-side.js';
 
 const KV = etcdserverpb.KVService;
 const M = etcdserverpb.MaintenanceService;
@@ -31,22 +31,9 @@ function text(v: unknown): string {
 }
 
 describe('gRPC responses of every service against etcd 3.5.30 and Conclave', () => {
-  let servers: [ServerProcess, ServerProcess];
-  let clients: [RawClient, RawClient];
+  const pair = etcd35AndConclave({ args: ['--bcrypt-cost', '4'], client: (s) => new RawClient(s.endpoint) });
   /** Per side: lease IDs (decimal and hex) → label. */
   const leases: [Map<string, string>, Map<string, string>] = [new Map(), new Map()];
-
-  before(async () => {
-    servers = await Promise.all([
-      startServer('etcd35', { args: ['--bcrypt-cost', '4'] }),
-      startServer('conclave', { args: ['--bcrypt-cost', '4'] }),
-    ]);
-    clients = servers.map((s) => new RawClient(s.endpoint)) as [RawClient, RawClient];
-  });
-  after(async () => {
-    for (const c of clients ?? []) c.close();
-    await Promise.all((servers ?? []).map((s) => s.stop()));
-  });
 
   const raftIndex = async (c: RawClient): Promise<bigint> => (await c.unary(M.Status, {})).raftIndex;
 
@@ -54,7 +41,7 @@ describe('gRPC responses of every service against etcd 3.5.30 and Conclave', () 
   async function same(label: string, call: (c: RawClient, side: number) => Promise<unknown>): Promise<void> {
     const out: string[] = [];
     const moved: bigint[] = [];
-    for (const [i, c] of clients.entries()) {
+    for (const [i, c] of pair.clients.entries()) {
       const before = await raftIndex(c);
       let answer: string;
       try {
@@ -73,7 +60,7 @@ describe('gRPC responses of every service against etcd 3.5.30 and Conclave', () 
 
   /** Grants a lease on both sides (TTL 100 s); its ID is masked as `label` from now on. */
   async function lease(label: string): Promise<[bigint, bigint]> {
-    const ids = await Promise.all(clients.map((c) => c.unary(L.LeaseGrant, { TTL: 100 })));
+    const ids = await Promise.all(pair.clients.map((c) => c.unary(L.LeaseGrant, { TTL: 100 })));
     ids.forEach((r, i) => {
       leases[i]!.set(r.ID.toString(), label);
       leases[i]!.set(r.ID.toString(16), `${label}-hex`);
@@ -205,17 +192,7 @@ describe('gRPC responses of every service against etcd 3.5.30 and Conclave', () 
 });
 
 describe('membership changes without quorum (a voter added, never started) against etcd 3.5.30 and Conclave', () => {
-  let servers: [ServerProcess, ServerProcess];
-  let clients: [RawClient, RawClient];
-
-  before(async () => {
-    servers = await Promise.all([startServer('etcd35'), startServer('conclave')]);
-    clients = servers.map((s) => new RawClient(s.endpoint)) as [RawClient, RawClient];
-  });
-  after(async () => {
-    for (const c of clients ?? []) c.close();
-    await Promise.all((servers ?? []).map((s) => s.stop()));
-  });
+  const pair = etcd35AndConclave({ client: (s) => new RawClient(s.endpoint) });
 
   const outcome = async (p: Promise<unknown>): Promise<string> =>
     p.then(
@@ -229,8 +206,8 @@ describe('membership changes without quorum (a voter added, never started) again
   test('--strict-reconfig-check answers before the member is looked for', async () => {
     // one started voter of one may add a second (etcd's exception for restoring a cluster); then
     // one of two voters is started and the cluster has no quorum
-    for (const c of clients) await c.unary(C.MemberAdd, { peerURLs: ['http://127.0.0.1:1'] });
-    const both = (call: (c: RawClient) => Promise<unknown>) => Promise.all(clients.map((c) => outcome(call(c))));
+    for (const c of pair.clients) await c.unary(C.MemberAdd, { peerURLs: ['http://127.0.0.1:1'] });
+    const both = (call: (c: RawClient) => Promise<unknown>) => Promise.all(pair.clients.map((c) => outcome(call(c))));
     // etcd sends this one as a plain error: gRPC code UNKNOWN
     const refused = 'error 2 etcdserver: re-configuration failed due to not enough started members';
     assert.deepEqual(await both((c) => c.unary(C.MemberRemove, { ID: 1234n })), [refused, refused]);

@@ -7,12 +7,12 @@
 // the cluster version, as 3.6 does. The state afterwards (what VALIDATE then says) is the same.
 
 import assert from 'node:assert/strict';
-import { after, before, describe, test } from 'node:test';
+import { describe, test } from 'node:test';
 import { etcdserverpb } from '@conclave/api';
 import { ETCD_CLUSTER_VERSION, ETCD_COMPAT_VERSION } from '../../packages/server/src/config/version.js';
 import { CallError, RawClient } from '../helpers/grpc.js';
 import { http1 } from '../helpers/http.js';
-import { startServer, type ServerProcess } from '../helpers/process.js';
+import { etcd35AndConclave } from '../helpers/side-by-side.js';
 
 const M = etcdserverpb.MaintenanceService;
 const A = etcdserverpb.DowngradeRequest_DowngradeAction;
@@ -31,24 +31,11 @@ async function outcome(p: Promise<{ version?: string }>): Promise<string> {
 const ETCD_TIMEOUT = '14 etcdserver: request timed out';
 
 describe('etcd 3.5 gRPC surface against etcd 3.5.30 and Conclave', () => {
-  let servers: [ServerProcess, ServerProcess];
-  let clients: [RawClient, RawClient];
-
-  before(async () => {
-    servers = await Promise.all([
-      startServer('etcd35', { args: ['--bcrypt-cost', '4'] }),
-      startServer('conclave', { args: ['--bcrypt-cost', '4'] }),
-    ]);
-    clients = servers.map((s) => new RawClient(s.endpoint)) as [RawClient, RawClient];
-  });
-  after(async () => {
-    for (const c of clients ?? []) c.close();
-    await Promise.all((servers ?? []).map((s) => s.stop()));
-  });
+  const pair = etcd35AndConclave({ args: ['--bcrypt-cost', '4'], client: (s) => new RawClient(s.endpoint) });
 
   /** The same call on both sides; returns [etcd, conclave] outcomes. */
   const both = (fn: (c: RawClient) => Promise<{ version?: string }>) =>
-    Promise.all(clients.map((c) => outcome(fn(c)))) as Promise<[string, string]>;
+    Promise.all(pair.clients.map((c) => outcome(fn(c)))) as Promise<[string, string]>;
   const downgrade = (action: number, version: string, metadata?: Record<string, string>) =>
     both((c) =>
       c.unary(
@@ -82,17 +69,17 @@ describe('etcd 3.5 gRPC surface against etcd 3.5.30 and Conclave', () => {
     await same(A.VALIDATE, '3.4', '9 etcdserver: cluster has a downgrade job in progress');
     await same(A.ENABLE, '3.4', '9 etcdserver: cluster has a downgrade job in progress');
     await same(A.VALIDATE, '3.5', '3 etcdserver: invalid downgrade target version');
-    const st = await clients[1].unary(M.Status, {});
+    const st = await pair.clients[1].unary(M.Status, {});
     assert.deepEqual(st.downgradeInfo, { enabled: true, targetVersion: '3.4.0' });
     assert.deepEqual(await downgrade(A.CANCEL, ''), [ETCD_TIMEOUT, 'ok 3.5.0']);
     await same(A.CANCEL, '', '9 etcdserver: no inflight downgrade job');
     await same(A.VALIDATE, '3.4', 'ok 3.5.0');
-    assert.deepEqual((await clients[1].unary(M.Status, {})).downgradeInfo, { enabled: false, targetVersion: '' });
+    assert.deepEqual((await pair.clients[1].unary(M.Status, {})).downgradeInfo, { enabled: false, targetVersion: '' });
   });
 
   test('Status: the same fields; Conclave adds 3.6 dbSizeQuota and downgradeInfo, leaves storageVersion empty', async () => {
-    await Promise.all(clients.map((c) => c.put('s', 'v')));
-    const [e, c] = await Promise.all(clients.map((x) => x.unary(M.Status, {})));
+    await Promise.all(pair.clients.map((c) => c.put('s', 'v')));
+    const [e, c] = await Promise.all(pair.clients.map((x) => x.unary(M.Status, {})));
     const common = (s: etcdserverpb.StatusResponse) => ({
       header: s.header,
       leader: s.leader,
@@ -116,7 +103,7 @@ describe('etcd 3.5 gRPC surface against etcd 3.5.30 and Conclave', () => {
     type Answer = etcdserverpb.HashKVResponse | string;
     const hash = (rev: bigint) =>
       Promise.all(
-        clients.map((c) =>
+        pair.clients.map((c) =>
           c.unary(M.HashKV, { revision: rev }).catch((err: CallError) => `${err.code} ${err.details}`),
         ),
       ) as Promise<[Answer, Answer]>;
@@ -130,8 +117,10 @@ describe('etcd 3.5 gRPC surface against etcd 3.5.30 and Conclave', () => {
     assert.equal(c0.compactRevision, -1n);
     assert.equal(c0.hashRevision, c0.header!.revision);
     const rev = c0.header!.revision;
-    await Promise.all(clients.map((c) => c.put('s', 'w')));
-    await Promise.all(clients.map((c) => c.unary(etcdserverpb.KVService.Compact, { revision: rev, physical: true })));
+    await Promise.all(pair.clients.map((c) => c.put('s', 'w')));
+    await Promise.all(
+      pair.clients.map((c) => c.unary(etcdserverpb.KVService.Compact, { revision: rev, physical: true })),
+    );
     const [e1, c1] = (await hash(rev + 1n)).map(res) as [etcdserverpb.HashKVResponse, etcdserverpb.HashKVResponse];
     assert.deepEqual(view(c1), view(e1));
     assert.deepEqual([c1.compactRevision, c1.hashRevision], [rev, rev + 1n]);
@@ -151,12 +140,12 @@ describe('etcd 3.5 gRPC surface against etcd 3.5.30 and Conclave', () => {
   test('MemberList with and without linearizable; /version', async () => {
     for (const linearizable of [false, true]) {
       const [e, c] = await Promise.all(
-        clients.map((x) => x.unary(etcdserverpb.ClusterService.MemberList, { linearizable })),
+        pair.clients.map((x) => x.unary(etcdserverpb.ClusterService.MemberList, { linearizable })),
       );
       assert.deepEqual(c!.members, e!.members);
       assert.deepEqual(c!.header, e!.header);
     }
-    const [ev, cv] = await Promise.all(servers.map((s) => http1(s.clientUrl, 'GET', '/version')));
+    const [ev, cv] = await Promise.all(pair.servers.map((s) => http1(s.clientUrl, 'GET', '/version')));
     const e = JSON.parse(ev!.body) as { etcdserver: string; etcdcluster: string };
     assert.match(e.etcdserver, /^3\.5\.\d+$/);
     assert.equal(cv!.body, JSON.stringify({ etcdserver: ETCD_COMPAT_VERSION, etcdcluster: e.etcdcluster }));
@@ -164,7 +153,7 @@ describe('etcd 3.5 gRPC surface against etcd 3.5.30 and Conclave', () => {
   });
 
   test('with auth on: Downgrade, Status and MemberList ask who calls', async () => {
-    for (const c of clients) {
+    for (const c of pair.clients) {
       await c.unary(Auth.UserAdd, { name: 'root', password: 'rootpw' });
       await c.unary(Auth.UserGrantRole, { user: 'root', role: 'root' });
       await c.unary(Auth.UserAdd, { name: 'u', password: 'upw' });
@@ -173,7 +162,7 @@ describe('etcd 3.5 gRPC surface against etcd 3.5.30 and Conclave', () => {
     const tokens = await Promise.all(
       ['root', 'u'].map((name) =>
         Promise.all(
-          clients.map(async (c) => (await c.unary(Auth.Authenticate, { name, password: `${name}pw` })).token),
+          pair.clients.map(async (c) => (await c.unary(Auth.Authenticate, { name, password: `${name}pw` })).token),
         ),
       ),
     );
@@ -191,10 +180,12 @@ describe('etcd 3.5 gRPC surface against etcd 3.5.30 and Conclave', () => {
         (c, i) => c.unary(M.Alarm, {}, { metadata: md(i) }).then(() => ({})),
       ];
       for (const [n, call] of calls.entries()) {
-        const [e, c] = await Promise.all(clients.map((x, i) => outcome(call(x, i))));
+        const [e, c] = await Promise.all(pair.clients.map((x, i) => outcome(call(x, i))));
         assert.equal(c, e, `call ${n} as ${who ?? 'nobody'}`);
       }
     }
-    await Promise.all(clients.map((c, i) => c.unary(Auth.AuthDisable, {}, { metadata: { token: tokens[0]![i]! } })));
+    await Promise.all(
+      pair.clients.map((c, i) => c.unary(Auth.AuthDisable, {}, { metadata: { token: tokens[0]![i]! } })),
+    );
   });
 });

@@ -13,10 +13,10 @@
 // again; Conclave catches up at once rather than every 100 ms, so the moment differs, not the rule.)
 
 import assert from 'node:assert/strict';
-import { after, before, describe, test } from 'node:test';
+import { describe, test } from 'node:test';
 import type { etcdserverpb } from '@conclave/api';
 import { streamClient, type StreamClient } from '../helpers/etcd-streams.js';
-import { startServer, type ServerProcess } from '../helpers/process.js';
+import { etcd35AndConclave } from '../helpers/side-by-side.js';
 
 type Res = etcdserverpb.WatchResponse;
 
@@ -31,22 +31,14 @@ function brief(r: Res): string {
 }
 
 describe('watch progress notifications against etcd 3.5.30 and Conclave', () => {
-  let servers: [ServerProcess, ServerProcess];
-  let clients: [StreamClient, StreamClient];
-
-  before(async () => {
-    const args = ['--experimental-watch-progress-notify-interval', '500ms'];
-    servers = await Promise.all([startServer('etcd35', { args }), startServer('conclave', { args })]);
-    clients = servers.map((s) => streamClient(s.endpoint)) as [StreamClient, StreamClient];
-  });
-  after(async () => {
-    for (const c of clients ?? []) c.close();
-    await Promise.all((servers ?? []).map((s) => s.stop()));
+  const pair = etcd35AndConclave({
+    args: ['--experimental-watch-progress-notify-interval', '500ms'],
+    client: (s) => streamClient(s.endpoint),
   });
 
   /** Runs `scenario` on both servers (they see the same writes); returns [etcd, conclave]. */
   const both = <T>(scenario: (c: StreamClient) => Promise<T>) =>
-    Promise.all(clients.map((c) => scenario(c))) as Promise<[T, T]>;
+    Promise.all(pair.clients.map((c) => scenario(c))) as Promise<[T, T]>;
 
   test('requested: after the events up to its revision; none without watchers; none before a start revision', async () => {
     const [e, c] = await both(async (cl) => {

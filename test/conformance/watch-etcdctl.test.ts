@@ -6,23 +6,16 @@
 
 import assert from 'node:assert/strict';
 import { spawn, type ChildProcessWithoutNullStreams } from 'node:child_process';
-import { after, before, describe, test } from 'node:test';
+import { describe, test } from 'node:test';
 import { etcdctl } from '../helpers/etcdctl.js';
-import { startServer, type ServerProcess } from '../helpers/process.js';
+import type { ServerProcess } from '../helpers/process.js';
+import { etcd35AndConclave } from '../helpers/side-by-side.js';
+import { waitUntil } from '../helpers/tmp.js';
 
 /** "END" as JSON output prints values (base64). */
 const END_B64 = Buffer.from('END').toString('base64');
 
-let etcd: ServerProcess;
-let conclave: ServerProcess;
-
-before(async () => {
-  [etcd, conclave] = await Promise.all([startServer('etcd35'), startServer('conclave')]);
-});
-
-after(async () => {
-  await Promise.all([etcd?.stop(), conclave?.stop()]);
-});
+const pair = etcd35AndConclave();
 
 interface Watching {
   child: ChildProcessWithoutNullStreams;
@@ -43,25 +36,22 @@ function watch(server: ServerProcess, args: string[]): Watching {
   return { child, out: () => out, err: () => err, exited };
 }
 
-async function waitFor(what: () => boolean, label: string, ms = 10_000): Promise<void> {
-  const end = Date.now() + ms;
-  while (!what()) {
-    if (Date.now() > end) throw new Error(`timed out waiting for ${label}`);
-    await new Promise((r) => setTimeout(r, 20));
-  }
-}
+const waitFor = (cond: () => boolean, label: string): Promise<void> => waitUntil(label, cond, 10_000, 20);
 
 /** Runs `etcdctl` with the same arguments on both servers; they must agree. */
 async function both(args: string[], input?: string): Promise<void> {
   const opts = input === undefined ? {} : { input };
-  const [a, b] = await Promise.all([etcdctl(etcd.endpoint, args, opts), etcdctl(conclave.endpoint, args, opts)]);
+  const [a, b] = await Promise.all([
+    etcdctl(pair.etcd.endpoint, args, opts),
+    etcdctl(pair.conclave.endpoint, args, opts),
+  ]);
   assert.equal(b.code, a.code, `etcdctl ${args.join(' ')}: ${b.stderr}`);
   assert.equal(b.stdout, a.stdout, `etcdctl ${args.join(' ')}`);
 }
 
 /** The next revision (the same on both servers, which see the same writes). */
 async function nextRev(): Promise<number> {
-  const r = await etcdctl(etcd.endpoint, ['-w', 'json', 'get', 'any']);
+  const r = await etcdctl(pair.etcd.endpoint, ['-w', 'json', 'get', 'any']);
   return Number((JSON.parse(r.stdout) as { header: { revision: number } }).header.revision) + 1;
 }
 
@@ -70,7 +60,7 @@ async function nextRev(): Promise<number> {
  * until both printed `until` and compares what they printed.
  */
 async function sameWatch(args: string[], writes: string[][], until = 'END', settleMs = 0): Promise<string> {
-  const ws = [watch(etcd, args), watch(conclave, args)] as const;
+  const ws = [watch(pair.etcd, args), watch(pair.conclave, args)] as const;
   try {
     if (settleMs > 0) await new Promise((r) => setTimeout(r, settleMs));
     for (const w of writes) await both(w);
@@ -100,7 +90,10 @@ describe('etcdctl watch against etcd 3.5 and Conclave', () => {
     assert.equal(out, 'PUT\nfoo\none\nPUT\nfoo\ntwo\nDELETE\nfoo\n\nPUT\nfoo\nEND\n');
     await sameWatch(['watch', 'foo', '--rev', String(rev + 1)], []);
     // A negative start revision is refused (etcd 3.5.24+): canceled at once as if compacted.
-    const neg = [watch(etcd, ['watch', 'foo', '--rev', '-1']), watch(conclave, ['watch', 'foo', '--rev', '-1'])];
+    const neg = [
+      watch(pair.etcd, ['watch', 'foo', '--rev', '-1']),
+      watch(pair.conclave, ['watch', 'foo', '--rev', '-1']),
+    ];
     const codes = await Promise.all(neg.map((w) => w.exited));
     const said = (w: Watching) =>
       `${w.out()}${w
@@ -122,7 +115,7 @@ describe('etcdctl watch against etcd 3.5 and Conclave', () => {
     ];
     const txn = ['txn'];
     const run = async (args: string[]) => {
-      const ws = [watch(etcd, args), watch(conclave, args)] as const;
+      const ws = [watch(pair.etcd, args), watch(pair.conclave, args)] as const;
       try {
         for (const w of writes) await both(w);
         await both(txn, '\nput p/c 3\nput p/d 4\ndel p/a\n\n\n');
@@ -158,7 +151,7 @@ describe('etcdctl watch against etcd 3.5 and Conclave', () => {
 
   test('interactive: several watches and a progress request on one stream', async () => {
     const rev = await nextRev();
-    const ws = [watch(etcd, ['watch', '-i']), watch(conclave, ['watch', '-i'])] as const;
+    const ws = [watch(pair.etcd, ['watch', '-i']), watch(pair.conclave, ['watch', '-i'])] as const;
     try {
       for (const w of ws) {
         w.child.stdin.write(`watch i1 --rev ${rev}\n`);
@@ -186,8 +179,8 @@ describe('etcdctl watch against etcd 3.5 and Conclave', () => {
     await both(['put', 'gone', 'y']);
     await both(['compaction', String(rev + 1)]);
     const ws = [
-      watch(etcd, ['watch', 'gone', '--rev', String(rev)]),
-      watch(conclave, ['watch', 'gone', '--rev', String(rev)]),
+      watch(pair.etcd, ['watch', 'gone', '--rev', String(rev)]),
+      watch(pair.conclave, ['watch', 'gone', '--rev', String(rev)]),
     ] as const;
     const codes = await Promise.all(
       ws.map(async (w) => {

@@ -6,20 +6,12 @@
 // compared in order, and lease IDs (clock-based) are compared by order of appearance.
 
 import assert from 'node:assert/strict';
-import { after, before, test } from 'node:test';
+import { test } from 'node:test';
 import { streamClient, type RpcError, type StreamClient } from '../helpers/etcd-streams.js';
-import { startServer, type ServerProcess } from '../helpers/process.js';
+import type { ServerProcess } from '../helpers/process.js';
+import { etcd35AndConclave } from '../helpers/side-by-side.js';
 
-let etcd: ServerProcess;
-let conclave: ServerProcess;
-
-before(async () => {
-  [etcd, conclave] = await Promise.all([startServer('etcd35'), startServer('conclave')]);
-});
-
-after(async () => {
-  await Promise.all([etcd?.stop(), conclave?.stop()]);
-});
+const pair = etcd35AndConclave();
 
 const buf = (s: string) => Buffer.from(s);
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
@@ -118,8 +110,8 @@ async function scenario(server: ServerProcess): Promise<Record<string, string>> 
 }
 
 test('Watch and Lease requests, bad input included, get the same responses from etcd 3.5 and Conclave', async () => {
-  const want = await scenario(etcd);
-  const got = await scenario(conclave);
+  const want = await scenario(pair.etcd);
+  const got = await scenario(pair.conclave);
   assert.deepEqual(Object.keys(got), Object.keys(want));
   for (const k of Object.keys(want)) assert.equal(got[k], want[k], k);
 });

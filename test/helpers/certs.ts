@@ -75,3 +75,30 @@ export function makeTestCerts(): TestCerts {
     remove: () => rmSync(dir, { recursive: true, force: true }),
   };
 }
+
+/** A member serving clients over TLS: its certificate and key, and the CA client certificates must be signed by. */
+export interface ClientTls {
+  certFile: string;
+  keyFile: string;
+  caFile: string;
+}
+
+/** Client URLs https://127.0.0.1:0 (the member picks the port; read it back from its log or handle). */
+export const HTTPS_CLIENT_URLS: readonly string[] = [
+  '--listen-client-urls',
+  'https://127.0.0.1:0',
+  '--advertise-client-urls',
+  'https://127.0.0.1:0',
+];
+
+/**
+ * The flags (etcd's names) that serve clients over TLS with `tls`'s certificate and key, and with a
+ * `caFile` require client certificates signed by it; none without `tls`.
+ */
+export function clientTlsFlags(
+  tls: (Omit<ClientTls, 'caFile'> & { caFile?: string | undefined }) | undefined,
+): string[] {
+  if (!tls) return [];
+  const flags = ['--cert-file', tls.certFile, '--key-file', tls.keyFile];
+  return tls.caFile === undefined ? flags : [...flags, '--trusted-ca-file', tls.caFile, '--client-cert-auth'];
+}

@@ -9,8 +9,10 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { type ClientTls, clientTlsFlags } from './certs.js';
 import { etcdctl } from './etcdctl.js';
-import { conclaveBin } from './process.js';
+import { RawClient } from './grpc.js';
+import { conclaveBin, memberFlags } from './process.js';
 import { portAllocator, retryOnPortClash } from './tmp.js';
 
 export interface ClusterMember {
@@ -39,7 +41,7 @@ export interface ClusterOptions {
   /** Peer URLs: http, https (needs peer TLS flags in `args`), or unix (etcd's form unix://<name>:<port>, a socket file of that name in the cluster's temp directory). */
   peerScheme?: 'http' | 'https' | 'unix';
   /** Serve clients over TLS with this certificate, requiring client certificates signed by `caFile`. */
-  clientTls?: { certFile: string; keyFile: string; caFile: string };
+  clientTls?: ClientTls;
 }
 
 const delay = (ms: number) => new Promise((r) => setTimeout(r, ms));
@@ -60,6 +62,16 @@ export class TestCluster {
    */
   static start(n: number, opts: ClusterOptions = {}): Promise<TestCluster> {
     return retryOnPortClash(() => TestCluster.startOnce(n, opts));
+  }
+
+  /** Starts an n-member cluster, runs `fn` with it, and stops it whether `fn` succeeded or not. */
+  static async using<T>(n: number, opts: ClusterOptions, fn: (c: TestCluster) => Promise<T>): Promise<T> {
+    const c = await TestCluster.start(n, opts);
+    try {
+      return await fn(c);
+    } finally {
+      await c.stop();
+    }
   }
 
   private static async startOnce(n: number, opts: ClusterOptions): Promise<TestCluster> {
@@ -121,41 +133,20 @@ export class TestCluster {
   private async spawn(m: ClusterMember, initialCluster: string, state: 'new' | 'existing'): Promise<void> {
     const args = [
       conclaveBin,
-      '--name',
-      m.name,
-      '--data-dir',
-      m.dataDir,
-      '--listen-client-urls',
-      `${this.opts.clientTls ? 'https' : 'http'}://${m.endpoint}`,
-      '--advertise-client-urls',
-      `${this.opts.clientTls ? 'https' : 'http'}://${m.endpoint}`,
-      ...(this.opts.clientTls
-        ? [
-            '--cert-file',
-            this.opts.clientTls.certFile,
-            '--key-file',
-            this.opts.clientTls.keyFile,
-            '--trusted-ca-file',
-            this.opts.clientTls.caFile,
-            '--client-cert-auth',
-          ]
-        : []),
-      '--listen-peer-urls',
-      m.peerUrl,
-      '--initial-advertise-peer-urls',
-      m.peerUrl,
-      '--initial-cluster',
-      initialCluster,
-      '--initial-cluster-state',
-      state,
-      '--initial-cluster-token',
-      this.token,
+      ...memberFlags({
+        name: m.name,
+        dataDir: m.dataDir,
+        clientUrl: `${this.opts.clientTls ? 'https' : 'http'}://${m.endpoint}`,
+        peerUrl: m.peerUrl,
+        initialCluster,
+        state,
+        token: this.token,
+      }),
+      ...clientTlsFlags(this.opts.clientTls),
       '--heartbeat-interval',
       String(this.opts.heartbeatMs ?? 50),
       '--election-timeout',
       String(this.opts.electionMs ?? 500),
-      '--logger',
-      'zap',
       ...(this.opts.args ?? []),
     ];
     // cwd: the temp directory, where unix:// peer sockets (relative paths, as etcd's) are created
@@ -321,7 +312,17 @@ export class TestCluster {
     await this.kill(i);
   }
 
+  private readonly clients: RawClient[] = [];
+
+  /** A gRPC client of member i (plain text, its endpoint as it is now); stop() closes it. */
+  client(i: number): RawClient {
+    const c = new RawClient(this.members[i]!.endpoint);
+    this.clients.push(c);
+    return c;
+  }
+
   async stop(): Promise<void> {
+    for (const c of this.clients.splice(0)) c.close();
     await Promise.all(this.members.map((_, i) => this.kill(i)));
     rmSync(this.root, { recursive: true, force: true });
   }

@@ -8,8 +8,10 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { type ClientTls, clientTlsFlags } from './certs.js';
 import { etcd35Bin } from './etcd35.js';
 import { etcdctl } from './etcdctl.js';
+import { memberFlags } from './process.js';
 import { portAllocator, retryOnPortClash } from './tmp.js';
 
 export interface EtcdMember {
@@ -45,7 +47,7 @@ export interface EtcdClusterOptions {
   args?: string[];
   timeoutMs?: number;
   /** Serve clients over TLS with this certificate, requiring client certificates signed by `caFile`. */
-  clientTls?: { certFile: string; keyFile: string; caFile: string };
+  clientTls?: ClientTls;
   /** Which reference etcd: Debian's 3.4 on PATH (default) or 3.5 (helpers/etcd35.ts). */
   version?: '3.4' | '3.5';
 }
@@ -87,38 +89,9 @@ async function startOnce(n: number, opts: EtcdClusterOptions): Promise<EtcdClust
 
   const launch = (m: EtcdMember, initialCluster: string, state: 'new' | 'existing'): Promise<void> => {
     const args = [
-      '--name',
-      m.name,
-      '--data-dir',
-      m.dataDir,
-      '--listen-client-urls',
-      m.clientUrl,
-      '--advertise-client-urls',
-      m.clientUrl,
-      '--listen-peer-urls',
-      m.peerUrl,
-      '--initial-advertise-peer-urls',
-      m.peerUrl,
-      '--initial-cluster',
-      initialCluster,
-      '--initial-cluster-state',
-      state,
-      '--initial-cluster-token',
-      token,
-      '--logger',
-      'zap',
+      ...memberFlags({ ...m, initialCluster, state, token }),
       ...FAST,
-      ...(opts.clientTls
-        ? [
-            '--cert-file',
-            opts.clientTls.certFile,
-            '--key-file',
-            opts.clientTls.keyFile,
-            '--trusted-ca-file',
-            opts.clientTls.caFile,
-            '--client-cert-auth',
-          ]
-        : []),
+      ...clientTlsFlags(opts.clientTls),
       ...(opts.args ?? []),
     ];
     const child = spawn(etcdBin, args, { stdio: ['ignore', 'pipe', 'pipe'] });

@@ -1,38 +1,18 @@
 // Runs the reference etcdctl (Debian's etcd-client, API v3; or another etcdctl binary, `bin`) against an endpoint.
 
-import { spawn } from 'node:child_process';
+import { type RunResult, run } from './run.js';
 
-export interface EtcdctlResult {
-  code: number;
-  stdout: string;
-  stderr: string;
-}
+export type EtcdctlResult = RunResult;
 
 export function etcdctl(
   endpoint: string,
   args: string[],
   opts: { input?: string; timeoutMs?: number; env?: Record<string, string>; bin?: string } = {},
 ): Promise<EtcdctlResult> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(opts.bin ?? 'etcdctl', ['--endpoints', endpoint, '--command-timeout', '5s', ...args], {
-      env: { ...process.env, ETCDCTL_API: '3', ...opts.env },
-      stdio: ['pipe', 'pipe', 'pipe'],
-    });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
-    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
-    const timer = setTimeout(() => {
-      child.kill('SIGKILL');
-      reject(new Error(`etcdctl ${args.join(' ')} timed out`));
-    }, opts.timeoutMs ?? 15000);
-    // 'close', not 'exit': output may still be in flight when the process has exited.
-    child.on('close', (code) => {
-      clearTimeout(timer);
-      resolve({ code: code ?? -1, stdout, stderr });
-    });
-    if (opts.input !== undefined) child.stdin.end(opts.input);
-    else child.stdin.end();
+  return run(opts.bin ?? 'etcdctl', ['--endpoints', endpoint, '--command-timeout', '5s', ...args], {
+    env: { ETCDCTL_API: '3', ...opts.env },
+    input: opts.input,
+    timeoutMs: opts.timeoutMs ?? 15000,
   });
 }
 
@@ -41,4 +21,26 @@ export async function etcdctlJson(endpoint: string, args: string[]): Promise<unk
   const r = await etcdctl(endpoint, ['-w', 'json', ...args]);
   if (r.code !== 0) throw new Error(`etcdctl ${args.join(' ')} failed (${r.code}): ${r.stderr}`);
   return JSON.parse(r.stdout);
+}
+
+/**
+ * The etcdctl commands that enable auth: user root (password rootpw) with the root role and, given a
+ * `prefix`, user u (password upw) whose role r reads and writes the keys under it.
+ */
+export function enableAuthCommands(prefix?: string): string[][] {
+  const u =
+    prefix === undefined
+      ? []
+      : [
+          ['role', 'add', 'r'],
+          ['role', 'grant-permission', 'r', 'readwrite', prefix, '--prefix'],
+          ['user', 'add', 'u', '--new-user-password=upw'],
+          ['user', 'grant-role', 'u', 'r'],
+        ];
+  return [
+    ['user', 'add', 'root', '--new-user-password=rootpw'],
+    ['user', 'grant-role', 'root', 'root'],
+    ...u,
+    ['auth', 'enable'],
+  ];
 }

@@ -65,3 +65,19 @@ export function http2Request(url: string, method: string, path: string, opts: Ht
     req.end(opts.body);
   });
 }
+
+/**
+ * A gRPC call on an HTTP/2 session, unframed by any gRPC library: POSTs `path` with the one message
+ * `message` (empty by default) and ends the request; the test reads the DATA and the trailers itself.
+ */
+export function rawGrpcCall(
+  session: http2.ClientHttp2Session,
+  path: string,
+  message: Uint8Array = new Uint8Array(0),
+): http2.ClientHttp2Stream {
+  const req = session.request({ ':method': 'POST', ':path': path, 'content-type': 'application/grpc', te: 'trailers' });
+  const prefix = Buffer.alloc(5);
+  prefix.writeUInt32BE(message.length, 1);
+  req.end(Buffer.concat([prefix, message]));
+  return req;
+}

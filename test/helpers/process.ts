@@ -46,29 +46,54 @@ function commandFor(kind: ServerKind): { cmd: string; pre: string[] } {
   return { cmd: process.execPath, pre: [conclaveBin] };
 }
 
+/** Who a member is and where it listens (etcd's flags, which Conclave takes too). */
+export interface MemberIdentity {
+  name: string;
+  dataDir: string;
+  /** Listened on and advertised. */
+  clientUrl: string;
+  /** Listened on and advertised. */
+  peerUrl: string;
+  initialCluster: string;
+  /** --initial-cluster-state (etcd's default: new). */
+  state?: 'new' | 'existing';
+  /** --initial-cluster-token. */
+  token?: string;
+}
+
+/** The flags that make a member `m`, logging with zap. */
+export function memberFlags(m: MemberIdentity): string[] {
+  return [
+    '--name',
+    m.name,
+    '--data-dir',
+    m.dataDir,
+    '--listen-client-urls',
+    m.clientUrl,
+    '--advertise-client-urls',
+    m.clientUrl,
+    '--listen-peer-urls',
+    m.peerUrl,
+    '--initial-advertise-peer-urls',
+    m.peerUrl,
+    '--initial-cluster',
+    m.initialCluster,
+    ...(m.state === undefined ? [] : ['--initial-cluster-state', m.state]),
+    ...(m.token === undefined ? [] : ['--initial-cluster-token', m.token]),
+    '--logger',
+    'zap',
+  ];
+}
+
 export async function startServer(kind: ServerKind, opts: StartOptions = {}): Promise<ServerProcess> {
   const name = opts.name ?? 'default';
   const ownDir = opts.dataDir === undefined;
   const dataDir = opts.dataDir ?? join(mkdtempSync(join(tmpdir(), `${kind}-test-`)), `${name}.etcd`);
   const { cmd, pre } = commandFor(kind);
+  const anyPort = 'http://127.0.0.1:0';
   const args = [
     ...pre,
-    '--name',
-    name,
-    '--data-dir',
-    dataDir,
-    '--listen-client-urls',
-    'http://127.0.0.1:0',
-    '--advertise-client-urls',
-    'http://127.0.0.1:0',
-    '--listen-peer-urls',
-    'http://127.0.0.1:0',
-    '--initial-advertise-peer-urls',
-    'http://127.0.0.1:0',
-    '--initial-cluster',
-    `${name}=http://127.0.0.1:0`,
-    '--logger',
-    'zap',
+    ...memberFlags({ name, dataDir, clientUrl: anyPort, peerUrl: anyPort, initialCluster: `${name}=${anyPort}` }),
     ...(opts.args ?? []),
   ];
   const child = spawn(cmd, args, { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, ...opts.env } });

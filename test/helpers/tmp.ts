@@ -75,3 +75,20 @@ export async function waitFor<T>(
     await new Promise((r) => setTimeout(r, everyMs));
   }
 }
+
+/**
+ * Polls `cond` every `everyMs` until it holds, or fails after `timeoutMs`. Unlike waitFor, an error
+ * thrown by `cond` fails at once.
+ */
+export async function waitUntil(
+  what: string,
+  cond: () => Promise<boolean> | boolean,
+  timeoutMs = 10_000,
+  everyMs = 50,
+): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!(await cond())) {
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, everyMs));
+  }
+}

@@ -10,6 +10,7 @@
 
 import { authpb, etcdserverpb, type mvccpb } from '@conclave/api';
 import { RawClient, callError } from '../helpers/grpc.js';
+import { startServer, type ServerKind, type ServerProcess } from '../helpers/process.js';
 
 export const ROOT_PASSWORD = 'root-pw';
 const KEYS = 10_000;
@@ -223,4 +224,18 @@ export async function hashes(endpoints: string[], revision: number): Promise<num
     }
   }
   return out;
+}
+
+/** A `kind` member started and populated: the server (the caller stops it), populate()'s report and the fingerprint. */
+export async function populatedMember(
+  kind: ServerKind,
+): Promise<{ server: ServerProcess; info: DatasetInfo; want: Fingerprint }> {
+  const server = await startServer(kind);
+  try {
+    const info = await populate(server.endpoint);
+    return { server, info, want: await fingerprint(server.endpoint, info) };
+  } catch (e) {
+    await server.stop();
+    throw e;
+  }
 }

@@ -8,9 +8,9 @@ import assert from 'node:assert/strict';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { etcd35Bin } from '../helpers/etcd35.js';
-import { conclaveBin, startServer, type ServerKind } from '../helpers/process.js';
+import { conclaveBin, type ServerKind } from '../helpers/process.js';
 import { tempDir } from '../helpers/tmp.js';
-import { fingerprint, hashes, populate, type DatasetInfo, type Fingerprint } from './dataset.js';
+import { fingerprint, hashes, populatedMember, type DatasetInfo, type Fingerprint } from './dataset.js';
 import { restoreCluster, run, saveSnapshot, type RestoredCluster } from './harness.js';
 
 const dir = tempDir('etcd-to-conclave');
@@ -37,13 +37,12 @@ for (const [kind, label, members] of [
     let want: Fingerprint;
     let snap: string;
     before(async () => {
-      const source = await startServer(kind);
+      const source = await populatedMember(kind);
+      ({ info, want } = source);
       try {
-        info = await populate(source.endpoint);
-        want = await fingerprint(source.endpoint, info);
-        snap = await saveSnapshot(source.endpoint, join(dir.path, `${kind}.db`));
+        snap = await saveSnapshot(source.server.endpoint, join(dir.path, `${kind}.db`));
       } finally {
-        await source.stop();
+        await source.server.stop();
       }
     });
 

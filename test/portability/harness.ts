@@ -11,17 +11,12 @@ import { etcdserverpb } from '@conclave/api';
 import { etcd35Bin } from '../helpers/etcd35.js';
 import { etcdctl } from '../helpers/etcdctl.js';
 import { RawClient } from '../helpers/grpc.js';
-import { conclaveBin } from '../helpers/process.js';
+import { conclaveBin, memberFlags } from '../helpers/process.js';
+import { type RunResult, run as runCommand } from '../helpers/run.js';
 import { portAllocator, retryOnPortClash } from '../helpers/tmp.js';
 import { ROOT_PASSWORD } from './dataset.js';
 
 export type Side = 'etcd34' | 'etcd35' | 'conclave';
-
-export interface Run {
-  code: number;
-  stdout: string;
-  stderr: string;
-}
 
 /** Runs a command to completion (in `cwd` if given). */
 export function run(
@@ -30,22 +25,8 @@ export function run(
   env: Record<string, string> = {},
   timeoutMs = 120_000,
   cwd?: string,
-): Promise<Run> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(cmd, args, { cwd, env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
-    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
-    const timer = setTimeout(() => {
-      child.kill('SIGKILL');
-      reject(new Error(`${cmd} ${args.join(' ')} timed out`));
-    }, timeoutMs);
-    child.on('close', (code) => {
-      clearTimeout(timer);
-      resolve({ code: code ?? -1, stdout, stderr });
-    });
-  });
+): Promise<RunResult> {
+  return runCommand(cmd, args, { env, timeoutMs, cwd });
 }
 
 /** The restore command of each side: [command, leading args]. */
@@ -182,28 +163,18 @@ async function restoreOnce(side: Side, snapshot: string, n: number): Promise<Res
         cmd,
         [
           ...cpre,
-          '--name',
-          m.name,
-          '--data-dir',
-          m.dir,
-          '--listen-client-urls',
-          m.client,
-          '--advertise-client-urls',
-          m.client,
-          '--listen-peer-urls',
-          m.peer,
-          '--initial-advertise-peer-urls',
-          m.peer,
-          '--initial-cluster',
-          initial,
-          '--initial-cluster-token',
-          token,
+          ...memberFlags({
+            name: m.name,
+            dataDir: m.dir,
+            clientUrl: m.client,
+            peerUrl: m.peer,
+            initialCluster: initial,
+            token,
+          }),
           '--election-timeout',
           '1000',
           '--heartbeat-interval',
           '100',
-          '--logger',
-          'zap',
         ],
         { stdio: ['ignore', 'pipe', 'pipe'] },
       );

@@ -13,9 +13,16 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { etcd35Bin } from '../helpers/etcd35.js';
-import { conclaveBin, repoRoot, startServer, type ServerProcess } from '../helpers/process.js';
+import { conclaveBin, repoRoot, type ServerProcess } from '../helpers/process.js';
 import { portAllocator, tempDir } from '../helpers/tmp.js';
-import { fingerprint, populate, rootClient, ROOT_PASSWORD, type DatasetInfo, type Fingerprint } from './dataset.js';
+import {
+  fingerprint,
+  populatedMember,
+  rootClient,
+  ROOT_PASSWORD,
+  type DatasetInfo,
+  type Fingerprint,
+} from './dataset.js';
 import { run, waitLeader } from './harness.js';
 
 const DOC = readFileSync(join(repoRoot, 'docs/operations.md'), 'utf8');
@@ -48,9 +55,7 @@ let info: DatasetInfo;
 let want: Fingerprint;
 
 before(async () => {
-  source = await startServer('conclave');
-  info = await populate(source.endpoint);
-  want = await fingerprint(source.endpoint, info);
+  ({ server: source, info, want } = await populatedMember('conclave'));
 });
 after(async () => {
   for (const c of children) if (c.exitCode === null && c.signalCode === null) c.kill('SIGKILL');

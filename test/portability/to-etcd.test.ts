@@ -8,9 +8,9 @@ import assert from 'node:assert/strict';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { etcd35Bin } from '../helpers/etcd35.js';
-import { conclaveBin, startServer, type ServerProcess } from '../helpers/process.js';
+import { conclaveBin, type ServerProcess } from '../helpers/process.js';
 import { tempDir } from '../helpers/tmp.js';
-import { fingerprint, hashes, populate, ROOT_PASSWORD, type DatasetInfo, type Fingerprint } from './dataset.js';
+import { fingerprint, hashes, populatedMember, ROOT_PASSWORD, type DatasetInfo, type Fingerprint } from './dataset.js';
 import { restoreCluster, run, saveSnapshot, type RestoredCluster } from './harness.js';
 
 const dir = tempDir('conclave-to-etcd');
@@ -20,9 +20,7 @@ let want: Fingerprint;
 let snap: string;
 
 before(async () => {
-  source = await startServer('conclave');
-  info = await populate(source.endpoint);
-  want = await fingerprint(source.endpoint, info);
+  ({ server: source, info, want } = await populatedMember('conclave'));
   snap = await saveSnapshot(source.endpoint, join(dir.path, 'conclave.db'));
 });
 after(async () => {

@@ -74,21 +74,12 @@ describe('client HTTP access control', () => {
 
   test('--cors lists origins; --host-whitelist refuses other hosts over plain HTTP with 421', async () => {
     const all = await startAll(['--cors', 'http://ok.example:8080', '--host-whitelist', 'localhost,good.example']);
-    const allowed = await sameAsEtcd(
-      all,
-      'listed origin',
-      (s) =>
-        http1(s.clientUrl, 'GET', '/version', { headers: { origin: 'http://ok.example:8080', host: 'localhost' } }),
-      true,
-    );
+    /** GET /version from `origin` to `host`: the same answer from all three. */
+    const version = (what: string, origin: string, host: string) =>
+      sameAsEtcd(all, what, (s) => http1(s.clientUrl, 'GET', '/version', { headers: { origin, host } }), true);
+    const allowed = await version('listed origin', 'http://ok.example:8080', 'localhost');
     assert.equal(allowed.headers['access-control-allow-origin'], 'http://ok.example:8080');
-    const other = await sameAsEtcd(
-      all,
-      'other origin',
-      (s) =>
-        http1(s.clientUrl, 'GET', '/version', { headers: { origin: 'http://no.example', host: 'good.example:2379' } }),
-      true,
-    );
+    const other = await version('other origin', 'http://no.example', 'good.example:2379');
     assert.equal(other.headers['access-control-allow-origin'], undefined);
     const refused = await sameAsEtcd(all, 'unlisted host', (s) =>
       http1(s.clientUrl, 'POST', '/v3/kv/range', { body: RANGE, headers: { host: 'evil.example:2379' } }),

@@ -8,8 +8,8 @@ import assert from 'node:assert/strict';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { GrpcCode } from '@conclave/api';
-import { parseConfig } from '../../packages/server/src/config/index.js';
-import { startMember, type MemberHandle } from '../../packages/server/src/embed/start.js';
+import { type AutoCompactionConfig, parseConfig } from '../../packages/server/src/config/index.js';
+import type { MemberHandle } from '../../packages/server/src/embed/start.js';
 import {
   startAutoCompaction,
   type AutoCompactor,
@@ -17,6 +17,7 @@ import {
 } from '../../packages/server/src/etcdserver/auto-compact.js';
 import { createLogger, type Logger } from '../../packages/server/src/log/index.js';
 import { callError, RawClient } from '../helpers/grpc.js';
+import { loopbackFlags, startInProcess } from '../helpers/in-process.js';
 import { tempDir, waitFor } from '../helpers/tmp.js';
 
 const dir = tempDir('conclave-autocompact');
@@ -31,23 +32,15 @@ let member: MemberHandle;
 let client: RawClient;
 const compactors: AutoCompactor[] = [];
 
-function flags(extra: string[] = []): string[] {
-  return [
-    `--data-dir=${join(dir.path, 'm.etcd')}`,
-    '--listen-client-urls=http://127.0.0.1:0',
-    '--advertise-client-urls=http://127.0.0.1:0',
-    '--listen-peer-urls=http://127.0.0.1:0',
-    '--initial-advertise-peer-urls=http://127.0.0.1:0',
-    '--initial-cluster=default=http://127.0.0.1:0',
-    ...extra,
-  ];
-}
+const dataDir = join(dir.path, 'm.etcd');
+const flags = (extra: string[] = []): string[] => loopbackFlags(dataDir, extra);
 
 before(async () => {
-  member = await startMember(parseConfig(flags(['--log-level=warn']), {}), {
+  let endpoint: string;
+  ({ member, endpoint } = await startInProcess(dataDir, ['--log-level=warn'], {
     logger: createLogger({ level: 'warn', write: () => {} }),
-  });
-  client = new RawClient(member.clientUrls[0]!.replace('http://', ''));
+  }));
+  client = new RawClient(endpoint);
 });
 
 after(async () => {
@@ -56,6 +49,14 @@ after(async () => {
   await member?.close();
   dir.cleanup();
 });
+
+/** Starts a compactor over `target` checking every `checkMs`; after() stops it if its test did not. */
+function compactor(target: CompactionTarget, cfg: AutoCompactionConfig, checkMs: number): AutoCompactor {
+  const c = startAutoCompaction(target, cfg, logger, { checkMs });
+  assert.ok(c, 'a compactor');
+  compactors.push(c);
+  return c;
+}
 
 async function putN(n: number): Promise<number> {
   let rev = 0;
@@ -97,8 +98,7 @@ describe('against a member', () => {
       {},
     ).autoCompaction;
     const rev = await putN(30);
-    const c = startAutoCompaction(member.server, cfg, logger, { checkMs: 40 })!;
-    compactors.push(c);
+    const c = compactor(member.server, cfg, 40);
     await waitFor(
       'compaction to rev - 10',
       () => (member.server.store.compactRevision === rev - 10 ? true : undefined),
@@ -139,8 +139,7 @@ describe('against a member', () => {
     const retentionMs = 1200;
     const cfg = { mode: 'periodic' as const, retention: '1.2s', retentionMs, retentionRevisions: 0 };
     lines = [];
-    const c = startAutoCompaction(member.server, cfg, logger, { checkMs: 40 })!;
-    compactors.push(c);
+    const c = compactor(member.server, cfg, 40);
     const a = await putN(5);
     const aAt = Date.now();
     await new Promise((r) => setTimeout(r, 150));
@@ -183,18 +182,15 @@ class FakeMember implements CompactionTarget {
   }
 }
 
+/** Revision mode keeping the last 10 revisions. */
+const keep10: AutoCompactionConfig = { mode: 'revision', retention: '10', retentionMs: 0, retentionRevisions: 10 };
+
 describe('compactor rules', () => {
   test('only the leader compacts', async () => {
     const m = new FakeMember();
     m.isLeader = false;
     m.store.currentRevision = 50;
-    const c = startAutoCompaction(
-      m,
-      { mode: 'revision', retention: '10', retentionMs: 0, retentionRevisions: 10 },
-      logger,
-      { checkMs: 10 },
-    )!;
-    compactors.push(c);
+    const c = compactor(m, keep10, 10);
     await new Promise((r) => setTimeout(r, 80));
     assert.deepEqual(m.proposals, []);
     m.isLeader = true;
@@ -215,13 +211,7 @@ describe('compactor rules', () => {
     m.store.currentRevision = 30;
     m.failing = 2;
     lines = [];
-    const c = startAutoCompaction(
-      m,
-      { mode: 'revision', retention: '10', retentionMs: 0, retentionRevisions: 10 },
-      logger,
-      { checkMs: 10 },
-    )!;
-    compactors.push(c);
+    const c = compactor(m, keep10, 10);
     await waitFor('compaction after two failures', () => (m.store.compactRevision === 20 ? true : undefined), 2000, 5);
     assert.deepEqual(m.proposals, [20, 20, 20]);
     await waitFor(
@@ -242,13 +232,7 @@ describe('compactor rules', () => {
     const m = new FakeMember();
     m.store.currentRevision = 9;
     m.failing = 1;
-    const c = startAutoCompaction(
-      m,
-      { mode: 'periodic', retention: '50ms', retentionMs: 50, retentionRevisions: 0 },
-      logger,
-      { checkMs: 10 },
-    )!;
-    compactors.push(c);
+    const c = compactor(m, { mode: 'periodic', retention: '50ms', retentionMs: 50, retentionRevisions: 0 }, 10);
     await waitFor('compaction', () => (m.store.compactRevision === 9 ? true : undefined), 2000, 5);
     assert.deepEqual(m.proposals, [9, 9]);
     c.stop();

@@ -139,6 +139,17 @@ function dataEnd(buf: Buffer): number {
   return off;
 }
 
+/**
+ * A member SIGKILLed after 250 acknowledged writes of `round`: its newest WAL segment (path and
+ * bytes) and where the records in it end.
+ */
+async function crashedSegment(round: string): Promise<{ seg: string; buf: Buffer; end: number }> {
+  await writeUntilKilled(await start(), round, 250);
+  const seg = newestSegment();
+  const buf = readFileSync(seg);
+  return { seg, buf, end: dataEnd(buf) };
+}
+
 describe('SIGKILL during acknowledged writes', () => {
   test('three kill/restart rounds lose no acknowledged write', async () => {
     let srv = await start();
@@ -164,18 +175,14 @@ describe('SIGKILL during acknowledged writes', () => {
   });
 
   test('a torn tail (garbage after the last record) is repaired on start', async () => {
-    let srv = await start();
-    await writeUntilKilled(srv, 'torn1', 250);
-    const seg = newestSegment();
-    const buf = readFileSync(seg);
-    const end = dataEnd(buf);
+    const { seg, buf, end } = await crashedSegment('torn1');
     assert.ok(end > 0 && end < buf.length);
     // A half-written record: a header claiming 4 KiB, then 1 KiB of random bytes.
     const garbage = Buffer.concat([Buffer.from([1, 2, 3, 4, 0, 16, 0, 0]), randomBytes(1024)]);
     garbage.copy(buf, end);
     writeFileSync(seg, buf);
 
-    srv = await start();
+    let srv = await start();
     const repair = /"msg":"wal: repaired torn tail"[^\n]*/.exec(srv.log());
     assert.ok(repair, `no repair logged:\n${srv.log()}`);
     assert.match(repair[0], new RegExp(`"offset":${end}\\b`));
@@ -190,18 +197,14 @@ describe('SIGKILL during acknowledged writes', () => {
   });
 
   test('a torn tail (file cut inside a partial record) is repaired on start', async () => {
-    let srv = await start();
-    await writeUntilKilled(srv, 'torn2', 250);
-    const seg = newestSegment();
-    const buf = readFileSync(seg);
-    const end = dataEnd(buf);
+    const { seg, buf, end } = await crashedSegment('torn2');
     // A record whose write stopped after 21 of its bytes, and the file ends there.
     const partial = Buffer.concat([Buffer.from([9, 9, 9, 9, 200, 0, 0, 0, 3]), randomBytes(12)]);
     partial.copy(buf, end);
     writeFileSync(seg, buf.subarray(0, end + partial.length));
     assert.equal(statSync(seg).size, end + partial.length);
 
-    srv = await start();
+    const srv = await start();
     assert.match(srv.log(), new RegExp(`"msg":"wal: repaired torn tail"[^\\n]*"offset":${end}\\b`));
     await verify(srv);
     await srv.stop();

@@ -10,31 +10,25 @@ import { readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { etcdserverpb, GrpcCode } from '@conclave/api';
-import { parseConfig } from '../../packages/server/src/config/index.js';
-import { startMember, type MemberHandle } from '../../packages/server/src/embed/start.js';
+import type { MemberHandle } from '../../packages/server/src/embed/start.js';
 import { streamClient, type RpcError, type StreamClient } from '../helpers/etcd-streams.js';
-import { tempDir } from '../helpers/tmp.js';
+import { startInProcess } from '../helpers/in-process.js';
+import { tempDir, waitUntil } from '../helpers/tmp.js';
 
 const dir = tempDir('conclave-lease');
 let member: MemberHandle;
 let c: StreamClient;
 
 async function start(): Promise<void> {
-  const argv = [
-    `--data-dir=${dir.path}/m.etcd`,
-    '--listen-client-urls=http://127.0.0.1:0',
-    '--advertise-client-urls=http://127.0.0.1:0',
-    '--listen-peer-urls=http://127.0.0.1:0',
-    '--initial-advertise-peer-urls=http://127.0.0.1:0',
-    '--initial-cluster=default=http://127.0.0.1:0',
+  let endpoint: string;
+  ({ member, endpoint } = await startInProcess(`${dir.path}/m.etcd`, [
     '--election-timeout=500',
     '--heartbeat-interval=100',
     // Frequent Raft snapshots: the restart below recovers from a snapshot plus the backend.
     '--snapshot-count=20',
     '--log-level=error',
-  ];
-  member = await startMember(parseConfig(argv, {}), {});
-  c = streamClient(member.clientUrls[0]!.replace(/^\w+:\/\//, ''));
+  ]));
+  c = streamClient(endpoint);
 }
 
 async function restart(): Promise<void> {
@@ -53,13 +47,7 @@ after(async () => {
 const buf = (s: string) => Buffer.from(s);
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
-async function until(cond: () => Promise<boolean>, ms: number): Promise<void> {
-  const end = Date.now() + ms;
-  while (!(await cond())) {
-    if (Date.now() > end) throw new Error(`condition not met within ${ms} ms`);
-    await sleep(50);
-  }
-}
+const until = (cond: () => Promise<boolean>, ms: number): Promise<void> => waitUntil('the condition', cond, ms, 50);
 
 async function rpcError(p: Promise<unknown>): Promise<{ code: number; details: string }> {
   try {

@@ -11,6 +11,7 @@ import http2 from 'node:http2';
 import { after, before, test } from 'node:test';
 import { decodeMessage, etcdserverpb } from '@conclave/api';
 import { RawClient } from '../helpers/grpc.js';
+import { rawGrpcCall } from '../helpers/http.js';
 import { startServer, type ServerProcess } from '../helpers/process.js';
 
 const VALUE = 1 << 20;
@@ -55,13 +56,7 @@ test('a 128 MiB snapshot to a stalling reader: memory grows by less than 64 MiB,
   let dbBytes = 0;
   let last: Buffer | null = null;
   try {
-    const req = client.request({
-      ':method': 'POST',
-      ':path': '/etcdserverpb.Maintenance/Snapshot',
-      'content-type': 'application/grpc',
-      te: 'trailers',
-    });
-    req.end(Buffer.from([0, 0, 0, 0, 0]));
+    const req = rawGrpcCall(client, '/etcdserverpb.Maintenance/Snapshot');
     let trailers: http2.IncomingHttpHeaders = {};
     req.on('trailers', (t) => (trailers = t));
     let pending: Buffer[] = [];

@@ -12,6 +12,7 @@ import { after, before, describe, test } from 'node:test';
 import { decodeMessage, etcdserverpb } from '@conclave/api';
 import { etcdctl } from '../helpers/etcdctl.js';
 import { RawClient } from '../helpers/grpc.js';
+import { rawGrpcCall } from '../helpers/http.js';
 import { startServer, type ServerProcess } from '../helpers/process.js';
 import { tempDir } from '../helpers/tmp.js';
 
@@ -46,13 +47,7 @@ describe('Maintenance.Snapshot of a multi-MB database', () => {
   test('a slow reader with a 16 KiB window receives every chunk, then the SHA-256 of them all', async () => {
     const client = http2.connect(`http://${server.endpoint}`, { settings: { initialWindowSize: 16_384 } });
     try {
-      const req = client.request({
-        ':method': 'POST',
-        ':path': '/etcdserverpb.Maintenance/Snapshot',
-        'content-type': 'application/grpc',
-        te: 'trailers',
-      });
-      req.end(Buffer.from([0, 0, 0, 0, 0])); // an empty SnapshotRequest
+      const req = rawGrpcCall(client, '/etcdserverpb.Maintenance/Snapshot'); // an empty SnapshotRequest
       let buf = Buffer.alloc(0);
       const blobs: Buffer[] = [];
       let trailers: http2.IncomingHttpHeaders = {};

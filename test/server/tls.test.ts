@@ -11,6 +11,7 @@ import * as grpc from '@grpc/grpc-js';
 import { GrpcCode } from '@conclave/api';
 import { integer, oid, sequence, TAG, time, tlv } from '../../packages/server/src/tls/asn1.js';
 import { generateSelfSignedCertificate } from '../../packages/server/src/tls/index.js';
+import { clientTlsFlags, HTTPS_CLIENT_URLS } from '../helpers/certs.js';
 import { etcdctl } from '../helpers/etcdctl.js';
 import { callError, RawClient } from '../helpers/grpc.js';
 import { http1, http2Request } from '../helpers/http.js';
@@ -34,7 +35,7 @@ after(async () => {
 async function startTls(name: string, flags: string[]): Promise<{ srv: ServerProcess; url: string }> {
   const srv = await startServer('conclave', {
     dataDir: join(dir.path, `${name}.etcd`),
-    args: ['--listen-client-urls', 'https://127.0.0.1:0', '--advertise-client-urls', 'https://127.0.0.1:0', ...flags],
+    args: [...HTTPS_CLIENT_URLS, ...flags],
   });
   servers.push(srv);
   assert.match(srv.log(), /"msg":"serving client traffic securely"/);
@@ -102,15 +103,10 @@ describe('client-certificate authentication (--client-cert-auth --trusted-ca-fil
   let url: string;
   let endpoint: string;
   before(async () => {
-    const s = await startTls('mtls', [
-      '--cert-file',
-      pki.serverCert,
-      '--key-file',
-      pki.serverKey,
-      '--client-cert-auth',
-      '--trusted-ca-file',
-      pki.ca,
-    ]);
+    const s = await startTls(
+      'mtls',
+      clientTlsFlags({ certFile: pki.serverCert, keyFile: pki.serverKey, caFile: pki.ca }),
+    );
     url = s.url;
     endpoint = s.srv.endpoint;
   });
@@ -245,23 +241,25 @@ describe('--client-crl-file', () => {
   };
   const clientSerial = (): bigint => BigInt(`0x${new X509Certificate(read(pki.clientCert)).serialNumber}`);
   const withClient = ['--cacert', pki.ca, '--cert', pki.clientCert, '--key', pki.clientKey] as const;
+  /** A member requiring client certificates, checked against the CRL in `crlFile`. */
+  const startWithCrl = (name: string, crlFile: string) =>
+    startTls(name, [
+      ...clientTlsFlags({ certFile: pki.serverCert, keyFile: pki.serverKey, caFile: pki.ca }),
+      '--client-crl-file',
+      crlFile,
+    ]);
+  /** A put with the client certificate, which the member must refuse. */
+  const refusedPut = async (url: string) => {
+    const refused = await etcdctl(url, [...withClient, '--dial-timeout', '2s', 'put', 'k', 'v']);
+    assert.notEqual(refused.code, 0);
+    return refused;
+  };
 
   test("a revoked client certificate is refused after the handshake, logged as etcd's rejected connection", async () => {
     const crlFile = join(dir.path, 'clients.crl');
     writeFileSync(crlFile, crl([clientSerial(), 12345n]));
-    const { srv, url } = await startTls('crl', [
-      '--cert-file',
-      pki.serverCert,
-      '--key-file',
-      pki.serverKey,
-      '--trusted-ca-file',
-      pki.ca,
-      '--client-cert-auth',
-      '--client-crl-file',
-      crlFile,
-    ]);
-    const refused = await etcdctl(url, [...withClient, '--dial-timeout', '2s', 'put', 'k', 'v']);
-    assert.notEqual(refused.code, 0);
+    const { srv, url } = await startWithCrl('crl', crlFile);
+    const refused = await refusedPut(url);
     assert.match(refused.stderr, /Error:/);
     assert.match(
       srv.log(),
@@ -277,19 +275,8 @@ describe('--client-crl-file', () => {
 
   test('an unreadable CRL: the member starts, as etcd, and refuses every TLS connection with the read error', async () => {
     const missing = join(dir.path, 'missing.crl');
-    const { srv, url } = await startTls('crl-missing', [
-      '--cert-file',
-      pki.serverCert,
-      '--key-file',
-      pki.serverKey,
-      '--trusted-ca-file',
-      pki.ca,
-      '--client-cert-auth',
-      '--client-crl-file',
-      missing,
-    ]);
-    const refused = await etcdctl(url, [...withClient, '--dial-timeout', '2s', 'put', 'k', 'v']);
-    assert.notEqual(refused.code, 0);
+    const { srv, url } = await startWithCrl('crl-missing', missing);
+    await refusedPut(url);
     assert.ok(srv.log().includes(`"error":"open ${missing}: no such file or directory"`));
   });
 });

@@ -11,9 +11,9 @@
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
 import { etcdserverpb } from '@conclave/api';
-import { parseConfig } from '../../packages/server/src/config/index.js';
-import { startMember, type MemberHandle } from '../../packages/server/src/embed/start.js';
+import type { MemberHandle } from '../../packages/server/src/embed/start.js';
 import { streamClient, type RawStream, type StreamClient } from '../helpers/etcd-streams.js';
+import { startInProcess } from '../helpers/in-process.js';
 import { tempDir } from '../helpers/tmp.js';
 
 type WatchStreamT = RawStream<etcdserverpb.WatchRequest, etcdserverpb.WatchResponse>;
@@ -39,17 +39,8 @@ let member: MemberHandle;
 let clients: StreamClient[] = [];
 
 before(async () => {
-  const argv = [
-    `--data-dir=${dir.path}/m.etcd`,
-    '--listen-client-urls=http://127.0.0.1:0',
-    '--advertise-client-urls=http://127.0.0.1:0',
-    '--listen-peer-urls=http://127.0.0.1:0',
-    '--initial-advertise-peer-urls=http://127.0.0.1:0',
-    '--initial-cluster=default=http://127.0.0.1:0',
-    '--log-level=error',
-  ];
-  member = await startMember(parseConfig(argv, {}), {});
-  const endpoint = member.clientUrls[0]!.replace(/^\w+:\/\//, '');
+  let endpoint: string;
+  ({ member, endpoint } = await startInProcess(`${dir.path}/m.etcd`, ['--log-level=error']));
   clients = Array.from({ length: 4 }, () => streamClient(endpoint));
 });
 

@@ -7,9 +7,9 @@ import assert from 'node:assert/strict';
 import http from 'node:http';
 import { after, before, test } from 'node:test';
 import { GrpcCode } from '@conclave/api';
-import { parseConfig } from '../../packages/server/src/config/index.js';
-import { startMember, type MemberHandle } from '../../packages/server/src/embed/start.js';
+import type { MemberHandle } from '../../packages/server/src/embed/start.js';
 import { streamClient, type StreamClient } from '../helpers/etcd-streams.js';
+import { startInProcess } from '../helpers/in-process.js';
 import { tempDir } from '../helpers/tmp.js';
 
 const dir = tempDir('conclave-watch');
@@ -18,18 +18,10 @@ let c: StreamClient;
 let endpoint: string;
 
 before(async () => {
-  const argv = [
-    `--data-dir=${dir.path}/m.etcd`,
-    '--listen-client-urls=http://127.0.0.1:0',
-    '--advertise-client-urls=http://127.0.0.1:0',
-    '--listen-peer-urls=http://127.0.0.1:0',
-    '--initial-advertise-peer-urls=http://127.0.0.1:0',
-    '--initial-cluster=default=http://127.0.0.1:0',
+  ({ member, endpoint } = await startInProcess(`${dir.path}/m.etcd`, [
     '--experimental-watch-progress-notify-interval=200ms',
     '--log-level=error',
-  ];
-  member = await startMember(parseConfig(argv, {}), {});
-  endpoint = member.clientUrls[0]!.replace(/^\w+:\/\//, '');
+  ]));
   c = streamClient(endpoint);
 });
 
