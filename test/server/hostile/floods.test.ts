@@ -54,7 +54,28 @@ function writable(c: RawH2, ms: number): Promise<boolean> {
   });
 }
 
+/**
+ * On a fresh connection: writes `start`, then `n` frames made by `unit` (given the frame's number);
+ * the member must answer GOAWAY ENHANCE_YOUR_CALM.
+ */
+async function calmedDown(
+  t: Target,
+  start: (c: RawH2) => Buffer,
+  unit: (c: RawH2, i: number) => Buffer,
+  n: number,
+): Promise<void> {
+  const c = await RawH2.connect(t);
+  try {
+    c.write(start(c));
+    await flood(c, (i) => unit(c, i), n);
+    assert.equal(await c.goAwayCode(10_000), H2Error.ENHANCE_YOUR_CALM);
+  } finally {
+    c.close();
+  }
+}
+
 const ping = (): Buffer => frame(FrameType.PING, 0, 0, Buffer.alloc(8));
+const clientStart = (): Buffer => CLIENT_START;
 const unknownMethod = (c: RawH2, sid: number): Buffer => c.headers(sid, requestHeaders('/nope.Nope/Nope'), true);
 
 for (const mode of MODES) {
@@ -65,18 +86,7 @@ for (const mode of MODES) {
     });
     after(() => t?.stop());
 
-    test('PING flood: GOAWAY ENHANCE_YOUR_CALM', async () => {
-      await underAttack(t, async () => {
-        const c = await RawH2.connect(t);
-        try {
-          c.write(CLIENT_START);
-          await flood(c, ping, 200_000);
-          assert.equal(await c.goAwayCode(10_000), H2Error.ENHANCE_YOUR_CALM);
-        } finally {
-          c.close();
-        }
-      });
-    });
+    test('PING flood: GOAWAY ENHANCE_YOUR_CALM', () => underAttack(t, () => calmedDown(t, clientStart, ping, 200_000)));
 
     test('PING flood from a client that never reads: memory flat, the member closes the connection', async () => {
       await underAttack(t, async () => {
@@ -93,31 +103,20 @@ for (const mode of MODES) {
       });
     });
 
-    test('SETTINGS flood: GOAWAY ENHANCE_YOUR_CALM', async () => {
-      await underAttack(t, async () => {
-        const c = await RawH2.connect(t);
-        try {
-          c.write(CLIENT_START);
-          await flood(c, () => settingsFrame([[Setting.INITIAL_WINDOW_SIZE, 65_535]]), 50_000);
-          assert.equal(await c.goAwayCode(10_000), H2Error.ENHANCE_YOUR_CALM);
-        } finally {
-          c.close();
-        }
-      });
-    });
+    test('SETTINGS flood: GOAWAY ENHANCE_YOUR_CALM', () =>
+      underAttack(t, () =>
+        calmedDown(t, clientStart, () => settingsFrame([[Setting.INITIAL_WINDOW_SIZE, 65_535]]), 50_000),
+      ));
 
-    test('empty DATA frames: GOAWAY ENHANCE_YOUR_CALM', async () => {
-      await underAttack(t, async () => {
-        const c = await RawH2.connect(t);
-        try {
-          c.write(Buffer.concat([CLIENT_START, c.headers(1, requestHeaders('/etcdserverpb.KV/Range'), false)]));
-          await flood(c, () => frame(FrameType.DATA, 0, 1), 50_000);
-          assert.equal(await c.goAwayCode(10_000), H2Error.ENHANCE_YOUR_CALM);
-        } finally {
-          c.close();
-        }
-      });
-    });
+    test('empty DATA frames: GOAWAY ENHANCE_YOUR_CALM', () =>
+      underAttack(t, () =>
+        calmedDown(
+          t,
+          (c) => Buffer.concat([CLIENT_START, c.headers(1, requestHeaders('/etcdserverpb.KV/Range'), false)]),
+          () => frame(FrameType.DATA, 0, 1),
+          50_000,
+        ),
+      ));
 
     test('1,000,000 requests from a client that never reads the answers: it is no longer read from, memory flat', async () => {
       await underAttack(t, async () => {
@@ -135,31 +134,17 @@ for (const mode of MODES) {
     test('rapid reset on 4 connections: GOAWAY ENHANCE_YOUR_CALM on each, others still answered', async () => {
       await underAttack(t, async () => {
         const range = grpcMessage(encodeMessage(etcdserverpb.RangeRequest, { key: Buffer.from('k') }));
-        await Promise.all(
-          Array.from({ length: 4 }, async () => {
-            const c = await RawH2.connect(t);
-            try {
-              c.write(CLIENT_START);
-              await flood(
-                c,
-                (i) => {
-                  const sid = 1 + 2 * i;
-                  const b = Buffer.alloc(4);
-                  b.writeUInt32BE(H2Error.CANCEL);
-                  return Buffer.concat([
-                    c.headers(sid, requestHeaders('/etcdserverpb.KV/Range'), false),
-                    frame(FrameType.DATA, 0, sid, range),
-                    frame(FrameType.RST_STREAM, 0, sid, b),
-                  ]);
-                },
-                100_000,
-              );
-              assert.equal(await c.goAwayCode(10_000), H2Error.ENHANCE_YOUR_CALM);
-            } finally {
-              c.close();
-            }
-          }),
-        );
+        const cancel = Buffer.alloc(4);
+        cancel.writeUInt32BE(H2Error.CANCEL);
+        const resetRequest = (c: RawH2, i: number): Buffer => {
+          const sid = 1 + 2 * i;
+          return Buffer.concat([
+            c.headers(sid, requestHeaders('/etcdserverpb.KV/Range'), false),
+            frame(FrameType.DATA, 0, sid, range),
+            frame(FrameType.RST_STREAM, 0, sid, cancel),
+          ]);
+        };
+        await Promise.all(Array.from({ length: 4 }, () => calmedDown(t, clientStart, resetRequest, 100_000)));
       });
     });
 
@@ -207,11 +192,7 @@ describe('--max-concurrent-streams', () => {
     const c = await RawH2.connect(t);
     try {
       c.write(CLIENT_START);
-      const settings = await c.until((f) => f.type === FrameType.SETTINGS && !(f.flags & Flag.ACK));
-      const values = new Map<number, number>();
-      for (let i = 0; i < settings!.payload.length; i += 6)
-        values.set(settings!.payload.readUInt16BE(i), settings!.payload.readUInt32BE(i + 2));
-      assert.equal(values.get(Setting.MAX_CONCURRENT_STREAMS), 10);
+      assert.equal((await c.serverSettings()).get(Setting.MAX_CONCURRENT_STREAMS), 10);
       const req = grpcMessage(encodeMessage(etcdserverpb.RangeRequest, { key: Buffer.from('k') }));
       for (let i = 0; i < 11; i++) c.write(c.headers(1 + 2 * i, requestHeaders('/etcdserverpb.KV/Range'), false));
       assert.equal(await c.resetCode(21), H2Error.REFUSED_STREAM);

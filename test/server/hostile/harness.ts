@@ -10,7 +10,8 @@ import { join } from 'node:path';
 import tls from 'node:tls';
 import { fileURLToPath } from 'node:url';
 import * as grpc from '@grpc/grpc-js';
-import { FrameType, HpackEncoder, PREFACE } from '@conclave/h2';
+import { Flag, FrameType, HpackEncoder, OutBuffer, PREFACE } from '@conclave/h2';
+import { clientTlsFlags, HTTPS_CLIENT_URLS } from '../../helpers/certs.js';
 import { RawClient } from '../../helpers/grpc.js';
 import { makeTestPki, type TestPki } from '../../helpers/pki.js';
 import { startServer, type ServerProcess } from '../../helpers/process.js';
@@ -49,16 +50,7 @@ function testPki(): TestPki {
 export async function startTarget(mode: Mode, args: string[] = []): Promise<Target> {
   const tlsArgs =
     mode === 'tls'
-      ? [
-          '--listen-client-urls',
-          'https://127.0.0.1:0',
-          '--advertise-client-urls',
-          'https://127.0.0.1:0',
-          '--cert-file',
-          testPki().serverCert,
-          '--key-file',
-          testPki().serverKey,
-        ]
+      ? [...HTTPS_CLIENT_URLS, ...clientTlsFlags({ certFile: testPki().serverCert, keyFile: testPki().serverKey })]
       : [];
   const srv = await startServer('conclave', { args: [...tlsArgs, ...args] });
   const [host, port] = [srv.endpoint.slice(0, srv.endpoint.lastIndexOf(':')), Number(srv.endpoint.split(':').pop())];
@@ -153,13 +145,13 @@ export interface Frame {
   payload: Buffer;
 }
 
+/** The HTTP/2 package's frame writer, for frame(). */
+const frameWriter = new OutBuffer();
+
+/** One frame (a copy: `frameWriter` goes on writing into its chunk). */
 export function frame(type: number, flags: number, sid: number, payload: Uint8Array = Buffer.alloc(0)): Buffer {
-  const h = Buffer.alloc(9);
-  h.writeUIntBE(payload.length, 0, 3);
-  h[3] = type;
-  h[4] = flags;
-  h.writeUInt32BE(sid, 5);
-  return Buffer.concat([h, payload]);
+  frameWriter.frame(type, flags, sid, payload);
+  return Buffer.concat(frameWriter.take());
 }
 
 export const settingsFrame = (pairs: Array<[number, number]> = []): Buffer => {
@@ -288,6 +280,15 @@ export class RawH2 {
   async goAwayCode(timeoutMs = 5000): Promise<number | undefined> {
     const f = await this.until((x) => x.type === FrameType.GOAWAY, timeoutMs);
     return f?.payload.readUInt32BE(4);
+  }
+
+  /** The server's SETTINGS (its first frame that is not an ACK, waited for): identifier → value. */
+  async serverSettings(timeoutMs = 5000): Promise<Map<number, number>> {
+    const f = await this.until((x) => x.type === FrameType.SETTINGS && !(x.flags & Flag.ACK), timeoutMs);
+    assert.ok(f, `no SETTINGS from the server; got ${this.describe()}`);
+    const values = new Map<number, number>();
+    for (let i = 0; i < f.payload.length; i += 6) values.set(f.payload.readUInt16BE(i), f.payload.readUInt32BE(i + 2));
+    return values;
   }
 
   /** The RST_STREAM error code for `sid` (waiting for it). */
