@@ -6,15 +6,14 @@
 
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
-import { after, before, describe, test } from 'node:test';
+import { test } from 'node:test';
 import { GrpcCode, etcdserverpb, type MethodDescriptor, type PartialMessage } from '@conclave/api';
 import { Client, type WatchEvent } from '@conclave/client';
 import type { CallStatus, StreamCall, Transport } from '../../packages/client/src/transport/transport.js';
 import { codecs } from '../../packages/client/src/rpc/codecs.js';
-import { pause, repoRoot, startServer, type ServerKind, type ServerProcess } from '../helpers/process.js';
-import { freePort, waitFor } from '../helpers/tmp.js';
-import { forThisTier } from '../helpers/tier.js';
-import { TRANSPORTS, TRANSPORT_KINDS } from './transports.js';
+import { pause, repoRoot } from '../helpers/process.js';
+import { waitFor } from '../helpers/tmp.js';
+import { contractSuites } from './transports.js';
 
 const WATCH = etcdserverpb.WatchService.Watch;
 const KV = etcdserverpb.KVService;
@@ -73,287 +72,264 @@ function unary<Req, Res>(ch: Transport, m: MethodDescriptor<Req, Res>, req: Part
   });
 }
 
-for (const impl of TRANSPORT_KINDS)
-  for (const kind of forThisTier(['conclave', 'etcd', 'etcd35'] as const, (k) => k === 'etcd')) {
-    describe(`stream transport ${impl} × ${kind}`, () => {
-      let server: ServerProcess;
-      let port: number;
-      let ch: Transport;
-      const put = (key: string, value: Uint8Array | string): Promise<etcdserverpb.PutResponse> =>
-        unary(ch, KV.Put, { key: enc(key), value: typeof value === 'string' ? enc(value) : value });
+contractSuites('stream transport', (fx, impl, kind) => {
+  const put = (key: string, value: Uint8Array | string): Promise<etcdserverpb.PutResponse> =>
+    unary(fx.ch, KV.Put, { key: enc(key), value: typeof value === 'string' ? enc(value) : value });
 
-      before(async () => {
-        port = await freePort();
-        const url = `http://127.0.0.1:${port}`;
-        server = await startServer(kind as ServerKind, {
-          args: ['--listen-client-urls', url, '--advertise-client-urls', url],
-        });
-        ch = TRANSPORTS[impl](`127.0.0.1:${port}`);
-      });
-      after(async () => {
-        ch.close();
-        server.child.kill('SIGCONT');
-        await server.stop();
-      });
+  test('many messages each way: 500 creates answered in order, then events for each watch', async () => {
+    const w = openWatch(fx.ch);
+    for (let i = 0; i < 500; i++) w.send({ createRequest: { key: enc(`many/${i}`) } });
+    const created = await w.responses(500);
+    assert.ok(w.headers);
+    created.forEach((r, i) => {
+      assert.ok(r.created, `response ${i} is a creation`);
+      assert.equal(r.watchId, BigInt(i));
+    });
+    await Promise.all(Array.from({ length: 500 }, (_, i) => put(`many/${i}`, String(i))));
+    const all = await w.responses(1000);
+    const seen = new Set<bigint>();
+    for (const r of all.slice(500)) {
+      assert.equal(r.events.length, 1);
+      assert.equal(Buffer.from(r.events[0]!.kv!.key).toString(), `many/${r.watchId}`);
+      seen.add(r.watchId);
+    }
+    assert.equal(seen.size, 500);
+    assert.equal(w.end, null);
+    w.s.cancel();
+  });
 
-      test('many messages each way: 500 creates answered in order, then events for each watch', async () => {
-        const w = openWatch(ch);
-        for (let i = 0; i < 500; i++) w.send({ createRequest: { key: enc(`many/${i}`) } });
-        const created = await w.responses(500);
-        assert.ok(w.headers);
-        created.forEach((r, i) => {
-          assert.ok(r.created, `response ${i} is a creation`);
-          assert.equal(r.watchId, BigInt(i));
-        });
-        await Promise.all(Array.from({ length: 500 }, (_, i) => put(`many/${i}`, String(i))));
-        const all = await w.responses(1000);
-        const seen = new Set<bigint>();
-        for (const r of all.slice(500)) {
-          assert.equal(r.events.length, 1);
-          assert.equal(Buffer.from(r.events[0]!.kv!.key).toString(), `many/${r.watchId}`);
-          seen.add(r.watchId);
-        }
-        assert.equal(seen.size, 500);
-        assert.equal(w.end, null);
-        w.s.cancel();
-      });
+  test('messages larger than 64 KiB both ways (split across DATA frames)', async () => {
+    const w = openWatch(fx.ch);
+    const bigKey = Buffer.alloc(100 * 1024, 'k');
+    w.send({ createRequest: { key: bigKey } });
+    w.send({ createRequest: { key: enc('big/v'), prevKv: true } });
+    await w.responses(2);
+    assert.ok(w.got[0]!.created && w.got[1]!.created);
+    const value = Buffer.alloc(300 * 1024, 1);
+    value.write('head', 0);
+    value.write('tail', value.length - 4);
+    await put('big/v', value);
+    await put(bigKey.toString(), 'x');
+    await put('big/v', value);
+    const [, , a, b, c] = await w.responses(5);
+    assert.ok(Buffer.from(a!.events[0]!.kv!.value).equals(value));
+    assert.equal(Buffer.from(b!.events[0]!.kv!.key).length, bigKey.length);
+    // the third response carries the value twice (prevKv): > 600 KiB in one message
+    assert.ok(Buffer.from(c!.events[0]!.kv!.value).equals(value));
+    assert.ok(Buffer.from(c!.events[0]!.prevKv!.value).equals(value));
+    w.s.cancel();
+  });
 
-      test('messages larger than 64 KiB both ways (split across DATA frames)', async () => {
-        const w = openWatch(ch);
-        const bigKey = Buffer.alloc(100 * 1024, 'k');
-        w.send({ createRequest: { key: bigKey } });
-        w.send({ createRequest: { key: enc('big/v'), prevKv: true } });
-        await w.responses(2);
-        assert.ok(w.got[0]!.created && w.got[1]!.created);
-        const value = Buffer.alloc(300 * 1024, 1);
-        value.write('head', 0);
-        value.write('tail', value.length - 4);
-        await put('big/v', value);
-        await put(bigKey.toString(), 'x');
-        await put('big/v', value);
-        const [, , a, b, c] = await w.responses(5);
-        assert.ok(Buffer.from(a!.events[0]!.kv!.value).equals(value));
-        assert.equal(Buffer.from(b!.events[0]!.kv!.key).length, bigKey.length);
-        // the third response carries the value twice (prevKv): > 600 KiB in one message
-        assert.ok(Buffer.from(c!.events[0]!.kv!.value).equals(value));
-        assert.ok(Buffer.from(c!.events[0]!.prevKv!.value).equals(value));
-        w.s.cancel();
-      });
+  test('half-close: END_STREAM after the queued messages; later writes are ignored', async () => {
+    const w = openWatch(fx.ch);
+    w.send({ createRequest: { key: enc('half') } });
+    w.s.end();
+    w.send({ createRequest: { key: enc('ignored') } });
+    const [created] = await w.responses(1);
+    assert.ok(created!.created);
+    await put('half', '1');
+    // etcd keeps a half-closed Watch stream (and its watches) until the client goes away; a
+    // server that ends it must do so with a status
+    const r = await Promise.race([w.responses(2).then(() => 'event' as const), w.ended().then(() => 'ended' as const)]);
+    if (r === 'event') {
+      assert.equal(Buffer.from(w.got[1]!.events[0]!.kv!.key).toString(), 'half');
+      assert.equal(w.got.length, 2);
+      w.s.cancel();
+      assert.equal((await w.ended()).code, GrpcCode.CANCELLED);
+    } else assert.equal(w.end!.code, GrpcCode.OK, JSON.stringify(w.end));
+  });
 
-      test('half-close: END_STREAM after the queued messages; later writes are ignored', async () => {
-        const w = openWatch(ch);
-        w.send({ createRequest: { key: enc('half') } });
-        w.s.end();
-        w.send({ createRequest: { key: enc('ignored') } });
-        const [created] = await w.responses(1);
-        assert.ok(created!.created);
-        await put('half', '1');
-        // etcd keeps a half-closed Watch stream (and its watches) until the client goes away; a
-        // server that ends it must do so with a status
-        const r = await Promise.race([
-          w.responses(2).then(() => 'event' as const),
-          w.ended().then(() => 'ended' as const),
-        ]);
-        if (r === 'event') {
-          assert.equal(Buffer.from(w.got[1]!.events[0]!.kv!.key).toString(), 'half');
-          assert.equal(w.got.length, 2);
-          w.s.cancel();
-          assert.equal((await w.ended()).code, GrpcCode.CANCELLED);
-        } else assert.equal(w.end!.code, GrpcCode.OK, JSON.stringify(w.end));
-      });
+  test('cancel: CANCELLED "Cancelled on client", once; the connection stays usable', async () => {
+    const w = openWatch(fx.ch);
+    w.send({ createRequest: { key: enc('c') } });
+    await w.responses(1);
+    w.s.cancel();
+    w.s.cancel();
+    const st = await w.ended();
+    assert.equal(st.code, GrpcCode.CANCELLED);
+    assert.equal(st.details, 'Cancelled on client');
+    w.send({ createRequest: { key: enc('after') } });
+    await put('c', '1');
+    const r = await unary(fx.ch, KV.Range, { key: enc('c') });
+    assert.equal(r.kvs.length, 1);
+    // canceled before it was dispatched
+    const early = openWatch(fx.ch);
+    early.s.cancel();
+    assert.equal((await early.ended()).details, 'Cancelled on client');
+    // a deadline ends a bidi call too
+    const c = codecs(WATCH);
+    const st2 = await new Promise<CallStatus>((resolve) => {
+      const s = fx.ch.bidi(WATCH.path, {}, { onMessage: () => {}, onEnd: resolve }, Date.now() + 200);
+      s.write(c.serialize({ createRequest: { key: enc('d') } }));
+    });
+    // our timer, or the server's: when etcd's copy of the deadline (grpc-timeout) fires first, it
+    // ends the Watch with UNKNOWN "context deadline exceeded", or resets the stream (RST_STREAM
+    // CANCEL, which grpc-js reports as CANCELLED "Call cancelled"; seen under load in CI)
+    assert.ok(
+      st2.code === GrpcCode.DEADLINE_EXCEEDED ||
+        (st2.code === GrpcCode.UNKNOWN && /deadline exceeded/.test(st2.details)) ||
+        (kind !== 'conclave' && st2.code === GrpcCode.CANCELLED && st2.details === 'Call cancelled'),
+      JSON.stringify(st2),
+    );
+  });
 
-      test('cancel: CANCELLED "Cancelled on client", once; the connection stays usable', async () => {
-        const w = openWatch(ch);
-        w.send({ createRequest: { key: enc('c') } });
-        await w.responses(1);
-        w.s.cancel();
-        w.s.cancel();
-        const st = await w.ended();
-        assert.equal(st.code, GrpcCode.CANCELLED);
-        assert.equal(st.details, 'Cancelled on client');
-        w.send({ createRequest: { key: enc('after') } });
-        await put('c', '1');
-        const r = await unary(ch, KV.Range, { key: enc('c') });
-        assert.equal(r.kvs.length, 1);
-        // canceled before it was dispatched
-        const early = openWatch(ch);
-        early.s.cancel();
-        assert.equal((await early.ended()).details, 'Cancelled on client');
-        // a deadline ends a bidi call too
-        const c = codecs(WATCH);
-        const st2 = await new Promise<CallStatus>((resolve) => {
-          const s = ch.bidi(WATCH.path, {}, { onMessage: () => {}, onEnd: resolve }, Date.now() + 200);
-          s.write(c.serialize({ createRequest: { key: enc('d') } }));
-        });
-        // our timer, or the server's: when etcd's copy of the deadline (grpc-timeout) fires first, it
-        // ends the Watch with UNKNOWN "context deadline exceeded", or resets the stream (RST_STREAM
-        // CANCEL, which grpc-js reports as CANCELLED "Call cancelled"; seen under load in CI)
-        assert.ok(
-          st2.code === GrpcCode.DEADLINE_EXCEEDED ||
-            (st2.code === GrpcCode.UNKNOWN && /deadline exceeded/.test(st2.details)) ||
-            (kind !== 'conclave' && st2.code === GrpcCode.CANCELLED && st2.details === 'Call cancelled'),
-          JSON.stringify(st2),
-        );
-      });
+  if (kind !== 'conclave') {
+    test('a silent watch stays open past the keepalive PING (10 s) and still gets events', async () => {
+      const w = openWatch(fx.ch);
+      w.send({ createRequest: { key: enc('quiet') } });
+      await w.responses(1);
+      await new Promise((r) => setTimeout(r, 16_000));
+      await put('quiet', '1');
+      await w.responses(2);
+      assert.equal(w.end, null);
+      w.s.cancel();
+    });
+  }
 
-      if (kind !== 'conclave') {
-        test('a silent watch stays open past the keepalive PING (10 s) and still gets events', async () => {
-          const w = openWatch(ch);
-          w.send({ createRequest: { key: enc('quiet') } });
-          await w.responses(1);
-          await new Promise((r) => setTimeout(r, 16_000));
-          await put('quiet', '1');
-          await w.responses(2);
-          assert.equal(w.end, null);
-          w.s.cancel();
-        });
+  if (kind === 'conclave') {
+    test('keepalive: a watch whose server went silent ends as UNAVAILABLE', async () => {
+      const w = openWatch(fx.ch);
+      w.send({ createRequest: { key: enc('k') } });
+      await w.responses(1);
+      await pause(fx.server.child);
+      try {
+        const t0 = Date.now();
+        const st = await w.ended(30_000);
+        assert.equal(st.code, GrpcCode.UNAVAILABLE);
+        // grpc-js reports the dropped connection in its own words
+        assert.match(st.details, impl === 'h2' ? /Keepalive timeout/ : /Keepalive timeout|Connection dropped/);
+        assert.ok(Date.now() - t0 < 25_000, `took ${Date.now() - t0} ms`);
+      } finally {
+        fx.server.child.kill('SIGCONT');
       }
+      await waitFor('a call after the server resumed', async () =>
+        unary(fx.ch, KV.Range, { key: enc('k') }).catch(() => undefined),
+      );
+    });
+  }
 
-      if (kind === 'conclave') {
-        test('keepalive: a watch whose server went silent ends as UNAVAILABLE', async () => {
-          const w = openWatch(ch);
-          w.send({ createRequest: { key: enc('k') } });
-          await w.responses(1);
-          await pause(server.child);
-          try {
-            const t0 = Date.now();
-            const st = await w.ended(30_000);
-            assert.equal(st.code, GrpcCode.UNAVAILABLE);
-            // grpc-js reports the dropped connection in its own words
-            assert.match(st.details, impl === 'h2' ? /Keepalive timeout/ : /Keepalive timeout|Connection dropped/);
-            assert.ok(Date.now() - t0 < 25_000, `took ${Date.now() - t0} ms`);
-          } finally {
-            server.child.kill('SIGCONT');
-          }
-          await waitFor('a call after the server resumed', async () =>
-            unary(ch, KV.Range, { key: enc('k') }).catch(() => undefined),
-          );
-        });
-      }
-
-      test('a watch through Client delivers 1,000 events in order', async () => {
-        const c = new Client({ endpoints: [`127.0.0.1:${port}`], transport: impl });
-        try {
-          const start = (await c.put('order/start', '')).revision + 1n;
-          const w = c.watch('order/', { prefix: true, startRevision: start });
-          const got: WatchEvent[] = [];
-          const done = (async () => {
-            for await (const e of w.events()) {
-              got.push(e);
-              if (got.length >= 1000) break;
-            }
-          })();
-          for (let i = 0; i < 1000; i += 100)
-            await Promise.all(Array.from({ length: 100 }, (_, j) => c.put(`order/${i + j}`, String(i + j))));
-          await done;
-          assert.equal(got.length, 1000);
-          for (let i = 0; i < got.length; i++) assert.equal(got[i]!.kv.modRevision, start + BigInt(i));
-          assert.equal(new Set(got.map((e) => e.kv.keyString)).size, 1000);
-        } finally {
-          await c.close();
+  test('a watch through Client delivers 1,000 events in order', async () => {
+    const c = new Client({ endpoints: [`127.0.0.1:${fx.port}`], transport: impl });
+    try {
+      const start = (await c.put('order/start', '')).revision + 1n;
+      const w = c.watch('order/', { prefix: true, startRevision: start });
+      const got: WatchEvent[] = [];
+      const done = (async () => {
+        for await (const e of w.events()) {
+          got.push(e);
+          if (got.length >= 1000) break;
         }
-      });
+      })();
+      for (let i = 0; i < 1000; i += 100)
+        await Promise.all(Array.from({ length: 100 }, (_, j) => c.put(`order/${i + j}`, String(i + j))));
+      await done;
+      assert.equal(got.length, 1000);
+      for (let i = 0; i < got.length; i++) assert.equal(got[i]!.kv.modRevision, start + BigInt(i));
+      assert.equal(new Set(got.map((e) => e.kv.keyString)).size, 1000);
+    } finally {
+      await c.close();
+    }
+  });
 
-      if (kind === 'conclave') {
-        test('an open watch keeps the process alive; a closed one does not', async () => {
-          const script = `import { Client } from '@conclave/client';
-          const c = new Client({ endpoints: ['127.0.0.1:${port}'], transport: '${impl}' });
+  if (kind === 'conclave') {
+    test('an open watch keeps the process alive; a closed one does not', async () => {
+      const script = `import { Client } from '@conclave/client';
+          const c = new Client({ endpoints: ['127.0.0.1:${fx.port}'], transport: '${impl}' });
           const w = c.watch('exit/');
           await w.created;
           console.log('created');
           if (process.env.CLOSE_WATCH) w.close();`;
-          const run = (close: boolean, ms: number): Promise<{ code: number | null; out: string; alive: boolean }> =>
-            new Promise((resolve) => {
-              const child = spawn(
-                process.execPath,
-                ['--conditions=conclave-source', '--import', 'tsx', '--input-type=module', '-e', script],
-                {
-                  cwd: repoRoot,
-                  env: { ...process.env, ...(close ? { CLOSE_WATCH: '1' } : {}) },
-                  stdio: ['ignore', 'pipe', 'pipe'],
-                },
-              );
-              let out = '';
-              let alive = false;
-              child.stdout.on('data', (d: Buffer) => (out += d.toString()));
-              child.stderr.on('data', (d: Buffer) => (out += d.toString()));
-              const timer = setTimeout(() => {
-                alive = true;
-                child.kill('SIGKILL');
-              }, ms);
-              child.once('exit', (code) => {
-                clearTimeout(timer);
-                resolve({ code, out, alive });
-              });
-            });
-          const [open, closed] = await Promise.all([run(false, 15_000), run(true, 30_000)]);
-          assert.ok(open.alive && open.out.includes('created'), open.out);
-          assert.equal(closed.code, 0, closed.out);
-          assert.ok(!closed.alive && closed.out.includes('created'), closed.out);
+      const run = (close: boolean, ms: number): Promise<{ code: number | null; out: string; alive: boolean }> =>
+        new Promise((resolve) => {
+          const child = spawn(
+            process.execPath,
+            ['--conditions=conclave-source', '--import', 'tsx', '--input-type=module', '-e', script],
+            {
+              cwd: repoRoot,
+              env: { ...process.env, ...(close ? { CLOSE_WATCH: '1' } : {}) },
+              stdio: ['ignore', 'pipe', 'pipe'],
+            },
+          );
+          let out = '';
+          let alive = false;
+          child.stdout.on('data', (d: Buffer) => (out += d.toString()));
+          child.stderr.on('data', (d: Buffer) => (out += d.toString()));
+          const timer = setTimeout(() => {
+            alive = true;
+            child.kill('SIGKILL');
+          }, ms);
+          child.once('exit', (code) => {
+            clearTimeout(timer);
+            resolve({ code, out, alive });
+          });
         });
-      }
-
-      test('a LeaseKeepAlive stream: 200 renewals written at once, each answered', async () => {
-        const grant = await unary(ch, LEASE.LeaseGrant, { TTL: 30 });
-        const c = codecs(LEASE.LeaseKeepAlive);
-        const got: etcdserverpb.LeaseKeepAliveResponse[] = [];
-        let end: CallStatus | undefined;
-        const s = ch.bidi(
-          LEASE.LeaseKeepAlive.path,
-          { hasleader: 'true' },
-          {
-            onMessage: (b) => got.push(c.deserialize(b)),
-            onEnd: (st) => (end = st),
-          },
-        );
-        for (let i = 0; i < 200; i++) s.write(c.serialize({ ID: grant.ID }));
-        await waitFor('200 renewals', () => (got.length >= 200 ? true : undefined), 10_000, 5);
-        assert.ok(got.every((r) => r.ID === grant.ID && r.TTL === 30n));
-        s.cancel();
-        await waitFor('the end', () => end, 5000, 5);
-        assert.equal(end!.code, GrpcCode.CANCELLED);
-      });
-
-      test('a snapshot read slowly: pause holds the server back, resume lets it finish', async () => {
-        const value = Buffer.alloc(1 << 20, 3);
-        for (let i = 0; i < 8; i++) await put(`snap/${i}`, value);
-        const c = codecs(MAINT.Snapshot);
-        let bytes = 0;
-        let end: CallStatus | undefined;
-        const req = { path: MAINT.Snapshot.path, message: c.serialize({}), metadata: {}, deadline: Infinity };
-        const call = ch.serverStream(req, {
-          onMessage: (b) => {
-            bytes += c.deserialize(b).blob.length;
-            call.pause();
-          },
-          onEnd: (st) => (end = st),
-        });
-        await waitFor('the first chunk', () => (bytes > 0 ? true : undefined), 10_000, 5);
-        await new Promise((r) => setTimeout(r, 500));
-        // at most one stream window (4 MiB; grpc-js: what it had buffered) arrives while paused
-        const whilePaused = bytes;
-        assert.ok(whilePaused <= 5 << 20, `${whilePaused} bytes arrived while paused`);
-        assert.equal(end, undefined, 'not finished while paused');
-        const resume = setInterval(() => call.resume(), 5);
-        try {
-          await waitFor('the end of the snapshot', () => end, 30_000, 5);
-        } finally {
-          clearInterval(resume);
-        }
-        assert.equal(end!.code, GrpcCode.OK, JSON.stringify(end));
-        assert.ok(bytes > 8 << 20, `${bytes} bytes in all`);
-      });
-
-      test('server killed mid-stream: UNAVAILABLE', async () => {
-        const w = openWatch(ch);
-        w.send({ createRequest: { key: enc('kill') } });
-        await w.responses(1);
-        await server.kill('SIGKILL');
-        const st = await w.ended();
-        assert.equal(st.code, GrpcCode.UNAVAILABLE, JSON.stringify(st));
-        // a stream opened while the server is down fails as UNAVAILABLE too
-        const later = openWatch(ch);
-        assert.equal((await later.ended()).code, GrpcCode.UNAVAILABLE);
-      });
+      const [open, closed] = await Promise.all([run(false, 15_000), run(true, 30_000)]);
+      assert.ok(open.alive && open.out.includes('created'), open.out);
+      assert.equal(closed.code, 0, closed.out);
+      assert.ok(!closed.alive && closed.out.includes('created'), closed.out);
     });
   }
+
+  test('a LeaseKeepAlive stream: 200 renewals written at once, each answered', async () => {
+    const grant = await unary(fx.ch, LEASE.LeaseGrant, { TTL: 30 });
+    const c = codecs(LEASE.LeaseKeepAlive);
+    const got: etcdserverpb.LeaseKeepAliveResponse[] = [];
+    let end: CallStatus | undefined;
+    const s = fx.ch.bidi(
+      LEASE.LeaseKeepAlive.path,
+      { hasleader: 'true' },
+      {
+        onMessage: (b) => got.push(c.deserialize(b)),
+        onEnd: (st) => (end = st),
+      },
+    );
+    for (let i = 0; i < 200; i++) s.write(c.serialize({ ID: grant.ID }));
+    await waitFor('200 renewals', () => (got.length >= 200 ? true : undefined), 10_000, 5);
+    assert.ok(got.every((r) => r.ID === grant.ID && r.TTL === 30n));
+    s.cancel();
+    await waitFor('the end', () => end, 5000, 5);
+    assert.equal(end!.code, GrpcCode.CANCELLED);
+  });
+
+  test('a snapshot read slowly: pause holds the server back, resume lets it finish', async () => {
+    const value = Buffer.alloc(1 << 20, 3);
+    for (let i = 0; i < 8; i++) await put(`snap/${i}`, value);
+    const c = codecs(MAINT.Snapshot);
+    let bytes = 0;
+    let end: CallStatus | undefined;
+    const req = { path: MAINT.Snapshot.path, message: c.serialize({}), metadata: {}, deadline: Infinity };
+    const call = fx.ch.serverStream(req, {
+      onMessage: (b) => {
+        bytes += c.deserialize(b).blob.length;
+        call.pause();
+      },
+      onEnd: (st) => (end = st),
+    });
+    await waitFor('the first chunk', () => (bytes > 0 ? true : undefined), 10_000, 5);
+    await new Promise((r) => setTimeout(r, 500));
+    // at most one stream window (4 MiB; grpc-js: what it had buffered) arrives while paused
+    const whilePaused = bytes;
+    assert.ok(whilePaused <= 5 << 20, `${whilePaused} bytes arrived while paused`);
+    assert.equal(end, undefined, 'not finished while paused');
+    const resume = setInterval(() => call.resume(), 5);
+    try {
+      await waitFor('the end of the snapshot', () => end, 30_000, 5);
+    } finally {
+      clearInterval(resume);
+    }
+    assert.equal(end!.code, GrpcCode.OK, JSON.stringify(end));
+    assert.ok(bytes > 8 << 20, `${bytes} bytes in all`);
+  });
+
+  test('server killed mid-stream: UNAVAILABLE', async () => {
+    const w = openWatch(fx.ch);
+    w.send({ createRequest: { key: enc('kill') } });
+    await w.responses(1);
+    await fx.server.kill('SIGKILL');
+    const st = await w.ended();
+    assert.equal(st.code, GrpcCode.UNAVAILABLE, JSON.stringify(st));
+    // a stream opened while the server is down fails as UNAVAILABLE too
+    const later = openWatch(fx.ch);
+    assert.equal((await later.ended()).code, GrpcCode.UNAVAILABLE);
+  });
+});
