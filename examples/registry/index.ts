@@ -34,26 +34,15 @@ async function main(): Promise<void> {
   while (updates === 0) await sleep(10); // the watch has reported the starting set
 
   // two instances, each its own process in real life (own client, own registry and lease)
-  const clientA = new Client({ endpoints });
-  const registryA = new ServiceRegistry(clientA, { prefix: PREFIX, ttl: 2 });
-  await registryA.register({
-    service: 'api',
-    id: 'api-a',
-    address: '127.0.0.1',
-    port: 8081,
-    metadata: { zone: 'eu-1' },
-  });
-  console.log('api-a: registered');
-  const clientB = new Client({ endpoints });
-  const registryB = new ServiceRegistry(clientB, { prefix: PREFIX, ttl: 2 });
-  await registryB.register({
-    service: 'api',
-    id: 'api-b',
-    address: '127.0.0.1',
-    port: 8082,
-    metadata: { zone: 'eu-2' },
-  });
-  console.log('api-b: registered');
+  const startInstance = async (id: string, port: number, zone: string) => {
+    const client = new Client({ endpoints });
+    const registry = new ServiceRegistry(client, { prefix: PREFIX, ttl: 2 });
+    await registry.register({ service: 'api', id, address: '127.0.0.1', port, metadata: { zone } });
+    console.log(`${id}: registered`);
+    return { client, registry };
+  };
+  const a = await startInstance('api-a', 8081, 'eu-1');
+  const b = await startInstance('api-b', 8082, 'eu-2');
 
   console.log(`discover: [${show(await discovery.discover('api'))}]`);
   const picker = discovery.picker('api', 'round-robin');
@@ -64,7 +53,7 @@ async function main(): Promise<void> {
 
   console.log('api-b: crashes (no deregistration)');
   const crashedAt = Date.now();
-  await clientB.close();
+  await b.client.close();
   while (live() !== 1) await sleep(20);
   console.log(
     `api-b: gone from the registry ${((Date.now() - crashedAt) / 1000).toFixed(1)} s after its crash (lease TTL 2 s)`,
@@ -72,8 +61,8 @@ async function main(): Promise<void> {
   for (let i = 5; i <= 6; i++) console.log(`request ${i} -> ${picker.pick()!.id}`);
 
   console.log('api-a: shuts down cleanly');
-  await registryA.close();
-  await clientA.close();
+  await a.registry.close();
+  await a.client.close();
   while (live() !== 0) await sleep(20);
   console.log(`request 7 -> ${picker.pick()?.id ?? 'no instance available'}`);
 
