@@ -12,6 +12,7 @@ import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
 import { etcdserverpb } from '@conclave/api';
 import type { MemberHandle } from '../../packages/server/src/embed/start.js';
+import { mulberry32 } from '../../packages/server/testing/random.js';
 import { streamClient, type RawStream, type StreamClient } from '../helpers/etcd-streams.js';
 import { startInProcess } from '../helpers/in-process.js';
 import { tempDir } from '../helpers/tmp.js';
@@ -49,16 +50,6 @@ after(async () => {
   await member?.close();
   dir.cleanup();
 });
-
-/** A small deterministic PRNG (mulberry32). */
-function rng(seed: number): () => number {
-  return () => {
-    seed = (seed + 0x6d2b79f5) | 0;
-    let t = Math.imul(seed ^ (seed >>> 15), 1 | seed);
-    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 const KEYS = Array.from({ length: 40 }, (_, i) => `k/${String.fromCharCode(97 + (i % 8))}/${Math.floor(i / 8)}`);
 
@@ -106,7 +97,7 @@ function createReq(s: Spec, watchId: number): Parameters<WatchStreamT['write']>[
 const str = (b: Uint8Array | undefined) => Buffer.from(b ?? new Uint8Array()).toString('latin1');
 
 test('many watchers see exactly the committed events of their ranges, through load, a slow consumer and compaction', async () => {
-  const rand = rng(7);
+  const rand = mulberry32(7);
   const store = member.server.store;
   const base = store.currentRevision;
   // Streams: 2 per connection. Two are slow consumers: `slow1` stops reading during the first half
@@ -165,7 +156,7 @@ test('many watchers see exactly the committed events of their ranges, through lo
   const runOps = async (count: number) => {
     const stop = ops + count;
     const writer = async (c: StreamClient, seed: number) => {
-      const r = rng(seed);
+      const r = mulberry32(seed);
       while (ops < stop) {
         const n = ops++;
         const k = KEYS[Math.floor(r() * KEYS.length)]!;

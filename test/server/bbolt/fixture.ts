@@ -1,6 +1,7 @@
-// Fixtures for the tests of the bbolt writer and reader (packages/server/src/storage/bbolt): a seeded
-// random source, building a file from in-memory buckets, and the Go referee (test/go/boltcheck, the
-// real go.etcd.io/bbolt library, built by `npm test` into node_modules/.cache/conclave-go).
+// Fixtures for the tests of the bbolt writer and reader (packages/server/src/storage/bbolt): building
+// a file from in-memory buckets, and the Go referee (test/go/boltcheck, the real go.etcd.io/bbolt
+// library, built by `npm test` into node_modules/.cache/conclave-go). Seeded randomness comes from
+// packages/server/testing/random.ts.
 
 import { spawnSync } from 'node:child_process';
 import { existsSync, writeFileSync } from 'node:fs';
@@ -10,6 +11,7 @@ import {
   type BoltWriterOptions,
   type BucketInput,
 } from '../../../packages/server/src/storage/bbolt/writer.js';
+import { mulberry32 } from '../../../packages/server/testing/random.js';
 
 export const BOLTCHECK = join(import.meta.dirname, '../../../node_modules/.cache/conclave-go/boltcheck');
 
@@ -22,18 +24,6 @@ export function boltcheck(args: string[], input?: string, mayFail = false): { co
   const r = spawnSync(BOLTCHECK, args, { input, encoding: 'utf8', maxBuffer: 1 << 30 });
   if (r.status !== 0 && !mayFail) throw new Error(`boltcheck ${args.join(' ')}: ${r.stdout}${r.stderr}`);
   return { code: r.status ?? -1, out: r.stdout + r.stderr };
-}
-
-/** A small deterministic PRNG (mulberry32). */
-export function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
 }
 
 export type Model = Map<string, Array<[Buffer, Buffer]>>;
@@ -68,7 +58,7 @@ export function writeFile(path: string, model: Model, opts?: BoltWriterOptions):
 
 /** A random model: `buckets` buckets with random keys (sorted, unique) and values of mixed sizes. */
 export function randomModel(seed: number, buckets = 6): Model {
-  const r = rng(seed);
+  const r = mulberry32(seed);
   const model: Model = new Map();
   const names = new Set<string>();
   while (names.size < buckets) names.add(`b${Math.floor(r() * 1e6).toString(36)}`);

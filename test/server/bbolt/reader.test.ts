@@ -8,7 +8,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, test } from 'node:test';
 import { BoltReader, BoltReadError, type BucketRef } from '../../../packages/server/src/storage/bbolt/reader.js';
-import { boltcheck, rng, writeFile } from './fixture.js';
+import { mulberry32 } from '../../../packages/server/testing/random.js';
+import { boltcheck, writeFile } from './fixture.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'bbolt-reader-'));
 after(() => rmSync(dir, { recursive: true, force: true }));
@@ -69,7 +70,7 @@ function readAll(file: string): string[] {
 describe('databases written by bbolt', () => {
   for (const pageSize of [1024, 4096, 8192]) {
     test(`nested and inline buckets, overflow values, freed pages (page size ${pageSize})`, () => {
-      const r = rng(pageSize);
+      const r = mulberry32(pageSize);
       const ops: Op[] = [{ op: 'begin' }];
       for (let i = 0; i < 3000; i++) {
         const big = r() < 0.02;
