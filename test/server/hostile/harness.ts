@@ -10,6 +10,7 @@ import { join } from 'node:path';
 import tls from 'node:tls';
 import { fileURLToPath } from 'node:url';
 import * as grpc from '@grpc/grpc-js';
+import { etcdserverpb } from '@conclave/api';
 import { Flag, FrameType, HpackEncoder, OutBuffer, PREFACE } from '@conclave/h2';
 import { clientTlsFlags, HTTPS_CLIENT_URLS } from '../../helpers/certs.js';
 import { RawClient } from '../../helpers/grpc.js';
@@ -77,6 +78,26 @@ export async function startTarget(mode: Mode, args: string[] = []): Promise<Targ
 export function rssMiB(pid: number): number {
   const m = /VmRSS:\s+(\d+) kB/.exec(readFileSync(join('/proc', String(pid), 'status'), 'utf8'));
   return m ? Number(m[1]) / 1024 : 0;
+}
+
+/** A target's peer side: the peer address the member logged, its cluster and member IDs (hex, as Status tells them). */
+export interface PeerSide {
+  host: string;
+  port: number;
+  clusterId: string;
+  memberId: string;
+}
+
+export async function peerSide(t: Target): Promise<PeerSide> {
+  const m = /"msg":"serving peer traffic"[^\n]*"address":"([^"]+):(\d+)"/.exec(t.srv.log());
+  assert.ok(m, 'the member logged its peer address');
+  const c = t.client();
+  try {
+    const h = (await c.unary(etcdserverpb.MaintenanceService.Status, {})).header!;
+    return { host: m[1]!, port: Number(m[2]), clusterId: h.clusterId.toString(16), memberId: h.memberId.toString(16) };
+  } finally {
+    c.close();
+  }
 }
 
 /**

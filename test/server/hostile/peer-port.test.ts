@@ -9,33 +9,20 @@ import { randomBytes } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import net from 'node:net';
 import { after, before, test } from 'node:test';
-import { etcdserverpb } from '@conclave/api';
-import { startTarget, type Target, underAttack } from './harness.js';
+import { type PeerSide, peerSide, startTarget, type Target, underAttack } from './harness.js';
 
 let t: Target;
-let peer: { host: string; port: number };
-let clusterId = '';
-let memberId = '';
+let peer: PeerSide;
 
 before(async () => {
   t = await startTarget('cleartext');
-  const m = /"msg":"serving peer traffic"[^\n]*"address":"([^"]+):(\d+)"/.exec(t.srv.log());
-  assert.ok(m, 'the member logged its peer address');
-  peer = { host: m[1]!, port: Number(m[2]) };
-  const c = t.client();
-  try {
-    const h = (await c.unary(etcdserverpb.MaintenanceService.Status, {})).header!;
-    clusterId = h.clusterId.toString(16);
-    memberId = h.memberId.toString(16);
-  } finally {
-    c.close();
-  }
+  peer = await peerSide(t);
 });
 after(() => t?.stop());
 
 /** An upgraded Raft stream to the member (from a made-up member ID): resolves with the socket after "101". */
 async function raftStream(): Promise<net.Socket> {
-  const sock = net.connect(peer);
+  const sock = net.connect({ host: peer.host, port: peer.port });
   sock.on('error', () => {});
   await new Promise<void>((r) => sock.once('connect', () => r()));
   sock.write(
@@ -44,9 +31,9 @@ async function raftStream(): Promise<net.Socket> {
       `Host: ${peer.host}:${peer.port}`,
       'Connection: Upgrade',
       'Upgrade: conclave-raft/1',
-      `X-Conclave-Cluster-Id: ${clusterId}`,
+      `X-Conclave-Cluster-Id: ${peer.clusterId}`,
       'X-Conclave-From: 1234',
-      `X-Conclave-To: ${memberId}`,
+      `X-Conclave-To: ${peer.memberId}`,
       '',
       '',
     ].join('\r\n'),
@@ -86,7 +73,7 @@ const closed = (sock: net.Socket, ms: number): Promise<boolean> =>
 
 test('1 MiB of garbage instead of HTTP on the peer port: the member goes on', () =>
   underAttack(t, async () => {
-    const sock = net.connect(peer);
+    const sock = net.connect({ host: peer.host, port: peer.port });
     sock.on('error', () => {});
     await new Promise<void>((r) => sock.once('connect', () => r()));
     await trickle(sock, randomBytes(1 << 20), 64 << 10);

@@ -14,32 +14,19 @@ import { readdirSync } from 'node:fs';
 import http2 from 'node:http2';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
-import { etcdserverpb } from '@conclave/api';
 import { ByteWriter, writeMessage } from '../../../packages/server/src/raft/codec.js';
 import { MessageType } from '../../../packages/server/src/raft/types.js';
-import { startTarget, type Target, underAttack } from './harness.js';
+import { type PeerSide, peerSide, startTarget, type Target, underAttack } from './harness.js';
 
 const QUOTA = 4 << 20;
 const DB_LIMIT = 2 * QUOTA;
 
 let t: Target;
-let peerUrl = '';
-let clusterId = '';
-let memberId = '';
+let peer: PeerSide;
 
 before(async () => {
   t = await startTarget('cleartext', ['--quota-backend-bytes', String(QUOTA)]);
-  const m = /"msg":"serving peer traffic"[^\n]*"address":"([^"]+)"/.exec(t.srv.log());
-  assert.ok(m, 'the member logged its peer address');
-  peerUrl = `http://${m[1]}`;
-  const c = t.client();
-  try {
-    const h = (await c.unary(etcdserverpb.MaintenanceService.Status, {})).header!;
-    clusterId = h.clusterId.toString(16);
-    memberId = h.memberId.toString(16);
-  } finally {
-    c.close();
-  }
+  peer = await peerSide(t);
 });
 after(() => t?.stop());
 
@@ -67,7 +54,7 @@ async function post(
   opts: { headers?: http2.OutgoingHttpHeaders; end?: boolean; waitMs?: number; ping?: boolean } = {},
 ): Promise<Outcome> {
   const started = Date.now();
-  const session = http2.connect(peerUrl);
+  const session = http2.connect(`http://${peer.host}:${peer.port}`);
   session.on('error', () => {});
   await once(session, 'connect');
   const sessionGone = new Promise<void>((r) => session.once('close', () => r()));
@@ -77,9 +64,9 @@ async function post(
     {
       ':method': 'POST',
       ':path': path,
-      'x-conclave-cluster-id': clusterId,
+      'x-conclave-cluster-id': peer.clusterId,
       'x-conclave-from': '1234',
-      'x-conclave-to': memberId,
+      'x-conclave-to': peer.memberId,
       ...opts.headers,
     },
     { endStream: false },
@@ -120,7 +107,7 @@ function snapshotMessage(): Buffer {
   const w = new ByteWriter(256);
   writeMessage(w, {
     type: MessageType.Snap,
-    to: BigInt(`0x${memberId}`),
+    to: BigInt(`0x${peer.memberId}`),
     from: 0x1234n,
     term: 1,
     logTerm: 1,
@@ -139,6 +126,21 @@ function snapshotMessage(): Buffer {
   const len = Buffer.alloc(4);
   len.writeUInt32BE(body.length);
   return Buffer.concat([len, body]);
+}
+
+/**
+ * POSTs a snapshot message and `sent` database bytes to /raft/snapshot, its content-length declaring
+ * a database of `declared` bytes; `length` is the whole body so declared.
+ */
+async function postDeclared(
+  sent: number,
+  declared: number,
+  opts: { end?: boolean; waitMs?: number; ping?: boolean } = {},
+): Promise<Outcome & { length: number }> {
+  const msg = snapshotMessage();
+  const length = msg.length + declared;
+  const headers = { 'content-length': String(length) };
+  return { ...(await post('/raft/snapshot', concat([msg], bytes(sent)), { ...opts, headers })), length };
 }
 
 /** `total` bytes in 64 KiB pieces. */
@@ -195,15 +197,10 @@ test('/raft/snapshot: a message that does not decode gets 400, the connection is
 
 test('/raft/snapshot: a database declared larger than twice the quota is refused before anything is written', () =>
   underAttack(t, async () => {
-    const msg = snapshotMessage();
-    const declared = 64 << 20;
     // only the message is sent: the answer must not wait for the database
-    const r = await post('/raft/snapshot', [msg], {
-      headers: { 'content-length': String(msg.length + declared) },
-      end: false,
-    });
+    const r = await postDeclared(0, 64 << 20, { end: false });
     assert.equal(r.status, 413, r.body);
-    assert.match(r.body, new RegExp(`snapshot of ${msg.length + declared} bytes exceeds the limit`));
+    assert.match(r.body, new RegExp(`snapshot of ${r.length} bytes exceeds the limit`));
     assert.ok(r.sessionClosed, 'the connection was closed');
     assert.deepEqual(incoming(), []);
   }));
@@ -220,10 +217,7 @@ test('/raft/snapshot: an undeclared database is cut off beyond twice the quota a
 
 test('/raft/snapshot: a database longer than declared is cut off and its partial file removed', () =>
   underAttack(t, async () => {
-    const msg = snapshotMessage();
-    const r = await post('/raft/snapshot', concat([msg], bytes(4 << 20)), {
-      headers: { 'content-length': String(msg.length + (1 << 20)) },
-    });
+    const r = await postDeclared(4 << 20, 1 << 20);
     // Either this member's check (413) or HTTP/2's own content-length check (RST_STREAM
     // PROTOCOL_ERROR) ends it; in both cases nothing beyond the declared size is kept.
     assert.ok(r.status === 413 || r.rstCode === http2.constants.NGHTTP2_PROTOCOL_ERROR, JSON.stringify(r));
@@ -233,13 +227,7 @@ test('/raft/snapshot: a database longer than declared is cut off and its partial
 
 test('/raft/snapshot: a stream that stalls (its connection kept alive by PINGs) is cut after 10 s and its partial file removed', () =>
   underAttack(t, async () => {
-    const msg = snapshotMessage();
-    const r = await post('/raft/snapshot', concat([msg], bytes(256 << 10)), {
-      headers: { 'content-length': String(msg.length + (1 << 20)) },
-      end: false,
-      waitMs: 20_000,
-      ping: true,
-    });
+    const r = await postDeclared(256 << 10, 1 << 20, { end: false, waitMs: 20_000, ping: true });
     assert.equal(r.status, 408, r.body);
     assert.match(r.body, /no snapshot bytes for 10 s/);
     assert.ok(r.ms >= 9_000, `cut after ${r.ms} ms`);
