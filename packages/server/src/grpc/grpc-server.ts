@@ -87,7 +87,9 @@ export class GrpcServer {
 
   constructor(private readonly opts: GrpcServerOptions) {
     this.limits = { ...DEFAULT_LIMITS, ...opts.limits };
-    this.h1 = http.createServer((req, res) => this.serveHttp(req, res));
+    // connectionsCheckingInterval: how often Node enforces headersTimeout (default 30 s, which let a
+    // half-sent request head live 27 s past a 10 s limit)
+    this.h1 = http.createServer({ connectionsCheckingInterval: 1000 }, (req, res) => this.serveHttp(req, res));
     this.h1.keepAliveTimeout = 30_000;
     // Slow or silent HTTP/1.1 clients: the request head must arrive within this time. Request bodies
     // have no time limit (gateway watch requests stream), only the size limit of the gateway.
