@@ -35,6 +35,11 @@ export class H2Output {
   private closed = false;
   /** The socket refused more data (write returned false) and has not drained yet. */
   private socketFull = false;
+  /**
+   * HEADERS or DATA were written since the owner last cleared this (a server's keepalive policy
+   * forgives a client's PINGs that follow stream data, as grpc-go does).
+   */
+  streamFramesSent = false;
 
   /** `onWritable` runs when writers told to wait may go on (socket drained, or a large turn flushed). */
   constructor(
@@ -95,6 +100,7 @@ export class H2Output {
   headers(sid: number, headers: readonly string[], endStream: boolean): void {
     const block = this.encoder.encode(headers);
     const flags = endStream ? Flag.END_STREAM : 0;
+    this.streamFramesSent = true;
     if (block.length <= this.maxFrame) {
       this.buf.frame(FrameType.HEADERS, flags | Flag.END_HEADERS, sid, block);
     } else {
@@ -126,12 +132,14 @@ export class H2Output {
     if (n === 0) {
       // An empty DATA frame may end a stream whatever the windows.
       if (want === 0 && endStream) {
+        this.streamFramesSent = true;
         this.buf.frame(FrameType.DATA, Flag.END_STREAM, s.id, null);
         this.schedule();
       }
       return 0;
     }
     if (n < want) endStream = false;
+    this.streamFramesSent = true;
     let sent = 0;
     while (sent < n) {
       const len = Math.min(this.maxFrame, n - sent);
@@ -178,13 +186,14 @@ export class H2Output {
   }
 
   /**
-   * GOAWAY, written at once. With `final` (a connection error) nothing is sent after it; otherwise
-   * (graceful shutdown) the streams up to `lastStreamId` go on until they end.
+   * GOAWAY, written at once, with optional debug data. With `final` (a connection error) nothing is
+   * sent after it; otherwise (graceful shutdown) the streams up to `lastStreamId` go on until they end.
    */
-  goAway(lastStreamId: number, code: H2Error, final = true): void {
-    this.buf.frame(FrameType.GOAWAY, 0, 0, null, 8);
+  goAway(lastStreamId: number, code: H2Error, final = true, debug?: Uint8Array): void {
+    this.buf.frame(FrameType.GOAWAY, 0, 0, null, 8 + (debug?.length ?? 0));
     this.buf.u32(lastStreamId);
     this.buf.u32(code);
+    if (debug && debug.length > 0) this.buf.append(debug, true);
     this.flush();
     if (final) this.closed = true;
   }

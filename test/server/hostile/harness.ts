@@ -234,7 +234,10 @@ export class RawH2 {
     });
   }
 
-  static async connect(t: Target, opts: { read?: boolean } = {}): Promise<RawH2> {
+  static async connect(
+    t: Pick<Target, 'mode' | 'host' | 'port' | 'ca'>,
+    opts: { read?: boolean } = {},
+  ): Promise<RawH2> {
     const sock =
       t.mode === 'tls'
         ? tls.connect({ host: t.host, port: t.port, ca: t.ca!, servername: 'localhost', ALPNProtocols: ['h2'] })

@@ -197,21 +197,21 @@ export const FLAGS: readonly FlagSpec[] = [
     'duration',
     '5s',
     'Minimum duration interval that a client should wait before pinging server.',
-    M,
+    { ...M, ...I },
   ),
   f(
     'grpc-keepalive-interval',
     'duration',
     '2h',
     'Frequency duration of server-to-client ping to check if a connection is alive (0 to disable).',
-    M,
+    { ...M, ...I },
   ),
   f(
     'grpc-keepalive-timeout',
     'duration',
     '20s',
     'Additional duration of wait before closing a non-responsive connection (0 to disable).',
-    M,
+    { ...M, ...I },
   ),
 
   f(

@@ -425,6 +425,11 @@ function build(st: State, logLevel: ServerConfig['logLevel'], configFile: string
     maxTxnOps: st.num('max-txn-ops'),
     maxRequestBytes: st.num('max-request-bytes'),
     maxConcurrentStreams: st.num('max-concurrent-streams'),
+    grpcKeepalive: {
+      minTimeMs: st.num('grpc-keepalive-min-time'),
+      intervalMs: st.num('grpc-keepalive-interval'),
+      timeoutMs: st.num('grpc-keepalive-timeout'),
+    },
     autoCompaction,
     clientTls: {
       certFile: st.str('cert-file'),

@@ -75,6 +75,8 @@ export interface ServerConfig {
   readonly maxRequestBytes: number;
   /** --max-concurrent-streams (SETTINGS_MAX_CONCURRENT_STREAMS); etcd's default math.MaxUint32 means Conclave's 1000. */
   readonly maxConcurrentStreams: number;
+  /** --grpc-keepalive-min-time, --grpc-keepalive-interval, --grpc-keepalive-timeout (ms; see grpc/h2/keepalive.ts). */
+  readonly grpcKeepalive: { readonly minTimeMs: number; readonly intervalMs: number; readonly timeoutMs: number };
   readonly autoCompaction: AutoCompactionConfig;
 
   readonly clientTls: TlsConfig;

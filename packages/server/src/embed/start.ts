@@ -30,6 +30,7 @@ import type { Member } from '../etcdserver/membership.js';
 import { EtcdServer } from '../etcdserver/server.js';
 import { layout } from '../etcdserver/bootstrap.js';
 import { GrpcServer } from '../grpc/grpc-server.js';
+import { etcdKeepalive } from '../grpc/h2/keepalive.js';
 import { effectiveMaxStreams } from '../grpc/h2/limits.js';
 import { listenUrl, nodeHttp2, type BoundListener, type ListenOptions } from '../grpc/listener.js';
 import { withAccessControl } from '../http/access.js';
@@ -339,6 +340,7 @@ export async function startMember(cfg: ServerConfig, opts: { logger?: Logger } =
     maxRecvBytes: cfg.maxRequestBytes + GRPC_OVERHEAD_BYTES,
     http: clientHttp,
     limits: { maxConcurrentStreams: effectiveMaxStreams(cfg.maxConcurrentStreams) },
+    keepalive: etcdKeepalive(cfg.grpcKeepalive.minTimeMs, cfg.grpcKeepalive.intervalMs, cfg.grpcKeepalive.timeoutMs),
     onError: (err) =>
       logger.warn('closed a client connection or request after an internal error', {
         error: (err as Error)?.stack ?? String(err),

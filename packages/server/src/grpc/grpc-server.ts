@@ -15,6 +15,7 @@ import {
 import { GrpcCall, encodeGrpcMessage, newCallStats, type CallStats } from './grpc-call.js';
 import type { CallContext, ServerCall } from './call.js';
 import { H2Connection } from './h2/connection.js';
+import { ETCD_KEEPALIVE, type KeepaliveOptions } from './h2/keepalive.js';
 import { DEFAULT_LIMITS, type H2Limits } from './h2/limits.js';
 import { H2HttpRequest, H2HttpResponse } from './h2/http-adapter.js';
 import type { H2Stream } from './h2/stream.js';
@@ -69,6 +70,12 @@ export interface GrpcServerOptions {
   http: HttpFallback;
   /** Connection limits (defaults: h2/limits.ts). */
   limits?: Partial<H2Limits>;
+  /**
+   * grpc-go's server keepalive, on cleartext connections (default: etcd's flags at their defaults).
+   * As in etcd, TLS connections go without: etcd serves gRPC over TLS through Go's net/http, whose
+   * HTTP/2 server has neither the ping policy nor the server pings.
+   */
+  keepalive?: KeepaliveOptions;
   /** A bug surfaced by a connection's input (the connection or request was closed): for the log. */
   onError?: (err: unknown) => void;
   /** The counters each registered method's calls bump (metrics); plain unexported counters if absent. */
@@ -165,6 +172,7 @@ export class GrpcServer {
       onClose: (c) => this.connections.delete(c),
       onError: (err) => this.opts.onError?.(err),
       limits: this.limits,
+      ...((socket as TLSSocket).encrypted ? {} : { keepalive: this.opts.keepalive ?? ETCD_KEEPALIVE }),
     });
     if (!conn.isClosed) this.connections.add(conn);
   }

@@ -28,6 +28,7 @@ import {
   resetLimit,
   settingsLimit,
 } from './limits.js';
+import { KeepalivePinger, type KeepaliveOptions, PingPolicy, TOO_MANY_PINGS } from './keepalive.js';
 import { malformedRequest } from './request-headers.js';
 import { H2Stream, QUANTUM, type StreamConnection } from './stream.js';
 
@@ -59,12 +60,19 @@ export interface H2ConnectionOptions {
   /** A bug surfaced while handling input (the stream or connection concerned was closed): for the log. */
   onError?: (err: unknown) => void;
   limits?: H2Limits;
+  /** grpc-go's server keepalive (ping enforcement, server pings); none when absent. */
+  keepalive?: KeepaliveOptions;
 }
+
+/** The server's keepalive PING payload (grpc-go's: 8 zero bytes). */
+const KEEPALIVE_PING = Buffer.alloc(8);
 
 class ConnectionError extends Error {
   constructor(
     readonly code: H2Error,
     message: string,
+    /** GOAWAY debug data. */
+    readonly debug?: Uint8Array,
   ) {
     super(message);
   }
@@ -93,6 +101,10 @@ export class H2Connection implements StreamConnection {
   private readonly settingsFrames = settingsLimit();
   private readonly resets = resetLimit();
   private readonly emptyFrames = emptyFrameLimit();
+  private readonly pingPolicy: PingPolicy | null;
+  private pinger: KeepalivePinger | null = null;
+  /** performance.now() of the last read from the client (the keepalive pinger's evidence of life). */
+  private lastReadAt = performance.now();
   private prefaceSeen = 0;
   /** The client's first frame (which must be SETTINGS, RFC 9113 §3.4) has arrived. */
   private settingsSeen = false;
@@ -118,6 +130,7 @@ export class H2Connection implements StreamConnection {
     this.remoteAddress = socket.remoteAddress ?? '';
     this.remotePort = socket.remotePort ?? 0;
     this.limits = opts.limits ?? DEFAULT_LIMITS;
+    this.pingPolicy = opts.keepalive ? new PingPolicy(opts.keepalive) : null;
     this.out = new H2Output(socket, () => {
       if (this.waiting.size > 0) this.resumeWaiting();
       if (this.paused && !this.out.congested && !this.closed) {
@@ -137,6 +150,13 @@ export class H2Connection implements StreamConnection {
     socket.on('error', () => {});
     socket.on('close', () => this.onSocketClose());
     if (head && head.length > 0) this.onData(head);
+    if (opts.keepalive && !this.closed) {
+      this.pinger = new KeepalivePinger(opts.keepalive, {
+        lastRead: () => this.lastReadAt,
+        sendPing: () => this.out.ping(KEEPALIVE_PING),
+        kill: () => this.destroy(),
+      });
+    }
     if (!this.paused && !this.deferring) socket.resume();
   }
 
@@ -177,6 +197,7 @@ export class H2Connection implements StreamConnection {
 
   private onData(chunk: Buffer): void {
     if (this.closed) return;
+    this.lastReadAt = performance.now();
     let off = 0;
     try {
       if (this.prefaceSeen < PREFACE.length) {
@@ -209,7 +230,7 @@ export class H2Connection implements StreamConnection {
       if (off < b.length && !this.closed) this.keepPartial(b, off);
     } catch (e) {
       // Last resort: nothing read from a socket may throw out of here (it would end the process).
-      if (e instanceof ConnectionError) this.goAway(e.code);
+      if (e instanceof ConnectionError) this.goAway(e.code, e.debug);
       else {
         this.opts.onError?.(e);
         this.goAway(H2Error.INTERNAL_ERROR);
@@ -326,6 +347,13 @@ export class H2Connection implements StreamConnection {
         if (!(flags & Flag.ACK)) {
           this.calm(this.pings, 'too many PINGs');
           this.out.pingAck(p);
+          if (this.pingPolicy) {
+            const sent = this.out.streamFramesSent;
+            this.out.streamFramesSent = false;
+            // after the ack, as grpc-go: the client sees its PING answered, then the GOAWAY
+            if (!this.pingPolicy.onPing(performance.now(), this.streams.size, sent))
+              throw new ConnectionError(H2Error.ENHANCE_YOUR_CALM, 'too many pings', TOO_MANY_PINGS);
+          }
         }
         return;
       case FrameType.GOAWAY:
@@ -649,10 +677,10 @@ export class H2Connection implements StreamConnection {
     }
   }
 
-  /** Connection error: GOAWAY with `code`, then close. */
-  private goAway(code: H2Error): void {
+  /** Connection error: GOAWAY with `code` (and debug data), then close. */
+  private goAway(code: H2Error, debug?: Uint8Array): void {
     if (this.closed) return;
-    this.out.goAway(this.lastStreamId, code);
+    this.out.goAway(this.lastStreamId, code, true, debug);
     // Nothing more is read: a flooding client's remaining frames cost nothing.
     this.socket.pause();
     this.socket.end();
@@ -664,6 +692,7 @@ export class H2Connection implements StreamConnection {
     if (this.closed) return;
     this.closed = true;
     if (this.waiveTimer) clearTimeout(this.waiveTimer);
+    this.pinger?.stop();
     this.out.close();
     this.partial = null;
     const all = [...this.streams.values()];
