@@ -72,7 +72,8 @@ export class Applier {
         this.appliedIndex = last.index;
         this.appliedTerm = last.term;
       }
-    });
+      // each entry counts against --backend-batch-limit, as each of etcd's write transactions does
+    }, entries.length);
     return outcomes;
   }
 

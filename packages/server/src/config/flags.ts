@@ -171,14 +171,14 @@ export const FLAGS: readonly FlagSpec[] = [
     'duration',
     '0s',
     'BackendBatchInterval is the maximum time before commit the backend transaction.',
-    { ...M, hd: "''" },
+    { ...M, ...I, hd: "''" },
   ),
   f(
     'backend-batch-limit',
     'int',
     '0',
     'BackendBatchLimit is the maximum operations before commit the backend transaction.',
-    M,
+    { ...M, ...I },
   ),
   f('max-txn-ops', 'uint', '128', 'Maximum number of operations permitted in a transaction.', { ...M, ...I }),
   f('max-request-bytes', 'uint', '1572864', 'Maximum client request size in bytes the server will accept.', {

@@ -72,6 +72,7 @@ test('defaults are etcd 3.4 defaults (with zap as the default logger)', () => {
   assert.equal(c.clientTls.autoTls, false);
   assert.equal(c.flags.get('grpc-keepalive-interval'), 7_200_000);
   assert.deepEqual(c.grpcKeepalive, { minTimeMs: 5000, intervalMs: 7_200_000, timeoutMs: 20_000 });
+  assert.deepEqual(c.backendBatch, { intervalMs: 0, limit: 0 });
   assert.equal(c.flags.get('max-concurrent-streams'), 4294967295);
   assert.deepEqual(c.flags.get('cors'), ['*']);
   assert.equal(c.sources.size, 0);
@@ -274,18 +275,22 @@ function nonDefault(spec: FlagSpec): string {
   }
 }
 
-test('gRPC keepalive flags are taken, from flags and environment', () => {
+test('gRPC keepalive and backend batch flags are taken, from flags and environment', () => {
   const c = parseConfig(
     [
       '--grpc-keepalive-min-time=250ms',
       '--grpc-keepalive-interval=30s',
       '--grpc-keepalive-timeout=3s',
+      '--backend-batch-interval=10ms',
+      '--backend-batch-limit=50',
     ],
     NO_ENV,
   );
   assert.deepEqual(c.grpcKeepalive, { minTimeMs: 250, intervalMs: 30_000, timeoutMs: 3000 });
-  const e = parseConfig([], { ETCD_GRPC_KEEPALIVE_MIN_TIME: '1m' });
+  assert.deepEqual(c.backendBatch, { intervalMs: 10, limit: 50 });
+  const e = parseConfig([], { ETCD_GRPC_KEEPALIVE_MIN_TIME: '1m', ETCD_BACKEND_BATCH_LIMIT: '7' });
   assert.equal(e.grpcKeepalive.minTimeMs, 60_000);
+  assert.equal(e.backendBatch.limit, 7);
 });
 
 test('every flag Conclave does not implement fails with a non-default value, and passes with its default', () => {

@@ -430,6 +430,7 @@ function build(st: State, logLevel: ServerConfig['logLevel'], configFile: string
       intervalMs: st.num('grpc-keepalive-interval'),
       timeoutMs: st.num('grpc-keepalive-timeout'),
     },
+    backendBatch: { intervalMs: st.num('backend-batch-interval'), limit: st.num('backend-batch-limit') },
     autoCompaction,
     clientTls: {
       certFile: st.str('cert-file'),

@@ -77,6 +77,8 @@ export interface ServerConfig {
   readonly maxConcurrentStreams: number;
   /** --grpc-keepalive-min-time, --grpc-keepalive-interval, --grpc-keepalive-timeout (ms; see grpc/h2/keepalive.ts). */
   readonly grpcKeepalive: { readonly minTimeMs: number; readonly intervalMs: number; readonly timeoutMs: number };
+  /** --backend-batch-interval (ms) and --backend-batch-limit as given (0 = etcd's defaults, 100 ms and 10000). */
+  readonly backendBatch: { readonly intervalMs: number; readonly limit: number };
   readonly autoCompaction: AutoCompactionConfig;
 
   readonly clientTls: TlsConfig;

@@ -230,6 +230,7 @@ export async function startMember(cfg: ServerConfig, opts: { logger?: Logger } =
     clientUrls: advertised,
     // etcd takes 0 as its default (1000); a negative limit would never finish a compaction there
     unsafeNoFsync: cfg.flags.get('unsafe-no-fsync') === true,
+    backendBatch: cfg.backendBatch,
     warningApplyDurationMs: Number(cfg.flags.get('experimental-warning-apply-duration') ?? 100),
     compactionBatchLimit: Math.max(0, Number(cfg.flags.get('experimental-compaction-batch-limit') ?? 0)) || undefined,
     leaseCheckpoint: cfg.experimentalEnableLeaseCheckpoint

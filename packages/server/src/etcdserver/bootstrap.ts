@@ -6,7 +6,7 @@ import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { MemoryStorage } from '../raft/index.js';
 import type { HardState, Snapshot } from '../raft/types.js';
-import { Backend, type BackendObserver } from '../storage/backend/index.js';
+import { Backend, type BackendObserver, type BatchSyncOptions } from '../storage/backend/index.js';
 import { Snapshotter, type SnapshotterOptions } from '../storage/snap/index.js';
 import { Wal, type WalObserver } from '../storage/wal/index.js';
 import type { Logger } from '../log/index.js';
@@ -72,6 +72,8 @@ export interface OpenStorageOptions {
   observers?: { wal: WalObserver; backend: BackendObserver; snap: SnapshotterOptions['observer'] };
   /** --unsafe-no-fsync: neither the WAL nor the backend fsyncs. */
   unsafeNoFsync?: boolean;
+  /** --backend-batch-interval / --backend-batch-limit: when backend commits are synced. */
+  backendBatch?: BatchSyncOptions;
 }
 
 export async function openStorage(opts: OpenStorageOptions): Promise<OpenedStorage> {
@@ -89,6 +91,7 @@ export async function openStorage(opts: OpenStorageOptions): Promise<OpenedStora
     path: dirs.backendDir,
     ...(opts.observers ? { observer: opts.observers.backend } : {}),
     unsafeNoFsync: opts.unsafeNoFsync === true,
+    ...(opts.backendBatch ? { batchSync: opts.backendBatch } : {}),
   });
   const observer = {
     ...(opts.observers ? { observer: opts.observers.wal } : {}),

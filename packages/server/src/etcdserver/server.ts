@@ -22,6 +22,7 @@ import { MSG, formatId } from '../log/index.js';
 import { MvccStore } from '../mvcc/index.js';
 import { Applier } from '../apply/applier.js';
 import { openStorage, type OpenedStorage } from './bootstrap.js';
+import type { BatchSyncOptions } from '../storage/backend/index.js';
 import { IdGenerator, computeClusterId } from './ids.js';
 import { Membership, type Member } from './membership.js';
 import { encodeRequest, etcdRequestSize, RequestKind, type InternalRequest } from './raft-request.js';
@@ -72,6 +73,8 @@ export interface EtcdServerOptions {
   compactionBatchLimit?: number;
   /** --unsafe-no-fsync: the WAL and the backend never fsync. */
   unsafeNoFsync?: boolean;
+  /** --backend-batch-interval / --backend-batch-limit: when backend commits are synced (etcd's defaults if absent). */
+  backendBatch?: BatchSyncOptions;
   /** --experimental-warning-apply-duration in ms (default 100): slower applies are logged and counted. */
   warningApplyDurationMs?: number;
   /** Called when this member applies its own removal from the cluster. */
@@ -320,6 +323,7 @@ export class EtcdServer implements Proposer, ReadBarrier, MemberStatus, ClusterC
       logger: opts.logger,
       observers: { wal: metrics.wal, backend: metrics.backend, snap: metrics.snap },
       unsafeNoFsync: opts.unsafeNoFsync === true,
+      ...(opts.backendBatch ? { backendBatch: opts.backendBatch } : {}),
     });
     const s = new EtcdServer(opts, storage, metrics);
     s.durableIndex = storage.raftStorage.lastIndex();

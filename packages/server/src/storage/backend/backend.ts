@@ -1,9 +1,11 @@
 // The storage backend: one LMDB environment holding every sub-database named in schema.ts.
 //
 // Writes happen only inside `batch(fn)`: one synchronous LMDB write transaction in which the MVCC
-// store, the lessor, auth and membership all write, together with the Raft applied index. LMDB
-// commits are not fsynced one by one (the WAL is the source of truth); `sync()` makes everything
-// committed so far durable and is called before the WAL is released.
+// store, the lessor, auth and membership all write, together with the Raft applied index. A commit
+// is visible to every read at once. LMDB commits are not fsynced one by one (the WAL is the source
+// of truth); `sync()` makes everything committed so far durable. It runs where etcd's backend
+// commits its batch transaction (--backend-batch-interval / --backend-batch-limit, batch-sync.ts)
+// and before the WAL is released.
 //
 // Defragment and restore replace the data file with a new generation (see files.ts) without a
 // window in which reads fail: the copy is made while writes are held off (`batch` throws
@@ -18,6 +20,7 @@ import { join } from 'node:path';
 import { BackendBusyError, BackendClosedError, NotInBatchError } from './errors.js';
 import { checkLmdbFile, dataFileName, fsyncDir, fsyncFile, prepareDir, publish, removeDataFile } from './files.js';
 import { openEnv, usedPages, type Dbs, type Env } from './env.js';
+import { BatchSync, type BatchSyncOptions } from './batch-sync.js';
 import { META, decodeUint64, encodeUint64, metaKey } from './schema.js';
 
 export interface BackendOptions {
@@ -34,6 +37,8 @@ export interface BackendOptions {
   observer?: BackendObserver;
   /** --unsafe-no-fsync: `sync()` and durable commits never fsync (bbolt's NoSync in etcd). */
   unsafeNoFsync?: boolean;
+  /** When commits are made durable (--backend-batch-interval / --backend-batch-limit; etcd's defaults if absent). */
+  batchSync?: BatchSyncOptions;
 }
 
 /** Receives backend operation durations, in seconds. */
@@ -78,6 +83,9 @@ export class Backend {
   private readonly replaceListeners = new Set<(reason: ReplaceReason) => void>();
   private readonly closeHooks = new Set<() => Promise<void> | void>();
   private tmpCounter = 0;
+  private syncCount = 0;
+  /** Schedules the syncs etcd's batch interval and limit call for (none with --unsafe-no-fsync). */
+  private readonly batchSync: BatchSync | null;
 
   private constructor(
     readonly dir: string,
@@ -88,7 +96,9 @@ export class Backend {
     file: string,
     env: Env,
     private readonly noFsync = false,
+    batchSync: BatchSyncOptions = {},
   ) {
+    this.batchSync = noFsync ? null : new BatchSync(batchSync, () => this.sync());
     this.gen = gen;
     this.file = file;
     this.root = env.root;
@@ -109,6 +119,7 @@ export class Backend {
       file,
       env,
       opts.unsafeNoFsync === true,
+      opts.batchSync,
     );
   }
 
@@ -140,13 +151,16 @@ export class Backend {
    * Runs `fn` inside ONE synchronous LMDB write transaction and returns its result. If `fn` throws,
    * nothing it wrote is kept and the abort hooks run (in reverse order) before the error is
    * rethrown; otherwise the commit hooks run after the commit. A nested call joins the outer batch
-   * (it is not a savepoint). `fn` must not be async. Throws BackendBusyError during a defragment or
-   * restore (await `whenIdle()` and retry) and BackendClosedError after close.
+   * (it is not a savepoint). `fn` must not be async. `writes`: how many operations the batch counts
+   * as against --backend-batch-limit (the applier counts its entries). Throws BackendBusyError
+   * during a defragment or restore (await `whenIdle()` and retry), BackendClosedError after close,
+   * and the error of a failed background sync (the member must not go on as if it were durable).
    */
-  batch<T>(fn: () => T): T {
+  batch<T>(fn: () => T, writes = 1): T {
     if (this.depth > 0) return fn();
     if (this.state !== 'open') throw new BackendClosedError();
     if (this.busyOp !== null) throw new BackendBusyError(this.busyOp);
+    this.batchSync?.throwIfFailed();
     this.depth = 1;
     this.seq++;
     const t = this.observer ? performance.now() : 0;
@@ -169,6 +183,7 @@ export class Backend {
     }
     this.depth = 0;
     if (this.observer) this.observer.commitSeconds((performance.now() - t) / 1000);
+    this.batchSync?.committed(writes);
     if (this.abortHooks.length > 0) this.abortHooks = [];
     const commits = this.commitHooks;
     if (commits.length > 0) {
@@ -252,6 +267,12 @@ export class Backend {
         root.sync((err) => (err ? reject(err instanceof Error ? err : new Error(String(err))) : resolve()));
       }),
     );
+    this.syncCount++;
+  }
+
+  /** How many syncs (fsyncs of the data file) completed, for whatever reason. */
+  get syncs(): number {
+    return this.syncCount;
   }
 
   /** Size of the data file in bytes (Status.dbSize). */
@@ -409,6 +430,8 @@ export class Backend {
     if (this.depth > 0) throw new Error('backend.close() inside a batch');
     for (const hook of [...this.closeHooks]) await hook();
     await this.whenIdle();
+    // etcd's backend commits what its batch holds when it stops
+    await this.batchSync?.stop();
     this.state = 'closing';
     await Promise.allSettled([...this.inflight]);
     await this.root.close();

@@ -11,6 +11,7 @@ export {
   type BackendReadView,
   type ReplaceReason,
 } from './backend.js';
+export { type BatchSyncOptions, DEFAULT_BATCH_INTERVAL_MS, DEFAULT_BATCH_LIMIT } from './batch-sync.js';
 export type { BinaryDb, Dbs } from './env.js';
 export { BackendBusyError, BackendClosedError, BackendError, NotInBatchError } from './errors.js';
 export {
