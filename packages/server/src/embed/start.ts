@@ -370,6 +370,7 @@ export async function startMember(cfg: ServerConfig, opts: { logger?: Logger } =
     watchProgressNotifyIntervalMs: cfg.experimentalWatchProgressNotifyIntervalMs,
     slowApply: server.slowApply,
     quotaBackendBytes: cfg.quotaBackendBytes,
+    requestTimeoutMs,
   });
 
   const clientListenOpts: ListenOptions = {

@@ -12,16 +12,19 @@ import {
 import { parseUrlList } from '../config/index.js';
 import { computeMemberId } from '../etcdserver/ids.js';
 import type { Member } from '../etcdserver/membership.js';
-import type { ClusterControl } from '../etcdserver/ports.js';
+import type { ClusterControl, LeaderState } from '../etcdserver/ports.js';
 import { ConfChangeType } from '../raft/index.js';
+import type { CallContext } from '../grpc/call.js';
 import type { ServiceHandlers } from '../grpc/grpc-server.js';
-import { header, type ServiceContext } from './context.js';
+import { DEFAULT_REQUEST_TIMEOUT_MS, header, type ServiceContext } from './context.js';
 
 /** etcd 3.4 allows one learner at a time. */
 const MAX_LEARNERS = 1;
 /** A learner may be promoted once it has at least this share of the leader's log (etcd: 90%). */
 const LEARNER_READY_PERCENT = 0.9;
 const PROMOTE_ROUTE = '/members/promote';
+/** Pause between attempts to reach a leader that did not answer a forwarded promotion. */
+const PROMOTE_RETRY_MS = 100;
 
 export function toPbMember(m: Member): PartialMessage<etcdserverpb.Member> {
   return { ID: m.id, name: m.name, peerURLs: m.peerUrls, clientURLs: m.clientUrls, isLearner: m.isLearner };
@@ -81,6 +84,54 @@ function checkPromotable(c: ClusterControl, me: bigint, id: bigint): void {
   if (learnerMatch < leaderMatch * LEARNER_READY_PERCENT) throw etcdError('LearnerNotReady');
 }
 
+/** Resolves true once `m` knows a leader, false after `ms` or when the call is cancelled. */
+function leaderWithin(m: LeaderState, ms: number, call: CallContext): Promise<boolean> {
+  return new Promise((resolve) => {
+    let done = false;
+    let timer: NodeJS.Timeout | undefined;
+    let off: (() => void) | undefined;
+    const finish = (found: boolean): void => {
+      if (done) return;
+      done = true;
+      clearTimeout(timer);
+      off?.();
+      resolve(found);
+    };
+    off = m.onLeaderChange((lead) => {
+      if (lead !== 0n) finish(true);
+    });
+    timer = setTimeout(() => finish(false), ms);
+    call.onCancel(() => finish(false));
+    if (m.leader !== 0n) finish(true);
+  });
+}
+
+/**
+ * etcd's PromoteMember on a member that does not lead: it forwards the promotion to the leader,
+ * waiting for one to be elected and retrying a leader that does not answer, until the request
+ * timeout; then "no leader" if none was known, else "request timed out". The leader's refusals
+ * come back at once.
+ */
+async function promoteThroughLeader(ctx: ServiceContext, body: Buffer, call: CallContext): Promise<void> {
+  const deadline = performance.now() + (ctx.requestTimeoutMs ?? DEFAULT_REQUEST_TIMEOUT_MS);
+  for (;;) {
+    const left = deadline - performance.now();
+    if (left <= 0 || call.signal.aborted) throw etcdError('Timeout');
+    if (ctx.member.leader === 0n) {
+      if (!(await leaderWithin(ctx.member, left, call))) throw etcdError('NoLeader');
+      continue;
+    }
+    try {
+      await ctx.routes.forwardToLeader(PROMOTE_ROUTE, body, left);
+      return;
+    } catch (err) {
+      // "no leader" here: the leader could not be reached (the leader's own answers are others)
+      if (!(err instanceof GrpcStatusError) || err.message !== EtcdErrors.NoLeader.message) throw err;
+    }
+    await new Promise((r) => setTimeout(r, Math.min(PROMOTE_RETRY_MS, Math.max(0, deadline - performance.now()))));
+  }
+}
+
 export function clusterService(ctx: ServiceContext): ServiceHandlers<typeof etcdserverpb.ClusterService> {
   const { cluster: c, routes } = ctx;
   const me = ctx.member.memberId;
@@ -131,18 +182,19 @@ export function clusterService(ctx: ServiceContext): ServiceHandlers<typeof etcd
     },
     MemberUpdate: async (req) => {
       const m = c.membership.get(req.ID);
-      // etcd does not parse the URLs of an update (it applies whatever it is given); Conclave refuses
-      // what is no URL for a member that exists, since its peer transport would have to dial it.
+      // etcd 3.5.30 does not parse the URLs of an update: it applies whatever it is given, and every
+      // member applying a non-URL for another member panics in its peer transport ("failed NewURLs",
+      // at each restart too). Conclave refuses it with etcd's MemberAdd error (docs/operator-flags.md).
       const update: Member = m
         ? { ...m, peerUrls: peerUrls(req.peerURLs) }
         : { id: req.ID, name: '', peerUrls: [...req.peerURLs], clientUrls: [], isLearner: false };
       await c.proposeConfChange(ConfChangeType.UpdateNode, req.ID, update);
       return members();
     },
-    MemberPromote: async (req) => {
+    MemberPromote: async (req, call) => {
       const body = Buffer.alloc(8);
       body.writeBigUInt64BE(req.ID);
-      await routes.forwardToLeader(PROMOTE_ROUTE, body);
+      await promoteThroughLeader(ctx, body, call);
       return members();
     },
   };

@@ -50,7 +50,12 @@ export interface ServiceContext {
   slowApply?: SlowApplyWarner;
   /** --quota-backend-bytes as the member applies it (null: no quota), for Status.dbSizeQuota. */
   quotaBackendBytes?: number | null;
+  /** etcd's request timeout (5 s + 2 election timeouts), which MemberPromote waits for a leader within. */
+  requestTimeoutMs?: number;
 }
+
+/** etcd's request timeout at its default election timeout (1 s). */
+export const DEFAULT_REQUEST_TIMEOUT_MS = 7000;
 
 /** A response header for this member at `revision` (etcd fills cluster, member and term at the edge). */
 export function header(ctx: ServiceContext, revision: number | bigint): PartialMessage<etcdserverpb.ResponseHeader> {
