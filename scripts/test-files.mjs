@@ -15,12 +15,20 @@ export const DEFAULT_TARGETS = ['packages', 'test', 'examples'];
 
 /**
  * What `npm test` leaves to `npm run test:slow` (CI runs both): real etcd 3.4/3.5 clusters restored from
- * snapshots both ways and a 60 s `etcdctl check perf`, several minutes that would put `npm test` past its
- * 10-minute budget on a 2-core machine. Naming a file or folder inside them runs it as usual. The slow
+ * snapshots both ways, a 60 s `etcdctl check perf`, and the keepalive and peer-port timing comparisons with
+ * etcd (seconds of waiting per case), several minutes that would put `npm test` past its 10-minute budget
+ * on a 2-core machine. Naming a file or folder inside them runs it as usual. The slow
  * tier also runs the etcd 3.4 part of every test matrix that runs against etcd 3.5 too: files that use
  * test/helpers/tier.ts (`tiered` below) run in both tiers, each with its part of the matrix.
  */
-export const SLOW = ['test/portability', 'test/conformance/etcd35-check-perf.test.ts'].map((p) => resolve(root, p));
+export const SLOW = [
+  'test/portability',
+  'test/conformance/etcd35-check-perf.test.ts',
+  // wall-clock protocol timing beside etcd 3.5: keepalive pings seconds apart, idle and slow peer connections
+  'test/server/grpc-keepalive.test.ts',
+  'test/client/sdk-keepalive.test.ts',
+  'test/server/hostile/peer-http.test.ts',
+].map((p) => resolve(root, p));
 const isSlow = (path) => SLOW.some((s) => path === s || path.startsWith(`${s}/`));
 
 /**
