@@ -156,15 +156,21 @@ describeTargets(['multiMember', 'lease'], (ctx) => {
       const lease = await ctx.client.lease.grant(6); // through another client: c's first stream goes to order[0]
       const ka = c.lease.keepAlive(lease);
       await new Promise((r) => ka.once('renewed', r));
-      cl.pause(i);
+      // the member that carries the stream is the one to pause (order[0] unless connecting to it failed)
+      const carrier = (c as unknown as { core: { keepalives: { endpoint?: string } } }).core.keepalives.endpoint;
+      const paused = carrier === undefined ? i : cl.endpoints.findIndex((e) => e.endsWith(carrier));
+      assert.ok(paused >= 0, `the stream's endpoint ${carrier} is one of ${cl.endpoints.join(', ')}`);
+      cl.pause(paused);
       try {
         await waitFor('a late renewal', () => log.entries.find((e) => e.msg === 'lease renewal late'), 15_000).catch(
           (e: Error) => {
-            throw new Error(`${e.message}; logged: ${JSON.stringify(log.entries)}`);
+            throw new Error(
+              `${e.message}; stream on ${carrier}, paused ${paused}; logged: ${JSON.stringify(log.entries)}`,
+            );
           },
         );
       } finally {
-        cl.resume(i);
+        cl.resume(paused);
       }
       const late = log.entries.find((e) => e.msg === 'lease renewal late')!;
       assert.equal(late.level, 'warn');
