@@ -18,9 +18,10 @@ if (files.length === 0) {
   console.error('no test files found');
   process.exit(1);
 }
-// Three files at a time on two cores: most integration tests wait on timers, servers and the disk (a
-// whole run left 35% of the CPU idle at two), and three cut the fast tier by a tenth with no failure.
-const concurrency = process.env.TEST_CONCURRENCY ?? '3';
+// Two files at a time on two cores. Three cut a run by a tenth (most tests wait on timers, servers and
+// the disk), but two of three full runs at three then failed timing-bound tests (a paused member's
+// keep-alive, a 16 MiB peer frame within 20 s) that pass at two.
+const concurrency = process.env.TEST_CONCURRENCY ?? '2';
 const args = [
   '--conditions=conclave-source',
   '--import',
