@@ -6,7 +6,7 @@
 // linear time. Meanwhile a probe client on its own connection keeps being answered.
 
 import assert from 'node:assert/strict';
-import { after, before, describe, test } from 'node:test';
+import { describe, test } from 'node:test';
 import { encodeMessage, etcdserverpb } from '@conclave/api';
 import { Flag, FrameType, H2Error, Setting } from '@conclave/h2';
 import {
@@ -17,7 +17,7 @@ import {
   RawH2,
   requestHeaders,
   settingsFrame,
-  startTarget,
+  suiteTarget,
   type Target,
   underAttack,
 } from './harness.js';
@@ -80,11 +80,7 @@ const unknownMethod = (c: RawH2, sid: number): Buffer => c.headers(sid, requestH
 
 for (const mode of MODES) {
   describe(`floods (${mode})`, () => {
-    let t: Target;
-    before(async () => {
-      t = await startTarget(mode);
-    });
-    after(() => t?.stop());
+    const t = suiteTarget(mode);
 
     test('PING flood: GOAWAY ENHANCE_YOUR_CALM', () => underAttack(t, () => calmedDown(t, clientStart, ping, 200_000)));
 
@@ -182,11 +178,7 @@ for (const mode of MODES) {
 }
 
 describe('--max-concurrent-streams', () => {
-  let t: Target;
-  before(async () => {
-    t = await startTarget('cleartext', ['--max-concurrent-streams', '10']);
-  });
-  after(() => t?.stop());
+  const t = suiteTarget('cleartext', ['--max-concurrent-streams', '10']);
 
   test('advertised in SETTINGS; the 11th open stream is refused with REFUSED_STREAM; the 10 go on', async () => {
     const c = await RawH2.connect(t);

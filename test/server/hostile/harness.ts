@@ -7,6 +7,7 @@ import { spawn } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import net from 'node:net';
 import { join } from 'node:path';
+import { after, before } from 'node:test';
 import tls from 'node:tls';
 import { fileURLToPath } from 'node:url';
 import * as grpc from '@grpc/grpc-js';
@@ -73,6 +74,20 @@ export async function startTarget(mode: Mode, args: string[] = []): Promise<Targ
     alive: () => srv.child.exitCode === null && srv.child.signalCode === null,
     stop: () => srv.stop(),
   };
+}
+
+/**
+ * The member of the current suite: registers before() / after() that start it (startTarget) and stop
+ * it. The object returned takes the started member's fields in before(), so the suite's tests use it
+ * like startTarget's.
+ */
+export function suiteTarget(mode: Mode, args: string[] = []): Target {
+  const t = { mode } as Target;
+  before(async () => {
+    Object.assign(t, await startTarget(mode, args));
+  });
+  after(() => t.stop?.());
+  return t;
 }
 
 export function rssMiB(pid: number): number {

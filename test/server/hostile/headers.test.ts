@@ -5,7 +5,7 @@
 // step), memory stays flat and other clients are answered meanwhile.
 
 import assert from 'node:assert/strict';
-import { after, before, describe, test } from 'node:test';
+import { describe, test } from 'node:test';
 import { Flag, FrameType, HpackDecoder, Setting } from '@conclave/h2';
 import {
   type ProbeReport,
@@ -17,8 +17,7 @@ import {
   RSS_BOUND_MIB,
   RawH2,
   requestHeaders,
-  startTarget,
-  type Target,
+  suiteTarget,
 } from './harness.js';
 
 function hpackInt(prefix: number, mask: number, n: number): number[] {
@@ -76,11 +75,7 @@ function headerFrames(sid: number, block: Buffer, endStream: boolean): Buffer {
 
 for (const mode of MODES) {
   describe(`HPACK bomb (${mode})`, () => {
-    let t: Target;
-    before(async () => {
-      t = await startTarget(mode);
-    });
-    after(() => t?.stop());
+    const t = suiteTarget(mode);
 
     for (const [what, path, ct] of [
       ['HTTP (/health)', '/health', 'text/plain'],

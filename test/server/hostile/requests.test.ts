@@ -5,11 +5,11 @@
 // request is refused as malformed. The member serves on.
 
 import assert from 'node:assert/strict';
-import { after, before, describe, test } from 'node:test';
+import { describe, test } from 'node:test';
 import type * as grpc from '@grpc/grpc-js';
 import { encodeMessage, etcdserverpb, GrpcCode, type PartialMessage } from '@conclave/api';
 import { CallError, callError, type RawClient } from '../../helpers/grpc.js';
-import { startTarget, type Target } from './harness.js';
+import { suiteTarget } from './harness.js';
 
 function nested(depth: number): PartialMessage<etcdserverpb.TxnRequest> {
   let t: PartialMessage<etcdserverpb.TxnRequest> = {
@@ -52,11 +52,7 @@ function rawTxn(c: RawClient, body: Buffer): Promise<unknown> {
 }
 
 describe('deeply nested requests', () => {
-  let t: Target;
-  before(async () => {
-    t = await startTarget('cleartext');
-  });
-  after(() => t?.stop());
+  const t = suiteTarget('cleartext');
 
   test('a Txn within the budget works; deeper ones get etcd\'s "too many operations in txn request"', async () => {
     const c = t.client();
