@@ -5,10 +5,13 @@
 
 import { after, before, describe } from 'node:test';
 import { Client, type ClientOptions } from '@conclave/client';
-import { startEtcdCluster, type EtcdCluster } from '../helpers/etcd-cluster.js';
+import { HTTPS_CLIENT_URLS, clientTlsFlags } from '../helpers/certs.js';
+import { startEtcdCluster, type ClusterControl, type EtcdCluster } from '../helpers/etcd-cluster.js';
 import { startServer } from '../helpers/process.js';
 import { TestCluster } from '../helpers/cluster.js';
 import { forThisTier } from '../helpers/tier.js';
+
+export type { ClusterControl };
 
 export type Feature =
   /** Range, Put, DeleteRange, Txn, Compact. */
@@ -25,21 +28,6 @@ export type Feature =
   | 'auth'
   /** Client TLS with client-certificate authentication. */
   | 'tls';
-
-/** Member control for fault tests (etcd's test cluster has this shape; a Conclave cluster helper should too). */
-export interface ClusterControl {
-  /** Client endpoint of each member, by index. */
-  readonly endpoints: string[];
-  kill(i: number, signal?: NodeJS.Signals): Promise<void>;
-  restart(i: number): Promise<void>;
-  /** Stops a member's process without closing its sockets (SIGSTOP), and lets it go on. */
-  pause(i: number): void;
-  resume(i: number): void;
-  /** Index of the current leader. */
-  leader(): Promise<number>;
-  /** Adds a member (MemberAdd + start); returns its index. */
-  addMember(): Promise<number>;
-}
 
 export interface Running {
   endpoints: string[];
@@ -62,7 +50,7 @@ export interface Target {
   start(opts?: StartOptions): Promise<Running>;
 }
 
-/** Flags shared by every etcd target (progress notifications every 500 ms for the progressNotify test). */
+/** Flags shared by every target (progress notifications every 500 ms for the progressNotify test). */
 export const ETCD_TEST_ARGS = ['--experimental-watch-progress-notify-interval', '500ms'];
 
 const ALL: Feature[] = [
@@ -92,7 +80,7 @@ async function etcd(n: number, opts: StartOptions = {}, version: '3.4' | '3.5' =
 
 async function conclaveCluster(n: number, opts: StartOptions = {}): Promise<Running> {
   const c = await TestCluster.start(n, {
-    args: ['--experimental-watch-progress-notify-interval', '500ms', ...(opts.args ?? [])],
+    args: [...ETCD_TEST_ARGS, ...(opts.args ?? [])],
     heartbeatMs: 50,
     electionMs: 500,
     ...(opts.tls ? { clientTls: opts.tls } : {}),
@@ -134,21 +122,7 @@ export const ALL_TARGETS: readonly Target[] = [
     members: 1,
     features: new Set(ALL.filter((f) => f !== 'multiMember')),
     async start(o) {
-      const tls = o?.tls
-        ? [
-            '--listen-client-urls',
-            'https://127.0.0.1:0',
-            '--advertise-client-urls',
-            'https://127.0.0.1:0',
-            '--cert-file',
-            o.tls.certFile,
-            '--key-file',
-            o.tls.keyFile,
-            '--trusted-ca-file',
-            o.tls.caFile,
-            '--client-cert-auth',
-          ]
-        : [];
+      const tls = o?.tls ? [...HTTPS_CLIENT_URLS, ...clientTlsFlags(o.tls)] : [];
       const s = await startServer('conclave', { args: [...tls, ...ETCD_TEST_ARGS, ...(o?.args ?? [])] });
       return { endpoints: [`${o?.tls ? 'https' : 'http'}://${s.endpoint}`], stop: () => s.stop() };
     },

@@ -26,10 +26,13 @@ export interface EtcdMember {
   running: boolean;
 }
 
-export interface EtcdCluster {
-  members: EtcdMember[];
-  /** Client endpoints of every member (running or not). */
-  endpoints: string[];
+/**
+ * Member control for fault tests: what this etcd cluster offers, and what the client tests ask of
+ * every multi-member target (test/client/targets.ts gives a Conclave cluster the same shape).
+ */
+export interface ClusterControl {
+  /** Client endpoint of each member, by index (running or not). */
+  readonly endpoints: string[];
   kill(i: number, signal?: NodeJS.Signals): Promise<void>;
   restart(i: number): Promise<void>;
   /** SIGSTOP / SIGCONT: the member keeps its sockets but stops answering. */
@@ -39,6 +42,10 @@ export interface EtcdCluster {
   leader(): Promise<number>;
   /** Adds a member (MemberAdd, then start it); returns its index. */
   addMember(): Promise<number>;
+}
+
+export interface EtcdCluster extends ClusterControl {
+  members: EtcdMember[];
   stop(): Promise<void>;
 }
 
