@@ -7,11 +7,10 @@
 // are compared without them, and each step must move them by the same amount on both sides.
 
 import assert from 'node:assert/strict';
-import { after, before, describe, test } from 'node:test';
-import { TestCluster } from '../helpers/cluster.js';
-import { startEtcdCluster, type EtcdCluster } from '../helpers/etcd-cluster.js';
+import { before, describe, test } from 'node:test';
 import type { EtcdctlResult } from '../helpers/etcdctl.js';
 import { errorLines, etcdctl35, maskOutput } from '../helpers/etcd35.js';
+import { etcd35AndConclaveClusters } from '../helpers/side-by-side-clusters.js';
 
 interface Side {
   endpoints: string[];
@@ -39,20 +38,13 @@ async function sideOf(endpoints: string[]): Promise<Side> {
 }
 
 describe('etcdctl 3.5 on three members: etcd 3.5.30 and Conclave', () => {
-  let etcd: EtcdCluster;
-  let conclave: TestCluster;
+  const clusters = etcd35AndConclaveClusters(3);
   let sides: [Side, Side];
 
   before(async () => {
-    [etcd, conclave] = await Promise.all([
-      startEtcdCluster(3, { version: '3.5' }),
-      TestCluster.start(3, { heartbeatMs: 100, electionMs: 500 }),
-    ]);
+    const { etcd, conclave } = clusters;
     const eps: [string[], string[]] = [etcd.endpoints, conclave.members.map((m) => m.endpoint)];
     sides = (await Promise.all(eps.map(sideOf))) as [Side, Side];
-  });
-  after(async () => {
-    await Promise.all([etcd?.stop(), conclave?.stop()]);
   });
 
   /** A member's ID (hex) on one side, by name. */

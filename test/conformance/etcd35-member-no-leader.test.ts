@@ -9,9 +9,8 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import { etcdserverpb } from '@conclave/api';
-import { TestCluster } from '../helpers/cluster.js';
-import { startEtcdCluster, type EtcdCluster } from '../helpers/etcd-cluster.js';
 import { CallError, RawClient } from '../helpers/grpc.js';
+import { etcd35AndConclaveClusters } from '../helpers/side-by-side-clusters.js';
 
 const C = etcdserverpb.ClusterService;
 const M = etcdserverpb.MaintenanceService;
@@ -30,24 +29,20 @@ async function answer(p: Promise<unknown>): Promise<string> {
 }
 
 describe('membership answers that depend on the cluster: etcd 3.5.30 and Conclave', () => {
-  let etcd: EtcdCluster;
-  let conclave: TestCluster;
+  const clusters = etcd35AndConclaveClusters(2);
   /** A client of member 0 on each side (of member 1 once member 0 is gone). */
   let clients: [RawClient, RawClient];
 
-  before(async () => {
-    [etcd, conclave] = await Promise.all([
-      startEtcdCluster(2, { version: '3.5' }),
-      TestCluster.start(2, { heartbeatMs: 100, electionMs: 500 }),
-    ]);
+  before(() => {
+    const { etcd, conclave } = clusters;
     clients = [new RawClient(etcd.members[0]!.endpoint), new RawClient(conclave.members[0]!.endpoint)];
   });
-  after(async () => {
+  after(() => {
     for (const c of clients ?? []) c.close();
-    await Promise.all([etcd?.stop(), conclave?.stop()]);
   });
 
   test('MemberUpdate of a member with a peer URL that is no URL', async () => {
+    const { etcd, conclave } = clusters;
     const [e, c] = clients;
     const before = await Promise.all(clients.map(async (x) => (await x.unary(C.MemberList, {})).members));
     const m1 = (i: number) => before[i]!.find((m) => m.name === 'm1')!;
@@ -68,6 +63,7 @@ describe('membership answers that depend on the cluster: etcd 3.5.30 and Conclav
   });
 
   test('MemberPromote without a leader: "etcdserver: no leader" after the request timeout', async () => {
+    const { etcd, conclave } = clusters;
     // etcd's m0 is gone (the test above); member 1 is left alone on both sides
     await Promise.all([etcd.kill(0), conclave.kill(0)]);
     for (const c of clients) c.close();
