@@ -17,7 +17,7 @@ import { clientTlsFlags, HTTPS_CLIENT_URLS } from '../../helpers/certs.js';
 import { RawClient } from '../../helpers/grpc.js';
 import { makeTestPki, type TestPki } from '../../helpers/pki.js';
 import { startServer, type ServerProcess } from '../../helpers/process.js';
-import { tempDir } from '../../helpers/tmp.js';
+import { freePort, tempDir } from '../../helpers/tmp.js';
 
 const PROBE_CHILD = fileURLToPath(new URL('./probe-child.mjs', import.meta.url));
 
@@ -110,6 +110,23 @@ export async function peerSide(t: Target): Promise<PeerSide> {
   try {
     const h = (await c.unary(etcdserverpb.MaintenanceService.Status, {})).header!;
     return { host: m[1]!, port: Number(m[2]), clusterId: h.clusterId.toString(16), memberId: h.memberId.toString(16) };
+  } finally {
+    c.close();
+  }
+}
+
+/**
+ * The ID (hex) of a member the target knows, for requests that name their sender: a learner added with
+ * a peer URL nothing answers on (the quorum stays the target alone). A member refuses Raft streams and
+ * forwarded requests from members it does not know, as etcd; anyone can read the members' IDs
+ * (MemberList), so attacks claim a known one.
+ */
+export async function knownSender(t: Target): Promise<string> {
+  const c = t.client();
+  try {
+    const nowhere = `http://127.0.0.1:${await freePort()}`;
+    const r = await c.unary(etcdserverpb.ClusterService.MemberAdd, { peerURLs: [nowhere], isLearner: true });
+    return r.member!.ID.toString(16);
   } finally {
     c.close();
   }

@@ -9,18 +9,21 @@ import { randomBytes } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import net from 'node:net';
 import { after, before, test } from 'node:test';
-import { type PeerSide, peerSide, startTarget, type Target, underAttack } from './harness.js';
+import { knownSender, type PeerSide, peerSide, startTarget, type Target, underAttack } from './harness.js';
 
 let t: Target;
 let peer: PeerSide;
+/** A member the target knows (streams from others are refused). */
+let sender: string;
 
 before(async () => {
   t = await startTarget('cleartext');
   peer = await peerSide(t);
+  sender = await knownSender(t);
 });
 after(() => t?.stop());
 
-/** An upgraded Raft stream to the member (from a made-up member ID): resolves with the socket after "101". */
+/** An upgraded Raft stream to the member (claiming to be a member it knows): resolves with the socket after "101". */
 async function raftStream(): Promise<net.Socket> {
   const sock = net.connect({ host: peer.host, port: peer.port });
   sock.on('error', () => {});
@@ -32,7 +35,7 @@ async function raftStream(): Promise<net.Socket> {
       'Connection: Upgrade',
       'Upgrade: conclave-raft/1',
       `X-Conclave-Cluster-Id: ${peer.clusterId}`,
-      'X-Conclave-From: 1234',
+      `X-Conclave-From: ${sender}`,
       `X-Conclave-To: ${peer.memberId}`,
       '',
       '',

@@ -16,17 +16,20 @@ import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 import { ByteWriter, writeMessage } from '../../../packages/server/src/raft/codec.js';
 import { MessageType } from '../../../packages/server/src/raft/types.js';
-import { type PeerSide, peerSide, startTarget, type Target, underAttack } from './harness.js';
+import { knownSender, type PeerSide, peerSide, startTarget, type Target, underAttack } from './harness.js';
 
 const QUOTA = 4 << 20;
 const DB_LIMIT = 2 * QUOTA;
 
 let t: Target;
 let peer: PeerSide;
+/** A member the target knows (forwarded requests from others are refused). */
+let sender: string;
 
 before(async () => {
   t = await startTarget('cleartext', ['--quota-backend-bytes', String(QUOTA)]);
   peer = await peerSide(t);
+  sender = await knownSender(t);
 });
 after(() => t?.stop());
 
@@ -45,7 +48,7 @@ interface Outcome {
 }
 
 /**
- * POSTs to `path` on the peer port (a made-up member 1234 as sender), writing `parts` while the stream
+ * POSTs to `path` on the peer port (a member the target knows as sender), writing `parts` while the stream
  * takes them, then ending it (unless `end` is false); resolves with what the member did.
  */
 async function post(
@@ -65,7 +68,7 @@ async function post(
       ':method': 'POST',
       ':path': path,
       'x-conclave-cluster-id': peer.clusterId,
-      'x-conclave-from': '1234',
+      'x-conclave-from': sender,
       'x-conclave-to': peer.memberId,
       ...opts.headers,
     },

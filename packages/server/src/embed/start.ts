@@ -294,6 +294,7 @@ export async function startMember(cfg: ServerConfig, opts: { logger?: Logger } =
       memberId: server.memberId,
       clusterId: () => server.clusterId,
       isRemoved: (id) => server.membership.isRemoved(id),
+      knows: (id) => server.transport?.sender(id) !== undefined,
       receive: (m) => server.receive(m),
       receiveSnapshot: (m, path) => server.receiveSnapshot(m, path),
       snapshotDir: server.snapshotDir,

@@ -1,4 +1,7 @@
-// Framing of Raft messages on a peer stream: | u32 big-endian length | raft codec Message |.
+// Framing of Raft messages on a peer stream: | u32 big-endian length | raft codec Message |. A frame of
+// length 0 is a heartbeat: the sender writes one when it has written nothing for a second, so that
+// the receiver can close a stream from which nothing arrives (limits.ts streamIdleMs), as etcd's
+// stream writers send a link heartbeat and its readers time out after 5 s.
 
 import { ByteReader, ByteWriter, readMessage, writeMessage } from '../raft/codec.js';
 import type { Message } from '../raft/types.js';
@@ -11,6 +14,9 @@ export const PEER_HEADERS = {
 
 /** Largest frame accepted (a snapshot never travels as a frame; appends are bounded by maxSizePerMsg). */
 export const MAX_FRAME = 64 * 1024 * 1024;
+
+/** A heartbeat: a frame of length 0, skipped by the decoder. */
+export const HEARTBEAT_FRAME: Buffer = Buffer.alloc(4);
 
 const writer = new ByteWriter(64 * 1024);
 
@@ -34,8 +40,9 @@ export function encodeFrames(messages: readonly Message[]): Buffer {
 }
 
 /**
- * Accumulates stream chunks and yields complete messages. A frame arriving in many chunks is kept as
- * the list of its chunks and copied once when complete: the cost is linear in the bytes received
+ * Accumulates stream chunks and yields complete messages (heartbeats skipped). A frame arriving in
+ * many chunks is kept as the list of its chunks and copied once when complete: the cost is linear
+ * in the bytes received
  * (a copy of everything held per chunk made a 64 MiB frame in 16 KiB reads cost ~128 GB of copying),
  * and the memory held is what the peer actually sent, never a length it only announced.
  */
@@ -65,7 +72,7 @@ export class FrameDecoder {
         this.need = 4 + len;
         break;
       }
-      out.push(readMessage(new ByteReader(buf, off + 4, off + 4 + len)));
+      if (len > 0) out.push(readMessage(new ByteReader(buf, off + 4, off + 4 + len)));
       off += 4 + len;
     }
     if (off < buf.length) {

@@ -22,6 +22,11 @@ export interface PeerLimits {
   concurrentStreams: number;
   /** An HTTP/2 connection with no frame in either direction this long is closed (GOAWAY). */
   sessionIdleMs: number;
+  /**
+   * An upgraded Raft stream from which no byte arrives this long is closed (a frame stalled half-way
+   * too): members write a heartbeat frame after a second without a message (frame.ts).
+   */
+  streamIdleMs: number;
 }
 
 export const DEFAULT_PEER_LIMITS: PeerLimits = {
@@ -36,6 +41,8 @@ export const DEFAULT_PEER_LIMITS: PeerLimits = {
   concurrentStreams: 1000,
   // as etcd's peer connections (rafthttp's ConnReadTimeout); members PING their sessions every 2 s
   sessionIdleMs: 5_000,
+  // etcd's stream readers time out after ConnReadTimeout (5 s); its writers send a link heartbeat
+  streamIdleMs: 5_000,
 };
 
 /**

@@ -1,5 +1,6 @@
 // Sending to one remote member: a long-lived connection upgraded to a Raft stream (see upgrade.ts)
-// carrying framed Raft messages, reconnected with backoff; a bounded queue (messages are dropped, and
+// carrying framed Raft messages and a heartbeat frame after a second without one (the member closes a
+// stream silent for 5 s), reconnected with backoff; a bounded queue (messages are dropped, and
 // the member reported unreachable, when it is down or congested: Raft retries). Snapshots and
 // forwarded requests go over HTTP/2 (a session kept for forwards; one per snapshot), the backend
 // database streamed after the snapshot message.
@@ -11,7 +12,7 @@ import { ByteWriter, writeMessage } from '../raft/codec.js';
 import { MessageType, type Message } from '../raft/types.js';
 import type { Logger } from '../log/index.js';
 import { formatId } from '../log/index.js';
-import { encodeFrames, PEER_HEADERS } from './frame.js';
+import { encodeFrames, HEARTBEAT_FRAME, PEER_HEADERS } from './frame.js';
 import type { PeerCounters, PeerStats } from './stats.js';
 import { connectPeer, PeerTlsAlertError, upgradeToRaftStream, UpgradeRefusedError } from './upgrade.js';
 
@@ -25,6 +26,11 @@ const PROBE_INTERVAL_MS = 30_000;
 const FIRST_PROBE_MS = 2_000;
 /** How often an open HTTP/2 session PINGs the member (which closes one without frames for 5 s). */
 const SESSION_KEEPALIVE_MS = 2_000;
+/**
+ * A Raft stream on which nothing was written for this long gets a heartbeat frame: writes are then at
+ * most two intervals apart, well within the 5 s after which the member closes a silent stream.
+ */
+const STREAM_HEARTBEAT_MS = 1_000;
 
 export interface SenderDeps {
   localId: bigint;
@@ -46,6 +52,8 @@ export interface SenderDeps {
   stats?: PeerStats;
   /** How often open HTTP/2 sessions PING the member (default 2 s). */
   keepaliveMs?: number;
+  /** A Raft stream without a message for this long gets a heartbeat frame (default 1 s). */
+  streamHeartbeatMs?: number;
 }
 
 export class PeerSender {
@@ -64,6 +72,8 @@ export class PeerSender {
   private sendingSnapshot = false;
   private readonly counters: PeerCounters | null;
   private probeTimer: NodeJS.Timeout | null = null;
+  /** Messages were written on the Raft stream since the last heartbeat check. */
+  private wrote = false;
 
   constructor(
     readonly id: bigint,
@@ -144,6 +154,7 @@ export class PeerSender {
         this.reportedDown = false;
         // nothing comes back on the stream; reading notices the peer closing it
         sock.resume();
+        this.startHeartbeats(sock);
         this.startProbing();
       },
       (err: unknown) => {
@@ -159,17 +170,39 @@ export class PeerSender {
             });
           }
         } else if (err instanceof UpgradeRefusedError) {
-          this.deps.logger.warn('peer refused the Raft stream', {
-            'remote-peer-id': formatId(this.id),
-            status: err.status,
-            reason: err.body.trim(),
-          });
+          // e.g. 404 "error sender not found" from a member that has not applied this one's addition
+          // yet: logged once per distinct answer until the stream connects
+          const said = `${err.status} ${err.body}`;
+          if (this.lastDialError !== said) {
+            this.lastDialError = said;
+            this.deps.logger.warn('peer refused the Raft stream', {
+              'remote-peer-id': formatId(this.id),
+              status: err.status,
+              reason: err.body.trim(),
+            });
+          }
         } else if ((err as NodeJS.ErrnoException).code === 'ECONNREFUSED' && this.reportedDown) {
           this.deps.onPeerGone?.(this.id);
         }
         this.onDown(sock);
       },
     );
+  }
+
+  /** Writes a heartbeat frame on `sock` whenever a heartbeat interval went by without a message. */
+  private startHeartbeats(sock: net.Socket): void {
+    this.wrote = false;
+    const timer = setInterval(() => {
+      if (sock !== this.socket || sock.destroyed) return clearInterval(timer);
+      // (bytes still queued reach the member before anything written now)
+      if (!this.wrote && sock.writableLength === 0) {
+        if (this.counters) this.counters.sentBytes += HEARTBEAT_FRAME.length;
+        sock.write(HEARTBEAT_FRAME);
+      }
+      this.wrote = false;
+    }, this.deps.streamHeartbeatMs ?? STREAM_HEARTBEAT_MS);
+    timer.unref();
+    sock.once('close', () => clearInterval(timer));
   }
 
   private onDown(sock: net.Socket): void {
@@ -214,6 +247,7 @@ export class PeerSender {
     }
     const frames = encodeFrames(rest);
     if (this.counters) this.counters.sentBytes += frames.length;
+    this.wrote = true;
     sock.write(frames);
   }
 

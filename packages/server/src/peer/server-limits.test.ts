@@ -43,6 +43,7 @@ async function startPeer(limits: Partial<PeerLimits>): Promise<Peer> {
     memberId: MEMBER,
     clusterId: () => CLUSTER,
     isRemoved: () => false,
+    knows: (id) => id === 0xbbn,
     receive: () => {},
     receiveSnapshot: (m, path) => received.push({ m, db: readFileSync(path) }),
     snapshotDir: dir,

@@ -13,6 +13,7 @@ import type { Logger } from '../log/index.js';
 import { formatId } from '../log/index.js';
 import type { PeerFaults } from './faults.js';
 import { FrameDecoder, PEER_HEADERS } from './frame.js';
+import { watchIdle } from './idle.js';
 import { DEFAULT_PEER_LIMITS, HeldBytes, PeerRefusal, type PeerLimits } from './limits.js';
 import { receiveSnapshot } from './snapshot-receiver.js';
 import type { PeerStats } from './stats.js';
@@ -22,6 +23,11 @@ export interface PeerHandler {
   readonly memberId: bigint;
   clusterId(): bigint;
   isRemoved(id: bigint): boolean;
+  /**
+   * A member this one has a peer for (the members it knows, or the founding ones until its log is
+   * replayed): etcd's peer getter. Raft streams and forwarded requests from any other are refused.
+   */
+  knows(id: bigint): boolean;
   /** A Raft message from another member. */
   receive(m: Message): void;
   /** A MsgSnap whose backend database was saved at `dbPath`. */
@@ -119,25 +125,12 @@ export class PeerServer {
     s.on('ping', () => events++);
     s.on('stream', () => events++);
     const activity = (): number => (typeof sock.bytesRead === 'number' ? sock.bytesRead : 0) + events;
-    let last = activity();
-    let lastAt = performance.now();
-    const timer = setInterval(
-      () => {
-        if (s.destroyed) return clearInterval(timer);
-        const a = activity();
-        const now = performance.now();
-        if (a !== last) {
-          last = a;
-          lastAt = now;
-        } else if (now - lastAt >= idleMs) {
-          clearInterval(timer);
-          this.logger.debug('closed a silent peer connection', { 'idle-ms': idleMs });
-          s.destroy();
-        }
-      },
-      Math.max(10, Math.floor(idleMs / 5)),
-    ).unref();
-    s.once('close', () => clearInterval(timer));
+    const stop = watchIdle(activity, idleMs, () => {
+      if (s.destroyed) return;
+      this.logger.debug('closed a silent peer connection', { 'idle-ms': idleMs });
+      s.destroy();
+    });
+    s.once('close', stop);
   }
 
   /** HTTP/1.1 requests: /members, /version and the extra routes; 404 for the rest. */
@@ -168,32 +161,55 @@ export class PeerServer {
   }
 
   /**
-   * Checks the cluster and member headers of a Raft stream or snapshot: the sending member's ID, or
-   * the status and text to refuse it with.
+   * Checks the cluster and member headers of a Raft stream, snapshot or forwarded request, in the order
+   * and with the answers of etcd's stream handler: another cluster 412, a removed sender 410, a sender
+   * this member does not know 404 "error sender not found", another addressee 412. Returns the sending
+   * member's ID, or the status and text to refuse it with. `anySender` skips the unknown-sender check
+   * (snapshots, as etcd: a member that fell behind learns members added since from the snapshot the
+   * new leader sends it).
    */
   private check(
     headers: http.IncomingHttpHeaders | http2.IncomingHttpHeaders,
+    anySender = false,
   ): bigint | { status: number; body: string } {
     const cid = hexHeader(headers[PEER_HEADERS.clusterId]);
     const from = hexHeader(headers[PEER_HEADERS.from]);
     const to = hexHeader(headers[PEER_HEADERS.to]);
     const h = this.handler;
-    if (cid === null || from === null || to === null) return { status: 400, body: 'missing member headers' };
+    if (cid === null || from === null || to === null) return { status: 400, body: 'missing member headers\n' };
     if (cid !== h.clusterId()) {
       this.logger.warn('rejected stream from a member of another cluster', {
         'remote-cluster-id': formatId(cid),
         'local-cluster-id': formatId(h.clusterId()),
       });
-      return { status: 412, body: `cluster ID mismatch: local ${formatId(h.clusterId())}, remote ${formatId(cid)}` };
+      return { status: 412, body: 'cluster ID mismatch\n' };
     }
-    if (to !== h.memberId) return { status: 404, body: `member ${formatId(to)} not found here` };
-    if (h.isRemoved(from)) return { status: 410, body: 'the member has been permanently removed from the cluster' };
+    if (h.isRemoved(from)) {
+      this.logger.warn('rejected stream from a removed member', { 'remote-peer-id': formatId(from) });
+      return { status: 410, body: 'removed member\n' };
+    }
+    if (!anySender && !h.knows(from)) {
+      this.logger.warn('failed to find remote peer in cluster', {
+        'local-member-id': formatId(h.memberId),
+        'remote-peer-id-from': formatId(from),
+        'cluster-id': formatId(h.clusterId()),
+      });
+      return { status: 404, body: 'error sender not found\n' };
+    }
+    if (to !== h.memberId) {
+      this.logger.warn('ignored streaming request; ID mismatch', {
+        'local-member-id': formatId(h.memberId),
+        'remote-peer-id-header': formatId(to),
+        'remote-peer-id-from': formatId(from),
+      });
+      return { status: 412, body: 'to field mismatch\n' };
+    }
     return from;
   }
 
   /** check() for an HTTP/2 request: answers it and returns null when refused. */
-  private admit(stream: http2.ServerHttp2Stream, headers: http2.IncomingHttpHeaders): bigint | null {
-    const r = this.check(headers);
+  private admit(stream: http2.ServerHttp2Stream, headers: http2.IncomingHttpHeaders, anySender = false): bigint | null {
+    const r = this.check(headers, anySender);
     if (typeof r === 'bigint') return r;
     this.reply(stream, r.status, r.body);
     return null;
@@ -223,8 +239,23 @@ export class PeerServer {
     sock.on('close', () => this.streams.delete(sock));
     const dec = new FrameDecoder();
     const counters = this.handler.stats?.peer(from) ?? null;
+    // Members write a heartbeat frame after a second without a message: a stream from which nothing
+    // arrives for streamIdleMs (its sender stopped, or stalled half-way through a frame) is closed.
+    let received = 0;
+    const idleMs = this.limits.streamIdleMs;
+    const stopWatching = watchIdle(
+      () => received,
+      idleMs,
+      () => {
+        if (sock.destroyed) return;
+        this.logger.warn('closed a silent Raft stream', { 'remote-peer-id': formatId(from), 'idle-ms': idleMs });
+        sock.destroy();
+      },
+    );
+    sock.once('close', stopWatching);
     const onData = (chunk: Buffer): void => {
       let msgs: Message[];
+      received += chunk.length;
       if (counters) counters.receivedBytes += chunk.length;
       try {
         msgs = dec.push(chunk);
@@ -263,7 +294,7 @@ export class PeerServer {
   }
 
   private async serveSnapshot(stream: http2.ServerHttp2Stream, headers: http2.IncomingHttpHeaders): Promise<void> {
-    const from = this.admit(stream, headers);
+    const from = this.admit(stream, headers, true);
     if (from === null) return;
     const tmp = join(this.handler.snapshotDir, `incoming-${process.pid}-${++this.snapSeq}.snap.db.tmp`);
     const started = performance.now();
@@ -327,8 +358,8 @@ export class PeerServer {
   }
 
   private serveForwarded(stream: http2.ServerHttp2Stream, headers: http2.IncomingHttpHeaders, path: string): void {
-    const cid = hexHeader(headers[PEER_HEADERS.clusterId]);
-    if (cid !== this.handler.clusterId()) return this.refuse(stream, 412, 'cluster ID mismatch');
+    const checked = this.check(headers);
+    if (typeof checked !== 'bigint') return this.refuse(stream, checked.status, checked.body);
     const max = this.limits.forwardedBodyBytes;
     const chunks: Buffer[] = [];
     let size = 0;

@@ -107,12 +107,12 @@ export class PeerTlsAlertError extends Error {
   override readonly name = 'PeerTlsAlertError';
 }
 
-/** The server's answer to an upgrade it refuses (then it closes the socket). */
+/** The server's answer to an upgrade it refuses (then it closes the socket), shaped as Go's http.Error. */
 export function refuseUpgrade(sock: net.Socket, status: number, reason: string, body: string): void {
   if (sock.destroyed) return;
   const b = Buffer.from(body);
   sock.end(
-    `HTTP/1.1 ${status} ${reason}\r\nContent-Type: text/plain\r\nContent-Length: ${b.length}\r\nConnection: close\r\n\r\n${body}`,
+    `HTTP/1.1 ${status} ${reason}\r\nContent-Type: text/plain; charset=utf-8\r\nX-Content-Type-Options: nosniff\r\nContent-Length: ${b.length}\r\nConnection: close\r\n\r\n${body}`,
   );
 }
 
