@@ -124,7 +124,15 @@ export class PeerServer {
     let events = 0;
     s.on('ping', () => events++);
     s.on('stream', () => events++);
-    const activity = (): number => (typeof sock.bytesRead === 'number' ? sock.bytesRead : 0) + events;
+    const activity = (): number => {
+      // (the socket of a destroyed session throws ERR_HTTP2_SOCKET_UNBOUND when read; 'close' comes later)
+      if (s.destroyed) return -1;
+      try {
+        return (typeof sock.bytesRead === 'number' ? sock.bytesRead : 0) + events;
+      } catch {
+        return -1;
+      }
+    };
     const stop = watchIdle(activity, idleMs, () => {
       if (s.destroyed) return;
       this.logger.debug('closed a silent peer connection', { 'idle-ms': idleMs });
