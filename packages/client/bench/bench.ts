@@ -15,11 +15,6 @@
 //
 // Prints one line per run and a table at the end. Numbers are for comparison on one machine only.
 
-import { spawnSync } from 'node:child_process';
-import { existsSync } from 'node:fs';
-import { homedir } from 'node:os';
-import { join, resolve } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { etcdserverpb } from '@conclave/api';
 import { Client } from '../src/index.js';
@@ -27,9 +22,9 @@ import { codecs } from '../src/rpc/codecs.js';
 import { GrpcJsTransport } from '../src/transport/grpc-js-transport.js';
 import { H2Transport } from '../src/transport/h2-transport.js';
 import type { Transport, TransportKind } from '../src/transport/transport.js';
+import { etcdbenchPath, type RunFigures, runEtcdbench } from '../../../test/helpers/etcdbench.js';
 import { startServer, type ServerProcess } from '../../../test/helpers/process.js';
 
-const here = resolve(fileURLToPath(import.meta.url), '..');
 const { values } = parseArgs({
   options: {
     server: { type: 'string', default: 'etcd' },
@@ -53,45 +48,14 @@ const keySpace = 10_000;
 const value = 'v'.repeat(256);
 const key = (i: number): string => `bench/${String(i).padStart(8, '0')}`;
 
-interface Result {
+interface Result extends RunFigures {
   who: string;
   op: string;
-  ops: number;
-  errors: number;
-  opsPerSec: number;
-  p50: number;
-  p99: number;
 }
 
-function etcdbenchPath(): string {
-  if (values.etcdbench) return values.etcdbench;
-  const p = join(homedir(), '.cache/etcdbench/etcdbench');
-  if (existsSync(p)) return p;
-  const r = spawnSync('bash', [resolve(here, '../../../../shared/etcdbench/build.sh')], {
-    encoding: 'utf8',
-    stdio: ['ignore', 'pipe', 'inherit'],
-  });
-  if (r.status !== 0) throw new Error('could not build etcdbench');
-  return r.stdout.trim().split('\n').pop()!;
-}
-
-function runEtcdbench(bin: string, endpoints: string, op: 'put' | 'range'): Result {
-  const r = spawnSync(
-    bin,
-    ['--endpoints', endpoints, '--conns', '10', '--clients', String(clients), '--total', String(total), op],
-    { encoding: 'utf8' },
-  );
-  const line = r.stdout.trim().split('\n').pop() ?? '{}';
-  const j = JSON.parse(line) as { ops: number; errors: number; ops_per_sec: number; p50_ms: number; p99_ms: number };
-  return {
-    who: 'etcdbench (Go clientv3, 10 conns)',
-    op,
-    ops: j.ops,
-    errors: j.errors,
-    opsPerSec: j.ops_per_sec,
-    p50: j.p50_ms,
-    p99: j.p99_ms,
-  };
+function etcdbenchRun(bin: string, endpoints: string, op: 'put' | 'range'): Result {
+  const load = { endpoints: endpoints.split(','), conns: 10, clients, total };
+  return { who: 'etcdbench (Go clientv3, 10 conns)', op, ...runEtcdbench(bin, load, op) };
 }
 
 async function runOurs(endpoints: string[], op: Op, conns: number, transport: TransportKind): Promise<Result> {
@@ -242,7 +206,7 @@ else {
   server = await startServer(values.server === 'conclave' ? 'conclave' : 'etcd');
   endpoints = server.endpoint;
 }
-const bin = values['no-etcdbench'] ? undefined : etcdbenchPath();
+const bin = values['no-etcdbench'] ? undefined : etcdbenchPath(values.etcdbench, true);
 const results: Result[] = [];
 try {
   console.log(
@@ -250,7 +214,7 @@ try {
   );
   for (const op of opsList) {
     if (bin && (op === 'put' || op === 'range')) {
-      const r1 = runEtcdbench(bin, endpoints, op);
+      const r1 = etcdbenchRun(bin, endpoints, op);
       console.log(fmt(r1));
       results.push(r1);
     }

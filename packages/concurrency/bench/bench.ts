@@ -13,15 +13,12 @@
 //
 // Prints one line per run and a table at the end. Figures compare runs on one machine only.
 
-import { spawnSync } from 'node:child_process';
-import { existsSync } from 'node:fs';
-import { homedir } from 'node:os';
-import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { Client } from '@conclave/client';
 import { Election, Mutex, Session } from '../src/index.js';
 import { TestCluster } from '../../../test/helpers/cluster.js';
 import { startEtcdCluster } from '../../../test/helpers/etcd-cluster.js';
+import { etcdbenchPath, type RunFigures, runEtcdbench } from '../../../test/helpers/etcdbench.js';
 
 const { values } = parseArgs({
   options: {
@@ -36,18 +33,13 @@ const { values } = parseArgs({
 const clients = Number(values.clients);
 const conns = Number(values.conns);
 const total = Number(values.total);
-const etcdbench = values.etcdbench ?? join(homedir(), '.cache/etcdbench/etcdbench');
+const etcdbench = etcdbenchPath(values.etcdbench, false);
 
-interface Result {
+interface Result extends RunFigures {
   server: string;
   who: string;
   op: 'lock' | 'election';
-  ops: number;
-  errors: number;
   violations: number;
-  opsPerSec: number;
-  p50: number;
-  p99: number;
 }
 
 const pct = (sorted: number[], p: number): number => (sorted.length ? sorted[Math.floor(p * (sorted.length - 1))]! : 0);
@@ -110,41 +102,8 @@ async function runOurs(server: string, endpoints: string[], op: 'lock' | 'electi
 }
 
 function runGo(server: string, endpoints: string[], op: 'lock' | 'election'): Result {
-  const r = spawnSync(
-    etcdbench,
-    [
-      '-endpoints',
-      endpoints.join(','),
-      '-conns',
-      String(conns),
-      '-clients',
-      String(clients),
-      '-total',
-      String(total),
-      op,
-    ],
-    { encoding: 'utf8' },
-  );
-  const line = r.stdout.trim().split('\n').pop() ?? '{}';
-  const j = JSON.parse(line) as {
-    ops: number;
-    errors: number;
-    violations?: number;
-    ops_per_sec: number;
-    p50_ms: number;
-    p99_ms: number;
-  };
-  return {
-    server,
-    who: 'etcdbench (Go concurrency)',
-    op,
-    ops: j.ops,
-    errors: j.errors,
-    violations: j.violations ?? 0,
-    opsPerSec: j.ops_per_sec,
-    p50: j.p50_ms,
-    p99: j.p99_ms,
-  };
+  const r = runEtcdbench(etcdbench, { endpoints, conns, clients, total }, op);
+  return { server, who: 'etcdbench (Go concurrency)', op, ...r };
 }
 
 function print(r: Result): void {
@@ -166,8 +125,6 @@ async function bench(server: string, endpoints: string[]): Promise<Result[]> {
 }
 
 async function main(): Promise<void> {
-  if (!existsSync(etcdbench))
-    throw new Error(`etcdbench not found at ${etcdbench} (build it with ../shared/etcdbench/build.sh)`);
   console.log(`${clients} contending sessions over ${conns} connections, ${total} operations per run\n`);
   const results: Result[] = [];
   if (values.endpoints) results.push(...(await bench('given', values.endpoints.split(','))));
