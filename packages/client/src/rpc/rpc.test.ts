@@ -26,13 +26,16 @@ async function fake(): Promise<Fake> {
   const f: Fake = { endpoint: '', calls: [], behave: {}, server: new grpc.Server() };
   let tokenSeq = 0;
   const validTokens = new Set<string>();
+  let lagMs = 0;
+  const issuedAt = new Map<string, number>();
   const handle =
     (method: string, reply: () => object) =>
     (call: grpc.ServerUnaryCall<unknown, unknown>, cb: grpc.sendUnaryData<unknown>): void => {
       const token = call.metadata.get('token')[0] as string | undefined;
       f.calls.push({ method, token, hasleader: call.metadata.get('hasleader')[0] === 'true' });
       const b = f.behave[method] ?? 'ok';
-      if (f.behave['auth'] === 'ok' && method !== 'Authenticate' && (!token || !validTokens.has(token))) {
+      const lagging = token !== undefined && performance.now() - (issuedAt.get(token) ?? 0) < lagMs;
+      if (f.behave['auth'] === 'ok' && method !== 'Authenticate' && (!token || !validTokens.has(token) || lagging)) {
         cb({ code: GrpcCode.UNAUTHENTICATED, details: EtcdErrors.InvalidAuthToken.message });
         return;
       }
@@ -60,11 +63,17 @@ async function fake(): Promise<Fake> {
       const t = `tok${++tokenSeq}`;
       validTokens.clear();
       validTokens.add(t);
+      issuedAt.set(t, performance.now());
       return { header, token: t };
     }),
   });
   // expose a way to expire every token
   (f as Fake & { expire: () => void }).expire = () => validTokens.clear();
+  // and to refuse a token for `ms` after it was issued, as a member that has not yet applied the
+  // Authenticate that made it (etcd's simple tokens go through Raft)
+  (f as Fake & { lagTokens: (ms: number) => void }).lagTokens = (ms) => {
+    lagMs = ms;
+  };
   const port = await new Promise<number>((res, rej) =>
     f.server.bindAsync('127.0.0.1:0', grpc.ServerCredentials.createInsecure(), (e, p) => (e ? rej(e) : res(p))),
   );
@@ -263,6 +272,49 @@ describe('call pipeline', () => {
       await Promise.all([c.get('k'), c.get('k'), c.get('k')]);
       assert.equal(count(b, 'Authenticate'), 3);
     } finally {
+      await c.close();
+    }
+  });
+
+  test('auth: a new token refused while the member catches up is kept and retried, with a backoff', async () => {
+    reset();
+    b.behave = { auth: 'ok' };
+    const fb = b as Fake & { expire: () => void; lagTokens: (ms: number) => void };
+    const c = new Client({ endpoints: [b.endpoint], username: 'u', password: 'p' });
+    try {
+      await c.put('k', 'v');
+      fb.expire();
+      // tokens are refused for 120 ms after they are issued: the expired token is refused, a new one
+      // is fetched at once and refused, then tried again after 25, 50 and 100 ms, and accepted
+      fb.lagTokens(120);
+      const t0 = performance.now();
+      assert.equal((await c.get('k'))?.valueString, 'v');
+      const took = performance.now() - t0;
+      assert.ok(took >= 120, `took ${took} ms`);
+      const calls = b.calls.slice(2).map((x) => [x.method, x.token]);
+      const [expired, fresh] = [calls[0]![1], calls[2]![1]];
+      assert.deepEqual(calls.slice(0, 3), [
+        ['Range', expired],
+        ['Authenticate', undefined],
+        ['Range', fresh],
+      ]);
+      assert.notEqual(fresh, expired);
+      // the new token is kept (not fetched again) until the member accepts it
+      assert.ok(
+        calls.length >= 5 && calls.slice(2).every((x) => x[0] === 'Range' && x[1] === fresh),
+        JSON.stringify(calls),
+      );
+      // a token that is never accepted fails the call after six retries, with etcd's error
+      fb.expire();
+      fb.lagTokens(Infinity);
+      const before = b.calls.length;
+      await assert.rejects(c.get('k'), (e: unknown) => (e as { code?: string }).code === 'InvalidAuthToken');
+      assert.deepEqual(
+        b.calls.slice(before).map((x) => x.method),
+        ['Range', 'Authenticate', 'Range', 'Range', 'Range', 'Range', 'Range', 'Range'],
+      );
+    } finally {
+      fb.lagTokens(0);
       await c.close();
     }
   });

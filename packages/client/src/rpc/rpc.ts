@@ -26,6 +26,16 @@ import { abortedError, attempt as runAttempt, neverSent } from './attempt.js';
 import { isAuthRefresh, isEndpointFailure, mayRetry, type AttemptInfo, type RpcKind } from './policy.js';
 
 /** Options every async call takes. */
+
+/**
+ * Times a call tries again after an auth refusal (invalid token, old auth revision, no user). The
+ * first retry fetches a new token and goes at once (the old one expired); later ones wait
+ * AUTH_BACKOFF_MS, doubling up to AUTH_BACKOFF_MAX_MS, and keep a new token that was refused as
+ * invalid (the member is behind the Authenticate), fetching again after any other refusal.
+ */
+const AUTH_REFRESHES = 6;
+const AUTH_BACKOFF_MS = 25;
+const AUTH_BACKOFF_MAX_MS = 400;
 export interface CallOptions {
   /** Aborts the call (and its retries); the call rejects with AbortedError. */
   signal?: AbortSignal;
@@ -188,6 +198,16 @@ export class Rpc {
 
     const attempt = async (): Promise<Res> => {
       if (this.closed) throw new StopRetry(this.closedError());
+      if (authRefreshes > 1) {
+        // A token refused again right after a new one was fetched: the member answering has not yet
+        // applied the Authenticate that made it (etcd's simple tokens go through Raft; a member that
+        // lags behind the one that authenticated refuses it for a while). Give it time.
+        try {
+          await sleep(Math.min(AUTH_BACKOFF_MAX_MS, AUTH_BACKOFF_MS * 2 ** (authRefreshes - 2)), signal);
+        } catch (e) {
+          throw new StopRetry(toConclaveError(e));
+        }
+      }
       const remaining = deadline - Date.now();
       if (remaining <= 0) throw new StopRetry(this.finalError(lastErr, timeoutMs, 0, new Map()));
       const ep = o.endpoint ?? this.pool.pick(tried);
@@ -229,7 +249,10 @@ export class Rpc {
           lastByEndpoint.set(ep.address, err.message);
         if (isEndpointFailure(err, lastInfo)) this.pool.failed(ep, err);
         else this.pool.succeeded(ep);
-        if (this.needsNewToken(err)) this.tokens?.invalidate(token);
+        // A refused token is fetched again, unless it is the one this call's first refresh just got:
+        // then the member is behind the Authenticate that made it, and the retry waits (attempt).
+        if (this.needsNewToken(err) && (authRefreshes === 0 || err.code !== 'InvalidAuthToken'))
+          this.tokens?.invalidate(token);
         throw err;
       }
     };
@@ -242,7 +265,7 @@ export class Rpc {
     const shouldRetry = (error: unknown): boolean => {
       if (!(error instanceof ConclaveError)) return false;
       if (this.needsNewToken(error)) {
-        if (!this.tokens || authRefreshes >= 2) return false;
+        if (!this.tokens || authRefreshes >= AUTH_REFRESHES) return false;
         authRefreshes++;
         return true;
       }
