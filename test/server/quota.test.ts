@@ -8,6 +8,7 @@ import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import { etcdctl } from '../helpers/etcdctl.js';
 import { startServer, type ServerKind } from '../helpers/process.js';
+import { waitFor } from '../helpers/tmp.js';
 
 const PAGE = 4096;
 const NOSPACE = 'etcdserver: mvcc: database space exceeded';
@@ -29,7 +30,14 @@ async function run(kind: ServerKind): Promise<{ fills: number }> {
       fills++;
       assert.ok(fills < 40, `${kind}: quota never tripped`);
     }
-    assert.equal((await ctl('alarm', 'list')).stdout, `memberID:${id} alarm:NOSPACE \n`);
+    // etcd raises the alarm through Raft after refusing the put (asynchronously): wait for it
+    const alarms = await waitFor(
+      'the NOSPACE alarm',
+      async () => (await ctl('alarm', 'list')).stdout || undefined,
+      10_000,
+      50,
+    );
+    assert.equal(alarms, `memberID:${id} alarm:NOSPACE \n`);
     assert.equal(await fetch(`${s.clientUrl}/health`).then((r) => r.text()), '{"health":"false"}\n');
     const small = await ctl('put', '3rd_test', 'a'.repeat(64));
     assert.match(small.stderr, new RegExp(NOSPACE));
