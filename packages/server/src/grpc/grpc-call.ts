@@ -5,6 +5,7 @@ import { gunzipSync } from 'node:zlib';
 import { GrpcCode, GrpcStatusError, Reader, sharedWriter, type MessageCodec, type PartialMessage } from '@conclave/api';
 import type { ServerCall } from './call.js';
 import type { H2Stream } from './h2/stream.js';
+import { MAX_SEND_BYTES, tooLarge, type BodySource } from './streamed-response.js';
 
 const RESPONSE_HEADERS = [':status', '200', 'content-type', 'application/grpc'] as const;
 const OK_TRAILERS = ['grpc-status', '0'];
@@ -335,6 +336,44 @@ export class GrpcCall<Req, Res> implements ServerCall<Req, Res> {
     this.stats.msgSent++;
     this.stats.bytesSent += frame.length - 5;
     return this.stream.write(frame);
+  }
+
+  /**
+   * Sends one message whose body `src` produces in chunks: the 5-byte prefix, then each chunk once
+   * the stream has drained the previous ones (flow control and the socket decide the pace).
+   * Resolves when the last chunk is handed to the stream or the call ended early; closes `src`
+   * either way. The caller finishes the call.
+   */
+  async sendStreamed(src: BodySource): Promise<void> {
+    try {
+      if (this.finished || this.stream.closed) return;
+      const size = src.size;
+      if (size > MAX_SEND_BYTES) throw tooLarge(size);
+      this.sendHeaders();
+      const prefix = Buffer.allocUnsafe(5);
+      prefix[0] = 0;
+      prefix.writeUInt32BE(size, 1);
+      let ok = this.stream.write(prefix);
+      let wake: (() => void) | null = null;
+      this.onCancel(() => wake?.());
+      for (;;) {
+        if (!ok) {
+          await new Promise<void>((resolve) => {
+            wake = resolve;
+            this.stream.onceDrain(resolve);
+          });
+          wake = null;
+        }
+        if (this.finished || this.stream.closed) return;
+        const chunk = src.next();
+        if (chunk === null) break;
+        ok = this.stream.write(chunk);
+      }
+      this.stats.msgSent++;
+      this.stats.bytesSent += size;
+    } finally {
+      src.close();
+    }
   }
 
   /** Ends the call with OK, or with the given error's status. */

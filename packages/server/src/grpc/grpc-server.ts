@@ -19,6 +19,7 @@ import { ETCD_KEEPALIVE, type KeepaliveOptions } from './h2/keepalive.js';
 import { DEFAULT_LIMITS, type H2Limits } from './h2/limits.js';
 import { H2HttpRequest, H2HttpResponse } from './h2/http-adapter.js';
 import type { H2Stream } from './h2/stream.js';
+import { StreamedResponse } from './streamed-response.js';
 
 const TRAILERS_ONLY = [':status', '200', 'content-type', 'application/grpc'] as const;
 
@@ -30,7 +31,11 @@ export class RawResponse {
 export type UnaryHandler<Req, Res> = (
   req: Req,
   ctx: CallContext,
-) => Promise<PartialMessage<Res> | RawResponse> | PartialMessage<Res> | RawResponse;
+) =>
+  | Promise<PartialMessage<Res> | RawResponse | StreamedResponse>
+  | PartialMessage<Res>
+  | RawResponse
+  | StreamedResponse;
 export type ServerStreamHandler<Req, Res> = (req: Req, call: ServerCall<Req, Res>) => void;
 export type BidiHandler<Req, Res> = (call: ServerCall<Req, Res>) => void;
 
@@ -326,9 +331,17 @@ function peerCommonName(socket: net.Socket): string | undefined {
 }
 
 function respondUnary(call: GrpcCall<unknown, unknown>, res: unknown): void {
+  if (res instanceof StreamedResponse) {
+    call.sendStreamed(res.body).then(
+      () => call.finish(),
+      (e: unknown) => call.finish(e),
+    );
+    return;
+  }
   if (res instanceof RawResponse) call.sendRaw(res.bytes);
   else call.send(res as PartialMessage<unknown>);
   call.finish();
 }
 
 export type { CallContext, ServerCall };
+export { StreamedResponse };

@@ -14,6 +14,7 @@ import {
 } from '@conclave/api';
 import {
   RawResponse,
+  StreamedResponse,
   type BidiHandler,
   type GrpcServer,
   type Registered,
@@ -21,6 +22,7 @@ import {
   type UnaryHandler,
 } from '../grpc/grpc-server.js';
 import type { ServerCall } from '../grpc/call.js';
+import { collectBody } from '../grpc/streamed-response.js';
 import { GatewaySlots } from './gateway-slots.js';
 
 type Req = http.IncomingMessage | H2HttpRequest;
@@ -343,9 +345,10 @@ function serveCall(grpc: GrpcServer, reg: Registered, req: Req, res: Res): void 
       .then(() => (reg.handler as UnaryHandler<unknown, unknown>)(msg, call))
       .then(
         (out) => {
-          if (out instanceof RawResponse) {
-            const r = new Reader(out.bytes);
-            call.send(desc.responseType.decode(r, out.bytes.length) as PartialMessage<unknown>);
+          if (out instanceof RawResponse || out instanceof StreamedResponse) {
+            // JSON is built from the message: a streamed body is gathered first (see docs/benchmarks.md)
+            const bytes = out instanceof RawResponse ? out.bytes : collectBody(out.body);
+            call.send(desc.responseType.decode(new Reader(bytes), bytes.length) as PartialMessage<unknown>);
           } else {
             call.send(out as PartialMessage<unknown>);
           }

@@ -94,7 +94,7 @@ export class StoreCore {
   }
 
   /** Calls `visit` for the index entry of `key` (end null or empty) or each entry in [key, end). */
-  private visitRange(key: Buffer, end: Buffer | null, visit: (e: KeyEntry) => void): void {
+  visitRange(key: Buffer, end: Buffer | null, visit: (e: KeyEntry) => void): void {
     if (end === null || end.length === 0) {
       const e = this.index.get(key.toString('latin1'));
       if (e) visit(e);

@@ -11,6 +11,7 @@ export { CompactedError, FutureRevisionError, MvccError, StoreClosedError } from
 export { decodeKeyValue, encodeKeyValue } from './kv-codec.js';
 export { decodeRevKey, encodeRevKey, isTombstoneKey, type Revision } from './revision.js';
 export { eventSize } from './history.js';
+export type { RangeRefs, RefReader } from './range-refs.js';
 export type {
   CommitListener,
   DeleteOptions,

@@ -8,6 +8,7 @@ import { StoreCore } from './core.js';
 import { CompactedError, FutureRevisionError, StoreClosedError } from './errors.js';
 import { hashKV } from './hash.js';
 import { history } from './history.js';
+import { collectRefs, RefReader, type RangeRefs } from './range-refs.js';
 import { rebuild } from './rebuild.js';
 import { encodeRevKey } from './revision.js';
 import type {
@@ -94,6 +95,18 @@ export class MvccStore {
     const atRev = this.core.resolveRev(opts?.rev, current);
     const { kvs, count } = this.core.readRange<Buffer>(key, end, atRev, opts, true);
     return { kvs, count, rev: current };
+  }
+
+  /**
+   * As range, but the revisions of the keys instead of their values (the first `limit`, all by
+   * default), and a reader of their stored bytes frozen at this moment: call `release()` on it when
+   * done. For responses too large to build at once (range-stream/).
+   */
+  rangeRefs(key: Buffer, end: Buffer | null, rev?: number, limit = Infinity): { refs: RangeRefs; open(): RefReader } {
+    const current = this.core.rev;
+    const atRev = this.core.resolveRev(rev, current);
+    const refs = collectRefs(this.core, key, end, atRev, current, limit);
+    return { refs, open: () => new RefReader(this.backend.readView()) };
   }
 
   /**

@@ -8,7 +8,8 @@ import { applyRange, applyTxn } from '../apply/kv.js';
 import { costPut, costTxn } from '../etcdserver/quota.js';
 import { RequestKind } from '../etcdserver/raft-request.js';
 import type { CallContext } from '../grpc/call.js';
-import type { ServiceHandlers } from '../grpc/grpc-server.js';
+import { StreamedResponse, type ServiceHandlers } from '../grpc/grpc-server.js';
+import { streamRange, streamedRangeText, type RangeBody } from '../range-stream/index.js';
 import { header, proposeAsCaller, type ServiceContext } from './context.js';
 
 type Header = PartialMessage<etcdserverpb.ResponseHeader>;
@@ -40,7 +41,12 @@ export function kvService(ctx: ServiceContext): ServiceHandlers<typeof etcdserve
     Range: async (req, call) => {
       const start = performance.now();
       let res: PartialMessage<etcdserverpb.RangeResponse> | undefined;
+      let body: RangeBody | null = null;
+      // A large response is planned here (one view of the store) and sent in chunks as the client
+      // reads it (range-stream/); a small one is built whole.
       const range = () => {
+        body = streamRange(store, req, (rev) => header(ctx, rev));
+        if (body) return new StreamedResponse(body);
         res = applyRange(store, req);
         return withHeader(ctx, res);
       };
@@ -52,14 +58,16 @@ export function kvService(ctx: ServiceContext): ServiceHandlers<typeof etcdserve
         return auth.serialize(info, () => auth.checkRange(info, req), range);
       } catch (err) {
         res = undefined;
+        body = null;
         throw err;
       } finally {
         // etcd's warnOfExpensiveReadOnlyRangeRequest: from the request's arrival to its answer
+        const streamed: RangeBody | null = body;
         ctx.slowApply?.check(
           performance.now() - start,
           'read-only range ',
           () => compactText(req),
-          () => (res ? rangeResponseText(res) : ''),
+          () => (streamed ? streamedRangeText(streamed) : res ? rangeResponseText(res) : ''),
         );
       }
     },
