@@ -22,7 +22,7 @@ function logged(log: string, msg: string, id?: string): string[] {
     .filter((l) => l.includes(`"msg":"${msg}"`) && (id === undefined || l.includes(`"remote-peer-id":"${id}"`)));
 }
 
-test('a stopped member’s streams are closed within 5-6 s; idle streams between the others stay', (t) =>
+test('a stopped member’s streams are closed 5-6 s after their last byte; idle streams between the others stay', (t) =>
   TestCluster.using(4, {}, async (c) => {
     const lead = await c.waitLeader();
     const stopped = c.members.find((m) => m.index !== lead)!;
@@ -45,7 +45,8 @@ test('a stopped member’s streams are closed within 5-6 s; idle streams between
     const times = others.map((m) => closedAt.get(m.name) ?? Infinity);
     t.diagnostic(`the stopped member's streams were closed after ${times.join(', ')} ms`);
     assert.ok(
-      times.every((ms) => ms >= IDLE_MS - 100 && ms <= IDLE_MS + 2_000),
+      // 5-6 s after the last byte, which came up to a second before the pause (a heartbeat frame)
+      times.every((ms) => ms >= IDLE_MS - 1_500 && ms <= IDLE_MS + 2_000),
       `the stopped member's streams were closed after ${times.join(', ')} ms`,
     );
     // No other stream was closed or lost, among them the followers' streams to each other, which

@@ -13,21 +13,19 @@ import type { Logger } from '../log/index.js';
 import { formatId } from '../log/index.js';
 import type { PeerFaults } from './faults.js';
 import { FrameDecoder, PEER_HEADERS } from './frame.js';
+import { type Admission, checkSender, type Refusal } from './admission.js';
 import { watchIdle } from './idle.js';
 import { DEFAULT_PEER_LIMITS, HeldBytes, PeerRefusal, type PeerLimits } from './limits.js';
 import { receiveSnapshot } from './snapshot-receiver.js';
 import type { PeerStats } from './stats.js';
 import { acceptUpgrade, RAFT_UPGRADE, refuseUpgrade } from './upgrade.js';
 
-export interface PeerHandler {
-  readonly memberId: bigint;
-  clusterId(): bigint;
-  isRemoved(id: bigint): boolean;
-  /**
-   * A member this one has a peer for (the members it knows, or the founding ones until its log is
-   * replayed): etcd's peer getter. Raft streams and forwarded requests from any other are refused.
-   */
-  knows(id: bigint): boolean;
+/**
+ * What the listener serves from. knows(): a member this one has a peer for (the members its log has
+ * applied, or the founding ones until then); Raft streams and forwarded requests from any other are
+ * refused (admission.ts).
+ */
+export interface PeerHandler extends Admission {
   /** A Raft message from another member. */
   receive(m: Message): void;
   /** A MsgSnap whose backend database was saved at `dbPath`. */
@@ -44,12 +42,6 @@ export interface PeerHandler {
   stats?: PeerStats;
   /** Told how long saving a received snapshot database took, and its fsync (seconds). */
   snapshotDbSaved?(totalSeconds: number, fsyncSeconds: number): void;
-}
-
-function hexHeader(v: string | string[] | undefined): bigint | null {
-  const s = Array.isArray(v) ? v[0] : v;
-  if (!s || !/^[0-9a-f]{1,16}$/i.test(s)) return null;
-  return BigInt(`0x${s}`);
 }
 
 export function memberToJson(m: Member): Record<string, unknown> {
@@ -168,51 +160,9 @@ export class PeerServer {
     stream.end(body);
   }
 
-  /**
-   * Checks the cluster and member headers of a Raft stream, snapshot or forwarded request, in the order
-   * and with the answers of etcd's stream handler: another cluster 412, a removed sender 410, a sender
-   * this member does not know 404 "error sender not found", another addressee 412. Returns the sending
-   * member's ID, or the status and text to refuse it with. `anySender` skips the unknown-sender check
-   * (snapshots, as etcd: a member that fell behind learns members added since from the snapshot the
-   * new leader sends it).
-   */
-  private check(
-    headers: http.IncomingHttpHeaders | http2.IncomingHttpHeaders,
-    anySender = false,
-  ): bigint | { status: number; body: string } {
-    const cid = hexHeader(headers[PEER_HEADERS.clusterId]);
-    const from = hexHeader(headers[PEER_HEADERS.from]);
-    const to = hexHeader(headers[PEER_HEADERS.to]);
-    const h = this.handler;
-    if (cid === null || from === null || to === null) return { status: 400, body: 'missing member headers\n' };
-    if (cid !== h.clusterId()) {
-      this.logger.warn('rejected stream from a member of another cluster', {
-        'remote-cluster-id': formatId(cid),
-        'local-cluster-id': formatId(h.clusterId()),
-      });
-      return { status: 412, body: 'cluster ID mismatch\n' };
-    }
-    if (h.isRemoved(from)) {
-      this.logger.warn('rejected stream from a removed member', { 'remote-peer-id': formatId(from) });
-      return { status: 410, body: 'removed member\n' };
-    }
-    if (!anySender && !h.knows(from)) {
-      this.logger.warn('failed to find remote peer in cluster', {
-        'local-member-id': formatId(h.memberId),
-        'remote-peer-id-from': formatId(from),
-        'cluster-id': formatId(h.clusterId()),
-      });
-      return { status: 404, body: 'error sender not found\n' };
-    }
-    if (to !== h.memberId) {
-      this.logger.warn('ignored streaming request; ID mismatch', {
-        'local-member-id': formatId(h.memberId),
-        'remote-peer-id-header': formatId(to),
-        'remote-peer-id-from': formatId(from),
-      });
-      return { status: 412, body: 'to field mismatch\n' };
-    }
-    return from;
+  /** checkSender() with this member's handler and logger. */
+  private check(headers: http.IncomingHttpHeaders | http2.IncomingHttpHeaders, anySender = false): bigint | Refusal {
+    return checkSender(headers, this.handler, this.logger, anySender);
   }
 
   /** check() for an HTTP/2 request: answers it and returns null when refused. */
@@ -273,8 +223,22 @@ export class PeerServer {
         sock.destroy();
         return;
       }
-      if (this.faults.blocked(from)) return;
-      for (const m of msgs) this.handler.receive(m);
+      if (this.faults.blocked(from) || msgs.length === 0) return;
+      // A member removed since its stream opened: the stream ends (etcd stops the member's peer)
+      if (this.handler.isRemoved(from)) {
+        this.logger.warn('closed the Raft stream of a removed member', { 'remote-peer-id': formatId(from) });
+        sock.destroy();
+        return;
+      }
+      for (const m of msgs) {
+        // a message of a removed member relayed by another (a forwarded proposal) is dropped, as etcd
+        // drops every message from a removed member
+        if (m.from !== from && this.handler.isRemoved(m.from)) {
+          this.logger.warn('rejected Raft message from removed member', { 'remote-peer-id': formatId(m.from) });
+          continue;
+        }
+        this.handler.receive(m);
+      }
     };
     if (head.length) onData(head);
     sock.on('data', onData);
