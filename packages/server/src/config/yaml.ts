@@ -7,7 +7,15 @@
 // than 500; other syntax errors carry the line number. Aliases may expand to at most
 // MAX_EXPANDED nodes (a "billion laughs" file is refused).
 
-import { type Document, isAlias, isMap, isScalar, isSeq, LineCounter, type Node, parseAllDocuments } from 'yaml';
+import { createRequire } from 'node:module';
+import type { Document, LineCounter, Node } from 'yaml';
+
+/**
+ * The yaml library, loaded when a configuration file is first read: a member started with flags
+ * only does not load it (it took ~75 ms of every start-up and its code stayed in memory).
+ */
+let lib: typeof import('yaml') | undefined;
+const yaml = (): typeof import('yaml') => (lib ??= createRequire(import.meta.url)('yaml') as typeof import('yaml'));
 
 export type YamlValue = string | number | bigint | boolean | null | YamlValue[] | { [key: string]: YamlValue };
 
@@ -134,12 +142,12 @@ class Converter {
     if (++this.expanded > MAX_EXPANDED)
       this.fail(node as Node, `document expands to more than ${MAX_EXPANDED} nodes through aliases`);
     if (node === null || node === undefined) return null;
-    if (isAlias(node)) {
+    if (yaml().isAlias(node)) {
       const target = node.resolve(this.doc);
       if (target === undefined) this.fail(node, `unknown anchor '${node.source}' referenced`);
       return this.value(target, depth + 1);
     }
-    if (isScalar(node)) {
+    if (yaml().isScalar(node)) {
       const v = node.value;
       const text = typeof v === 'string' ? v : String(v);
       const tag = node.tag;
@@ -148,13 +156,13 @@ class Converter {
       if (/^tag:yaml\.org,2002:(int|float|bool|null)$/.test(tag)) return resolvePlain(text);
       return this.fail(node, `unsupported tag ${tag}`);
     }
-    if (isSeq(node)) return node.items.map((item) => this.value(item, depth + 1));
-    if (isMap(node)) {
+    if (yaml().isSeq(node)) return node.items.map((item) => this.value(item, depth + 1));
+    if (yaml().isMap(node)) {
       const out: { [key: string]: YamlValue } = {};
       const merged: Array<{ [key: string]: YamlValue }> = [];
       for (const pair of node.items) {
         const keyNode = pair.key as Node | null;
-        if (isScalar(keyNode) && keyNode.type === 'PLAIN' && keyNode.value === '<<') {
+        if (yaml().isScalar(keyNode) && keyNode.type === 'PLAIN' && keyNode.value === '<<') {
           merged.push(...this.mergeSources(this.value(pair.value, depth + 1), keyNode));
           continue;
         }
@@ -186,6 +194,7 @@ class Converter {
 export function parseYaml(input: string | Uint8Array): { [key: string]: YamlValue } {
   const text = typeof input === 'string' ? input : decodeText(input);
   if (exceedsDepth(text)) throw new YamlError(0, `exceeded max depth of ${MAX_DEPTH}`);
+  const { LineCounter, parseAllDocuments } = yaml();
   const lines = new LineCounter();
   const docs = parseAllDocuments(text, {
     version: '1.1',
