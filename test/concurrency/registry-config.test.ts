@@ -149,6 +149,8 @@ describeClusters((ctx) => {
       for await (const s of w) states.push(s);
     })();
     await ctx.client.put(`${p}workers`, 'lots');
+    // (two puts in a row may reach the watcher as one batch, whose last state alone is checked)
+    await until(() => invalid.length > 0, 5000, 'the invalid state reported');
     await ctx.client.put(`${p}workers`, '8');
     await until(() => w.current().value.workers === 8, 5000, 'workers=8');
     assert.equal(invalid.length, 1);
