@@ -12,7 +12,13 @@
 //
 // Flags: --total N (puts), --key-space N, --val-size N (256), --only etcd|conclave, --runs N (1),
 // --no-full-range (skip the unlimited range, which needs about 3x its size in client memory),
-// --keep (print the data directories and leave them), --node-flags "..." (extra node flags).
+// --keep (print the data directories and leave them), --node-flags "..." (extra node flags),
+// --quota-backend-bytes N (both sides; 8 GiB by default: raise it for tens of millions of keys).
+// "file-mapped: data file" is the part of the file-mapped RSS that maps files of the data directory
+// (LMDB's or bbolt's data file); the rest is the binary and its libraries.
+//
+// 10,000,000 distinct keys (issue 19): random keys over a space ten times larger, so that few repeat:
+//   npm run bench:scale -- --only conclave --total 10600000 --key-space 100000000 --no-full-range
 // etcdbench comes from ../shared/etcdbench/build.sh (path taken from $ETCDBENCH or ~/.cache/etcdbench).
 
 import { spawn, spawnSync } from 'node:child_process';
@@ -34,6 +40,7 @@ const cli = commandLine(
     'no-full-range': false,
     keep: false,
     'node-flags': '',
+    'quota-backend-bytes': 8 * 1024 ** 3,
   },
   { names: false },
 );
@@ -45,20 +52,37 @@ const opt = {
   only: cli.only,
   fullRange: !cli['no-full-range'],
   keep: cli.keep,
+  quota: cli['quota-backend-bytes'],
 };
 const nodeFlags = cli['node-flags'].split(/\s+/).filter(Boolean);
 const sides = opt.only ? [opt.only] : ['etcd', 'conclave'];
 const MB = 1024 * 1024;
 
-/** RSS and its split (MB) of a live process, from /proc/PID/status. */
-function memOf(pid) {
+/**
+ * RSS and its split (MB) of a live process, from /proc/PID/status; with `dir`, also `data`: the part
+ * of the file-mapped pages that belong to files under `dir` (the data file's map), from smaps.
+ */
+function memOf(pid, dir) {
   try {
     const st = readFileSync(`/proc/${pid}/status`, 'utf8');
     const kb = (name) => Number(new RegExp(`^${name}:\\s+(\\d+)`, 'm').exec(st)?.[1] ?? 0) / 1024;
-    return { rss: kb('VmRSS'), anon: kb('RssAnon'), file: kb('RssFile'), hwm: kb('VmHWM') };
+    const m = { rss: kb('VmRSS'), anon: kb('RssAnon'), file: kb('RssFile'), hwm: kb('VmHWM') };
+    return dir ? { ...m, data: mappedUnder(pid, dir) } : m;
   } catch {
-    return { rss: 0, anon: 0, file: 0, hwm: 0 };
+    return { rss: 0, anon: 0, file: 0, hwm: 0, data: 0 };
   }
+}
+
+/** Resident MB of the mappings of files under `dir` (/proc/PID/smaps). */
+function mappedUnder(pid, dir) {
+  let inside = false;
+  let kb = 0;
+  for (const line of readFileSync(`/proc/${pid}/smaps`, 'utf8').split('\n')) {
+    const head = /^[0-9a-f]+-[0-9a-f]+ \S+ \S+ \S+ \S+\s*(.*)$/.exec(line);
+    if (head) inside = head[1].startsWith(dir);
+    else if (inside && line.startsWith('Rss:')) kb += Number(/(\d+)/.exec(line)[1]);
+  }
+  return kb / 1024;
 }
 
 function diskMB(dir) {
@@ -89,7 +113,7 @@ class Member {
     const flags = [
       ...memberFlags({ name: 'b', dataDir: join(this.dir, 'data'), clientPort: this.cp, peerPort: this.pp }),
       '--quota-backend-bytes',
-      String(8 * 1024 ** 3),
+      String(opt.quota),
     ];
     const [cmd, pre] = memberCommand(this.kind, nodeFlags);
     this.child = spawn(cmd, [...pre, ...flags], { stdio: ['ignore', 'ignore', 'pipe'] });
@@ -167,7 +191,7 @@ async function runSide(kind) {
     m.start();
     await m.serving();
     await sleep(2000);
-    out.idle = memOf(m.pid).rss;
+    out.idle = memOf(m.pid);
     const t = performance.now();
     const b = spawnSync(
       bench,
@@ -192,7 +216,7 @@ async function runSide(kind) {
     out.rate = res.ops_per_sec;
     out.loadSeconds = wall;
     await sleep(3000);
-    out.afterLoad = memOf(m.pid);
+    out.afterLoad = memOf(m.pid, m.dir);
     out.disk = diskMB(m.dir);
     const counts = [];
     let keys = 0;
@@ -217,12 +241,12 @@ async function runSide(kind) {
     const c = etcdctl(m.endpoint, ['compact', String(rev), '--physical']);
     if (c.status !== 0) throw new Error(`compact: ${c.stderr}`);
     await sleep(5000);
-    out.afterCompact = memOf(m.pid);
+    out.afterCompact = memOf(m.pid, m.dir);
     await m.kill();
     m.start();
     out.restartMs = await m.serving();
     await sleep(3000);
-    out.afterRestart = memOf(m.pid);
+    out.afterRestart = memOf(m.pid, m.dir);
     out.diskAfterRestart = diskMB(m.dir);
     return out;
   } catch (err) {
@@ -235,19 +259,23 @@ async function runSide(kind) {
 
 // Each row: a name and what it reads from one run (a number, or [anon, file] for the RSS split).
 const rows = [
-  ['idle RSS (MB)', (o) => o.idle],
+  ['idle RSS (MB)', (o) => o.idle.rss],
+  ['  anon / file-mapped (MB)', (o) => [o.idle.anon, o.idle.file]],
   ['load rate (puts/s)', (o) => o.rate],
   ['RSS right after the load (MB)', (o) => o.afterLoad.rss],
   ['  anon / file-mapped (MB)', (o) => [o.afterLoad.anon, o.afterLoad.file]],
+  ['  file-mapped: data file (MB)', (o) => o.afterLoad.data],
   ['bytes on disk (MB)', (o) => o.disk],
   ['distinct keys', (o) => o.keys],
   ['count-only range (ms)', (o) => o.countMs],
   ['full range: time (ms)', (o) => o.fullRange?.ms],
   ['full range: peak RSS (MB)', (o) => o.fullRange?.peak],
   ['RSS after compaction (MB)', (o) => o.afterCompact.rss],
+  ['  file-mapped: data file (MB)', (o) => o.afterCompact.data],
   ['restart after SIGKILL until serving (ms)', (o) => o.restartMs],
   ['RSS after restart (MB)', (o) => o.afterRestart.rss],
   ['  anon / file-mapped (MB)', (o) => [o.afterRestart.anon, o.afterRestart.file]],
+  ['  file-mapped: data file (MB)', (o) => o.afterRestart.data],
 ];
 
 const median = (xs) => {
