@@ -6,6 +6,7 @@ import { createHash, randomBytes } from 'node:crypto';
 import http2 from 'node:http2';
 import net from 'node:net';
 import { after, before, describe, test } from 'node:test';
+import { HpackEncoder, PREFACE } from '@conclave/h2';
 import { H2Connection } from './connection.js';
 import type { H2Stream } from './stream.js';
 
@@ -168,5 +169,73 @@ describe('H2Connection', () => {
     }
     assert.ok(goaway, 'GOAWAY sent');
     assert.equal(goaway.readUInt32BE(4), 1);
+  });
+
+  test("a PING that comes with a request is acknowledged in the answer's socket write", async () => {
+    // grpc-go sends a PING with most requests on a quiet connection. The member answers a request in
+    // a later immediate (its Ready loop), so an ack written at once left in a write of its own, ahead
+    // of the request's work. Frames the server writes are grouped by socket write (cork..uncork = one).
+    const writes: number[][] = [];
+    let corked = false;
+    const srv = net.createServer((sock) => {
+      const write = sock.write.bind(sock) as (b: Buffer) => boolean;
+      const cork = sock.cork.bind(sock);
+      const uncork = sock.uncork.bind(sock);
+      sock.cork = () => {
+        corked = true;
+        writes.push([]);
+        cork();
+      };
+      sock.uncork = () => {
+        corked = false;
+        uncork();
+      };
+      sock.write = ((b: Buffer) => {
+        if (!corked) writes.push([]);
+        const group = writes[writes.length - 1]!;
+        for (let off = 0; off + 9 <= b.length; off += 9 + b.readUIntBE(off, 3))
+          group.push((b[off + 3]! << 8) | b[off + 4]!);
+        return write(b);
+      }) as typeof sock.write;
+      const c: H2Connection = new H2Connection(sock, null, {
+        onStream: (st) => {
+          st.onEnd = () =>
+            setImmediate(() => {
+              st.respond([':status', '200', 'content-type', 'application/grpc'], false);
+              st.end(['grpc-status', '0']);
+            });
+        },
+        onClose: () => connections.delete(c),
+      });
+      connections.add(c);
+    });
+    await new Promise<void>((r) => srv.listen(0, '127.0.0.1', r));
+    const frame = (type: number, flags: number, sid: number, payload: Buffer): Buffer => {
+      const h = Buffer.alloc(9);
+      h.writeUIntBE(payload.length, 0, 3);
+      h[3] = type;
+      h[4] = flags;
+      h.writeUInt32BE(sid, 5);
+      return Buffer.concat([h, payload]);
+    };
+    const block = new HpackEncoder().encode([':method', 'POST', ':scheme', 'http', ':path', '/p', ':authority', 'a']);
+    const sock = net.connect((srv.address() as net.AddressInfo).port, '127.0.0.1');
+    const got: Buffer[] = [];
+    sock.on('data', (c: Buffer) => got.push(c));
+    await new Promise<void>((r) => sock.once('connect', () => r()));
+    sock.write(Buffer.concat([PREFACE, frame(4, 0, 0, Buffer.alloc(0))]));
+    await new Promise((r) => setTimeout(r, 50));
+    writes.length = 0;
+    // PING, then a request (HEADERS with END_STREAM | END_HEADERS), in one write
+    sock.write(Buffer.concat([frame(6, 0, 0, Buffer.alloc(8, 7)), frame(1, 0x5, 1, block)]));
+    const end = Date.now() + 2000;
+    while (!writes.flat().includes(0x0105) && Date.now() < end) await new Promise((r) => setTimeout(r, 5));
+    sock.destroy();
+    await new Promise<void>((r) => srv.close(() => r()));
+    const PING_ACK = 0x0601;
+    const TRAILERS = 0x0105; // HEADERS, END_STREAM | END_HEADERS
+    const withAck = writes.findIndex((g) => g.includes(PING_ACK));
+    assert.ok(withAck >= 0, 'PING acknowledged');
+    assert.ok(writes[withAck]!.includes(TRAILERS), `ack and answer in one write: ${JSON.stringify(writes)}`);
   });
 });

@@ -117,6 +117,8 @@ export class H2Connection implements StreamConnection {
   private reserveWaived = false;
   private waiveTimer: NodeJS.Timeout | null = null;
   private closed = false;
+  /** PING payloads to acknowledge in the next loop turn (deferPingAck). */
+  private pingAcks: Buffer[] = [];
   /** GOAWAY NO_ERROR sent (drain()): no new streams; the connection closes with its last stream. */
   private draining = false;
   readonly remoteAddress: string;
@@ -346,14 +348,16 @@ export class H2Connection implements StreamConnection {
         if (p.length !== 8) throw new ConnectionError(H2Error.FRAME_SIZE_ERROR, 'PING length');
         if (!(flags & Flag.ACK)) {
           this.calm(this.pings, 'too many PINGs');
-          this.out.pingAck(p);
           if (this.pingPolicy) {
             const sent = this.out.streamFramesSent;
             this.out.streamFramesSent = false;
-            // after the ack, as grpc-go: the client sees its PING answered, then the GOAWAY
-            if (!this.pingPolicy.onPing(performance.now(), this.streams.size, sent))
+            if (!this.pingPolicy.onPing(performance.now(), this.streams.size, sent)) {
+              // the ack first, as grpc-go: the client sees its PING answered, then the GOAWAY
+              this.out.pingAck(p);
               throw new ConnectionError(H2Error.ENHANCE_YOUR_CALM, 'too many pings', TOO_MANY_PINGS);
+            }
           }
+          this.deferPingAck(p);
         }
         return;
       case FrameType.GOAWAY:
@@ -367,6 +371,25 @@ export class H2Connection implements StreamConnection {
       default:
         return; // unknown frame types are ignored
     }
+  }
+
+  /**
+   * Acknowledges a client PING in the next loop turn instead of this one. grpc-go clients send a
+   * PING (their BDP estimate) with most requests on a quiet connection, in the same read as the
+   * request. Acknowledged at once, the ack left in a socket write of its own, in this turn's output
+   * flush, which runs before the member's Ready loop (whose turn was scheduled later, by the request):
+   * one more write and a wake-up of the client ahead of the WAL write of every 1-client put (strace:
+   * 2 socket writes per put). Deferred, the ack joins the answer's write (the answer is flushed in the
+   * next turn too). The ack is still sent (RFC 9113 asks it be sent promptly; one loop turn is that).
+   */
+  private deferPingAck(payload: Buffer): void {
+    if (this.pingAcks.push(Buffer.from(payload)) > 1) return;
+    setImmediate(() => {
+      const acks = this.pingAcks;
+      this.pingAcks = [];
+      if (this.closed) return;
+      for (const a of acks) this.out.pingAck(a);
+    });
   }
 
   private onDataFrame(flags: number, sid: number, p: Buffer): void {
