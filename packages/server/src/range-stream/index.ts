@@ -11,9 +11,10 @@ export { CHUNK_BYTES, RangeBody } from './encoder.js';
 
 /**
  * Ranges with more kvs than this are streamed; smaller ones build their response object, which is
- * as fast for them (measured: docs/benchmarks.md, "Large ranges in chunks").
+ * faster for them: opening the read transaction costs ~40 µs, and the two paths break even between
+ * 16 and 32 kvs of 256 bytes (bench/range-stream.ts; docs/benchmarks.md, "Large ranges in chunks").
  */
-const MIN_STREAMED_KVS = 64;
+const MIN_STREAMED_KVS = 32;
 
 /**
  * The streamed answer to `r`, or null when the plain path (apply/kv.ts applyRange) should answer.
