@@ -152,6 +152,33 @@ describe('H2Connection', () => {
     }
   });
 
+  test('PINGs that each follow data from us (grpc-go BDP probes) are not a flood, however many', async () => {
+    // grpc-go measures the connection with a PING after the DATA it receives: hundreds a second on a
+    // busy connection, for as long as it is busy. The flood limit (a burst of 1,000, then 100/s)
+    // counts only PINGs after which we sent no stream frame, as grpc-go's server counts ping strikes:
+    // here 1,500 PINGs, each after an answer, in less time than the limit would allow.
+    const client = http2.connect(`http://127.0.0.1:${port}`);
+    let goaway = '';
+    client.on('goaway', (code) => (goaway = `GOAWAY ${code}`));
+    client.on('error', () => {});
+    const t0 = performance.now();
+    let pings = 0;
+    try {
+      for (let i = 0; i < 1500 && !goaway; i++) {
+        const r = await request(client, '/bdp', Buffer.from('x'), 1);
+        assert.equal(r.status, 200);
+        if (client.ping(() => {})) pings++;
+      }
+      const res = await request(client, '/after', Buffer.from('y'), 1);
+      assert.equal(res.status, 200);
+      assert.equal(goaway, '');
+      const allowed = 1000 + (100 * (performance.now() - t0)) / 1000;
+      assert.ok(pings > allowed, `${pings} pings, the limit allows ${Math.round(allowed)}`);
+    } finally {
+      client.close();
+    }
+  });
+
   test('a bad connection preface gets GOAWAY(PROTOCOL_ERROR) and the connection closes', async () => {
     const sock = net.connect(port, '127.0.0.1');
     const got: Buffer[] = [];

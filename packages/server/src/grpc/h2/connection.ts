@@ -347,10 +347,14 @@ export class H2Connection implements StreamConnection {
         if (sid !== 0) throw new ConnectionError(H2Error.PROTOCOL_ERROR, 'PING on a stream');
         if (p.length !== 8) throw new ConnectionError(H2Error.FRAME_SIZE_ERROR, 'PING length');
         if (!(flags & Flag.ACK)) {
-          this.calm(this.pings, 'too many PINGs');
+          // A PING after stream frames we sent is a client measuring the connection (grpc-go's BDP
+          // estimator sends one per burst of DATA it receives, thousands a second on a fast stream):
+          // only PINGs after which we sent nothing count against the flood limit, as grpc-go's server
+          // counts its ping strikes. (Their acks still wait on the socket like any output.)
+          const sent = this.out.streamFramesSent;
+          this.out.streamFramesSent = false;
+          if (!sent) this.calm(this.pings, 'too many PINGs');
           if (this.pingPolicy) {
-            const sent = this.out.streamFramesSent;
-            this.out.streamFramesSent = false;
             if (!this.pingPolicy.onPing(performance.now(), this.streams.size, sent)) {
               // the ack first, as grpc-go: the client sees its PING answered, then the GOAWAY
               this.out.pingAck(p);
