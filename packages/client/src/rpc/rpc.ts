@@ -25,8 +25,6 @@ import { SPAN_KIND_CLIENT, SPAN_STATUS_ERROR, type OtelTracer, type Telemetry } 
 import { abortedError, attempt as runAttempt, neverSent } from './attempt.js';
 import { isAuthRefresh, isEndpointFailure, mayRetry, type AttemptInfo, type RpcKind } from './policy.js';
 
-/** Options every async call takes. */
-
 /**
  * Times a call tries again after an auth refusal (invalid token, old auth revision, no user). The
  * first retry fetches a new token and goes at once (the old one expired); later ones wait
@@ -36,6 +34,8 @@ import { isAuthRefresh, isEndpointFailure, mayRetry, type AttemptInfo, type RpcK
 const AUTH_REFRESHES = 6;
 const AUTH_BACKOFF_MS = 25;
 const AUTH_BACKOFF_MAX_MS = 400;
+
+/** Options every async call takes. */
 export interface CallOptions {
   /** Aborts the call (and its retries); the call rejects with AbortedError. */
   signal?: AbortSignal;

@@ -8,7 +8,7 @@ export { MvccStore } from './store.js';
 export { newMvccCounters } from './types.js';
 export { WriteTxn } from './write-txn.js';
 export { CompactedError, FutureRevisionError, MvccError, StoreClosedError } from './errors.js';
-export { decodeKeyValue, encodeKeyValue } from './kv-codec.js';
+export { decodeKeyValue, encodeKeyValue, varintSize, writeVarint } from './kv-codec.js';
 export { decodeRevKey, encodeRevKey, isTombstoneKey, type Revision } from './revision.js';
 export { eventSize } from './history.js';
 export type { RangeRefs, RefReader } from './range-refs.js';

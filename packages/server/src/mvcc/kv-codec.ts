@@ -10,7 +10,8 @@ export const EMPTY: Buffer = Buffer.alloc(0);
 
 const MAX_SAFE_BIG = BigInt(Number.MAX_SAFE_INTEGER);
 
-function varintSize(v: number): number {
+/** Bytes of `v` as a protobuf varint (an int64: a negative value takes 10). */
+export function varintSize(v: number): number {
   if (v < 0) return 10;
   if (v < 0x80) return 1;
   if (v < 0x4000) return 2;
@@ -36,7 +37,8 @@ function bigVarintSize(v: bigint): number {
   return n;
 }
 
-function writeVarint(buf: Uint8Array, pos: number, v: number): number {
+/** Writes `v` as a protobuf varint at `pos`; returns the end. */
+export function writeVarint(buf: Uint8Array, pos: number, v: number): number {
   if (v < 0) return writeBigVarint(buf, pos, BigInt(v));
   while (v > 0x7f) {
     buf[pos++] = (v & 0x7f) | 0x80;

@@ -7,29 +7,12 @@
 
 import type { BodySource } from '../grpc/streamed-response.js';
 import type { RangePlan } from './plan.js';
+import { varintSize, writeVarint } from '../mvcc/index.js';
 
 /** Bytes of kvs copied per chunk (a larger kv makes a chunk of its own size). */
 export const CHUNK_BYTES = 64 * 1024;
 /** more (2 bytes) + count (1 + up to 10). */
 const TAIL_MAX = 13;
-
-function varintSize(v: number): number {
-  let n = 1;
-  while (v >= 0x80) {
-    v = Math.floor(v / 0x80);
-    n++;
-  }
-  return n;
-}
-
-function writeVarint(b: Buffer, pos: number, v: number): number {
-  while (v >= 0x80) {
-    b[pos++] = (v % 0x80) | 0x80;
-    v = Math.floor(v / 0x80);
-  }
-  b[pos++] = v;
-  return pos;
-}
 
 let spanEnd = 0;
 

@@ -4,27 +4,9 @@
 // gRPC messages (5-byte length prefix + protobuf WatchResponse), ready to be written in batches.
 
 import { etcdserverpb, Writer, type PartialMessage } from '@conclave/api';
-import { encodeKeyValue, type KeyValue, type MvccEvent } from '../mvcc/index.js';
+import { encodeKeyValue, type KeyValue, type MvccEvent, varintSize, writeVarint } from '../mvcc/index.js';
 
 const writer = new Writer(4096);
-
-function varintSize(v: number): number {
-  let n = 1;
-  while (v >= 0x80) {
-    v = Math.floor(v / 0x80);
-    n++;
-  }
-  return n;
-}
-
-function writeVarint(out: Buffer, pos: number, v: number): number {
-  while (v >= 0x80) {
-    out[pos++] = (v & 0x7f) | 0x80;
-    v = Math.floor(v / 0x80);
-  }
-  out[pos++] = v;
-  return pos;
-}
 
 /** One committed event and its encodings, shared by every watcher that receives it. */
 export class EventBytes {
