@@ -9,14 +9,14 @@
 // last byte; one that sends heartbeat frames stays. Before, both were kept forever.
 
 import assert from 'node:assert/strict';
-import { once } from 'node:events';
-import net from 'node:net';
+import type net from 'node:net';
 import { after, before, describe, test } from 'node:test';
 import { etcdserverpb } from '@conclave/api';
 import { RawClient } from '../../helpers/grpc.js';
 import { type ServerKind, type ServerProcess, startServer } from '../../helpers/process.js';
 import { forThisTier } from '../../helpers/tier.js';
 import { freePort } from '../../helpers/tmp.js';
+import { askRaw, closedAfter, type RawAnswer } from '../../../packages/server/testing/http-answer.js';
 
 const C = etcdserverpb.ClusterService;
 /** A member ID no member has. */
@@ -24,29 +24,8 @@ const STRANGER = '1234';
 /** Conclave's default streamIdleMs (peer/limits.ts), as etcd's ConnReadTimeout. */
 const IDLE_MS = 5_000;
 
-interface Answer {
-  status: number;
-  body: string;
-  sock: net.Socket;
-}
-
-/** Sends `head` on a fresh connection; resolves with the answer's status, body (by content-length) and the socket. */
-async function ask(port: number, head: string): Promise<Answer> {
-  const sock = net.connect({ host: '127.0.0.1', port });
-  sock.on('error', () => {});
-  sock.write(head);
-  let text = '';
-  for (;;) {
-    const [chunk] = (await once(sock, 'data')) as [Buffer];
-    text += chunk.toString('latin1');
-    const end = text.indexOf('\r\n\r\n');
-    if (end < 0) continue;
-    const status = Number(/^HTTP\/1\.1 (\d{3})/.exec(text)?.[1]);
-    const length = Number(/\r\ncontent-length: (\d+)/i.exec(text.slice(0, end))?.[1] ?? 0);
-    if (status >= 200 && text.length - end - 4 < length) continue;
-    return { status, body: text.slice(end + 4, end + 4 + length), sock };
-  }
-}
+/** Sends `head` on a fresh loopback connection; resolves with the answer's status, body and the socket. */
+const ask = (port: number, head: string): Promise<RawAnswer> => askRaw('127.0.0.1', port, head);
 
 interface Ids {
   cluster: string;
@@ -134,16 +113,6 @@ for (const kind of KINDS) {
 
     if (kind === 'conclave') {
       test('a stream that goes silent, or stops half-way through a frame, is closed 5-6 s after its last byte; one with heartbeats stays', async (t) => {
-        const closedAfter = (sock: net.Socket, deadline: number): Promise<number> => {
-          const started = Date.now();
-          return new Promise((r) => {
-            const timer = setTimeout(() => r(Infinity), deadline);
-            sock.once('close', () => {
-              clearTimeout(timer);
-              r(Date.now() - started);
-            });
-          });
-        };
         /** A stream, and the time from its last byte (the upgrade, or `first` sent at once) to its close. */
         const open = async (first?: Buffer): Promise<[net.Socket, Promise<number>]> => {
           const r = await ask(port, streamRequest(kind, ids, known));

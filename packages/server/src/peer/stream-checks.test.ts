@@ -11,7 +11,7 @@ import assert from 'node:assert/strict';
 import { once } from 'node:events';
 import { mkdtempSync, rmSync } from 'node:fs';
 import http2 from 'node:http2';
-import net from 'node:net';
+import type net from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
@@ -23,6 +23,7 @@ import { PeerFaults } from './faults.js';
 import { encodeFrames, HEARTBEAT_FRAME } from './frame.js';
 import { PeerSender } from './sender.js';
 import { PeerServer } from './server.js';
+import { askRaw, closedAfter, type RawAnswer } from '../../testing/http-answer.js';
 
 const IDLE_MS = 600;
 /** The member (aa), members it knows (bb, bc), one removed (ee); cluster cc. */
@@ -88,36 +89,11 @@ after(async () => {
 });
 
 /** Asks for a Raft stream with `headers`; resolves with the answer's status and body, and the socket. */
-async function upgrade(headers: Record<string, string>): Promise<{ status: number; body: string; sock: net.Socket }> {
+function upgrade(headers: Record<string, string>): Promise<RawAnswer> {
   const u = new URL(url);
-  const sock = net.connect({ host: u.hostname, port: Number(u.port) });
-  sock.on('error', () => {});
   const lines = ['POST /raft/stream HTTP/1.1', 'Host: x', 'Connection: Upgrade', 'Upgrade: conclave-raft/1'];
   for (const [k, v] of Object.entries(headers)) lines.push(`${k}: ${v}`);
-  sock.write(`${lines.join('\r\n')}\r\n\r\n`);
-  let text = '';
-  for (;;) {
-    const [chunk] = (await once(sock, 'data')) as [Buffer];
-    text += chunk.toString('latin1');
-    const end = text.indexOf('\r\n\r\n');
-    if (end < 0) continue;
-    const status = Number(text.slice(9, 12));
-    const length = Number(/content-length: (\d+)/i.exec(text.slice(0, end))?.[1] ?? 0);
-    if (text.length - end - 4 < length) continue;
-    return { status, body: text.slice(end + 4), sock };
-  }
-}
-
-/** Milliseconds until `sock` closes (Infinity after `deadlineMs`). */
-function closedAfter(sock: net.Socket, deadlineMs: number): Promise<number> {
-  const started = Date.now();
-  return new Promise((r) => {
-    const timer = setTimeout(() => r(Infinity), deadlineMs);
-    sock.once('close', () => {
-      clearTimeout(timer);
-      r(Date.now() - started);
-    });
-  });
+  return askRaw(u.hostname, Number(u.port), `${lines.join('\r\n')}\r\n\r\n`);
 }
 
 describe('who may open a Raft stream', () => {

@@ -6,7 +6,7 @@ import { createHash, randomBytes } from 'node:crypto';
 import http2 from 'node:http2';
 import net from 'node:net';
 import { after, before, describe, test } from 'node:test';
-import { HpackEncoder, PREFACE } from '@conclave/h2';
+import { FrameType, HpackEncoder, OutBuffer, PREFACE } from '@conclave/h2';
 import { H2Connection } from './connection.js';
 import type { H2Stream } from './stream.js';
 
@@ -237,24 +237,23 @@ describe('H2Connection', () => {
       connections.add(c);
     });
     await new Promise<void>((r) => srv.listen(0, '127.0.0.1', r));
-    const frame = (type: number, flags: number, sid: number, payload: Buffer): Buffer => {
-      const h = Buffer.alloc(9);
-      h.writeUIntBE(payload.length, 0, 3);
-      h[3] = type;
-      h[4] = flags;
-      h.writeUInt32BE(sid, 5);
-      return Buffer.concat([h, payload]);
+    const frame = (type: FrameType, flags: number, sid: number, payload: Buffer): Buffer => {
+      const out = new OutBuffer();
+      out.frame(type, flags, sid, payload);
+      return Buffer.concat(out.take());
     };
     const block = new HpackEncoder().encode([':method', 'POST', ':scheme', 'http', ':path', '/p', ':authority', 'a']);
     const sock = net.connect((srv.address() as net.AddressInfo).port, '127.0.0.1');
     const got: Buffer[] = [];
     sock.on('data', (c: Buffer) => got.push(c));
     await new Promise<void>((r) => sock.once('connect', () => r()));
-    sock.write(Buffer.concat([PREFACE, frame(4, 0, 0, Buffer.alloc(0))]));
+    sock.write(Buffer.concat([PREFACE, frame(FrameType.SETTINGS, 0, 0, Buffer.alloc(0))]));
     await new Promise((r) => setTimeout(r, 50));
     writes.length = 0;
     // PING, then a request (HEADERS with END_STREAM | END_HEADERS), in one write
-    sock.write(Buffer.concat([frame(6, 0, 0, Buffer.alloc(8, 7)), frame(1, 0x5, 1, block)]));
+    sock.write(
+      Buffer.concat([frame(FrameType.PING, 0, 0, Buffer.alloc(8, 7)), frame(FrameType.HEADERS, 0x5, 1, block)]),
+    );
     const end = Date.now() + 2000;
     while (!writes.flat().includes(0x0105) && Date.now() < end) await new Promise((r) => setTimeout(r, 5));
     sock.destroy();
